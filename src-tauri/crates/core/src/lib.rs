@@ -1,0 +1,5 @@
+//! bookline-core: everything Bookline does, without Tauri. The desktop shell and the CLI
+//! are thin layers over the services here.
+
+pub mod error;
+pub mod model;
