@@ -121,3 +121,83 @@ pub struct AppointmentInput {
     pub status: Status,
     pub recurrence: Option<Recurrence>,
 }
+
+/// Which part of the timeline a list shows. Upcoming lists soonest first; past lists most
+/// recent first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Period {
+    #[default]
+    Upcoming,
+    Past,
+    All,
+}
+
+/// One page of the appointment list. The UI asks for windows of rows as the user
+/// scrolls, so 10,000 appointments never become 10,000 rows in memory or the DOM.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ListQuery {
+    /// Matches title, lead name, lead email or lead phone (case-insensitive substring).
+    #[serde(default)]
+    pub search: Option<String>,
+    #[serde(default)]
+    pub status: Option<Status>,
+    #[serde(default)]
+    pub origin: Option<Origin>,
+    #[serde(default)]
+    pub period: Period,
+    #[serde(default)]
+    pub offset: u32,
+    /// At most 500; the store clamps larger values.
+    pub limit: u32,
+}
+
+/// How an appointment stands with Google.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[ts(export)]
+pub enum SyncState {
+    /// No Google account is connected.
+    NotConnected,
+    /// Connected, but this appointment is not linked and not queued (e.g. an old one
+    /// waiting for "Synchronize Google Calendar").
+    NotSynced,
+    /// A change is waiting in the outbox.
+    Pending,
+    Synced,
+    /// The last attempt failed; `message` says why in words.
+    Error { message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AppointmentRow {
+    pub appointment: Appointment,
+    pub sync_state: SyncState,
+    pub google_event_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AppointmentPage {
+    pub rows: Vec<AppointmentRow>,
+    /// Rows matching the query in all (for the scrollbar of the virtualized list).
+    pub total: u32,
+}
+
+/// One concrete occurrence in a time window: a single appointment, or one instance of a
+/// recurring series after its exceptions are applied (week view, `list --from/--to`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Occurrence {
+    pub appointment_id: AppointmentId,
+    /// Set when the occurrence comes from a recurring series.
+    pub series_id: Option<AppointmentId>,
+    pub title: String,
+    pub timing: Timing,
+    pub timezone: String,
+    pub status: Status,
+    pub origin: Origin,
+}
