@@ -1,0 +1,83 @@
+// How dates and times read in the list and the week view. Uses the webview's locale for
+// word order and the 24/12-hour clock; the zone is always explicit.
+
+import type { Timing } from './bindings/Timing';
+import { addDays, offsetAt, utcToZoned } from './tz';
+
+const cache = new Map<string, Intl.DateTimeFormat>();
+
+function fmt(key: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  let f = cache.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(undefined, options);
+    cache.set(key, f);
+  }
+  return f;
+}
+
+function dayLabel(ms: number, timeZone: string): string {
+  return fmt(`day|${timeZone}`, { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', timeZone }).format(ms);
+}
+
+function shortDayLabel(ms: number, timeZone: string): string {
+  return fmt(`sday|${timeZone}`, { weekday: 'short', day: 'numeric', month: 'short', timeZone }).format(ms);
+}
+
+export function timeLabel(ms: number, timeZone: string): string {
+  return fmt(`time|${timeZone}`, { hour: 'numeric', minute: '2-digit', timeZone }).format(ms);
+}
+
+function dateMs(date: string): number {
+  return Date.parse(`${date}T12:00:00Z`);
+}
+
+/** A compact "when" for a timed span as seen in `timeZone`. */
+export function spanLabel(startMs: number, endMs: number, timeZone: string): string {
+  const sameDay = utcToZoned(new Date(startMs), timeZone).date === utcToZoned(new Date(endMs - 1), timeZone).date;
+  if (sameDay) return `${dayLabel(startMs, timeZone)} · ${timeLabel(startMs, timeZone)} – ${timeLabel(endMs, timeZone)}`;
+  return `${shortDayLabel(startMs, timeZone)} ${timeLabel(startMs, timeZone)} – ${shortDayLabel(endMs, timeZone)} ${timeLabel(endMs, timeZone)}`;
+}
+
+export interface WhenText {
+  /** In the appointment's own zone. */
+  primary: string;
+  /** The appointment's zone, when it is not the user's. */
+  zone: string | null;
+  /** The same span in the user's zone, when the clocks differ. */
+  local: string | null;
+}
+
+export function whenText(timing: Timing, timeZone: string, userZone: string): WhenText {
+  if (timing.kind === 'all_day') {
+    const last = addDays(timing.end, -1);
+    const primary =
+      last === timing.start
+        ? `${dayLabel(dateMs(timing.start), 'UTC')} · All day`
+        : `${shortDayLabel(dateMs(timing.start), 'UTC')} – ${dayLabel(dateMs(last), 'UTC')} · All day`;
+    return { primary, zone: null, local: null };
+  }
+  const s = Date.parse(timing.start);
+  const e = Date.parse(timing.end);
+  const primary = spanLabel(s, e, timeZone);
+  if (timeZone === userZone) return { primary, zone: null, local: null };
+  const differs = offsetAt(s, timeZone) !== offsetAt(s, userZone);
+  return { primary, zone: timeZone, local: differs ? spanLabel(s, e, userZone) : null };
+}
+
+export function weekRangeLabel(weekStart: string): string {
+  const s = dateMs(weekStart);
+  const e = dateMs(addDays(weekStart, 6));
+  return fmt('range', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }).formatRange(s, e);
+}
+
+export function weekdayHeader(date: string): { weekday: string; day: string } {
+  const ms = dateMs(date);
+  return {
+    weekday: fmt('wd', { weekday: 'short', timeZone: 'UTC' }).format(ms),
+    day: fmt('dnum', { day: 'numeric', timeZone: 'UTC' }).format(ms),
+  };
+}
+
+export function hourLabel(hour: number): string {
+  return fmt('hour', { hour: 'numeric', timeZone: 'UTC' }).format(Date.UTC(2026, 0, 5, hour));
+}
