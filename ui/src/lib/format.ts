@@ -60,8 +60,13 @@ export function whenText(timing: Timing, timeZone: string, userZone: string): Wh
   const e = Date.parse(timing.end);
   const primary = spanLabel(s, e, timeZone);
   if (timeZone === userZone) return { primary, zone: null, local: null };
-  const differs = offsetAt(s, timeZone) !== offsetAt(s, userZone);
-  return { primary, zone: timeZone, local: differs ? spanLabel(s, e, userZone) : null };
+  if (offsetAt(s, timeZone) === offsetAt(s, userZone)) return { primary, zone: timeZone, local: null };
+  // Same calendar day in both zones: the times alone say it; otherwise name the days.
+  const sameDays =
+    utcToZoned(new Date(s), timeZone).date === utcToZoned(new Date(s), userZone).date &&
+    utcToZoned(new Date(e - 1), timeZone).date === utcToZoned(new Date(e - 1), userZone).date;
+  const local = sameDays ? `${timeLabel(s, userZone)} – ${timeLabel(e, userZone)}` : spanLabel(s, e, userZone);
+  return { primary, zone: timeZone, local };
 }
 
 export function weekRangeLabel(weekStart: string): string {

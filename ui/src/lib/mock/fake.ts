@@ -122,9 +122,16 @@ function fail(code: AppError['code'], message: string): never {
   throw { code, message } satisfies AppError;
 }
 
+const boundsCache = new WeakMap<Timing, [number, number]>();
+
+// Parsed once per timing object: sorting 10,000 rows would otherwise parse dates ~10^5 times.
 function bounds(t: Timing): [number, number] {
-  if (t.kind === 'timed') return [Date.parse(t.start), Date.parse(t.end)];
-  return [Date.parse(`${t.start}T00:00:00Z`), Date.parse(`${t.end}T00:00:00Z`)];
+  let b = boundsCache.get(t);
+  if (!b) {
+    b = t.kind === 'timed' ? [Date.parse(t.start), Date.parse(t.end)] : [Date.parse(`${t.start}T00:00:00Z`), Date.parse(`${t.end}T00:00:00Z`)];
+    boundsCache.set(t, b);
+  }
+  return b;
 }
 
 function validate(input: AppointmentInput): void {
