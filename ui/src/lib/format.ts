@@ -38,35 +38,49 @@ export function spanLabel(startMs: number, endMs: number, timeZone: string): str
   return `${shortDayLabel(startMs, timeZone)} ${timeLabel(startMs, timeZone)} – ${shortDayLabel(endMs, timeZone)} ${timeLabel(endMs, timeZone)}`;
 }
 
+/** A short name for the zone at an instant ("EST", "GMT+1"), as the locale spells it. */
+export function zoneAbbrev(ms: number, timeZone: string): string {
+  const parts = fmt(`tzn|${timeZone}`, { timeZoneName: 'short', timeZone }).formatToParts(ms);
+  return parts.find((p) => p.type === 'timeZoneName')?.value ?? timeZone;
+}
+
 export interface WhenText {
-  /** In the appointment's own zone. */
-  primary: string;
+  /** The day (or days) in the appointment's own zone. */
+  date: string;
+  /** The times in the appointment's own zone, or "All day". */
+  time: string;
   /** The appointment's zone, when it is not the user's. */
   zone: string | null;
+  /** Its short name at the start ("EST"), for tight spaces. */
+  zoneShort: string | null;
   /** The same span in the user's zone, when the clocks differ. */
   local: string | null;
+}
+
+function daysLabel(first: number, last: number, timeZone: string): string {
+  if (utcToZoned(new Date(first), timeZone).date === utcToZoned(new Date(last), timeZone).date) return dayLabel(first, timeZone);
+  return `${shortDayLabel(first, timeZone)} – ${dayLabel(last, timeZone)}`;
 }
 
 export function whenText(timing: Timing, timeZone: string, userZone: string): WhenText {
   if (timing.kind === 'all_day') {
     const last = addDays(timing.end, -1);
-    const primary =
-      last === timing.start
-        ? `${dayLabel(dateMs(timing.start), 'UTC')} · All day`
-        : `${shortDayLabel(dateMs(timing.start), 'UTC')} – ${dayLabel(dateMs(last), 'UTC')} · All day`;
-    return { primary, zone: null, local: null };
+    return { date: daysLabel(dateMs(timing.start), dateMs(last), 'UTC'), time: 'All day', zone: null, zoneShort: null, local: null };
   }
   const s = Date.parse(timing.start);
   const e = Date.parse(timing.end);
-  const primary = spanLabel(s, e, timeZone);
-  if (timeZone === userZone) return { primary, zone: null, local: null };
-  if (offsetAt(s, timeZone) === offsetAt(s, userZone)) return { primary, zone: timeZone, local: null };
-  // Same calendar day in both zones: the times alone say it; otherwise name the days.
+  const date = daysLabel(s, e - 1, timeZone);
+  const time = `${timeLabel(s, timeZone)} – ${timeLabel(e, timeZone)}`;
+  if (timeZone === userZone) return { date, time, zone: null, zoneShort: null, local: null };
+  const zoneShort = zoneAbbrev(s, timeZone);
+  if (offsetAt(s, timeZone) === offsetAt(s, userZone)) return { date, time, zone: timeZone, zoneShort, local: null };
+  // Same calendar days in both zones: the times alone say it; otherwise name the days.
   const sameDays =
     utcToZoned(new Date(s), timeZone).date === utcToZoned(new Date(s), userZone).date &&
     utcToZoned(new Date(e - 1), timeZone).date === utcToZoned(new Date(e - 1), userZone).date;
-  const local = sameDays ? `${timeLabel(s, userZone)} – ${timeLabel(e, userZone)}` : spanLabel(s, e, userZone);
-  return { primary, zone: timeZone, local };
+  const localTime = `${timeLabel(s, userZone)} – ${timeLabel(e, userZone)}`;
+  const local = sameDays ? localTime : `${shortDayLabel(s, userZone)} ${localTime}`;
+  return { date, time, zone: timeZone, zoneShort, local };
 }
 
 export function weekRangeLabel(weekStart: string): string {
