@@ -54,7 +54,7 @@ function seed(count: number): void {
     const first = pick(FIRST);
     const last = pick(LAST);
     const zone = pick(zones);
-    const dayOffset = Math.floor(rand() * 730) - 365;
+    const dayOffset = Math.floor(rand() * 1460) - 730;
     const day = utcToZoned(new Date(now + dayOffset * DAY), zone).date;
     const allDay = rand() < 0.06;
     let timing: Timing;
