@@ -105,5 +105,7 @@ describe('calendar dates', () => {
   it('validates wall clocks', () => {
     expect(parseWallClock('2028-02-29', '23:59')).not.toBeNull();
     expect(parseWallClock('2027-02-29', '10:00')).toBeNull();
+    expect(parseWallClock('2027-03-01', '7:05')).toMatchObject({ hour: 7, minute: 5 });
+    expect(parseWallClock('2027-03-01', '7:5')).toBeNull();
   });
 });

@@ -81,7 +81,8 @@ export function isValidTimeZone(timeZone: string): boolean {
 }
 
 const DATE_RE = /^(-?\d{4,})-(\d{2})-(\d{2})$/;
-const TIME_RE = /^(\d{2}):(\d{2})(?::(\d{2}))?$/;
+// One-digit hours are accepted for webviews that render time inputs as plain text fields.
+const TIME_RE = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/;
 
 /** Parses `YYYY-MM-DD` + `HH:MM[:SS]`; null if either is malformed or out of range. */
 export function parseWallClock(date: string, time: string): WallClock | null {
