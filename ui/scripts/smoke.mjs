@@ -153,7 +153,7 @@ try {
   const row = page.locator(ROW).first();
   const rowText = (await row.innerText()).replace(/\s+/g, ' ');
   console.log('saved row:', rowText);
-  expect(/7:00 – 7:45 GMT-5/.test(rowText) && /13:00 – 13:45 yours/.test(rowText), 'saved row shows its zone and the user time');
+  expect(/0?7:00\s*–\s*0?7:45 GMT-5/.test(rowText) && /13:00\s*–\s*13:45 yours/.test(rowText), 'saved row shows its zone and the user time');
   await page.screenshot({ path: `${out}/list-after-add.png` });
 
   await row.locator('[data-testid=row-edit]').click();

@@ -27,6 +27,13 @@ export function timeLabel(ms: number, timeZone: string): string {
   return fmt(`time|${timeZone}`, { hour: 'numeric', minute: '2-digit', timeZone }).format(ms);
 }
 
+/** "10:30 – 11:30 AM": the locale's compact range when both ends fall on one day in the zone. */
+export function timeRangeLabel(startMs: number, endMs: number, timeZone: string): string {
+  const f = fmt(`time|${timeZone}`, { hour: 'numeric', minute: '2-digit', timeZone });
+  const oneDay = utcToZoned(new Date(startMs), timeZone).date === utcToZoned(new Date(endMs), timeZone).date;
+  return oneDay && endMs > startMs ? f.formatRange(startMs, endMs) : `${f.format(startMs)} – ${f.format(endMs)}`;
+}
+
 function dateMs(date: string): number {
   return Date.parse(`${date}T12:00:00Z`);
 }
@@ -34,7 +41,7 @@ function dateMs(date: string): number {
 /** A compact "when" for a timed span as seen in `timeZone`. */
 export function spanLabel(startMs: number, endMs: number, timeZone: string): string {
   const sameDay = utcToZoned(new Date(startMs), timeZone).date === utcToZoned(new Date(endMs - 1), timeZone).date;
-  if (sameDay) return `${dayLabel(startMs, timeZone)} · ${timeLabel(startMs, timeZone)} – ${timeLabel(endMs, timeZone)}`;
+  if (sameDay) return `${dayLabel(startMs, timeZone)} · ${timeRangeLabel(startMs, endMs, timeZone)}`;
   return `${shortDayLabel(startMs, timeZone)} ${timeLabel(startMs, timeZone)} – ${shortDayLabel(endMs, timeZone)} ${timeLabel(endMs, timeZone)}`;
 }
 
@@ -70,7 +77,7 @@ export function whenText(timing: Timing, timeZone: string, userZone: string): Wh
   const s = Date.parse(timing.start);
   const e = Date.parse(timing.end);
   const date = daysLabel(s, e - 1, timeZone);
-  const time = `${timeLabel(s, timeZone)} – ${timeLabel(e, timeZone)}`;
+  const time = timeRangeLabel(s, e, timeZone);
   if (timeZone === userZone) return { date, time, zone: null, zoneShort: null, local: null };
   const zoneShort = zoneAbbrev(s, timeZone);
   if (offsetAt(s, timeZone) === offsetAt(s, userZone)) return { date, time, zone: timeZone, zoneShort, local: null };
@@ -78,7 +85,7 @@ export function whenText(timing: Timing, timeZone: string, userZone: string): Wh
   const sameDays =
     utcToZoned(new Date(s), timeZone).date === utcToZoned(new Date(s), userZone).date &&
     utcToZoned(new Date(e - 1), timeZone).date === utcToZoned(new Date(e - 1), userZone).date;
-  const localTime = `${timeLabel(s, userZone)} – ${timeLabel(e, userZone)}`;
+  const localTime = timeRangeLabel(s, e, userZone);
   const local = sameDays ? localTime : `${shortDayLabel(s, userZone)} ${localTime}`;
   return { date, time, zone: timeZone, zoneShort, local };
 }
