@@ -3,3 +3,8 @@
 
 pub mod error;
 pub mod model;
+pub mod input;
+pub mod paths;
+pub mod recurrence;
+pub mod store;
+pub mod validation;
