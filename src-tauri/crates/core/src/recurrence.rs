@@ -165,6 +165,9 @@ pub fn series_end(timing: &Timing, tz: Tz, lines: &[String]) -> Option<DateTime<
     let Ok(parsed) = parse_lines(lines, tz) else {
         return Some(first_end);
     };
+    if build_set(&parsed.rrules, timing, tz).is_err() {
+        return Some(first_end);
+    }
     let endless = parsed.rrules.iter().any(|rule| {
         let upper = rule.to_ascii_uppercase();
         !upper.contains("COUNT=") && !upper.contains("UNTIL=")
