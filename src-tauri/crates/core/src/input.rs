@@ -284,18 +284,25 @@ pub fn format_timing(timing: &Timing, timezone: &str) -> (String, String) {
     match timing {
         Timing::Timed { start, end } => {
             let tz: Tz = timezone.parse().unwrap_or(chrono_tz::UTC);
-            (
-                start
-                    .with_timezone(&tz)
-                    .to_rfc3339_opts(SecondsFormat::Secs, false),
-                end.with_timezone(&tz)
-                    .to_rfc3339_opts(SecondsFormat::Secs, false),
-            )
+            (rfc3339_in(*start, tz), rfc3339_in(*end, tz))
         }
         Timing::AllDay { start, end } => (
             start.format("%Y-%m-%d").to_string(),
             end.format("%Y-%m-%d").to_string(),
         ),
+    }
+}
+
+/// RFC 3339 with the zone's offset. Offsets are whole minutes in RFC 3339; the few
+/// historical ones with seconds (local mean time before ~1920) print in UTC instead of
+/// silently shifting the instant.
+fn rfc3339_in(t: DateTime<Utc>, tz: Tz) -> String {
+    use chrono::Offset;
+    let local = t.with_timezone(&tz);
+    if local.offset().fix().local_minus_utc() % 60 == 0 {
+        local.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+    } else {
+        t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
     }
 }
 
@@ -517,5 +524,94 @@ mod tests {
             AppointmentJson::from_occurrence(&occurrence, &a, &SyncState::NotConnected, None);
         assert_eq!(json.start, "2026-04-06T10:00:00+02:00");
         assert_eq!(json.series_id.as_deref(), Some(a.id.as_str()));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        const ZONES: [&str; 6] = [
+            "UTC",
+            "Europe/Berlin",
+            "America/New_York",
+            "America/Santiago",
+            "Australia/Lord_Howe",
+            "Asia/Kathmandu",
+        ];
+
+        fn wall_time() -> impl Strategy<Value = NaiveDateTime> {
+            (1900i32..=2199, 1u32..=12, 1u32..=28, 0u32..24, 0u32..60).prop_map(
+                |(y, mo, d, h, mi)| {
+                    NaiveDate::from_ymd_opt(y, mo, d)
+                        .and_then(|date| date.and_hms_opt(h, mi, 0))
+                        .expect("components are in range")
+                },
+            )
+        }
+
+        proptest! {
+            /// A wall time either resolves to an instant that shows the same wall time
+            /// in the zone, or is refused as a DST gap; never anything else.
+            #[test]
+            fn wall_times_round_trip_or_name_the_gap(
+                start in wall_time(),
+                minutes in 1i64..(60 * 24 * 3),
+                zone in prop::sample::select(ZONES.to_vec()),
+            ) {
+                let end = start + Duration::minutes(minutes);
+                let fmt = |t: NaiveDateTime| t.format("%Y-%m-%d %H:%M").to_string();
+                let tz: Tz = zone.parse().unwrap();
+                match parse_timing(&fmt(start), &fmt(end), false, zone) {
+                    Ok(Timing::Timed { start: s, end: e }) => {
+                        prop_assert_eq!(s.with_timezone(&tz).naive_local(), start);
+                        prop_assert_eq!(e.with_timezone(&tz).naive_local(), end);
+                        // What the CLI prints parses back to the same instants.
+                        let (ps, pe) = format_timing(&Timing::Timed { start: s, end: e }, zone);
+                        prop_assert_eq!(
+                            parse_timing(&ps, &pe, false, zone).unwrap(),
+                            Timing::Timed { start: s, end: e }
+                        );
+                    }
+                    Ok(other) => prop_assert!(false, "unexpected timing {:?}", other),
+                    Err(err) => {
+                        let gap = tz.from_local_datetime(&start).single().is_none()
+                            || tz.from_local_datetime(&end).single().is_none();
+                        let reversed = tz.from_local_datetime(&end).earliest()
+                            <= tz.from_local_datetime(&start).earliest();
+                        prop_assert!(
+                            gap || reversed || end.year() > MAX_YEAR,
+                            "{} {}: {}", start, end, err.message
+                        );
+                    }
+                }
+            }
+
+            #[test]
+            fn all_day_dates_round_trip(
+                start in wall_time(),
+                days in 0i64..400,
+                zone in prop::sample::select(ZONES.to_vec()),
+            ) {
+                let start = start.date();
+                let end = start + Duration::days(days);
+                let fmt = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+                let result = parse_timing(&fmt(start), &fmt(end), true, zone);
+                if end.year() > MAX_YEAR {
+                    prop_assert_eq!(result.unwrap_err().field, "end date");
+                } else {
+                    let timing = result.unwrap();
+                    let expected_end = if days == 0 { start + Duration::days(1) } else { end };
+                    prop_assert_eq!(
+                        &timing,
+                        &Timing::AllDay { start, end: expected_end }
+                    );
+                    let (ps, pe) = format_timing(&timing, zone);
+                    prop_assert_eq!(parse_timing(&ps, &pe, true, zone).unwrap(), timing);
+                }
+            }
+        }
+
+        const MAX_YEAR: i32 = crate::validation::MAX_USER_YEAR;
+        use chrono::Datelike;
     }
 }

@@ -100,3 +100,32 @@ impl From<StoreError> for AppError {
         AppError::new(code, err.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::ffi;
+
+    fn sqlite_error(code: std::os::raw::c_int) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn disk_full_and_locks_read_as_sentences() {
+        let path = std::path::Path::new("/data/bookline.sqlite3");
+        let full = StoreError::sqlite("save the appointment", path, sqlite_error(ffi::SQLITE_FULL));
+        assert!(matches!(full, StoreError::DiskFull { .. }));
+        assert!(full.to_string().contains("disk is full"), "{full}");
+        for code in [ffi::SQLITE_BUSY, ffi::SQLITE_LOCKED] {
+            let busy = StoreError::sqlite("save the appointment", path, sqlite_error(code));
+            assert!(matches!(busy, StoreError::Busy { .. }));
+            assert!(busy.to_string().contains("busy"), "{busy}");
+        }
+        let ro = StoreError::sqlite("save the appointment", path, sqlite_error(ffi::SQLITE_READONLY));
+        assert!(ro.to_string().contains("/data/bookline.sqlite3"), "{ro}");
+        let other = StoreError::sqlite("save the appointment", path, sqlite_error(ffi::SQLITE_IOERR));
+        assert!(other.to_string().starts_with("Bookline could not save the appointment"), "{other}");
+        let app = AppError::from(full);
+        assert_eq!(app.code, ErrorCode::Storage);
+    }
+}
