@@ -32,9 +32,9 @@ pub fn parse_timing(
         let start = parse_date(start, "start date")?;
         let mut end = parse_date(end, "end date")?;
         if end == start {
-            end = start.succ_opt().ok_or_else(|| {
-                ValidationError::new("end date", "The end date is out of range.")
-            })?;
+            end = start
+                .succ_opt()
+                .ok_or_else(|| ValidationError::new("end date", "The end date is out of range."))?;
         }
         Timing::AllDay { start, end }
     } else {
@@ -362,8 +362,8 @@ mod tests {
 
     #[test]
     fn dst_gap_is_refused_and_overlap_takes_the_earlier_instant() {
-        let err = parse_timing("2026-03-29 02:30", "2026-03-29 04:00", false, berlin())
-            .unwrap_err();
+        let err =
+            parse_timing("2026-03-29 02:30", "2026-03-29 04:00", false, berlin()).unwrap_err();
         assert_eq!(err.field, "start");
         assert!(err.message.contains("does not exist"), "{}", err.message);
         assert!(err.message.contains("03:00"), "{}", err.message);
@@ -385,8 +385,14 @@ mod tests {
             start: d(3),
             end: d(4),
         };
-        assert_eq!(parse_timing("2026-05-03", "2026-05-04", true, "UTC").unwrap(), one);
-        assert_eq!(parse_timing("2026-05-03", "2026-05-03", true, "UTC").unwrap(), one);
+        assert_eq!(
+            parse_timing("2026-05-03", "2026-05-04", true, "UTC").unwrap(),
+            one
+        );
+        assert_eq!(
+            parse_timing("2026-05-03", "2026-05-03", true, "UTC").unwrap(),
+            one
+        );
         let err = parse_timing("2026-05-03", "2026-05-02", true, "UTC").unwrap_err();
         assert_eq!(err.field, "end date");
         let err = parse_timing("2026-05-03 10:00", "2026-05-04", true, "UTC").unwrap_err();
@@ -397,10 +403,28 @@ mod tests {
     fn bad_inputs_name_their_field() {
         let cases = [
             ("tomorrow", "2026-03-02 11:00", false, berlin(), "start"),
-            ("2026-03-02 10:00", "2026-03-02 09:00", false, berlin(), "end"),
-            ("2026-03-02 10:00", "2026-03-02 11:00", false, "Berlin", "time zone"),
+            (
+                "2026-03-02 10:00",
+                "2026-03-02 09:00",
+                false,
+                berlin(),
+                "end",
+            ),
+            (
+                "2026-03-02 10:00",
+                "2026-03-02 11:00",
+                false,
+                "Berlin",
+                "time zone",
+            ),
             ("2026-03-02", "2026-03-02 11:00", false, berlin(), "start"),
-            ("1800-03-02 10:00", "1800-03-02 11:00", false, berlin(), "start"),
+            (
+                "1800-03-02 10:00",
+                "1800-03-02 11:00",
+                false,
+                berlin(),
+                "start",
+            ),
             ("2026-03-02", "2301-03-02", true, berlin(), "end date"),
         ];
         for (start, end, all_day, tz, field) in cases {
@@ -438,10 +462,7 @@ mod tests {
             status: Status::Booked,
             origin: Origin::Crm,
             recurrence: Some(Recurrence {
-                lines: vec![
-                    "RRULE:FREQ=WEEKLY".into(),
-                    "EXDATE:20260309T090000Z".into(),
-                ],
+                lines: vec!["RRULE:FREQ=WEEKLY".into(), "EXDATE:20260309T090000Z".into()],
             }),
             instance_of: None,
             created_at: utc(2026, 1, 1, 0, 0),
@@ -495,7 +516,10 @@ mod tests {
             },
             Some("abc"),
         );
-        assert_eq!((json.start.as_str(), json.end.as_str()), ("2026-05-03", "2026-05-04"));
+        assert_eq!(
+            (json.start.as_str(), json.end.as_str()),
+            ("2026-05-03", "2026-05-04")
+        );
         assert!(json.all_day);
         assert_eq!(json.series_id.as_deref(), Some("series"));
         assert_eq!(json.rrule, None);

@@ -2,8 +2,8 @@
 //! are thin layers over the services here.
 
 pub mod error;
-pub mod model;
 pub mod input;
+pub mod model;
 pub mod paths;
 pub mod recurrence;
 pub mod store;

@@ -249,9 +249,7 @@ fn is_excluded(key: InstanceKey, exdates: &[DateValue], tz: Tz) -> bool {
         (InstanceKey::Date(a), DateValue::Date(b)) => a == *b,
         // Mixed forms (a date EXDATE on a timed series): compare the local day.
         (InstanceKey::Instant(a), DateValue::Date(b)) => a.with_timezone(&tz).date_naive() == *b,
-        (InstanceKey::Date(a), DateValue::Instant(b)) => {
-            b.with_timezone(&tz).date_naive() == a
-        }
+        (InstanceKey::Date(a), DateValue::Instant(b)) => b.with_timezone(&tz).date_naive() == a,
     })
 }
 
@@ -303,7 +301,8 @@ fn parse_date_values(
                 zone = Tz::from_str(val)
                     .map_err(|_| format!("{name} names an unknown time zone \"{val}\""))?
             }
-            "VALUE" if val.eq_ignore_ascii_case("DATE") || val.eq_ignore_ascii_case("DATE-TIME") => {}
+            "VALUE"
+                if val.eq_ignore_ascii_case("DATE") || val.eq_ignore_ascii_case("DATE-TIME") => {}
             "VALUE" => return Err(format!("{name} values of type {val} are not supported")),
             _ => {}
         }
@@ -519,7 +518,10 @@ mod tests {
         assert_eq!(keys, vec![d(2), d(16), d(23)]);
         assert_eq!(
             series_end(&timing, berlin(), &lines),
-            Some(day_start(NaiveDate::from_ymd_opt(2026, 3, 24).unwrap(), berlin()))
+            Some(day_start(
+                NaiveDate::from_ymd_opt(2026, 3, 24).unwrap(),
+                berlin()
+            ))
         );
     }
 
@@ -599,9 +601,18 @@ mod tests {
 
     #[test]
     fn check_lines_wants_an_rrule() {
-        assert!(check_lines(&["RRULE:FREQ=DAILY;COUNT=2".into()], &weekly_timed(), berlin()).is_ok());
-        let err = check_lines(&["RDATE:20260318T150000Z".into()], &weekly_timed(), berlin())
-            .unwrap_err();
+        assert!(check_lines(
+            &["RRULE:FREQ=DAILY;COUNT=2".into()],
+            &weekly_timed(),
+            berlin()
+        )
+        .is_ok());
+        let err = check_lines(
+            &["RDATE:20260318T150000Z".into()],
+            &weekly_timed(),
+            berlin(),
+        )
+        .unwrap_err();
         assert!(err.contains("RRULE"), "{err}");
     }
 
@@ -613,7 +624,9 @@ mod tests {
         );
         assert_eq!(
             parse_original_start("2026-03-23", true),
-            Some(InstanceKey::Date(NaiveDate::from_ymd_opt(2026, 3, 23).unwrap()))
+            Some(InstanceKey::Date(
+                NaiveDate::from_ymd_opt(2026, 3, 23).unwrap()
+            ))
         );
         assert_eq!(parse_original_start("2026-03-23", false), None);
     }

@@ -187,8 +187,18 @@ pub fn validate_notes(notes: &str) -> Result<(), ValidationError> {
 
 pub fn validate_lead(lead: &Lead, source: ChangeSource) -> Result<(), ValidationError> {
     check_chars("lead name", "Lead name", &lead.name, MAX_LEAD_NAME_CHARS)?;
-    check_chars("lead email", "Lead email", &lead.email, MAX_LEAD_EMAIL_CHARS)?;
-    check_chars("lead phone", "Lead phone", &lead.phone, MAX_LEAD_PHONE_CHARS)?;
+    check_chars(
+        "lead email",
+        "Lead email",
+        &lead.email,
+        MAX_LEAD_EMAIL_CHARS,
+    )?;
+    check_chars(
+        "lead phone",
+        "Lead phone",
+        &lead.phone,
+        MAX_LEAD_PHONE_CHARS,
+    )?;
     if source == ChangeSource::User {
         validate_email(&lead.email)?;
         validate_phone(&lead.phone)?;
@@ -226,7 +236,9 @@ pub fn validate_email(email: &str) -> Result<(), ValidationError> {
     let bad = || {
         ValidationError::new(
             "lead email",
-            format!("\"{email}\" is not a valid email address; it should look like name@example.com."),
+            format!(
+                "\"{email}\" is not a valid email address; it should look like name@example.com."
+            ),
         )
     };
     if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -396,7 +408,12 @@ mod tests {
 
     #[test]
     fn email_check_catches_typos() {
-        for good in ["", "a@b.co", "first.last+tag@sub.example.org", "jörg@exämple.de"] {
+        for good in [
+            "",
+            "a@b.co",
+            "first.last+tag@sub.example.org",
+            "jörg@exämple.de",
+        ] {
             assert_eq!(validate_email(good), Ok(()), "{good}");
         }
         for bad in [
@@ -412,7 +429,11 @@ mod tests {
             "a..b@example.com",
             "a@exa_mple.com",
         ] {
-            assert_eq!(validate_email(bad).unwrap_err().field, "lead email", "{bad}");
+            assert_eq!(
+                validate_email(bad).unwrap_err().field,
+                "lead email",
+                "{bad}"
+            );
         }
     }
 
@@ -422,7 +443,11 @@ mod tests {
             assert_eq!(validate_phone(good), Ok(()), "{good}");
         }
         for bad in ["call me", "555-CALL", "+", "12", "555 0100 ext 2"] {
-            assert_eq!(validate_phone(bad).unwrap_err().field, "lead phone", "{bad}");
+            assert_eq!(
+                validate_phone(bad).unwrap_err().field,
+                "lead phone",
+                "{bad}"
+            );
         }
         let mut i = input();
         i.lead.phone = "555-CALL".into();

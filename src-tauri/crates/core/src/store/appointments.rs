@@ -192,7 +192,12 @@ impl Store {
     }
 
     /// Books, cancels or marks done. Cancelling keeps the appointment (and tells Google).
-    pub fn set_status(&self, id: &str, status: Status, source: ChangeSource) -> Result<Appointment> {
+    pub fn set_status(
+        &self,
+        id: &str,
+        status: Status,
+        source: ChangeSource,
+    ) -> Result<Appointment> {
         let now = now_ms();
         self.write("change the appointment's status", |tx| {
             let changed = tx
@@ -250,9 +255,11 @@ impl Store {
     /// How many appointments are stored (series count once).
     pub fn appointment_count(&self) -> Result<u64> {
         self.read(|conn| {
-            conn.query_row("SELECT COUNT(*) FROM appointments", [], |r| r.get::<_, i64>(0))
-                .map(|n| u64::try_from(n).unwrap_or(0))
-                .map_err(|e| self.error("count appointments", e))
+            conn.query_row("SELECT COUNT(*) FROM appointments", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(|e| self.error("count appointments", e))
         })
     }
 
@@ -288,7 +295,12 @@ impl Store {
             args.push(Value::Text(origin_str(origin).into()));
             conditions.push(format!("origin = ?{}", args.len()));
         }
-        if let Some(search) = query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if let Some(search) = query
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             conditions.push(search_condition(search, &mut args));
         }
         let filter = if conditions.is_empty() {
@@ -364,11 +376,7 @@ fn search_condition(search: &str, args: &mut Vec<Value>) -> String {
     }
 }
 
-fn check_series(
-    tx: &Transaction<'_>,
-    store: &Store,
-    instance: &SeriesInstance,
-) -> Result<()> {
+fn check_series(tx: &Transaction<'_>, store: &Store, instance: &SeriesInstance) -> Result<()> {
     let series = load(tx, store, &instance.series_id)?.ok_or_else(|| StoreError::Validation {
         field: "series",
         message: "The repeating appointment this instance belongs to no longer exists.".into(),
@@ -376,7 +384,10 @@ fn check_series(
     if series.recurrence.is_none() {
         return Err(StoreError::Validation {
             field: "series",
-            message: format!("\"{}\" does not repeat, so it has no instances to move.", series.title),
+            message: format!(
+                "\"{}\" does not repeat, so it has no instances to move.",
+                series.title
+            ),
         });
     }
     let series_all_day = matches!(series.timing, Timing::AllDay { .. });
@@ -423,8 +434,9 @@ fn row_values(input: &AppointmentInput) -> Result<RowValues> {
         Timing::Timed { .. } => (None, None),
     };
     let span_end_ms = match &input.recurrence {
-        Some(r) => recurrence::series_end(&input.timing, tz, &r.lines)
-            .map_or(i64::MAX, |t| t.timestamp_millis().max(end.timestamp_millis())),
+        Some(r) => recurrence::series_end(&input.timing, tz, &r.lines).map_or(i64::MAX, |t| {
+            t.timestamp_millis().max(end.timestamp_millis())
+        }),
         None => end.timestamp_millis(),
     };
     let recurrence_json = input

@@ -69,7 +69,11 @@ impl From<ValidationError> for StoreError {
 impl StoreError {
     /// Classifies a SQLite error raised while doing `action` (a phrase: "save the
     /// appointment") so disk-full and lock errors read as what they are.
-    pub(crate) fn sqlite(action: &'static str, path: &std::path::Path, err: rusqlite::Error) -> Self {
+    pub(crate) fn sqlite(
+        action: &'static str,
+        path: &std::path::Path,
+        err: rusqlite::Error,
+    ) -> Self {
         let code = err.sqlite_error_code();
         match code {
             Some(SqliteCode::DiskFull) => StoreError::DiskFull { source: err },
@@ -84,7 +88,10 @@ impl StoreError {
                 path: path.display().to_string(),
                 source: err,
             },
-            _ => StoreError::Sqlite { action, source: err },
+            _ => StoreError::Sqlite {
+                action,
+                source: err,
+            },
         }
     }
 }
@@ -121,10 +128,23 @@ mod tests {
             assert!(matches!(busy, StoreError::Busy { .. }));
             assert!(busy.to_string().contains("busy"), "{busy}");
         }
-        let ro = StoreError::sqlite("save the appointment", path, sqlite_error(ffi::SQLITE_READONLY));
+        let ro = StoreError::sqlite(
+            "save the appointment",
+            path,
+            sqlite_error(ffi::SQLITE_READONLY),
+        );
         assert!(ro.to_string().contains("/data/bookline.sqlite3"), "{ro}");
-        let other = StoreError::sqlite("save the appointment", path, sqlite_error(ffi::SQLITE_IOERR));
-        assert!(other.to_string().starts_with("Bookline could not save the appointment"), "{other}");
+        let other = StoreError::sqlite(
+            "save the appointment",
+            path,
+            sqlite_error(ffi::SQLITE_IOERR),
+        );
+        assert!(
+            other
+                .to_string()
+                .starts_with("Bookline could not save the appointment"),
+            "{other}"
+        );
         let app = AppError::from(full);
         assert_eq!(app.code, ErrorCode::Storage);
     }

@@ -100,7 +100,9 @@ impl Store {
         for raw in singles {
             let a = raw.into_appointment()?;
             let series_id = a.instance_of.as_ref().map(|i| i.series_id.clone());
-            report.occurrences.push(occurrence(&a, a.id.clone(), series_id, a.timing.clone()));
+            report
+                .occurrences
+                .push(occurrence(&a, a.id.clone(), series_id, a.timing.clone()));
         }
 
         let mut moved: HashMap<String, Vec<String>> = HashMap::new();

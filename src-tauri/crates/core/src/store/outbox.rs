@@ -89,24 +89,28 @@ impl Store {
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(|e| self.error("read pending changes", e))?;
             raws.into_iter()
-                .map(|(seq, appointment_id, op, enqueued, attempts, last_error, next)| {
-                    let op = match op.as_str() {
-                        "upsert" => OutboxOp::Upsert,
-                        "delete" => OutboxOp::Delete,
-                        other => {
-                            return Err(StoreError::BadRow(format!("unknown outbox op \"{other}\"")))
-                        }
-                    };
-                    Ok(OutboxEntry {
-                        seq,
-                        appointment_id,
-                        op,
-                        enqueued_at: from_ms(enqueued)?,
-                        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                        last_error,
-                        next_attempt_at: next.map(from_ms).transpose()?,
-                    })
-                })
+                .map(
+                    |(seq, appointment_id, op, enqueued, attempts, last_error, next)| {
+                        let op = match op.as_str() {
+                            "upsert" => OutboxOp::Upsert,
+                            "delete" => OutboxOp::Delete,
+                            other => {
+                                return Err(StoreError::BadRow(format!(
+                                    "unknown outbox op \"{other}\""
+                                )))
+                            }
+                        };
+                        Ok(OutboxEntry {
+                            seq,
+                            appointment_id,
+                            op,
+                            enqueued_at: from_ms(enqueued)?,
+                            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                            last_error,
+                            next_attempt_at: next.map(from_ms).transpose()?,
+                        })
+                    },
+                )
                 .collect()
         })
     }

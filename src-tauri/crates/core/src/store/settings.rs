@@ -12,9 +12,11 @@ impl Store {
     /// The value stored under `key`, or `None` if never set.
     pub fn get_setting<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         let json: Option<String> = self.read(|conn| {
-            conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
-                .optional()
-                .map_err(|e| self.error("read a setting", e))
+            conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.error("read a setting", e))
         })?;
         json.map(|json| {
             serde_json::from_str(&json).map_err(|source| StoreError::Setting {

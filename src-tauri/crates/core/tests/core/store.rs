@@ -30,7 +30,11 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("nested").join("data").join("bookline.sqlite3");
+    let path = dir
+        .path()
+        .join("nested")
+        .join("data")
+        .join("bookline.sqlite3");
     let store = Store::open(&path).unwrap();
     Fixture {
         _dir: dir,
@@ -100,12 +104,18 @@ fn open_creates_folders_and_configures_sqlite() {
     assert_eq!(f.store.migrations_applied_on_open(), store::SCHEMA_VERSION);
     let mode: String = f
         .store
-        .read(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap()))
+        .read(|c| {
+            Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .unwrap())
+        })
         .unwrap();
     assert_eq!(mode, "wal");
     let fk: i64 = f
         .store
-        .read(|c| Ok(c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap()))
+        .read(|c| {
+            Ok(c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+                .unwrap())
+        })
         .unwrap();
     assert_eq!(fk, 1);
 }
@@ -148,7 +158,10 @@ fn a_version_1_database_migrates_and_its_rows_become_searchable() {
         assert_eq!(v, 1);
     }
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.migrations_applied_on_open(), store::SCHEMA_VERSION - 1);
+    assert_eq!(
+        store.migrations_applied_on_open(),
+        store::SCHEMA_VERSION - 1
+    );
     assert_eq!(store.schema_version().unwrap(), store::SCHEMA_VERSION);
     let page = store
         .list_appointments(
@@ -198,7 +211,12 @@ fn crud_round_trips_every_field() {
         .create_appointment(full_input(), Origin::Google, ChangeSource::Sync)
         .unwrap();
     assert_eq!(created.id.len(), 36);
-    assert_eq!(uuid::Uuid::parse_str(&created.id).unwrap().get_version_num(), 7);
+    assert_eq!(
+        uuid::Uuid::parse_str(&created.id)
+            .unwrap()
+            .get_version_num(),
+        7
+    );
     let input = full_input();
     assert_eq!(created.title, input.title);
     assert_eq!(created.timing, input.timing);
@@ -211,7 +229,10 @@ fn crud_round_trips_every_field() {
     assert_eq!(created.recurrence, input.recurrence);
     assert_eq!(created.instance_of, None);
     assert_eq!(created.created_at, created.updated_at);
-    assert_eq!(s.get_appointment(&created.id).unwrap().as_ref(), Some(&created));
+    assert_eq!(
+        s.get_appointment(&created.id).unwrap().as_ref(),
+        Some(&created)
+    );
 
     // All-day, no lead, no recurrence.
     let all_day = AppointmentInput {
@@ -277,7 +298,9 @@ fn crud_round_trips_every_field() {
 
     s.delete_appointment(&day.id, ChangeSource::User).unwrap();
     assert_eq!(s.get_appointment(&day.id).unwrap(), None);
-    let err = s.delete_appointment(&day.id, ChangeSource::User).unwrap_err();
+    let err = s
+        .delete_appointment(&day.id, ChangeSource::User)
+        .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
     assert_eq!(AppError::from(err).code, ErrorCode::NotFound);
     assert!(matches!(
@@ -366,7 +389,8 @@ fn outbox_rows_follow_user_changes_but_not_sync_changes() {
     .unwrap();
     s.set_status(&synced.id, Status::Cancelled, ChangeSource::Sync)
         .unwrap();
-    s.delete_appointment(&synced.id, ChangeSource::Sync).unwrap();
+    s.delete_appointment(&synced.id, ChangeSource::Sync)
+        .unwrap();
     assert_eq!(s.pending_outbox_count().unwrap(), 0);
 
     let mine = s
@@ -400,7 +424,9 @@ fn outbox_rows_follow_user_changes_but_not_sync_changes() {
         ]
     );
     assert!(due.windows(2).all(|w| w[0].seq < w[1].seq));
-    assert!(due.iter().all(|e| e.attempts == 0 && e.last_error.is_none()));
+    assert!(due
+        .iter()
+        .all(|e| e.attempts == 0 && e.last_error.is_none()));
 
     // The consumer side: a failure postpones, completion removes.
     let first = due[0].seq;
@@ -472,7 +498,11 @@ fn seed_list(s: &Store, now: DateTime<Utc>) -> Vec<String> {
         } else {
             Status::Booked
         };
-        let origin = if i % 2 == 0 { Origin::Crm } else { Origin::Google };
+        let origin = if i % 2 == 0 {
+            Origin::Crm
+        } else {
+            Origin::Google
+        };
         ids.push(
             s.create_appointment(input, origin, ChangeSource::Sync)
                 .unwrap()
@@ -505,7 +535,13 @@ fn list_pages_upcoming_and_past_in_the_right_order() {
     assert_eq!(page.total, 20);
     assert_eq!(
         titles(&page),
-        ["Meeting 20", "Meeting 21", "Meeting 22", "Meeting 23", "Meeting 24"]
+        [
+            "Meeting 20",
+            "Meeting 21",
+            "Meeting 22",
+            "Meeting 23",
+            "Meeting 24"
+        ]
     );
     assert!(page
         .rows
@@ -538,7 +574,11 @@ fn list_pages_upcoming_and_past_in_the_right_order() {
     // One that is running right now counts as upcoming until it ends.
     let running = now - Duration::minutes(10);
     let r = s
-        .create_appointment(timed("Running", running, 30), Origin::Crm, ChangeSource::Sync)
+        .create_appointment(
+            timed("Running", running, 30),
+            Origin::Crm,
+            ChangeSource::Sync,
+        )
         .unwrap();
     let page = s.list_appointments(&upcoming, now).unwrap();
     assert_eq!(page.rows[0].appointment.id, r.id);
@@ -654,10 +694,7 @@ fn search_and_filters_combine() {
     assert_eq!(titles(&page), ["Meeting 33"]);
 
     // Edits keep the search index current.
-    let id = s
-        .list_appointments(&q("Meeting 33"), now)
-        .unwrap()
-        .rows[0]
+    let id = s.list_appointments(&q("Meeting 33"), now).unwrap().rows[0]
         .appointment
         .id
         .clone();
@@ -767,11 +804,23 @@ fn occurrences_apply_exdates_and_moved_instances_across_dst() {
     assert_eq!(
         summary,
         vec![
-            ("Pipeline review".into(), utc(2026, 3, 16, 9, 0), sid.clone()),
+            (
+                "Pipeline review".into(),
+                utc(2026, 3, 16, 9, 0),
+                sid.clone()
+            ),
             // 03-23 is an EXDATE; from 03-30 on, 10:00 Berlin is 08:00 UTC.
-            ("Pipeline review".into(), utc(2026, 3, 30, 8, 0), sid.clone()),
+            (
+                "Pipeline review".into(),
+                utc(2026, 3, 30, 8, 0),
+                sid.clone()
+            ),
             ("Lunch with Ada".into(), utc(2026, 3, 31, 11, 0), None),
-            ("Pipeline review (moved)".into(), utc(2026, 4, 7, 12, 0), sid.clone()),
+            (
+                "Pipeline review (moved)".into(),
+                utc(2026, 4, 7, 12, 0),
+                sid.clone()
+            ),
             // 04-13 moved out of the window.
         ]
     );
@@ -792,7 +841,16 @@ fn occurrences_apply_exdates_and_moved_instances_across_dst() {
             ChangeSource::User,
         )
         .unwrap_err();
-    assert!(matches!(err, StoreError::Validation { field: "series", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            StoreError::Validation {
+                field: "series",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let err = s
         .create_instance_override(
             SeriesInstance {
@@ -805,14 +863,21 @@ fn occurrences_apply_exdates_and_moved_instances_across_dst() {
         )
         .unwrap_err();
     assert!(
-        matches!(err, StoreError::Validation { field: "original start", .. }),
+        matches!(
+            err,
+            StoreError::Validation {
+                field: "original start",
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert_eq!(counts(s), before);
 
     // Deleting the series removes its moved instances and queues a delete for each.
     let outbox_before = s.pending_outbox_count().unwrap();
-    s.delete_appointment(&series.id, ChangeSource::User).unwrap();
+    s.delete_appointment(&series.id, ChangeSource::User)
+        .unwrap();
     assert_eq!(s.get_appointment(&moved.id).unwrap(), None);
     assert_eq!(s.pending_outbox_count().unwrap(), outbox_before + 3);
     let left = s
@@ -885,7 +950,11 @@ fn all_day_series_occurrences_stay_on_their_dates() {
         days,
         vec![
             ("Site visit".into(), date(2026, 3, 27), date(2026, 3, 28)),
-            ("Site visit (two days)".into(), date(2026, 3, 29), date(2026, 3, 31)),
+            (
+                "Site visit (two days)".into(),
+                date(2026, 3, 29),
+                date(2026, 3, 31)
+            ),
             ("Site visit".into(), date(2026, 3, 30), date(2026, 3, 31)),
         ]
     );
@@ -907,13 +976,24 @@ fn a_rule_bookline_cannot_expand_is_kept_and_reported() {
     let err = s
         .create_appointment(input.clone(), Origin::Crm, ChangeSource::User)
         .unwrap_err();
-    assert!(matches!(err, StoreError::Validation { field: "repeat rule", .. }));
+    assert!(matches!(
+        err,
+        StoreError::Validation {
+            field: "repeat rule",
+            ..
+        }
+    ));
     // …but Google's copy is stored verbatim.
     let a = s
         .create_appointment(input, Origin::Google, ChangeSource::Sync)
         .unwrap();
     assert_eq!(
-        s.get_appointment(&a.id).unwrap().unwrap().recurrence.unwrap().lines,
+        s.get_appointment(&a.id)
+            .unwrap()
+            .unwrap()
+            .recurrence
+            .unwrap()
+            .lines,
         lines
     );
     let report = s
