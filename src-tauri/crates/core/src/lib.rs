@@ -2,4 +2,7 @@
 //! are thin layers over the services here.
 
 pub mod error;
+pub mod google;
 pub mod model;
+pub mod oauth;
+pub mod secrets;
