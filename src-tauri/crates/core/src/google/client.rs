@@ -44,6 +44,10 @@ pub trait TokenSource: Send + Sync {
     /// `access_token()` will be a different one, worth one retry. `Err`: give up (usually
     /// `ErrorCode::NeedsReconnect`).
     fn token_rejected<'a>(&'a self, token: &'a AccessToken) -> TokenFuture<'a, ()>;
+
+    /// Google accepted `token` (any non-401 answer). Lets a source tell a token that
+    /// works from one that was only just fetched. Called on every answer: keep it cheap.
+    fn token_accepted(&self, _token: &AccessToken) {}
 }
 
 /// A fixed token (tests, and the emulator's ready-made accounts). A 401 means the token
@@ -249,6 +253,8 @@ impl CalendarClient {
                     retried = true;
                     continue;
                 }
+            } else {
+                self.tokens.token_accepted(&token);
             }
             if !status.is_success() {
                 return Err(GoogleError::from_response(

@@ -395,7 +395,15 @@ impl OAuthClient {
             ))
             .request_async(&http)
             .await;
-        token_set(result, status.load(Ordering::Relaxed))
+        // A refused code is a failed sign-in, not a lost grant: no "reconnect" wording.
+        match token_set(result, status.load(Ordering::Relaxed)) {
+            Err(OAuthError::InvalidGrant(description)) => Err(OAuthError::TokenEndpoint {
+                status: Some(400),
+                error: "invalid_grant".to_owned(),
+                description,
+            }),
+            other => other,
+        }
     }
 
     /// A new access token from the refresh token. `invalid_grant` → `InvalidGrant` (the

@@ -4,14 +4,19 @@
 //!   before it expires.
 //! - Refreshes are single-flight: callers queue on one async mutex, and whoever gets it
 //!   after a refresh finds the fresh token instead of refreshing again.
-//! - `invalid_grant` on refresh, or a 401 for a token obtained within
-//!   `FRESH_TOKEN_WINDOW`, means the grant is gone: the manager flips to needs-reconnect
-//!   and answers `ErrorCode::NeedsReconnect` until `reset_needs_reconnect`.
+//! - `invalid_grant` on refresh, or a 401 for a token that was itself fetched because the
+//!   previous one got a 401 and has not worked since (within `FRESH_TOKEN_WINDOW`), means
+//!   the grant is gone: the
+//!   manager flips to needs-reconnect and answers `ErrorCode::NeedsReconnect` until
+//!   `reset_needs_reconnect`. A single 401 only drops the token: after a laptop sleeps,
+//!   Google has expired a token the monotonic clock still thinks young.
+//! - Expiry is judged on the wall clock (which runs on during suspend), age on the
+//!   monotonic clock.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -24,28 +29,38 @@ use crate::secrets::{self, Secret, SecretStore};
 /// Refresh this long before the access token expires, so a request never leaves with a
 /// token that dies on the way.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
-/// A 401 for a token this young is not "expired": the grant itself was refused.
+/// A second 401 this soon after re-fetching a refused token means the grant is refused.
 pub const FRESH_TOKEN_WINDOW: Duration = Duration::from_secs(120);
 /// Assumed lifetime when Google omits `expires_in` (it sends 3599).
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// Whether a token expiring at `expires_at` must be refreshed at `now`.
-pub fn needs_refresh(expires_at: Instant, now: Instant, margin: Duration) -> bool {
+pub fn needs_refresh(expires_at: SystemTime, now: SystemTime, margin: Duration) -> bool {
     now + margin >= expires_at
 }
 
 struct Current {
     token: AccessToken,
-    expires_at: Instant,
+    expires_at: SystemTime,
     obtained_at: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    current: Option<Current>,
+    /// The last token was refused; the next refresh is a retry.
+    rejected: bool,
 }
 
 pub struct TokenManager {
     oauth: OAuthClient,
     secrets: Arc<dyn SecretStore>,
     account: String,
-    current: Mutex<Option<Current>>,
+    state: Mutex<State>,
     needs_reconnect: AtomicBool,
+    /// The token fetched because its predecessor got a 401, until Google accepts it.
+    /// A std mutex: `token_accepted` is synchronous and only compares.
+    unconfirmed: std::sync::Mutex<Option<AccessToken>>,
     refresh_margin: Duration,
 }
 
@@ -70,8 +85,9 @@ impl TokenManager {
             oauth,
             secrets,
             account: account.into(),
-            current: Mutex::new(None),
+            state: Mutex::new(State::default()),
             needs_reconnect: AtomicBool::new(false),
+            unconfirmed: std::sync::Mutex::new(None),
             refresh_margin: REFRESH_MARGIN,
         }
     }
@@ -97,22 +113,27 @@ impl TokenManager {
 
     /// After a reconnect stored a new refresh token.
     pub async fn reset_needs_reconnect(&self) {
-        *self.current.lock().await = None;
+        *self.state.lock().await = State::default();
+        *self.unconfirmed_slot() = None;
         self.needs_reconnect.store(false, Ordering::SeqCst);
     }
 
     /// Forgets the in-memory access token (disconnect).
     pub async fn clear(&self) {
-        *self.current.lock().await = None;
+        *self.state.lock().await = State::default();
+        *self.unconfirmed_slot() = None;
     }
 
     async fn install(&self, token_set: &TokenSet) {
-        let now = Instant::now();
-        *self.current.lock().await = Some(Current {
-            token: token_set.access_token.clone(),
-            expires_at: now + token_set.expires_in.unwrap_or(DEFAULT_LIFETIME),
-            obtained_at: now,
-        });
+        *self.unconfirmed_slot() = None;
+        *self.state.lock().await = State {
+            current: Some(Current {
+                token: token_set.access_token.clone(),
+                expires_at: SystemTime::now() + token_set.expires_in.unwrap_or(DEFAULT_LIFETIME),
+                obtained_at: Instant::now(),
+            }),
+            rejected: false,
+        };
     }
 
     fn reconnect_error(&self, why: &str) -> AppError {
@@ -131,9 +152,9 @@ impl TokenManager {
         if self.needs_reconnect() {
             return Err(self.reconnect_error("marked for reconnect"));
         }
-        let mut current = self.current.lock().await;
-        if let Some(c) = current.as_ref() {
-            if !needs_refresh(c.expires_at, Instant::now(), self.refresh_margin) {
+        let mut state = self.state.lock().await;
+        if let Some(c) = state.current.as_ref() {
+            if !needs_refresh(c.expires_at, SystemTime::now(), self.refresh_margin) {
                 return Ok(c.token.clone());
             }
         }
@@ -159,30 +180,35 @@ impl TokenManager {
                 secrets::save(self.secrets.clone(), &self.account, rotated).await?;
             }
         }
-        let now = Instant::now();
         let token = fresh.access_token.clone();
-        *current = Some(Current {
+        if std::mem::take(&mut state.rejected) {
+            *self.unconfirmed_slot() = Some(token.clone());
+        }
+        state.current = Some(Current {
             token: fresh.access_token,
-            expires_at: now + fresh.expires_in.unwrap_or(DEFAULT_LIFETIME),
-            obtained_at: now,
+            expires_at: SystemTime::now() + fresh.expires_in.unwrap_or(DEFAULT_LIFETIME),
+            obtained_at: Instant::now(),
         });
         tracing::debug!(account = %self.account, "access token refreshed");
         Ok(token)
     }
 
-    /// Google refused `token` with 401. A young token means the grant is gone
-    /// (needs reconnect); an older one is dropped so the next call refreshes.
+    /// Google refused `token` with 401. The first refusal drops the token so the next call
+    /// refreshes; a refusal of that replacement means the grant is gone (needs reconnect).
     pub async fn reject(&self, token: &AccessToken) -> Result<(), AppError> {
-        let mut current = self.current.lock().await;
-        match current.as_ref() {
+        let mut state = self.state.lock().await;
+        match state.current.as_ref() {
             Some(c) if &c.token == token => {
-                if c.obtained_at.elapsed() < FRESH_TOKEN_WINDOW {
+                let refused_again = self.unconfirmed_slot().as_ref() == Some(token)
+                    && c.obtained_at.elapsed() < FRESH_TOKEN_WINDOW;
+                state.current = None;
+                if refused_again {
+                    state.rejected = false;
                     self.needs_reconnect.store(true, Ordering::SeqCst);
-                    *current = None;
-                    tracing::warn!(account = %self.account, "401 for a fresh access token");
-                    Err(self.reconnect_error("a fresh access token was refused"))
+                    tracing::warn!(account = %self.account, "401 for a freshly refreshed token");
+                    Err(self.reconnect_error("a freshly refreshed access token was refused"))
                 } else {
-                    *current = None;
+                    state.rejected = true;
                     Ok(())
                 }
             }
@@ -196,7 +222,7 @@ impl TokenManager {
     /// does, even when this fails on the network.
     pub async fn revoke(&self) -> Result<(), AppError> {
         let refresh = secrets::load(self.secrets.clone(), &self.account).await?;
-        let access = self.current.lock().await.take().map(|c| c.token);
+        let access = self.state.lock().await.current.take().map(|c| c.token);
         let token: Option<Secret> = refresh.or(access);
         match token {
             Some(token) => self
@@ -205,6 +231,21 @@ impl TokenManager {
                 .await
                 .map_err(AppError::from),
             None => Ok(()),
+        }
+    }
+
+    fn unconfirmed_slot(&self) -> std::sync::MutexGuard<'_, Option<AccessToken>> {
+        // Poisoning cannot leave this slot inconsistent: it is only ever replaced whole.
+        self.unconfirmed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Google accepted `token`: it is no longer a suspect.
+    pub fn accept(&self, token: &AccessToken) {
+        let mut slot = self.unconfirmed_slot();
+        if slot.as_ref() == Some(token) {
+            *slot = None;
         }
     }
 
@@ -222,6 +263,10 @@ impl TokenSource for TokenManager {
 
     fn token_rejected<'a>(&'a self, token: &'a AccessToken) -> TokenFuture<'a, ()> {
         Box::pin(self.reject(token))
+    }
+
+    fn token_accepted(&self, token: &AccessToken) {
+        self.accept(token);
     }
 }
 
@@ -253,7 +298,7 @@ mod tests {
 
     #[test]
     fn refresh_decision() {
-        let now = Instant::now();
+        let now = SystemTime::now();
         assert!(!needs_refresh(
             now + Duration::from_secs(3599),
             now,
@@ -301,14 +346,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn fresh_401_means_reconnect_and_other_token_is_retryable() {
+    async fn first_401_drops_the_token_and_stale_reports_are_ignored() {
         let m = manager(Arc::new(MemorySecretStore::new()))
             .with_initial_token(&set("t1", 3599))
             .await;
         assert!(m.reject(&Secret::new("not-current")).await.is_ok());
-        let err = m.reject(&Secret::new("t1")).await.unwrap_err();
+        assert_eq!(m.get_token().await.unwrap().expose(), "t1");
+        assert!(m.reject(&Secret::new("t1")).await.is_ok());
+        assert!(!m.needs_reconnect());
+        // The token is gone; the refresh finds no keyring entry.
+        let err = m.get_token().await.unwrap_err();
         assert_eq!(err.code, ErrorCode::NeedsReconnect);
         assert!(!err.message.contains("t1"));
-        assert!(m.get_token().await.is_err());
     }
 }
