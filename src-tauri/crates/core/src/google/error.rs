@@ -426,6 +426,18 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_error_body_is_classified_without_panic(
+            status in 100u16..600,
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        ) {
+            let e = GoogleError::from_response(status, &body, None);
+            proptest::prop_assert_eq!(e.status, Some(status));
+            let _ = (e.is_retryable(), e.is_rate_limit(), e.to_string(), AppError::from(e));
+        }
+    }
+
     #[test]
     fn oauth_style_error_body() {
         let e = GoogleError::from_response(400, br#"{"error":"invalid_token"}"#, None);

@@ -558,3 +558,33 @@ async fn unreachable_google_is_a_retryable_transport_error() {
     assert!(e.is_retryable());
     assert!(!format!("{e} {e:?}").contains("ya29.unreachable-token"));
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed_so_the_bearer_token_stays_home() {
+    // Where a followed redirect would go: counts connections.
+    let trap = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let trap_addr = trap.local_addr().unwrap();
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    let trap_task = tokio::spawn(async move {
+        while let Ok((_stream, _)) = trap.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let answer = format!(
+        "HTTP/1.1 302 Found\r\nLocation: http://{trap_addr}/steal\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    let (base, server) = crate::oauth::canned_server(answer).await;
+    let client = CalendarClient::new(
+        Endpoints::from_base(&base).unwrap(),
+        Arc::new(StaticTokenSource::new("ya29.must-not-travel")),
+    )
+    .unwrap();
+    let e = client.get_event("primary", "abcde").await.unwrap_err();
+    assert_eq!(e.status, Some(302));
+    assert!(!e.is_retryable());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    server.abort();
+    trap_task.abort();
+}

@@ -272,7 +272,7 @@ async fn timeout_and_cancel() {
 }
 
 /// A one-answer HTTP server for token-endpoint failures the emulator does not fake.
-async fn canned_server(answer: String) -> (String, tokio::task::JoinHandle<()>) {
+pub(crate) async fn canned_server(answer: String) -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let task = tokio::spawn(async move {
