@@ -500,6 +500,59 @@ impl OAuthClient {
     }
 }
 
+/// The outcome of a completed sign-in.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user: UserInfo,
+    pub tokens: TokenSet,
+    /// The refresh token (also in `tokens`), checked to be present: store it in the
+    /// keyring under `user.email`.
+    pub refresh_token: Secret,
+}
+
+/// The whole loopback flow: bind the listener, build the request, let `open_browser` show
+/// the URL (system browser, or print it for `--no-browser`), wait for the redirect, trade
+/// the code, and read the account's email. `open_browser` failing ends the flow with
+/// `OAuthError::Listener` (the caller may prefer to print the URL instead of failing).
+pub async fn sign_in(
+    oauth: &OAuthClient,
+    login_hint: Option<&str>,
+    open_browser: impl FnOnce(&Url) -> Result<(), String>,
+    timeout: Duration,
+    cancel: tokio_util::sync::CancellationToken,
+) -> Result<SignedIn, OAuthError> {
+    let listener = LoopbackListener::bind().await?;
+    let redirect_uri = listener.redirect_uri();
+    let request = match login_hint {
+        Some(hint) => AuthorizationRequest::with_login_hint(
+            &oauth.config,
+            &oauth.endpoints,
+            &redirect_uri,
+            hint,
+        )?,
+        None => AuthorizationRequest::new(&oauth.config, &oauth.endpoints, &redirect_uri)?,
+    };
+    open_browser(request.url())
+        .map_err(|e| OAuthError::Listener(format!("the browser could not be opened: {e}")))?;
+    let code = listener
+        .wait_for_code(request.state(), timeout, cancel)
+        .await?;
+    let tokens = oauth.exchange_code(&request, code).await?;
+    let refresh_token = tokens
+        .refresh_token
+        .clone()
+        .ok_or(OAuthError::InvalidResponse {
+            status: Some(200),
+            what: "Google returned no refresh token".to_owned(),
+        })?;
+    let user = oauth.fetch_userinfo(&tokens.access_token).await?;
+    Ok(SignedIn {
+        user,
+        tokens,
+        refresh_token,
+    })
+}
+
 #[derive(Deserialize)]
 struct OAuthErrorBody {
     error: String,

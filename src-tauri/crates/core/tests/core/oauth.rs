@@ -558,3 +558,45 @@ fn keyring_unavailable_is_a_clear_error() {
     // No plain-text fallback: the child's HOME holds no file.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[tokio::test]
+async fn sign_in_helper_runs_the_whole_flow() {
+    let emu = start().await;
+    let base = emu.base_url().to_owned();
+    account(&base, "first@example.com").await;
+    account(&base, "hinted@example.com").await;
+    control(&base, "consent", json!({"auto": "allow"})).await;
+    let oauth = OAuthClient::new(config(), Endpoints::from_base(&base).unwrap()).unwrap();
+
+    let signed = bookline_core::oauth::sign_in(
+        &oauth,
+        Some("hinted@example.com"),
+        |url| {
+            // The test is the browser: follow Google's redirect to the listener.
+            let url = url.clone();
+            tokio::spawn(async move {
+                let location = consent_redirect(&url).await;
+                browser().get(&location).send().await.unwrap();
+            });
+            Ok(())
+        },
+        Duration::from_secs(30),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(signed.user.email, "hinted@example.com");
+    assert!(!format!("{signed:?}").contains(signed.refresh_token.expose()));
+
+    let failed = bookline_core::oauth::sign_in(
+        &oauth,
+        None,
+        |_| Err("no browser installed".to_owned()),
+        Duration::from_secs(5),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(failed.to_string().contains("no browser installed"));
+    emu.shutdown().await;
+}
