@@ -78,7 +78,7 @@ pub fn seed(data: &mut Data) {
     let mut n = 0u32;
     while d <= end {
         let weekday = !matches!(d.weekday(), Weekday::Sat | Weekday::Sun);
-        if weekday && rng.random_bool(0.45) {
+        if weekday && rng.random_bool(0.7) {
             n += 1;
             let (name, email) = PEOPLE[rng.random_range(0..PEOPLE.len())];
             let kind = KINDS[rng.random_range(0..KINDS.len())];
