@@ -33,13 +33,13 @@ fn bad(msg: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Response> {
+fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, serde_json::Error> {
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         body
     };
-    serde_json::from_slice(body).map_err(bad)
+    serde_json::from_slice(body)
 }
 
 #[derive(Deserialize)]
@@ -50,7 +50,7 @@ struct AccountReq {
 pub async fn create_account(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     let req: AccountReq = match parse(&body) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return bad(e),
     };
     if !req.email.contains('@') {
         return bad("email must contain @");
@@ -96,7 +96,7 @@ struct ClientReq {
 pub async fn register_client(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     let req: ClientReq = match parse(&body) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return bad(e),
     };
     s.write()
         .clients
@@ -107,7 +107,7 @@ pub async fn register_client(State(s): State<Arc<Shared>>, body: Bytes) -> Respo
 pub async fn set_faults(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     let mut plan: FaultPlan = match parse(&body) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return bad(e),
     };
     if !(0.0..=1.0).contains(&plan.rate) {
         return bad("rate must be within [0, 1]");
@@ -141,7 +141,7 @@ pub async fn get_faults(State(s): State<Arc<Shared>>) -> Response {
 pub async fn set_quota(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     let q: QuotaConfig = match parse(&body) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return bad(e),
     };
     let mut rt = s.rt();
     rt.set_quota(q);
@@ -169,7 +169,7 @@ struct ConsentReq {
 pub async fn consent(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     let req: ConsentReq = match parse(&body) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return bad(e),
     };
     match req.auto.as_deref() {
         None | Some("allow") | Some("deny") => {}
@@ -201,7 +201,7 @@ struct TokensReq {
 pub async fn tokens(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     let req: TokensReq = match parse(&body) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return bad(e),
     };
     let mut data = s.write();
     if let Some(t) = req.access_ttl_secs {

@@ -78,7 +78,7 @@ pub fn seed(data: &mut Data) {
     let mut n = 0u32;
     while d <= end {
         let weekday = !matches!(d.weekday(), Weekday::Sat | Weekday::Sun);
-        if weekday && rng.random_bool(0.45) {
+        if weekday && rng.random_bool(0.7) {
             n += 1;
             let (name, email) = PEOPLE[rng.random_range(0..PEOPLE.len())];
             let kind = KINDS[rng.random_range(0..KINDS.len())];
@@ -113,10 +113,10 @@ pub fn seed(data: &mut Data) {
                     {"email": email, "displayName": name, "responseStatus": "needsAction"},
                 ],
             });
-            if n % 11 == 0 {
+            if n.is_multiple_of(11) {
                 ev["status"] = json!("tentative");
             }
-            if n % 17 == 0 {
+            if n.is_multiple_of(17) {
                 // An invitation the user declined.
                 ev["attendees"][0] =
                     json!({"email": DEMO_EMAIL, "self": true, "responseStatus": "declined"});
@@ -125,7 +125,7 @@ pub fn seed(data: &mut Data) {
             let created = (s_ms - rng.random_range(1..30) * 86_400_000).min(now_ms);
             insert(data, ev, created);
         }
-        if d.day() % 12 == 0 {
+        if d.day().is_multiple_of(12) {
             let summary = [
                 "Out of office",
                 "Trade fair prep",

@@ -927,11 +927,12 @@ fn time_match(start: i64, end: i64, p: &ListParams) -> bool {
 }
 
 /// Default expansion horizon when no timeMax is given.
-fn horizon(p: &ListParams) -> (i64, i64) {
+/// (Two years past today or past the series start, whichever is later.)
+fn horizon(p: &ListParams, series_start_ms: i64) -> (i64, i64) {
     let from = p.time_min.unwrap_or(i64::MIN / 4);
     let to = p
         .time_max
-        .unwrap_or_else(|| now_ms() + 2 * 365 * 24 * 3600 * 1000);
+        .unwrap_or_else(|| now_ms().max(series_start_ms) + 2 * 365 * 24 * 3600 * 1000);
     (from, to)
 }
 
@@ -941,7 +942,7 @@ fn expand_master(cal: &Calendar, m: &EventRec, p: &ListParams, limit: usize) -> 
     };
     let lines = string_list(m.res.get("recurrence"));
     let dur = m.derived.end_ms - m.derived.start_ms;
-    let (from, to) = horizon(p);
+    let (from, to) = horizon(p, m.derived.start_ms);
     let tz = parse_tz(&cal.time_zone).unwrap_or(chrono_tz::UTC);
     let mut out = Vec::new();
     for occ in recur::expand(

@@ -193,3 +193,30 @@ pub fn expand(
     out.truncate(limit);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weekly_timed_and_monthly_all_day() {
+        let start = SeriesStart::Timed {
+            ms: 1_894_005_000_000,
+            tz: chrono_tz::Europe::Berlin,
+        };
+        let lines = vec!["RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=5".to_string()];
+        assert_eq!(validate(&lines, start), Ok(()));
+        let occ = expand(&lines, start, i64::MIN / 4, i64::MAX / 4, 100);
+        assert_eq!(occ.len(), 5, "{occ:?}");
+        let d = NaiveDate::from_ymd_opt(2030, 1, 1).unwrap();
+        let lines = vec![
+            "RRULE:FREQ=MONTHLY;UNTIL=20300601".to_string(),
+            "EXDATE;VALUE=DATE:20300301".to_string(),
+        ];
+        assert_eq!(validate(&lines, SeriesStart::AllDay(d)), Ok(()));
+        assert_eq!(
+            expand(&lines, SeriesStart::AllDay(d), 0, i64::MAX / 4, 100).len(),
+            5
+        );
+    }
+}

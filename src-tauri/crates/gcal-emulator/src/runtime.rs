@@ -11,23 +11,30 @@ use crate::errors::ApiError;
 
 /// What an injected fault does to one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum FaultKind {
     /// 500 backendError (the call is not executed).
+    #[serde(rename = "backend_500")]
     Backend500,
     /// 503 backendError (the call is not executed).
+    #[serde(rename = "backend_503")]
     Backend503,
     /// 429 rateLimitExceeded (the call is not executed).
+    #[serde(rename = "rate_limit_429")]
     RateLimit429,
     /// 403 rateLimitExceeded (the call is not executed).
+    #[serde(rename = "rate_limit_403")]
     RateLimit403,
     /// 403 userRateLimitExceeded (the call is not executed).
+    #[serde(rename = "user_rate_limit_403")]
     UserRateLimit403,
     /// The call IS executed, then the connection is cut mid-response.
+    #[serde(rename = "drop_connection")]
     DropConnection,
     /// The call IS executed, then the 2xx JSON body is cut in half.
+    #[serde(rename = "truncated_json")]
     TruncatedJson,
     /// The call IS executed, then the body is replaced by invalid JSON.
+    #[serde(rename = "malformed_json")]
     MalformedJson,
 }
 
