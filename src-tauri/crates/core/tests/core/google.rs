@@ -440,14 +440,12 @@ async fn faults_are_classified() {
         async move { client.list_events(&cal, &ListParams::default()).await }
     };
 
-    // The emulator's plan accepts serde's names (`rate_limit429`), while its stats report
-    // `FaultKind::name()` (`rate_limit_429`); reported to the emulator's author.
     for (kind, status, rate_limit) in [
-        ("rate_limit429", 429, true),
-        ("rate_limit403", 403, true),
-        ("user_rate_limit403", 403, true),
-        ("backend500", 500, false),
-        ("backend503", 503, false),
+        ("rate_limit_429", 429, true),
+        ("rate_limit_403", 403, true),
+        ("user_rate_limit_403", 403, true),
+        ("backend_500", 500, false),
+        ("backend_503", 503, false),
     ] {
         control(
             emu.base_url(),
