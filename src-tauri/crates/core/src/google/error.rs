@@ -264,6 +264,7 @@ impl fmt::Debug for GoogleError {
             .field("status", &self.status)
             .field("reason", &self.reason)
             .field("message", &self.message)
+            .field("retry_after", &self.retry_after)
             .finish()
     }
 }

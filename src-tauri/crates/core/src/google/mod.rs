@@ -11,8 +11,8 @@ mod error;
 mod types;
 
 pub use batch::{
-    build_batch_body, parse_batch_response, BatchCall, BatchParseError, BatchResponse, BatchResult,
-    MAX_RECOMMENDED_BATCH,
+    build_batch_body, parse_batch_response, BatchCall, BatchOp, BatchParseError, BatchResponse,
+    BatchResult, MAX_RECOMMENDED_BATCH,
 };
 pub use client::{
     AccessToken, CalendarClient, ListParams, StaticTokenSource, TokenFuture, TokenSource,
