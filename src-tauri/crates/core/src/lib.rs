@@ -2,9 +2,12 @@
 //! are thin layers over the services here.
 
 pub mod error;
+pub mod google;
 pub mod input;
 pub mod model;
+pub mod oauth;
 pub mod paths;
 pub mod recurrence;
+pub mod secrets;
 pub mod store;
 pub mod validation;

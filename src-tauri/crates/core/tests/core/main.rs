@@ -1,4 +1,6 @@
 //! bookline-core's integration tests: one test binary (link time is precious on two
 //! cores), one module per area.
 
+mod google;
+mod oauth;
 mod store;
