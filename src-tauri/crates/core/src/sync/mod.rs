@@ -1,0 +1,15 @@
+//! The sync engine's pure heart: normalized fields, the decision function, event ids,
+//! privacy rendering. The I/O around it (store, Google client) applies what `decide`
+//! returns.
+
+pub mod decide;
+pub mod fields;
+pub mod ids;
+pub mod privacy;
+
+pub use decide::{
+    decide, decide_all, guard_deletes, join, CrmSide, Decision, DeleteGuard, DeletePolicy,
+    Direction, GoogleSide, LinkRecord, Mode, PairedBy, Side, SkipReason, Snapshot, Summary,
+    SyncItem, SyncKey, SyncOp, TimeRange,
+};
+pub use fields::{Field, FieldSet, SyncFields, SyncStatus};
