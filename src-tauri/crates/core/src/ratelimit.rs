@@ -39,7 +39,8 @@ impl TokenBucket {
     pub fn for_quota(limit: u32, window: Duration, safety: f64, now: Duration) -> Self {
         let safety = safety.clamp(0.01, 1.0);
         let limit = f64::from(limit.max(1));
-        let capacity = (limit * (1.0 - safety)).floor().max(1.0);
+        // The epsilon keeps 600 × (1 − 0.9) = 59.999… from flooring to 59.
+        let capacity = (limit * (1.0 - safety) + 1e-6).floor().max(1.0);
         let window_secs = window.as_secs_f64().max(0.001);
         let rate = (limit - capacity).max(1.0) / window_secs;
         Self::new(capacity, rate, now)

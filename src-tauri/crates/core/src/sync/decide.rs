@@ -107,8 +107,17 @@ pub struct GoogleSide {
 }
 
 impl GoogleSide {
+    /// Marked by the private property, or carrying an id Bookline derived (the
+    /// property can be lost when another app rewrites the event).
     pub fn is_bookline_created(&self) -> bool {
-        self.bookline_appointment_id.is_some()
+        self.bookline_appointment_id.is_some() || ids::uuid_from_event_id(&self.event_id).is_some()
+    }
+
+    /// The appointment this event was created for, if Bookline created it.
+    pub fn bookline_appointment(&self) -> Option<AppointmentId> {
+        self.bookline_appointment_id
+            .clone()
+            .or_else(|| ids::appointment_id_from_event_id(&self.event_id))
     }
 
     fn is_cancelled(&self) -> bool {
@@ -669,7 +678,7 @@ pub fn decide(item: &SyncItem, direction: Direction, mode: &Mode) -> Vec<SyncOp>
                 vec![
                     SyncOp::CreateInCrm {
                         fields: g.fields.clone(),
-                        appointment_id: g.bookline_appointment_id.clone(),
+                        appointment_id: g.bookline_appointment(),
                     },
                     SyncOp::Link {
                         snapshot: Snapshot {
@@ -683,13 +692,26 @@ pub fn decide(item: &SyncItem, direction: Direction, mode: &Mode) -> Vec<SyncOp>
 
         // Bookline's own event for an appointment deleted before the link was written
         // (a crash between push and link): the CRM delete is the deletion record.
-        (CrmState::Deleted, GoogleState::Live(_), None) => {
-            if paired_by.is_identity() && direction.writes_google() {
-                vec![SyncOp::DeleteInGoogle]
-            } else {
-                skip(SkipReason::DirectionExcludes)
+        // When Google is the source the event stays, linked to a tombstone (CRM side
+        // cancelled) so it is not imported again as a new appointment.
+        (CrmState::Deleted, GoogleState::Live(g), None) => match item.crm.as_ref() {
+            Some(c) if paired_by.is_identity() => {
+                if direction.writes_google() {
+                    vec![SyncOp::DeleteInGoogle]
+                } else {
+                    let mut crm = c.fields.clone();
+                    crm.status = SyncStatus::Cancelled;
+                    vec![SyncOp::Link {
+                        snapshot: Snapshot {
+                            crm,
+                            google: g.fields.clone(),
+                        },
+                    }]
+                }
             }
-        }
+            // Look-alikes are never paired with a deleted row (see `join`).
+            _ => Vec::new(),
+        },
 
         // The same item, never linked, and the event was deleted in Google: cancel it in
         // the CRM if Google may write there, and link so a later un-cancel can travel.
@@ -877,7 +899,16 @@ fn merge_linked(
                 writes.push(SyncOp::DeleteInGoogle);
                 google_after.status = SyncStatus::Cancelled;
             }
-            _ => {
+            // Restoring a deleted event: its content in Google may be anything (it
+            // may have been edited before it was deleted), so send every field.
+            (SyncStatus::Cancelled, SyncStatus::Active) => {
+                writes.push(SyncOp::UpdateGoogle {
+                    fields: FieldSet::all(),
+                    to: target.clone(),
+                });
+                google_after = target;
+            }
+            (SyncStatus::Active, SyncStatus::Active) => {
                 writes.push(SyncOp::UpdateGoogle {
                     fields: to_google,
                     to: target.clone(),

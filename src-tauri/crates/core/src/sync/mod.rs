@@ -13,3 +13,7 @@ pub use decide::{
     SyncItem, SyncKey, SyncOp, TimeRange,
 };
 pub use fields::{Field, FieldSet, SyncFields, SyncStatus};
+
+/// The engine's tables (links, sync tokens, activity, backfill jobs), to be run as a
+/// migration after the store's own.
+pub const SCHEMA_SQL: &str = include_str!("schema.sql");

@@ -1,0 +1,3 @@
+//! bookline-core's one integration-test binary; each area is a module.
+
+mod sync;
