@@ -2,6 +2,9 @@
 //! are thin layers over the services here.
 
 pub mod error;
+pub mod google;
 pub mod model;
+pub mod oauth;
 pub mod ratelimit;
+pub mod secrets;
 pub mod sync;
