@@ -5,6 +5,7 @@
 pub mod decide;
 pub mod fields;
 pub mod ids;
+pub mod mapping;
 pub mod privacy;
 
 pub use decide::{
