@@ -3,6 +3,7 @@
 //! `TokenBucket` is the pure core (time is passed in, so tests use a fake clock);
 //! `RateLimiter` wraps it for async callers. `Backoff` is the pure retry policy.
 
+use crate::google::{GoogleError, GoogleErrorKind};
 use rand::Rng;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -131,6 +132,24 @@ pub enum RetryClass {
     ServerError,
     /// Connection reset, timeout: the request may or may not have arrived.
     Network,
+}
+
+impl RetryClass {
+    /// How a Google error should be retried, or `None` when retrying cannot help
+    /// (4xx other than rate limits, a broken answer, a grant that needs reconnecting).
+    pub fn of(error: &GoogleError) -> Option<RetryClass> {
+        if error.is_rate_limit() {
+            Some(RetryClass::RateLimited {
+                retry_after: error.retry_after,
+            })
+        } else if !error.is_retryable() {
+            None
+        } else if matches!(error.kind, GoogleErrorKind::Api) {
+            Some(RetryClass::ServerError)
+        } else {
+            Some(RetryClass::Network)
+        }
+    }
 }
 
 /// Exponential backoff with full jitter: attempt k (0-based) waits a uniformly random

@@ -264,17 +264,17 @@ fn write_fields(
     }
 }
 
-/// The body of `events.patch` that changes exactly `fields`. Google merges nested
-/// objects in a patch, so `start`/`end` are written with the other kind's keys set to
-/// null — otherwise switching between timed and all-day would leave both `date` and
-/// `dateTime` set.
+/// The body of `events.patch` that changes exactly `fields` (as JSON: Google merges
+/// nested objects in a patch, so `start`/`end` carry the other kind's keys as explicit
+/// nulls — otherwise switching between timed and all-day would leave both `date` and
+/// `dateTime` set). `current_status` keeps a tentative event tentative.
 pub fn patch_body(
     fields: FieldSet,
     to: &SyncFields,
     lead: &Lead,
     privacy: &PrivacySettings,
     current_status: Option<&EventStatus>,
-) -> Event {
+) -> Value {
     let mut event = Event {
         status: current_status.cloned(),
         ..Event::default()
@@ -284,12 +284,17 @@ pub fn patch_body(
     if !fields.contains(Field::Status) {
         event.status = None;
     }
+    let mut body = match serde_json::to_value(&event) {
+        Ok(Value::Object(map)) => map,
+        // An `Event` always serializes to an object; an empty patch is the safe answer.
+        _ => serde_json::Map::new(),
+    };
     if fields.contains(Field::Timing) || fields.contains(Field::Timezone) {
         let (start, end) = event_times(&to.timing, &to.timezone);
-        event.extra.insert("start".into(), patch_time(&start));
-        event.extra.insert("end".into(), patch_time(&end));
+        body.insert("start".into(), patch_time(&start));
+        body.insert("end".into(), patch_time(&end));
     }
-    event
+    Value::Object(body)
 }
 
 fn patch_time(t: &EventDateTime) -> Value {
