@@ -4,3 +4,4 @@
 mod google;
 mod oauth;
 mod store;
+mod sync;

@@ -1,0 +1,1062 @@
+//! The decision function: what to do for each item, given both sides now and the last
+//! synced snapshot. Pure — no I/O, no clock — so every case is unit- and property-tested.
+//!
+//! Shape (after Yaak's `compute_sync_ops`): `join` is an outer join of CRM rows, Google
+//! events and links by key; `decide` is one exhaustive `match` over the states of one key,
+//! with a commented arm per case. The I/O layer applies the ops and then writes the link
+//! (`Link`/`Unlink`) — links are written only after the side writes before them
+//! succeeded, so a crash in between is retried, and client-chosen event ids make the
+//! retry harmless.
+//!
+//! Rules (spec §3) and where they live:
+//! - one-way directions never write to the other side: `Direction::writes_*`, applied to
+//!   every write op;
+//! - nothing changed → no op: `merge_linked` returns early;
+//! - field-level merge against the snapshot, later edit wins on a same-field conflict:
+//!   `merge_linked`;
+//! - only items new after `connected_at` move in ongoing mode; backfill moves unlinked
+//!   items of its own direction and links equal ones: the unlinked arms + `join`;
+//! - deletes only from deletion records (a CRM delete or cancel, a cancelled Google
+//!   event), never from absence: an absent side means "no news" and is read as its
+//!   snapshot;
+//! - mass deletes need confirmation: `guard_deletes`.
+
+use crate::model::{AppointmentId, Origin, Timing};
+use crate::sync::fields::{Field, FieldSet, SyncFields, SyncStatus};
+use crate::sync::ids;
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// Which way changes travel (the seed's options A, B, C).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    #[default]
+    Both,
+    GoogleToCrm,
+    CrmToGoogle,
+}
+
+impl Direction {
+    pub fn writes_google(self) -> bool {
+        matches!(self, Direction::Both | Direction::CrmToGoogle)
+    }
+
+    pub fn writes_crm(self) -> bool {
+        matches!(self, Direction::Both | Direction::GoogleToCrm)
+    }
+
+    pub fn writes(self, side: Side) -> bool {
+        match side {
+            Side::Crm => self.writes_crm(),
+            Side::Google => self.writes_google(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Crm,
+    Google,
+}
+
+impl Side {
+    pub fn other(self) -> Side {
+        match self {
+            Side::Crm => Side::Google,
+            Side::Google => Side::Crm,
+        }
+    }
+}
+
+/// A CRM appointment as the engine sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrmSide {
+    pub appointment_id: AppointmentId,
+    pub fields: SyncFields,
+    pub origin: Origin,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// A deletion record (the appointment was deleted and the delete is not yet synced).
+    pub deleted: bool,
+    /// For appointments imported from Google: the event they came from. Lets a
+    /// reconnect re-link them instead of importing the event again.
+    pub source_event_id: Option<String>,
+}
+
+impl CrmSide {
+    fn is_cancelled(&self) -> bool {
+        self.fields.is_cancelled()
+    }
+}
+
+/// A Google event as the engine sees it (already mapped into `SyncFields`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoogleSide {
+    pub event_id: String,
+    pub fields: SyncFields,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    /// Google's deletion record (`status: "cancelled"`). Its other fields may be empty.
+    pub cancelled: bool,
+    /// The private extended property `bookline_appointment_id`: set on events Bookline
+    /// created.
+    pub bookline_appointment_id: Option<AppointmentId>,
+}
+
+impl GoogleSide {
+    /// Marked by the private property, or carrying an id Bookline derived (the
+    /// property can be lost when another app rewrites the event).
+    pub fn is_bookline_created(&self) -> bool {
+        self.bookline_appointment_id.is_some() || ids::uuid_from_event_id(&self.event_id).is_some()
+    }
+
+    /// The appointment this event was created for, if Bookline created it.
+    pub fn bookline_appointment(&self) -> Option<AppointmentId> {
+        self.bookline_appointment_id
+            .clone()
+            .or_else(|| ids::appointment_id_from_event_id(&self.event_id))
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancelled || self.fields.is_cancelled()
+    }
+}
+
+/// What both sides looked like right after the last successful sync of a link. The two
+/// may differ when a one-way direction left a change on the side it may not write from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub crm: SyncFields,
+    pub google: SyncFields,
+}
+
+/// A stored link, as input to `join`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRecord {
+    pub appointment_id: AppointmentId,
+    pub event_id: String,
+    pub snapshot: Snapshot,
+}
+
+/// A window of time; an item is inside when it overlaps it (like Google's
+/// `timeMin`/`timeMax`). Open ends are unbounded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeRange {
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+}
+
+impl TimeRange {
+    pub fn contains(&self, timing: &Timing) -> bool {
+        let (start, end) = match timing {
+            Timing::Timed { start, end } => (*start, *end),
+            // All-day dates are compared as UTC midnights: a date range picked in the
+            // dialog means those calendar dates wherever the user is.
+            Timing::AllDay { start, end } => (midnight(*start), midnight(*end)),
+        };
+        self.start.is_none_or(|s| end > s) && self.end.is_none_or(|e| start < e)
+    }
+}
+
+fn midnight(date: NaiveDate) -> DateTime<Utc> {
+    date.and_time(NaiveTime::MIN).and_utc()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Mode {
+    /// Ongoing sync under the settings' direction: only items created after the account
+    /// was connected are new.
+    Ongoing { connected_at: DateTime<Utc> },
+    /// The one-off transfer of unlinked items, in its own direction.
+    Backfill {
+        direction: Direction,
+        range: Option<TimeRange>,
+    },
+}
+
+/// Why two items were put under one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PairedBy {
+    /// A stored link.
+    Link,
+    /// The event's private `bookline_appointment_id` names the appointment.
+    BooklineProperty,
+    /// The event id is the one derived from the appointment id.
+    DerivedEventId,
+    /// The appointment was imported from this event.
+    SourceEventId,
+    /// Backfill's match rule: same start, end and title.
+    EqualContent,
+}
+
+impl PairedBy {
+    /// Paired by identity (not just by looking alike): the two are the same item.
+    fn is_identity(self) -> bool {
+        !matches!(self, PairedBy::EqualContent)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SyncKey {
+    pub appointment_id: Option<AppointmentId>,
+    pub event_id: Option<String>,
+}
+
+/// One row of the outer join.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncItem {
+    pub key: SyncKey,
+    /// `None`: no CRM row. On a linked key that means the row is gone without a
+    /// deletion record; nothing is deleted because of it.
+    pub crm: Option<CrmSide>,
+    /// `None`: the event was not in this read (incremental reads only return changes),
+    /// so it is taken to be as in the snapshot.
+    pub google: Option<GoogleSide>,
+    pub base: Option<Snapshot>,
+    pub paired_by: Option<PairedBy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Backfill leaves linked items to ongoing sync.
+    AlreadyLinked,
+    /// Existed before the account was connected: only backfill moves it.
+    OldWaitsForBackfill,
+    /// The direction does not allow writing to the side it would go to.
+    DirectionExcludes,
+    /// Outside the backfill's date range.
+    OutsideRange,
+    /// Cancelled before it was ever synced: there is nothing to create.
+    Cancelled,
+    /// An event Bookline created whose appointment is not here (deleted before the link
+    /// was written, or linked elsewhere). Importing it would echo Bookline's own write.
+    BooklineEventWithoutAppointment,
+}
+
+impl SkipReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::AlreadyLinked => "already linked",
+            SkipReason::OldWaitsForBackfill => {
+                "existed before connecting; use Synchronize Google Calendar to move it"
+            }
+            SkipReason::DirectionExcludes => "the sync direction does not send it this way",
+            SkipReason::OutsideRange => "outside the chosen date range",
+            SkipReason::Cancelled => "cancelled before it was synced",
+            SkipReason::BooklineEventWithoutAppointment => {
+                "a Bookline event whose appointment no longer exists"
+            }
+        }
+    }
+}
+
+/// One step for one key. Writes come first in a decision; `Link`/`Unlink` last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum SyncOp {
+    /// Insert the event with the id derived from the appointment id.
+    CreateInGoogle {
+        fields: SyncFields,
+    },
+    /// Patch these fields; `to` is the complete intended state. A status change to
+    /// active on a cancelled event restores it.
+    UpdateGoogle {
+        fields: FieldSet,
+        to: SyncFields,
+    },
+    DeleteInGoogle,
+    /// `appointment_id`: reuse this id (a Bookline event re-imported after a reinstall),
+    /// otherwise the store picks a new one.
+    CreateInCrm {
+        fields: SyncFields,
+        appointment_id: Option<AppointmentId>,
+    },
+    UpdateCrm {
+        fields: FieldSet,
+        to: SyncFields,
+    },
+    /// Set the appointment's status to cancelled (a CRM-made appointment whose event was
+    /// deleted in Google keeps its lead details).
+    CancelInCrm,
+    /// Remove the appointment (it was imported from Google and its event is gone).
+    DeleteInCrm,
+    /// Write (or rewrite) the link with this snapshot.
+    Link {
+        snapshot: Snapshot,
+    },
+    Unlink,
+    /// Both sides changed `field` since the last sync; `winner`'s value was kept.
+    RecordConflict {
+        field: Field,
+        winner: Side,
+    },
+    Skip {
+        reason: SkipReason,
+    },
+}
+
+impl SyncOp {
+    /// The side this op writes to, if it writes to one.
+    pub fn writes_to(&self) -> Option<Side> {
+        match self {
+            SyncOp::CreateInGoogle { .. }
+            | SyncOp::UpdateGoogle { .. }
+            | SyncOp::DeleteInGoogle => Some(Side::Google),
+            SyncOp::CreateInCrm { .. }
+            | SyncOp::UpdateCrm { .. }
+            | SyncOp::CancelInCrm
+            | SyncOp::DeleteInCrm => Some(Side::Crm),
+            SyncOp::Link { .. }
+            | SyncOp::Unlink
+            | SyncOp::RecordConflict { .. }
+            | SyncOp::Skip { .. } => None,
+        }
+    }
+
+    /// The side this op removes an item from (what the mass-delete guard counts).
+    pub fn deletes_from(&self) -> Option<Side> {
+        match self {
+            SyncOp::DeleteInGoogle => Some(Side::Google),
+            SyncOp::CancelInCrm | SyncOp::DeleteInCrm => Some(Side::Crm),
+            _ => None,
+        }
+    }
+
+    /// Anything but `Skip`: something to do or to record.
+    pub fn is_effective(&self) -> bool {
+        !matches!(self, SyncOp::Skip { .. })
+    }
+}
+
+/// The ops for one key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub key: SyncKey,
+    pub ops: Vec<SyncOp>,
+}
+
+/// Outer join of CRM rows, Google events and links into one item per key.
+///
+/// Pairing order: stored links; then, for unlinked events, the appointment named by the
+/// private property, the appointment whose derived id is the event id, the appointment
+/// imported from the event; then (backfill only) the match rule — same start, end and
+/// title — one to one, in id order so the result does not depend on input order.
+/// Output is sorted by key.
+pub fn join(
+    crm: Vec<CrmSide>,
+    google: Vec<GoogleSide>,
+    links: Vec<LinkRecord>,
+    mode: &Mode,
+) -> Vec<SyncItem> {
+    let mut crm_by_id: BTreeMap<AppointmentId, CrmSide> = crm
+        .into_iter()
+        .map(|c| (c.appointment_id.clone(), c))
+        .collect();
+    let mut google_by_id: BTreeMap<String, GoogleSide> = google
+        .into_iter()
+        .map(|g| (g.event_id.clone(), g))
+        .collect();
+    let mut items = Vec::new();
+
+    for link in links {
+        let crm = crm_by_id.remove(&link.appointment_id);
+        let google = google_by_id.remove(&link.event_id);
+        items.push(SyncItem {
+            key: SyncKey {
+                appointment_id: Some(link.appointment_id),
+                event_id: Some(link.event_id),
+            },
+            crm,
+            google,
+            base: Some(link.snapshot),
+            paired_by: Some(PairedBy::Link),
+        });
+    }
+
+    let by_source: HashMap<String, AppointmentId> = crm_by_id
+        .values()
+        .filter_map(|c| {
+            c.source_event_id
+                .clone()
+                .map(|e| (e, c.appointment_id.clone()))
+        })
+        .collect();
+
+    let mut unpaired_google = Vec::new();
+    for (event_id, g) in std::mem::take(&mut google_by_id) {
+        let by_property = g
+            .bookline_appointment_id
+            .clone()
+            .filter(|a| crm_by_id.contains_key(a))
+            .map(|a| (a, PairedBy::BooklineProperty));
+        let by_derived = || {
+            ids::appointment_id_from_event_id(&event_id)
+                .filter(|a| crm_by_id.contains_key(a))
+                .map(|a| (a, PairedBy::DerivedEventId))
+        };
+        let by_source_id = || {
+            by_source
+                .get(&event_id)
+                .filter(|a| crm_by_id.contains_key(*a))
+                .map(|a| (a.clone(), PairedBy::SourceEventId))
+        };
+        match by_property.or_else(by_derived).or_else(by_source_id) {
+            Some((appointment_id, paired_by)) => {
+                let crm = crm_by_id.remove(&appointment_id);
+                items.push(SyncItem {
+                    key: SyncKey {
+                        appointment_id: Some(appointment_id),
+                        event_id: Some(event_id),
+                    },
+                    crm,
+                    google: Some(g),
+                    base: None,
+                    paired_by: Some(paired_by),
+                });
+            }
+            None => unpaired_google.push(g),
+        }
+    }
+
+    if matches!(mode, Mode::Backfill { .. }) {
+        // Only live items look alike; a deleted or cancelled one is no match.
+        let mut candidates: HashMap<(TimingKey, String), Vec<AppointmentId>> = HashMap::new();
+        for c in crm_by_id.values() {
+            if !c.deleted && !c.is_cancelled() {
+                candidates
+                    .entry((
+                        timing_key(&c.fields.timing),
+                        c.fields.title.trim().to_owned(),
+                    ))
+                    .or_default()
+                    .push(c.appointment_id.clone());
+            }
+        }
+        for ids in candidates.values_mut() {
+            // Pop from the end = take the smallest id first.
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        let mut still_unpaired = Vec::new();
+        for g in unpaired_google {
+            let key = (
+                timing_key(&g.fields.timing),
+                g.fields.title.trim().to_owned(),
+            );
+            let partner = if g.is_cancelled() || g.is_bookline_created() {
+                None
+            } else {
+                candidates.get_mut(&key).and_then(Vec::pop)
+            };
+            match partner.and_then(|a| crm_by_id.remove(&a).map(|c| (a, c))) {
+                Some((appointment_id, c)) => items.push(SyncItem {
+                    key: SyncKey {
+                        appointment_id: Some(appointment_id),
+                        event_id: Some(g.event_id.clone()),
+                    },
+                    crm: Some(c),
+                    google: Some(g),
+                    base: None,
+                    paired_by: Some(PairedBy::EqualContent),
+                }),
+                None => still_unpaired.push(g),
+            }
+        }
+        unpaired_google = still_unpaired;
+    }
+
+    for g in unpaired_google {
+        items.push(SyncItem {
+            key: SyncKey {
+                appointment_id: None,
+                event_id: Some(g.event_id.clone()),
+            },
+            crm: None,
+            google: Some(g),
+            base: None,
+            paired_by: None,
+        });
+    }
+    for (appointment_id, c) in crm_by_id {
+        items.push(SyncItem {
+            key: SyncKey {
+                appointment_id: Some(appointment_id),
+                event_id: None,
+            },
+            crm: Some(c),
+            google: None,
+            base: None,
+            paired_by: None,
+        });
+    }
+    items.sort_by(|a, b| a.key.cmp(&b.key));
+    items
+}
+
+/// A hashable stand-in for `Timing` (the shared model type does not derive `Hash`).
+type TimingKey = (bool, i64, i64);
+
+fn timing_key(timing: &Timing) -> TimingKey {
+    match timing {
+        Timing::Timed { start, end } => (false, start.timestamp_micros(), end.timestamp_micros()),
+        Timing::AllDay { start, end } => (
+            true,
+            i64::from(start.num_days_from_ce()),
+            i64::from(end.num_days_from_ce()),
+        ),
+    }
+}
+
+/// `join` then `decide` for every key; keys with no ops are left out.
+pub fn decide_all(
+    crm: Vec<CrmSide>,
+    google: Vec<GoogleSide>,
+    links: Vec<LinkRecord>,
+    direction: Direction,
+    mode: &Mode,
+) -> Vec<Decision> {
+    join(crm, google, links, mode)
+        .into_iter()
+        .filter_map(|item| {
+            let ops = decide(&item, direction, mode);
+            (!ops.is_empty()).then_some(Decision { key: item.key, ops })
+        })
+        .collect()
+}
+
+/// The state of one side of one key, as `decide` matches on it.
+enum CrmState<'a> {
+    Absent,
+    /// A deletion record.
+    Deleted,
+    Live(&'a CrmSide),
+}
+
+enum GoogleState<'a> {
+    Absent,
+    Cancelled(&'a GoogleSide),
+    Live(&'a GoogleSide),
+}
+
+/// The ops for one key. `direction` is the settings' direction; in backfill mode the
+/// backfill's own direction applies instead.
+pub fn decide(item: &SyncItem, direction: Direction, mode: &Mode) -> Vec<SyncOp> {
+    let direction = match mode {
+        Mode::Ongoing { .. } => direction,
+        Mode::Backfill { direction, .. } => *direction,
+    };
+    let crm = match &item.crm {
+        None => CrmState::Absent,
+        Some(c) if c.deleted => CrmState::Deleted,
+        Some(c) => CrmState::Live(c),
+    };
+    let google = match &item.google {
+        None => GoogleState::Absent,
+        Some(g) if g.is_cancelled() => GoogleState::Cancelled(g),
+        Some(g) => GoogleState::Live(g),
+    };
+    let paired_by = item.paired_by.unwrap_or(PairedBy::Link);
+
+    match (crm, google, &item.base) {
+        // ---- Linked: the snapshot is the common ancestor. ----
+
+        // Backfill moves only unlinked items; changes of linked ones are ongoing sync's.
+        (_, _, Some(_)) if matches!(mode, Mode::Backfill { .. }) => {
+            vec![SyncOp::Skip {
+                reason: SkipReason::AlreadyLinked,
+            }]
+        }
+
+        // Deleted on both sides: nothing left to pair.
+        (CrmState::Deleted, GoogleState::Cancelled(_), Some(_)) => vec![SyncOp::Unlink],
+
+        // Deleted in the CRM: delete the event, or — when Google is the source — keep the
+        // link as a tombstone (CRM side cancelled) so the event is not imported again.
+        (CrmState::Deleted, GoogleState::Live(_) | GoogleState::Absent, Some(base)) => {
+            let google_now = effective_google(item.google.as_ref(), base);
+            if google_now.is_cancelled() {
+                vec![SyncOp::Unlink]
+            } else if direction.writes_google() {
+                vec![SyncOp::DeleteInGoogle, SyncOp::Unlink]
+            } else {
+                let mut crm = base.crm.clone();
+                crm.status = SyncStatus::Cancelled;
+                link_if_changed(
+                    base,
+                    Snapshot {
+                        crm,
+                        google: google_now,
+                    },
+                )
+            }
+        }
+
+        // No news from either side.
+        (CrmState::Absent, GoogleState::Absent, Some(_)) => Vec::new(),
+
+        // Any other linked state: field-level merge against the snapshot. An absent CRM
+        // row (gone without a deletion record) reads as its snapshot and is not written;
+        // an absent event reads as its snapshot; a cancelled event is the snapshot with
+        // status cancelled.
+        (
+            crm @ (CrmState::Absent | CrmState::Live(_)),
+            GoogleState::Absent | GoogleState::Live(_) | GoogleState::Cancelled(_),
+            Some(base),
+        ) => {
+            let (crm_now, crm_row, crm_updated) = match crm {
+                CrmState::Live(c) => (c.fields.clone(), Some(c), Some(c.updated_at)),
+                _ => (base.crm.clone(), None, None),
+            };
+            let google_now = effective_google(item.google.as_ref(), base);
+            let google_updated = item.google.as_ref().map(|g| g.updated);
+            merge_linked(
+                base,
+                MergeSide {
+                    now: crm_now,
+                    row: crm_row,
+                    updated: crm_updated,
+                },
+                google_now,
+                google_updated,
+                direction,
+            )
+        }
+
+        // ---- Never linked. ----
+
+        // Nothing on either side.
+        (CrmState::Absent, GoogleState::Absent, None) => Vec::new(),
+
+        // Deleted before it was ever synced, with no event: nothing to do.
+        (CrmState::Deleted, GoogleState::Absent, None) => Vec::new(),
+
+        // A cancelled event that was never linked: nothing to do.
+        (CrmState::Absent, GoogleState::Cancelled(_), None) => Vec::new(),
+
+        // Gone on both sides before a link was written.
+        (CrmState::Deleted, GoogleState::Cancelled(_), None) => Vec::new(),
+
+        // A new CRM appointment.
+        (CrmState::Live(c), GoogleState::Absent, None) => {
+            if c.is_cancelled() {
+                skip(SkipReason::Cancelled)
+            } else if !direction.writes_google() {
+                skip(SkipReason::DirectionExcludes)
+            } else if let Some(reason) = not_movable(mode, c.created_at, &c.fields.timing) {
+                skip(reason)
+            } else {
+                vec![
+                    SyncOp::CreateInGoogle {
+                        fields: c.fields.clone(),
+                    },
+                    SyncOp::Link {
+                        snapshot: Snapshot {
+                            crm: c.fields.clone(),
+                            google: c.fields.clone(),
+                        },
+                    },
+                ]
+            }
+        }
+
+        // A new Google event.
+        (CrmState::Absent, GoogleState::Live(g), None) => {
+            if g.is_bookline_created() && matches!(mode, Mode::Ongoing { .. }) {
+                // Ongoing sync never imports Bookline's own events: that would echo.
+                // Backfill may (a reinstall lost the CRM rows), keeping the id.
+                skip(SkipReason::BooklineEventWithoutAppointment)
+            } else if !direction.writes_crm() {
+                skip(SkipReason::DirectionExcludes)
+            } else if let Some(reason) = not_movable(mode, g.created, &g.fields.timing) {
+                skip(reason)
+            } else {
+                vec![
+                    SyncOp::CreateInCrm {
+                        fields: g.fields.clone(),
+                        appointment_id: g.bookline_appointment(),
+                    },
+                    SyncOp::Link {
+                        snapshot: Snapshot {
+                            crm: g.fields.clone(),
+                            google: g.fields.clone(),
+                        },
+                    },
+                ]
+            }
+        }
+
+        // Bookline's own event for an appointment deleted before the link was written
+        // (a crash between push and link): the CRM delete is the deletion record.
+        // When Google is the source the event stays, linked to a tombstone (CRM side
+        // cancelled) so it is not imported again as a new appointment.
+        (CrmState::Deleted, GoogleState::Live(g), None) => match item.crm.as_ref() {
+            Some(c) if paired_by.is_identity() => {
+                if direction.writes_google() {
+                    vec![SyncOp::DeleteInGoogle]
+                } else {
+                    let mut crm = c.fields.clone();
+                    crm.status = SyncStatus::Cancelled;
+                    vec![SyncOp::Link {
+                        snapshot: Snapshot {
+                            crm,
+                            google: g.fields.clone(),
+                        },
+                    }]
+                }
+            }
+            // Look-alikes are never paired with a deleted row (see `join`).
+            _ => Vec::new(),
+        },
+
+        // The same item, never linked, and the event was deleted in Google: cancel it in
+        // the CRM if Google may write there, and link so a later un-cancel can travel.
+        (CrmState::Live(c), GoogleState::Cancelled(g), None) => {
+            let mut google = g.fields.clone();
+            google.status = SyncStatus::Cancelled;
+            if c.is_cancelled() || !direction.writes_crm() {
+                vec![SyncOp::Link {
+                    snapshot: Snapshot {
+                        crm: c.fields.clone(),
+                        google,
+                    },
+                }]
+            } else if c.origin == Origin::Google {
+                vec![SyncOp::DeleteInCrm]
+            } else {
+                let mut crm = c.fields.clone();
+                crm.status = SyncStatus::Cancelled;
+                vec![
+                    SyncOp::CancelInCrm,
+                    SyncOp::Link {
+                        snapshot: Snapshot { crm, google },
+                    },
+                ]
+            }
+        }
+
+        // Both present and never linked: they are the same item (by id, or by the
+        // backfill match rule). Link; when paired by identity, bring the side edited
+        // earlier up to date with the later one, as far as the direction allows.
+        // Look-alikes are only linked: their other fields (notes, location) may be
+        // different on purpose and overwriting them would lose data.
+        (CrmState::Live(c), GoogleState::Live(g), None) => {
+            let differ = c.fields.diff(&g.fields);
+            let winner = if c.updated_at >= g.updated {
+                Side::Crm
+            } else {
+                Side::Google
+            };
+            let mut crm = c.fields.clone();
+            let mut google = g.fields.clone();
+            let mut ops = Vec::new();
+            if !differ.is_empty() && paired_by.is_identity() && direction.writes(winner.other()) {
+                match winner {
+                    Side::Crm => {
+                        google.take_fields(&c.fields, differ);
+                        ops.push(SyncOp::UpdateGoogle {
+                            fields: differ,
+                            to: google.clone(),
+                        });
+                    }
+                    Side::Google => {
+                        crm.take_fields(&g.fields, differ);
+                        ops.push(SyncOp::UpdateCrm {
+                            fields: differ,
+                            to: crm.clone(),
+                        });
+                    }
+                }
+            }
+            ops.push(SyncOp::Link {
+                snapshot: Snapshot { crm, google },
+            });
+            ops
+        }
+    }
+}
+
+fn skip(reason: SkipReason) -> Vec<SyncOp> {
+    vec![SyncOp::Skip { reason }]
+}
+
+/// Why an unlinked item may not move in this mode, if it may not.
+fn not_movable(mode: &Mode, created: DateTime<Utc>, timing: &Timing) -> Option<SkipReason> {
+    match mode {
+        Mode::Ongoing { connected_at } => {
+            (created <= *connected_at).then_some(SkipReason::OldWaitsForBackfill)
+        }
+        Mode::Backfill { range, .. } => match range {
+            Some(r) if !r.contains(timing) => Some(SkipReason::OutsideRange),
+            _ => None,
+        },
+    }
+}
+
+/// The Google side as of now: the event when it was read, the snapshot when it was not
+/// (no news), and the snapshot marked cancelled for a deletion record (whose other
+/// fields Google may have left out).
+fn effective_google(google: Option<&GoogleSide>, base: &Snapshot) -> SyncFields {
+    match google {
+        Some(g) if g.is_cancelled() => {
+            let mut f = base.google.clone();
+            f.status = SyncStatus::Cancelled;
+            f
+        }
+        Some(g) => g.fields.clone(),
+        None => base.google.clone(),
+    }
+}
+
+fn link_if_changed(base: &Snapshot, snapshot: Snapshot) -> Vec<SyncOp> {
+    if *base == snapshot {
+        Vec::new()
+    } else {
+        vec![SyncOp::Link { snapshot }]
+    }
+}
+
+struct MergeSide<'a> {
+    now: SyncFields,
+    /// The row, when it exists and can be written.
+    row: Option<&'a CrmSide>,
+    updated: Option<DateTime<Utc>>,
+}
+
+/// Field-level three-way merge of a linked item.
+///
+/// A field changed on one side since the snapshot goes to the other side. A field
+/// changed on both to different values goes to the side edited later (CRM on a tie) and
+/// is recorded as a conflict. In `both`, a field that differs but changed on neither side
+/// (left over from a one-way period) is settled the same way, without a conflict, so the
+/// sides converge. Writes are then filtered by the direction; the new snapshot records
+/// what each side holds afterwards.
+fn merge_linked(
+    base: &Snapshot,
+    crm: MergeSide<'_>,
+    google_now: SyncFields,
+    google_updated: Option<DateTime<Utc>>,
+    direction: Direction,
+) -> Vec<SyncOp> {
+    let crm_changed = base.crm.diff(&crm.now);
+    let google_changed = base.google.diff(&google_now);
+    if crm_changed.is_empty() && google_changed.is_empty() {
+        return Vec::new();
+    }
+    let later = match (crm.updated, google_updated) {
+        (Some(c), Some(g)) if g > c => Side::Google,
+        (None, Some(_)) => Side::Google,
+        _ => Side::Crm,
+    };
+
+    let mut to_google = FieldSet::EMPTY;
+    let mut to_crm = FieldSet::EMPTY;
+    let mut ops = Vec::new();
+    for field in Field::ALL {
+        if crm.now.field_eq(&google_now, field) {
+            continue;
+        }
+        let winner = match (crm_changed.contains(field), google_changed.contains(field)) {
+            (true, false) => Side::Crm,
+            (false, true) => Side::Google,
+            (true, true) => {
+                ops.push(SyncOp::RecordConflict {
+                    field,
+                    winner: later,
+                });
+                later
+            }
+            (false, false) if direction == Direction::Both => later,
+            (false, false) => continue,
+        };
+        match winner {
+            Side::Crm => to_google.insert(field),
+            Side::Google => to_crm.insert(field),
+        }
+    }
+    if !direction.writes_google() {
+        to_google = FieldSet::EMPTY;
+    }
+    if !direction.writes_crm() {
+        to_crm = FieldSet::EMPTY;
+    }
+
+    let mut writes = Vec::new();
+    let mut google_after = google_now.clone();
+    let mut crm_after = crm.now.clone();
+    let mut crm_row_removed = false;
+
+    if !to_google.is_empty() {
+        let target = google_now.with_fields_from(&crm.now, to_google);
+        match (google_now.status, target.status) {
+            // A cancelled event stays deleted: its other fields no longer matter.
+            (SyncStatus::Cancelled, SyncStatus::Cancelled) => {}
+            (SyncStatus::Active, SyncStatus::Cancelled) => {
+                writes.push(SyncOp::DeleteInGoogle);
+                google_after.status = SyncStatus::Cancelled;
+            }
+            // Restoring a deleted event: its content in Google may be anything (it
+            // may have been edited before it was deleted), so send every field.
+            (SyncStatus::Cancelled, SyncStatus::Active) => {
+                writes.push(SyncOp::UpdateGoogle {
+                    fields: FieldSet::all(),
+                    to: target.clone(),
+                });
+                google_after = target;
+            }
+            (SyncStatus::Active, SyncStatus::Active) => {
+                writes.push(SyncOp::UpdateGoogle {
+                    fields: to_google,
+                    to: target.clone(),
+                });
+                google_after = target;
+            }
+        }
+    }
+
+    if let (false, Some(row)) = (to_crm.is_empty(), crm.row) {
+        let target = crm.now.with_fields_from(&google_now, to_crm);
+        match (crm.now.status, target.status) {
+            (SyncStatus::Cancelled, SyncStatus::Cancelled) => {}
+            (SyncStatus::Active, SyncStatus::Cancelled) => {
+                if row.origin == Origin::Google {
+                    writes.push(SyncOp::DeleteInCrm);
+                    crm_row_removed = true;
+                } else {
+                    writes.push(SyncOp::CancelInCrm);
+                }
+                crm_after.status = SyncStatus::Cancelled;
+            }
+            _ => {
+                writes.push(SyncOp::UpdateCrm {
+                    fields: to_crm,
+                    to: target.clone(),
+                });
+                crm_after = target;
+            }
+        }
+    }
+
+    ops.extend(writes);
+    if crm_row_removed && google_after.is_cancelled() {
+        ops.push(SyncOp::Unlink);
+    } else {
+        ops.extend(link_if_changed(
+            base,
+            Snapshot {
+                crm: crm_after,
+                google: google_after,
+            },
+        ));
+    }
+    ops
+}
+
+/// Limits of the mass-delete guard.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DeletePolicy {
+    /// More deletes than this on one side always need confirmation.
+    pub max_items: usize,
+    /// More than this fraction of a side's items needs confirmation…
+    pub max_fraction: f64,
+    /// …but only above this many deletes: removing one appointment from a calendar of
+    /// five is an ordinary edit, not a mass delete.
+    pub min_items_for_fraction: usize,
+}
+
+impl Default for DeletePolicy {
+    fn default() -> Self {
+        Self {
+            max_items: 20,
+            max_fraction: 0.10,
+            min_items_for_fraction: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteGuard {
+    pub crm_deletes: usize,
+    pub google_deletes: usize,
+    pub needs_confirmation: bool,
+}
+
+/// Counts the deletes (and cancels) a batch of decisions would make on each side and
+/// says whether the pass must stop and ask first. `crm_total`/`google_total`: items on
+/// each side (appointments; events in the calendar).
+pub fn guard_deletes(
+    decisions: &[Decision],
+    crm_total: usize,
+    google_total: usize,
+    policy: &DeletePolicy,
+) -> DeleteGuard {
+    let mut crm_deletes = 0;
+    let mut google_deletes = 0;
+    for op in decisions.iter().flat_map(|d| &d.ops) {
+        match op.deletes_from() {
+            Some(Side::Crm) => crm_deletes += 1,
+            Some(Side::Google) => google_deletes += 1,
+            None => {}
+        }
+    }
+    let too_many = |deletes: usize, total: usize| {
+        deletes > policy.max_items
+            || (deletes > policy.min_items_for_fraction
+                && deletes as f64 > policy.max_fraction * total as f64)
+    };
+    DeleteGuard {
+        crm_deletes,
+        google_deletes,
+        needs_confirmation: too_many(crm_deletes, crm_total)
+            || too_many(google_deletes, google_total),
+    }
+}
+
+/// Counts of a batch of decisions, for the backfill preview and `--json` summaries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub create_in_google: usize,
+    pub update_google: usize,
+    pub delete_in_google: usize,
+    pub create_in_crm: usize,
+    pub update_crm: usize,
+    pub delete_in_crm: usize,
+    /// Links written without creating an item: in a backfill, pairs found equal or
+    /// re-linked by id; in ongoing sync also snapshot updates of linked items.
+    pub linked: usize,
+    pub conflicts: usize,
+    pub skipped: BTreeMap<SkipReason, usize>,
+}
+
+impl Summary {
+    pub fn of(decisions: &[Decision]) -> Self {
+        let mut s = Summary::default();
+        for d in decisions {
+            let creates = d.ops.iter().any(|op| {
+                matches!(
+                    op,
+                    SyncOp::CreateInGoogle { .. } | SyncOp::CreateInCrm { .. }
+                )
+            });
+            for op in &d.ops {
+                match op {
+                    SyncOp::CreateInGoogle { .. } => s.create_in_google += 1,
+                    SyncOp::UpdateGoogle { .. } => s.update_google += 1,
+                    SyncOp::DeleteInGoogle => s.delete_in_google += 1,
+                    SyncOp::CreateInCrm { .. } => s.create_in_crm += 1,
+                    SyncOp::UpdateCrm { .. } => s.update_crm += 1,
+                    SyncOp::CancelInCrm | SyncOp::DeleteInCrm => s.delete_in_crm += 1,
+                    SyncOp::Link { .. } if !creates && d.key.event_id.is_some() => s.linked += 1,
+                    SyncOp::Link { .. } | SyncOp::Unlink => {}
+                    SyncOp::RecordConflict { .. } => s.conflicts += 1,
+                    SyncOp::Skip { reason } => *s.skipped.entry(*reason).or_default() += 1,
+                }
+            }
+        }
+        s
+    }
+}

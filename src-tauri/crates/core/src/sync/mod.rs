@@ -1,0 +1,20 @@
+//! The sync engine's pure heart: normalized fields, the decision function, event ids,
+//! privacy rendering. The I/O around it (store, Google client) applies what `decide`
+//! returns.
+
+pub mod decide;
+pub mod fields;
+pub mod ids;
+pub mod mapping;
+pub mod privacy;
+
+pub use decide::{
+    decide, decide_all, guard_deletes, join, CrmSide, Decision, DeleteGuard, DeletePolicy,
+    Direction, GoogleSide, LinkRecord, Mode, PairedBy, Side, SkipReason, Snapshot, Summary,
+    SyncItem, SyncKey, SyncOp, TimeRange,
+};
+pub use fields::{Field, FieldSet, SyncFields, SyncStatus};
+
+/// The engine's tables (links, sync tokens, activity, backfill jobs), to be run as a
+/// migration after the store's own.
+pub const SCHEMA_SQL: &str = include_str!("schema.sql");

@@ -1,0 +1,2426 @@
+//! Tests of the sync engine's pure parts: decisions (table-driven per arm, and
+//! properties), join, the delete guard, event ids, privacy rendering, the rate limiter
+//! and backoff, and the engine's SQL schema on a real SQLite file.
+
+use bookline_core::model::{Origin, Timing};
+use bookline_core::sync::fields::{Field, FieldSet, SyncFields, SyncStatus};
+use bookline_core::sync::ids;
+use bookline_core::sync::{
+    decide, decide_all, guard_deletes, join, CrmSide, Decision, DeletePolicy, Direction,
+    GoogleSide, LinkRecord, Mode, PairedBy, Side, SkipReason, Snapshot, Summary, SyncItem, SyncKey,
+    SyncOp, TimeRange,
+};
+use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, TimeZone, Utc};
+
+const APPT: &str = "01936f5e-8a4b-7c3d-9e2f-0123456789ab";
+
+fn t(minutes: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).single().unwrap() + ChronoDuration::minutes(minutes)
+}
+
+fn connected() -> DateTime<Utc> {
+    t(0)
+}
+
+fn ongoing() -> Mode {
+    Mode::Ongoing {
+        connected_at: connected(),
+    }
+}
+
+fn backfill(direction: Direction) -> Mode {
+    Mode::Backfill {
+        direction,
+        range: None,
+    }
+}
+
+fn fields(title: &str) -> SyncFields {
+    SyncFields {
+        title: title.to_owned(),
+        timing: Timing::Timed {
+            start: t(24 * 60),
+            end: t(25 * 60),
+        },
+        timezone: "Europe/Berlin".to_owned(),
+        location: String::new(),
+        notes: String::new(),
+        status: SyncStatus::Active,
+        recurrence: Vec::new(),
+    }
+}
+
+fn with(f: &SyncFields, edit: impl FnOnce(&mut SyncFields)) -> SyncFields {
+    let mut f = f.clone();
+    edit(&mut f);
+    f
+}
+
+fn crm(f: SyncFields, created: i64, updated: i64) -> CrmSide {
+    CrmSide {
+        appointment_id: APPT.to_owned(),
+        fields: f,
+        origin: Origin::Crm,
+        created_at: t(created),
+        updated_at: t(updated),
+        deleted: false,
+        source_event_id: None,
+    }
+}
+
+fn deleted(c: CrmSide) -> CrmSide {
+    CrmSide { deleted: true, ..c }
+}
+
+fn google(f: SyncFields, created: i64, updated: i64) -> GoogleSide {
+    GoogleSide {
+        event_id: "googleevent1".to_owned(),
+        fields: f,
+        created: t(created),
+        updated: t(updated),
+        cancelled: false,
+        bookline_appointment_id: None,
+    }
+}
+
+fn cancelled(g: GoogleSide) -> GoogleSide {
+    GoogleSide {
+        cancelled: true,
+        // Google's deletion records in a sync-token answer may carry only the id.
+        fields: with(&g.fields, |f| {
+            f.title.clear();
+            f.status = SyncStatus::Cancelled;
+        }),
+        ..g
+    }
+}
+
+fn snap(c: &SyncFields, g: &SyncFields) -> Snapshot {
+    Snapshot {
+        crm: c.clone(),
+        google: g.clone(),
+    }
+}
+
+fn item(
+    crm: Option<CrmSide>,
+    google: Option<GoogleSide>,
+    base: Option<Snapshot>,
+    paired_by: Option<PairedBy>,
+) -> SyncItem {
+    SyncItem {
+        key: SyncKey {
+            appointment_id: crm.as_ref().map(|c| c.appointment_id.clone()),
+            event_id: google.as_ref().map(|g| g.event_id.clone()),
+        },
+        crm,
+        google,
+        base,
+        paired_by,
+    }
+}
+
+fn linked(crm: Option<CrmSide>, google: Option<GoogleSide>, base: Snapshot) -> SyncItem {
+    item(crm, google, Some(base), Some(PairedBy::Link))
+}
+
+fn set(fields: &[Field]) -> FieldSet {
+    fields.iter().copied().collect()
+}
+
+fn skip(reason: SkipReason) -> Vec<SyncOp> {
+    vec![SyncOp::Skip { reason }]
+}
+
+mod decide_table {
+    use super::*;
+
+    struct Case {
+        name: &'static str,
+        item: SyncItem,
+        direction: Direction,
+        mode: Mode,
+        expect: Vec<SyncOp>,
+    }
+
+    fn cases() -> Vec<Case> {
+        let f0 = fields("Call with Ann");
+        let renamed = with(&f0, |f| f.title = "Call with Ann (moved)".into());
+        let located = with(&f0, |f| f.location = "Office".into());
+        let cancelled_f = with(&f0, |f| f.status = SyncStatus::Cancelled);
+        let base = snap(&f0, &f0);
+        let google_origin = |c: CrmSide| CrmSide {
+            origin: Origin::Google,
+            ..c
+        };
+        vec![
+            // ---- linked ----
+            Case {
+                name: "backfill leaves linked items alone",
+                item: linked(Some(crm(renamed.clone(), 1, 5)), None, base.clone()),
+                direction: Direction::Both,
+                mode: backfill(Direction::Both),
+                expect: skip(SkipReason::AlreadyLinked),
+            },
+            Case {
+                name: "deleted on both sides: unlink",
+                item: linked(
+                    Some(deleted(crm(f0.clone(), 1, 5))),
+                    Some(cancelled(google(f0.clone(), 1, 5))),
+                    base.clone(),
+                ),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![SyncOp::Unlink],
+            },
+            Case {
+                name: "CRM delete deletes the event",
+                item: linked(Some(deleted(crm(f0.clone(), 1, 5))), None, base.clone()),
+                direction: Direction::CrmToGoogle,
+                mode: ongoing(),
+                expect: vec![SyncOp::DeleteInGoogle, SyncOp::Unlink],
+            },
+            Case {
+                name: "CRM delete when the event is already cancelled: unlink only",
+                item: linked(
+                    Some(deleted(crm(f0.clone(), 1, 5))),
+                    None,
+                    snap(&f0, &cancelled_f),
+                ),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![SyncOp::Unlink],
+            },
+            Case {
+                name: "CRM delete under google-to-crm keeps a tombstone link",
+                item: linked(
+                    Some(deleted(crm(f0.clone(), 1, 5))),
+                    Some(google(f0.clone(), 1, 1)),
+                    base.clone(),
+                ),
+                direction: Direction::GoogleToCrm,
+                mode: ongoing(),
+                expect: vec![SyncOp::Link {
+                    snapshot: snap(&cancelled_f, &f0),
+                }],
+            },
+            Case {
+                name: "linked, no news from either side",
+                item: linked(None, None, base.clone()),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![],
+            },
+            Case {
+                name: "linked, nothing changed",
+                item: linked(
+                    Some(crm(f0.clone(), 1, 1)),
+                    Some(google(f0.clone(), 1, 1)),
+                    base.clone(),
+                ),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![],
+            },
+            Case {
+                name: "CRM edit goes to Google",
+                item: linked(Some(crm(renamed.clone(), 1, 5)), None, base.clone()),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![
+                    SyncOp::UpdateGoogle {
+                        fields: set(&[Field::Title]),
+                        to: renamed.clone(),
+                    },
+                    SyncOp::Link {
+                        snapshot: snap(&renamed, &renamed),
+                    },
+                ],
+            },
+            Case {
+                name: "Google edit goes to the CRM",
+                item: linked(
+                    Some(crm(f0.clone(), 1, 1)),
+                    Some(google(located.clone(), 1, 5)),
+                    base.clone(),
+                ),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![
+                    SyncOp::UpdateCrm {
+                        fields: set(&[Field::Location]),
+                        to: located.clone(),
+                    },
+                    SyncOp::Link {
+                        snapshot: snap(&located, &located),
+                    },
+                ],
+            },
+            Case {
+                name: "different fields on both sides merge",
+                item: linked(
+                    Some(crm(renamed.clone(), 1, 9)),
+                    Some(google(located.clone(), 1, 5)),
+                    base.clone(),
+                ),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: {
+                    let merged = with(&renamed, |f| f.location = "Office".into());
+                    vec![
+                        SyncOp::UpdateGoogle {
+                            fields: set(&[Field::Title]),
+                            to: merged.clone(),
+                        },
+                        SyncOp::UpdateCrm {
+                            fields: set(&[Field::Location]),
+                            to: merged.clone(),
+                        },
+                        SyncOp::Link {
+                            snapshot: snap(&merged, &merged),
+                        },
+                    ]
+                },
+            },
+            Case {
+                name: "same field on both: the later edit wins, conflict recorded",
+                item: linked(
+                    Some(crm(renamed.clone(), 1, 5)),
+                    Some(google(with(&f0, |f| f.title = "Lunch".into()), 1, 9)),
+                    base.clone(),
+                ),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: {
+                    let lunch = with(&f0, |f| f.title = "Lunch".into());
+                    vec![
+                        SyncOp::RecordConflict {
+                            field: Field::Title,
+                            winner: Side::Google,
+                        },
+                        SyncOp::UpdateCrm {
+                            fields: set(&[Field::Title]),
+                            to: lunch.clone(),
+                        },
+                        SyncOp::Link {
+                            snapshot: snap(&lunch, &lunch),
+                        },
+                    ]
+                },
+            },
+            Case {
+                name: "same change on both sides: no conflict, just the new snapshot",
+                item: linked(
+                    Some(crm(renamed.clone(), 1, 5)),
+                    Some(google(renamed.clone(), 1, 9)),
+                    base.clone(),
+                ),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![SyncOp::Link {
+                    snapshot: snap(&renamed, &renamed),
+                }],
+            },
+            Case {
+                name: "crm-to-google: a Google edit stays in Google, snapshot updated",
+                item: linked(
+                    Some(crm(f0.clone(), 1, 1)),
+                    Some(google(renamed.clone(), 1, 5)),
+                    base.clone(),
+                ),
+                direction: Direction::CrmToGoogle,
+                mode: ongoing(),
+                expect: vec![SyncOp::Link {
+                    snapshot: snap(&f0, &renamed),
+                }],
+            },
+            Case {
+                name: "google-to-crm: a CRM edit stays in the CRM",
+                item: linked(Some(crm(renamed.clone(), 1, 5)), None, base.clone()),
+                direction: Direction::GoogleToCrm,
+                mode: ongoing(),
+                expect: vec![SyncOp::Link {
+                    snapshot: snap(&renamed, &f0),
+                }],
+            },
+            Case {
+                name: "event deleted in Google: CRM-made appointment is cancelled",
+                item: linked(
+                    Some(crm(f0.clone(), 1, 1)),
+                    Some(cancelled(google(f0.clone(), 1, 5))),
+                    base.clone(),
+                ),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![
+                    SyncOp::CancelInCrm,
+                    SyncOp::Link {
+                        snapshot: snap(&cancelled_f, &cancelled_f),
+                    },
+                ],
+            },
+            Case {
+                name: "event deleted in Google: imported appointment is deleted",
+                item: linked(
+                    Some(google_origin(crm(f0.clone(), 1, 1))),
+                    Some(cancelled(google(f0.clone(), 1, 5))),
+                    base.clone(),
+                ),
+                direction: Direction::GoogleToCrm,
+                mode: ongoing(),
+                expect: vec![SyncOp::DeleteInCrm, SyncOp::Unlink],
+            },
+            Case {
+                name: "appointment cancelled in the CRM deletes the event",
+                item: linked(Some(crm(cancelled_f.clone(), 1, 5)), None, base.clone()),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![
+                    SyncOp::DeleteInGoogle,
+                    SyncOp::Link {
+                        snapshot: snap(&cancelled_f, &cancelled_f),
+                    },
+                ],
+            },
+            Case {
+                name: "un-cancelled in the CRM restores the event",
+                item: linked(
+                    Some(crm(f0.clone(), 1, 9)),
+                    None,
+                    snap(&cancelled_f, &cancelled_f),
+                ),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![
+                    SyncOp::UpdateGoogle {
+                        fields: FieldSet::all(),
+                        to: f0.clone(),
+                    },
+                    SyncOp::Link {
+                        snapshot: snap(&f0, &f0),
+                    },
+                ],
+            },
+            Case {
+                name: "edits to a cancelled event are not sent",
+                item: linked(
+                    Some(crm(with(&cancelled_f, |f| f.notes = "x".into()), 1, 9)),
+                    None,
+                    snap(&cancelled_f, &cancelled_f),
+                ),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![SyncOp::Link {
+                    snapshot: snap(&with(&cancelled_f, |f| f.notes = "x".into()), &cancelled_f),
+                }],
+            },
+            Case {
+                name: "CRM row gone without a deletion record: not written, not deleted",
+                item: linked(None, Some(google(renamed.clone(), 1, 5)), base.clone()),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![SyncOp::Link {
+                    snapshot: snap(&f0, &renamed),
+                }],
+            },
+            Case {
+                name: "both: a difference left by a one-way period is settled by the later edit",
+                item: linked(
+                    Some(crm(renamed.clone(), 1, 9)),
+                    Some(google(with(&f0, |f| f.notes = "n".into()), 1, 5)),
+                    snap(&renamed, &f0),
+                ),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: {
+                    let merged = with(&renamed, |f| f.notes = "n".into());
+                    vec![
+                        SyncOp::UpdateGoogle {
+                            fields: set(&[Field::Title]),
+                            to: merged.clone(),
+                        },
+                        SyncOp::UpdateCrm {
+                            fields: set(&[Field::Notes]),
+                            to: merged.clone(),
+                        },
+                        SyncOp::Link {
+                            snapshot: snap(&merged, &merged),
+                        },
+                    ]
+                },
+            },
+            // ---- never linked ----
+            Case {
+                name: "nothing at all",
+                item: item(None, None, None, None),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![],
+            },
+            Case {
+                name: "deleted before it was ever synced",
+                item: item(Some(deleted(crm(f0.clone(), 1, 2))), None, None, None),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![],
+            },
+            Case {
+                name: "a cancelled event never linked",
+                item: item(None, Some(cancelled(google(f0.clone(), 1, 2))), None, None),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![],
+            },
+            Case {
+                name: "gone on both sides before a link was written",
+                item: item(
+                    Some(deleted(crm(f0.clone(), 1, 2))),
+                    Some(cancelled(google(f0.clone(), 1, 2))),
+                    None,
+                    Some(PairedBy::DerivedEventId),
+                ),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![],
+            },
+            Case {
+                name: "new CRM appointment goes to Google",
+                item: item(Some(crm(f0.clone(), 1, 1)), None, None, None),
+                direction: Direction::CrmToGoogle,
+                mode: ongoing(),
+                expect: vec![
+                    SyncOp::CreateInGoogle { fields: f0.clone() },
+                    SyncOp::Link {
+                        snapshot: base.clone(),
+                    },
+                ],
+            },
+            Case {
+                name: "old CRM appointment waits for backfill",
+                item: item(Some(crm(f0.clone(), -10, -10)), None, None, None),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: skip(SkipReason::OldWaitsForBackfill),
+            },
+            Case {
+                name: "new CRM appointment under google-to-crm stays",
+                item: item(Some(crm(f0.clone(), 1, 1)), None, None, None),
+                direction: Direction::GoogleToCrm,
+                mode: ongoing(),
+                expect: skip(SkipReason::DirectionExcludes),
+            },
+            Case {
+                name: "a cancelled appointment is not created anywhere",
+                item: item(Some(crm(cancelled_f.clone(), 1, 1)), None, None, None),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: skip(SkipReason::Cancelled),
+            },
+            Case {
+                name: "backfill moves an old CRM appointment",
+                item: item(Some(crm(f0.clone(), -10, -10)), None, None, None),
+                direction: Direction::GoogleToCrm,
+                mode: backfill(Direction::CrmToGoogle),
+                expect: vec![
+                    SyncOp::CreateInGoogle { fields: f0.clone() },
+                    SyncOp::Link {
+                        snapshot: base.clone(),
+                    },
+                ],
+            },
+            Case {
+                name: "backfill outside its range",
+                item: item(Some(crm(f0.clone(), -10, -10)), None, None, None),
+                direction: Direction::Both,
+                mode: Mode::Backfill {
+                    direction: Direction::Both,
+                    range: Some(TimeRange {
+                        start: Some(t(48 * 60)),
+                        end: None,
+                    }),
+                },
+                expect: skip(SkipReason::OutsideRange),
+            },
+            Case {
+                name: "new Google event comes to the CRM",
+                item: item(None, Some(google(f0.clone(), 1, 1)), None, None),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![
+                    SyncOp::CreateInCrm {
+                        fields: f0.clone(),
+                        appointment_id: None,
+                    },
+                    SyncOp::Link {
+                        snapshot: base.clone(),
+                    },
+                ],
+            },
+            Case {
+                name: "old Google event waits for backfill",
+                item: item(None, Some(google(f0.clone(), -5, 3)), None, None),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: skip(SkipReason::OldWaitsForBackfill),
+            },
+            Case {
+                name: "new Google event under crm-to-google stays",
+                item: item(None, Some(google(f0.clone(), 1, 1)), None, None),
+                direction: Direction::CrmToGoogle,
+                mode: ongoing(),
+                expect: skip(SkipReason::DirectionExcludes),
+            },
+            Case {
+                name: "ongoing sync never imports Bookline's own event",
+                item: item(
+                    None,
+                    Some(GoogleSide {
+                        bookline_appointment_id: Some(APPT.into()),
+                        ..google(f0.clone(), 1, 1)
+                    }),
+                    None,
+                    None,
+                ),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: skip(SkipReason::BooklineEventWithoutAppointment),
+            },
+            Case {
+                name: "backfill restores Bookline's event under its appointment id",
+                item: item(
+                    None,
+                    Some(GoogleSide {
+                        bookline_appointment_id: Some(APPT.into()),
+                        ..google(f0.clone(), -5, -5)
+                    }),
+                    None,
+                    None,
+                ),
+                direction: Direction::Both,
+                mode: backfill(Direction::GoogleToCrm),
+                expect: vec![
+                    SyncOp::CreateInCrm {
+                        fields: f0.clone(),
+                        appointment_id: Some(APPT.into()),
+                    },
+                    SyncOp::Link {
+                        snapshot: base.clone(),
+                    },
+                ],
+            },
+            Case {
+                name: "deleted before the link was written: delete our event",
+                item: item(
+                    Some(deleted(crm(f0.clone(), 1, 3))),
+                    Some(google(f0.clone(), 1, 1)),
+                    None,
+                    Some(PairedBy::DerivedEventId),
+                ),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![SyncOp::DeleteInGoogle],
+            },
+            Case {
+                name: "deleted before the link was written, google-to-crm: tombstone link",
+                item: item(
+                    Some(deleted(crm(f0.clone(), 1, 3))),
+                    Some(google(f0.clone(), 1, 1)),
+                    None,
+                    Some(PairedBy::DerivedEventId),
+                ),
+                direction: Direction::GoogleToCrm,
+                mode: ongoing(),
+                expect: vec![SyncOp::Link {
+                    snapshot: snap(&cancelled_f, &f0),
+                }],
+            },
+            Case {
+                name: "event deleted before the link was written: cancel and link",
+                item: item(
+                    Some(crm(f0.clone(), 1, 1)),
+                    Some(cancelled(google(f0.clone(), 1, 3))),
+                    None,
+                    Some(PairedBy::BooklineProperty),
+                ),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![
+                    SyncOp::CancelInCrm,
+                    SyncOp::Link {
+                        snapshot: snap(&cancelled_f, &with(&cancelled_f, |f| f.title.clear())),
+                    },
+                ],
+            },
+            Case {
+                name: "imported appointment whose event was deleted before linking: delete",
+                item: item(
+                    Some(google_origin(crm(f0.clone(), 1, 1))),
+                    Some(cancelled(google(f0.clone(), 1, 3))),
+                    None,
+                    Some(PairedBy::SourceEventId),
+                ),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![SyncOp::DeleteInCrm],
+            },
+            Case {
+                name: "event deleted before linking, crm-to-google: just link",
+                item: item(
+                    Some(crm(f0.clone(), 1, 1)),
+                    Some(cancelled(google(f0.clone(), 1, 3))),
+                    None,
+                    Some(PairedBy::DerivedEventId),
+                ),
+                direction: Direction::CrmToGoogle,
+                mode: ongoing(),
+                expect: vec![SyncOp::Link {
+                    snapshot: snap(&f0, &with(&cancelled_f, |f| f.title.clear())),
+                }],
+            },
+            Case {
+                name: "equal on both sides: link",
+                item: item(
+                    Some(crm(f0.clone(), -9, -9)),
+                    Some(google(f0.clone(), -8, -8)),
+                    None,
+                    Some(PairedBy::EqualContent),
+                ),
+                direction: Direction::Both,
+                mode: backfill(Direction::Both),
+                expect: vec![SyncOp::Link {
+                    snapshot: base.clone(),
+                }],
+            },
+            Case {
+                name: "look-alikes with different notes: link, overwrite nothing",
+                item: item(
+                    Some(crm(with(&f0, |f| f.notes = "mine".into()), -9, -1)),
+                    Some(google(f0.clone(), -8, -8)),
+                    None,
+                    Some(PairedBy::EqualContent),
+                ),
+                direction: Direction::Both,
+                mode: backfill(Direction::Both),
+                expect: vec![SyncOp::Link {
+                    snapshot: snap(&with(&f0, |f| f.notes = "mine".into()), &f0),
+                }],
+            },
+            Case {
+                name: "our event after a crash, edited in the CRM since: update and link",
+                item: item(
+                    Some(crm(renamed.clone(), 1, 9)),
+                    Some(GoogleSide {
+                        bookline_appointment_id: Some(APPT.into()),
+                        ..google(f0.clone(), 1, 2)
+                    }),
+                    None,
+                    Some(PairedBy::BooklineProperty),
+                ),
+                direction: Direction::Both,
+                mode: ongoing(),
+                expect: vec![
+                    SyncOp::UpdateGoogle {
+                        fields: set(&[Field::Title]),
+                        to: renamed.clone(),
+                    },
+                    SyncOp::Link {
+                        snapshot: snap(&renamed, &renamed),
+                    },
+                ],
+            },
+            Case {
+                name: "re-linked by id, Google later but direction crm-to-google: link only",
+                item: item(
+                    Some(crm(renamed.clone(), 1, 2)),
+                    Some(google(f0.clone(), 1, 9)),
+                    None,
+                    Some(PairedBy::SourceEventId),
+                ),
+                direction: Direction::CrmToGoogle,
+                mode: ongoing(),
+                expect: vec![SyncOp::Link {
+                    snapshot: snap(&renamed, &f0),
+                }],
+            },
+        ]
+    }
+
+    #[test]
+    fn every_arm() {
+        let cases = cases();
+        let mut failures = Vec::new();
+        for case in &cases {
+            let got = decide(&case.item, case.direction, &case.mode);
+            if got != case.expect {
+                failures.push(format!(
+                    "{}:\n  expected {:?}\n  got      {:?}",
+                    case.name, case.expect, got
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert!(cases.len() >= 40);
+    }
+}
+
+mod join_tests {
+    use super::*;
+
+    fn crm_with_id(id: &str, f: SyncFields) -> CrmSide {
+        CrmSide {
+            appointment_id: id.to_owned(),
+            ..crm(f, -5, -5)
+        }
+    }
+
+    fn google_with_id(id: &str, f: SyncFields) -> GoogleSide {
+        GoogleSide {
+            event_id: id.to_owned(),
+            ..google(f, -5, -5)
+        }
+    }
+
+    const A2: &str = "01936f5e-8a4b-7c3d-9e2f-000000000002";
+    const A3: &str = "01936f5e-8a4b-7c3d-9e2f-000000000003";
+    const A4: &str = "01936f5e-8a4b-7c3d-9e2f-000000000004";
+    const A5: &str = "01936f5e-8a4b-7c3d-9e2f-000000000005";
+
+    fn inputs() -> (Vec<CrmSide>, Vec<GoogleSide>, Vec<LinkRecord>) {
+        let f = fields("Demo");
+        let crm = vec![
+            crm_with_id(APPT, f.clone()),
+            crm_with_id(A2, fields("Two")),
+            CrmSide {
+                source_event_id: Some("importedfromgoogle".into()),
+                ..crm_with_id(A3, fields("Three"))
+            },
+            crm_with_id(A4, fields("Look-alike")),
+            crm_with_id(A5, fields("Alone")),
+        ];
+        let google = vec![
+            google_with_id("linkedevent", f.clone()),
+            GoogleSide {
+                bookline_appointment_id: Some(A2.into()),
+                ..google_with_id("someotherid", fields("Two"))
+            },
+            google_with_id("importedfromgoogle", fields("Three")),
+            google_with_id("lookalike", fields("Look-alike")),
+            google_with_id("unmatched", fields("Nobody")),
+        ];
+        let links = vec![LinkRecord {
+            appointment_id: APPT.into(),
+            event_id: "linkedevent".into(),
+            snapshot: snap(&f, &f),
+        }];
+        (crm, google, links)
+    }
+
+    fn pairs(items: &[SyncItem]) -> Vec<(Option<String>, Option<String>, Option<PairedBy>)> {
+        items
+            .iter()
+            .map(|i| {
+                (
+                    i.key.appointment_id.clone(),
+                    i.key.event_id.clone(),
+                    i.paired_by,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pairs_by_link_property_source_and_in_backfill_by_content() {
+        let (c, g, l) = inputs();
+        let items = join(c, g, l, &backfill(Direction::Both));
+        let got = pairs(&items);
+        let s = |x: &str| Some(x.to_owned());
+        assert_eq!(
+            got,
+            vec![
+                (None, s("unmatched"), None),
+                (s(A2), s("someotherid"), Some(PairedBy::BooklineProperty)),
+                (
+                    s(A3),
+                    s("importedfromgoogle"),
+                    Some(PairedBy::SourceEventId)
+                ),
+                (s(A4), s("lookalike"), Some(PairedBy::EqualContent)),
+                (s(A5), None, None),
+                (s(APPT), s("linkedevent"), Some(PairedBy::Link)),
+            ]
+        );
+        assert!(items[5].base.is_some());
+    }
+
+    #[test]
+    fn ongoing_does_not_pair_look_alikes() {
+        let (c, g, l) = inputs();
+        let items = join(c, g, l, &ongoing());
+        assert!(items
+            .iter()
+            .all(|i| i.paired_by != Some(PairedBy::EqualContent)));
+        assert!(items
+            .iter()
+            .any(|i| i.key.event_id.as_deref() == Some("lookalike")
+                && i.key.appointment_id.is_none()));
+    }
+
+    #[test]
+    fn pairs_by_derived_event_id() {
+        let crm = vec![crm_with_id(A2, fields("X"))];
+        let google = vec![google_with_id(&ids::event_id_for(A2).unwrap(), fields("Y"))];
+        let items = join(crm, google, vec![], &ongoing());
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].paired_by, Some(PairedBy::DerivedEventId));
+    }
+
+    #[test]
+    fn input_order_does_not_matter() {
+        let (c, g, l) = inputs();
+        let a = join(c.clone(), g.clone(), l.clone(), &backfill(Direction::Both));
+        let b = join(
+            c.into_iter().rev().collect(),
+            g.into_iter().rev().collect(),
+            l,
+            &backfill(Direction::Both),
+        );
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn look_alikes_pair_one_to_one() {
+        let crm = vec![
+            crm_with_id(A2, fields("Same")),
+            crm_with_id(A3, fields("Same")),
+        ];
+        let google = vec![
+            google_with_id("ga", fields("Same")),
+            google_with_id("gb", fields("Same")),
+            google_with_id("gc", fields("Same")),
+        ];
+        let items = join(crm, google, vec![], &backfill(Direction::Both));
+        let paired: Vec<_> = items
+            .iter()
+            .filter(|i| i.paired_by == Some(PairedBy::EqualContent))
+            .collect();
+        assert_eq!(paired.len(), 2);
+        assert_eq!(paired[0].key.appointment_id.as_deref(), Some(A2));
+        assert_eq!(paired[0].key.event_id.as_deref(), Some("ga"));
+        assert_eq!(items.len(), 3);
+    }
+
+    #[test]
+    fn backfill_preview_counts() {
+        let (c, g, l) = inputs();
+        let decisions = decide_all(c, g, l, Direction::Both, &backfill(Direction::Both));
+        let s = Summary::of(&decisions);
+        assert_eq!(s.create_in_google, 1, "{s:?}"); // A5
+        assert_eq!(s.create_in_crm, 1, "{s:?}"); // unmatched
+        assert_eq!(s.linked, 3, "{s:?}"); // A2, A3, A4
+        assert_eq!(s.skipped.get(&SkipReason::AlreadyLinked), Some(&1));
+    }
+}
+
+mod guard {
+    use super::*;
+
+    fn deletes(n: usize, op: SyncOp) -> Vec<Decision> {
+        (0..n)
+            .map(|i| Decision {
+                key: SyncKey {
+                    appointment_id: Some(format!("a{i}")),
+                    event_id: None,
+                },
+                ops: vec![op.clone(), SyncOp::Unlink],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn thresholds() {
+        let p = DeletePolicy::default();
+        let g = guard_deletes(&deletes(21, SyncOp::DeleteInGoogle), 10_000, 10_000, &p);
+        assert_eq!((g.google_deletes, g.crm_deletes), (21, 0));
+        assert!(g.needs_confirmation);
+        assert!(
+            !guard_deletes(&deletes(20, SyncOp::DeleteInGoogle), 10_000, 10_000, &p)
+                .needs_confirmation
+        );
+        // 6 of 50 is over 10 %.
+        assert!(guard_deletes(&deletes(6, SyncOp::CancelInCrm), 50, 1000, &p).needs_confirmation);
+        // 5 of 10 is half, but five deletes is an ordinary edit session.
+        assert!(!guard_deletes(&deletes(5, SyncOp::DeleteInCrm), 10, 10, &p).needs_confirmation);
+        assert!(!guard_deletes(&[], 0, 0, &p).needs_confirmation);
+    }
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One key's world: what each side really holds, what this read reports, and the
+    /// stored link.
+    #[derive(Debug, Clone)]
+    struct World {
+        crm: Option<CrmSide>,
+        google: Option<GoogleSide>,
+        google_reported: bool,
+        link: Option<Snapshot>,
+        paired_by: Option<PairedBy>,
+    }
+
+    impl World {
+        fn item(&self) -> SyncItem {
+            SyncItem {
+                key: SyncKey {
+                    appointment_id: self.crm.as_ref().map(|c| c.appointment_id.clone()),
+                    event_id: self.google.as_ref().map(|g| g.event_id.clone()),
+                },
+                crm: self.crm.clone(),
+                google: if self.google_reported {
+                    self.google.clone()
+                } else {
+                    None
+                },
+                base: self.link.clone(),
+                paired_by: self.paired_by,
+            }
+        }
+
+        /// What the I/O layer does with the ops, on a model of both sides.
+        fn apply(&mut self, ops: &[SyncOp]) {
+            let now = t(10_000);
+            for op in ops {
+                match op {
+                    SyncOp::CreateInGoogle { fields } => {
+                        let c = self.crm.as_ref().expect("create in Google needs a CRM row");
+                        self.google = Some(GoogleSide {
+                            event_id: ids::event_id_for(&c.appointment_id).unwrap(),
+                            fields: fields.clone(),
+                            created: now,
+                            updated: now,
+                            cancelled: false,
+                            bookline_appointment_id: Some(c.appointment_id.clone()),
+                        });
+                        self.paired_by = Some(PairedBy::DerivedEventId);
+                    }
+                    SyncOp::UpdateGoogle { fields, to } => {
+                        let g = self.google.as_mut().expect("update of a missing event");
+                        g.fields.take_fields(to, *fields);
+                        if fields.contains(Field::Status) && to.status == SyncStatus::Active {
+                            g.cancelled = false;
+                        }
+                        g.updated = now;
+                    }
+                    SyncOp::DeleteInGoogle => {
+                        let g = self.google.as_mut().expect("delete of a missing event");
+                        g.cancelled = true;
+                        g.fields.status = SyncStatus::Cancelled;
+                        g.updated = now;
+                    }
+                    SyncOp::CreateInCrm {
+                        fields,
+                        appointment_id,
+                    } => {
+                        let g = self.google.as_ref().expect("create in CRM needs an event");
+                        self.crm = Some(CrmSide {
+                            appointment_id: appointment_id.clone().unwrap_or_else(|| APPT.into()),
+                            fields: fields.clone(),
+                            origin: Origin::Google,
+                            created_at: now,
+                            updated_at: now,
+                            deleted: false,
+                            source_event_id: Some(g.event_id.clone()),
+                        });
+                        self.paired_by = Some(PairedBy::SourceEventId);
+                    }
+                    SyncOp::UpdateCrm { fields, to } => {
+                        let c = self.crm.as_mut().expect("update of a missing row");
+                        assert!(!c.deleted, "update of a deleted row");
+                        c.fields.take_fields(to, *fields);
+                        c.updated_at = now;
+                    }
+                    SyncOp::CancelInCrm => {
+                        let c = self.crm.as_mut().expect("cancel of a missing row");
+                        c.fields.status = SyncStatus::Cancelled;
+                        c.updated_at = now;
+                    }
+                    SyncOp::DeleteInCrm => self.crm = None,
+                    SyncOp::Link { snapshot } => self.link = Some(snapshot.clone()),
+                    SyncOp::Unlink => self.link = None,
+                    SyncOp::RecordConflict { .. } | SyncOp::Skip { .. } => {}
+                }
+            }
+            // The pass consumed the CRM's deletion record: the row is gone.
+            if self.crm.as_ref().is_some_and(|c| c.deleted) {
+                self.crm = None;
+            }
+            if self.link.is_some() {
+                self.paired_by = Some(PairedBy::Link);
+            }
+            self.google_reported = true;
+        }
+
+        fn converged(&self) -> bool {
+            let crm_live = self
+                .crm
+                .as_ref()
+                .filter(|c| !c.deleted && !c.fields.is_cancelled());
+            let google_live = self
+                .google
+                .as_ref()
+                .filter(|g| !g.cancelled && !g.fields.is_cancelled());
+            match (crm_live, google_live) {
+                (None, None) => true,
+                (Some(c), Some(g)) => c.fields.same_as(&g.fields),
+                _ => false,
+            }
+        }
+    }
+
+    fn arb_fields(allow_cancelled: bool) -> impl Strategy<Value = SyncFields> {
+        (
+            0..3usize,
+            0..4usize,
+            0..2usize,
+            0..2usize,
+            0..2usize,
+            prop::bool::weighted(if allow_cancelled { 0.2 } else { 0.0 }),
+            0..2usize,
+        )
+            .prop_map(|(title, timing, tz, loc, notes, cancelled, rec)| {
+                let d = |day| NaiveDate::from_ymd_opt(2026, 6, day).unwrap();
+                SyncFields {
+                    title: ["Call", "Demo", "Lunch"][title].into(),
+                    timing: match timing {
+                        0 => Timing::Timed {
+                            start: t(60),
+                            end: t(120),
+                        },
+                        1 => Timing::Timed {
+                            start: t(60),
+                            end: t(90),
+                        },
+                        2 => Timing::AllDay {
+                            start: d(3),
+                            end: d(4),
+                        },
+                        _ => Timing::AllDay {
+                            start: d(3),
+                            end: d(6),
+                        },
+                    },
+                    timezone: ["Europe/Berlin", "America/New_York"][tz].into(),
+                    location: ["", "Office"][loc].into(),
+                    notes: ["", "bring slides"][notes].into(),
+                    status: if cancelled {
+                        SyncStatus::Cancelled
+                    } else {
+                        SyncStatus::Active
+                    },
+                    recurrence: if rec == 1 {
+                        vec!["RRULE:FREQ=WEEKLY;COUNT=3".into()]
+                    } else {
+                        vec![]
+                    },
+                }
+            })
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    enum CrmKind {
+        Absent,
+        Live,
+        Deleted,
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    enum GoogleKind {
+        Absent,
+        Live,
+        Cancelled,
+    }
+
+    /// Worlds. `deletions`: whether deletion records (CRM deletes or cancels, cancelled
+    /// events) may appear. `converged_base`: links start with equal sides. `new_only`:
+    /// everything was created after connecting; no CRM row vanishes without a record.
+    fn arb_world(deletions: bool, new_only: bool) -> impl Strategy<Value = World> {
+        (
+            any::<bool>(),
+            arb_fields(deletions),
+            arb_fields(deletions),
+            arb_fields(deletions),
+            arb_fields(deletions),
+            prop_oneof![
+                Just(CrmKind::Absent),
+                Just(CrmKind::Live),
+                Just(CrmKind::Deleted)
+            ],
+            prop_oneof![
+                Just(GoogleKind::Absent),
+                Just(GoogleKind::Live),
+                Just(GoogleKind::Cancelled)
+            ],
+            any::<bool>(),
+            any::<bool>(),
+            (-50i64..50, -50i64..50, -50i64..50, -50i64..50),
+            (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+        )
+            .prop_map(
+                move |(
+                    is_linked,
+                    base_crm,
+                    base_google,
+                    crm_now,
+                    google_now,
+                    mut ck,
+                    mut gk,
+                    reported,
+                    converged_base,
+                    (cc, cu, gc, gu),
+                    (crm_unchanged, google_unchanged, google_origin, bookline_event),
+                )| {
+                    if !deletions {
+                        if matches!(ck, CrmKind::Deleted) {
+                            ck = CrmKind::Live;
+                        }
+                        if matches!(gk, GoogleKind::Cancelled) {
+                            gk = GoogleKind::Live;
+                        }
+                    }
+                    if new_only && is_linked && matches!(ck, CrmKind::Absent) {
+                        ck = CrmKind::Live;
+                    }
+                    let (cc, gc) = if new_only {
+                        (cc.abs() + 1, gc.abs() + 1)
+                    } else {
+                        (cc, gc)
+                    };
+                    let base_google = if converged_base || new_only {
+                        base_crm.clone()
+                    } else {
+                        base_google
+                    };
+                    let link = is_linked.then(|| snap(&base_crm, &base_google));
+                    let crm_fields = if is_linked && crm_unchanged {
+                        base_crm.clone()
+                    } else {
+                        crm_now
+                    };
+                    let google_fields = if is_linked && google_unchanged {
+                        base_google.clone()
+                    } else {
+                        google_now
+                    };
+                    let crm = match ck {
+                        CrmKind::Absent => None,
+                        kind => Some(CrmSide {
+                            appointment_id: APPT.into(),
+                            fields: crm_fields,
+                            origin: if google_origin {
+                                Origin::Google
+                            } else {
+                                Origin::Crm
+                            },
+                            created_at: t(cc),
+                            updated_at: t(cc + cu.abs()),
+                            deleted: matches!(kind, CrmKind::Deleted),
+                            source_event_id: None,
+                        }),
+                    };
+                    // A linked event that was not read is as in the snapshot.
+                    let google = match (gk, is_linked) {
+                        (GoogleKind::Absent, false) => None,
+                        (GoogleKind::Absent, true) => Some(google_side(
+                            base_google.clone(),
+                            gc,
+                            gu,
+                            base_google.is_cancelled(),
+                            bookline_event,
+                        )),
+                        (GoogleKind::Live, _) => {
+                            Some(google_side(google_fields, gc, gu, false, bookline_event))
+                        }
+                        (GoogleKind::Cancelled, _) => {
+                            Some(google_side(google_fields, gc, gu, true, bookline_event))
+                        }
+                    };
+                    let google_reported = !matches!(gk, GoogleKind::Absent) || reported;
+                    let paired_by = match (&crm, &google, is_linked) {
+                        (_, _, true) => Some(PairedBy::Link),
+                        (Some(_), Some(_), false) => Some(PairedBy::DerivedEventId),
+                        _ => None,
+                    };
+                    World {
+                        crm,
+                        google,
+                        google_reported,
+                        link,
+                        paired_by,
+                    }
+                },
+            )
+    }
+
+    fn google_side(
+        fields: SyncFields,
+        created: i64,
+        updated: i64,
+        cancelled: bool,
+        bookline_event: bool,
+    ) -> GoogleSide {
+        let mut fields = fields;
+        if cancelled {
+            fields.status = SyncStatus::Cancelled;
+        } else {
+            // A live event is never "cancelled": that status is Google's deletion.
+            fields.status = SyncStatus::Active;
+        }
+        GoogleSide {
+            event_id: if bookline_event {
+                ids::event_id_for(APPT).unwrap()
+            } else {
+                "googleevent1".into()
+            },
+            fields,
+            created: t(created),
+            updated: t(created + updated.abs()),
+            cancelled,
+            bookline_appointment_id: bookline_event.then(|| APPT.into()),
+        }
+    }
+
+    fn arb_direction() -> impl Strategy<Value = Direction> {
+        prop_oneof![
+            Just(Direction::Both),
+            Just(Direction::GoogleToCrm),
+            Just(Direction::CrmToGoogle)
+        ]
+    }
+
+    fn arb_mode() -> impl Strategy<Value = Mode> {
+        prop_oneof![Just(ongoing()), arb_direction().prop_map(backfill),]
+    }
+
+    fn effective_direction(direction: Direction, mode: &Mode) -> Direction {
+        match mode {
+            Mode::Ongoing { .. } => direction,
+            Mode::Backfill { direction, .. } => *direction,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn one_way_never_writes_the_wrong_side(
+            world in arb_world(true, false),
+            direction in arb_direction(),
+            mode in arb_mode(),
+        ) {
+            let ops = decide(&world.item(), direction, &mode);
+            let dir = effective_direction(direction, &mode);
+            for op in &ops {
+                if let Some(side) = op.writes_to() {
+                    prop_assert!(dir.writes(side), "{op:?} under {dir:?}");
+                }
+            }
+        }
+
+        #[test]
+        fn nothing_changed_means_no_ops(
+            world in arb_world(true, false),
+            direction in arb_direction(),
+        ) {
+            let mut world = world;
+            let Some(base) = world.link.clone() else { return Ok(()) };
+            // Both sides exactly as in the snapshot.
+            if let Some(c) = world.crm.as_mut() {
+                c.fields = base.crm.clone();
+                c.deleted = false;
+            }
+            if let Some(g) = world.google.as_mut() {
+                g.fields = base.google.clone();
+                g.cancelled = base.google.is_cancelled();
+            }
+            let ops = decide(&world.item(), direction, &ongoing());
+            prop_assert!(ops.is_empty(), "{ops:?}");
+        }
+
+        #[test]
+        fn both_converges(world in arb_world(true, true)) {
+            let mut world = world;
+            // A new Google event not created by Bookline (Bookline's own are never
+            // imported by ongoing sync, by design).
+            if world.crm.is_none() {
+                if let Some(g) = world.google.as_mut() {
+                    g.bookline_appointment_id = None;
+                    g.event_id = "googleevent1".into();
+                }
+            }
+            let ops = decide(&world.item(), Direction::Both, &ongoing());
+            world.apply(&ops);
+            prop_assert!(world.converged(), "ops {ops:?}\nworld {world:?}");
+        }
+
+        #[test]
+        fn link_snapshot_is_what_the_sides_hold(
+            world in arb_world(true, false),
+            direction in arb_direction(),
+        ) {
+            let mut world = world;
+            let ops = decide(&world.item(), direction, &ongoing());
+            world.apply(&ops);
+            if let (Some(SyncOp::Link { snapshot }), Some(c)) = (ops.last(), world.crm.as_ref()) {
+                prop_assert_eq!(&snapshot.crm, &c.fields);
+            }
+            if let (Some(SyncOp::Link { snapshot }), Some(g)) = (ops.last(), world.google.as_ref()) {
+                if !g.cancelled {
+                    prop_assert_eq!(&snapshot.google, &g.fields);
+                }
+            }
+        }
+
+        #[test]
+        fn deciding_again_after_applying_does_nothing(
+            world in arb_world(true, false),
+            direction in arb_direction(),
+            mode in arb_mode(),
+        ) {
+            let mut world = world;
+            let ops = decide(&world.item(), direction, &mode);
+            world.apply(&ops);
+            let again: Vec<_> = decide(&world.item(), direction, &mode)
+                .into_iter()
+                .filter(SyncOp::is_effective)
+                .collect();
+            prop_assert!(again.is_empty(), "first {ops:?}\nagain {again:?}\nworld {world:?}");
+        }
+
+        #[test]
+        fn no_delete_without_a_deletion_record(
+            world in arb_world(false, false),
+            direction in arb_direction(),
+            mode in arb_mode(),
+        ) {
+            let mut world = world;
+            // No deletion record anywhere, the snapshots included.
+            if let Some(base) = world.link.as_mut() {
+                base.crm.status = SyncStatus::Active;
+                base.google.status = SyncStatus::Active;
+            }
+            if let Some(c) = world.crm.as_mut() {
+                c.fields.status = SyncStatus::Active;
+            }
+            let ops = decide(&world.item(), direction, &mode);
+            for op in &ops {
+                prop_assert!(op.deletes_from().is_none(), "{op:?} in {ops:?}");
+            }
+        }
+
+        #[test]
+        fn absence_never_deletes(
+            world in arb_world(true, false),
+            direction in arb_direction(),
+        ) {
+            let mut world = world;
+            // Neither side says anything: no CRM row, no event in this read.
+            world.crm = None;
+            world.google_reported = false;
+            let ops = decide(&world.item(), direction, &ongoing());
+            for op in &ops {
+                prop_assert!(op.writes_to().is_none(), "{op:?}");
+            }
+        }
+
+        #[test]
+        fn whole_batches_in_one_way_stay_one_way(
+            worlds in prop::collection::vec(arb_world(true, false), 0..12),
+            direction in arb_direction(),
+            mode in arb_mode(),
+        ) {
+            // Through join as well: distinct ids per world.
+            let mut crm = Vec::new();
+            let mut google = Vec::new();
+            let mut links = Vec::new();
+            for (i, w) in worlds.into_iter().enumerate() {
+                let appointment_id = format!("01936f5e-8a4b-7c3d-9e2f-{i:012}");
+                let event_id = ids::event_id_for(&appointment_id).unwrap();
+                if let Some(mut c) = w.crm {
+                    c.appointment_id = appointment_id.clone();
+                    crm.push(c);
+                }
+                if let Some(mut g) = w.google {
+                    g.event_id = event_id.clone();
+                    g.bookline_appointment_id = g.bookline_appointment_id.map(|_| appointment_id.clone());
+                    if w.google_reported {
+                        google.push(g);
+                    }
+                }
+                if let Some(snapshot) = w.link {
+                    links.push(LinkRecord { appointment_id, event_id, snapshot });
+                }
+            }
+            let dir = effective_direction(direction, &mode);
+            for d in decide_all(crm, google, links, direction, &mode) {
+                for op in &d.ops {
+                    if let Some(side) = op.writes_to() {
+                        prop_assert!(dir.writes(side));
+                    }
+                }
+            }
+        }
+    }
+}
+
+mod fields_tests {
+    use super::*;
+
+    #[test]
+    fn diff_and_take() {
+        let a = fields("A");
+        let b = with(&a, |f| {
+            f.title = "B".into();
+            f.recurrence = vec!["RRULE:FREQ=DAILY".into()];
+        });
+        let d = a.diff(&b);
+        assert_eq!(d, set(&[Field::Title, Field::Recurrence]));
+        assert_eq!(a.with_fields_from(&b, d), b);
+        assert!(a.with_fields_from(&b, set(&[Field::Title])).diff(&b) == set(&[Field::Recurrence]));
+    }
+
+    #[test]
+    fn timezone_does_not_matter_for_all_day() {
+        let day = |d| NaiveDate::from_ymd_opt(2026, 6, d).unwrap();
+        let a = with(&fields("A"), |f| {
+            f.timing = Timing::AllDay {
+                start: day(1),
+                end: day(2),
+            }
+        });
+        let b = with(&a, |f| f.timezone = "Asia/Tokyo".into());
+        assert!(a.same_as(&b));
+        let timed = fields("A");
+        let timed_tokyo = with(&timed, |f| f.timezone = "Asia/Tokyo".into());
+        assert_eq!(timed.diff(&timed_tokyo), set(&[Field::Timezone]));
+    }
+
+    #[test]
+    fn field_set_serializes_as_names() {
+        let s = set(&[Field::Notes, Field::Title]);
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(json, r#"["title","notes"]"#);
+        let back: FieldSet = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(FieldSet::all().len(), Field::ALL.len());
+    }
+
+    #[test]
+    fn snapshot_round_trips_through_json() {
+        let f = with(&fields("A"), |f| {
+            f.recurrence = vec![
+                "RRULE:FREQ=WEEKLY".into(),
+                "EXDATE;TZID=Europe/Berlin:20260608T100000".into(),
+            ]
+        });
+        let json = serde_json::to_string(&snap(&f, &f)).unwrap();
+        let back: Snapshot = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, snap(&f, &f));
+    }
+
+    #[test]
+    fn status_mapping() {
+        use bookline_core::model::Status;
+        assert_eq!(SyncStatus::from_crm(Status::Done), SyncStatus::Active);
+        assert_eq!(
+            SyncStatus::from_crm(Status::Cancelled),
+            SyncStatus::Cancelled
+        );
+        assert_eq!(SyncStatus::Active.to_crm(Status::Done), Status::Done);
+        assert_eq!(SyncStatus::Active.to_crm(Status::Cancelled), Status::Booked);
+        assert_eq!(
+            SyncStatus::Cancelled.to_crm(Status::Done),
+            Status::Cancelled
+        );
+        assert_eq!(SyncStatus::from_google("tentative"), SyncStatus::Active);
+        assert_eq!(SyncStatus::from_google("cancelled"), SyncStatus::Cancelled);
+        assert_eq!(SyncStatus::Active.to_google(Some("tentative")), "tentative");
+        assert_eq!(SyncStatus::Active.to_google(Some("cancelled")), "confirmed");
+        assert_eq!(SyncStatus::Cancelled.to_google(None), "cancelled");
+    }
+
+    #[test]
+    fn direction_serde_names() {
+        for (d, name) in [
+            (Direction::Both, "\"both\""),
+            (Direction::GoogleToCrm, "\"google-to-crm\""),
+            (Direction::CrmToGoogle, "\"crm-to-google\""),
+        ] {
+            assert_eq!(serde_json::to_string(&d).unwrap(), name);
+            assert_eq!(serde_json::from_str::<Direction>(name).unwrap(), d);
+        }
+    }
+
+    #[test]
+    fn time_range_overlap() {
+        let r = TimeRange {
+            start: Some(t(0)),
+            end: Some(t(60)),
+        };
+        assert!(r.contains(&Timing::Timed {
+            start: t(-10),
+            end: t(1)
+        }));
+        assert!(!r.contains(&Timing::Timed {
+            start: t(-10),
+            end: t(0)
+        }));
+        assert!(!r.contains(&Timing::Timed {
+            start: t(60),
+            end: t(70)
+        }));
+        let day = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+        assert!(r.contains(&Timing::AllDay {
+            start: day,
+            end: day.succ_opt().unwrap()
+        }));
+        assert!(TimeRange::default().contains(&Timing::Timed {
+            start: t(-1000),
+            end: t(-999)
+        }));
+    }
+}
+
+mod ids_tests {
+    use super::*;
+    use proptest::prelude::*;
+    use uuid::Uuid;
+
+    #[test]
+    fn known_values() {
+        assert_eq!(
+            ids::event_id_for_uuid(&Uuid::nil()),
+            format!("bl{}", "0".repeat(26))
+        );
+        assert_eq!(
+            ids::event_id_for_uuid(&Uuid::max()),
+            format!("bl{}s", "v".repeat(25))
+        );
+        assert_eq!(ids::event_id_for("not a uuid"), None);
+        let upper = APPT.to_uppercase();
+        assert_eq!(ids::event_id_for(&upper), ids::event_id_for(APPT));
+        assert_eq!(
+            ids::uuid_from_event_id(&format!("bl{}t", "v".repeat(25))),
+            None,
+            "non-canonical tail"
+        );
+        assert_eq!(ids::uuid_from_event_id("blshort"), None);
+        assert_eq!(ids::uuid_from_event_id(&"0".repeat(28)), None, "no prefix");
+        assert!(!ids::is_valid_event_id("abcd"));
+        assert!(!ids::is_valid_event_id("abcdw"));
+        assert!(ids::is_valid_event_id("abcde"));
+    }
+
+    proptest! {
+        #[test]
+        fn valid_stable_and_invertible(bytes in any::<[u8; 16]>()) {
+            let u = Uuid::from_bytes(bytes);
+            let id = ids::event_id_for_uuid(&u);
+            prop_assert!(ids::is_valid_event_id(&id), "{id}");
+            prop_assert_eq!(id.len(), 28);
+            prop_assert_eq!(&ids::event_id_for_uuid(&u), &id);
+            // Invertible, hence injective.
+            prop_assert_eq!(ids::uuid_from_event_id(&id), Some(u));
+            prop_assert_eq!(ids::appointment_id_from_event_id(&id), Some(u.hyphenated().to_string()));
+        }
+
+        #[test]
+        fn distinct_uuids_distinct_ids(a in any::<[u8; 16]>(), b in any::<[u8; 16]>()) {
+            prop_assume!(a != b);
+            prop_assert_ne!(
+                ids::event_id_for_uuid(&Uuid::from_bytes(a)),
+                ids::event_id_for_uuid(&Uuid::from_bytes(b))
+            );
+        }
+
+        #[test]
+        fn decoding_garbage_never_panics(s in "[a-z0-9]{0,40}") {
+            if let Some(u) = ids::uuid_from_event_id(&s) {
+                prop_assert_eq!(ids::event_id_for_uuid(&u), s);
+            }
+        }
+    }
+}
+
+mod privacy_tests {
+    use bookline_core::model::Lead;
+    use bookline_core::sync::privacy::{
+        parse_description, PrivacySettings, TemplateError, LEAD_BLOCK_MARKER,
+    };
+    use proptest::prelude::*;
+
+    fn ann() -> Lead {
+        Lead {
+            name: "Ann Smith".into(),
+            email: "ann@example.com".into(),
+            phone: "+49 30 1234".into(),
+        }
+    }
+
+    fn with_template(t: &str) -> PrivacySettings {
+        PrivacySettings {
+            title_template: t.into(),
+            ..PrivacySettings::default()
+        }
+    }
+
+    #[test]
+    fn default_shares_nothing_about_the_lead() {
+        let p = PrivacySettings::default();
+        assert_eq!(
+            p.render("Call", "notes", &ann()),
+            ("Call".into(), "notes".into())
+        );
+    }
+
+    #[test]
+    fn title_template() {
+        let p = with_template("{title} — {lead_name}");
+        assert_eq!(p.render_summary("Call", &ann()), "Call — Ann Smith");
+        assert_eq!(p.parse_summary("Call — Ann Smith", &ann()), "Call");
+        // No lead name: no dangling separator, and the title reads back.
+        assert_eq!(p.render_summary("Call", &Lead::default()), "Call");
+        assert_eq!(p.parse_summary("Call", &Lead::default()), "Call");
+        // Renamed in Google without the frame: taken as the new title whole.
+        assert_eq!(p.parse_summary("Lunch", &ann()), "Lunch");
+        let q = with_template("[{lead_phone}] {title}");
+        assert_eq!(q.render_summary("Call", &ann()), "[+49 30 1234] Call");
+        assert_eq!(q.parse_summary("[+49 30 1234] Call", &ann()), "Call");
+    }
+
+    #[test]
+    fn template_validation() {
+        assert_eq!(
+            with_template("{lead_name}").validate(),
+            Err(TemplateError::TitleCount)
+        );
+        assert_eq!(
+            with_template("{title}{title}").validate(),
+            Err(TemplateError::TitleCount)
+        );
+        assert_eq!(
+            with_template("{title} {x}").validate(),
+            Err(TemplateError::Unknown("x".into()))
+        );
+        assert!(with_template("{title} — {lead_email}").validate().is_ok());
+        // An invalid stored template never leaks or breaks the title.
+        assert_eq!(
+            with_template("{lead_name}").render_summary("Call", &ann()),
+            "Call"
+        );
+    }
+
+    #[test]
+    fn lead_block() {
+        let p = PrivacySettings {
+            include_lead_name: true,
+            include_lead_phone: true,
+            include_lead_email: false,
+            ..PrivacySettings::default()
+        };
+        let d = p.render_description("Bring slides", &ann());
+        assert_eq!(
+            d,
+            format!("Bring slides\n\n{LEAD_BLOCK_MARKER}\nName: Ann Smith\nPhone: +49 30 1234")
+        );
+        assert_eq!(parse_description(&d), "Bring slides");
+        let only_block = p.render_description("", &ann());
+        assert!(only_block.starts_with(LEAD_BLOCK_MARKER));
+        assert_eq!(parse_description(&only_block), "");
+        // Round trip twice: no stacked blocks.
+        let again = p.render_description(&parse_description(&d), &ann());
+        assert_eq!(again, d);
+        // A user's edit below the block makes it not Bookline's block any more.
+        let edited = format!("{d}\nsee you");
+        assert_eq!(parse_description(&edited), edited);
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips(
+            title in ".{0,30}",
+            notes in ".{0,60}|(.{0,20}\n){0,4}",
+            name in "[ A-Za-z\n]{0,12}",
+            phone in "[0-9 +]{0,12}",
+            flags in any::<(bool, bool, bool)>(),
+            template in prop_oneof![Just("{title}"), Just("{title} — {lead_name}"), Just("{lead_name}: {title}"), Just("{title} ({lead_phone}, {lead_email})")],
+        ) {
+            prop_assume!(!notes.contains(LEAD_BLOCK_MARKER));
+            let lead = Lead { name, email: "x@y.z".into(), phone };
+            let p = PrivacySettings {
+                title_template: template.into(),
+                include_lead_name: flags.0,
+                include_lead_phone: flags.1,
+                include_lead_email: flags.2,
+            };
+            let (summary, description) = p.render(&title, &notes, &lead);
+            prop_assert_eq!(p.parse_summary(&summary, &lead), title);
+            prop_assert_eq!(parse_description(&description), notes);
+        }
+    }
+}
+
+mod ratelimit_tests {
+    use bookline_core::ratelimit::{Backoff, RateLimiter, RetryClass, TokenBucket};
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use std::time::Duration;
+
+    #[test]
+    fn bucket_refills_at_its_rate() {
+        let mut b = TokenBucket::new(3.0, 2.0, Duration::ZERO);
+        for _ in 0..3 {
+            assert_eq!(b.try_acquire(1, Duration::ZERO), Ok(()));
+        }
+        let wait = b.try_acquire(1, Duration::ZERO).unwrap_err();
+        assert_eq!(wait, Duration::from_millis(500));
+        assert!(b.try_acquire(1, Duration::from_millis(499)).is_err());
+        assert_eq!(b.try_acquire(1, Duration::from_millis(500)), Ok(()));
+        // Idle time fills the bucket up to its capacity, not beyond.
+        let later = Duration::from_secs(100);
+        for _ in 0..3 {
+            assert_eq!(b.try_acquire(1, later), Ok(()));
+        }
+        assert!(b.try_acquire(1, later).is_err());
+    }
+
+    #[test]
+    fn batches_larger_than_the_bucket_pass_and_pay_later() {
+        let mut b = TokenBucket::new(10.0, 10.0, Duration::ZERO);
+        assert_eq!(b.try_acquire(50, Duration::ZERO), Ok(()));
+        // 40 tokens of debt plus one: 4.1 s at 10/s.
+        assert_eq!(
+            b.try_acquire(1, Duration::ZERO),
+            Err(Duration::from_millis(4100))
+        );
+    }
+
+    /// Simulate a greedy client and count requests in every window: never over quota,
+    /// and the steady rate is the safety share of it.
+    #[test]
+    fn quota_sizing_never_exceeds_any_window() {
+        let window = Duration::from_secs(60);
+        let mut b = TokenBucket::for_quota(600, window, 0.9, Duration::ZERO);
+        assert_eq!(b.capacity(), 60.0);
+        assert!((b.refill_per_sec() - 9.0).abs() < 1e-9);
+        let mut now = Duration::ZERO;
+        let mut sent = Vec::new();
+        while now < Duration::from_secs(300) {
+            match b.try_acquire(1, now) {
+                Ok(()) => sent.push(now),
+                Err(wait) => now += wait,
+            }
+        }
+        let max_in_window = sent
+            .iter()
+            .map(|start| {
+                sent.iter()
+                    .filter(|t| **t >= *start && **t < *start + window)
+                    .count()
+            })
+            .max()
+            .unwrap();
+        assert!(max_in_window <= 600, "{max_in_window}");
+        // Over five minutes: burst + 9/s.
+        assert!(sent.len() >= 60 + 9 * 299, "{}", sent.len());
+    }
+
+    #[tokio::test]
+    async fn async_limiter_sleeps() {
+        // Real time (paused time needs tokio's test-util feature): burst 100, then
+        // 100/s for the other 50 — about half a second.
+        let limiter = RateLimiter::for_quota(200, Duration::from_secs(1), 0.5);
+        let start = std::time::Instant::now();
+        for _ in 0..150 {
+            limiter.acquire(1).await;
+        }
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(480) && took <= Duration::from_millis(1500),
+            "{took:?}"
+        );
+    }
+
+    #[test]
+    fn backoff_bounds_growth_cap_and_attempts() {
+        let p = Backoff {
+            base: Duration::from_millis(100),
+            rate_limit_base: Duration::from_secs(1),
+            cap: Duration::from_secs(10),
+            max_retries: 8,
+        };
+        let server = RetryClass::ServerError;
+        let limited = RetryClass::RateLimited { retry_after: None };
+        let ceilings: Vec<_> = (0..8).map(|k| p.ceiling(k, server)).collect();
+        assert_eq!(ceilings[0], Duration::from_millis(100));
+        assert_eq!(ceilings[3], Duration::from_millis(800));
+        assert_eq!(ceilings[7], Duration::from_secs(10), "capped");
+        assert!(ceilings.windows(2).all(|w| w[0] <= w[1]));
+        assert!(p.ceiling(0, limited) > p.ceiling(0, server));
+        assert_eq!(p.ceiling(1000, server), Duration::from_secs(10));
+
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for k in 0..8 {
+            for class in [server, limited, RetryClass::Network] {
+                let d = p.delay(k, class, &mut rng).unwrap();
+                assert!(d <= p.ceiling(k, class), "{k} {d:?}");
+            }
+        }
+        assert_eq!(p.delay(8, server, &mut rng), None);
+        let after = RetryClass::RateLimited {
+            retry_after: Some(Duration::from_secs(5)),
+        };
+        assert!(p.delay(0, after, &mut rng).unwrap() >= Duration::from_secs(5));
+    }
+
+    #[test]
+    fn backoff_is_jittered_and_deterministic_per_seed() {
+        let p = Backoff::default();
+        let draw = |seed| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            (0..6)
+                .map(|k| p.delay(k, RetryClass::ServerError, &mut rng).unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draw(1), draw(1));
+        assert_ne!(draw(1), draw(2));
+        // Full jitter spreads over the whole range: the mean of many draws at retry 5
+        // is near half the ceiling, and later retries wait longer on average.
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mean = |k: u32, rng: &mut ChaCha8Rng| {
+            (0..2000)
+                .map(|_| {
+                    p.delay(k, RetryClass::ServerError, rng)
+                        .unwrap()
+                        .as_secs_f64()
+                })
+                .sum::<f64>()
+                / 2000.0
+        };
+        let m0 = mean(0, &mut rng);
+        let m5 = mean(5, &mut rng);
+        let half = p.ceiling(5, RetryClass::ServerError).as_secs_f64() / 2.0;
+        assert!((m5 - half).abs() < half * 0.1, "{m5} vs {half}");
+        assert!(m5 > m0 * 8.0);
+    }
+}
+
+mod schema_tests {
+    use bookline_core::sync::SCHEMA_SQL;
+
+    #[test]
+    fn schema_applies_and_enforces_uniqueness() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = rusqlite::Connection::open(dir.path().join("bookline.db")).unwrap();
+        conn.execute_batch(SCHEMA_SQL).unwrap();
+        let insert = "INSERT INTO links (appointment_id, calendar_id, event_id, crm_snapshot, google_snapshot, synced_at) VALUES (?1, 'primary', ?2, '{}', '{}', '2026-05-01T00:00:00Z')";
+        conn.execute(insert, ["a1", "e1"]).unwrap();
+        assert!(
+            conn.execute(insert, ["a1", "e2"]).is_err(),
+            "one link per appointment"
+        );
+        assert!(
+            conn.execute(insert, ["a2", "e1"]).is_err(),
+            "one link per event"
+        );
+        assert!(conn
+            .execute("INSERT INTO links (appointment_id, calendar_id, event_id, crm_snapshot, google_snapshot, synced_at) VALUES ('a3', 'primary', 'e3', 'not json', '{}', 'x')", [])
+            .is_err());
+        let job = "INSERT INTO backfill_jobs (calendar_id, direction, created_at, updated_at) VALUES ('primary', 'both', 'x', 'x')";
+        conn.execute(job, []).unwrap();
+        assert!(conn.execute(job, []).is_err(), "one open backfill job");
+        conn.execute("UPDATE backfill_jobs SET state = 'done'", [])
+            .unwrap();
+        conn.execute(job, []).unwrap();
+    }
+}
+
+mod mapping_tests {
+    use super::*;
+    use bookline_core::google::{Attendee, Event, EventDateTime, EventPerson, EventStatus};
+    use bookline_core::model::Lead;
+    use bookline_core::sync::mapping::{
+        apply_to_event, event_for_insert, fields_from_event, google_side, patch_body,
+        MappingContext, MappingError, APPOINTMENT_ID_PROPERTY,
+    };
+    use bookline_core::sync::privacy::PrivacySettings;
+    use chrono::FixedOffset;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn lead() -> Lead {
+        Lead {
+            name: "Ann Smith".into(),
+            email: "ann@example.com".into(),
+            phone: "+1 555 0100".into(),
+        }
+    }
+
+    fn privacy() -> PrivacySettings {
+        PrivacySettings {
+            title_template: "{title} — {lead_name}".into(),
+            include_lead_name: true,
+            include_lead_phone: true,
+            include_lead_email: false,
+        }
+    }
+
+    /// Through JSON, as the event would travel to Google and back.
+    fn via_json(e: &Event) -> Event {
+        serde_json::from_value(serde_json::to_value(e).unwrap()).unwrap()
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn insert_body_and_round_trip_timed_with_zone() {
+        let p = privacy();
+        let l = lead();
+        let f = SyncFields {
+            title: "Demo".into(),
+            timing: Timing::Timed {
+                start: Utc.with_ymd_and_hms(2026, 7, 1, 8, 0, 0).unwrap(),
+                end: Utc.with_ymd_and_hms(2026, 7, 1, 9, 30, 0).unwrap(),
+            },
+            timezone: "Europe/Berlin".into(),
+            location: "Office".into(),
+            notes: "Bring the contract".into(),
+            status: SyncStatus::Active,
+            recurrence: vec![],
+        };
+        let e = event_for_insert(&APPT.to_owned(), &f, &l, &p).unwrap();
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["id"], json!(ids::event_id_for(APPT).unwrap()));
+        assert_eq!(v["status"], json!("confirmed"));
+        assert_eq!(v["summary"], json!("Demo — Ann Smith"));
+        assert_eq!(
+            v["start"],
+            json!({"dateTime": "2026-07-01T10:00:00+02:00", "timeZone": "Europe/Berlin"})
+        );
+        assert_eq!(
+            v["extendedProperties"]["private"][APPOINTMENT_ID_PROPERTY],
+            json!(APPT)
+        );
+        assert!(v.get("attendees").is_none() && v.get("organizer").is_none());
+        let ctx = MappingContext {
+            calendar_timezone: "America/New_York",
+            privacy: &p,
+            lead: &l,
+        };
+        assert_eq!(fields_from_event(&via_json(&e), &ctx).unwrap(), f);
+    }
+
+    #[test]
+    fn all_day_events_keep_their_dates_in_every_zone() {
+        let p = PrivacySettings::default();
+        let l = Lead::default();
+        let f = with(&fields("Offsite"), |f| {
+            f.timing = Timing::AllDay {
+                start: day(2026, 3, 28),
+                end: day(2026, 3, 31),
+            }
+        });
+        let e = event_for_insert(&APPT.to_owned(), &f, &l, &p).unwrap();
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["start"], json!({"date": "2026-03-28"}));
+        assert_eq!(v["end"], json!({"date": "2026-03-31"}));
+        for zone in [
+            "Pacific/Kiritimati",
+            "Pacific/Pago_Pago",
+            "Europe/London",
+            "UTC",
+        ] {
+            let ctx = MappingContext {
+                calendar_timezone: zone,
+                privacy: &p,
+                lead: &l,
+            };
+            let back = fields_from_event(&via_json(&e), &ctx).unwrap();
+            assert_eq!(back.timing, f.timing, "{zone}");
+            assert!(back.same_as(&f), "{zone}");
+        }
+    }
+
+    #[test]
+    fn offsets_without_zone_and_missing_end_date() {
+        let p = PrivacySettings::default();
+        let l = Lead::default();
+        let ctx = MappingContext {
+            calendar_timezone: "Asia/Kolkata",
+            privacy: &p,
+            lead: &l,
+        };
+        let e: Event = serde_json::from_value(json!({
+            "id": "abc123", "summary": "Call", "status": "tentative",
+            "start": {"dateTime": "2026-05-01T10:00:00+05:30"},
+            "end": {"dateTime": "2026-05-01T11:00:00+05:30"},
+        }))
+        .unwrap();
+        let f = fields_from_event(&e, &ctx).unwrap();
+        assert_eq!(
+            f.timing,
+            Timing::Timed {
+                start: Utc.with_ymd_and_hms(2026, 5, 1, 4, 30, 0).unwrap(),
+                end: Utc.with_ymd_and_hms(2026, 5, 1, 5, 30, 0).unwrap(),
+            }
+        );
+        assert_eq!(f.timezone, "Asia/Kolkata");
+        assert_eq!(f.status, SyncStatus::Active);
+        let one_day: Event = serde_json::from_value(json!({
+            "id": "abc124", "start": {"date": "2026-05-03"}
+        }))
+        .unwrap();
+        assert_eq!(
+            fields_from_event(&one_day, &ctx).unwrap().timing,
+            Timing::AllDay {
+                start: day(2026, 5, 3),
+                end: day(2026, 5, 4)
+            }
+        );
+        let mixed: Event = serde_json::from_value(json!({
+            "id": "m1", "start": {"date": "2026-05-03"}, "end": {"dateTime": "2026-05-03T10:00:00Z"}
+        }))
+        .unwrap();
+        assert_eq!(
+            fields_from_event(&mixed, &ctx),
+            Err(MappingError::MixedTiming("m1".into()))
+        );
+        let backwards: Event = serde_json::from_value(json!({
+            "id": "b1", "start": {"date": "2026-05-03"}, "end": {"date": "2026-05-01"}
+        }))
+        .unwrap();
+        assert_eq!(
+            fields_from_event(&backwards, &ctx),
+            Err(MappingError::EndBeforeStart("b1".into()))
+        );
+    }
+
+    #[test]
+    fn recurrence_lines_pass_through_verbatim() {
+        let p = PrivacySettings::default();
+        let l = Lead::default();
+        let lines = vec![
+            "RRULE:FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20261231T235959Z".to_owned(),
+            "EXDATE;TZID=Europe/Berlin:20260608T100000".to_owned(),
+            // Not expandable by Bookline: must survive anyway.
+            "RRULE:FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO;X-NAME=odd".to_owned(),
+        ];
+        let f = with(&fields("Standup"), |f| f.recurrence = lines.clone());
+        let e = event_for_insert(&APPT.to_owned(), &f, &l, &p).unwrap();
+        let ctx = MappingContext {
+            calendar_timezone: "Europe/Berlin",
+            privacy: &p,
+            lead: &l,
+        };
+        assert_eq!(
+            fields_from_event(&via_json(&e), &ctx).unwrap().recurrence,
+            lines
+        );
+    }
+
+    #[test]
+    fn google_side_of_events_and_stubs() {
+        let p = PrivacySettings::default();
+        let l = Lead::default();
+        let ctx = MappingContext {
+            calendar_timezone: "UTC",
+            privacy: &p,
+            lead: &l,
+        };
+        let f = fields("Call");
+        let mut e = event_for_insert(&APPT.to_owned(), &f, &l, &p).unwrap();
+        e.created = Some(t(1));
+        e.updated = Some(t(2));
+        let g = google_side(&via_json(&e), &ctx, None).unwrap();
+        assert_eq!(g.bookline_appointment_id.as_deref(), Some(APPT));
+        assert!(g.is_bookline_created() && !g.cancelled);
+        assert_eq!((g.created, g.updated), (t(1), t(2)));
+        // A deletion record with only the id: fields from what is known, cancelled.
+        let stub: Event =
+            serde_json::from_value(json!({"id": "gone1", "status": "cancelled"})).unwrap();
+        let g = google_side(&stub, &ctx, Some(&f)).unwrap();
+        assert!(g.cancelled);
+        assert_eq!(g.fields, with(&f, |f| f.status = SyncStatus::Cancelled));
+        assert_eq!(g.updated, DateTime::<Utc>::UNIX_EPOCH);
+        assert!(google_side(&stub, &ctx, None)
+            .unwrap()
+            .fields
+            .is_cancelled());
+        let broken: Event =
+            serde_json::from_value(json!({"id": "x1", "status": "confirmed"})).unwrap();
+        assert_eq!(
+            google_side(&broken, &ctx, None),
+            Err(MappingError::MissingStart("x1".into()))
+        );
+        assert_eq!(
+            google_side(&Event::default(), &ctx, None),
+            Err(MappingError::MissingId)
+        );
+    }
+
+    #[test]
+    fn updates_leave_guests_and_unknown_fields_alone() {
+        let p = PrivacySettings::default();
+        let l = Lead::default();
+        let mut e: Event = serde_json::from_value(json!({
+            "id": "invite1", "status": "tentative", "summary": "Old",
+            "start": {"dateTime": "2026-05-01T10:00:00Z", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-05-01T11:00:00Z", "timeZone": "UTC"},
+            "attendees": [{"email": "boss@example.com", "responseStatus": "accepted"}],
+            "organizer": {"email": "boss@example.com"},
+            "conferenceData": {"entryPoints": [{"uri": "https://meet.example/x"}]}
+        }))
+        .unwrap();
+        let before = e.clone();
+        let to = with(&fields("New title"), |f| {
+            f.timing = Timing::AllDay {
+                start: day(2026, 5, 2),
+                end: day(2026, 5, 3),
+            }
+        });
+        apply_to_event(
+            &mut e,
+            [Field::Title, Field::Timing, Field::Status]
+                .into_iter()
+                .collect(),
+            &to,
+            &l,
+            &p,
+        );
+        assert_eq!(e.summary.as_deref(), Some("New title"));
+        assert_eq!(e.start, Some(EventDateTime::all_day(day(2026, 5, 2))));
+        assert_eq!(
+            e.status,
+            Some(EventStatus::Tentative),
+            "tentative stays tentative"
+        );
+        assert_eq!(e.attendees, before.attendees);
+        assert_eq!(e.organizer, before.organizer);
+        assert_eq!(e.extra, before.extra);
+        assert_eq!(e.location, None, "fields not listed are not touched");
+        let _ = (
+            Attendee::default(),
+            EventPerson::default(),
+            FixedOffset::east_opt(0),
+        );
+    }
+
+    #[test]
+    fn patch_bodies_change_exactly_the_listed_fields() {
+        let p = privacy();
+        let l = lead();
+        let to = with(&fields("Call"), |f| {
+            f.timing = Timing::AllDay {
+                start: day(2026, 5, 2),
+                end: day(2026, 5, 3),
+            };
+            f.notes = "n".into();
+        });
+        let body = patch_body(
+            set(&[Field::Title]),
+            &to,
+            &l,
+            &p,
+            Some(&EventStatus::Confirmed),
+        );
+        assert_eq!(body, json!({"summary": "Call — Ann Smith"}));
+        let body = patch_body(set(&[Field::Timing]), &to, &l, &p, None);
+        assert_eq!(
+            body,
+            json!({
+                "start": {"date": "2026-05-02", "dateTime": null, "timeZone": null},
+                "end": {"date": "2026-05-03", "dateTime": null, "timeZone": null},
+            })
+        );
+        let body = patch_body(
+            set(&[Field::Status]),
+            &fields("x"),
+            &l,
+            &p,
+            Some(&EventStatus::Tentative),
+        );
+        assert_eq!(body, json!({"status": "tentative"}));
+        let body = patch_body(
+            set(&[Field::Status]),
+            &fields("x"),
+            &l,
+            &p,
+            Some(&EventStatus::Cancelled),
+        );
+        assert_eq!(
+            body,
+            json!({"status": "confirmed"}),
+            "restoring a deleted event"
+        );
+        let body = patch_body(set(&[Field::Notes, Field::Recurrence]), &to, &l, &p, None);
+        assert_eq!(
+            body,
+            json!({"description": "n\n\n--- Bookline lead ---\nName: Ann Smith\nPhone: +1 555 0100", "recurrence": []})
+        );
+    }
+
+    fn arb_sync_fields() -> impl Strategy<Value = SyncFields> {
+        (
+            "[A-Za-z ]{0,12}",
+            any::<bool>(),
+            0i64..5_000_000,
+            1i64..200_000,
+            prop::sample::select(vec![
+                "Europe/Berlin",
+                "America/New_York",
+                "Australia/Lord_Howe",
+                "Asia/Kathmandu",
+                "UTC",
+            ]),
+            "[a-z\n]{0,20}",
+            0u64..3,
+        )
+            .prop_map(|(title, all_day, start_min, len_min, zone, notes, days)| {
+                let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap()
+                    + ChronoDuration::minutes(start_min);
+                let timing = if all_day {
+                    let d = start.date_naive();
+                    Timing::AllDay {
+                        start: d,
+                        end: d.checked_add_days(chrono::Days::new(days + 1)).unwrap(),
+                    }
+                } else {
+                    Timing::Timed {
+                        start,
+                        end: start + ChronoDuration::minutes(len_min),
+                    }
+                };
+                SyncFields {
+                    title,
+                    timing,
+                    timezone: zone.to_owned(),
+                    location: String::new(),
+                    notes,
+                    status: SyncStatus::Active,
+                    recurrence: vec![],
+                }
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn fields_round_trip_through_an_event(f in arb_sync_fields(), cal_zone in prop::sample::select(vec!["UTC", "Pacific/Kiritimati", "America/Los_Angeles"])) {
+            let p = privacy();
+            let l = lead();
+            let e = event_for_insert(&APPT.to_owned(), &f, &l, &p).unwrap();
+            let ctx = MappingContext { calendar_timezone: cal_zone, privacy: &p, lead: &l };
+            let back = fields_from_event(&via_json(&e), &ctx).unwrap();
+            prop_assert!(back.same_as(&f), "{back:?} vs {f:?}");
+        }
+    }
+
+    /// The same bodies against the emulator: insert with the derived id, a retried insert
+    /// answers 409, a timed → all-day patch reads back as all-day, and an update keeps
+    /// Google's other fields.
+    #[tokio::test]
+    async fn bodies_work_against_the_emulator() {
+        use bookline_core::google::{CalendarClient, Endpoints, StaticTokenSource};
+        use gcal_emulator::{Emulator, EmulatorOptions};
+        use std::sync::Arc;
+
+        let emu = Emulator::start(EmulatorOptions::default()).await.unwrap();
+        let account: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/_emulator/accounts", emu.base_url()))
+            .json(&json!({"email": "sync@example.com"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = account["access_token"].as_str().unwrap().to_owned();
+        let client = CalendarClient::new(
+            Endpoints::from_base(emu.base_url()).unwrap(),
+            Arc::new(StaticTokenSource::new(token)),
+        )
+        .unwrap();
+        let p = privacy();
+        let l = lead();
+        let ctx = MappingContext {
+            calendar_timezone: "UTC",
+            privacy: &p,
+            lead: &l,
+        };
+        let f = SyncFields {
+            recurrence: vec!["RRULE:FREQ=WEEKLY;COUNT=4".into()],
+            notes: "Agenda".into(),
+            ..fields("Kickoff")
+        };
+        let body = event_for_insert(&APPT.to_owned(), &f, &l, &p).unwrap();
+        let created = client.insert_event("primary", &body).await.unwrap();
+        let side = google_side(&created, &ctx, None).unwrap();
+        assert_eq!(side.event_id, ids::event_id_for(APPT).unwrap());
+        assert_eq!(side.bookline_appointment_id.as_deref(), Some(APPT));
+        assert!(side.fields.same_as(&f), "{:?}", side.fields);
+
+        let again = client.insert_event("primary", &body).await.unwrap_err();
+        assert!(again.is_duplicate(), "{again:?}");
+
+        let all_day = with(&f, |f| {
+            f.timing = Timing::AllDay {
+                start: day(2026, 5, 2),
+                end: day(2026, 5, 4),
+            }
+        });
+        let patched = client
+            .patch_event(
+                "primary",
+                &side.event_id,
+                &patch_body(
+                    set(&[Field::Timing]),
+                    &all_day,
+                    &l,
+                    &p,
+                    created.status.as_ref(),
+                ),
+                created.etag.as_deref(),
+            )
+            .await
+            .unwrap();
+        let read = fields_from_event(&patched, &ctx).unwrap();
+        assert!(read.same_as(&all_day), "{read:?}");
+        assert!(patched.start.as_ref().unwrap().date_time.is_none());
+
+        let mut full = client.get_event("primary", &side.event_id).await.unwrap();
+        full.attendees = Some(vec![Attendee {
+            email: Some("guest@example.com".into()),
+            ..Attendee::default()
+        }]);
+        let full = client
+            .update_event("primary", &side.event_id, &full, None)
+            .await
+            .unwrap();
+        let mut edited = full.clone();
+        apply_to_event(
+            &mut edited,
+            set(&[Field::Title]),
+            &with(&all_day, |f| f.title = "Kickoff v2".into()),
+            &l,
+            &p,
+        );
+        let updated = client
+            .update_event("primary", &side.event_id, &edited, full.etag.as_deref())
+            .await
+            .unwrap();
+        assert_eq!(updated.summary.as_deref(), Some("Kickoff v2 — Ann Smith"));
+        assert_eq!(updated.attendees, full.attendees);
+        emu.shutdown().await;
+    }
+}
