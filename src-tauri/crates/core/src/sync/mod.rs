@@ -15,6 +15,6 @@ pub use decide::{
 };
 pub use fields::{Field, FieldSet, SyncFields, SyncStatus};
 
-/// The engine's tables (links, sync tokens, activity, backfill jobs), to be run as a
-/// migration after the store's own.
-pub const SCHEMA_SQL: &str = include_str!("schema.sql");
+/// The engine's tables (links, sync tokens, activity, backfill jobs): the store runs this
+/// file as its migration 3.
+pub const SCHEMA_SQL: &str = include_str!("../../migrations/0003_sync.sql");

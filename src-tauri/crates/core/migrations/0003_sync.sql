@@ -1,4 +1,4 @@
--- Sync engine tables (draft of migration 2; runs after the store's migration 1, which
+-- Sync engine tables (runs after the store's migrations, which
 -- owns `appointments`, `outbox` and `settings`).
 --
 -- Times are RFC 3339 UTC text, like the store's. Snapshots are `SyncFields` as JSON
