@@ -65,6 +65,7 @@ fn crm(f: SyncFields, created: i64, updated: i64) -> CrmSide {
         updated_at: t(updated),
         deleted: false,
         source_event_id: None,
+        instance_of: None,
     }
 }
 
@@ -80,6 +81,7 @@ fn google(f: SyncFields, created: i64, updated: i64) -> GoogleSide {
         updated: t(updated),
         cancelled: false,
         bookline_appointment_id: None,
+        instance_of: None,
     }
 }
 
@@ -117,6 +119,7 @@ fn item(
         google,
         base,
         paired_by,
+        series: None,
     }
 }
 
@@ -489,7 +492,10 @@ mod decide_table {
                 direction: Direction::CrmToGoogle,
                 mode: ongoing(),
                 expect: vec![
-                    SyncOp::CreateInGoogle { fields: f0.clone() },
+                    SyncOp::CreateInGoogle {
+                        fields: f0.clone(),
+                        instance: None,
+                    },
                     SyncOp::Link {
                         snapshot: base.clone(),
                     },
@@ -522,7 +528,10 @@ mod decide_table {
                 direction: Direction::GoogleToCrm,
                 mode: backfill(Direction::CrmToGoogle),
                 expect: vec![
-                    SyncOp::CreateInGoogle { fields: f0.clone() },
+                    SyncOp::CreateInGoogle {
+                        fields: f0.clone(),
+                        instance: None,
+                    },
                     SyncOp::Link {
                         snapshot: base.clone(),
                     },
@@ -550,6 +559,7 @@ mod decide_table {
                     SyncOp::CreateInCrm {
                         fields: f0.clone(),
                         appointment_id: None,
+                        instance_of: None,
                     },
                     SyncOp::Link {
                         snapshot: base.clone(),
@@ -602,6 +612,7 @@ mod decide_table {
                     SyncOp::CreateInCrm {
                         fields: f0.clone(),
                         appointment_id: Some(APPT.into()),
+                        instance_of: None,
                     },
                     SyncOp::Link {
                         snapshot: base.clone(),
@@ -984,6 +995,7 @@ mod props {
                 },
                 base: self.link.clone(),
                 paired_by: self.paired_by,
+                series: None,
             }
         }
 
@@ -992,7 +1004,7 @@ mod props {
             let now = t(10_000);
             for op in ops {
                 match op {
-                    SyncOp::CreateInGoogle { fields } => {
+                    SyncOp::CreateInGoogle { fields, .. } => {
                         let c = self.crm.as_ref().expect("create in Google needs a CRM row");
                         self.google = Some(GoogleSide {
                             event_id: ids::event_id_for(&c.appointment_id).unwrap(),
@@ -1001,6 +1013,7 @@ mod props {
                             updated: now,
                             cancelled: false,
                             bookline_appointment_id: Some(c.appointment_id.clone()),
+                            instance_of: None,
                         });
                         self.paired_by = Some(PairedBy::DerivedEventId);
                     }
@@ -1021,6 +1034,7 @@ mod props {
                     SyncOp::CreateInCrm {
                         fields,
                         appointment_id,
+                        ..
                     } => {
                         let g = self.google.as_ref().expect("create in CRM needs an event");
                         self.crm = Some(CrmSide {
@@ -1031,6 +1045,7 @@ mod props {
                             updated_at: now,
                             deleted: false,
                             source_event_id: Some(g.event_id.clone()),
+                            instance_of: None,
                         });
                         self.paired_by = Some(PairedBy::SourceEventId);
                     }
@@ -1226,6 +1241,7 @@ mod props {
                             updated_at: t(cc + cu.abs()),
                             deleted: matches!(kind, CrmKind::Deleted),
                             source_event_id: None,
+                            instance_of: None,
                         }),
                     };
                     // A linked event that was not read is as in the snapshot.
@@ -1287,6 +1303,7 @@ mod props {
             updated: t(created + updated.abs()),
             cancelled,
             bookline_appointment_id: bookline_event.then(|| APPT.into()),
+            instance_of: None,
         }
     }
 
