@@ -136,7 +136,8 @@ fn next_day(date: NaiveDate) -> NaiveDate {
     date.checked_add_days(Days::new(1)).unwrap_or(date)
 }
 
-/// The event as the decision function sees it.
+/// The event as the decision function sees it. `known`: the link's Google snapshot
+/// when the event is linked.
 ///
 /// A cancelled event in a sync-token answer may be a stub with only its id; its fields
 /// then come from `known` (the link's Google snapshot, or the paired appointment) with
@@ -151,7 +152,20 @@ pub fn google_side(
     let event_id = event.id.clone().ok_or(MappingError::MissingId)?;
     let cancelled = event.is_cancelled();
     let fields = match fields_from_event(event, ctx) {
-        Ok(f) => f,
+        Ok(mut f) => {
+            // The frame did not match the current lead (its details changed in the CRM
+            // since the summary was written) but fits the last-synced title: the title
+            // did not change.
+            if let (Some(known), Some(summary)) = (known, event.summary.as_deref()) {
+                if f.title == summary
+                    && f.title != known.title
+                    && ctx.privacy.is_framed_title(summary, &known.title)
+                {
+                    f.title.clone_from(&known.title);
+                }
+            }
+            f
+        }
         Err(_) if cancelled => {
             let mut f = known.cloned().unwrap_or_else(|| SyncFields {
                 title: String::new(),
