@@ -21,7 +21,7 @@
 //!   snapshot;
 //! - mass deletes need confirmation: `guard_deletes`.
 
-use crate::model::{AppointmentId, Origin, Timing};
+use crate::model::{AppointmentId, Origin, SeriesInstance, Timing};
 use crate::sync::fields::{Field, FieldSet, SyncFields, SyncStatus};
 use crate::sync::ids;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
@@ -84,6 +84,9 @@ pub struct CrmSide {
     /// For appointments imported from Google: the event they came from. Lets a
     /// reconnect re-link them instead of importing the event again.
     pub source_event_id: Option<String>,
+    /// Set when the appointment is one moved, edited or cancelled occurrence of a series.
+    #[serde(default)]
+    pub instance_of: Option<SeriesInstance>,
 }
 
 impl CrmSide {
@@ -104,6 +107,40 @@ pub struct GoogleSide {
     /// The private extended property `bookline_appointment_id`: set on events Bookline
     /// created.
     pub bookline_appointment_id: Option<AppointmentId>,
+    /// Set when the event is one occurrence of a recurring series (`recurringEventId`).
+    #[serde(default)]
+    pub instance_of: Option<GoogleInstance>,
+}
+
+/// Google's name for one occurrence of a series: the series' event id and the start the
+/// occurrence had before it was moved (`originalStartTime`), as RFC 3339 UTC for timed
+/// series and `YYYY-MM-DD` for all-day ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoogleInstance {
+    pub series_event_id: String,
+    pub original_start: String,
+}
+
+/// One occurrence of a *linked* series, named on both sides (filled in by `join`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceRef {
+    pub series_appointment_id: AppointmentId,
+    pub series_event_id: String,
+    pub original_start: String,
+}
+
+impl InstanceRef {
+    /// The occurrence's event id in Google (`{series}_{start}`), if the start parses.
+    pub fn event_id(&self) -> Option<String> {
+        ids::instance_event_id(&self.series_event_id, &self.original_start)
+    }
+
+    pub fn series_instance(&self) -> SeriesInstance {
+        SeriesInstance {
+            series_id: self.series_appointment_id.clone(),
+            original_start: self.original_start.clone(),
+        }
+    }
 }
 
 impl GoogleSide {
@@ -190,6 +227,9 @@ pub enum PairedBy {
     DerivedEventId,
     /// The appointment was imported from this event.
     SourceEventId,
+    /// A CRM occurrence row and the Google occurrence of the same linked series and
+    /// original start.
+    InstanceId,
     /// Backfill's match rule: same start, end and title.
     EqualContent,
 }
@@ -219,6 +259,9 @@ pub struct SyncItem {
     pub google: Option<GoogleSide>,
     pub base: Option<Snapshot>,
     pub paired_by: Option<PairedBy>,
+    /// For an occurrence of a series: the series, when the series is linked.
+    #[serde(default)]
+    pub series: Option<InstanceRef>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -237,6 +280,8 @@ pub enum SkipReason {
     /// An event Bookline created whose appointment is not here (deleted before the link
     /// was written, or linked elsewhere). Importing it would echo Bookline's own write.
     BooklineEventWithoutAppointment,
+    /// An occurrence of a series that is not linked: it moves with (after) its series.
+    SeriesNotLinked,
 }
 
 impl SkipReason {
@@ -252,6 +297,7 @@ impl SkipReason {
             SkipReason::BooklineEventWithoutAppointment => {
                 "a Bookline event whose appointment no longer exists"
             }
+            SkipReason::SeriesNotLinked => "an occurrence of a series that is not synced yet",
         }
     }
 }
@@ -260,9 +306,13 @@ impl SkipReason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum SyncOp {
-    /// Insert the event with the id derived from the appointment id.
+    /// Insert the event with the id derived from the appointment id. With `instance`
+    /// the occurrence already exists in Google as part of its series: write it under
+    /// its instance id (`events.update`); status cancelled there cancels that occurrence.
     CreateInGoogle {
         fields: SyncFields,
+        #[serde(default)]
+        instance: Option<InstanceRef>,
     },
     /// Patch these fields; `to` is the complete intended state. A status change to
     /// active on a cancelled event restores it.
@@ -273,9 +323,13 @@ pub enum SyncOp {
     DeleteInGoogle,
     /// `appointment_id`: reuse this id (a Bookline event re-imported after a reinstall),
     /// otherwise the store picks a new one.
+    /// `instance_of`: the new appointment is an occurrence of that series (cancelled
+    /// when the occurrence was cancelled in Google).
     CreateInCrm {
         fields: SyncFields,
         appointment_id: Option<AppointmentId>,
+        #[serde(default)]
+        instance_of: Option<SeriesInstance>,
     },
     UpdateCrm {
         fields: FieldSet,
@@ -363,6 +417,15 @@ pub fn join(
         .map(|g| (g.event_id.clone(), g))
         .collect();
     let mut items = Vec::new();
+    // Series are found through their links: event id ↔ appointment id.
+    let series_of_event: HashMap<String, AppointmentId> = links
+        .iter()
+        .map(|l| (l.event_id.clone(), l.appointment_id.clone()))
+        .collect();
+    let series_of_appointment: HashMap<AppointmentId, String> = links
+        .iter()
+        .map(|l| (l.appointment_id.clone(), l.event_id.clone()))
+        .collect();
 
     for link in links {
         let crm = crm_by_id.remove(&link.appointment_id);
@@ -376,6 +439,7 @@ pub fn join(
             google,
             base: Some(link.snapshot),
             paired_by: Some(PairedBy::Link),
+            series: None,
         });
     }
 
@@ -385,6 +449,17 @@ pub fn join(
             c.source_event_id
                 .clone()
                 .map(|e| (e, c.appointment_id.clone()))
+        })
+        .collect();
+
+    // The Google occurrence each unlinked CRM occurrence row corresponds to.
+    let by_instance: HashMap<String, AppointmentId> = crm_by_id
+        .values()
+        .filter_map(|c| {
+            let instance = c.instance_of.as_ref()?;
+            let series_event = series_of_appointment.get(&instance.series_id)?;
+            let event_id = ids::instance_event_id(series_event, &instance.original_start)?;
+            Some((event_id, c.appointment_id.clone()))
         })
         .collect();
 
@@ -406,7 +481,17 @@ pub fn join(
                 .filter(|a| crm_by_id.contains_key(*a))
                 .map(|a| (a.clone(), PairedBy::SourceEventId))
         };
-        match by_property.or_else(by_derived).or_else(by_source_id) {
+        let by_instance_id = || {
+            by_instance
+                .get(&event_id)
+                .filter(|a| crm_by_id.contains_key(*a))
+                .map(|a| (a.clone(), PairedBy::InstanceId))
+        };
+        match by_property
+            .or_else(by_derived)
+            .or_else(by_source_id)
+            .or_else(by_instance_id)
+        {
             Some((appointment_id, paired_by)) => {
                 let crm = crm_by_id.remove(&appointment_id);
                 items.push(SyncItem {
@@ -418,6 +503,7 @@ pub fn join(
                     google: Some(g),
                     base: None,
                     paired_by: Some(paired_by),
+                    series: None,
                 });
             }
             None => unpaired_google.push(g),
@@ -463,6 +549,7 @@ pub fn join(
                     google: Some(g),
                     base: None,
                     paired_by: Some(PairedBy::EqualContent),
+                    series: None,
                 }),
                 None => still_unpaired.push(g),
             }
@@ -480,6 +567,7 @@ pub fn join(
             google: Some(g),
             base: None,
             paired_by: None,
+            series: None,
         });
     }
     for (appointment_id, c) in crm_by_id {
@@ -492,7 +580,29 @@ pub fn join(
             google: None,
             base: None,
             paired_by: None,
+            series: None,
         });
+    }
+    for item in &mut items {
+        let from_google = item.google.as_ref().and_then(|g| {
+            let i = g.instance_of.as_ref()?;
+            Some(InstanceRef {
+                series_appointment_id: series_of_event.get(&i.series_event_id)?.clone(),
+                series_event_id: i.series_event_id.clone(),
+                original_start: i.original_start.clone(),
+            })
+        });
+        let from_crm = || {
+            item.crm.as_ref().and_then(|c| {
+                let i = c.instance_of.as_ref()?;
+                Some(InstanceRef {
+                    series_appointment_id: i.series_id.clone(),
+                    series_event_id: series_of_appointment.get(&i.series_id)?.clone(),
+                    original_start: i.original_start.clone(),
+                })
+            })
+        };
+        item.series = from_google.or_else(from_crm);
     }
     items.sort_by(|a, b| a.key.cmp(&b.key));
     items
@@ -635,11 +745,40 @@ pub fn decide(item: &SyncItem, direction: Direction, mode: &Mode) -> Vec<SyncOp>
         // Deleted before it was ever synced, with no event: nothing to do.
         (CrmState::Deleted, GoogleState::Absent, None) => Vec::new(),
 
-        // A cancelled event that was never linked: nothing to do.
+        // An occurrence of a linked series cancelled in Google: a cancelled occurrence
+        // row in the CRM, so the series shows it cancelled.
+        (CrmState::Absent, GoogleState::Cancelled(g), None) if g.instance_of.is_some() => {
+            new_google_occurrence(g, item.series.as_ref(), direction, mode)
+        }
+
+        // Any other cancelled event that was never linked: nothing to do.
         (CrmState::Absent, GoogleState::Cancelled(_), None) => Vec::new(),
 
         // Gone on both sides before a link was written.
         (CrmState::Deleted, GoogleState::Cancelled(_), None) => Vec::new(),
+
+        // A moved, edited or cancelled occurrence of a series in the CRM. It is a change
+        // of the series, so it moves whenever the series is linked (not only when new);
+        // a cancelled one cancels that occurrence in Google.
+        (CrmState::Live(c), GoogleState::Absent, None) if c.instance_of.is_some() => {
+            match item.series.as_ref() {
+                None => skip(SkipReason::SeriesNotLinked),
+                Some(_) if !direction.writes_google() => skip(SkipReason::DirectionExcludes),
+                Some(_) if out_of_range(mode, &c.fields.timing) => skip(SkipReason::OutsideRange),
+                Some(series) => vec![
+                    SyncOp::CreateInGoogle {
+                        fields: c.fields.clone(),
+                        instance: Some(series.clone()),
+                    },
+                    SyncOp::Link {
+                        snapshot: Snapshot {
+                            crm: c.fields.clone(),
+                            google: c.fields.clone(),
+                        },
+                    },
+                ],
+            }
+        }
 
         // A new CRM appointment.
         (CrmState::Live(c), GoogleState::Absent, None) => {
@@ -653,6 +792,7 @@ pub fn decide(item: &SyncItem, direction: Direction, mode: &Mode) -> Vec<SyncOp>
                 vec![
                     SyncOp::CreateInGoogle {
                         fields: c.fields.clone(),
+                        instance: None,
                     },
                     SyncOp::Link {
                         snapshot: Snapshot {
@@ -662,6 +802,11 @@ pub fn decide(item: &SyncItem, direction: Direction, mode: &Mode) -> Vec<SyncOp>
                     },
                 ]
             }
+        }
+
+        // A moved or edited occurrence of a series in Google.
+        (CrmState::Absent, GoogleState::Live(g), None) if g.instance_of.is_some() => {
+            new_google_occurrence(g, item.series.as_ref(), direction, mode)
         }
 
         // A new Google event.
@@ -679,6 +824,7 @@ pub fn decide(item: &SyncItem, direction: Direction, mode: &Mode) -> Vec<SyncOp>
                     SyncOp::CreateInCrm {
                         fields: g.fields.clone(),
                         appointment_id: g.bookline_appointment(),
+                        instance_of: None,
                     },
                     SyncOp::Link {
                         snapshot: Snapshot {
@@ -777,6 +923,53 @@ pub fn decide(item: &SyncItem, direction: Direction, mode: &Mode) -> Vec<SyncOp>
             });
             ops
         }
+    }
+}
+
+/// An occurrence of a series that Google reports on its own (moved, edited or
+/// cancelled). It becomes an occurrence row of the series in the CRM when the series is
+/// linked; like a change of the series, it is not subject to the "new after connecting"
+/// rule.
+fn new_google_occurrence(
+    g: &GoogleSide,
+    series: Option<&InstanceRef>,
+    direction: Direction,
+    mode: &Mode,
+) -> Vec<SyncOp> {
+    let Some(series) = series else {
+        return skip(SkipReason::SeriesNotLinked);
+    };
+    if !direction.writes_crm() {
+        return skip(SkipReason::DirectionExcludes);
+    }
+    if out_of_range(mode, &g.fields.timing) {
+        return skip(SkipReason::OutsideRange);
+    }
+    let mut fields = g.fields.clone();
+    if g.is_cancelled() {
+        fields.status = SyncStatus::Cancelled;
+    }
+    vec![
+        SyncOp::CreateInCrm {
+            fields: fields.clone(),
+            appointment_id: None,
+            instance_of: Some(series.series_instance()),
+        },
+        SyncOp::Link {
+            snapshot: Snapshot {
+                crm: fields.clone(),
+                google: fields,
+            },
+        },
+    ]
+}
+
+fn out_of_range(mode: &Mode, timing: &Timing) -> bool {
+    match mode {
+        Mode::Backfill {
+            range: Some(range), ..
+        } => !range.contains(timing),
+        _ => false,
     }
 }
 

@@ -86,3 +86,20 @@ pub fn appointment_id_from_event_id(event_id: &str) -> Option<AppointmentId> {
 pub fn is_valid_event_id(id: &str) -> bool {
     (5..=1024).contains(&id.len()) && id.bytes().all(|b| ALPHABET.contains(&b))
 }
+
+/// Google's id for one occurrence of a recurring event: `{series}_{start}`, the start in
+/// UTC basic format (`20260601T100000Z`) for timed series, `YYYYMMDD` for all-day ones.
+/// `original_start` is RFC 3339 (any offset) or `YYYY-MM-DD`; `None` when it is neither.
+pub fn instance_event_id(series_event_id: &str, original_start: &str) -> Option<String> {
+    let suffix = if let Ok(at) = chrono::DateTime::parse_from_rfc3339(original_start) {
+        at.with_timezone(&chrono::Utc)
+            .format("%Y%m%dT%H%M%SZ")
+            .to_string()
+    } else {
+        chrono::NaiveDate::parse_from_str(original_start, "%Y-%m-%d")
+            .ok()?
+            .format("%Y%m%d")
+            .to_string()
+    };
+    Some(format!("{series_event_id}_{suffix}"))
+}

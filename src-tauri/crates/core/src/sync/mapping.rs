@@ -14,11 +14,11 @@
 
 use crate::google::{Event, EventDateTime, EventStatus};
 use crate::model::{AppointmentId, Lead, Timing};
-use crate::sync::decide::GoogleSide;
+use crate::sync::decide::{GoogleInstance, GoogleSide};
 use crate::sync::fields::{Field, FieldSet, SyncFields, SyncStatus};
 use crate::sync::ids;
 use crate::sync::privacy::{parse_description, PrivacySettings};
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
@@ -136,7 +136,8 @@ fn next_day(date: NaiveDate) -> NaiveDate {
     date.checked_add_days(Days::new(1)).unwrap_or(date)
 }
 
-/// The event as the decision function sees it.
+/// The event as the decision function sees it. `known`: the link's Google snapshot
+/// when the event is linked.
 ///
 /// A cancelled event in a sync-token answer may be a stub with only its id; its fields
 /// then come from `known` (the link's Google snapshot, or the paired appointment) with
@@ -151,14 +152,32 @@ pub fn google_side(
     let event_id = event.id.clone().ok_or(MappingError::MissingId)?;
     let cancelled = event.is_cancelled();
     let fields = match fields_from_event(event, ctx) {
-        Ok(f) => f,
+        Ok(mut f) => {
+            // The frame did not match the current lead (its details changed in the CRM
+            // since the summary was written) but fits the last-synced title: the title
+            // did not change.
+            if let (Some(known), Some(summary)) = (known, event.summary.as_deref()) {
+                if f.title == summary
+                    && f.title != known.title
+                    && ctx.privacy.is_framed_title(summary, &known.title)
+                {
+                    f.title.clone_from(&known.title);
+                }
+            }
+            f
+        }
         Err(_) if cancelled => {
             let mut f = known.cloned().unwrap_or_else(|| SyncFields {
                 title: String::new(),
-                timing: Timing::AllDay {
-                    start: NaiveDate::MIN,
-                    end: next_day(NaiveDate::MIN),
-                },
+                // A cancelled occurrence stub still says which occurrence it was.
+                timing: event
+                    .original_start_time
+                    .as_ref()
+                    .and_then(occurrence_timing)
+                    .unwrap_or(Timing::AllDay {
+                        start: NaiveDate::MIN,
+                        end: next_day(NaiveDate::MIN),
+                    }),
                 timezone: ctx.calendar_timezone.to_owned(),
                 location: String::new(),
                 notes: String::new(),
@@ -179,7 +198,44 @@ pub fn google_side(
         bookline_appointment_id: event
             .private_property(APPOINTMENT_ID_PROPERTY)
             .map(str::to_owned),
+        instance_of: match (&event.recurring_event_id, &event.original_start_time) {
+            (Some(series), Some(original)) => {
+                original_start_string(original).map(|original_start| GoogleInstance {
+                    series_event_id: series.clone(),
+                    original_start,
+                })
+            }
+            _ => None,
+        },
     })
+}
+
+/// `originalStartTime` in the form `SeriesInstance` uses: RFC 3339 UTC (`…Z`) for a
+/// timed series, `YYYY-MM-DD` for an all-day one.
+pub fn original_start_string(original: &EventDateTime) -> Option<String> {
+    match (original.date_time, original.date) {
+        (Some(at), _) => Some(
+            at.with_timezone(&Utc)
+                .to_rfc3339_opts(SecondsFormat::Secs, true),
+        ),
+        (None, Some(date)) => Some(date.format("%Y-%m-%d").to_string()),
+        (None, None) => None,
+    }
+}
+
+/// A zero-length timed span or a one-day all-day span at an occurrence's original start.
+fn occurrence_timing(original: &EventDateTime) -> Option<Timing> {
+    match (original.date_time, original.date) {
+        (Some(at), _) => {
+            let at = at.with_timezone(&Utc);
+            Some(Timing::Timed { start: at, end: at })
+        }
+        (None, Some(date)) => Some(Timing::AllDay {
+            start: date,
+            end: next_day(date),
+        }),
+        (None, None) => None,
+    }
 }
 
 /// `start`/`end` for a timing. Timed: the instant in the zone's own offset, plus the

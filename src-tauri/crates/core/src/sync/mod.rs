@@ -1,6 +1,6 @@
 //! The sync engine's pure heart: normalized fields, the decision function, event ids,
-//! privacy rendering. The I/O around it (store, Google client) applies what `decide`
-//! returns.
+//! privacy rendering, and the mapping of Google events. The I/O around it (store,
+//! Google client) applies what `decide` returns.
 
 pub mod decide;
 pub mod fields;
@@ -10,8 +10,8 @@ pub mod privacy;
 
 pub use decide::{
     decide, decide_all, guard_deletes, join, CrmSide, Decision, DeleteGuard, DeletePolicy,
-    Direction, GoogleSide, LinkRecord, Mode, PairedBy, Side, SkipReason, Snapshot, Summary,
-    SyncItem, SyncKey, SyncOp, TimeRange,
+    Direction, GoogleInstance, GoogleSide, InstanceRef, LinkRecord, Mode, PairedBy, Side,
+    SkipReason, Snapshot, Summary, SyncItem, SyncKey, SyncOp, TimeRange,
 };
 pub use fields::{Field, FieldSet, SyncFields, SyncStatus};
 

@@ -167,6 +167,30 @@ impl PrivacySettings {
         summary.to_owned()
     }
 
+    /// Whether `summary` is `title` in this template's frame for *some* lead. Used when
+    /// the exact frame for the current lead does not match — the lead's details changed
+    /// in the CRM after the summary was written — to recognise an unchanged title
+    /// instead of reading the old frame as a title edit made in Google.
+    pub fn is_framed_title(&self, summary: &str, title: &str) -> bool {
+        if summary == title {
+            return true;
+        }
+        // Summaries are short; the cap keeps the backtracking below trivially bounded.
+        if summary.len() > 1024 {
+            return false;
+        }
+        let pattern: Vec<Pattern> = self
+            .parts()
+            .into_iter()
+            .map(|part| match part {
+                Part::Literal(l) => Pattern::Text(l),
+                Part::Hole(Placeholder::Title) => Pattern::Text(title.to_owned()),
+                Part::Hole(_) => Pattern::Any,
+            })
+            .collect();
+        matches_pattern(&pattern, summary)
+    }
+
     /// The lead block for the description, or `None` when nothing is to be shown.
     fn lead_block(&self, lead: &Lead) -> Option<String> {
         let mut lines = Vec::new();
@@ -241,4 +265,27 @@ fn lead_value(lead: &Lead, p: Placeholder) -> &str {
 /// Lead values are shown on one line each; a newline inside one would break parsing.
 fn one_line(s: &str) -> String {
     s.trim().replace(['\r', '\n'], " ")
+}
+
+/// A title template with the title filled in and lead placeholders left open.
+enum Pattern {
+    Text(String),
+    /// A lead value: any non-empty text.
+    Any,
+}
+
+fn matches_pattern(pattern: &[Pattern], s: &str) -> bool {
+    match pattern.split_first() {
+        None => s.is_empty(),
+        Some((Pattern::Text(t), rest)) => s
+            .strip_prefix(t.as_str())
+            .is_some_and(|tail| matches_pattern(rest, tail)),
+        Some((Pattern::Any, rest)) => s
+            .char_indices()
+            .skip(1)
+            .map(|(i, _)| i)
+            .chain(std::iter::once(s.len()))
+            .filter(|i| *i > 0)
+            .any(|i| matches_pattern(rest, &s[i..])),
+    }
 }

@@ -65,6 +65,7 @@ fn crm(f: SyncFields, created: i64, updated: i64) -> CrmSide {
         updated_at: t(updated),
         deleted: false,
         source_event_id: None,
+        instance_of: None,
     }
 }
 
@@ -80,6 +81,7 @@ fn google(f: SyncFields, created: i64, updated: i64) -> GoogleSide {
         updated: t(updated),
         cancelled: false,
         bookline_appointment_id: None,
+        instance_of: None,
     }
 }
 
@@ -117,6 +119,7 @@ fn item(
         google,
         base,
         paired_by,
+        series: None,
     }
 }
 
@@ -489,7 +492,10 @@ mod decide_table {
                 direction: Direction::CrmToGoogle,
                 mode: ongoing(),
                 expect: vec![
-                    SyncOp::CreateInGoogle { fields: f0.clone() },
+                    SyncOp::CreateInGoogle {
+                        fields: f0.clone(),
+                        instance: None,
+                    },
                     SyncOp::Link {
                         snapshot: base.clone(),
                     },
@@ -522,7 +528,10 @@ mod decide_table {
                 direction: Direction::GoogleToCrm,
                 mode: backfill(Direction::CrmToGoogle),
                 expect: vec![
-                    SyncOp::CreateInGoogle { fields: f0.clone() },
+                    SyncOp::CreateInGoogle {
+                        fields: f0.clone(),
+                        instance: None,
+                    },
                     SyncOp::Link {
                         snapshot: base.clone(),
                     },
@@ -550,6 +559,7 @@ mod decide_table {
                     SyncOp::CreateInCrm {
                         fields: f0.clone(),
                         appointment_id: None,
+                        instance_of: None,
                     },
                     SyncOp::Link {
                         snapshot: base.clone(),
@@ -602,6 +612,7 @@ mod decide_table {
                     SyncOp::CreateInCrm {
                         fields: f0.clone(),
                         appointment_id: Some(APPT.into()),
+                        instance_of: None,
                     },
                     SyncOp::Link {
                         snapshot: base.clone(),
@@ -984,6 +995,7 @@ mod props {
                 },
                 base: self.link.clone(),
                 paired_by: self.paired_by,
+                series: None,
             }
         }
 
@@ -992,7 +1004,7 @@ mod props {
             let now = t(10_000);
             for op in ops {
                 match op {
-                    SyncOp::CreateInGoogle { fields } => {
+                    SyncOp::CreateInGoogle { fields, .. } => {
                         let c = self.crm.as_ref().expect("create in Google needs a CRM row");
                         self.google = Some(GoogleSide {
                             event_id: ids::event_id_for(&c.appointment_id).unwrap(),
@@ -1001,6 +1013,7 @@ mod props {
                             updated: now,
                             cancelled: false,
                             bookline_appointment_id: Some(c.appointment_id.clone()),
+                            instance_of: None,
                         });
                         self.paired_by = Some(PairedBy::DerivedEventId);
                     }
@@ -1021,6 +1034,7 @@ mod props {
                     SyncOp::CreateInCrm {
                         fields,
                         appointment_id,
+                        ..
                     } => {
                         let g = self.google.as_ref().expect("create in CRM needs an event");
                         self.crm = Some(CrmSide {
@@ -1031,6 +1045,7 @@ mod props {
                             updated_at: now,
                             deleted: false,
                             source_event_id: Some(g.event_id.clone()),
+                            instance_of: None,
                         });
                         self.paired_by = Some(PairedBy::SourceEventId);
                     }
@@ -1226,6 +1241,7 @@ mod props {
                             updated_at: t(cc + cu.abs()),
                             deleted: matches!(kind, CrmKind::Deleted),
                             source_event_id: None,
+                            instance_of: None,
                         }),
                     };
                     // A linked event that was not read is as in the snapshot.
@@ -1287,6 +1303,7 @@ mod props {
             updated: t(created + updated.abs()),
             cancelled,
             bookline_appointment_id: bookline_event.then(|| APPT.into()),
+            instance_of: None,
         }
     }
 
@@ -2422,5 +2439,755 @@ mod mapping_tests {
         assert_eq!(updated.summary.as_deref(), Some("Kickoff v2 — Ann Smith"));
         assert_eq!(updated.attendees, full.attendees);
         emu.shutdown().await;
+    }
+}
+
+mod occurrences {
+    use super::*;
+    use bookline_core::model::SeriesInstance;
+    use bookline_core::sync::decide::{GoogleInstance, InstanceRef};
+
+    const SERIES_APPT: &str = "01936f5e-8a4b-7c3d-9e2f-00000000000a";
+    const OCC_APPT: &str = "01936f5e-8a4b-7c3d-9e2f-00000000000b";
+    const ORIGINAL: &str = "2026-05-08T08:00:00Z";
+
+    fn series_event() -> String {
+        ids::event_id_for(SERIES_APPT).unwrap()
+    }
+
+    fn series_link() -> LinkRecord {
+        let f = with(&fields("Weekly"), |f| {
+            f.recurrence = vec!["RRULE:FREQ=WEEKLY;COUNT=4".into()]
+        });
+        LinkRecord {
+            appointment_id: SERIES_APPT.into(),
+            event_id: series_event(),
+            snapshot: snap(&f, &f),
+        }
+    }
+
+    fn series_ref() -> InstanceRef {
+        InstanceRef {
+            series_appointment_id: SERIES_APPT.into(),
+            series_event_id: series_event(),
+            original_start: ORIGINAL.into(),
+        }
+    }
+
+    fn occurrence_row(f: SyncFields) -> CrmSide {
+        CrmSide {
+            appointment_id: OCC_APPT.into(),
+            // Made before connecting: occurrences are changes of their series, not new
+            // items, so that does not hold them back.
+            instance_of: Some(SeriesInstance {
+                series_id: SERIES_APPT.into(),
+                original_start: ORIGINAL.into(),
+            }),
+            ..crm(f, -30, -30)
+        }
+    }
+
+    fn occurrence_event(f: SyncFields) -> GoogleSide {
+        GoogleSide {
+            event_id: ids::instance_event_id(&series_event(), ORIGINAL).unwrap(),
+            instance_of: Some(GoogleInstance {
+                series_event_id: series_event(),
+                original_start: ORIGINAL.into(),
+            }),
+            ..google(f, -30, 5)
+        }
+    }
+
+    #[test]
+    fn instance_ids() {
+        assert_eq!(
+            ids::instance_event_id("abc123", "2026-05-08T10:00:00+02:00").as_deref(),
+            Some("abc123_20260508T080000Z")
+        );
+        assert_eq!(
+            ids::instance_event_id("abc123", "2026-05-08").as_deref(),
+            Some("abc123_20260508")
+        );
+        assert_eq!(ids::instance_event_id("abc123", "next tuesday"), None);
+    }
+
+    #[test]
+    fn join_finds_the_series_and_pairs_occurrences() {
+        let moved = fields("Weekly (moved)");
+        let items = join(
+            vec![occurrence_row(moved.clone())],
+            vec![occurrence_event(moved.clone())],
+            vec![series_link()],
+            &ongoing(),
+        );
+        let occ: Vec<_> = items.iter().filter(|i| i.base.is_none()).collect();
+        assert_eq!(occ.len(), 1);
+        assert_eq!(occ[0].paired_by, Some(PairedBy::InstanceId));
+        assert_eq!(occ[0].series, Some(series_ref()));
+        // Equal on both sides: just linked.
+        assert_eq!(
+            decide(occ[0], Direction::Both, &ongoing()),
+            vec![SyncOp::Link {
+                snapshot: snap(&moved, &moved)
+            }]
+        );
+    }
+
+    #[test]
+    fn decisions() {
+        let moved = fields("Weekly (moved)");
+        let cancelled_occ = with(&moved, |f| f.status = SyncStatus::Cancelled);
+        let with_series = |crm: Option<CrmSide>, google: Option<GoogleSide>, series: bool| {
+            let mut i = item(crm, google, None, None);
+            i.series = series.then(series_ref);
+            i
+        };
+        let cases: Vec<(&str, SyncItem, Direction, Mode, Vec<SyncOp>)> = vec![
+            (
+                "CRM occurrence of a linked series goes to its Google occurrence",
+                with_series(Some(occurrence_row(moved.clone())), None, true),
+                Direction::Both,
+                ongoing(),
+                vec![
+                    SyncOp::CreateInGoogle {
+                        fields: moved.clone(),
+                        instance: Some(series_ref()),
+                    },
+                    SyncOp::Link {
+                        snapshot: snap(&moved, &moved),
+                    },
+                ],
+            ),
+            (
+                "a cancelled CRM occurrence cancels the Google occurrence",
+                with_series(Some(occurrence_row(cancelled_occ.clone())), None, true),
+                Direction::CrmToGoogle,
+                ongoing(),
+                vec![
+                    SyncOp::CreateInGoogle {
+                        fields: cancelled_occ.clone(),
+                        instance: Some(series_ref()),
+                    },
+                    SyncOp::Link {
+                        snapshot: snap(&cancelled_occ, &cancelled_occ),
+                    },
+                ],
+            ),
+            (
+                "CRM occurrence of a series not linked waits",
+                with_series(Some(occurrence_row(moved.clone())), None, false),
+                Direction::Both,
+                ongoing(),
+                skip(SkipReason::SeriesNotLinked),
+            ),
+            (
+                "CRM occurrence under google-to-crm stays",
+                with_series(Some(occurrence_row(moved.clone())), None, true),
+                Direction::GoogleToCrm,
+                ongoing(),
+                skip(SkipReason::DirectionExcludes),
+            ),
+            (
+                "Google occurrence moved: an occurrence row in the CRM",
+                with_series(None, Some(occurrence_event(moved.clone())), true),
+                Direction::Both,
+                ongoing(),
+                vec![
+                    SyncOp::CreateInCrm {
+                        fields: moved.clone(),
+                        appointment_id: None,
+                        instance_of: Some(series_ref().series_instance()),
+                    },
+                    SyncOp::Link {
+                        snapshot: snap(&moved, &moved),
+                    },
+                ],
+            ),
+            (
+                "Google occurrence cancelled: a cancelled occurrence row",
+                with_series(
+                    None,
+                    Some(GoogleSide {
+                        cancelled: true,
+                        ..occurrence_event(cancelled_occ.clone())
+                    }),
+                    true,
+                ),
+                Direction::GoogleToCrm,
+                ongoing(),
+                vec![
+                    SyncOp::CreateInCrm {
+                        fields: cancelled_occ.clone(),
+                        appointment_id: None,
+                        instance_of: Some(series_ref().series_instance()),
+                    },
+                    SyncOp::Link {
+                        snapshot: snap(&cancelled_occ, &cancelled_occ),
+                    },
+                ],
+            ),
+            (
+                "Google occurrence of a series not linked waits",
+                with_series(None, Some(occurrence_event(moved.clone())), false),
+                Direction::Both,
+                ongoing(),
+                skip(SkipReason::SeriesNotLinked),
+            ),
+            (
+                "Google occurrence under crm-to-google stays",
+                with_series(None, Some(occurrence_event(moved.clone())), true),
+                Direction::CrmToGoogle,
+                ongoing(),
+                skip(SkipReason::DirectionExcludes),
+            ),
+            (
+                "backfill range applies to occurrences too",
+                with_series(None, Some(occurrence_event(moved.clone())), true),
+                Direction::Both,
+                Mode::Backfill {
+                    direction: Direction::Both,
+                    range: Some(TimeRange {
+                        start: None,
+                        end: Some(t(-100)),
+                    }),
+                },
+                skip(SkipReason::OutsideRange),
+            ),
+        ];
+        let mut failures = Vec::new();
+        for (name, item, direction, mode, expect) in &cases {
+            let got = decide(item, *direction, mode);
+            if &got != expect {
+                failures.push(format!(
+                    "{name}:\n  expected {expect:?}\n  got      {got:?}"
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn mapping_reads_occurrences() {
+        use bookline_core::google::Event;
+        use bookline_core::sync::mapping::{google_side, MappingContext};
+        use bookline_core::sync::privacy::PrivacySettings;
+        let p = PrivacySettings::default();
+        let l = bookline_core::model::Lead::default();
+        let ctx = MappingContext {
+            calendar_timezone: "Europe/Berlin",
+            privacy: &p,
+            lead: &l,
+        };
+        let moved: Event = serde_json::from_value(serde_json::json!({
+            "id": "series1_20260508T080000Z", "status": "confirmed", "summary": "Weekly",
+            "recurringEventId": "series1",
+            "originalStartTime": {"dateTime": "2026-05-08T10:00:00+02:00", "timeZone": "Europe/Berlin"},
+            "start": {"dateTime": "2026-05-08T12:00:00+02:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": "2026-05-08T13:00:00+02:00", "timeZone": "Europe/Berlin"},
+        }))
+        .unwrap();
+        let g = google_side(&moved, &ctx, None).unwrap();
+        assert_eq!(
+            g.instance_of,
+            Some(GoogleInstance {
+                series_event_id: "series1".into(),
+                original_start: "2026-05-08T08:00:00Z".into()
+            })
+        );
+        assert_eq!(
+            ids::instance_event_id("series1", &g.instance_of.unwrap().original_start).as_deref(),
+            Some("series1_20260508T080000Z")
+        );
+        // A cancelled occurrence as a sync-token answer may send it: no start/end.
+        let stub: Event = serde_json::from_value(serde_json::json!({
+            "id": "series2_20260509", "status": "cancelled",
+            "recurringEventId": "series2", "originalStartTime": {"date": "2026-05-09"},
+        }))
+        .unwrap();
+        let g = google_side(&stub, &ctx, None).unwrap();
+        assert!(g.cancelled);
+        assert_eq!(g.instance_of.as_ref().unwrap().original_start, "2026-05-09");
+        assert_eq!(
+            g.fields.timing,
+            Timing::AllDay {
+                start: NaiveDate::from_ymd_opt(2026, 5, 9).unwrap(),
+                end: NaiveDate::from_ymd_opt(2026, 5, 10).unwrap()
+            }
+        );
+    }
+
+    /// Writing a CRM occurrence to its Google occurrence id on the emulator: the answer
+    /// reads back as an occurrence of the same series and original start.
+    #[tokio::test]
+    async fn occurrence_round_trip_on_the_emulator() {
+        use bookline_core::google::{CalendarClient, Endpoints, StaticTokenSource};
+        use bookline_core::sync::mapping::{
+            event_for_insert, google_side, patch_body, MappingContext,
+        };
+        use bookline_core::sync::privacy::PrivacySettings;
+        use gcal_emulator::{Emulator, EmulatorOptions};
+        use std::sync::Arc;
+
+        let emu = Emulator::start(EmulatorOptions::default()).await.unwrap();
+        let account: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/_emulator/accounts", emu.base_url()))
+            .json(&serde_json::json!({"email": "occ@example.com"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let client = CalendarClient::new(
+            Endpoints::from_base(emu.base_url()).unwrap(),
+            Arc::new(StaticTokenSource::new(
+                account["access_token"].as_str().unwrap(),
+            )),
+        )
+        .unwrap();
+        let p = PrivacySettings::default();
+        let l = bookline_core::model::Lead::default();
+        let ctx = MappingContext {
+            calendar_timezone: "UTC",
+            privacy: &p,
+            lead: &l,
+        };
+        // Weekly from 2026-05-01 08:00 UTC; the second occurrence is 2026-05-08 08:00 UTC.
+        let series = SyncFields {
+            timing: Timing::Timed {
+                start: Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap(),
+                end: Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap(),
+            },
+            timezone: "UTC".into(),
+            recurrence: vec!["RRULE:FREQ=WEEKLY;COUNT=4".into()],
+            ..fields("Weekly")
+        };
+        let body = event_for_insert(&SERIES_APPT.to_owned(), &series, &l, &p).unwrap();
+        client.insert_event("primary", &body).await.unwrap();
+
+        let moved = SyncFields {
+            title: "Weekly (moved)".into(),
+            timing: Timing::Timed {
+                start: Utc.with_ymd_and_hms(2026, 5, 8, 11, 0, 0).unwrap(),
+                end: Utc.with_ymd_and_hms(2026, 5, 8, 12, 0, 0).unwrap(),
+            },
+            recurrence: vec![],
+            ..series.clone()
+        };
+        let occurrence_id = series_ref().event_id().unwrap();
+        let written = client
+            .patch_event(
+                "primary",
+                &occurrence_id,
+                &patch_body(
+                    [Field::Title, Field::Timing].into_iter().collect(),
+                    &moved,
+                    &l,
+                    &p,
+                    None,
+                ),
+                None,
+            )
+            .await
+            .unwrap();
+        let g = google_side(&written, &ctx, None).unwrap();
+        assert_eq!(g.event_id, occurrence_id);
+        assert_eq!(
+            g.instance_of,
+            Some(GoogleInstance {
+                series_event_id: series_event(),
+                original_start: ORIGINAL.into()
+            })
+        );
+        assert_eq!(g.fields.title, "Weekly (moved)");
+        assert_eq!(g.fields.timing, moved.timing);
+        emu.shutdown().await;
+    }
+}
+
+mod lead_changes {
+    use super::*;
+    use bookline_core::google::Event;
+    use bookline_core::model::Lead;
+    use bookline_core::sync::mapping::{google_side, MappingContext};
+    use bookline_core::sync::privacy::PrivacySettings;
+
+    /// The lead was renamed in the CRM after Bookline wrote "Call — Ann" to Google: the
+    /// event must still read as title "Call", not as a title edit "Call — Ann".
+    #[test]
+    fn renamed_lead_does_not_read_as_a_title_edit() {
+        let p = PrivacySettings {
+            title_template: "{title} — {lead_name}".into(),
+            ..PrivacySettings::default()
+        };
+        assert!(p.is_framed_title("Call — Ann", "Call"));
+        assert!(p.is_framed_title("Call — Follow-up — Ann", "Call — Follow-up"));
+        assert!(p.is_framed_title("Call", "Call"));
+        assert!(!p.is_framed_title("Lunch — Ann", "Call"));
+        assert!(!p.is_framed_title("Call — ", "Call"));
+
+        let new_lead = Lead {
+            name: "Anne Miller".into(),
+            ..Lead::default()
+        };
+        let ctx = MappingContext {
+            calendar_timezone: "UTC",
+            privacy: &p,
+            lead: &new_lead,
+        };
+        let known = fields("Call");
+        let event: Event = serde_json::from_value(serde_json::json!({
+            "id": "e1", "summary": "Call — Ann",
+            "start": {"dateTime": "2026-05-02T09:00:00Z"}, "end": {"dateTime": "2026-05-02T10:00:00Z"}
+        }))
+        .unwrap();
+        assert_eq!(
+            google_side(&event, &ctx, Some(&known))
+                .unwrap()
+                .fields
+                .title,
+            "Call"
+        );
+        // A real edit in Google still reads as one.
+        let edited: Event = serde_json::from_value(serde_json::json!({
+            "id": "e1", "summary": "Lunch",
+            "start": {"dateTime": "2026-05-02T09:00:00Z"}, "end": {"dateTime": "2026-05-02T10:00:00Z"}
+        }))
+        .unwrap();
+        assert_eq!(
+            google_side(&edited, &ctx, Some(&known))
+                .unwrap()
+                .fields
+                .title,
+            "Lunch"
+        );
+    }
+}
+
+/// Whole passes over a model of both sides: random edits on either side between passes,
+/// and crashes that lose the link writes of some decisions (the side writes happened,
+/// the link was never stored). After the edits stop and a few clean passes run, both
+/// sides are equal, nothing is duplicated, and one more pass has nothing to do.
+mod simulation {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, Clone)]
+    enum Edit {
+        NewInCrm(usize),
+        NewInGoogle(usize),
+        RetitleCrm(usize, usize),
+        RetitleGoogle(usize, usize),
+        NotesCrm(usize),
+        NotesGoogle(usize),
+        DeleteInCrm(usize),
+        CancelInCrm(usize),
+        DeleteInGoogle(usize),
+    }
+
+    fn arb_edit() -> impl Strategy<Value = Edit> {
+        prop_oneof![
+            (0..3usize).prop_map(Edit::NewInCrm),
+            (0..3usize).prop_map(Edit::NewInGoogle),
+            (0..8usize, 0..3usize).prop_map(|(i, t)| Edit::RetitleCrm(i, t)),
+            (0..8usize, 0..3usize).prop_map(|(i, t)| Edit::RetitleGoogle(i, t)),
+            (0..8usize).prop_map(Edit::NotesCrm),
+            (0..8usize).prop_map(Edit::NotesGoogle),
+            (0..8usize).prop_map(Edit::DeleteInCrm),
+            (0..8usize).prop_map(Edit::CancelInCrm),
+            (0..8usize).prop_map(Edit::DeleteInGoogle),
+        ]
+    }
+
+    const TITLES: [&str; 3] = ["Call", "Demo", "Lunch"];
+
+    #[derive(Default, Debug)]
+    struct Sides {
+        crm: BTreeMap<String, CrmSide>,
+        google: BTreeMap<String, GoogleSide>,
+        links: BTreeMap<String, LinkRecord>,
+        clock: i64,
+        next_id: u64,
+    }
+
+    impl Sides {
+        fn tick(&mut self) -> DateTime<Utc> {
+            self.clock += 1;
+            t(self.clock)
+        }
+
+        fn new_appointment_id(&mut self) -> String {
+            self.next_id += 1;
+            format!("01936f5e-8a4b-7c3d-9e2f-{:012}", self.next_id)
+        }
+
+        fn nth_live_crm(&self, i: usize) -> Option<String> {
+            let live: Vec<_> = self.crm.values().filter(|c| !c.deleted).collect();
+            (!live.is_empty()).then(|| live[i % live.len()].appointment_id.clone())
+        }
+
+        fn nth_live_google(&self, i: usize) -> Option<String> {
+            let live: Vec<_> = self.google.values().filter(|g| !g.cancelled).collect();
+            (!live.is_empty()).then(|| live[i % live.len()].event_id.clone())
+        }
+
+        fn edit(&mut self, e: &Edit) {
+            let now = self.tick();
+            match *e {
+                Edit::NewInCrm(title) => {
+                    let id = self.new_appointment_id();
+                    let c = CrmSide {
+                        appointment_id: id.clone(),
+                        created_at: now,
+                        updated_at: now,
+                        ..crm(fields(TITLES[title]), 0, 0)
+                    };
+                    self.crm.insert(id, c);
+                }
+                Edit::NewInGoogle(title) => {
+                    self.next_id += 1;
+                    let id = format!("googlemade{}", self.next_id);
+                    let g = GoogleSide {
+                        event_id: id.clone(),
+                        created: now,
+                        updated: now,
+                        ..google(fields(TITLES[title]), 0, 0)
+                    };
+                    self.google.insert(id, g);
+                }
+                Edit::RetitleCrm(i, _) | Edit::NotesCrm(i) if self.nth_live_crm(i).is_some() => {
+                    let id = self.nth_live_crm(i).unwrap();
+                    let c = self.crm.get_mut(&id).unwrap();
+                    match *e {
+                        Edit::RetitleCrm(_, title) => c.fields.title = TITLES[title].into(),
+                        _ => c.fields.notes = format!("crm note {now}"),
+                    }
+                    c.updated_at = now;
+                }
+                Edit::RetitleGoogle(i, _) | Edit::NotesGoogle(i)
+                    if self.nth_live_google(i).is_some() =>
+                {
+                    let id = self.nth_live_google(i).unwrap();
+                    let g = self.google.get_mut(&id).unwrap();
+                    match *e {
+                        Edit::RetitleGoogle(_, title) => g.fields.title = TITLES[title].into(),
+                        _ => g.fields.notes = format!("google note {now}"),
+                    }
+                    g.updated = now;
+                }
+                Edit::DeleteInCrm(i) => {
+                    if let Some(id) = self.nth_live_crm(i) {
+                        let c = self.crm.get_mut(&id).unwrap();
+                        c.deleted = true;
+                        c.updated_at = now;
+                    }
+                }
+                Edit::CancelInCrm(i) => {
+                    if let Some(id) = self.nth_live_crm(i) {
+                        let c = self.crm.get_mut(&id).unwrap();
+                        c.fields.status = SyncStatus::Cancelled;
+                        c.updated_at = now;
+                    }
+                }
+                Edit::DeleteInGoogle(i) => {
+                    if let Some(id) = self.nth_live_google(i) {
+                        let g = self.google.get_mut(&id).unwrap();
+                        g.cancelled = true;
+                        g.fields.status = SyncStatus::Cancelled;
+                        g.updated = now;
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        fn decide(&self) -> Vec<Decision> {
+            decide_all(
+                self.crm.values().cloned().collect(),
+                self.google.values().cloned().collect(),
+                self.links.values().cloned().collect(),
+                Direction::Both,
+                &ongoing(),
+            )
+        }
+
+        /// Applies a pass. `crash(i)`: the link write of decision `i` is lost.
+        fn apply(&mut self, decisions: &[Decision], crash: impl Fn(usize) -> bool) {
+            for (i, d) in decisions.iter().enumerate() {
+                let mut appointment_id = d.key.appointment_id.clone();
+                let mut event_id = d.key.event_id.clone();
+                for op in &d.ops {
+                    let now = self.tick();
+                    match op {
+                        SyncOp::CreateInGoogle { fields, .. } => {
+                            let a = appointment_id.clone().unwrap();
+                            let id = ids::event_id_for(&a).unwrap();
+                            // An existing id answers 409: the earlier insert counts.
+                            self.google.entry(id.clone()).or_insert(GoogleSide {
+                                event_id: id.clone(),
+                                fields: fields.clone(),
+                                created: now,
+                                updated: now,
+                                cancelled: false,
+                                bookline_appointment_id: Some(a),
+                                instance_of: None,
+                            });
+                            event_id = Some(id);
+                        }
+                        SyncOp::UpdateGoogle { fields, to } => {
+                            let g = self.google.get_mut(event_id.as_ref().unwrap()).unwrap();
+                            g.fields.take_fields(to, *fields);
+                            g.cancelled = g.fields.is_cancelled();
+                            g.updated = now;
+                        }
+                        SyncOp::DeleteInGoogle => {
+                            let g = self.google.get_mut(event_id.as_ref().unwrap()).unwrap();
+                            g.cancelled = true;
+                            g.fields.status = SyncStatus::Cancelled;
+                            g.updated = now;
+                        }
+                        SyncOp::CreateInCrm {
+                            fields,
+                            appointment_id: reuse,
+                            ..
+                        } => {
+                            let a = reuse.clone().unwrap_or_else(|| self.new_appointment_id());
+                            self.crm.insert(
+                                a.clone(),
+                                CrmSide {
+                                    appointment_id: a.clone(),
+                                    fields: fields.clone(),
+                                    origin: Origin::Google,
+                                    created_at: now,
+                                    updated_at: now,
+                                    deleted: false,
+                                    source_event_id: event_id.clone(),
+                                    instance_of: None,
+                                },
+                            );
+                            appointment_id = Some(a);
+                        }
+                        SyncOp::UpdateCrm { fields, to } => {
+                            let c = self.crm.get_mut(appointment_id.as_ref().unwrap()).unwrap();
+                            c.fields.take_fields(to, *fields);
+                            c.updated_at = now;
+                        }
+                        SyncOp::CancelInCrm => {
+                            let c = self.crm.get_mut(appointment_id.as_ref().unwrap()).unwrap();
+                            c.fields.status = SyncStatus::Cancelled;
+                        }
+                        SyncOp::DeleteInCrm => {
+                            self.crm.remove(appointment_id.as_ref().unwrap());
+                        }
+                        SyncOp::Link { snapshot } if !crash(i) => {
+                            let a = appointment_id.clone().unwrap();
+                            self.links.insert(
+                                a.clone(),
+                                LinkRecord {
+                                    appointment_id: a,
+                                    event_id: event_id.clone().unwrap(),
+                                    snapshot: snapshot.clone(),
+                                },
+                            );
+                        }
+                        SyncOp::Unlink if !crash(i) => {
+                            if let Some(a) = &appointment_id {
+                                self.links.remove(a);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            // Deletion records are consumed once the pass has run over them — unless
+            // the crash lost their decision's link write (the outbox entry stays).
+            let handled: Vec<String> = decisions
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !crash(*i))
+                .filter_map(|(_, d)| d.key.appointment_id.clone())
+                .collect();
+            self.crm.retain(|id, c| {
+                !(c.deleted && (handled.contains(id) || !self.links.contains_key(id)))
+            });
+        }
+
+        fn check_converged(&self) -> Result<(), String> {
+            let live_crm: Vec<_> = self
+                .crm
+                .values()
+                .filter(|c| !c.deleted && !c.fields.is_cancelled())
+                .collect();
+            let live_google: Vec<_> = self
+                .google
+                .values()
+                .filter(|g| !g.cancelled && !g.fields.is_cancelled())
+                .collect();
+            if live_crm.len() != live_google.len() {
+                return Err(format!(
+                    "{} live appointments but {} live events",
+                    live_crm.len(),
+                    live_google.len()
+                ));
+            }
+            for c in live_crm {
+                let link = self
+                    .links
+                    .get(&c.appointment_id)
+                    .ok_or_else(|| format!("{} not linked", c.appointment_id))?;
+                let g = self
+                    .google
+                    .get(&link.event_id)
+                    .ok_or_else(|| format!("{} links a missing event", c.appointment_id))?;
+                if !c.fields.same_as(&g.fields) {
+                    return Err(format!(
+                        "{} differs: {:?} vs {:?}",
+                        c.appointment_id, c.fields, g.fields
+                    ));
+                }
+            }
+            let mut events: Vec<_> = self.links.values().map(|l| &l.event_id).collect();
+            events.sort();
+            events.dedup();
+            if events.len() != self.links.len() {
+                return Err("one event linked twice".into());
+            }
+            Ok(())
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn passes_with_edits_and_crashes_converge_without_duplicates(
+            rounds in prop::collection::vec(
+                (prop::collection::vec(arb_edit(), 0..5), prop::collection::vec(any::<bool>(), 0..8)),
+                1..8,
+            ),
+        ) {
+            let mut sides = Sides::default();
+            for (edits, crashes) in &rounds {
+                for e in edits {
+                    sides.edit(e);
+                }
+                let decisions = sides.decide();
+                sides.apply(&decisions, |i| crashes.get(i).copied().unwrap_or(false));
+            }
+            for _ in 0..3 {
+                let decisions = sides.decide();
+                sides.apply(&decisions, |_| false);
+            }
+            if let Err(e) = sides.check_converged() {
+                return Err(TestCaseError::fail(format!("{e}\n{sides:#?}")));
+            }
+            let left: Vec<_> = sides
+                .decide()
+                .into_iter()
+                .filter(|d| d.ops.iter().any(SyncOp::is_effective))
+                .collect();
+            prop_assert!(left.is_empty(), "{left:?}");
+        }
     }
 }
