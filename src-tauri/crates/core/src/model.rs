@@ -71,8 +71,9 @@ pub struct Recurrence {
 }
 
 /// One instance of a series that was moved or edited on its own (Google's "exception"
-/// event with `recurringEventId` + `originalStartTime`). Cancelled instances are EXDATEs
-/// in the series' `Recurrence` instead.
+/// event with `recurringEventId` + `originalStartTime`). An instance cancelled in Google
+/// arrives as such a row with status `Cancelled` (Google's own shape, so it round-trips);
+/// EXDATEs typed in the CRM stay lines of the series' `Recurrence`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct SeriesInstance {
