@@ -400,9 +400,9 @@ async fn access_tokens_expire_and_missing_token_is_401() {
         )
         .await;
     assert_eq!((r.status.as_u16(), r.reason()), (401, "authError"));
-    // Short TTL: a token issued now expires within a second.
-    let t = c.control("tokens", json!({"access_ttl_secs": 1})).await;
-    assert_eq!(t["access_ttl_secs"], 1);
+    // Short TTL: a token issued now expires within two seconds.
+    let t = c.control("tokens", json!({"access_ttl_secs": 2})).await;
+    assert_eq!(t["access_ttl_secs"], 2);
     let (s, b) = token(
         &c,
         &[
@@ -411,7 +411,7 @@ async fn access_tokens_expire_and_missing_token_is_401() {
         ],
     )
     .await;
-    assert_eq!((s, b["expires_in"].as_u64()), (200, Some(1)));
+    assert_eq!((s, b["expires_in"].as_u64()), (200, Some(2)));
     let short = b["access_token"].as_str().unwrap().to_string();
     assert_eq!(
         c.call_with(
@@ -425,7 +425,7 @@ async fn access_tokens_expire_and_missing_token_is_401() {
         .status,
         200
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let r = c
         .call_with(
             reqwest::Method::GET,
