@@ -169,16 +169,29 @@ async fn full_code_flow_with_pkce_refresh_and_revoke() {
         .unwrap();
     assert_eq!(ui["email"], "pat@example.com");
     assert!(ui["sub"].as_str().is_some_and(|s| !s.is_empty()));
+    // Scopes are enforced as in the discovery document: calendar.events alone reads and
+    // writes events but neither lists calendars nor reads calendar metadata.
     let r = c
         .call_with(
             reqwest::Method::GET,
-            "calendars/primary",
+            "calendars/primary/events",
             None,
             &access,
             None,
         )
         .await;
-    assert_eq!(r.body["id"], "pat@example.com");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["summary"], "pat@example.com");
+    for path in ["calendars/primary", "users/me/calendarList"] {
+        let r = c
+            .call_with(reqwest::Method::GET, path, None, &access, None)
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), r.reason()),
+            (403, "insufficientPermissions"),
+            "{path}"
+        );
+    }
     // Refresh via HTTP Basic client authentication.
     let r = c
         .http
