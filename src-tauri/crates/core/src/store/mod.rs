@@ -78,6 +78,10 @@ impl Store {
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
             .map_err(fail("configure the database"))?;
         let migrations_applied = migrate(&mut conn, path)?;
+        // Lets SQLite refresh the planner statistics it finds stale (cheap; what the
+        // SQLite docs recommend for long-lived connections).
+        conn.execute_batch("PRAGMA optimize = 0x10002;")
+            .map_err(fail("configure the database"))?;
         if migrations_applied > 0 {
             tracing::info!(
                 path = %path.display(),
