@@ -21,6 +21,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use rusqlite_migration::{Migrations, SchemaVersion, M};
 
 pub use crate::validation::ChangeSource;
+pub use appointments::MAX_PAGE;
 pub use error::{Result, StoreError};
 pub use occurrences::{OccurrenceReport, UnexpandedSeries};
 pub use outbox::{OutboxEntry, OutboxOp};
