@@ -34,14 +34,12 @@ CREATE TABLE appointments (
     CHECK ((all_day = 1) = (start_date IS NOT NULL AND end_date IS NOT NULL))
 );
 
--- Upcoming (soonest first) and past (latest first) pages walk this index in order;
--- span_end_ms in it lets SQLite skip rows of the other period without reading them
--- (16 ms -> 1 ms for a first page over 10k rows).
-CREATE INDEX appointments_by_start ON appointments (start_ms, id, span_end_ms);
--- The upcoming/past count, and the window query of the week view (both bounds on-index).
-CREATE INDEX appointments_by_span_end ON appointments (span_end_ms, start_ms);
-CREATE INDEX appointments_by_status ON appointments (status, start_ms, id, span_end_ms);
-CREATE INDEX appointments_by_origin ON appointments (origin, start_ms, id, span_end_ms);
+-- Upcoming (soonest first) and past (latest first) pages walk this index.
+CREATE INDEX appointments_by_start ON appointments (start_ms, id);
+-- The upcoming/past split and its count.
+CREATE INDEX appointments_by_span_end ON appointments (span_end_ms);
+CREATE INDEX appointments_by_status ON appointments (status, start_ms);
+CREATE INDEX appointments_by_origin ON appointments (origin, start_ms);
 CREATE INDEX appointments_by_series ON appointments (series_id) WHERE series_id IS NOT NULL;
 CREATE INDEX appointments_recurring ON appointments (start_ms) WHERE recurrence IS NOT NULL;
 

@@ -217,10 +217,11 @@ impl Store {
     }
 
     /// Deletes appointment `id`; for a series also its moved instances (as Google does).
-    /// Deleting a moved instance removes that instance from its series for good: the
-    /// series gains an `EXDATE` for it, or the instance would reappear at its original
-    /// time. With `ChangeSource::User` a `delete` is queued for each removed row (and an
-    /// `upsert` for a series that gained an `EXDATE`).
+    /// When the user deletes a moved instance, that instance leaves its series for good:
+    /// the series gains an `EXDATE` for it, or the instance would reappear at its
+    /// original time. With `ChangeSource::User` a `delete` is queued for each removed row
+    /// (and an `upsert` for a series that gained an `EXDATE`). A `Sync` delete removes
+    /// rows only.
     pub fn delete_appointment(&self, id: &str, source: ChangeSource) -> Result<()> {
         let now = now_ms();
         self.write("delete the appointment", |tx| {
@@ -234,7 +235,13 @@ impl Store {
                     enqueue(tx, self, removed, OutboxOp::Delete, now)?;
                 }
             }
-            if let Some(instance) = &row.instance_of {
+            // Only for the user: the sync engine mirrors Google's own shape (a cancelled
+            // instance is a row with status Cancelled) and keeps Google's lines verbatim.
+            let user_instance = row
+                .instance_of
+                .as_ref()
+                .filter(|_| source == ChangeSource::User);
+            if let Some(instance) = user_instance {
                 if let Some(series) = load(tx, self, &instance.series_id)? {
                     let all_day = matches!(series.timing, Timing::AllDay { .. });
                     if let Some(key) =

@@ -28,9 +28,11 @@ pub use outbox::{OutboxEntry, OutboxOp};
 
 /// The schema, one file per version. Append only: a released file never changes, since
 /// databases in the field already ran it.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_appointments.sql"),
     include_str!("../../migrations/0002_search.sql"),
+    include_str!("../../migrations/0003_sync.sql"),
+    include_str!("../../migrations/0004_list_indices.sql"),
 ];
 
 /// How long a write waits for another process (the CLI while the app runs) to finish.

@@ -955,6 +955,42 @@ fn occurrences_apply_exdates_and_moved_instances_across_dst() {
 }
 
 #[test]
+fn a_sync_delete_of_a_moved_instance_leaves_the_series_rule_verbatim() {
+    let f = fixture();
+    let s = &f.store;
+    let mut weekly = timed("From Google", utc(2026, 3, 16, 9, 0), 60);
+    let lines = vec!["RRULE:FREQ=WEEKLY;COUNT=3".to_string()];
+    weekly.recurrence = Some(Recurrence {
+        lines: lines.clone(),
+    });
+    let series = s
+        .create_appointment(weekly, Origin::Google, ChangeSource::Sync)
+        .unwrap();
+    let moved = s
+        .create_instance_override(
+            SeriesInstance {
+                series_id: series.id.clone(),
+                original_start: "2026-03-23T09:00:00Z".into(),
+            },
+            timed("From Google (moved)", utc(2026, 3, 24, 9, 0), 60),
+            Origin::Google,
+            ChangeSource::Sync,
+        )
+        .unwrap();
+    s.delete_appointment(&moved.id, ChangeSource::Sync).unwrap();
+    let after = s.get_appointment(&series.id).unwrap().unwrap();
+    assert_eq!(after.recurrence.unwrap().lines, lines);
+    assert_eq!(after.updated_at, series.updated_at);
+    assert_eq!(s.pending_outbox_count().unwrap(), 0);
+    assert_eq!(
+        s.occurrences(utc(2026, 3, 1, 0, 0), utc(2026, 4, 30, 0, 0))
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+#[test]
 fn all_day_series_occurrences_stay_on_their_dates() {
     let f = fixture();
     let s = &f.store;
