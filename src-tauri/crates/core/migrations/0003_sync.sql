@@ -1,7 +1,7 @@
 -- Sync engine tables (runs after the store's migrations, which
 -- owns `appointments`, `outbox` and `settings`).
 --
--- Times are RFC 3339 UTC text, like the store's. Snapshots are `SyncFields` as JSON
+-- Times are RFC 3339 UTC text (the store's own tables use unix ms). Snapshots are `SyncFields` as JSON
 -- (serde), one per side: what that side looked like right after the last successful
 -- sync of the link. They are the common ancestor of the field-level merge.
 

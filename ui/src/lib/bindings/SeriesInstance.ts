@@ -2,8 +2,9 @@
 
 /**
  * One instance of a series that was moved or edited on its own (Google's "exception"
- * event with `recurringEventId` + `originalStartTime`). Cancelled instances are EXDATEs
- * in the series' `Recurrence` instead.
+ * event with `recurringEventId` + `originalStartTime`). An instance cancelled in Google
+ * arrives as such a row with status `Cancelled` (Google's own shape, so it round-trips);
+ * EXDATEs typed in the CRM stay lines of the series' `Recurrence`.
  */
 export type SeriesInstance = { series_id: string, 
 /**
