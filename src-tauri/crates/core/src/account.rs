@@ -221,10 +221,7 @@ impl AccountService {
     /// Where `status` reads the sync direction and calendar (the engine's settings).
     pub fn with_sync_view(
         mut self,
-        view: impl Fn(&Store) -> Result<(Direction, Option<String>), AppError>
-            + Send
-            + Sync
-            + 'static,
+        view: impl Fn(&Store) -> Result<(Direction, Option<String>), AppError> + Send + Sync + 'static,
     ) -> Self {
         self.sync_view = Box::new(view);
         self
@@ -445,8 +442,7 @@ impl AccountService {
                 ),
             ));
         }
-        if let Err(e) =
-            secrets::save(self.secrets.clone(), &email, &signed_in.refresh_token).await
+        if let Err(e) = secrets::save(self.secrets.clone(), &email, &signed_in.refresh_token).await
         {
             // Without the keyring the grant is useless to us; do not leave it at Google.
             revoke_quietly(&oauth, &signed_in.refresh_token).await;
@@ -554,37 +550,37 @@ impl AccountService {
         let (removed, kept) = self
             .store
             .write("remove the Google account", |tx| {
-            let fail = |e| self.store.error("remove the Google account", e);
-            for sql in [
-                "DELETE FROM links",
-                "DELETE FROM sync_tokens",
-                "DELETE FROM backfill_items",
-                "DELETE FROM backfill_jobs",
-                "DELETE FROM outbox",
-            ] {
-                tx.execute(sql, []).map_err(fail)?;
-            }
-            let removed = if keep_imported {
-                0
-            } else {
-                // Deleted directly (no outbox rows): this is not a user's delete to send
-                // to Google; the events stay in Google.
-                tx.execute("DELETE FROM appointments WHERE origin = 'google'", [])
-                    .map_err(fail)?
-            };
-            for key in [SETTING_EMAIL, SETTING_CONNECTED_AT, SETTING_LAST_SYNC] {
-                tx.execute("DELETE FROM settings WHERE key = ?1", [key])
+                let fail = |e| self.store.error("remove the Google account", e);
+                for sql in [
+                    "DELETE FROM links",
+                    "DELETE FROM sync_tokens",
+                    "DELETE FROM backfill_items",
+                    "DELETE FROM backfill_jobs",
+                    "DELETE FROM outbox",
+                ] {
+                    tx.execute(sql, []).map_err(fail)?;
+                }
+                let removed = if keep_imported {
+                    0
+                } else {
+                    // Deleted directly (no outbox rows): this is not a user's delete to send
+                    // to Google; the events stay in Google.
+                    tx.execute("DELETE FROM appointments WHERE origin = 'google'", [])
+                        .map_err(fail)?
+                };
+                for key in [SETTING_EMAIL, SETTING_CONNECTED_AT, SETTING_LAST_SYNC] {
+                    tx.execute("DELETE FROM settings WHERE key = ?1", [key])
+                        .map_err(fail)?;
+                }
+                let kept: i64 = tx
+                    .query_row(
+                        "SELECT COUNT(*) FROM appointments WHERE series_id IS NULL",
+                        [],
+                        |r| r.get(0),
+                    )
                     .map_err(fail)?;
-            }
-            let kept: i64 = tx
-                .query_row(
-                    "SELECT COUNT(*) FROM appointments WHERE series_id IS NULL",
-                    [],
-                    |r| r.get(0),
-                )
-                .map_err(fail)?;
-            Ok((removed, kept))
-        })
+                Ok((removed, kept))
+            })
             .map_err(storage)?;
         let removed = u32::try_from(removed).unwrap_or(u32::MAX);
         let kept = u32::try_from(kept).unwrap_or(u32::MAX);

@@ -56,8 +56,7 @@ pub type PassFuture<'a> = Pin<Box<dyn Future<Output = Result<PassReport, AppErro
 /// waiting for a reconnect; `cancel` fires on shutdown or when the account is being
 /// removed, and the pass should return soon after (with `ErrorCode::Cancelled`).
 pub trait SyncPass: Send + Sync {
-    fn run<'a>(&'a self, account: &'a AccountService, cancel: CancellationToken)
-        -> PassFuture<'a>;
+    fn run<'a>(&'a self, account: &'a AccountService, cancel: CancellationToken) -> PassFuture<'a>;
 }
 
 /// The loop's state, as the UI and the tray show it.
@@ -400,7 +399,7 @@ impl Worker {
                     (a, b) => a.or(b),
                 }
             };
-            let run = tokio::select! {
+            let mut run = tokio::select! {
                 biased;
                 _ = self.shared.shutdown.cancelled() => break,
                 cmd = self.rx.recv() => match cmd {
@@ -409,6 +408,11 @@ impl Worker {
                 },
                 _ = sleep_until_opt(wake_at) => true,
             };
+            // Whatever else is already queued (Sync now clicked twice, a burst of wakes)
+            // is served by the same pass.
+            while let Ok(cmd) = self.rx.try_recv() {
+                run |= self.command(cmd);
+            }
             if run && !self.pass().await {
                 break;
             }
@@ -645,7 +649,11 @@ impl Worker {
                     (SyncPhase::Error, e.message.clone())
                 };
                 self.status.send_modify(|s| {
-                    s.state = if self.paused { SyncPhase::Paused } else { state };
+                    s.state = if self.paused {
+                        SyncPhase::Paused
+                    } else {
+                        state
+                    };
                     s.message = Some(message);
                     s.failing_since = Some(since.1);
                     s.failing_long = failing_long;
