@@ -448,6 +448,12 @@ impl AccountService {
             revoke_quietly(&oauth, &signed_in.refresh_token).await;
             return Err(e);
         }
+        // No pass may see the settings half-written (an email without its tokens).
+        let runtime = self.runtime();
+        let _hold = match &runtime {
+            Some(r) => Some(r.hold().await),
+            None => None,
+        };
         let first = previous.is_none();
         let now = Utc::now();
         let stored = self.store.write("save the Google account", |tx| {
@@ -478,7 +484,8 @@ impl AccountService {
             reconnect = !first,
             "Google account connected"
         );
-        if let Some(runtime) = self.runtime() {
+        drop(_hold);
+        if let Some(runtime) = runtime {
             runtime.refresh();
             runtime.request_sync();
         }

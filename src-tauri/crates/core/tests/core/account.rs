@@ -2,6 +2,7 @@
 //! real SQLite file and the test playing the browser; the headless demo; the real
 //! keyring.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +12,9 @@ use bookline_core::error::ErrorCode;
 use bookline_core::google::Endpoints;
 use bookline_core::model::{AppointmentInput, Origin, Status, Timing};
 use bookline_core::oauth::{OAuthClient, OAuthClientConfig, OAuthError};
-use bookline_core::runtime::SyncPhase;
+use bookline_core::runtime::{
+    PassFuture, PassReport, RuntimeConfig, SyncPass, SyncPhase, SyncRuntime, SyncRuntimeHandle,
+};
 use bookline_core::secrets::{KeyringSecretStore, MemorySecretStore, Secret, SecretStore};
 use bookline_core::store::{ChangeSource, Store};
 use chrono::{DateTime, Utc};
@@ -583,4 +586,171 @@ async fn connect_and_disconnect_with_the_real_keyring() {
     let report = s.account.disconnect(false).await.unwrap();
     assert!(report.revoked);
     assert_eq!(other.get(ADA).unwrap(), None);
+}
+
+/// A pass that talks to Google the way the engine does: through `account.client()`.
+struct ListPass {
+    runs: Arc<AtomicUsize>,
+}
+
+impl SyncPass for ListPass {
+    fn run<'a>(
+        &'a self,
+        account: &'a AccountService,
+        _cancel: CancellationToken,
+    ) -> PassFuture<'a> {
+        Box::pin(async move {
+            self.runs.fetch_add(1, Ordering::SeqCst);
+            account.list_calendars().await?;
+            Ok(PassReport::default())
+        })
+    }
+}
+
+/// A pass that runs until cancelled.
+struct HangPass {
+    runs: Arc<AtomicUsize>,
+    cancelled: Arc<AtomicUsize>,
+}
+
+impl SyncPass for HangPass {
+    fn run<'a>(
+        &'a self,
+        _account: &'a AccountService,
+        cancel: CancellationToken,
+    ) -> PassFuture<'a> {
+        Box::pin(async move {
+            self.runs.fetch_add(1, Ordering::SeqCst);
+            cancel.cancelled().await;
+            self.cancelled.fetch_add(1, Ordering::SeqCst);
+            Err(bookline_core::error::AppError::new(
+                ErrorCode::Cancelled,
+                "cancelled",
+            ))
+        })
+    }
+}
+
+fn fast_polls() -> RuntimeConfig {
+    RuntimeConfig {
+        poll_interval: Duration::from_millis(200),
+        ..Default::default()
+    }
+}
+
+async fn wait_for_phase(handle: &SyncRuntimeHandle, phase: SyncPhase) {
+    let mut rx = handle.subscribe();
+    tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|s| s.state == phase))
+        .await
+        .unwrap_or_else(|_| panic!("no {phase:?} within 10 s: {:?}", handle.status()))
+        .unwrap();
+}
+
+#[tokio::test]
+async fn disconnect_stops_the_pass_in_flight_and_no_pass_follows() {
+    let secrets = Arc::new(MemorySecretStore::new());
+    let s = setup(secrets.clone()).await;
+    connect(&s.account).await;
+    let account = Arc::new(s.account);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let cancelled = Arc::new(AtomicUsize::new(0));
+    let handle = SyncRuntime::spawn(
+        account.clone(),
+        Arc::new(HangPass {
+            runs: runs.clone(),
+            cancelled: cancelled.clone(),
+        }),
+        fast_polls(),
+    );
+    wait_for_phase(&handle, SyncPhase::Syncing).await;
+    let report = account.disconnect(false).await.unwrap();
+    assert!(report.revoked);
+    assert_eq!(cancelled.load(Ordering::SeqCst), 1);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "no pass without an account");
+    assert_eq!(handle.status().state, SyncPhase::Idle);
+    assert_eq!(account.status().unwrap().sync.state, SyncPhase::Idle);
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn revoked_grant_stops_the_loop_until_reconnected() {
+    let secrets = Arc::new(MemorySecretStore::new());
+    let s = setup(secrets.clone()).await;
+    connect(&s.account).await;
+    let base = s.emu.base_url().to_owned();
+    let account = Arc::new(s.account);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let handle = SyncRuntime::spawn(
+        account.clone(),
+        Arc::new(ListPass { runs: runs.clone() }),
+        fast_polls(),
+    );
+    handle.sync_now().await.unwrap();
+    assert_eq!(handle.status().state, SyncPhase::Idle);
+
+    control(&base, "faults", json!({"revoke_grants_for": [ADA]})).await;
+    wait_for_phase(&handle, SyncPhase::NeedsReconnect).await;
+    let status = account.status().unwrap();
+    assert!(status.needs_reconnect);
+    assert_eq!(status.sync.state, SyncPhase::NeedsReconnect);
+    let stopped_at = runs.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        stopped_at,
+        "no pass (no writes) while the grant is refused"
+    );
+
+    let status = connect(&account).await;
+    assert!(!status.needs_reconnect);
+    let mut rx = handle.subscribe();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        rx.wait_for(|st| st.state == SyncPhase::Idle && st.passes as usize > stopped_at),
+    )
+    .await
+    .expect("a pass after reconnecting")
+    .unwrap();
+    assert!(runs.load(Ordering::SeqCst) > stopped_at);
+    assert!(account.status().unwrap().last_sync.is_some());
+    handle.shutdown().await;
+}
+
+/// The JSON the UI receives has exactly the contract's fields (IPC-CONTRACT.md).
+#[tokio::test]
+async fn status_and_reports_serialize_to_the_contract_shapes() {
+    let s = setup(Arc::new(MemorySecretStore::new())).await;
+    let status = connect(&s.account).await;
+    let v = serde_json::to_value(&status).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "calendar_id",
+            "client_configured",
+            "connected",
+            "connected_at",
+            "demo",
+            "direction",
+            "email",
+            "last_sync",
+            "needs_reconnect",
+            "pending",
+            "sync"
+        ]
+    );
+    assert_eq!(v["direction"], "both");
+    assert_eq!(v["sync"], json!({"state": "idle", "message": null}));
+    let calendars = serde_json::to_value(s.account.list_calendars().await.unwrap()).unwrap();
+    assert_eq!(
+        calendars[0],
+        json!({"id": ADA, "summary": calendars[0]["summary"], "primary": true, "writable": true})
+    );
+    let report = serde_json::to_value(s.account.disconnect(true).await.unwrap()).unwrap();
+    assert_eq!(
+        report,
+        json!({"revoked": true, "revoke_error": null, "removed_appointments": 0, "kept_appointments": 0})
+    );
 }
