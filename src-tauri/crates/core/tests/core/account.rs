@@ -754,3 +754,77 @@ async fn status_and_reports_serialize_to_the_contract_shapes() {
         json!({"revoked": true, "revoke_error": null, "removed_appointments": 0, "kept_appointments": 0})
     );
 }
+
+/// A `MakeWriter` that collects every log line in memory.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Connect → sync passes → disconnect with every log line of every crate (TRACE)
+/// captured: no access token (`ya29.emu-…`) or refresh token (`1//emu-…`) shows up in
+/// the logs, the data dir, or anything the service returns.
+#[tokio::test]
+async fn full_run_leaves_no_token_in_logs_or_files() {
+    let logs = LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .finish();
+    // The test runs on one thread (current_thread runtime), so a thread default sees
+    // everything the service and its HTTP clients log.
+    let _default = tracing::subscriber::set_default(subscriber);
+    tracing::info!("log capture works");
+
+    let secrets = Arc::new(MemorySecretStore::new());
+    let s = setup(secrets.clone()).await;
+    let status = connect(&s.account).await;
+    let dir = s.dir.path().to_path_buf();
+    let account = Arc::new(s.account);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let handle = SyncRuntime::spawn(
+        account.clone(),
+        Arc::new(ListPass { runs: runs.clone() }),
+        fast_polls(),
+    );
+    handle.sync_now().await.unwrap();
+    // An expired access token forces a refresh through the keyring's refresh token.
+    control(s.emu.base_url(), "tokens", json!({"expire_now": true})).await;
+    handle.sync_now().await.unwrap();
+    let calendars = account.list_calendars().await.unwrap();
+    let report = account.disconnect(false).await.unwrap();
+    handle.shutdown().await;
+
+    let st = stats(s.emu.base_url()).await;
+    assert!(st["by_route"]["oauth.token"].as_u64().unwrap() >= 2, "{st}");
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("log capture works"));
+    assert!(logs.contains("Google account connected"), "{logs}");
+    let mut seen = vec![logs];
+    seen.push(format!(
+        "{status:?} {calendars:?} {report:?} {:?}",
+        handle.status()
+    ));
+    seen.push(String::from_utf8_lossy(&data_dir_bytes(&dir)).into_owned());
+    for text in &seen {
+        for prefix in ["ya29.emu-", "1//emu-"] {
+            assert!(!text.contains(prefix), "a token ({prefix}…) leaked");
+        }
+    }
+}
