@@ -496,6 +496,9 @@ impl Worker {
                     s.message = None;
                     s.failing_since = None;
                     s.failing_long = false;
+                    // The tray must not say "Last synced …" for an account that is gone.
+                    s.last_sync = None;
+                    s.last_report = None;
                 }
                 Readiness::Ready if self.paused => {
                     s.state = SyncPhase::Paused;

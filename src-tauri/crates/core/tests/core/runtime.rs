@@ -355,3 +355,14 @@ async fn not_connected_skips_passes() {
     assert_eq!(status.sync.state, SyncPhase::Idle);
     handle.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_new_poll_interval_counts_from_the_last_poll() {
+    let r = rig(vec![Step::Ok], config(true));
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    r.handle.set_poll_interval(Duration::from_secs(15));
+    tokio::time::sleep(Duration::from_secs(40)).await;
+    let secs: Vec<u64> = r.offsets().iter().map(|d| d.as_secs()).collect();
+    assert_eq!(secs, vec![0, 15, 30, 45]);
+    r.handle.shutdown().await;
+}
