@@ -1,6 +1,8 @@
 //! bookline-core: everything Bookline does, without Tauri. The desktop shell and the CLI
 //! are thin layers over the services here.
 
+pub mod account;
+pub mod demo;
 pub mod error;
 pub mod google;
 pub mod input;
@@ -9,6 +11,7 @@ pub mod oauth;
 pub mod paths;
 pub mod ratelimit;
 pub mod recurrence;
+pub mod runtime;
 pub mod secrets;
 pub mod store;
 pub mod sync;
