@@ -1,7 +1,9 @@
 //! bookline-core's integration tests: one test binary (link time is precious on two
 //! cores), one module per area.
 
+mod fuzz;
 mod google;
 mod oauth;
+mod robustness;
 mod store;
 mod sync;
