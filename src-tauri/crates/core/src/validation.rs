@@ -118,9 +118,7 @@ pub fn validate_timing(timing: &Timing, source: ChangeSource) -> Result<(), Vali
                 check_year("start", start.year())?;
                 check_year("end", end.year())?;
             }
-            // Google keeps zero-length events (start = end, and `endTimeUnspecified`);
-            // refusing Google's copy would stall its sync, so only typed input must last.
-            if end < start || (end == start && source == ChangeSource::User) {
+            if end <= start {
                 return Err(ValidationError::new(
                     "end",
                     "The end must be after the start.",
