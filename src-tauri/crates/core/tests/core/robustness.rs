@@ -215,8 +215,61 @@ fn disk_full_on_a_real_tmpfs() {
     assert_eq!(counts(&s), before);
 }
 
+/// An exclusive lock on the database held outside the store until `release`.
+enum LockHolder {
+    Process(std::process::Child),
+    Connection(Connection),
+}
+
+impl LockHolder {
+    fn take(path: &Path) -> LockHolder {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        const SCRIPT: &str = "import sqlite3, sys\n\
+c = sqlite3.connect(sys.argv[1], isolation_level=None)\n\
+c.execute('BEGIN EXCLUSIVE')\n\
+print('locked', flush=True)\n\
+sys.stdin.read()\n\
+c.execute('COMMIT')\n";
+        let spawned = Command::new("python3")
+            .arg("-c")
+            .arg(SCRIPT)
+            .arg(path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn();
+        match spawned {
+            Ok(mut child) => {
+                let mut line = String::new();
+                if let Some(out) = child.stdout.take() {
+                    BufReader::new(out).read_line(&mut line).unwrap();
+                }
+                assert_eq!(line.trim(), "locked", "the locking process did not start");
+                LockHolder::Process(child)
+            }
+            Err(e) => {
+                println!("python3 unavailable ({e}); holding the lock from a second connection");
+                let c = Connection::open(path).unwrap();
+                c.execute_batch("BEGIN EXCLUSIVE").unwrap();
+                LockHolder::Connection(c)
+            }
+        }
+    }
+
+    fn release(self) {
+        match self {
+            LockHolder::Process(mut child) => {
+                // Closing its stdin lets the process commit and exit.
+                drop(child.stdin.take());
+                assert!(child.wait().unwrap().success());
+            }
+            LockHolder::Connection(c) => c.execute_batch("COMMIT").unwrap(),
+        }
+    }
+}
+
 #[test]
-fn a_database_locked_by_another_connection_is_busy_then_works_after_release() {
+fn a_database_locked_by_another_process_is_busy_then_works_after_release() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bookline.sqlite3");
     let s = Store::open(&path).unwrap();
@@ -228,8 +281,9 @@ fn a_database_locked_by_another_connection_is_busy_then_works_after_release() {
     .unwrap();
     let before = counts(&s);
 
-    let other = Connection::open(&path).unwrap();
-    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    // Another process holds the write lock: Python's sqlite3 when available (a real second
+    // process), else a second connection of this one.
+    let holder = LockHolder::take(&path);
     let started = Instant::now();
     let err = s
         .create_appointment(
@@ -249,7 +303,7 @@ fn a_database_locked_by_another_connection_is_busy_then_works_after_release() {
         err.to_string(),
         "The Bookline database is busy in another window or process. Try again in a moment."
     );
-    other.execute_batch("COMMIT").unwrap();
+    holder.release();
     assert_eq!(counts(&s), before);
 
     // A lock released while the store waits is simply waited out.
