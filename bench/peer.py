@@ -186,11 +186,13 @@ def main():
             {
                 "case": args.cmd,
                 "peer_s": round(wall, 3),
-                # Calendar API calls, each batch part counted (the envelope is not a call).
-                "requests": after["total"] - before["total"],
+                # Calendar API calls as Google's quota counts them: each batch part
+                # (rejected ones too), not the batch envelope.
+                "requests": (after["total"] - before["total"])
+                - (after["batches"]["count"] - before["batches"]["count"]),
+                # HTTP round trips: single calls plus batch envelopes.
                 "http_requests": (after["total"] - before["total"])
-                - (after["batches"]["parts"] - before["batches"]["parts"])
-                + (after["batches"]["count"] - before["batches"]["count"]),
+                - (after["batches"]["parts"] - before["batches"]["parts"]),
                 "quota_rejections": after["quota_rejections"]["total"]
                 - before["quota_rejections"]["total"],
                 "rss_mb": round(rss_mb, 1),
