@@ -102,6 +102,14 @@ pub fn fields_from_event(
             if end_date < start_date {
                 return Err(MappingError::EndBeforeStart(id()));
             }
+            // Google refuses an empty all-day span on insert, but an answer carrying one
+            // means the single day it starts on (as typed input does): never an empty
+            // span the store would refuse.
+            let end_date = if end_date == start_date {
+                next_day(start_date)
+            } else {
+                end_date
+            };
             (
                 Timing::AllDay {
                     start: start_date,

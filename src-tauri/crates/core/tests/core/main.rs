@@ -2,8 +2,10 @@
 //! cores), one module per area.
 
 mod account;
+mod fuzz;
 mod google;
 mod oauth;
+mod robustness;
 mod runtime;
 mod store;
 mod sync;

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Bookline's benchmarks against the gcal-emulator, side by side with Google's Python client.
+#
+#   bench/run.sh                      # all cases
+#   READ_SIZES="1000" INSERT_COUNT=500 bench/run.sh   # smaller
+#
+# Writes target/bench/results.json (one object per case: name, bookline_s, peer_s,
+# requests, quota_rejections, rss_mb, plus the raw peer and Bookline answers) and prints a
+# table. The Bookline column comes from `cargo run --release -p bookline-core --example
+# sync_bench -- --case NAME --base-url URL --token T --calendar CAL --json` (it must print
+# one JSON object with at least `bookline_s`; `requests`, `quota_rejections`, `rss_mb` if
+# it has them). Until that example exists, the column says "not yet available".
+#
+# Env: VENV (default target/venv), READ_SIZES (default "1000 10000"), INSERT_COUNT (2000),
+# QUOTA (600 per window), WINDOW_MS (6000: Google's minute shortened so a run takes seconds).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/.." && pwd)"
+VENV="${VENV:-$REPO/target/venv}"
+TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
+OUT_DIR="$REPO/target/bench"
+READ_SIZES="${READ_SIZES:-1000 10000}"
+INSERT_COUNT="${INSERT_COUNT:-2000}"
+QUOTA="${QUOTA:-600}"
+WINDOW_MS="${WINDOW_MS:-6000}"
+mkdir -p "$OUT_DIR"
+
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c "import googleapiclient, google.oauth2, google_auth_httplib2" 2>/dev/null; then
+  "$VENV/bin/pip" install --quiet -r "$REPO/src-tauri/crates/gcal-emulator/tests/python/requirements.txt"
+fi
+PY="$VENV/bin/python"
+
+cargo build --quiet --release -p gcal-emulator --bin gcal-emulator --manifest-path "$REPO/Cargo.toml"
+BIN="$TARGET_DIR/release/gcal-emulator"
+
+HAVE_BOOKLINE=0
+BOOKLINE_NOTE="no src-tauri/crates/core/examples/sync_bench.rs"
+if [ -f "$REPO/src-tauri/crates/core/examples/sync_bench.rs" ]; then
+  cargo build --quiet --release -p bookline-core --example sync_bench --manifest-path "$REPO/Cargo.toml"
+  # Only a sync_bench that runs one named case against a given emulator fits here.
+  if "$TARGET_DIR/release/examples/sync_bench" --help 2>&1 | grep -q -- "--case"; then
+    HAVE_BOOKLINE=1
+  else
+    BOOKLINE_NOTE="sync_bench does not take --case/--base-url yet"
+  fi
+fi
+export BOOKLINE_NOTE
+
+LOG="$(mktemp)"
+"$BIN" --port 0 >"$LOG" 2>/dev/null &
+EMU_PID=$!
+trap 'kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; rm -f "$LOG"' EXIT
+for _ in $(seq 1 100); do
+  if [ -s "$LOG" ]; then break; fi
+  sleep 0.1
+done
+LINE="$(head -n 1 "$LOG")"
+case "$LINE" in
+  "listening on "*) ;;
+  *) echo "emulator did not start: $LINE" >&2; exit 1 ;;
+esac
+BASE="${LINE#listening on }"
+echo "emulator at $BASE"
+
+post() { curl -sf -X POST -H 'Content-Type: application/json' -d "$2" "$BASE/_emulator/$1"; }
+
+# Fresh emulator state for one case: empty, one account, the quota, N seeded events.
+# Prints "TOKEN CALENDAR".
+fresh() {
+  local seed_events="$1" quota="$2" window="$3"
+  post reset '{}' >/dev/null
+  local acct token cal
+  acct="$(post accounts '{"email":"bench@example.com"}')"
+  token="$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["access_token"])' <<<"$acct")"
+  cal="$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["calendar_id"])' <<<"$acct")"
+  post quota "{\"per_user_per_minute\": $quota, \"per_project_per_minute\": 0, \"window_ms\": $window}" >/dev/null
+  if [ "$seed_events" -gt 0 ]; then
+    "$PY" "$HERE/peer.py" --base-url "$BASE" --token "$token" --calendar "$cal" seed --events "$seed_events" >/dev/null
+  fi
+  curl -sf -X POST "$BASE/_emulator/stats/reset" >/dev/null
+  echo "$token $cal"
+}
+
+CASES_FILE="$OUT_DIR/cases.jsonl"
+: >"$CASES_FILE"
+
+# run_case NAME SEED QUOTA WINDOW PEER_ARGS...
+run_case() {
+  local name="$1" seed_events="$2" quota="$3" window="$4"
+  shift 4
+  local token cal peer bookline
+  read -r token cal <<<"$(fresh "$seed_events" "$quota" "$window")"
+  echo "· $name: peer…" >&2
+  peer="$("$PY" "$HERE/peer.py" --base-url "$BASE" --token "$token" --calendar "$cal" "$@")"
+  bookline='null'
+  if [ "$HAVE_BOOKLINE" = 1 ]; then
+    read -r token cal <<<"$(fresh "$seed_events" "$quota" "$window")"
+    echo "· $name: bookline…" >&2
+    bookline="$("$TARGET_DIR/release/examples/sync_bench" --case "$name" --base-url "$BASE" \
+      --token "$token" --calendar "$cal" --json)"
+  fi
+  printf '{"name": "%s", "peer": %s, "bookline": %s}\n' "$name" "$peer" "$bookline" >>"$CASES_FILE"
+}
+
+for n in $READ_SIZES; do
+  run_case "import-$n" "$n" 0 60000 read --events "$n"
+done
+run_case "push-$INSERT_COUNT-one-by-one" 0 "$QUOTA" "$WINDOW_MS" insert-one-by-one --count "$INSERT_COUNT"
+run_case "push-$INSERT_COUNT-batch-50" 0 "$QUOTA" "$WINDOW_MS" insert-batch --count "$INSERT_COUNT" --batch 50
+
+"$PY" - "$CASES_FILE" "$OUT_DIR/results.json" "$HAVE_BOOKLINE" <<'PYEOF'
+import json, sys
+cases_file, out, have = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+results = []
+for line in open(cases_file):
+    c = json.loads(line)
+    peer, bl = c["peer"], c["bookline"] or {}
+    results.append({
+        "name": c["name"],
+        "bookline_s": bl.get("bookline_s"),
+        "peer_s": peer["peer_s"],
+        # Bookline's own counts when it ran; the peer's otherwise (labelled in `peer`).
+        "requests": bl.get("requests", peer["requests"]) if bl else peer["requests"],
+        "quota_rejections": bl.get("quota_rejections", peer["quota_rejections"]) if bl else peer["quota_rejections"],
+        "rss_mb": bl.get("rss_mb") if bl else None,
+        "peer": peer,
+        "bookline": c["bookline"],
+    })
+json.dump({"cases": results}, open(out, "w"), indent=2)
+fmt = "{:<26} {:>11} {:>9} {:>7} {:>10} {:>11} {:>10}"
+print(fmt.format("case", "bookline_s", "peer_s", "ratio", "peer reqs", "peer quota✗", "peer rss"))
+for r in results:
+    b = r["bookline_s"]
+    ratio = f"{b / r['peer_s']:.2f}x" if b is not None and r["peer_s"] else "-"
+    print(fmt.format(r["name"], f"{b:.3f}" if b is not None else "n/a", f"{r['peer_s']:.3f}", ratio,
+                     r["peer"]["requests"], r["peer"]["quota_rejections"], f"{r['peer']['rss_mb']:.0f} MB"))
+if not have:
+    import os
+    print("Bookline: not yet available (" + os.environ.get("BOOKLINE_NOTE", "") + ")")
+print(f"written {out}")
+PYEOF

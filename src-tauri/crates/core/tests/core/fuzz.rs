@@ -1,0 +1,452 @@
+//! Bounded fuzzing with proptest: whatever Google (or something pretending to be it)
+//! sends, reading it never panics. Two targets:
+//! - Google event JSON → `Event` → `SyncFields` / `GoogleSide` (shaped like events, with
+//!   garbage mixed into every field, plus arbitrary JSON);
+//! - `google::batch::parse_batch_response` on arbitrary bytes and on mutated valid
+//!   multipart answers.
+//!
+//! Case counts keep this file under ~20 s on two cores. For a longer local run:
+//! `PROPTEST_CASES=100000 cargo test -p bookline-core --test core fuzz::`.
+
+use bookline_core::google::parse_batch_response;
+use bookline_core::google::Event;
+use bookline_core::model::{Lead, Timing};
+use bookline_core::sync::fields::{SyncFields, SyncStatus};
+use bookline_core::sync::mapping::{fields_from_event, google_side, MappingContext};
+use bookline_core::sync::privacy::PrivacySettings;
+use proptest::prelude::*;
+use serde_json::{json, Map, Value};
+
+/// `PROPTEST_CASES` wins over the file's default, so CI stays bounded and a developer can
+/// run for longer.
+fn config(default_cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default_cases);
+    ProptestConfig {
+        cases,
+        // Failures are reported with their minimal input; no regression file is written
+        // for this module (fuzz inputs are large and the suite keeps none).
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Event JSON
+// ---------------------------------------------------------------------------------------
+
+/// Any JSON value, a few levels deep.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_map(|f| json!(f)),
+        ".{0,20}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map("[a-zA-Z]{1,12}", inner, 0..5)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Strings that look like Google date-times, and ones that almost do.
+fn date_time_string() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (
+            0i32..=9999,
+            1u32..=12,
+            1u32..=31,
+            0u32..=23,
+            0u32..=59,
+            prop_oneof![
+                Just("Z".to_string()),
+                Just("+02:00".to_string()),
+                Just("-05:30".to_string()),
+                Just("+14:00".to_string()),
+                Just(String::new()),
+                Just("+99:99".to_string()),
+            ]
+        )
+            .prop_map(|(y, mo, d, h, mi, off)| format!(
+                "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:00{off}"
+            )),
+        Just("9999-12-31T23:59:59Z".to_string()),
+        Just("0000-01-01T00:00:00Z".to_string()),
+        Just("2026-13-40T25:61:61Z".to_string()),
+        "[0-9T:+Z.-]{0,30}",
+    ]
+}
+
+fn date_string() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (0i32..=9999, 1u32..=12, 1u32..=31).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}")),
+        Just("9999-12-31".to_string()),
+        "[0-9-]{0,12}",
+    ]
+}
+
+fn time_zone() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        Just(json!("Europe/Berlin")),
+        Just(json!("America/New_York")),
+        Just(json!("UTC")),
+        Just(json!("Mars/Olympus")),
+        Just(json!("")),
+        ".{0,20}".prop_map(Value::String),
+    ]
+}
+
+/// `start`/`end`/`originalStartTime`: timed, all-day, both, neither, or garbage.
+fn event_date_time() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        4 => (date_time_string(), time_zone()).prop_map(|(dt, tz)| {
+            let mut m = Map::new();
+            m.insert("dateTime".into(), json!(dt));
+            if !tz.is_null() {
+                m.insert("timeZone".into(), tz);
+            }
+            Value::Object(m)
+        }),
+        3 => date_string().prop_map(|d| json!({ "date": d })),
+        1 => (date_string(), date_time_string()).prop_map(|(d, dt)| json!({"date": d, "dateTime": dt})),
+        1 => Just(json!({})),
+        1 => any_json(),
+    ]
+}
+
+fn maybe<T: std::fmt::Debug + Clone + 'static>(
+    s: impl Strategy<Value = T> + 'static,
+) -> impl Strategy<Value = Option<T>> {
+    prop::option::weighted(0.7, s)
+}
+
+fn recurrence_line() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("RRULE:FREQ=WEEKLY;BYDAY=MO".to_string()),
+        Just("RRULE:FREQ=SECONDLY;INTERVAL=7".to_string()),
+        Just("RRULE:FREQ=DAILY;COUNT=0".to_string()),
+        Just("EXDATE;TZID=Europe/Berlin:20260504T100000".to_string()),
+        Just("RDATE;VALUE=PERIOD:20260601T100000Z/PT1H".to_string()),
+        "(RRULE|EXDATE|RDATE|EXRULE)[:;][A-Z=;0-9,]{0,40}",
+        ".{0,40}",
+    ]
+}
+
+/// A JSON object with the keys of a Google event, each present or not, each value either
+/// of the right type or anything.
+fn event_json() -> impl Strategy<Value = Value> {
+    (
+        (
+            maybe(prop_oneof!["[a-v0-9]{5,30}", ".{0,10}"]),
+            maybe(prop_oneof![
+                Just("confirmed".to_string()),
+                Just("tentative".to_string()),
+                Just("cancelled".to_string()),
+                ".{0,12}",
+            ]),
+            maybe(".{0,60}"),
+            maybe(prop_oneof![
+                ".{0,200}",
+                "(Lead|Phone|Email|Bookline): .{0,30}\n.{0,60}"
+            ]),
+            maybe(".{0,40}"),
+        ),
+        (
+            maybe(event_date_time()),
+            maybe(event_date_time()),
+            maybe(prop::collection::vec(recurrence_line(), 0..4)),
+            maybe("[a-v0-9_]{5,40}"),
+            maybe(event_date_time()),
+        ),
+        (
+            maybe(date_time_string()),
+            maybe(date_time_string()),
+            maybe(prop_oneof![
+                "[a-z0-9-]{0,40}"
+                    .prop_map(|id| json!({"private": {"bookline_appointment_id": id}})),
+                any_json(),
+            ]),
+            prop::collection::btree_map("[a-zA-Z]{1,10}", any_json(), 0..3),
+        ),
+    )
+        .prop_map(
+            |(
+                (id, status, summary, description, location),
+                (start, end, recurrence, recurring, original),
+                (created, updated, ext, extra),
+            )| {
+                let mut m: Map<String, Value> = extra.into_iter().collect();
+                let mut put = |k: &str, v: Option<Value>| {
+                    if let Some(v) = v {
+                        m.insert(k.to_string(), v);
+                    }
+                };
+                put("id", id.map(Value::String));
+                put("status", status.map(Value::String));
+                put("summary", summary.map(Value::String));
+                put("description", description.map(Value::String));
+                put("location", location.map(Value::String));
+                put("start", start);
+                put("end", end);
+                put("recurrence", recurrence.map(|r| json!(r)));
+                put("recurringEventId", recurring.map(Value::String));
+                put("originalStartTime", original);
+                put("created", created.map(Value::String));
+                put("updated", updated.map(Value::String));
+                put("extendedProperties", ext);
+                Value::Object(m)
+            },
+        )
+}
+
+fn known_fields() -> SyncFields {
+    SyncFields {
+        title: "Known title".into(),
+        timing: Timing::AllDay {
+            start: chrono::NaiveDate::from_ymd_opt(2026, 5, 3).unwrap_or_default(),
+            end: chrono::NaiveDate::from_ymd_opt(2026, 5, 4).unwrap_or_default(),
+        },
+        timezone: "Europe/Berlin".into(),
+        location: String::new(),
+        notes: String::new(),
+        status: SyncStatus::Active,
+        recurrence: Vec::new(),
+    }
+}
+
+/// Maps one value every way the engine does; checks what must hold of every success.
+fn map_every_way(value: &Value) {
+    // Deserializing may fail (wrong types) — as an error, never a panic.
+    let Ok(event) = serde_json::from_value::<Event>(value.clone()) else {
+        return;
+    };
+    let lead = Lead {
+        name: "Ada Lovelace".into(),
+        email: "ada@example.com".into(),
+        phone: "+49 30 123".into(),
+    };
+    let privacy = PrivacySettings::default();
+    for lead in [Lead::default(), lead] {
+        let ctx = MappingContext {
+            calendar_timezone: "Europe/Berlin",
+            privacy: &privacy,
+            lead: &lead,
+        };
+        if let Ok(fields) = fields_from_event(&event, &ctx) {
+            match fields.timing {
+                Timing::Timed { start, end } => assert!(start <= end, "{value}"),
+                Timing::AllDay { start, end } => assert!(start < end, "{value}"),
+            }
+            // What Bookline reads it keeps: recurrence lines verbatim.
+            assert_eq!(
+                fields.recurrence,
+                event.recurrence.clone().unwrap_or_default()
+            );
+        }
+        let known = known_fields();
+        for known in [None, Some(&known)] {
+            if let Ok(side) = google_side(&event, &ctx, known) {
+                assert_eq!(Some(&side.event_id), event.id.as_ref());
+                assert_eq!(side.cancelled, event.is_cancelled());
+            }
+        }
+    }
+    // A parsed event serializes again (unknown fields kept), and re-reads the same.
+    let again = serde_json::to_value(&event).unwrap_or(Value::Null);
+    let reread: Event = serde_json::from_value(again).unwrap_or_default();
+    assert_eq!(reread, event, "{value}");
+}
+
+proptest! {
+    #![proptest_config(config(1500))]
+
+    #[test]
+    fn event_shaped_json_never_panics_the_mapping(value in event_json()) {
+        map_every_way(&value);
+    }
+
+    #[test]
+    fn arbitrary_json_never_panics_the_mapping(value in any_json()) {
+        map_every_way(&value);
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics_event_parsing(text in ".{0,300}") {
+        if let Ok(event) = serde_json::from_str::<Event>(&text) {
+            map_every_way(&serde_json::to_value(&event).unwrap_or(Value::Null));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Batch answers
+// ---------------------------------------------------------------------------------------
+
+const BOUNDARY: &str = "batch_fuzz_BOUNDARY";
+
+fn content_type() -> String {
+    format!("multipart/mixed; boundary={BOUNDARY}")
+}
+
+/// A well-formed batch answer with one part per (status, body).
+fn valid_body(parts: &[(u16, String)], crlf: bool) -> Vec<u8> {
+    let nl = if crlf { "\r\n" } else { "\n" };
+    let mut out = String::new();
+    for (i, (status, body)) in parts.iter().enumerate() {
+        out.push_str(&format!("--{BOUNDARY}{nl}"));
+        out.push_str(&format!("Content-Type: application/http{nl}"));
+        out.push_str(&format!("Content-ID: <response-{}>{nl}{nl}", i + 1));
+        out.push_str(&format!("HTTP/1.1 {status} Whatever{nl}"));
+        out.push_str(&format!(
+            "Content-Type: application/json; charset=UTF-8{nl}"
+        ));
+        out.push_str(&format!("Content-Length: {}{nl}{nl}", body.len()));
+        out.push_str(body);
+        out.push_str(nl);
+    }
+    out.push_str(&format!("--{BOUNDARY}--{nl}"));
+    out.into_bytes()
+}
+
+fn part() -> impl Strategy<Value = (u16, String)> {
+    (
+        prop_oneof![
+            Just(200u16),
+            Just(204),
+            Just(404),
+            Just(409),
+            Just(412),
+            Just(503),
+            100u16..600
+        ],
+        prop_oneof![
+            Just(String::new()),
+            Just(r#"{"id":"abc123","status":"confirmed"}"#.to_string()),
+            Just(r#"{"error":{"code":404,"message":"Not Found"}}"#.to_string()),
+            // A body ending in CR/LF is ambiguous in multipart (the line break before a
+            // delimiter belongs to the delimiter), so generated bodies end otherwise.
+            ".{0,80}".prop_map(|b| b.trim_end_matches(['\r', '\n']).to_string()),
+        ],
+    )
+}
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Truncate(usize),
+    Flip(usize, u8),
+    Insert(usize, Vec<u8>),
+    Delete(usize, usize),
+    Duplicate(usize, usize),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        any::<usize>().prop_map(Mutation::Truncate),
+        (any::<usize>(), any::<u8>()).prop_map(|(at, b)| Mutation::Flip(at, b)),
+        (
+            any::<usize>(),
+            prop_oneof![
+                Just(format!("--{BOUNDARY}").into_bytes()),
+                Just(format!("\r\n--{BOUNDARY}--\r\n").into_bytes()),
+                Just(b"\r\n\r\n".to_vec()),
+                Just(b"HTTP/1.1 999 X\r\n".to_vec()),
+                prop::collection::vec(any::<u8>(), 0..16),
+            ]
+        )
+            .prop_map(|(at, bytes)| Mutation::Insert(at, bytes)),
+        (any::<usize>(), 0usize..64).prop_map(|(at, n)| Mutation::Delete(at, n)),
+        (any::<usize>(), 0usize..64).prop_map(|(at, n)| Mutation::Duplicate(at, n)),
+    ]
+}
+
+fn apply(body: &mut Vec<u8>, m: &Mutation) {
+    let len = body.len();
+    let pos = |at: usize| if len == 0 { 0 } else { at % (len + 1) };
+    match m {
+        Mutation::Truncate(at) => body.truncate(pos(*at)),
+        Mutation::Flip(at, b) => {
+            if len > 0 {
+                body[at % len] ^= b | 1;
+            }
+        }
+        Mutation::Insert(at, bytes) => {
+            let at = pos(*at);
+            body.splice(at..at, bytes.iter().copied());
+        }
+        Mutation::Delete(at, n) => {
+            let at = pos(*at);
+            let end = (at + n).min(body.len());
+            body.drain(at..end);
+        }
+        Mutation::Duplicate(at, n) => {
+            let at = pos(*at);
+            let end = (at + n).min(body.len());
+            let copy = body[at..end].to_vec();
+            body.splice(end..end, copy);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(2000))]
+
+    #[test]
+    fn a_valid_batch_answer_parses_to_its_parts(
+        parts in prop::collection::vec(part(), 1..8),
+        crlf in any::<bool>(),
+    ) {
+        let body = valid_body(&parts, crlf);
+        let parsed = parse_batch_response(&content_type(), &body).unwrap();
+        prop_assert_eq!(parsed.len(), parts.len());
+        for (i, (got, (status, text))) in parsed.iter().zip(&parts).enumerate() {
+            prop_assert_eq!(got.status, *status);
+            let want_id = format!("response-{}", i + 1);
+            prop_assert_eq!(got.content_id.as_deref(), Some(want_id.as_str()));
+            prop_assert_eq!(&got.body, text.as_bytes());
+        }
+    }
+
+    #[test]
+    fn a_mutated_batch_answer_never_panics(
+        parts in prop::collection::vec(part(), 1..6),
+        crlf in any::<bool>(),
+        mutations in prop::collection::vec(mutation(), 1..5),
+    ) {
+        let mut body = valid_body(&parts, crlf);
+        for m in &mutations {
+            apply(&mut body, m);
+        }
+        if let Ok(parsed) = parse_batch_response(&content_type(), &body) {
+            for p in &parsed {
+                prop_assert!((100..=599).contains(&p.status));
+                // Reading a part as JSON or an event is an error at worst.
+                let _ = p.json::<Value>();
+                let _ = p.event();
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_and_content_types_never_panic_the_batch_parser(
+        content_type in prop_oneof![
+            Just(content_type()),
+            Just("multipart/mixed; boundary=\"\"".to_string()),
+            Just("multipart/mixed; boundary=-".to_string()),
+            Just("text/html".to_string()),
+            ".{0,60}",
+        ],
+        body in prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..600),
+            ".{0,400}".prop_map(|s| format!("--{BOUNDARY}\r\n{s}").into_bytes()),
+        ],
+    ) {
+        let _ = parse_batch_response(&content_type, &body);
+    }
+}
