@@ -2,11 +2,14 @@
 //! privacy rendering. The I/O around it (store, Google client) applies what `decide`
 //! returns.
 
+pub mod activity;
 pub mod decide;
 pub mod fields;
 pub mod ids;
+pub mod links;
 pub mod mapping;
 pub mod privacy;
+pub mod settings;
 
 pub use decide::{
     decide, decide_all, guard_deletes, join, CrmSide, Decision, DeleteGuard, DeletePolicy,
