@@ -24,8 +24,8 @@ use crate::ratelimit::RateLimiter;
 use crate::store::{OutboxOp, Store, StoreError};
 use crate::sync::activity::{self, ActivityKind, NewActivity};
 use crate::sync::decide::{
-    decide, guard_deletes, join, CrmSide, Decision, DeletePolicy, Direction, GoogleSide,
-    LinkRecord, Mode, PairedBy, Side, Snapshot, SyncItem, SyncKey, SyncOp,
+    decide, guard_deletes, join, CrmSide, Decision, DeletePolicy, Direction, GoogleSide, Mode,
+    PairedBy, Side, Snapshot, SyncItem, SyncKey, SyncOp,
 };
 use crate::sync::fields::{FieldSet, SyncFields, SyncStatus};
 use crate::sync::ids;
@@ -1274,9 +1274,4 @@ pub(crate) fn google_side_of(
         },
         known,
     )
-}
-
-/// Links of a calendar as `decide` input.
-pub(crate) fn link_records(links: &[Link]) -> Vec<LinkRecord> {
-    links.iter().map(Link::record).collect()
 }

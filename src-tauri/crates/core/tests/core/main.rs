@@ -1,6 +1,7 @@
 //! bookline-core's integration tests: one test binary (link time is precious on two
 //! cores), one module per area.
 
+mod backfill;
 mod engine;
 mod google;
 mod oauth;
