@@ -225,7 +225,7 @@ enum GoogleDone {
     /// No Google write was needed.
     Nothing,
     /// Written; the event as Google answered.
-    Written(Event),
+    Written(Box<Event>),
     Deleted,
 }
 
@@ -731,7 +731,7 @@ impl SyncEngine {
         let mut next = Vec::new();
         for (mut p, outcome) in keys.into_iter().zip(outcomes) {
             let event = match outcome {
-                Outcome::Event(e) => e,
+                Outcome::Event(e) => *e,
                 Outcome::Failed(e) => {
                     ready.push(Ready::Failed(p, e.to_string()));
                     continue;
@@ -851,7 +851,7 @@ fn write_call(p: &Planned, op: &SyncOp, privacy: &PrivacySettings) -> Result<Wri
                 .clone()
                 .ok_or_else(|| "The appointment has no id".to_owned())?;
             mapping::event_for_insert(&id, fields, &p.lead, privacy)
-                .map(WriteCall::Insert)
+                .map(|e| WriteCall::Insert(Box::new(e)))
                 .ok_or_else(|| format!("The appointment id {id} cannot name a Google event"))
         }
         SyncOp::UpdateGoogle { fields, to } => {

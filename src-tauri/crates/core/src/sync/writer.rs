@@ -20,7 +20,7 @@ use crate::sync::engine::SyncError;
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteCall {
     /// `events.insert` with the client-chosen id in the event.
-    Insert(Event),
+    Insert(Box<Event>),
     /// `events.patch` with `If-Match` when the etag is known.
     Patch {
         event_id: String,
@@ -54,7 +54,7 @@ impl WriteCall {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// Insert, patch or get answered with the event.
-    Event(Event),
+    Event(Box<Event>),
     /// The delete worked, or the event was already gone (410/404): either way it is gone.
     Deleted,
     /// 409 on insert: the id exists (an earlier attempt arrived). Read it back and link.
@@ -194,7 +194,7 @@ impl Writer<'_> {
             WriteCall::Insert(event) => self
                 .retried(|| c.insert_event(cal, event))
                 .await?
-                .map(Outcome::Event),
+                .map(|e| Outcome::Event(Box::new(e))),
             WriteCall::Patch {
                 event_id,
                 body,
@@ -202,7 +202,7 @@ impl Writer<'_> {
             } => self
                 .retried(|| c.patch_event(cal, event_id, body, if_match.as_deref()))
                 .await?
-                .map(Outcome::Event),
+                .map(|e| Outcome::Event(Box::new(e))),
             WriteCall::Delete { event_id } => self
                 .retried(|| c.delete_event(cal, event_id, None))
                 .await?
@@ -210,7 +210,7 @@ impl Writer<'_> {
             WriteCall::Get { event_id } => self
                 .retried(|| c.get_event(cal, event_id))
                 .await?
-                .map(Outcome::Event),
+                .map(|e| Outcome::Event(Box::new(e))),
         };
         Ok(result.unwrap_or_else(|e| classify(call, e)))
     }
@@ -269,7 +269,7 @@ impl Writer<'_> {
                         outcomes[i] = Some(match &calls[i] {
                             WriteCall::Delete { .. } => Outcome::Deleted,
                             _ => match part.event() {
-                                Ok(event) => Outcome::Event(event),
+                                Ok(event) => Outcome::Event(Box::new(event)),
                                 Err(e) => Outcome::Failed(e),
                             },
                         });
