@@ -19,7 +19,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{AppError, ErrorCode};
 use crate::google::{CalendarClient, Event, EventStatus, GoogleError, ListParams};
-use crate::model::{Appointment, AppointmentInput, Lead, Origin, Recurrence, Status};
+use crate::model::{
+    Appointment, AppointmentInput, Lead, Origin, Recurrence, SeriesInstance, Status, Timing,
+};
 use crate::ratelimit::RateLimiter;
 use crate::store::{OutboxOp, Store, StoreError};
 use crate::sync::activity::{self, ActivityKind, NewActivity};
@@ -178,6 +180,8 @@ pub(crate) struct Planned {
     pub outbox: Vec<i64>,
     /// The backfill item (job id, seq) this key is.
     pub job_item: Option<(i64, i64)>,
+    /// For a moved instance of a synced series: the series and the original start.
+    pub instance_of: Option<SeriesInstance>,
 }
 
 impl Planned {
@@ -190,6 +194,7 @@ impl Planned {
             event_status: None,
             outbox: Vec::new(),
             job_item: None,
+            instance_of: None,
         }
     }
 
@@ -370,16 +375,23 @@ impl SyncEngine {
                 } else {
                     None
                 };
-                let planned =
+                let (planned, exdates) =
                     self.plan_events(store, ctx, mode, &calendar_tz, page.items, report)?;
                 self.guard(store, ctx, &planned, confirmed)?;
+                let mut exdate_counts = SyncReport::default();
                 self.execute(store, w, ctx, mode, planned, &calendar_tz, report, |tx| {
+                    if ctx.direction.writes_crm() {
+                        for x in &exdates {
+                            apply_exdate(store, tx, x, &mut exdate_counts)?;
+                        }
+                    }
                     if let Some(token) = &sync_token {
                         links::save_sync_token(store, tx, cal, token)?;
                     }
                     Ok(())
                 })
                 .await?;
+                merge_counts(report, exdate_counts);
                 match next_page {
                     Some(next) if Some(&next) != page_token.as_ref() => page_token = Some(next),
                     _ => break 'listing,
@@ -398,38 +410,57 @@ impl SyncEngine {
         calendar_tz: &str,
         events: Vec<Event>,
         report: &mut SyncReport,
-    ) -> Result<Vec<Planned>, SyncError> {
+    ) -> Result<(Vec<Planned>, Vec<Exdate>), SyncError> {
         let cal = ctx.calendar_id.as_str();
         let mut problems = Vec::new();
         let gathered = store.read(|conn| {
             let mut crm = Vec::new();
             let mut google = Vec::new();
             let mut records = Vec::new();
-            let mut extra: HashMap<String, (Lead, Option<Link>, Option<EventStatus>)> =
-                HashMap::new();
+            let mut extra: HashMap<String, Extra> = HashMap::new();
+            let mut exdates = Vec::new();
             for event in &events {
                 let Some(event_id) = event.id.clone() else {
                     continue;
                 };
-                if event.recurring_event_id.is_some() {
-                    // A moved or cancelled instance of a series: Bookline keeps series
-                    // whole (RRULE + EXDATE) and does not sync single instances yet.
-                    if !event.is_cancelled() {
-                        problems.push(
-                            NewActivity::new(
-                                ActivityKind::Info,
-                                Some(Side::Google),
-                                format!(
-                                    "A moved instance of “{}” was left as it is in Google",
-                                    event.summary.as_deref().unwrap_or("(no title)")
-                                ),
-                            )
-                            .event(Some(&event_id)),
-                        );
-                    }
-                    continue;
-                }
                 let link = links::by_event(store, conn, cal, &event_id)?;
+                // A moved or cancelled instance of a series (Google's exception event).
+                let mut instance_of = None;
+                if let (Some(master), None) = (&event.recurring_event_id, &link) {
+                    let series = links::by_event(store, conn, cal, master)?;
+                    match (series, original_start(event)) {
+                        (Some(series), Some(original)) if event.is_cancelled() => {
+                            exdates.push(Exdate {
+                                series: series.appointment_id,
+                                original,
+                                event_id: event_id.clone(),
+                            });
+                            continue;
+                        }
+                        (Some(series), Some(original)) => {
+                            instance_of = Some(SeriesInstance {
+                                series_id: series.appointment_id,
+                                original_start: original,
+                            });
+                        }
+                        _ => {
+                            if !event.is_cancelled() {
+                                problems.push(
+                                    NewActivity::new(
+                                        ActivityKind::Info,
+                                        Some(Side::Google),
+                                        format!(
+                                            "A moved instance of “{}” stays in Google only: its series is not synced",
+                                            event.summary.as_deref().unwrap_or("(no title)")
+                                        ),
+                                    )
+                                    .event(Some(&event_id)),
+                                );
+                            }
+                            continue;
+                        }
+                    }
+                }
                 let candidate = link
                     .as_ref()
                     .map(|l| l.appointment_id.clone())
@@ -457,6 +488,12 @@ impl SyncEngine {
                     &mctx,
                     link.as_ref().map(|l| &l.snapshot.google),
                 ) {
+                    // An instance of a synced series is new when it was moved, not when
+                    // its series was made.
+                    Ok(side) if instance_of.is_some() => GoogleSide {
+                        created: side.updated,
+                        ..side
+                    },
                     Ok(side) => side,
                     Err(e) => {
                         problems.push(
@@ -483,12 +520,12 @@ impl SyncEngine {
                 if let Some(l) = &link {
                     records.push(l.record());
                 }
-                extra.insert(event_id, (lead, link, event.status.clone()));
+                extra.insert(event_id, (lead, link, event.status.clone(), instance_of));
                 google.push(side);
             }
-            Ok((crm, google, records, extra))
+            Ok((crm, google, records, extra, exdates))
         })?;
-        let (crm, google, records, mut extra) = gathered;
+        let (crm, google, records, mut extra, exdates) = gathered;
         for p in &problems {
             if p.kind == ActivityKind::Error {
                 report.errors.push(p.summary.clone());
@@ -502,16 +539,17 @@ impl SyncEngine {
                 continue;
             }
             let mut p = Planned::new(item, ops);
-            if let Some((lead, link, status)) =
+            if let Some((lead, link, status, instance_of)) =
                 p.item.key.event_id.as_ref().and_then(|e| extra.remove(e))
             {
                 p.lead = lead;
                 p.link = link;
                 p.event_status = status;
+                p.instance_of = instance_of;
             }
             planned.push(p);
         }
-        Ok(planned)
+        Ok((planned, exdates))
     }
 
     /// Stops a pass that would delete too much (spec: > 20 items or > 10%).
@@ -902,7 +940,7 @@ fn apply_one(
                     input,
                     Origin::Google,
                     ChangeSource::Sync,
-                    None,
+                    p.instance_of.clone(),
                     reuse.clone(),
                 )?;
                 counts.created_in_crm += 1;
@@ -1274,4 +1312,96 @@ pub(crate) fn google_side_of(
         },
         known,
     )
+}
+
+/// What `plan_events` keeps per event for the plan.
+type Extra = (
+    Lead,
+    Option<Link>,
+    Option<EventStatus>,
+    Option<SeriesInstance>,
+);
+
+/// A cancelled instance of a synced series: an EXDATE for the CRM series.
+#[derive(Debug, Clone)]
+struct Exdate {
+    series: String,
+    /// RFC 3339 (timed series) or `YYYY-MM-DD` (all-day series).
+    original: String,
+    event_id: String,
+}
+
+/// `originalStartTime` of an instance event, as `SeriesInstance::original_start`.
+fn original_start(event: &Event) -> Option<String> {
+    let o = event.original_start_time.as_ref()?;
+    match (o.date_time, o.date) {
+        (Some(t), _) => Some(t.with_timezone(&Utc).to_rfc3339()),
+        (None, Some(d)) => Some(d.format("%Y-%m-%d").to_string()),
+        (None, None) => None,
+    }
+}
+
+/// Adds the EXDATE for a cancelled instance to the CRM series (and to the link's CRM
+/// snapshot, so the series does not read as edited in Bookline).
+fn apply_exdate(
+    store: &Store,
+    tx: &Transaction<'_>,
+    x: &Exdate,
+    counts: &mut SyncReport,
+) -> Result<(), StoreError> {
+    let Some(series) = store.get_in(tx, &x.series)? else {
+        return Ok(());
+    };
+    let line = match &series.timing {
+        Timing::AllDay { .. } => match chrono::NaiveDate::parse_from_str(&x.original, "%Y-%m-%d") {
+            Ok(d) => format!("EXDATE;VALUE=DATE:{}", d.format("%Y%m%d")),
+            Err(_) => return Ok(()),
+        },
+        Timing::Timed { .. } => {
+            let Ok(at) = DateTime::parse_from_rfc3339(&x.original) else {
+                return Ok(());
+            };
+            match series.timezone.parse::<chrono_tz::Tz>() {
+                Ok(tz) => format!(
+                    "EXDATE;TZID={}:{}",
+                    series.timezone,
+                    at.with_timezone(&tz).format("%Y%m%dT%H%M%S")
+                ),
+                Err(_) => format!("EXDATE:{}", at.with_timezone(&Utc).format("%Y%m%dT%H%M%SZ")),
+            }
+        }
+    };
+    let mut lines = series
+        .recurrence
+        .clone()
+        .map(|r| r.lines)
+        .unwrap_or_default();
+    if lines.is_empty() || lines.contains(&line) {
+        return Ok(());
+    }
+    lines.push(line);
+    let mut fields = fields_of(&series);
+    fields.recurrence = lines;
+    let input = input_from(&fields, series.lead.clone(), series.status);
+    let updated = store.update_in(tx, &series.id, input, ChangeSource::Sync)?;
+    if let Some(mut link) = links::by_appointment(store, tx, &series.id)? {
+        link.snapshot.crm = fields_of(&updated);
+        links::upsert(store, tx, &link)?;
+    }
+    counts.updated_in_crm += 1;
+    activity::append(
+        store,
+        tx,
+        &NewActivity::new(
+            ActivityKind::Updated,
+            Some(Side::Crm),
+            format!(
+                "Removed one occurrence of “{}” in Bookline (deleted in Google)",
+                updated.title
+            ),
+        )
+        .appointment(Some(&series.id))
+        .event(Some(&x.event_id)),
+    )?;
+    Ok(())
 }

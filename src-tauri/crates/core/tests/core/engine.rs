@@ -865,3 +865,67 @@ async fn revoked_grant_stops_the_pass_and_keeps_the_work() {
     assert!(err.needs_reconnect(), "{err:?}");
     assert_eq!(w.store.pending_outbox_count().unwrap(), 1);
 }
+
+#[tokio::test]
+async fn moved_and_cancelled_instances_of_a_google_series_arrive() {
+    let w = World::new(Direction::Both).await;
+    let mut weekly = Event {
+        summary: Some("Weekly 1:1".into()),
+        start: Some(EventDateTime::timed(
+            at(1, 9).fixed_offset(),
+            Some("Europe/Berlin".into()),
+        )),
+        end: Some(EventDateTime::timed(
+            (at(1, 9) + ChronoDuration::minutes(30)).fixed_offset(),
+            Some("Europe/Berlin".into()),
+        )),
+        ..Default::default()
+    };
+    weekly.recurrence = Some(vec!["RRULE:FREQ=WEEKLY;COUNT=5".into()]);
+    let master = w
+        .client
+        .insert_event(&w.ctx.calendar_id, &weekly)
+        .await
+        .unwrap();
+    let master_id = master.id.clone().unwrap();
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 1);
+    let series = w.crm_all().into_iter().next().unwrap();
+
+    // Move the second occurrence by two hours; delete the third.
+    let second = format!("{master_id}_20270308T090000Z");
+    w.google_patch(
+        &second,
+        json!({
+            "start": {"dateTime": (at(8, 11)).to_rfc3339(), "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": (at(8, 11) + ChronoDuration::minutes(30)).to_rfc3339(), "timeZone": "Europe/Berlin"}
+        }),
+    )
+    .await;
+    w.google_delete(&format!("{master_id}_20270315T090000Z"))
+        .await;
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 1, "{r:?}");
+    let crm = w.crm_all();
+    let moved = crm
+        .iter()
+        .find(|a| a.instance_of.is_some())
+        .expect("the moved instance");
+    assert_eq!(moved.instance_of.as_ref().unwrap().series_id, series.id);
+    assert_eq!(
+        moved.timing,
+        Timing::Timed {
+            start: at(8, 11),
+            end: at(8, 11) + ChronoDuration::minutes(30)
+        }
+    );
+    let series = w.store.get_appointment(&series.id).unwrap().unwrap();
+    assert_eq!(
+        series.recurrence.unwrap().lines,
+        [
+            "RRULE:FREQ=WEEKLY;COUNT=5",
+            "EXDATE;TZID=Europe/Berlin:20270315T100000"
+        ]
+    );
+    assert!(!w.pass().await.changed_anything());
+}
