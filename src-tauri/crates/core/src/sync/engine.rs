@@ -149,7 +149,7 @@ impl Default for EngineOptions {
         Self {
             quota_per_window: 600,
             quota_window: Duration::from_secs(60),
-            quota_safety: 0.95,
+            quota_safety: 0.97,
             writer: WriterOptions::default(),
             delete_policy: DeletePolicy::default(),
             page_size: 2500,
@@ -252,7 +252,10 @@ impl SyncEngine {
             .floor()
             .max(1.0) as u32;
         Self {
-            limiter: RateLimiter::for_quota(limit, options.quota_window, 0.9),
+            // A burst of 5% and a steady 95% of `limit`: no window of the quota's length
+            // ever sees more than `limit`, and `quota_safety` keeps a margin under
+            // Google's own count for clock differences.
+            limiter: RateLimiter::for_quota(limit, options.quota_window, 0.95),
             options,
         }
     }
