@@ -33,10 +33,10 @@ const MIGRATIONS: [&str; 3] = [
     include_str!("../../migrations/0003_sync.sql"),
 ];
 
-/// Settings key present while a Google account is connected (written by the account
-/// service on connect, removed on disconnect). The list shows per-row sync states only
-/// while it is set.
-pub const GOOGLE_ACCOUNT_SETTING: &str = "google_account";
+/// Settings key present while a Google account is connected: the account service's
+/// email setting (`account::SETTING_EMAIL`, written on connect, removed on disconnect).
+/// The list shows per-row sync states only while it is set.
+pub const GOOGLE_ACCOUNT_SETTING: &str = "google.email";
 
 /// How long a write waits for another process (the CLI while the app runs) to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

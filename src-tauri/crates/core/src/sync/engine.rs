@@ -319,6 +319,10 @@ impl SyncEngine {
             .await?;
         self.push(store, &writer, ctx, &mode, confirmed, &mut report)
             .await?;
+        if report.changed_anything() || !report.errors.is_empty() {
+            // Only after passes that logged something: an idle poll writes nothing.
+            activity::prune(store, activity::DEFAULT_KEEP)?;
+        }
         Ok(report)
     }
 

@@ -95,7 +95,7 @@ impl World {
         store
             .set_setting(
                 bookline_core::store::GOOGLE_ACCOUNT_SETTING,
-                &json!({"email": "sync@example.com"}),
+                "sync@example.com",
             )
             .unwrap();
         let client = CalendarClient::new(
@@ -928,4 +928,42 @@ async fn moved_and_cancelled_instances_of_a_google_series_arrive() {
         ]
     );
     assert!(!w.pass().await.changed_anything());
+}
+
+#[tokio::test]
+async fn activity_pages_newest_first_and_prunes_oldest() {
+    let w = World::new(Direction::Both).await;
+    for i in 0..5 {
+        w.crm_create(timed(
+            &format!("Logged {i}"),
+            at(19, 8) + ChronoDuration::hours(i),
+        ));
+    }
+    w.pass().await;
+    let first = activity::list(&w.store, 3, None).unwrap();
+    assert_eq!(first.len(), 3);
+    assert!(first.windows(2).all(|p| p[0].id > p[1].id), "newest first");
+    assert!(first.iter().all(|e| e.kind == ActivityKind::Created));
+    let rest = activity::list(&w.store, 10, Some(first[2].id)).unwrap();
+    assert_eq!(rest.len(), 2);
+    assert!(rest[0].id < first[2].id);
+    let v = serde_json::to_value(&first[0]).unwrap();
+    for key in [
+        "id",
+        "at",
+        "kind",
+        "side",
+        "appointment_id",
+        "summary",
+        "detail",
+    ] {
+        assert!(v.get(key).is_some(), "{key} missing in {v}");
+    }
+    assert_eq!(v["side"], "google");
+    assert_eq!(activity::prune(&w.store, 2).unwrap(), 3);
+    let kept = activity::list(&w.store, 10, None).unwrap();
+    assert_eq!(
+        kept.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![first[0].id, first[1].id]
+    );
 }
