@@ -200,7 +200,7 @@ impl Planned {
 
     fn title(&self) -> String {
         let from_ops = self.ops.iter().find_map(|op| match op {
-            SyncOp::CreateInGoogle { fields } | SyncOp::CreateInCrm { fields, .. } => {
+            SyncOp::CreateInGoogle { fields, .. } | SyncOp::CreateInCrm { fields, .. } => {
                 Some(fields.title.clone())
             }
             SyncOp::UpdateGoogle { to, .. } | SyncOp::UpdateCrm { to, .. } => {
@@ -888,7 +888,7 @@ fn event_id_of(p: &Planned) -> Option<String> {
 
 fn write_call(p: &Planned, op: &SyncOp, privacy: &PrivacySettings) -> Result<WriteCall, String> {
     match op {
-        SyncOp::CreateInGoogle { fields } => {
+        SyncOp::CreateInGoogle { fields, .. } => {
             let id = p
                 .item
                 .key
