@@ -1,9 +1,17 @@
 //! Sync benchmark against the gcal-emulator (issues 6 and 7). Run once, in release:
 //! `cargo run --release -p bookline-core --example sync_bench`.
 //!
-//! Prints a table: pull of 10,000 new Google events, push of 2,000 new appointments at a
-//! quota of 600 per (shortened) window, backfill Google→CRM of 10,000 and CRM→Google of
-//! 2,000, and the requests of an idle pass.
+//! Without arguments it starts its own emulators and prints a table: pull of 10,000 new
+//! Google events, push of 2,000 new appointments at a quota of 600 per (shortened)
+//! window, backfill Google→CRM of 10,000 and CRM→Google of 2,000, and the requests of an
+//! idle pass.
+//!
+//! With `--case NAME --base-url URL --token T --calendar CAL --json` it runs one case of
+//! `bench/run.sh` against that emulator (state, quota and seeded events prepared by the
+//! script) and prints one JSON object: `bookline_s`, `requests` (calls as the quota
+//! counts them), `http_requests`, `quota_rejections`, `rss_mb`. Cases: `import-N` (the
+//! calendar's events into Bookline: backfill Google→CRM), `push-N-…` (N new appointments
+//! to Google by an ongoing-sync pass; Bookline always batches).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -213,8 +221,120 @@ fn route(stats: &Value, name: &str) -> u64 {
     stats["by_route"][name].as_u64().unwrap_or(0)
 }
 
+/// `--name value` from the command line.
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+/// Peak resident memory of this process in MB (Linux), for the harness's `rss_mb`.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// One case of `bench/run.sh` against its emulator.
+async fn run_case(args: &[String]) -> Result<(), BoxError> {
+    let case = arg(args, "--case").ok_or("--case is required")?;
+    let base = arg(args, "--base-url").ok_or("--base-url is required")?;
+    let token = arg(args, "--token").ok_or("--token is required")?;
+    let calendar = arg(args, "--calendar").ok_or("--calendar is required")?;
+    let http = reqwest::Client::new();
+    let quota: Value = http
+        .get(format!("{base}/_emulator/quota"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let per_window = quota["per_user_per_minute"].as_u64().unwrap_or(0);
+    let window_ms = quota["window_ms"].as_u64().unwrap_or(60_000).max(1);
+    // Quota off at the emulator: pace as Google's real 600 per minute would not matter
+    // for these few list calls, so use a generous limit.
+    let e = if per_window == 0 {
+        engine(100_000, 60_000)
+    } else {
+        engine(u32::try_from(per_window).unwrap_or(600), window_ms)
+    };
+    let client = CalendarClient::new(
+        Endpoints::from_base(&base)?,
+        Arc::new(StaticTokenSource::new(token)),
+    )?;
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(&dir.path().join("bench.sqlite3"))?;
+    let cancel = CancellationToken::new();
+    let connected_at = Utc::now() - ChronoDuration::seconds(1);
+    let ctx = AccountContext {
+        calendar_id: calendar,
+        connected_at,
+        direction: Direction::Both,
+        privacy: PrivacySettings::default(),
+    };
+    let count = |prefix: &str| -> Result<usize, BoxError> {
+        Ok(case
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('-').next())
+            .ok_or("unknown case")?
+            .parse()?)
+    };
+    let (secs, items) = if case.starts_with("import-") {
+        let req = BackfillRequest {
+            direction: Direction::GoogleToCrm,
+            since: None,
+            until: None,
+        };
+        let t = Instant::now();
+        let p = backfill::start(&e, &store, &client, &ctx, &req, |_| {}, &cancel).await?;
+        (t.elapsed().as_secs_f64(), p.created_in_crm as usize)
+    } else if case.starts_with("push-") {
+        let n = count("push-")?;
+        for i in 0..n {
+            store.create_appointment(appointment(i), Origin::Crm, ChangeSource::User)?;
+        }
+        let t = Instant::now();
+        let r = e.run_pass(&store, &client, &ctx, &cancel).await?;
+        (t.elapsed().as_secs_f64(), r.created_in_google as usize)
+    } else {
+        return Err(format!("unknown case {case}").into());
+    };
+    let stats: Value = http
+        .get(format!("{base}/_emulator/stats"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let envelopes = route(&stats, "batch");
+    let total = stats["total"].as_u64().unwrap_or(0);
+    let out = json!({
+        "case": case,
+        "bookline_s": secs,
+        "items": items,
+        "requests": total.saturating_sub(envelopes),
+        "http_requests": total.saturating_sub(stats["batches"]["parts"].as_u64().unwrap_or(0)),
+        "quota_rejections": stats["quota_rejections"]["total"],
+        "rss_mb": peak_rss_mb(),
+    });
+    println!("{out}");
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!(
+            "sync_bench                      own emulators, all scenarios, a table\n\
+             sync_bench --case NAME --base-url URL --token T --calendar CAL --json\n\
+             \x20                               one bench/run.sh case (import-N, push-N-...)"
+        );
+        return Ok(());
+    }
+    if args.iter().any(|a| a == "--case") {
+        return run_case(&args).await;
+    }
     let cancel = CancellationToken::new();
     let mut rows = Vec::new();
 
