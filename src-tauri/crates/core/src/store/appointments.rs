@@ -67,6 +67,23 @@ impl Store {
         source: ChangeSource,
         instance_of: Option<SeriesInstance>,
     ) -> Result<Appointment> {
+        self.write("save the appointment", |tx| {
+            self.insert_in(tx, input, origin, source, instance_of, None)
+        })
+    }
+
+    /// `create_appointment` inside the caller's transaction, so the sync engine can store
+    /// a page of Google events and their links atomically. `id`: reuse this id (a
+    /// Bookline event re-imported after a reinstall); `None` makes a fresh UUID v7.
+    pub(crate) fn insert_in(
+        &self,
+        tx: &Transaction<'_>,
+        input: AppointmentInput,
+        origin: Origin,
+        source: ChangeSource,
+        instance_of: Option<SeriesInstance>,
+        id: Option<String>,
+    ) -> Result<Appointment> {
         validate_appointment(&input, source)?;
         if instance_of.is_some() && input.recurrence.is_some() {
             return Err(ValidationError::new(
@@ -78,8 +95,8 @@ impl Store {
         let input = normalize(input);
         let values = row_values(&input)?;
         let now = now_ms();
-        let id = uuid::Uuid::now_v7().to_string();
-        self.write("save the appointment", |tx| {
+        let id = id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        {
             if let Some(instance) = &instance_of {
                 check_series(tx, self, instance)?;
             }
@@ -117,8 +134,7 @@ impl Store {
             if source == ChangeSource::User {
                 enqueue(tx, self, &id, OutboxOp::Upsert, now)?;
             }
-            Ok(())
-        })?;
+        }
         let stamp = from_ms(now)?;
         Ok(Appointment {
             id,
@@ -145,11 +161,24 @@ impl Store {
         input: AppointmentInput,
         source: ChangeSource,
     ) -> Result<Appointment> {
+        self.write("save the appointment", |tx| {
+            self.update_in(tx, id, input, source)
+        })
+    }
+
+    /// `update_appointment` inside the caller's transaction.
+    pub(crate) fn update_in(
+        &self,
+        tx: &Transaction<'_>,
+        id: &str,
+        input: AppointmentInput,
+        source: ChangeSource,
+    ) -> Result<Appointment> {
         validate_appointment(&input, source)?;
         let input = normalize(input);
         let values = row_values(&input)?;
         let now = now_ms();
-        self.write("save the appointment", |tx| {
+        {
             let existing = load(tx, self, id)?.ok_or_else(|| not_found(id))?;
             if existing.instance_of.is_some() && input.recurrence.is_some() {
                 return Err(ValidationError::new(
@@ -188,7 +217,7 @@ impl Store {
                 enqueue(tx, self, id, OutboxOp::Upsert, now)?;
             }
             load(tx, self, id)?.ok_or_else(|| not_found(id))
-        })
+        }
     }
 
     /// Books, cancels or marks done. Cancelling keeps the appointment (and tells Google).
@@ -198,8 +227,21 @@ impl Store {
         status: Status,
         source: ChangeSource,
     ) -> Result<Appointment> {
-        let now = now_ms();
         self.write("change the appointment's status", |tx| {
+            self.set_status_in(tx, id, status, source)
+        })
+    }
+
+    /// `set_status` inside the caller's transaction.
+    pub(crate) fn set_status_in(
+        &self,
+        tx: &Transaction<'_>,
+        id: &str,
+        status: Status,
+        source: ChangeSource,
+    ) -> Result<Appointment> {
+        let now = now_ms();
+        {
             let changed = tx
                 .execute(
                     "UPDATE appointments SET status = ?2, updated_at_ms = ?3 WHERE id = ?1",
@@ -213,7 +255,7 @@ impl Store {
                 enqueue(tx, self, id, OutboxOp::Upsert, now)?;
             }
             load(tx, self, id)?.ok_or_else(|| not_found(id))
-        })
+        }
     }
 
     /// Deletes appointment `id`; for a series also its moved instances (as Google does).
@@ -223,8 +265,21 @@ impl Store {
     /// (and an `upsert` for a series that gained an `EXDATE`). A `Sync` delete removes
     /// rows only.
     pub fn delete_appointment(&self, id: &str, source: ChangeSource) -> Result<()> {
-        let now = now_ms();
         self.write("delete the appointment", |tx| {
+            self.delete_in(tx, id, source).map(|_| ())
+        })
+    }
+
+    /// `delete_appointment` inside the caller's transaction; returns the ids removed
+    /// (the appointment first, then its moved instances).
+    pub(crate) fn delete_in(
+        &self,
+        tx: &Transaction<'_>,
+        id: &str,
+        source: ChangeSource,
+    ) -> Result<Vec<String>> {
+        let now = now_ms();
+        {
             let row = load(tx, self, id)?.ok_or_else(|| not_found(id))?;
             let mut ids = override_ids(tx, self, id, None)?;
             tx.execute("DELETE FROM appointments WHERE id = ?1", [id])
@@ -251,8 +306,8 @@ impl Store {
                     }
                 }
             }
-            Ok(())
-        })
+            Ok(ids)
+        }
     }
 
     /// Removes one instance of a recurring series (the week view's "delete this
@@ -290,6 +345,15 @@ impl Store {
 
     pub fn get_appointment(&self, id: &str) -> Result<Option<Appointment>> {
         self.read(|conn| load(conn, self, id))
+    }
+
+    /// `get_appointment` on the caller's connection or transaction.
+    pub(crate) fn get_in(
+        &self,
+        conn: &rusqlite::Connection,
+        id: &str,
+    ) -> Result<Option<Appointment>> {
+        load(conn, self, id)
     }
 
     /// How many appointments are stored (series count once).
@@ -372,15 +436,28 @@ impl Store {
                 .map_err(|e| self.error("list appointments", e))?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(|e| self.error("list appointments", e))?;
+            let connected = conn
+                .query_row(
+                    "SELECT 1 FROM settings WHERE key = ?1",
+                    [super::GOOGLE_ACCOUNT_SETTING],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(|e| self.error("list appointments", e))?
+                .is_some();
             let rows = raws
                 .into_iter()
                 .map(|raw| {
+                    let appointment = raw.into_appointment()?;
+                    let (sync_state, google_event_id) = if connected {
+                        row_sync_state(conn, self, &appointment.id)?
+                    } else {
+                        (SyncState::NotConnected, None)
+                    };
                     Ok(AppointmentRow {
-                        appointment: raw.into_appointment()?,
-                        // The documented placeholder of issue 3: the sync issue replaces
-                        // it with the row's link and outbox state.
-                        sync_state: SyncState::NotConnected,
-                        google_event_id: None,
+                        appointment,
+                        sync_state,
+                        google_event_id,
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -390,6 +467,39 @@ impl Store {
             })
         })
     }
+}
+
+/// How one row stands with Google: an outbox entry waiting (its last error, if the last
+/// attempt failed), else its link (with the link's last error), else not synced.
+fn row_sync_state(
+    conn: &rusqlite::Connection,
+    store: &Store,
+    id: &str,
+) -> Result<(SyncState, Option<String>)> {
+    let fail = |e| store.error("read the sync state", e);
+    let link: Option<(String, Option<String>)> = conn
+        .prepare_cached("SELECT event_id, last_error FROM links WHERE appointment_id = ?1")
+        .and_then(|mut stmt| {
+            stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(fail)?;
+    // The newest entry's error is the one that matters: older ones were coalesced into it.
+    let queued: Option<Option<String>> = conn
+        .prepare_cached(
+            "SELECT last_error FROM outbox WHERE appointment_id = ?1 ORDER BY seq DESC LIMIT 1",
+        )
+        .and_then(|mut stmt| stmt.query_row([id], |r| r.get(0)).optional())
+        .map_err(fail)?;
+    let event_id = link.as_ref().map(|(e, _)| e.clone());
+    let state = match (queued, link) {
+        (Some(Some(message)), _) => SyncState::Error { message },
+        (Some(None), _) => SyncState::Pending,
+        (None, Some((_, Some(message)))) => SyncState::Error { message },
+        (None, Some((_, None))) => SyncState::Synced,
+        (None, None) => SyncState::NotSynced,
+    };
+    Ok((state, event_id))
 }
 
 /// Title, lead name, email or phone contains `search`, ignoring case. Three characters

@@ -35,6 +35,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_list_indices.sql"),
 ];
 
+/// Settings key present while a Google account is connected: the account service's
+/// email setting (`account::SETTING_EMAIL`, written on connect, removed on disconnect).
+/// The list shows per-row sync states only while it is set.
+pub const GOOGLE_ACCOUNT_SETTING: &str = "google.email";
+
 /// How long a write waits for another process (the CLI while the app runs) to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -2,6 +2,8 @@
 //! cores), one module per area.
 
 mod account;
+mod backfill;
+mod engine;
 mod fuzz;
 mod google;
 mod oauth;

@@ -1,0 +1,481 @@
+//! Sync benchmark against the gcal-emulator (issues 6 and 7). Run once, in release:
+//! `cargo run --release -p bookline-core --example sync_bench`.
+//!
+//! Without arguments it starts its own emulators and prints a table: pull of 10,000 new
+//! Google events, push of 2,000 new appointments at a quota of 600 per (shortened)
+//! window, backfill Google→CRM of 10,000 and CRM→Google of 2,000, and the requests of an
+//! idle pass.
+//!
+//! With `--case NAME --base-url URL --token T --calendar CAL --json` it runs one case of
+//! `bench/run.sh` against that emulator (state, quota and seeded events prepared by the
+//! script) and prints one JSON object: `bookline_s`, `requests` (calls as the quota
+//! counts them), `http_requests`, `quota_rejections`, `rss_mb`. Cases: `import-N` (the
+//! calendar's events into Bookline: backfill Google→CRM), `push-N-…` (N new appointments
+//! to Google by an ongoing-sync pass; Bookline always batches).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bookline_core::google::{
+    BatchCall, CalendarClient, Endpoints, Event, EventDateTime, StaticTokenSource,
+};
+use bookline_core::model::{AppointmentInput, Lead, Origin, Status, Timing};
+use bookline_core::store::{ChangeSource, Store};
+use bookline_core::sync::backfill::{self, BackfillRequest};
+use bookline_core::sync::engine::{AccountContext, EngineOptions, SyncEngine};
+use bookline_core::sync::privacy::PrivacySettings;
+use bookline_core::sync::Direction;
+use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
+use gcal_emulator::{Emulator, EmulatorOptions};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+type BoxError = Box<dyn std::error::Error>;
+
+/// The shortened quota window: 600 requests per this many milliseconds.
+const WINDOW_MS: u64 = 3000;
+
+struct Bench {
+    emu: Emulator,
+    http: reqwest::Client,
+    client: CalendarClient,
+    calendar: String,
+    _dir: tempfile::TempDir,
+    store: Store,
+}
+
+impl Bench {
+    async fn new(email: &str) -> Result<Bench, BoxError> {
+        let emu = Emulator::start(EmulatorOptions::default()).await?;
+        let http = reqwest::Client::new();
+        let acct: Value = http
+            .post(format!("{}/_emulator/accounts", emu.base_url()))
+            .json(&json!({ "email": email }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let token = acct["access_token"].as_str().ok_or("no token")?.to_owned();
+        let calendar = acct["calendar_id"]
+            .as_str()
+            .ok_or("no calendar")?
+            .to_owned();
+        let client = CalendarClient::new(
+            Endpoints::from_base(emu.base_url())?,
+            Arc::new(StaticTokenSource::new(token)),
+        )?;
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(&dir.path().join("bench.sqlite3"))?;
+        Ok(Bench {
+            emu,
+            http,
+            client,
+            calendar,
+            _dir: dir,
+            store,
+        })
+    }
+
+    async fn control(&self, path: &str, body: Value) -> Result<Value, BoxError> {
+        Ok(self
+            .http
+            .post(format!("{}/_emulator/{path}", self.emu.base_url()))
+            .json(&body)
+            .send()
+            .await?
+            .json()
+            .await?)
+    }
+
+    async fn stats(&self) -> Result<Value, BoxError> {
+        Ok(self
+            .http
+            .get(format!("{}/_emulator/stats", self.emu.base_url()))
+            .send()
+            .await?
+            .json()
+            .await?)
+    }
+
+    async fn reset_stats(&self) -> Result<(), BoxError> {
+        self.control("stats/reset", json!({})).await.map(|_| ())
+    }
+
+    async fn quota(&self, per_window: u64, window_ms: u64) -> Result<(), BoxError> {
+        self.control(
+            "quota",
+            json!({"per_user_per_minute": per_window, "per_project_per_minute": 0, "window_ms": window_ms}),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    fn ctx(&self, connected_at: DateTime<Utc>, direction: Direction) -> AccountContext {
+        AccountContext {
+            calendar_id: self.calendar.clone(),
+            connected_at,
+            direction,
+            privacy: PrivacySettings::default(),
+        }
+    }
+
+    /// `n` new events, inserted with batches of 1000 (quota off meanwhile).
+    async fn seed_new_events(&self, n: usize) -> Result<(), BoxError> {
+        self.quota(0, 60_000).await?;
+        let calls: Vec<BatchCall> = (0..n)
+            .map(|i| BatchCall::insert(&event(i)))
+            .collect::<Result<_, _>>()?;
+        for chunk in calls.chunks(1000) {
+            self.client.batch(&self.calendar, chunk.to_vec()).await?;
+        }
+        Ok(())
+    }
+
+    /// `n` events that look older than the connection (control endpoint, one by one,
+    /// 16 in flight).
+    async fn seed_old_events(&self, n: usize) -> Result<(), BoxError> {
+        let url = format!("{}/_emulator/events/{}", self.emu.base_url(), self.calendar);
+        for chunk in (0..n).collect::<Vec<_>>().chunks(16) {
+            let mut tasks = Vec::with_capacity(chunk.len());
+            for &i in chunk {
+                let mut body = serde_json::to_value(event(i))?;
+                body["created"] = json!("2020-01-01T00:00:00.000Z");
+                body["updated"] = json!("2020-01-01T00:00:00.000Z");
+                let req = self.http.post(&url).json(&body);
+                tasks.push(tokio::spawn(async move { req.send().await }));
+            }
+            for t in tasks {
+                t.await??;
+            }
+        }
+        Ok(())
+    }
+
+    fn seed_appointments(&self, n: usize) -> Result<(), BoxError> {
+        for i in 0..n {
+            self.store
+                .create_appointment(appointment(i), Origin::Crm, ChangeSource::User)?;
+        }
+        Ok(())
+    }
+}
+
+fn start_of(i: usize) -> DateTime<Utc> {
+    let base = Utc
+        .with_ymd_and_hms(2027, 1, 4, 8, 0, 0)
+        .single()
+        .unwrap_or_else(Utc::now);
+    base + ChronoDuration::minutes(i64::try_from(i).unwrap_or(0) * 45)
+}
+
+fn event(i: usize) -> Event {
+    let start = start_of(i);
+    Event {
+        summary: Some(format!("Google meeting {i}")),
+        start: Some(EventDateTime::timed(
+            start.fixed_offset(),
+            Some("UTC".into()),
+        )),
+        end: Some(EventDateTime::timed(
+            (start + ChronoDuration::minutes(30)).fixed_offset(),
+            Some("UTC".into()),
+        )),
+        ..Event::default()
+    }
+}
+
+fn appointment(i: usize) -> AppointmentInput {
+    let start = start_of(i) + ChronoDuration::minutes(15);
+    AppointmentInput {
+        title: format!("Demo with lead {i}"),
+        timing: Timing::Timed {
+            start,
+            end: start + ChronoDuration::minutes(30),
+        },
+        timezone: "Europe/Berlin".into(),
+        location: String::new(),
+        notes: String::new(),
+        lead: Lead::default(),
+        status: Status::Booked,
+        recurrence: None,
+    }
+}
+
+fn engine(per_window: u32, window_ms: u64) -> SyncEngine {
+    SyncEngine::new(EngineOptions {
+        quota_per_window: per_window,
+        quota_window: Duration::from_millis(window_ms),
+        ..EngineOptions::default()
+    })
+}
+
+struct Row {
+    what: &'static str,
+    items: usize,
+    secs: f64,
+    requests: u64,
+    detail: String,
+}
+
+fn route(stats: &Value, name: &str) -> u64 {
+    stats["by_route"][name].as_u64().unwrap_or(0)
+}
+
+/// `--name value` from the command line.
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+/// Peak resident memory of this process in MB (Linux), for the harness's `rss_mb`.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// One case of `bench/run.sh` against its emulator.
+async fn run_case(args: &[String]) -> Result<(), BoxError> {
+    let case = arg(args, "--case").ok_or("--case is required")?;
+    let base = arg(args, "--base-url").ok_or("--base-url is required")?;
+    let token = arg(args, "--token").ok_or("--token is required")?;
+    let calendar = arg(args, "--calendar").ok_or("--calendar is required")?;
+    let http = reqwest::Client::new();
+    let quota: Value = http
+        .get(format!("{base}/_emulator/quota"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let per_window = quota["per_user_per_minute"].as_u64().unwrap_or(0);
+    let window_ms = quota["window_ms"].as_u64().unwrap_or(60_000).max(1);
+    // Quota off at the emulator: pace as Google's real 600 per minute would not matter
+    // for these few list calls, so use a generous limit.
+    let e = if per_window == 0 {
+        engine(100_000, 60_000)
+    } else {
+        engine(u32::try_from(per_window).unwrap_or(600), window_ms)
+    };
+    let client = CalendarClient::new(
+        Endpoints::from_base(&base)?,
+        Arc::new(StaticTokenSource::new(token)),
+    )?;
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(&dir.path().join("bench.sqlite3"))?;
+    let cancel = CancellationToken::new();
+    let connected_at = Utc::now() - ChronoDuration::seconds(1);
+    let ctx = AccountContext {
+        calendar_id: calendar,
+        connected_at,
+        direction: Direction::Both,
+        privacy: PrivacySettings::default(),
+    };
+    let count = |prefix: &str| -> Result<usize, BoxError> {
+        Ok(case
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('-').next())
+            .ok_or("unknown case")?
+            .parse()?)
+    };
+    let (secs, items) = if case.starts_with("import-") {
+        let req = BackfillRequest {
+            direction: Direction::GoogleToCrm,
+            since: None,
+            until: None,
+        };
+        let t = Instant::now();
+        let p = backfill::start(&e, &store, &client, &ctx, &req, |_| {}, &cancel).await?;
+        (t.elapsed().as_secs_f64(), p.created_in_crm as usize)
+    } else if case.starts_with("push-") {
+        let n = count("push-")?;
+        for i in 0..n {
+            store.create_appointment(appointment(i), Origin::Crm, ChangeSource::User)?;
+        }
+        let t = Instant::now();
+        let r = e.run_pass(&store, &client, &ctx, &cancel).await?;
+        (t.elapsed().as_secs_f64(), r.created_in_google as usize)
+    } else {
+        return Err(format!("unknown case {case}").into());
+    };
+    let stats: Value = http
+        .get(format!("{base}/_emulator/stats"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let envelopes = route(&stats, "batch");
+    let total = stats["total"].as_u64().unwrap_or(0);
+    let out = json!({
+        "case": case,
+        "bookline_s": secs,
+        "items": items,
+        "requests": total.saturating_sub(envelopes),
+        "http_requests": total.saturating_sub(stats["batches"]["parts"].as_u64().unwrap_or(0)),
+        "quota_rejections": stats["quota_rejections"]["total"],
+        "rss_mb": peak_rss_mb(),
+    });
+    println!("{out}");
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!(
+            "sync_bench                      own emulators, all scenarios, a table\n\
+             sync_bench --case NAME --base-url URL --token T --calendar CAL --json\n\
+             \x20                               one bench/run.sh case (import-N, push-N-...)"
+        );
+        return Ok(());
+    }
+    if args.iter().any(|a| a == "--case") {
+        return run_case(&args).await;
+    }
+    let cancel = CancellationToken::new();
+    let mut rows = Vec::new();
+
+    // 1. Pull of 10,000 new Google events; then an idle pass.
+    {
+        let b = Bench::new("pull@example.com").await?;
+        let connected = Utc::now();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        b.seed_new_events(10_000).await?;
+        b.reset_stats().await?;
+        let e = engine(600, 60_000);
+        let ctx = b.ctx(connected, Direction::Both);
+        let t = Instant::now();
+        let r = e.run_pass(&b.store, &b.client, &ctx, &cancel).await?;
+        let secs = t.elapsed().as_secs_f64();
+        let s = b.stats().await?;
+        rows.push(Row {
+            what: "pull: new Google events → CRM",
+            items: r.created_in_crm as usize,
+            secs,
+            requests: s["total"].as_u64().unwrap_or(0),
+            detail: format!(
+                "{} list requests, {} errors",
+                route(&s, "events.list"),
+                r.errors.len()
+            ),
+        });
+        b.reset_stats().await?;
+        let t = Instant::now();
+        let r = e.run_pass(&b.store, &b.client, &ctx, &cancel).await?;
+        let s = b.stats().await?;
+        rows.push(Row {
+            what: "idle pass (nothing changed)",
+            items: usize::from(r.changed_anything()),
+            secs: t.elapsed().as_secs_f64(),
+            requests: s["total"].as_u64().unwrap_or(0),
+            detail: "requests of one poll".into(),
+        });
+    }
+
+    // 2. Push of 2,000 new CRM appointments at 600 per shortened window.
+    {
+        let b = Bench::new("push@example.com").await?;
+        let connected = Utc::now() - ChronoDuration::seconds(1);
+        b.seed_appointments(2_000)?;
+        b.quota(600, WINDOW_MS).await?;
+        b.reset_stats().await?;
+        let e = engine(600, WINDOW_MS);
+        let ctx = b.ctx(connected, Direction::Both);
+        let t = Instant::now();
+        let r = e.run_pass(&b.store, &b.client, &ctx, &cancel).await?;
+        let secs = t.elapsed().as_secs_f64();
+        let s = b.stats().await?;
+        let calls = route(&s, "events.insert");
+        let per_window = calls as f64 / (secs * 1000.0 / WINDOW_MS as f64);
+        rows.push(Row {
+            what: "push: new CRM appointments → Google",
+            items: r.created_in_google as usize,
+            secs,
+            requests: s["total"].as_u64().unwrap_or(0),
+            detail: format!(
+                "{:.0}/window of 600 ({:.0}%), {} quota rejections, {} batches",
+                per_window,
+                per_window / 6.0,
+                s["quota_rejections"]["total"],
+                s["batches"]["count"]
+            ),
+        });
+    }
+
+    // 3. Backfill Google → CRM, 10,000 old events.
+    {
+        let b = Bench::new("bfg@example.com").await?;
+        b.quota(0, 60_000).await?;
+        b.seed_old_events(10_000).await?;
+        b.reset_stats().await?;
+        let e = engine(600, 60_000);
+        let ctx = b.ctx(Utc::now(), Direction::Both);
+        let req = BackfillRequest {
+            direction: Direction::GoogleToCrm,
+            since: None,
+            until: None,
+        };
+        let t = Instant::now();
+        let p = backfill::start(&e, &b.store, &b.client, &ctx, &req, |_| {}, &cancel).await?;
+        let s = b.stats().await?;
+        rows.push(Row {
+            what: "backfill Google → CRM",
+            items: p.created_in_crm as usize,
+            secs: t.elapsed().as_secs_f64(),
+            requests: s["total"].as_u64().unwrap_or(0),
+            detail: format!("{} list requests", route(&s, "events.list")),
+        });
+    }
+
+    // 4. Backfill CRM → Google, 2,000 old appointments at 600 per shortened window.
+    {
+        let b = Bench::new("bfc@example.com").await?;
+        b.seed_appointments(2_000)?;
+        let ctx = b.ctx(Utc::now(), Direction::Both);
+        b.quota(600, WINDOW_MS).await?;
+        b.reset_stats().await?;
+        let e = engine(600, WINDOW_MS);
+        let req = BackfillRequest {
+            direction: Direction::CrmToGoogle,
+            since: None,
+            until: None,
+        };
+        let t = Instant::now();
+        let p = backfill::start(&e, &b.store, &b.client, &ctx, &req, |_| {}, &cancel).await?;
+        let secs = t.elapsed().as_secs_f64();
+        let s = b.stats().await?;
+        let calls = route(&s, "events.insert");
+        let per_window = calls as f64 / (secs * 1000.0 / WINDOW_MS as f64);
+        rows.push(Row {
+            what: "backfill CRM → Google",
+            items: p.created_in_google as usize,
+            secs,
+            requests: s["total"].as_u64().unwrap_or(0),
+            detail: format!(
+                "{:.0}/window of 600 ({:.0}%), {} quota rejections, {} calls + {} batch posts + {} lists",
+                per_window,
+                per_window / 6.0,
+                s["quota_rejections"]["total"],
+                calls,
+                s["batches"]["count"],
+                route(&s, "events.list")
+            ),
+        });
+    }
+
+    println!("quota window shortened to {WINDOW_MS} ms (600 requests per window)");
+    println!(
+        "{:<40} {:>7} {:>9} {:>9}  detail",
+        "scenario", "items", "seconds", "requests"
+    );
+    for r in rows {
+        println!(
+            "{:<40} {:>7} {:>9.2} {:>9}  {}",
+            r.what, r.items, r.secs, r.requests, r.detail
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,809 @@
+//! Backfill ("Synchronize Google Calendar"): the one-off transfer of old, unlinked items
+//! in the direction the user picks, as a resumable job.
+//!
+//! No second engine: the plan is `join` + `decide` in `Mode::Backfill`, and the items run
+//! through the engine's `execute` (the same writer, limiter, batches, links, activity).
+//! The plan is stored (`backfill_jobs`/`backfill_items`); every chunk of items commits its
+//! CRM writes, links and item states in one transaction. Events created in Google get
+//! the id derived from the appointment, so an item interrupted between the insert and
+//! its commit is found (409, or in the listing) and linked on resume — never duplicated.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use chrono::{NaiveDate, NaiveTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::google::{CalendarClient, Event, ListParams};
+use crate::model::Lead;
+use crate::store::{Result as StoreResult, Store, StoreError};
+use crate::sync::activity::{self, ActivityKind, NewActivity};
+use crate::sync::decide::{
+    decide, join, Direction, Mode, PairedBy, SkipReason, SyncItem, SyncKey, SyncOp, TimeRange,
+};
+use crate::sync::engine::{
+    crm_side, google_side_of, series_ref, AccountContext, Planned, SyncEngine, SyncError,
+    SyncReport,
+};
+use crate::sync::ids;
+use crate::sync::links::{self, time_str, Link};
+use crate::sync::writer::Writer;
+
+/// The match rule, in the words the dialog shows.
+pub const MATCH_RULE: &str = "An appointment and a Google event with the same start, end and \
+    title are the same item: they are linked, not copied.";
+
+/// Items per transaction (and per progress report).
+const CHUNK: usize = 1000;
+
+/// What the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackfillRequest {
+    pub direction: Direction,
+    /// First day included (`YYYY-MM-DD`), none = from the beginning.
+    pub since: Option<NaiveDate>,
+    /// Last day included, none = no end.
+    pub until: Option<NaiveDate>,
+}
+
+impl BackfillRequest {
+    fn range(&self) -> Option<TimeRange> {
+        if self.since.is_none() && self.until.is_none() {
+            return None;
+        }
+        Some(TimeRange {
+            start: self.since.map(|d| d.and_time(NaiveTime::MIN).and_utc()),
+            end: self
+                .until
+                .and_then(|d| d.succ_opt())
+                .map(|d| d.and_time(NaiveTime::MIN).and_utc()),
+        })
+    }
+
+    fn mode(&self) -> Mode {
+        Mode::Backfill {
+            direction: self.direction,
+            range: self.range(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CannotTransfer {
+    pub reason: String,
+    pub count: u32,
+}
+
+/// The UI contract's `BackfillPreview`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackfillPreview {
+    pub create_in_google: u32,
+    pub create_in_crm: u32,
+    pub already_linked: u32,
+    pub matched_equal: u32,
+    pub cannot_transfer: Vec<CannotTransfer>,
+    pub match_rule: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProgressState {
+    Running,
+    Finished,
+    Cancelled,
+    Failed,
+}
+
+/// The UI contract's `BackfillProgress`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackfillProgress {
+    pub state: ProgressState,
+    pub total: u32,
+    pub done: u32,
+    pub created_in_google: u32,
+    pub created_in_crm: u32,
+    pub linked: u32,
+    pub failed: u32,
+    pub eta_secs: Option<u64>,
+    pub message: Option<String>,
+}
+
+/// The job's stored summary: the request, the preview and the running counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct JobSummary {
+    preview: BackfillPreview,
+    created_in_google: u32,
+    created_in_crm: u32,
+    linked: u32,
+}
+
+/// Both sides read in full, and the plan.
+struct Plan {
+    items: Vec<(SyncItem, Vec<SyncOp>)>,
+    preview: BackfillPreview,
+    events: HashMap<String, Event>,
+    calendar_tz: String,
+}
+
+/// Reads Google (every page) and the CRM, and decides every key in backfill mode.
+async fn plan(
+    engine: &SyncEngine,
+    store: &Store,
+    w: &Writer<'_>,
+    ctx: &AccountContext,
+    request: &BackfillRequest,
+) -> Result<Plan, SyncError> {
+    let mode = request.mode();
+    let (events, calendar_tz) = list_all(engine, w).await?;
+    let mut cannot: HashMap<String, u32> = HashMap::new();
+    let (crm, links_now, leads) = store.read(|conn| {
+        let ids = appointment_ids(store, conn)?;
+        let mut crm = Vec::with_capacity(ids.len());
+        let mut leads = HashMap::new();
+        for id in ids {
+            if let Some(a) = store.get_in(conn, &id)? {
+                leads.insert(a.id.clone(), a.lead.clone());
+                crm.push(crm_side(&a));
+            }
+        }
+        Ok((crm, links::all(store, conn, &ctx.calendar_id)?, leads))
+    })?;
+    let by_event: HashMap<&str, &Link> =
+        links_now.iter().map(|l| (l.event_id.as_str(), l)).collect();
+    let mut google = Vec::with_capacity(events.len());
+    for e in events.values() {
+        let link = e.id.as_deref().and_then(|id| by_event.get(id));
+        let lead = link
+            .and_then(|l| leads.get(&l.appointment_id))
+            .cloned()
+            .unwrap_or_default();
+        match google_side_of(
+            e,
+            &calendar_tz,
+            &ctx.privacy,
+            &lead,
+            link.map(|l| &l.snapshot.google),
+        ) {
+            Ok(side) => google.push(side),
+            Err(_) => {
+                *cannot
+                    .entry("the Google event could not be read".into())
+                    .or_default() += 1
+            }
+        }
+    }
+    let records = links_now.iter().map(Link::record).collect();
+    let mut preview = BackfillPreview {
+        match_rule: MATCH_RULE.to_owned(),
+        ..BackfillPreview::default()
+    };
+    let mut items = Vec::new();
+    for item in join(crm, google, records, &mode) {
+        let ops = decide(&item, request.direction, &mode);
+        let creates = ops.iter().any(|op| {
+            matches!(
+                op,
+                SyncOp::CreateInGoogle { .. } | SyncOp::CreateInCrm { .. }
+            )
+        });
+        for op in &ops {
+            match op {
+                SyncOp::CreateInGoogle { .. } => preview.create_in_google += 1,
+                SyncOp::CreateInCrm { .. } => preview.create_in_crm += 1,
+                SyncOp::Link { .. } if !creates => preview.matched_equal += 1,
+                SyncOp::Skip { reason } => match reason {
+                    SkipReason::AlreadyLinked => preview.already_linked += 1,
+                    SkipReason::Cancelled | SkipReason::BooklineEventWithoutAppointment => {
+                        *cannot.entry(reason.describe().to_owned()).or_default() += 1
+                    }
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+        if ops.iter().any(SyncOp::is_effective) {
+            items.push((item, ops));
+        }
+    }
+    let mut cannot: Vec<CannotTransfer> = cannot
+        .into_iter()
+        .map(|(reason, count)| CannotTransfer { reason, count })
+        .collect();
+    cannot.sort_by(|a, b| a.reason.cmp(&b.reason));
+    preview.cannot_transfer = cannot;
+    Ok(Plan {
+        items,
+        preview,
+        events,
+        calendar_tz,
+    })
+}
+
+/// Every event of the calendar (full listing, `maxResults` 2500), by id.
+async fn list_all(
+    engine: &SyncEngine,
+    w: &Writer<'_>,
+) -> Result<(HashMap<String, Event>, String), SyncError> {
+    let mut events = HashMap::new();
+    let mut tz = None;
+    let mut page_token: Option<String> = None;
+    loop {
+        let page = w
+            .list_page(&ListParams {
+                page_token: page_token.clone(),
+                max_results: Some(engine.options().page_size.clamp(1, 2500)),
+                ..ListParams::default()
+            })
+            .await?;
+        if tz.is_none() {
+            tz = page.time_zone.clone();
+        }
+        for e in page.items {
+            if let Some(id) = e.id.clone() {
+                events.insert(id, e);
+            }
+        }
+        match page.next_page_token {
+            Some(next) if Some(&next) != page_token.as_ref() => page_token = Some(next),
+            _ => break,
+        }
+    }
+    Ok((events, tz.unwrap_or_else(|| "UTC".to_owned())))
+}
+
+fn appointment_ids(store: &Store, conn: &Connection) -> StoreResult<Vec<String>> {
+    // Moved instances of a series belong to their series; they are not items of their own.
+    let fail = |e| store.error("read the appointments", e);
+    let mut stmt = conn
+        .prepare("SELECT id FROM appointments WHERE series_id IS NULL ORDER BY start_ms, id")
+        .map_err(fail)?;
+    let ids = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(fail)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(fail)?;
+    Ok(ids)
+}
+
+/// What a backfill would do, without writing anything (the dialog's preview,
+/// `backfill --dry-run`).
+pub async fn preview(
+    engine: &SyncEngine,
+    store: &Store,
+    client: &CalendarClient,
+    ctx: &AccountContext,
+    request: &BackfillRequest,
+    cancel: &CancellationToken,
+) -> Result<BackfillPreview, SyncError> {
+    let w = engine.writer(client, &ctx.calendar_id, cancel);
+    Ok(plan(engine, store, &w, ctx, request).await?.preview)
+}
+
+/// An open job.
+struct Job {
+    id: i64,
+    direction: Direction,
+    range_start: Option<String>,
+    range_end: Option<String>,
+    summary: JobSummary,
+}
+
+fn open_job(store: &Store, conn: &Connection) -> StoreResult<Option<Job>> {
+    let row = conn
+        .query_row(
+            "SELECT id, direction, range_start, range_end, summary FROM backfill_jobs \
+             WHERE state IN ('planned', 'running') ORDER BY id DESC LIMIT 1",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(|e| store.error("read the transfer job", e))?;
+    row.map(|(id, direction, range_start, range_end, summary)| {
+        let direction = serde_json::from_value(serde_json::Value::String(direction))
+            .map_err(|e| StoreError::BadRow(format!("transfer job {id}: {e}")))?;
+        let summary = summary
+            .map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(|e| StoreError::BadRow(format!("transfer job {id}: {e}")))?
+            .unwrap_or_default();
+        Ok(Job {
+            id,
+            direction,
+            range_start,
+            range_end,
+            summary,
+        })
+    })
+    .transpose()
+}
+
+fn direction_str(d: Direction) -> &'static str {
+    match d {
+        Direction::Both => "both",
+        Direction::GoogleToCrm => "google-to-crm",
+        Direction::CrmToGoogle => "crm-to-google",
+    }
+}
+
+fn save_summary(store: &Store, conn: &Connection, job: i64, s: &JobSummary) -> StoreResult<()> {
+    let json = serde_json::to_string(s)
+        .map_err(|e| StoreError::BadRow(format!("transfer summary: {e}")))?;
+    conn.execute(
+        "UPDATE backfill_jobs SET summary = ?2, updated_at = ?3 WHERE id = ?1",
+        params![job, json, time_str(Utc::now())],
+    )
+    .map_err(|e| store.error("save the transfer's progress", e))?;
+    Ok(())
+}
+
+/// Counts of a job's items: (total, finished, failed).
+fn item_counts(store: &Store, conn: &Connection, job: i64) -> StoreResult<(u32, u32, u32)> {
+    conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(state IN ('done', 'skipped')), 0), \
+         COALESCE(SUM(state = 'failed'), 0) FROM backfill_items WHERE job_id = ?1",
+        [job],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        },
+    )
+    .map(|(t, d, f)| {
+        let n = |v: i64| u32::try_from(v).unwrap_or(0);
+        (n(t), n(d), n(f))
+    })
+    .map_err(|e| store.error("read the transfer's progress", e))
+}
+
+fn progress_of(
+    store: &Store,
+    conn: &Connection,
+    job: &Job,
+    state: ProgressState,
+    eta_secs: Option<u64>,
+    message: Option<String>,
+) -> StoreResult<BackfillProgress> {
+    let (total, finished, failed) = item_counts(store, conn, job.id)?;
+    Ok(BackfillProgress {
+        state,
+        total,
+        done: finished + failed,
+        created_in_google: job.summary.created_in_google,
+        created_in_crm: job.summary.created_in_crm,
+        linked: job.summary.linked,
+        failed,
+        eta_secs,
+        message,
+    })
+}
+
+/// The unfinished job (to offer "resume"), if there is one.
+pub fn status(store: &Store) -> StoreResult<Option<BackfillProgress>> {
+    store.read(|conn| {
+        let Some(job) = open_job(store, conn)? else {
+            return Ok(None);
+        };
+        progress_of(
+            store,
+            conn,
+            &job,
+            ProgressState::Cancelled,
+            None,
+            Some("The transfer was interrupted; resume it to finish.".into()),
+        )
+        .map(Some)
+    })
+}
+
+/// Gives up the unfinished job (what is done stays done).
+pub fn discard(store: &Store) -> StoreResult<bool> {
+    store.write("give up the transfer", |tx| {
+        tx.execute(
+            "UPDATE backfill_jobs SET state = 'cancelled', finished_at = ?1, updated_at = ?1 \
+             WHERE state IN ('planned', 'running')",
+            [time_str(Utc::now())],
+        )
+        .map(|n| n > 0)
+        .map_err(|e| store.error("give up the transfer", e))
+    })
+}
+
+/// Plans a new job and runs it. An unfinished job must be resumed or discarded first.
+pub async fn start(
+    engine: &SyncEngine,
+    store: &Store,
+    client: &CalendarClient,
+    ctx: &AccountContext,
+    request: &BackfillRequest,
+    progress: impl Fn(&BackfillProgress),
+    cancel: &CancellationToken,
+) -> Result<BackfillProgress, SyncError> {
+    if store.read(|c| open_job(store, c))?.is_some() {
+        return Err(SyncError::Store(StoreError::Validation {
+            field: "transfer",
+            message: "An earlier transfer is unfinished: resume it (or discard it) first.".into(),
+        }));
+    }
+    let w = engine.writer(client, &ctx.calendar_id, cancel);
+    let planned = plan(engine, store, &w, ctx, request).await?;
+    let now = time_str(Utc::now());
+    let summary = JobSummary {
+        preview: planned.preview.clone(),
+        ..JobSummary::default()
+    };
+    let summary_json = serde_json::to_string(&summary)
+        .map_err(|e| StoreError::BadRow(format!("transfer summary: {e}")))?;
+    store.write("plan the transfer", |tx| {
+        tx.execute(
+            "INSERT INTO backfill_jobs (calendar_id, direction, range_start, range_end, state, \
+             created_at, updated_at, summary) VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?5, ?6)",
+            params![
+                ctx.calendar_id,
+                direction_str(request.direction),
+                request.since.map(|d| d.to_string()),
+                request.until.map(|d| d.to_string()),
+                now,
+                summary_json
+            ],
+        )
+        .map_err(|e| store.error("plan the transfer", e))?;
+        let job = tx.last_insert_rowid();
+        let mut stmt = tx
+            .prepare(
+                "INSERT INTO backfill_items (job_id, seq, action, appointment_id, event_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(|e| store.error("plan the transfer", e))?;
+        for (seq, (item, ops)) in planned.items.iter().enumerate() {
+            let action = if ops.iter().any(|o| matches!(o, SyncOp::CreateInGoogle { .. })) {
+                "create_in_google"
+            } else if ops.iter().any(|o| matches!(o, SyncOp::CreateInCrm { .. })) {
+                "create_in_crm"
+            } else {
+                "link"
+            };
+            stmt.execute(params![
+                job,
+                i64::try_from(seq).unwrap_or(i64::MAX),
+                action,
+                item.key.appointment_id,
+                item.key.event_id
+            ])
+            .map_err(|e| store.error("plan the transfer", e))?;
+        }
+        activity::append(
+            store,
+            tx,
+            &NewActivity::new(
+                ActivityKind::Info,
+                None,
+                format!(
+                    "Started Synchronize Google Calendar: {} to create in Google, {} in Bookline, {} to link",
+                    planned.preview.create_in_google,
+                    planned.preview.create_in_crm,
+                    planned.preview.matched_equal
+                ),
+            ),
+        )?;
+        Ok(())
+    })?;
+    run(
+        engine,
+        store,
+        &w,
+        ctx,
+        Some(planned.events),
+        &planned.calendar_tz,
+        progress,
+    )
+    .await
+}
+
+/// Continues the unfinished job (after a crash, a quit or a cancel).
+pub async fn resume(
+    engine: &SyncEngine,
+    store: &Store,
+    client: &CalendarClient,
+    ctx: &AccountContext,
+    progress: impl Fn(&BackfillProgress),
+    cancel: &CancellationToken,
+) -> Result<BackfillProgress, SyncError> {
+    let w = engine.writer(client, &ctx.calendar_id, cancel);
+    run(engine, store, &w, ctx, None, "UTC", progress).await
+}
+
+async fn run(
+    engine: &SyncEngine,
+    store: &Store,
+    w: &Writer<'_>,
+    ctx: &AccountContext,
+    events: Option<HashMap<String, Event>>,
+    calendar_tz: &str,
+    progress: impl Fn(&BackfillProgress),
+) -> Result<BackfillProgress, SyncError> {
+    let Some(mut job) = store.read(|c| open_job(store, c))? else {
+        return Err(SyncError::Store(StoreError::NotFound {
+            id: "backfill job".into(),
+        }));
+    };
+    // A resumed job reads Google again: events created before the interruption are
+    // found there (by their derived ids) and linked instead of created twice.
+    let (events, calendar_tz) = match events {
+        Some(e) => (e, calendar_tz.to_owned()),
+        None => list_all(engine, w).await?,
+    };
+    let request = BackfillRequest {
+        direction: job.direction,
+        since: job.range_start.as_deref().and_then(|s| s.parse().ok()),
+        until: job.range_end.as_deref().and_then(|s| s.parse().ok()),
+    };
+    let mode = request.mode();
+    let ctx = AccountContext {
+        direction: job.direction,
+        ..ctx.clone()
+    };
+    let started = Instant::now();
+    let (total, already, _) = store.read(|c| item_counts(store, c, job.id))?;
+    let mut done_here: u32 = 0;
+    progress(&store.read(|c| progress_of(store, c, &job, ProgressState::Running, None, None))?);
+    loop {
+        if w.cancel.is_cancelled() {
+            let p = store.read(|c| {
+                progress_of(
+                    store,
+                    c,
+                    &job,
+                    ProgressState::Cancelled,
+                    None,
+                    Some("Cancelled; run the transfer again to finish it.".into()),
+                )
+            })?;
+            progress(&p);
+            return Ok(p);
+        }
+        let items = store.read(|conn| pending_items(store, conn, job.id, CHUNK))?;
+        if items.is_empty() {
+            break;
+        }
+        let count = u32::try_from(items.len()).unwrap_or(u32::MAX);
+        let planned = store.read(|conn| {
+            let mut out = Vec::with_capacity(items.len());
+            for (seq, appointment_id, event_id) in &items {
+                out.push(item_plan(
+                    store,
+                    conn,
+                    &ctx,
+                    &mode,
+                    &events,
+                    &calendar_tz,
+                    job.id,
+                    *seq,
+                    appointment_id.clone(),
+                    event_id.clone(),
+                )?);
+            }
+            Ok(out)
+        })?;
+        let mut report = SyncReport::default();
+        let linked_before: u32 = planned
+            .iter()
+            .filter(|p| {
+                p.ops.iter().any(|o| matches!(o, SyncOp::Link { .. }))
+                    && !p.ops.iter().any(|o| {
+                        matches!(
+                            o,
+                            SyncOp::CreateInGoogle { .. } | SyncOp::CreateInCrm { .. }
+                        )
+                    })
+            })
+            .count()
+            .try_into()
+            .unwrap_or(0);
+        let (to_run, nothing): (Vec<Planned>, Vec<Planned>) = planned
+            .into_iter()
+            .partition(|p| p.ops.iter().any(SyncOp::is_effective));
+        let mut summary = job.summary.clone();
+        let job_id = job.id;
+        let result = engine
+            .execute(
+                store,
+                w,
+                &ctx,
+                &mode,
+                to_run,
+                &calendar_tz,
+                &mut report,
+                |tx| {
+                    for p in &nothing {
+                        if let Some((job, seq)) = p.job_item {
+                            mark_item(store, tx, job, seq, "skipped", None)?;
+                        }
+                    }
+                    Ok(())
+                },
+            )
+            .await;
+        if let Err(e) = result {
+            let cancelled = matches!(e, SyncError::Cancelled);
+            let state = if cancelled {
+                ProgressState::Cancelled
+            } else {
+                ProgressState::Failed
+            };
+            let p =
+                store.read(|c| progress_of(store, c, &job, state, None, Some(e.to_string())))?;
+            progress(&p);
+            return if cancelled { Ok(p) } else { Err(e) };
+        }
+        summary.created_in_google += report.created_in_google;
+        summary.created_in_crm += report.created_in_crm;
+        let failed_now = u32::try_from(report.errors.len()).unwrap_or(0);
+        summary.linked += linked_before.saturating_sub(failed_now.min(linked_before));
+        store.write("save the transfer's progress", |tx| {
+            save_summary(store, tx, job_id, &summary)
+        })?;
+        job.summary = summary;
+        done_here += count;
+        let remaining = total.saturating_sub(already + done_here);
+        let elapsed = started.elapsed().as_secs_f64();
+        let eta = (done_here > 0)
+            .then(|| (elapsed / f64::from(done_here) * f64::from(remaining)).ceil() as u64);
+        progress(&store.read(|c| progress_of(store, c, &job, ProgressState::Running, eta, None))?);
+    }
+    let now = time_str(Utc::now());
+    let final_progress = store.write("finish the transfer", |tx| {
+        tx.execute(
+            "UPDATE backfill_jobs SET state = 'done', finished_at = ?2, updated_at = ?2 WHERE id = ?1",
+            params![job.id, now],
+        )
+        .map_err(|e| store.error("finish the transfer", e))?;
+        let p = progress_of(store, tx, &job, ProgressState::Finished, Some(0), None)?;
+        let mut summary = format!(
+            "Synchronize Google Calendar finished: {} created in Google, {} in Bookline, {} linked",
+            p.created_in_google, p.created_in_crm, p.linked
+        );
+        if p.failed > 0 {
+            summary.push_str(&format!(", {} failed", p.failed));
+        }
+        activity::append(store, tx, &NewActivity::new(ActivityKind::Info, None, summary))?;
+        Ok(p)
+    })?;
+    progress(&final_progress);
+    Ok(final_progress)
+}
+
+type ItemRow = (i64, Option<String>, Option<String>);
+
+/// Items still to do; failed ones are tried again (a few times) on each run.
+fn pending_items(
+    store: &Store,
+    conn: &Connection,
+    job: i64,
+    limit: usize,
+) -> StoreResult<Vec<ItemRow>> {
+    let fail = |e| store.error("read the transfer's items", e);
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT seq, appointment_id, event_id FROM backfill_items WHERE job_id = ?1 \
+             AND (state = 'pending' OR (state = 'failed' AND attempts < 3)) ORDER BY seq LIMIT ?2",
+        )
+        .map_err(fail)?;
+    let rows = stmt
+        .query_map(
+            params![job, i64::try_from(limit).unwrap_or(i64::MAX)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .map_err(fail)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(fail)?;
+    Ok(rows)
+}
+
+/// One item decided again with both sides as they are now: a resumed item already done
+/// in Google (or linked by ongoing sync meanwhile) comes out as a link or a skip.
+#[allow(clippy::too_many_arguments)]
+fn item_plan(
+    store: &Store,
+    conn: &Connection,
+    ctx: &AccountContext,
+    mode: &Mode,
+    events: &HashMap<String, Event>,
+    calendar_tz: &str,
+    job: i64,
+    seq: i64,
+    appointment_id: Option<String>,
+    event_id: Option<String>,
+) -> StoreResult<Planned> {
+    let appointment = match &appointment_id {
+        Some(id) => store.get_in(conn, id)?,
+        None => None,
+    };
+    let link = match (&appointment_id, &event_id) {
+        (Some(a), _) => links::by_appointment(store, conn, a)?,
+        (None, Some(e)) => links::by_event(store, conn, &ctx.calendar_id, e)?,
+        _ => None,
+    };
+    let event_id = event_id
+        .or_else(|| link.as_ref().map(|l| l.event_id.clone()))
+        .or_else(|| appointment_id.as_deref().and_then(ids::event_id_for));
+    let lead = appointment
+        .as_ref()
+        .map(|a| a.lead.clone())
+        .unwrap_or_else(Lead::default);
+    let event = event_id.as_deref().and_then(|e| events.get(e));
+    let google = event.and_then(|e| {
+        google_side_of(
+            e,
+            calendar_tz,
+            &ctx.privacy,
+            &lead,
+            link.as_ref().map(|l| &l.snapshot.google),
+        )
+        .ok()
+    });
+    let paired_by = match (&link, &appointment, &google) {
+        (Some(_), _, _) => Some(PairedBy::Link),
+        (None, Some(a), Some(g)) if ids::event_id_for(&a.id).as_deref() == Some(&g.event_id) => {
+            Some(PairedBy::DerivedEventId)
+        }
+        (None, Some(_), Some(g)) if g.bookline_appointment_id.is_some() => {
+            Some(PairedBy::BooklineProperty)
+        }
+        (None, Some(_), Some(_)) => Some(PairedBy::EqualContent),
+        _ => None,
+    };
+    let item = SyncItem {
+        key: SyncKey {
+            appointment_id: appointment.as_ref().map(|a| a.id.clone()),
+            event_id: if google.is_some() || link.is_some() {
+                event_id
+            } else {
+                None
+            },
+        },
+        crm: appointment.as_ref().map(crm_side),
+        google,
+        base: link.as_ref().map(|l| l.snapshot.clone()),
+        paired_by,
+        series: None,
+    };
+    let series = series_ref(store, conn, item.crm.as_ref(), item.google.as_ref())?;
+    let item = SyncItem { series, ..item };
+    let ops = decide(&item, ctx.direction, mode);
+    let mut p = Planned::new(item, ops);
+    p.lead = lead;
+    p.event_status = event.and_then(|e| e.status.clone());
+    p.link = link;
+    p.job_item = Some((job, seq));
+    Ok(p)
+}
+
+/// Marks one item of a job (`done`, `failed`, `skipped`), in the caller's transaction.
+pub(crate) fn mark_item(
+    store: &Store,
+    conn: &Connection,
+    job: i64,
+    seq: i64,
+    state: &str,
+    error: Option<&str>,
+) -> StoreResult<()> {
+    conn.prepare_cached(
+        "UPDATE backfill_items SET state = ?3, error = ?4, attempts = attempts + 1 \
+         WHERE job_id = ?1 AND seq = ?2",
+    )
+    .and_then(|mut stmt| stmt.execute(params![job, seq, state, error]))
+    .map_err(|e| store.error("record the transfer's progress", e))?;
+    Ok(())
+}

@@ -1,0 +1,1341 @@
+//! One ongoing-sync pass: pull Google's changes, push the outbox.
+//!
+//! Shape (Yaak's compute/apply split, vdirsyncer's status table): read both sides for a
+//! set of keys → `join` + `decide` (pure) → write to Google (paced, batched, retried) →
+//! one SQLite transaction that applies the CRM side, writes the links, completes the
+//! outbox entries and logs the activity. A link is written only after the Google write
+//! it records succeeded; a crash in between is retried, and the event id derived from
+//! the appointment id turns the retried insert into a harmless 409.
+//!
+//! Backfill (`sync::backfill`) runs its items through the same `execute`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, Transaction};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{AppError, ErrorCode};
+use crate::google::{CalendarClient, Event, EventStatus, GoogleError, ListParams};
+use crate::model::{Appointment, AppointmentInput, Lead, Origin, Recurrence, Status};
+use crate::ratelimit::RateLimiter;
+use crate::store::{OutboxOp, Store, StoreError};
+use crate::sync::activity::{self, ActivityKind, NewActivity};
+use crate::sync::decide::{
+    decide, guard_deletes, join, CrmSide, Decision, DeletePolicy, Direction, GoogleSide,
+    InstanceRef, LinkRecord, Mode, PairedBy, Side, Snapshot, SyncItem, SyncKey, SyncOp,
+};
+use crate::sync::fields::{FieldSet, SyncFields, SyncStatus};
+use crate::sync::ids;
+use crate::sync::links::{self, Link};
+use crate::sync::mapping::{self, MappingContext, APPOINTMENT_ID_PROPERTY};
+use crate::sync::privacy::PrivacySettings;
+use crate::sync::writer::{Outcome, WriteCall, Writer, WriterOptions};
+use crate::validation::ChangeSource;
+
+/// What the engine needs to know about the connected account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountContext {
+    pub calendar_id: String,
+    /// Items created in Google or the CRM after this are *new*; older ones wait for
+    /// backfill.
+    pub connected_at: DateTime<Utc>,
+    pub direction: Direction,
+    pub privacy: PrivacySettings,
+}
+
+/// What a pass did (the UI contract's `SyncReport`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    pub created_in_google: u32,
+    pub updated_in_google: u32,
+    pub deleted_in_google: u32,
+    pub created_in_crm: u32,
+    pub updated_in_crm: u32,
+    pub deleted_in_crm: u32,
+    pub conflicts: u32,
+    /// One sentence per item that failed (it stays queued and is retried next pass).
+    pub errors: Vec<String>,
+}
+
+impl SyncReport {
+    /// Whether the pass wrote anything anywhere.
+    pub fn changed_anything(&self) -> bool {
+        self.created_in_google
+            + self.updated_in_google
+            + self.deleted_in_google
+            + self.created_in_crm
+            + self.updated_in_crm
+            + self.deleted_in_crm
+            > 0
+    }
+}
+
+/// Why a pass stopped before its end. Item-level failures are not errors of the pass:
+/// they are in `SyncReport::errors`.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Reading Google failed even after retries; nothing was decided from the partial read.
+    #[error("Bookline could not read your Google calendar: {0}")]
+    Google(GoogleError),
+    /// The grant is gone (needs reconnect), or the keyring is unavailable: nothing more
+    /// is written until the user fixes it. Nothing is lost: the outbox keeps the work.
+    #[error("{}", .0.message)]
+    Account(AppError),
+    #[error("Sync was cancelled.")]
+    Cancelled,
+    /// The pass would delete more than the delete guard allows; nothing was deleted.
+    #[error("This sync would delete {crm_deletes} appointment(s) in Bookline and {google_deletes} event(s) in Google. Bookline stopped to ask first: confirm to go ahead.")]
+    NeedsConfirmation {
+        crm_deletes: usize,
+        google_deletes: usize,
+    },
+}
+
+impl SyncError {
+    pub fn needs_reconnect(&self) -> bool {
+        matches!(self, SyncError::Account(app) if app.code == ErrorCode::NeedsReconnect)
+    }
+}
+
+impl From<SyncError> for AppError {
+    fn from(error: SyncError) -> Self {
+        match error {
+            SyncError::Store(e) => e.into(),
+            SyncError::Google(e) => {
+                let app = AppError::from(e);
+                AppError::new(
+                    app.code,
+                    format!(
+                        "Bookline could not read your Google calendar: {}",
+                        app.message
+                    ),
+                )
+            }
+            SyncError::Account(app) => app,
+            SyncError::Cancelled => AppError::new(ErrorCode::Cancelled, "Sync was cancelled."),
+            e @ SyncError::NeedsConfirmation { .. } => {
+                AppError::new(ErrorCode::Validation, e.to_string())
+            }
+        }
+    }
+}
+
+/// Tuning of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Google's per-user quota (600 per minute).
+    pub quota_per_window: u32,
+    /// The quota's window (a minute at Google; tests shorten it).
+    pub quota_window: Duration,
+    /// The share of the quota Bookline lets itself use.
+    pub quota_safety: f64,
+    pub writer: WriterOptions,
+    pub delete_policy: DeletePolicy,
+    /// `maxResults` of `events.list` (Google's maximum is 2500).
+    pub page_size: u32,
+    /// Outbox entries (appointments) handled per transaction.
+    pub push_chunk: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            quota_per_window: 600,
+            quota_window: Duration::from_secs(60),
+            quota_safety: 0.97,
+            writer: WriterOptions::default(),
+            delete_policy: DeletePolicy::default(),
+            page_size: 2500,
+            push_chunk: 500,
+        }
+    }
+}
+
+/// The sync engine: holds the rate limiter, so one engine per account must be shared by
+/// everything that talks to that account's calendar (passes and backfill).
+#[derive(Debug)]
+pub struct SyncEngine {
+    limiter: RateLimiter,
+    options: EngineOptions,
+}
+
+/// One key on its way through `execute`.
+#[derive(Debug, Clone)]
+pub(crate) struct Planned {
+    pub item: SyncItem,
+    pub ops: Vec<SyncOp>,
+    /// The appointment's lead (the privacy template needs it on both ways).
+    pub lead: Lead,
+    pub link: Option<Link>,
+    /// The event as last read, when known (keeps a tentative event tentative).
+    pub event_status: Option<EventStatus>,
+    /// Outbox entries this key settles.
+    pub outbox: Vec<i64>,
+    /// The backfill item (job id, seq) this key is.
+    pub job_item: Option<(i64, i64)>,
+}
+
+impl Planned {
+    pub(crate) fn new(item: SyncItem, ops: Vec<SyncOp>) -> Self {
+        Self {
+            item,
+            ops,
+            lead: Lead::default(),
+            link: None,
+            event_status: None,
+            outbox: Vec::new(),
+            job_item: None,
+        }
+    }
+
+    fn title(&self) -> String {
+        let from_ops = self.ops.iter().find_map(|op| match op {
+            SyncOp::CreateInGoogle { fields, .. } | SyncOp::CreateInCrm { fields, .. } => {
+                Some(fields.title.clone())
+            }
+            SyncOp::UpdateGoogle { to, .. } | SyncOp::UpdateCrm { to, .. } => {
+                Some(to.title.clone())
+            }
+            SyncOp::Link { snapshot } => Some(snapshot.crm.title.clone()),
+            _ => None,
+        });
+        from_ops
+            .or_else(|| self.item.crm.as_ref().map(|c| c.fields.title.clone()))
+            .or_else(|| self.item.google.as_ref().map(|g| g.fields.title.clone()))
+            .or_else(|| self.link.as_ref().map(|l| l.snapshot.crm.title.clone()))
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| "(no title)".to_owned())
+    }
+
+    fn google_write(&self) -> Option<&SyncOp> {
+        self.ops
+            .iter()
+            .find(|op| op.writes_to() == Some(Side::Google))
+    }
+}
+
+/// The Google half of a key, once done.
+#[derive(Debug, Clone)]
+enum GoogleDone {
+    /// No Google write was needed.
+    Nothing,
+    /// Written; the event as Google answered.
+    Written(Box<Event>),
+    Deleted,
+}
+
+/// Where one key ended after the Google phase.
+enum Ready {
+    Apply(Planned, GoogleDone),
+    Failed(Planned, String),
+}
+
+impl Default for SyncEngine {
+    fn default() -> Self {
+        Self::new(EngineOptions::default())
+    }
+}
+
+impl SyncEngine {
+    pub fn new(options: EngineOptions) -> Self {
+        let limit = (f64::from(options.quota_per_window) * options.quota_safety.clamp(0.1, 1.0))
+            .floor()
+            .max(1.0) as u32;
+        Self {
+            // A burst of 5% and a steady 95% of `limit`: no window of the quota's length
+            // ever sees more than `limit`, and `quota_safety` keeps a margin under
+            // Google's own count for clock differences.
+            limiter: RateLimiter::for_quota(limit, options.quota_window, 0.95),
+            options,
+        }
+    }
+
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    pub(crate) fn writer<'a>(
+        &'a self,
+        client: &'a CalendarClient,
+        calendar: &'a str,
+        cancel: &'a CancellationToken,
+    ) -> Writer<'a> {
+        Writer {
+            client,
+            calendar,
+            limiter: &self.limiter,
+            options: &self.options.writer,
+            cancel,
+        }
+    }
+
+    /// One ongoing-sync pass. Stops with `NeedsConfirmation` (nothing deleted) when it
+    /// would delete more than the delete guard allows; `run_pass_confirmed` goes ahead.
+    pub async fn run_pass(
+        &self,
+        store: &Store,
+        client: &CalendarClient,
+        ctx: &AccountContext,
+        cancel: &CancellationToken,
+    ) -> Result<SyncReport, SyncError> {
+        self.pass(store, client, ctx, cancel, false).await
+    }
+
+    /// `run_pass` after the user confirmed a mass delete.
+    pub async fn run_pass_confirmed(
+        &self,
+        store: &Store,
+        client: &CalendarClient,
+        ctx: &AccountContext,
+        cancel: &CancellationToken,
+    ) -> Result<SyncReport, SyncError> {
+        self.pass(store, client, ctx, cancel, true).await
+    }
+
+    async fn pass(
+        &self,
+        store: &Store,
+        client: &CalendarClient,
+        ctx: &AccountContext,
+        cancel: &CancellationToken,
+        confirmed: bool,
+    ) -> Result<SyncReport, SyncError> {
+        let writer = self.writer(client, &ctx.calendar_id, cancel);
+        let mut report = SyncReport::default();
+        let mode = Mode::Ongoing {
+            connected_at: ctx.connected_at,
+        };
+        self.pull(store, &writer, ctx, &mode, confirmed, &mut report)
+            .await?;
+        self.push(store, &writer, ctx, &mode, confirmed, &mut report)
+            .await?;
+        if report.changed_anything() || !report.errors.is_empty() {
+            // Only after passes that logged something: an idle poll writes nothing.
+            activity::prune(store, activity::DEFAULT_KEEP)?;
+        }
+        Ok(report)
+    }
+
+    // ---- Pull ----
+
+    async fn pull(
+        &self,
+        store: &Store,
+        w: &Writer<'_>,
+        ctx: &AccountContext,
+        mode: &Mode,
+        confirmed: bool,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let cal = ctx.calendar_id.as_str();
+        let mut resynced = false;
+        'listing: loop {
+            let token = store.read(|c| links::sync_token(store, c, cal))?;
+            let full = token.is_none();
+            let mut page_token: Option<String> = None;
+            loop {
+                let params = ListParams {
+                    sync_token: token.clone(),
+                    page_token: page_token.clone(),
+                    max_results: Some(self.options.page_size.clamp(1, 2500)),
+                    // A full relist must show deletions of linked events.
+                    show_deleted: full.then_some(true),
+                    ..ListParams::default()
+                };
+                let page = match w.list_page(&params).await {
+                    Ok(page) => page,
+                    Err(SyncError::Google(e)) if e.is_full_sync_required() && !resynced => {
+                        // The token expired: forget it and list everything again. Links
+                        // re-pair events by id, so nothing is duplicated.
+                        store.write("forget the sync token", |tx| {
+                            links::clear_sync_token(store, tx, cal)?;
+                            activity::append(
+                                store,
+                                tx,
+                                &NewActivity::new(
+                                    ActivityKind::Info,
+                                    Some(Side::Google),
+                                    "Google asked for a full resync; reading the calendar again",
+                                ),
+                            )?;
+                            Ok(())
+                        })?;
+                        resynced = true;
+                        continue 'listing;
+                    }
+                    Err(e) => return Err(e),
+                };
+                let calendar_tz = page.time_zone.clone().unwrap_or_else(|| "UTC".to_owned());
+                let next_page = page.next_page_token.clone();
+                let sync_token = if next_page.is_none() {
+                    page.next_sync_token.clone()
+                } else {
+                    None
+                };
+                let planned =
+                    self.plan_events(store, ctx, mode, &calendar_tz, page.items, report)?;
+                self.guard(store, ctx, &planned, confirmed)?;
+                self.execute(store, w, ctx, mode, planned, &calendar_tz, report, |tx| {
+                    if let Some(token) = &sync_token {
+                        links::save_sync_token(store, tx, cal, token)?;
+                    }
+                    Ok(())
+                })
+                .await?;
+                match next_page {
+                    Some(next) if Some(&next) != page_token.as_ref() => page_token = Some(next),
+                    _ => break 'listing,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads what the CRM knows about a page of events and decides each key.
+    fn plan_events(
+        &self,
+        store: &Store,
+        ctx: &AccountContext,
+        mode: &Mode,
+        calendar_tz: &str,
+        events: Vec<Event>,
+        report: &mut SyncReport,
+    ) -> Result<Vec<Planned>, SyncError> {
+        let cal = ctx.calendar_id.as_str();
+        let mut problems = Vec::new();
+        let gathered = store.read(|conn| {
+            let mut crm = Vec::new();
+            let mut google = Vec::new();
+            let mut records = Vec::new();
+            let mut extra: HashMap<String, Extra> = HashMap::new();
+            let mut series_links: Vec<LinkRecord> = Vec::new();
+            for event in &events {
+                let Some(event_id) = event.id.clone() else {
+                    continue;
+                };
+                let link = links::by_event(store, conn, cal, &event_id)?;
+                // An occurrence of a series: `join` pairs it through the series' link.
+                if let (Some(master), None) = (&event.recurring_event_id, &link) {
+                    if let Some(series) = links::by_event(store, conn, cal, master)? {
+                        series_links.push(series.record());
+                    }
+                }
+                let candidate = link
+                    .as_ref()
+                    .map(|l| l.appointment_id.clone())
+                    .or_else(|| {
+                        event
+                            .private_property(APPOINTMENT_ID_PROPERTY)
+                            .map(str::to_owned)
+                    })
+                    .or_else(|| ids::appointment_id_from_event_id(&event_id));
+                let appointment = match &candidate {
+                    Some(id) => store.get_in(conn, id)?,
+                    None => None,
+                };
+                let lead = appointment
+                    .as_ref()
+                    .map(|a| a.lead.clone())
+                    .unwrap_or_default();
+                let mctx = MappingContext {
+                    calendar_timezone: calendar_tz,
+                    privacy: &ctx.privacy,
+                    lead: &lead,
+                };
+                let side = match mapping::google_side(
+                    event,
+                    &mctx,
+                    link.as_ref().map(|l| &l.snapshot.google),
+                ) {
+                    Ok(side) => side,
+                    Err(e) => {
+                        problems.push(
+                            NewActivity::new(
+                                ActivityKind::Error,
+                                Some(Side::Google),
+                                format!("An event in Google could not be read: {e}"),
+                            )
+                            .event(Some(&event_id)),
+                        );
+                        continue;
+                    }
+                };
+                match &appointment {
+                    Some(a) => crm.push(crm_side(a)),
+                    None => {
+                        if let Some(l) = &link {
+                            if pending_delete(store, conn, &l.appointment_id)? {
+                                crm.push(deleted_side(l));
+                            }
+                        }
+                    }
+                }
+                if let Some(l) = &link {
+                    records.push(l.record());
+                }
+                extra.insert(event_id, (lead, link, event.status.clone()));
+                google.push(side);
+            }
+            for l in series_links {
+                if !records
+                    .iter()
+                    .any(|r: &LinkRecord| r.appointment_id == l.appointment_id)
+                {
+                    records.push(l);
+                }
+            }
+            Ok((crm, google, records, extra))
+        })?;
+        let (crm, google, records, mut extra) = gathered;
+        for p in &problems {
+            if p.kind == ActivityKind::Error {
+                report.errors.push(p.summary.clone());
+            }
+        }
+        activity::append_all(store, &problems)?;
+        let mut planned = Vec::new();
+        for item in join(crm, google, records, mode) {
+            let ops = decide(&item, ctx.direction, mode);
+            if ops.iter().all(|op| !op.is_effective()) {
+                continue;
+            }
+            let mut p = Planned::new(item, ops);
+            if let Some((lead, link, status)) =
+                p.item.key.event_id.as_ref().and_then(|e| extra.remove(e))
+            {
+                p.lead = lead;
+                p.link = link;
+                p.event_status = status;
+            }
+            planned.push(p);
+        }
+        Ok(planned)
+    }
+
+    /// Stops a pass that would delete too much (spec: > 20 items or > 10%).
+    fn guard(
+        &self,
+        store: &Store,
+        ctx: &AccountContext,
+        planned: &[Planned],
+        confirmed: bool,
+    ) -> Result<(), SyncError> {
+        if confirmed {
+            return Ok(());
+        }
+        let decisions: Vec<Decision> = planned
+            .iter()
+            .map(|p| Decision {
+                key: p.item.key.clone(),
+                ops: p.ops.clone(),
+            })
+            .collect();
+        if decisions
+            .iter()
+            .all(|d| d.ops.iter().all(|op| op.deletes_from().is_none()))
+        {
+            return Ok(());
+        }
+        let crm_total = usize::try_from(store.appointment_count()?).unwrap_or(usize::MAX);
+        let google_total = store.read(|c| links::count(store, c, &ctx.calendar_id))?;
+        let g = guard_deletes(
+            &decisions,
+            crm_total,
+            google_total,
+            &self.options.delete_policy,
+        );
+        if g.needs_confirmation {
+            return Err(SyncError::NeedsConfirmation {
+                crm_deletes: g.crm_deletes,
+                google_deletes: g.google_deletes,
+            });
+        }
+        Ok(())
+    }
+
+    // ---- Push ----
+
+    async fn push(
+        &self,
+        store: &Store,
+        w: &Writer<'_>,
+        ctx: &AccountContext,
+        mode: &Mode,
+        confirmed: bool,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let entries = store.outbox_due(Utc::now(), u32::MAX)?;
+        if entries.is_empty() {
+            return Ok(());
+        }
+        // Coalesce by appointment: the latest entry says what to do, all are settled.
+        let mut order: Vec<String> = Vec::new();
+        let mut groups: HashMap<String, (Vec<i64>, OutboxOp)> = HashMap::new();
+        for e in entries {
+            let g = groups.entry(e.appointment_id.clone()).or_insert_with(|| {
+                order.push(e.appointment_id.clone());
+                (Vec::new(), e.op)
+            });
+            g.0.push(e.seq);
+            g.1 = e.op;
+        }
+        let planned = store.read(|conn| {
+            let mut out = Vec::with_capacity(order.len());
+            for id in &order {
+                let Some((seqs, op)) = groups.remove(id) else {
+                    continue;
+                };
+                let link = links::by_appointment(store, conn, id)?;
+                let row = match op {
+                    OutboxOp::Upsert => store.get_in(conn, id)?,
+                    OutboxOp::Delete => None,
+                };
+                let crm = match (&row, &link) {
+                    (Some(a), _) => Some(crm_side(a)),
+                    (None, Some(l)) => Some(deleted_side(l)),
+                    (None, None) => None,
+                };
+                let series = series_ref(store, conn, crm.as_ref(), None)?;
+                let item = SyncItem {
+                    key: SyncKey {
+                        appointment_id: Some(id.clone()),
+                        event_id: link.as_ref().map(|l| l.event_id.clone()),
+                    },
+                    crm,
+                    google: None,
+                    base: link.as_ref().map(|l| l.snapshot.clone()),
+                    paired_by: link.as_ref().map(|_| PairedBy::Link),
+                    series,
+                };
+                let ops = decide(&item, ctx.direction, mode);
+                let mut p = Planned::new(item, ops);
+                p.lead = row.map(|a| a.lead).unwrap_or_default();
+                p.link = link;
+                p.outbox = seqs;
+                out.push(p);
+            }
+            Ok(out)
+        })?;
+        self.guard(store, ctx, &planned, confirmed)?;
+        let mut rest = planned;
+        while !rest.is_empty() {
+            let tail = rest.split_off(rest.len().min(self.options.push_chunk.max(1)));
+            let chunk = std::mem::replace(&mut rest, tail);
+            self.execute(store, w, ctx, mode, chunk, "UTC", report, |_| Ok(()))
+                .await?;
+        }
+        Ok(())
+    }
+
+    // ---- Apply ----
+
+    /// Writes the Google side of every key (batched), re-reads and re-decides the keys
+    /// Google answered 409 or 412 for, then applies the CRM side, the links, the outbox
+    /// and the activity in one transaction, plus `finish` (e.g. the sync token).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn execute(
+        &self,
+        store: &Store,
+        w: &Writer<'_>,
+        ctx: &AccountContext,
+        mode: &Mode,
+        planned: Vec<Planned>,
+        calendar_tz: &str,
+        report: &mut SyncReport,
+        finish: impl FnOnce(&Transaction<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), SyncError> {
+        let mut ready: Vec<Ready> = Vec::with_capacity(planned.len());
+        let mut round = planned;
+        for attempt in 0..3 {
+            if round.is_empty() {
+                break;
+            }
+            let mut calls = Vec::new();
+            let mut call_of: Vec<Option<usize>> = Vec::with_capacity(round.len());
+            let mut build_errors: HashMap<usize, String> = HashMap::new();
+            for (i, p) in round.iter().enumerate() {
+                match p.google_write() {
+                    None => call_of.push(None),
+                    Some(op) => match write_call(p, op, &ctx.privacy) {
+                        Ok(call) => {
+                            call_of.push(Some(calls.len()));
+                            calls.push(call);
+                        }
+                        Err(message) => {
+                            build_errors.insert(i, message);
+                            call_of.push(None);
+                        }
+                    },
+                }
+            }
+            let mut outcomes: Vec<Option<Outcome>> =
+                w.run(&calls).await?.into_iter().map(Some).collect();
+            let mut refetch: Vec<Planned> = Vec::new();
+            for (i, p) in round.into_iter().enumerate() {
+                if let Some(message) = build_errors.remove(&i) {
+                    ready.push(Ready::Failed(p, message));
+                    continue;
+                }
+                let outcome = call_of[i].and_then(|c| outcomes.get_mut(c).and_then(Option::take));
+                match outcome {
+                    None => ready.push(Ready::Apply(p, GoogleDone::Nothing)),
+                    Some(Outcome::Event(e)) => ready.push(Ready::Apply(p, GoogleDone::Written(e))),
+                    Some(Outcome::Deleted) => ready.push(Ready::Apply(p, GoogleDone::Deleted)),
+                    Some(Outcome::Duplicate | Outcome::Stale) if attempt < 2 => refetch.push(p),
+                    Some(Outcome::Duplicate | Outcome::Stale) => ready.push(Ready::Failed(
+                        p,
+                        "The event kept changing in Google; Bookline will try again".to_owned(),
+                    )),
+                    Some(Outcome::Missing) => ready.push(Ready::Failed(
+                        p,
+                        "The event no longer exists in Google".to_owned(),
+                    )),
+                    Some(Outcome::Failed(e)) => ready.push(Ready::Failed(p, e.to_string())),
+                }
+            }
+            round = self
+                .refetch(w, ctx, mode, refetch, calendar_tz, &mut ready)
+                .await?;
+        }
+        self.apply(store, ctx, ready, calendar_tz, report, finish)?;
+        Ok(())
+    }
+
+    /// Reads back the events of keys Google refused as duplicate (409) or stale (412)
+    /// and decides them again with what Google holds now.
+    async fn refetch(
+        &self,
+        w: &Writer<'_>,
+        ctx: &AccountContext,
+        mode: &Mode,
+        keys: Vec<Planned>,
+        calendar_tz: &str,
+        ready: &mut Vec<Ready>,
+    ) -> Result<Vec<Planned>, SyncError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let calls: Vec<WriteCall> = keys
+            .iter()
+            .map(|p| WriteCall::Get {
+                event_id: event_id_of(p).unwrap_or_default(),
+            })
+            .collect();
+        let outcomes = w.run(&calls).await?;
+        let mut next = Vec::new();
+        for (mut p, outcome) in keys.into_iter().zip(outcomes) {
+            let event = match outcome {
+                Outcome::Event(e) => *e,
+                Outcome::Failed(e) => {
+                    ready.push(Ready::Failed(p, e.to_string()));
+                    continue;
+                }
+                _ => {
+                    ready.push(Ready::Failed(
+                        p,
+                        "The event no longer exists in Google".to_owned(),
+                    ));
+                    continue;
+                }
+            };
+            let mctx = MappingContext {
+                calendar_timezone: calendar_tz,
+                privacy: &ctx.privacy,
+                lead: &p.lead,
+            };
+            let known = p.link.as_ref().map(|l| &l.snapshot.google);
+            let side = match mapping::google_side(&event, &mctx, known) {
+                Ok(side) => side,
+                Err(e) => {
+                    ready.push(Ready::Failed(p, e.to_string()));
+                    continue;
+                }
+            };
+            p.item.key.event_id = Some(side.event_id.clone());
+            if p.item.base.is_none() {
+                p.item.paired_by = Some(PairedBy::DerivedEventId);
+            }
+            if let Some(link) = &mut p.link {
+                link.etag = event.etag.clone();
+            }
+            p.event_status = event.status.clone();
+            p.item.google = Some(side);
+            p.ops = decide(&p.item, ctx.direction, mode);
+            next.push(p);
+        }
+        Ok(next)
+    }
+
+    fn apply(
+        &self,
+        store: &Store,
+        ctx: &AccountContext,
+        ready: Vec<Ready>,
+        calendar_tz: &str,
+        report: &mut SyncReport,
+        finish: impl FnOnce(&Transaction<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), SyncError> {
+        let mut counts = SyncReport::default();
+        store.write("save what sync changed", |tx| {
+            for r in ready {
+                match r {
+                    Ready::Failed(p, message) => {
+                        record_failure(store, tx, &p, &message, &mut counts)?;
+                    }
+                    Ready::Apply(p, done) => {
+                        tx.execute_batch("SAVEPOINT item")
+                            .map_err(|e| store.error("save what sync changed", e))?;
+                        let mut item_counts = SyncReport::default();
+                        match apply_one(store, tx, ctx, &p, &done, calendar_tz, &mut item_counts) {
+                            Ok(()) => {
+                                tx.execute_batch("RELEASE item")
+                                    .map_err(|e| store.error("save what sync changed", e))?;
+                                merge_counts(&mut counts, item_counts);
+                            }
+                            Err(e) => {
+                                tx.execute_batch("ROLLBACK TO item; RELEASE item")
+                                    .map_err(|e| store.error("save what sync changed", e))?;
+                                record_failure(store, tx, &p, &e.to_string(), &mut counts)?;
+                            }
+                        }
+                    }
+                }
+            }
+            finish(tx)
+        })?;
+        merge_counts(report, counts);
+        Ok(())
+    }
+}
+
+fn merge_counts(into: &mut SyncReport, from: SyncReport) {
+    into.created_in_google += from.created_in_google;
+    into.updated_in_google += from.updated_in_google;
+    into.deleted_in_google += from.deleted_in_google;
+    into.created_in_crm += from.created_in_crm;
+    into.updated_in_crm += from.updated_in_crm;
+    into.deleted_in_crm += from.deleted_in_crm;
+    into.conflicts += from.conflicts;
+    into.errors.extend(from.errors);
+}
+
+/// The event id a key's Google writes go to.
+fn event_id_of(p: &Planned) -> Option<String> {
+    let occurrence = p.ops.iter().find_map(|op| match op {
+        SyncOp::CreateInGoogle {
+            instance: Some(series),
+            ..
+        } => series.event_id(),
+        _ => None,
+    });
+    if occurrence.is_some() && p.item.key.event_id.is_none() {
+        return occurrence;
+    }
+    p.item
+        .key
+        .event_id
+        .clone()
+        .or_else(|| p.link.as_ref().map(|l| l.event_id.clone()))
+        .or_else(|| {
+            p.item
+                .key
+                .appointment_id
+                .as_deref()
+                .and_then(ids::event_id_for)
+        })
+}
+
+fn write_call(p: &Planned, op: &SyncOp, privacy: &PrivacySettings) -> Result<WriteCall, String> {
+    match op {
+        SyncOp::CreateInGoogle {
+            fields,
+            instance: Some(series),
+        } => {
+            // The occurrence exists in Google as part of its series: patching it under
+            // its instance id makes it an exception (or cancels it).
+            let event_id = series
+                .event_id()
+                .ok_or_else(|| "The occurrence's original start cannot be read".to_owned())?;
+            Ok(WriteCall::Patch {
+                event_id,
+                body: mapping::patch_body(
+                    FieldSet::all(),
+                    fields,
+                    &p.lead,
+                    privacy,
+                    Some(&EventStatus::Confirmed),
+                ),
+                if_match: None,
+            })
+        }
+        SyncOp::CreateInGoogle { fields, .. } => {
+            let id = p
+                .item
+                .key
+                .appointment_id
+                .clone()
+                .ok_or_else(|| "The appointment has no id".to_owned())?;
+            mapping::event_for_insert(&id, fields, &p.lead, privacy)
+                .map(|e| WriteCall::Insert(Box::new(e)))
+                .ok_or_else(|| format!("The appointment id {id} cannot name a Google event"))
+        }
+        SyncOp::UpdateGoogle { fields, to } => {
+            let event_id = event_id_of(p).ok_or_else(|| "The event id is unknown".to_owned())?;
+            let status = p.event_status.clone().or(Some(EventStatus::Confirmed));
+            Ok(WriteCall::Patch {
+                event_id,
+                body: mapping::patch_body(*fields, to, &p.lead, privacy, status.as_ref()),
+                if_match: p.link.as_ref().and_then(|l| l.etag.clone()),
+            })
+        }
+        SyncOp::DeleteInGoogle => {
+            let event_id = event_id_of(p).ok_or_else(|| "The event id is unknown".to_owned())?;
+            Ok(WriteCall::Delete { event_id })
+        }
+        _ => Err("not a Google write".to_owned()),
+    }
+}
+
+/// Applies one key's CRM ops and link; counts and logs what it did.
+fn apply_one(
+    store: &Store,
+    tx: &Transaction<'_>,
+    ctx: &AccountContext,
+    p: &Planned,
+    done: &GoogleDone,
+    calendar_tz: &str,
+    counts: &mut SyncReport,
+) -> Result<(), StoreError> {
+    let title = p.title();
+    let mut appointment_id = p.item.key.appointment_id.clone();
+    let mut crm_after: Option<SyncFields> = None;
+    let mut lead = p.lead.clone();
+    let mut log = Vec::new();
+    for op in &p.ops {
+        match op {
+            SyncOp::CreateInCrm {
+                fields,
+                appointment_id: reuse,
+                instance_of,
+            } => {
+                let input = input_from(
+                    fields,
+                    Lead::default(),
+                    fields.status.to_crm(Status::Booked),
+                );
+                let created = store.insert_in(
+                    tx,
+                    input,
+                    Origin::Google,
+                    ChangeSource::Sync,
+                    instance_of.clone(),
+                    reuse.clone(),
+                )?;
+                counts.created_in_crm += 1;
+                log.push(
+                    NewActivity::new(
+                        ActivityKind::Created,
+                        Some(Side::Crm),
+                        format!("Created “{}” in Bookline", created.title),
+                    )
+                    .appointment(Some(&created.id)),
+                );
+                crm_after = Some(fields_of(&created));
+                appointment_id = Some(created.id);
+            }
+            SyncOp::UpdateCrm { fields, to } => {
+                let id = appointment_id.clone().unwrap_or_default();
+                let current = store
+                    .get_in(tx, &id)?
+                    .ok_or(StoreError::NotFound { id: id.clone() })?;
+                lead = current.lead.clone();
+                let mut merged = fields_of(&current);
+                merged.take_fields(to, *fields);
+                let status = merged.status.to_crm(current.status);
+                let input = AppointmentInput {
+                    lead: current.lead.clone(),
+                    ..input_from(&merged, current.lead.clone(), status)
+                };
+                let updated = store.update_in(tx, &id, input, ChangeSource::Sync)?;
+                counts.updated_in_crm += 1;
+                log.push(
+                    NewActivity::new(
+                        ActivityKind::Updated,
+                        Some(Side::Crm),
+                        format!("Updated “{}” in Bookline", updated.title),
+                    )
+                    .appointment(Some(&id))
+                    .detail(changed_fields(*fields)),
+                );
+                crm_after = Some(fields_of(&updated));
+            }
+            SyncOp::CancelInCrm => {
+                let id = appointment_id.clone().unwrap_or_default();
+                let cancelled =
+                    store.set_status_in(tx, &id, Status::Cancelled, ChangeSource::Sync)?;
+                counts.deleted_in_crm += 1;
+                log.push(
+                    NewActivity::new(
+                        ActivityKind::Deleted,
+                        Some(Side::Crm),
+                        format!(
+                            "Cancelled “{}” in Bookline (deleted in Google)",
+                            cancelled.title
+                        ),
+                    )
+                    .appointment(Some(&id)),
+                );
+                crm_after = Some(fields_of(&cancelled));
+            }
+            SyncOp::DeleteInCrm => {
+                let id = appointment_id.clone().unwrap_or_default();
+                store.delete_in(tx, &id, ChangeSource::Sync)?;
+                counts.deleted_in_crm += 1;
+                log.push(
+                    NewActivity::new(
+                        ActivityKind::Deleted,
+                        Some(Side::Crm),
+                        format!("Deleted “{title}” in Bookline (deleted in Google)"),
+                    )
+                    .appointment(Some(&id)),
+                );
+            }
+            SyncOp::CreateInGoogle { .. } => {
+                counts.created_in_google += 1;
+                log.push(
+                    NewActivity::new(
+                        ActivityKind::Created,
+                        Some(Side::Google),
+                        format!("Created “{title}” in Google"),
+                    )
+                    .appointment(appointment_id.as_deref()),
+                );
+            }
+            SyncOp::UpdateGoogle { fields, .. } => {
+                counts.updated_in_google += 1;
+                log.push(
+                    NewActivity::new(
+                        ActivityKind::Updated,
+                        Some(Side::Google),
+                        format!("Updated “{title}” in Google"),
+                    )
+                    .appointment(appointment_id.as_deref())
+                    .detail(changed_fields(*fields)),
+                );
+            }
+            SyncOp::DeleteInGoogle => {
+                counts.deleted_in_google += 1;
+                log.push(
+                    NewActivity::new(
+                        ActivityKind::Deleted,
+                        Some(Side::Google),
+                        format!("Deleted “{title}” in Google"),
+                    )
+                    .appointment(appointment_id.as_deref()),
+                );
+            }
+            SyncOp::RecordConflict { field, winner } => {
+                counts.conflicts += 1;
+                let kept = match winner {
+                    Side::Crm => "Bookline's",
+                    Side::Google => "Google's",
+                };
+                log.push(
+                    NewActivity::new(
+                        ActivityKind::Conflict,
+                        None,
+                        format!(
+                            "“{title}”: the {field} changed in both Bookline and Google; kept {kept} (the later edit)"
+                        ),
+                    )
+                    .appointment(appointment_id.as_deref()),
+                );
+            }
+            SyncOp::Link { .. } | SyncOp::Unlink | SyncOp::Skip { .. } => {}
+        }
+    }
+
+    let event_id = event_id_of(p);
+    let written = match done {
+        GoogleDone::Written(e) => Some(e),
+        _ => None,
+    };
+    let link_op = p.ops.iter().rev().find_map(|op| match op {
+        SyncOp::Link { snapshot } => Some(Some(snapshot)),
+        SyncOp::Unlink => Some(None),
+        _ => None,
+    });
+    match (link_op, appointment_id.as_deref(), event_id.as_deref()) {
+        (Some(None), Some(id), _) => {
+            links::delete_by_appointment(store, tx, id)?;
+        }
+        (Some(Some(snapshot)), Some(id), Some(event_id)) => {
+            // Store what each side really holds: the CRM row as saved, the event as
+            // Google answered (mapped the way the next read will map it), so the next
+            // pass sees no change and nothing echoes.
+            let google = written
+                .and_then(|e| {
+                    let mctx = MappingContext {
+                        calendar_timezone: calendar_tz,
+                        privacy: &ctx.privacy,
+                        lead: &lead,
+                    };
+                    mapping::fields_from_event(e, &mctx).ok()
+                })
+                .unwrap_or_else(|| snapshot.google.clone());
+            let etag = written
+                .and_then(|e| e.etag.clone())
+                .or_else(|| p.link.as_ref().and_then(|l| l.etag.clone()));
+            let is_new = p.link.is_none();
+            links::upsert(
+                store,
+                tx,
+                &Link {
+                    appointment_id: id.to_owned(),
+                    calendar_id: ctx.calendar_id.clone(),
+                    event_id: event_id.to_owned(),
+                    etag,
+                    snapshot: Snapshot {
+                        crm: crm_after.clone().unwrap_or_else(|| snapshot.crm.clone()),
+                        google,
+                    },
+                    synced_at: Utc::now(),
+                    last_error: None,
+                },
+            )?;
+            let created = p.ops.iter().any(|op| {
+                matches!(
+                    op,
+                    SyncOp::CreateInGoogle { .. } | SyncOp::CreateInCrm { .. }
+                )
+            });
+            if is_new && !created {
+                log.push(
+                    NewActivity::new(
+                        ActivityKind::Linked,
+                        None,
+                        format!("Linked “{title}” with its Google event"),
+                    )
+                    .appointment(Some(id))
+                    .event(Some(event_id)),
+                );
+            }
+        }
+        _ => {
+            if let (Some(id), Some(link)) = (appointment_id.as_deref(), &p.link) {
+                match written.and_then(|e| e.etag.clone()) {
+                    Some(etag) if Some(&etag) != link.etag.as_ref() => {
+                        let mut l = link.clone();
+                        l.etag = Some(etag);
+                        l.last_error = None;
+                        links::upsert(store, tx, &l)?;
+                    }
+                    _ if link.last_error.is_some() => links::set_error(store, tx, id, None)?,
+                    _ => {}
+                }
+            }
+        }
+    }
+    for seq in &p.outbox {
+        tx.execute("DELETE FROM outbox WHERE seq = ?1", [seq])
+            .map_err(|e| store.error("mark the change as sent", e))?;
+    }
+    if let Some((job, seq)) = p.job_item {
+        crate::sync::backfill::mark_item(store, tx, job, seq, "done", None)?;
+    }
+    for entry in &log {
+        activity::append(store, tx, &entry.clone().event(event_id.as_deref()))?;
+    }
+    Ok(())
+}
+
+/// How long a failed outbox entry waits before the next pass tries it again.
+fn retry_delay(attempts: u32) -> chrono::Duration {
+    let secs = 30i64.saturating_mul(1i64 << attempts.min(6));
+    chrono::Duration::seconds(secs.min(3600))
+}
+
+fn record_failure(
+    store: &Store,
+    tx: &Transaction<'_>,
+    p: &Planned,
+    message: &str,
+    counts: &mut SyncReport,
+) -> Result<(), StoreError> {
+    let title = p.title();
+    let sentence = format!("“{title}” could not be synced: {message}");
+    counts.errors.push(sentence.clone());
+    let now = Utc::now();
+    for seq in &p.outbox {
+        let attempts: i64 = tx
+            .query_row("SELECT attempts FROM outbox WHERE seq = ?1", [seq], |r| {
+                r.get(0)
+            })
+            .unwrap_or(0);
+        let retry_at = now + retry_delay(u32::try_from(attempts).unwrap_or(u32::MAX));
+        tx.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 \
+             WHERE seq = ?1",
+            params![seq, message, retry_at.timestamp_millis()],
+        )
+        .map_err(|e| store.error("record the failed attempt", e))?;
+    }
+    if let Some(id) = p.item.key.appointment_id.as_deref() {
+        links::set_error(store, tx, id, Some(message))?;
+    }
+    if let Some((job, seq)) = p.job_item {
+        crate::sync::backfill::mark_item(store, tx, job, seq, "failed", Some(message))?;
+    }
+    activity::append(
+        store,
+        tx,
+        &NewActivity::new(ActivityKind::Error, None, sentence)
+            .appointment(p.item.key.appointment_id.as_deref())
+            .event(event_id_of(p).as_deref())
+            .detail(message),
+    )?;
+    Ok(())
+}
+
+fn changed_fields(fields: FieldSet) -> String {
+    let names: Vec<&str> = fields.iter().map(|f| f.name()).collect();
+    format!("Changed: {}", names.join(", "))
+}
+
+/// Whether a delete of this appointment is waiting in the outbox.
+fn pending_delete(
+    store: &Store,
+    conn: &Connection,
+    appointment_id: &str,
+) -> Result<bool, StoreError> {
+    conn.prepare_cached("SELECT 1 FROM outbox WHERE appointment_id = ?1 AND op = 'delete' LIMIT 1")
+        .and_then(|mut stmt| stmt.exists([appointment_id]))
+        .map_err(|e| store.error("read pending changes", e))
+}
+
+/// The synced fields of an appointment.
+pub fn fields_of(a: &Appointment) -> SyncFields {
+    SyncFields {
+        title: a.title.clone(),
+        timing: a.timing.clone(),
+        timezone: a.timezone.clone(),
+        location: a.location.clone(),
+        notes: a.notes.clone(),
+        status: SyncStatus::from_crm(a.status),
+        recurrence: a
+            .recurrence
+            .as_ref()
+            .map(|r| r.lines.clone())
+            .unwrap_or_default(),
+    }
+}
+
+pub(crate) fn crm_side(a: &Appointment) -> CrmSide {
+    CrmSide {
+        appointment_id: a.id.clone(),
+        fields: fields_of(a),
+        origin: a.origin,
+        created_at: a.created_at,
+        updated_at: a.updated_at,
+        deleted: false,
+        source_event_id: None,
+        instance_of: a.instance_of.clone(),
+    }
+}
+
+/// The deletion record of a linked appointment that is gone from the CRM.
+pub(crate) fn deleted_side(link: &Link) -> CrmSide {
+    CrmSide {
+        appointment_id: link.appointment_id.clone(),
+        fields: link.snapshot.crm.clone(),
+        origin: Origin::Crm,
+        created_at: link.synced_at,
+        updated_at: Utc::now(),
+        deleted: true,
+        source_event_id: None,
+        instance_of: None,
+    }
+}
+
+/// An appointment input for synced fields. Google allows what the CRM refuses from a
+/// user (an empty title, a zone name Bookline does not know); the row gets a stand-in
+/// and the link's snapshot records both sides as they are.
+pub(crate) fn input_from(fields: &SyncFields, lead: Lead, status: Status) -> AppointmentInput {
+    let title = if fields.title.trim().is_empty() {
+        "(no title)".to_owned()
+    } else {
+        fields.title.clone()
+    };
+    let timezone = if fields.timezone.parse::<chrono_tz::Tz>().is_ok() {
+        fields.timezone.clone()
+    } else {
+        "UTC".to_owned()
+    };
+    AppointmentInput {
+        title,
+        timing: fields.timing.clone(),
+        timezone,
+        location: fields.location.clone(),
+        notes: fields.notes.clone(),
+        lead,
+        status,
+        recurrence: (!fields.recurrence.is_empty()).then(|| Recurrence {
+            lines: fields.recurrence.clone(),
+        }),
+    }
+}
+
+/// The Google side as the decision function sees it, for backfill's listing.
+pub(crate) fn google_side_of(
+    event: &Event,
+    calendar_tz: &str,
+    privacy: &PrivacySettings,
+    lead: &Lead,
+    known: Option<&SyncFields>,
+) -> Result<GoogleSide, mapping::MappingError> {
+    mapping::google_side(
+        event,
+        &MappingContext {
+            calendar_timezone: calendar_tz,
+            privacy,
+            lead,
+        },
+        known,
+    )
+}
+
+/// What `plan_events` keeps per event for the plan.
+type Extra = (Lead, Option<Link>, Option<EventStatus>);
+
+/// The series of an occurrence, when the series is linked (what `join` fills in).
+pub(crate) fn series_ref(
+    store: &Store,
+    conn: &Connection,
+    crm: Option<&CrmSide>,
+    google: Option<&GoogleSide>,
+) -> Result<Option<InstanceRef>, StoreError> {
+    if let Some(i) = google.and_then(|g| g.instance_of.as_ref()) {
+        if let Some(series) = links::by_event_any(store, conn, &i.series_event_id)? {
+            return Ok(Some(InstanceRef {
+                series_appointment_id: series.appointment_id,
+                series_event_id: i.series_event_id.clone(),
+                original_start: i.original_start.clone(),
+            }));
+        }
+    }
+    if let Some(i) = crm.and_then(|c| c.instance_of.as_ref()) {
+        if let Some(series) = links::by_appointment(store, conn, &i.series_id)? {
+            return Ok(Some(InstanceRef {
+                series_appointment_id: i.series_id.clone(),
+                series_event_id: series.event_id,
+                original_start: i.original_start.clone(),
+            }));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,261 @@
+//! The link table (one row per synced pair, with both sides' last-synced snapshot and
+//! Google's etag) and the per-calendar sync tokens.
+//!
+//! Functions take the connection (or a transaction: it derefs to one) so the engine can
+//! write a page of changes, their links and the sync token in one transaction.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::store::{Result, Store, StoreError};
+use crate::sync::decide::{LinkRecord, Snapshot};
+use crate::sync::fields::SyncFields;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub appointment_id: String,
+    pub calendar_id: String,
+    pub event_id: String,
+    pub etag: Option<String>,
+    pub snapshot: Snapshot,
+    pub synced_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+}
+
+impl Link {
+    pub fn record(&self) -> LinkRecord {
+        LinkRecord {
+            appointment_id: self.appointment_id.clone(),
+            event_id: self.event_id.clone(),
+            snapshot: self.snapshot.clone(),
+        }
+    }
+}
+
+const COLUMNS: &str = "appointment_id, calendar_id, event_id, etag, crm_snapshot, \
+    google_snapshot, synced_at, last_error";
+
+type RawLink = (
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    Option<String>,
+);
+
+fn read_raw(row: &Row<'_>) -> rusqlite::Result<RawLink> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+    ))
+}
+
+fn from_raw(raw: RawLink) -> Result<Link> {
+    let (appointment_id, calendar_id, event_id, etag, crm, google, synced_at, last_error) = raw;
+    let snapshot = |json: &str| {
+        serde_json::from_str::<SyncFields>(json)
+            .map_err(|e| StoreError::BadRow(format!("the sync snapshot of {appointment_id}: {e}")))
+    };
+    Ok(Link {
+        snapshot: Snapshot {
+            crm: snapshot(&crm)?,
+            google: snapshot(&google)?,
+        },
+        synced_at: parse_time(&synced_at)?,
+        appointment_id,
+        calendar_id,
+        event_id,
+        etag,
+        last_error,
+    })
+}
+
+pub(crate) fn parse_time(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| StoreError::BadRow(format!("bad time \"{s}\"")))
+}
+
+pub(crate) fn time_str(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Every link of a calendar.
+pub fn all(store: &Store, conn: &Connection, calendar_id: &str) -> Result<Vec<Link>> {
+    let fail = |e| store.error("read the sync links", e);
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM links WHERE calendar_id = ?1"
+        ))
+        .map_err(fail)?;
+    let raws = stmt
+        .query_map([calendar_id], read_raw)
+        .map_err(fail)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(fail)?;
+    raws.into_iter().map(from_raw).collect()
+}
+
+/// How many links a calendar has.
+pub fn count(store: &Store, conn: &Connection, calendar_id: &str) -> Result<usize> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM links WHERE calendar_id = ?1",
+        [calendar_id],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| usize::try_from(n).unwrap_or(0))
+    .map_err(|e| store.error("count the sync links", e))
+}
+
+pub fn by_appointment(
+    store: &Store,
+    conn: &Connection,
+    appointment_id: &str,
+) -> Result<Option<Link>> {
+    let raw = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM links WHERE appointment_id = ?1"
+        ))
+        .and_then(|mut stmt| stmt.query_row([appointment_id], read_raw).optional())
+        .map_err(|e| store.error("read a sync link", e))?;
+    raw.map(from_raw).transpose()
+}
+
+pub fn by_event(
+    store: &Store,
+    conn: &Connection,
+    calendar_id: &str,
+    event_id: &str,
+) -> Result<Option<Link>> {
+    let raw = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM links WHERE calendar_id = ?1 AND event_id = ?2"
+        ))
+        .and_then(|mut stmt| {
+            stmt.query_row(params![calendar_id, event_id], read_raw)
+                .optional()
+        })
+        .map_err(|e| store.error("read a sync link", e))?;
+    raw.map(from_raw).transpose()
+}
+
+/// Writes the link, replacing any link of the same appointment or the same event.
+pub fn upsert(store: &Store, conn: &Connection, link: &Link) -> Result<()> {
+    let encode = |f: &SyncFields| {
+        serde_json::to_string(f)
+            .map_err(|e| StoreError::BadRow(format!("a sync snapshot could not be encoded: {e}")))
+    };
+    let crm = encode(&link.snapshot.crm)?;
+    let google = encode(&link.snapshot.google)?;
+    conn.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO links ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    ))
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            link.appointment_id,
+            link.calendar_id,
+            link.event_id,
+            link.etag,
+            crm,
+            google,
+            time_str(link.synced_at),
+            link.last_error,
+        ])
+    })
+    .map_err(|e| store.error("save a sync link", e))?;
+    Ok(())
+}
+
+/// Removes the link of an appointment; returns whether there was one.
+pub fn delete_by_appointment(
+    store: &Store,
+    conn: &Connection,
+    appointment_id: &str,
+) -> Result<bool> {
+    conn.execute(
+        "DELETE FROM links WHERE appointment_id = ?1",
+        [appointment_id],
+    )
+    .map(|n| n > 0)
+    .map_err(|e| store.error("remove a sync link", e))
+}
+
+/// Removes every link (and the sync token) of a calendar, e.g. on disconnect.
+pub fn delete_calendar(store: &Store, conn: &Connection, calendar_id: &str) -> Result<usize> {
+    let n = conn
+        .execute("DELETE FROM links WHERE calendar_id = ?1", [calendar_id])
+        .map_err(|e| store.error("remove the sync links", e))?;
+    clear_sync_token(store, conn, calendar_id)?;
+    Ok(n)
+}
+
+/// Records (or clears, with `None`) the error shown on the appointment's row.
+pub fn set_error(
+    store: &Store,
+    conn: &Connection,
+    appointment_id: &str,
+    error: Option<&str>,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE links SET last_error = ?2 WHERE appointment_id = ?1",
+        params![appointment_id, error],
+    )
+    .map_err(|e| store.error("record a sync error", e))?;
+    Ok(())
+}
+
+pub fn sync_token(store: &Store, conn: &Connection, calendar_id: &str) -> Result<Option<String>> {
+    conn.query_row(
+        "SELECT token FROM sync_tokens WHERE calendar_id = ?1",
+        [calendar_id],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(|e| store.error("read the sync token", e))
+}
+
+pub fn save_sync_token(
+    store: &Store,
+    conn: &Connection,
+    calendar_id: &str,
+    token: &str,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO sync_tokens (calendar_id, token, saved_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (calendar_id) DO UPDATE SET token = excluded.token, \
+         saved_at = excluded.saved_at",
+        params![calendar_id, token, time_str(Utc::now())],
+    )
+    .map_err(|e| store.error("save the sync token", e))?;
+    Ok(())
+}
+
+pub fn clear_sync_token(store: &Store, conn: &Connection, calendar_id: &str) -> Result<()> {
+    conn.execute(
+        "DELETE FROM sync_tokens WHERE calendar_id = ?1",
+        [calendar_id],
+    )
+    .map_err(|e| store.error("forget the sync token", e))?;
+    Ok(())
+}
+
+/// The link of an event in whichever calendar (event ids are unique per calendar, and
+/// Bookline syncs one calendar at a time).
+pub fn by_event_any(store: &Store, conn: &Connection, event_id: &str) -> Result<Option<Link>> {
+    let raw = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM links WHERE event_id = ?1 LIMIT 1"
+        ))
+        .and_then(|mut stmt| stmt.query_row([event_id], read_raw).optional())
+        .map_err(|e| store.error("read a sync link", e))?;
+    raw.map(from_raw).transpose()
+}

@@ -1,0 +1,167 @@
+//! Calendar Sync Settings: direction, calendar, poll interval, privacy, start at login.
+//! Stored as one JSON value in the store's settings table, so a settings change and the
+//! data it governs live in the same file.
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Result, Store, StoreError};
+use crate::sync::decide::Direction;
+use crate::sync::privacy::{PrivacySettings, DEFAULT_TITLE_TEMPLATE};
+
+/// The settings key the whole `SyncSettings` value is stored under.
+pub const SETTINGS_KEY: &str = "sync_settings";
+pub const DEFAULT_POLL_INTERVAL_SECS: u32 = 60;
+/// Polling faster than this buys nothing (Google's own clients poll every few minutes)
+/// and spends the user's quota.
+pub const MIN_POLL_INTERVAL_SECS: u32 = 15;
+/// A day: a longer interval would read as "sync is broken".
+pub const MAX_POLL_INTERVAL_SECS: u32 = 86_400;
+
+/// Serializes exactly as the UI contract's `SyncSettings`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SyncSettings {
+    pub direction: Direction,
+    pub calendar_id: String,
+    pub poll_interval_secs: u32,
+    pub title_template: String,
+    pub include_lead_name: bool,
+    pub include_lead_email: bool,
+    pub include_lead_phone: bool,
+    pub start_at_login: bool,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            direction: Direction::Both,
+            calendar_id: "primary".to_owned(),
+            poll_interval_secs: DEFAULT_POLL_INTERVAL_SECS,
+            title_template: DEFAULT_TITLE_TEMPLATE.to_owned(),
+            include_lead_name: false,
+            include_lead_email: false,
+            include_lead_phone: false,
+            start_at_login: false,
+        }
+    }
+}
+
+impl SyncSettings {
+    /// What goes into Google events.
+    pub fn privacy(&self) -> PrivacySettings {
+        PrivacySettings {
+            title_template: self.title_template.clone(),
+            include_lead_name: self.include_lead_name,
+            include_lead_phone: self.include_lead_phone,
+            include_lead_email: self.include_lead_email,
+        }
+    }
+
+    /// Checks every field; the error names the field in the user's words.
+    pub fn validate(&self) -> Result<()> {
+        let invalid =
+            |field: &'static str, message: String| StoreError::Validation { field, message };
+        if self.calendar_id.trim().is_empty() {
+            return Err(invalid(
+                "calendar",
+                "Choose the Google calendar to sync with.".to_owned(),
+            ));
+        }
+        if !(MIN_POLL_INTERVAL_SECS..=MAX_POLL_INTERVAL_SECS).contains(&self.poll_interval_secs) {
+            return Err(invalid(
+                "poll interval",
+                format!(
+                    "Check Google every {MIN_POLL_INTERVAL_SECS} seconds at the most often and \
+                     once a day at the least (you asked for every {} seconds).",
+                    self.poll_interval_secs
+                ),
+            ));
+        }
+        self.privacy()
+            .validate()
+            .map_err(|e| invalid("title template", capitalize(&e.to_string())))
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The saved settings, or the defaults when none were saved.
+pub fn load(store: &Store) -> Result<SyncSettings> {
+    Ok(store
+        .get_setting::<SyncSettings>(SETTINGS_KEY)?
+        .unwrap_or_default())
+}
+
+/// Validates and saves; returns what was saved (the calendar id trimmed).
+pub fn save(store: &Store, settings: &SyncSettings) -> Result<SyncSettings> {
+    let mut settings = settings.clone();
+    settings.calendar_id = settings.calendar_id.trim().to_owned();
+    settings.validate()?;
+    store.set_setting(SETTINGS_KEY, &settings)?;
+    Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn serializes_as_the_ui_contract() {
+        let v = serde_json::to_value(SyncSettings::default()).unwrap();
+        assert_eq!(
+            v,
+            json!({
+                "direction": "both", "calendar_id": "primary", "poll_interval_secs": 60,
+                "title_template": "{title}", "include_lead_name": false,
+                "include_lead_email": false, "include_lead_phone": false,
+                "start_at_login": false
+            })
+        );
+        let partial: SyncSettings =
+            serde_json::from_value(json!({"direction": "crm-to-google"})).unwrap();
+        assert_eq!(partial.direction, Direction::CrmToGoogle);
+        assert_eq!(partial.poll_interval_secs, 60);
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let mut s = SyncSettings {
+            poll_interval_secs: 5,
+            ..Default::default()
+        };
+        assert!(matches!(
+            s.validate(),
+            Err(StoreError::Validation {
+                field: "poll interval",
+                ..
+            })
+        ));
+        s.poll_interval_secs = 15;
+        s.title_template = "{lead_name}".into();
+        assert!(matches!(
+            s.validate(),
+            Err(StoreError::Validation {
+                field: "title template",
+                ..
+            })
+        ));
+        s.title_template = "{title} — {lead_name}".into();
+        s.calendar_id = " ".into();
+        assert!(matches!(
+            s.validate(),
+            Err(StoreError::Validation {
+                field: "calendar",
+                ..
+            })
+        ));
+        s.calendar_id = "work@example.com".into();
+        assert!(s.validate().is_ok());
+    }
+}

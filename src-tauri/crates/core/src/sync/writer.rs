@@ -1,0 +1,325 @@
+//! Talking to Google for the sync engine and backfill: every call goes through the rate
+//! limiter, transient failures (5xx, 403/429 rate limits, dropped connections) are retried
+//! with exponential backoff and jitter, bulk writes go in batches of at most 50, and one
+//! failing item never stops the others — its outcome says what happened to it.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{AppError, ErrorCode};
+use crate::google::{
+    BatchCall, BatchResult, CalendarClient, Event, EventsPage, GoogleError, GoogleErrorKind,
+    ListParams, MAX_RECOMMENDED_BATCH,
+};
+use crate::ratelimit::{Backoff, RateLimiter, RetryClass};
+use crate::sync::engine::SyncError;
+
+/// One write (or read-back) for one item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteCall {
+    /// `events.insert` with the client-chosen id in the event.
+    Insert(Box<Event>),
+    /// `events.patch` with `If-Match` when the etag is known.
+    Patch {
+        event_id: String,
+        body: Value,
+        if_match: Option<String>,
+    },
+    Delete {
+        event_id: String,
+    },
+    Get {
+        event_id: String,
+    },
+}
+
+impl WriteCall {
+    fn to_batch(&self) -> Result<BatchCall, GoogleError> {
+        Ok(match self {
+            WriteCall::Insert(event) => BatchCall::insert(event)?,
+            WriteCall::Patch {
+                event_id,
+                body,
+                if_match,
+            } => BatchCall::patch(event_id.clone(), body.clone(), if_match.as_deref()),
+            WriteCall::Delete { event_id } => BatchCall::delete(event_id.clone(), None),
+            WriteCall::Get { event_id } => BatchCall::get(event_id.clone()),
+        })
+    }
+}
+
+/// What became of one call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Insert, patch or get answered with the event.
+    Event(Box<Event>),
+    /// The delete worked, or the event was already gone (410/404): either way it is gone.
+    Deleted,
+    /// 409 on insert: the id exists (an earlier attempt arrived). Read it back and link.
+    Duplicate,
+    /// 412: the event changed in Google since it was read. Read it back and merge.
+    Stale,
+    /// 404/410 on a patch or get: the event does not exist (any more).
+    Missing,
+    /// Failed for good, or still failing after the retries.
+    Failed(GoogleError),
+}
+
+/// Limits and pacing.
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    pub backoff: Backoff,
+    /// Fewer calls than this go one by one; more go in batches (a batch answer is
+    /// slower to build and parse, and one call gains nothing from it).
+    pub batch_min: usize,
+    pub batch_size: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        Self {
+            backoff: Backoff::default(),
+            batch_min: 4,
+            batch_size: MAX_RECOMMENDED_BATCH,
+        }
+    }
+}
+
+/// Google access for one calendar, paced and retried.
+pub struct Writer<'a> {
+    pub client: &'a CalendarClient,
+    pub calendar: &'a str,
+    pub limiter: &'a RateLimiter,
+    pub options: &'a WriterOptions,
+    pub cancel: &'a CancellationToken,
+}
+
+/// Errors that end the whole pass instead of one item: the grant is gone (or the keyring
+/// is unavailable), or the user cancelled.
+fn fatal(error: &GoogleError) -> Option<SyncError> {
+    match &error.kind {
+        GoogleErrorKind::Token(app) if app.code != ErrorCode::Network => {
+            Some(SyncError::Account(app.clone()))
+        }
+        _ if error.is_auth() => Some(SyncError::Account(AppError::from(error.clone()))),
+        _ => None,
+    }
+}
+
+impl Writer<'_> {
+    async fn pause(&self, wait: Duration) -> Result<(), SyncError> {
+        tokio::select! {
+            _ = self.cancel.cancelled() => Err(SyncError::Cancelled),
+            _ = tokio::time::sleep(wait) => Ok(()),
+        }
+    }
+
+    async fn acquire(&self, n: usize) -> Result<(), SyncError> {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        tokio::select! {
+            _ = self.cancel.cancelled() => Err(SyncError::Cancelled),
+            _ = self.limiter.acquire(n) => Ok(()),
+        }
+    }
+
+    /// Runs `call` under the limiter, retrying transient failures. `Err` only for
+    /// fatal errors; a failure that retrying could not fix is `Ok(Err(..))`.
+    async fn retried<T, F, Fut>(&self, mut call: F) -> Result<Result<T, GoogleError>, SyncError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, GoogleError>>,
+    {
+        let mut retry = 0;
+        loop {
+            if self.cancel.is_cancelled() {
+                return Err(SyncError::Cancelled);
+            }
+            self.acquire(1).await?;
+            match call().await {
+                Ok(v) => return Ok(Ok(v)),
+                Err(e) => {
+                    if let Some(f) = fatal(&e) {
+                        return Err(f);
+                    }
+                    let Some(class) = RetryClass::of(&e) else {
+                        return Ok(Err(e));
+                    };
+                    let Some(wait) = self.options.backoff.delay(retry, class, &mut rand::rng())
+                    else {
+                        return Ok(Err(e));
+                    };
+                    tracing::debug!(retry, ?wait, error = %e, "retrying a Google call");
+                    retry += 1;
+                    self.pause(wait).await?;
+                }
+            }
+        }
+    }
+
+    /// One page of `events.list`, retried. A failure here fails the read (and the pass):
+    /// a partial read must never be taken for the whole calendar.
+    pub async fn list_page(&self, params: &ListParams) -> Result<EventsPage, SyncError> {
+        match self
+            .retried(|| self.client.list_events(self.calendar, params))
+            .await?
+        {
+            Ok(page) => Ok(page),
+            Err(e) => Err(SyncError::Google(e)),
+        }
+    }
+
+    /// Runs the calls, in batches when there are enough of them. One outcome per call,
+    /// in order.
+    pub async fn run(&self, calls: &[WriteCall]) -> Result<Vec<Outcome>, SyncError> {
+        if calls.len() < self.options.batch_min.max(1) {
+            let mut out = Vec::with_capacity(calls.len());
+            for call in calls {
+                out.push(self.one(call).await?);
+            }
+            return Ok(out);
+        }
+        let mut out = Vec::with_capacity(calls.len());
+        for chunk in calls.chunks(self.options.batch_size.clamp(1, MAX_RECOMMENDED_BATCH)) {
+            out.extend(self.batch(chunk).await?);
+        }
+        Ok(out)
+    }
+
+    async fn one(&self, call: &WriteCall) -> Result<Outcome, SyncError> {
+        let c = self.client;
+        let cal = self.calendar;
+        let result = match call {
+            WriteCall::Insert(event) => self
+                .retried(|| c.insert_event(cal, event))
+                .await?
+                .map(|e| Outcome::Event(Box::new(e))),
+            WriteCall::Patch {
+                event_id,
+                body,
+                if_match,
+            } => self
+                .retried(|| c.patch_event(cal, event_id, body, if_match.as_deref()))
+                .await?
+                .map(|e| Outcome::Event(Box::new(e))),
+            WriteCall::Delete { event_id } => self
+                .retried(|| c.delete_event(cal, event_id, None))
+                .await?
+                .map(|()| Outcome::Deleted),
+            WriteCall::Get { event_id } => self
+                .retried(|| c.get_event(cal, event_id))
+                .await?
+                .map(|e| Outcome::Event(Box::new(e))),
+        };
+        Ok(result.unwrap_or_else(|e| classify(call, e)))
+    }
+
+    /// One batch; calls whose part failed transiently go again (with backoff) in a
+    /// smaller batch, until they succeed or the retries are used up.
+    async fn batch(&self, calls: &[WriteCall]) -> Result<Vec<Outcome>, SyncError> {
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; calls.len()];
+        let mut pending: Vec<usize> = Vec::with_capacity(calls.len());
+        for (i, call) in calls.iter().enumerate() {
+            match call.to_batch() {
+                Ok(_) => pending.push(i),
+                Err(e) => outcomes[i] = Some(Outcome::Failed(e)),
+            }
+        }
+        let mut retry = 0;
+        let mut last_class: Option<RetryClass>;
+        while !pending.is_empty() {
+            if self.cancel.is_cancelled() {
+                return Err(SyncError::Cancelled);
+            }
+            let batch: Vec<BatchCall> = pending
+                .iter()
+                .filter_map(|&i| calls[i].to_batch().ok())
+                .collect();
+            self.acquire(batch.len()).await?;
+            let results: Vec<BatchResult> = match self.client.batch(self.calendar, batch).await {
+                Ok(r) => r,
+                Err(e) => {
+                    if let Some(f) = fatal(&e) {
+                        return Err(f);
+                    }
+                    // The whole batch failed; retry it whole, or give every call the error.
+                    match RetryClass::of(&e)
+                        .and_then(|c| self.options.backoff.delay(retry, c, &mut rand::rng()))
+                    {
+                        Some(wait) => {
+                            retry += 1;
+                            self.pause(wait).await?;
+                            continue;
+                        }
+                        None => {
+                            for &i in &pending {
+                                outcomes[i] = Some(classify(&calls[i], e.clone()));
+                            }
+                            break;
+                        }
+                    }
+                }
+            };
+            let mut again = Vec::new();
+            last_class = None;
+            for (&i, result) in pending.iter().zip(results) {
+                match result {
+                    Ok(part) => {
+                        outcomes[i] = Some(match &calls[i] {
+                            WriteCall::Delete { .. } => Outcome::Deleted,
+                            _ => match part.event() {
+                                Ok(event) => Outcome::Event(Box::new(event)),
+                                Err(e) => Outcome::Failed(e),
+                            },
+                        });
+                    }
+                    Err(e) => {
+                        if let Some(f) = fatal(&e) {
+                            return Err(f);
+                        }
+                        match RetryClass::of(&e) {
+                            Some(class) if retry < self.options.backoff.max_retries => {
+                                // A rate limit outranks a server error for the wait.
+                                if !matches!(last_class, Some(RetryClass::RateLimited { .. })) {
+                                    last_class = Some(class);
+                                }
+                                outcomes[i] = Some(classify(&calls[i], e));
+                                again.push(i);
+                            }
+                            _ => outcomes[i] = Some(classify(&calls[i], e)),
+                        }
+                    }
+                }
+            }
+            pending = again;
+            if let Some(class) = last_class {
+                if let Some(wait) = self.options.backoff.delay(retry, class, &mut rand::rng()) {
+                    retry += 1;
+                    self.pause(wait).await?;
+                } else {
+                    break;
+                }
+            }
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| Outcome::Failed(GoogleError::from_response(500, b"", None)))
+            })
+            .collect())
+    }
+}
+
+/// The outcome of a call that failed with `e`.
+fn classify(call: &WriteCall, e: GoogleError) -> Outcome {
+    match call {
+        WriteCall::Insert(_) if e.is_duplicate() => Outcome::Duplicate,
+        WriteCall::Delete { .. } if e.is_gone() || e.is_not_found() => Outcome::Deleted,
+        WriteCall::Patch { .. } if e.is_precondition_failed() => Outcome::Stale,
+        WriteCall::Patch { .. } | WriteCall::Get { .. } if e.is_gone() || e.is_not_found() => {
+            Outcome::Missing
+        }
+        _ => Outcome::Failed(e),
+    }
+}

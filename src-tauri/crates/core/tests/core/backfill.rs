@@ -1,0 +1,293 @@
+//! Backfill against the emulator and a real SQLite file: each direction moves exactly
+//! its side's old items, equal items are linked, twice changes nothing, interrupted runs
+//! resume without duplicates, faults change nothing, recurring and all-day arrive intact.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bookline_core::model::{Origin, Recurrence, Timing};
+use bookline_core::sync::backfill::{self, BackfillProgress, BackfillRequest, ProgressState};
+use bookline_core::sync::Direction;
+use chrono::{Duration as ChronoDuration, NaiveDate, Utc};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{at, timed, World};
+use crate::google::control;
+
+fn request(direction: Direction) -> BackfillRequest {
+    BackfillRequest {
+        direction,
+        since: None,
+        until: None,
+    }
+}
+
+/// A world with old items on both sides: `crm` appointments and `google` events made
+/// before connecting, plus one pair typed into both (same start, end and title).
+async fn old_world(direction: Direction, crm: i64, google: i64) -> World {
+    let mut w = World::new(direction).await;
+    for i in 0..crm {
+        w.crm_create(timed(
+            &format!("Old CRM {i}"),
+            at(1, 0) + ChronoDuration::hours(i),
+        ));
+    }
+    for i in 0..google {
+        w.google_old(
+            &format!("Old Google {i}"),
+            at(20, 0) + ChronoDuration::hours(i),
+        )
+        .await;
+    }
+    w.crm_create(timed("Typed twice", at(25, 9)));
+    w.google_old("Typed twice", at(25, 9)).await;
+    // The store queued the CRM rows; ongoing sync would skip them as old anyway. Connect now.
+    w.ctx.connected_at = Utc::now();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    w
+}
+
+async fn run_start(w: &World, req: &BackfillRequest) -> BackfillProgress {
+    backfill::start(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        req,
+        |_| {},
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("backfill runs")
+}
+
+#[tokio::test]
+async fn each_direction_moves_exactly_its_sides_old_items() {
+    for direction in [
+        Direction::Both,
+        Direction::GoogleToCrm,
+        Direction::CrmToGoogle,
+    ] {
+        // Ongoing sync runs in `both`: it must not move old items either way.
+        let w = old_world(Direction::Both, 4, 3).await;
+        let r = w.pass().await;
+        assert!(
+            !r.changed_anything(),
+            "{direction:?}: ongoing sync moved old items: {r:?}"
+        );
+        assert_eq!(w.google_events().await.len(), 4);
+        assert_eq!(w.crm_all().len(), 5);
+
+        let req = request(direction);
+        let p = backfill::preview(&w.engine, &w.store, &w.client, &w.ctx, &req, &w.cancel)
+            .await
+            .unwrap();
+        let to_google = if direction.writes_google() { 4 } else { 0 };
+        let to_crm = if direction.writes_crm() { 3 } else { 0 };
+        assert_eq!(p.create_in_google, to_google, "{direction:?}: {p:?}");
+        assert_eq!(p.create_in_crm, to_crm, "{direction:?}: {p:?}");
+        assert_eq!(p.matched_equal, 1, "{direction:?}: {p:?}");
+        assert!(p.match_rule.contains("same start, end and title"));
+
+        let done = run_start(&w, &req).await;
+        assert_eq!(done.state, ProgressState::Finished);
+        assert_eq!(done.created_in_google, to_google);
+        assert_eq!(done.created_in_crm, to_crm);
+        assert_eq!(done.failed, 0);
+        let events = w.google_events().await;
+        let crm = w.crm_all();
+        assert_eq!(events.len() as u32, 4 + to_google, "{direction:?}");
+        assert_eq!(crm.len() as u32, 5 + to_crm, "{direction:?}");
+        assert_eq!(
+            w.link_count() as u32,
+            1 + to_google + to_crm,
+            "{direction:?}"
+        );
+        assert_eq!(
+            crm.iter().filter(|a| a.origin == Origin::Google).count() as u32,
+            to_crm
+        );
+
+        // Twice: nothing new.
+        let p = backfill::preview(&w.engine, &w.store, &w.client, &w.ctx, &req, &w.cancel)
+            .await
+            .unwrap();
+        assert_eq!(
+            (p.create_in_google, p.create_in_crm, p.matched_equal),
+            (0, 0, 0),
+            "{p:?}"
+        );
+        assert_eq!(p.already_linked, 1 + to_google + to_crm);
+        let again = run_start(&w, &req).await;
+        assert_eq!(
+            (again.created_in_google, again.created_in_crm, again.total),
+            (0, 0, 0)
+        );
+        assert_eq!(w.google_events().await.len() as u32, 4 + to_google);
+        assert_eq!(w.crm_all().len() as u32, 5 + to_crm);
+        // And ongoing sync finds nothing to do after it (no echo of the transfer).
+        w.reset_stats().await;
+        let r = w.pass().await;
+        assert!(!r.changed_anything(), "{direction:?}: {r:?}");
+    }
+}
+
+#[tokio::test]
+async fn interrupted_runs_resume_to_exactly_n_events_and_links() {
+    const N: i64 = 300;
+    let w = old_world(Direction::Both, N, 0).await;
+    // Slow Google down a little so cancellations land mid-run, mid-batch.
+    control(w.base(), "faults", json!({"latency_ms": 15})).await;
+    let req = request(Direction::CrmToGoogle);
+    let mut rng = ChaCha8Rng::seed_from_u64(42);
+    let mut runs = 0;
+    let last = Mutex::new(None::<BackfillProgress>);
+    loop {
+        runs += 1;
+        assert!(runs < 60, "did not finish");
+        let cancel = CancellationToken::new();
+        let delay = Duration::from_millis(rng.random_range(5..120));
+        let killer = {
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                cancel.cancel();
+            })
+        };
+        let record = |p: &BackfillProgress| *last.lock().unwrap() = Some(p.clone());
+        let result = if runs == 1 {
+            backfill::start(
+                &w.engine, &w.store, &w.client, &w.ctx, &req, record, &cancel,
+            )
+            .await
+        } else {
+            backfill::resume(&w.engine, &w.store, &w.client, &w.ctx, record, &cancel).await
+        };
+        killer.abort();
+        match result {
+            Ok(p) if p.state == ProgressState::Finished => break,
+            Ok(p) => assert_eq!(p.state, ProgressState::Cancelled),
+            Err(bookline_core::sync::SyncError::Cancelled) => {}
+            Err(e) => panic!("run {runs}: {e}"),
+        }
+        let open = backfill::status(&w.store).unwrap();
+        assert!(open.is_some(), "an interrupted job stays resumable");
+    }
+    assert!(runs > 2, "the schedule interrupted the job ({runs} runs)");
+    control(w.base(), "faults", json!({})).await;
+    let events = w.google_events().await;
+    assert_eq!(events.len() as i64, N + 1, "N events + the one typed twice");
+    assert_eq!(w.link_count() as i64, N + 1);
+    assert!(backfill::status(&w.store).unwrap().is_none());
+    let final_progress = last.lock().unwrap().clone().unwrap();
+    assert_eq!(final_progress.state, ProgressState::Finished);
+    assert_eq!(final_progress.failed, 0);
+}
+
+#[tokio::test]
+async fn faults_do_not_change_the_result() {
+    let w = old_world(Direction::Both, 120, 80).await;
+    control(
+        w.base(),
+        "faults",
+        json!({"seed": 3, "rate": 0.15, "kinds": [
+            "backend_500", "backend_503", "rate_limit_429", "rate_limit_403",
+            "user_rate_limit_403", "drop_connection"
+        ]}),
+    )
+    .await;
+    let req = request(Direction::Both);
+    let mut p = run_start(&w, &req).await;
+    let mut runs = 1;
+    while p.failed > 0 || p.state != ProgressState::Finished {
+        runs += 1;
+        assert!(runs < 10, "{p:?}");
+        p = run_start(&w, &req).await;
+    }
+    control(w.base(), "faults", json!({})).await;
+    assert_eq!(w.google_events().await.len(), 81 + 120);
+    assert_eq!(w.crm_all().len(), 121 + 80);
+    assert_eq!(w.link_count(), 201);
+}
+
+#[tokio::test]
+async fn recurring_and_all_day_arrive_intact() {
+    let mut w = World::new(Direction::Both).await;
+    let cal = w.ctx.calendar_id.clone();
+    control(
+        w.base(),
+        &format!("events/{cal}"),
+        json!({
+            "summary": "Company offsite",
+            "start": {"date": "2027-04-05"}, "end": {"date": "2027-04-08"},
+            "created": "2020-01-01T00:00:00.000Z", "updated": "2020-01-01T00:00:00.000Z"
+        }),
+    )
+    .await;
+    control(
+        w.base(),
+        &format!("events/{cal}"),
+        json!({
+            "summary": "Team sync",
+            "start": {"dateTime": "2027-04-06T10:00:00+02:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": "2027-04-06T10:30:00+02:00", "timeZone": "Europe/Berlin"},
+            "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=10", "EXDATE;TZID=Europe/Berlin:20270413T100000"],
+            "created": "2020-01-01T00:00:00.000Z", "updated": "2020-01-01T00:00:00.000Z"
+        }),
+    )
+    .await;
+    let mut series = timed("CRM weekly", at(2, 8));
+    series.recurrence = Some(Recurrence {
+        lines: vec!["RRULE:FREQ=DAILY;COUNT=3".into()],
+    });
+    w.crm_create(series);
+    let mut day = timed("CRM holiday", at(2, 8));
+    day.timing = Timing::AllDay {
+        start: NaiveDate::from_ymd_opt(2027, 5, 1).unwrap(),
+        end: NaiveDate::from_ymd_opt(2027, 5, 2).unwrap(),
+    };
+    w.crm_create(day);
+    w.ctx.connected_at = Utc::now();
+
+    let p = run_start(&w, &request(Direction::Both)).await;
+    assert_eq!((p.created_in_crm, p.created_in_google), (2, 2), "{p:?}");
+    let crm = w.crm_all();
+    let offsite = crm.iter().find(|a| a.title == "Company offsite").unwrap();
+    assert_eq!(
+        offsite.timing,
+        Timing::AllDay {
+            start: NaiveDate::from_ymd_opt(2027, 4, 5).unwrap(),
+            end: NaiveDate::from_ymd_opt(2027, 4, 8).unwrap()
+        }
+    );
+    let team = crm.iter().find(|a| a.title == "Team sync").unwrap();
+    assert_eq!(team.timezone, "Europe/Berlin");
+    assert_eq!(
+        team.recurrence.as_ref().unwrap().lines,
+        [
+            "RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=10",
+            "EXDATE;TZID=Europe/Berlin:20270413T100000"
+        ]
+    );
+    let events = w.google_events().await;
+    let holiday = events
+        .iter()
+        .find(|e| e.summary.as_deref() == Some("CRM holiday"))
+        .unwrap();
+    assert_eq!(
+        holiday.start.as_ref().unwrap().date,
+        NaiveDate::from_ymd_opt(2027, 5, 1)
+    );
+    let weekly = events
+        .iter()
+        .find(|e| e.summary.as_deref() == Some("CRM weekly"))
+        .unwrap();
+    assert_eq!(
+        weekly.recurrence.as_deref().unwrap(),
+        ["RRULE:FREQ=DAILY;COUNT=3"]
+    );
+    assert!(!w.pass().await.changed_anything());
+}

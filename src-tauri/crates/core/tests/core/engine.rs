@@ -1,0 +1,968 @@
+//! The sync engine against the gcal-emulator and a real SQLite file: ongoing sync in each
+//! direction, no echo, merge and conflicts, token expiry, faults, crashes, delete guard.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bookline_core::google::{
+    CalendarClient, Endpoints, Event, EventDateTime, ListParams, StaticTokenSource,
+};
+use bookline_core::model::{AppointmentInput, Lead, Origin, Recurrence, Status, Timing};
+use bookline_core::ratelimit::Backoff;
+use bookline_core::store::{ChangeSource, Store};
+use bookline_core::sync::activity::{self, ActivityKind};
+use bookline_core::sync::engine::{
+    AccountContext, EngineOptions, SyncEngine, SyncError, SyncReport,
+};
+use bookline_core::sync::ids;
+use bookline_core::sync::links;
+use bookline_core::sync::mapping::APPOINTMENT_ID_PROPERTY;
+use bookline_core::sync::privacy::PrivacySettings;
+use bookline_core::sync::writer::WriterOptions;
+use bookline_core::sync::Direction;
+use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, TimeZone, Utc};
+use gcal_emulator::Emulator;
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use tokio_util::sync::CancellationToken;
+
+use crate::google::{account, control, start, stats};
+
+pub(crate) fn fast_options() -> EngineOptions {
+    EngineOptions {
+        quota_per_window: 600,
+        quota_window: Duration::from_millis(1000),
+        writer: WriterOptions {
+            backoff: Backoff {
+                base: Duration::from_millis(5),
+                rate_limit_base: Duration::from_millis(20),
+                cap: Duration::from_millis(200),
+                max_retries: 8,
+            },
+            ..WriterOptions::default()
+        },
+        ..EngineOptions::default()
+    }
+}
+
+pub(crate) struct World {
+    pub emu: Emulator,
+    pub _dir: TempDir,
+    pub store: Store,
+    pub client: CalendarClient,
+    pub ctx: AccountContext,
+    pub engine: SyncEngine,
+    pub cancel: CancellationToken,
+}
+
+pub(crate) fn at(day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2027, 3, day, hour, 0, 0).unwrap()
+}
+
+pub(crate) fn timed(title: &str, start: DateTime<Utc>) -> AppointmentInput {
+    AppointmentInput {
+        title: title.into(),
+        timing: Timing::Timed {
+            start,
+            end: start + ChronoDuration::hours(1),
+        },
+        timezone: "Europe/Berlin".into(),
+        location: String::new(),
+        notes: String::new(),
+        lead: Lead::default(),
+        status: Status::Booked,
+        recurrence: None,
+    }
+}
+
+impl World {
+    pub(crate) async fn new(direction: Direction) -> World {
+        Self::with_options(direction, fast_options()).await
+    }
+
+    pub(crate) async fn with_options(direction: Direction, options: EngineOptions) -> World {
+        let emu = start().await;
+        let base = emu.base_url().to_owned();
+        control(
+            &base,
+            "quota",
+            json!({"per_user_per_minute": 600, "per_project_per_minute": 0, "window_ms": 1000}),
+        )
+        .await;
+        let acct = account(&base, "sync@example.com").await;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("bookline.sqlite3")).unwrap();
+        store
+            .set_setting(
+                bookline_core::store::GOOGLE_ACCOUNT_SETTING,
+                "sync@example.com",
+            )
+            .unwrap();
+        let client = CalendarClient::new(
+            Endpoints::from_base(&base).unwrap(),
+            Arc::new(StaticTokenSource::new(acct.access_token.clone())),
+        )
+        .unwrap();
+        // Connected a moment ago: what exists now is "old".
+        let connected_at = Utc::now();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        World {
+            emu,
+            _dir: dir,
+            store,
+            client,
+            ctx: AccountContext {
+                calendar_id: acct.calendar_id,
+                connected_at,
+                direction,
+                privacy: PrivacySettings::default(),
+            },
+            engine: SyncEngine::new(options),
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    pub(crate) fn base(&self) -> &str {
+        self.emu.base_url()
+    }
+
+    pub(crate) async fn try_pass(&self) -> Result<SyncReport, SyncError> {
+        self.engine
+            .run_pass(&self.store, &self.client, &self.ctx, &self.cancel)
+            .await
+    }
+
+    pub(crate) async fn pass(&self) -> SyncReport {
+        let r = self.try_pass().await.expect("pass");
+        assert!(r.errors.is_empty(), "errors: {:?}", r.errors);
+        r
+    }
+
+    pub(crate) async fn reset_stats(&self) {
+        reqwest::Client::new()
+            .post(format!("{}/_emulator/stats/reset", self.base()))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Requests per route since the last reset (batch parts counted by their route).
+    pub(crate) async fn routes(&self) -> Value {
+        stats(self.base()).await["by_route"].clone()
+    }
+
+    pub(crate) async fn route(&self, name: &str) -> u64 {
+        self.routes().await[name].as_u64().unwrap_or(0)
+    }
+
+    /// Live events in Google (not cancelled), read straight from the emulator.
+    pub(crate) async fn google_events(&self) -> Vec<Event> {
+        let mut all = Vec::new();
+        let mut page_token = None;
+        loop {
+            let page = self
+                .client
+                .list_events(
+                    &self.ctx.calendar_id,
+                    &ListParams {
+                        page_token: page_token.clone(),
+                        max_results: Some(2500),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            all.extend(page.items.into_iter().filter(|e| !e.is_cancelled()));
+            match page.next_page_token {
+                Some(t) => page_token = Some(t),
+                None => return all,
+            }
+        }
+    }
+
+    pub(crate) async fn google_insert(&self, summary: &str, start: DateTime<Utc>) -> Event {
+        let event = Event {
+            summary: Some(summary.into()),
+            start: Some(EventDateTime::timed(
+                start.fixed_offset(),
+                Some("UTC".into()),
+            )),
+            end: Some(EventDateTime::timed(
+                (start + ChronoDuration::hours(1)).fixed_offset(),
+                Some("UTC".into()),
+            )),
+            ..Default::default()
+        };
+        self.client
+            .insert_event(&self.ctx.calendar_id, &event)
+            .await
+            .unwrap()
+    }
+
+    /// An event that looks as if it was made long before the account was connected.
+    pub(crate) async fn google_old(&self, summary: &str, start: DateTime<Utc>) -> Value {
+        let body = json!({
+            "summary": summary,
+            "start": {"dateTime": start.to_rfc3339(), "timeZone": "UTC"},
+            "end": {"dateTime": (start + ChronoDuration::hours(1)).to_rfc3339(), "timeZone": "UTC"},
+            "created": "2020-01-01T00:00:00.000Z",
+            "updated": "2020-01-01T00:00:00.000Z",
+        });
+        control(
+            self.base(),
+            &format!("events/{}", self.ctx.calendar_id),
+            body,
+        )
+        .await
+    }
+
+    pub(crate) async fn google_patch(&self, event_id: &str, body: Value) -> Event {
+        self.client
+            .patch_event(&self.ctx.calendar_id, event_id, &body, None)
+            .await
+            .unwrap()
+    }
+
+    pub(crate) async fn google_delete(&self, event_id: &str) {
+        self.client
+            .delete_event(&self.ctx.calendar_id, event_id, None)
+            .await
+            .unwrap()
+    }
+
+    pub(crate) fn crm_all(&self) -> Vec<bookline_core::model::Appointment> {
+        let page = self
+            .store
+            .list_appointments(
+                &bookline_core::model::ListQuery {
+                    period: bookline_core::model::Period::All,
+                    limit: 500,
+                    ..Default::default()
+                },
+                Utc::now(),
+            )
+            .unwrap();
+        page.rows.into_iter().map(|r| r.appointment).collect()
+    }
+
+    pub(crate) fn link_count(&self) -> usize {
+        self.store
+            .read(|c| links::count(&self.store, c, &self.ctx.calendar_id))
+            .unwrap()
+    }
+
+    pub(crate) fn crm_create(&self, input: AppointmentInput) -> bookline_core::model::Appointment {
+        self.store
+            .create_appointment(input, Origin::Crm, ChangeSource::User)
+            .unwrap()
+    }
+}
+
+fn title_of(e: &Event) -> &str {
+    e.summary.as_deref().unwrap_or("")
+}
+
+#[tokio::test]
+async fn new_crm_appointment_goes_to_google_once_without_echo() {
+    let w = World::new(Direction::Both).await;
+    let a = w.crm_create(timed("Call Ada", at(2, 9)));
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(r.created_in_google, 1);
+    assert_eq!(w.route("events.insert").await, 1, "{}", w.routes().await);
+    let events = w.google_events().await;
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    assert_eq!(e.id.as_deref(), ids::event_id_for(&a.id).as_deref());
+    assert_eq!(
+        e.private_property(APPOINTMENT_ID_PROPERTY),
+        Some(a.id.as_str())
+    );
+    assert_eq!(title_of(e), "Call Ada");
+    assert_eq!(w.store.pending_outbox_count().unwrap(), 0);
+
+    // The next pass reads the event back (it changed since the token) and does nothing.
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(r, SyncReport::default());
+    assert_eq!(w.route("events.list").await, 1);
+    assert_eq!(stats(w.base()).await["total"], 1, "{}", w.routes().await);
+    // Idle: one list request per pass.
+    w.reset_stats().await;
+    w.pass().await;
+    assert_eq!(stats(w.base()).await["total"], 1);
+
+    // Row state: synced, with the event id.
+    let page = w
+        .store
+        .list_appointments(
+            &bookline_core::model::ListQuery {
+                period: bookline_core::model::Period::All,
+                limit: 10,
+                ..Default::default()
+            },
+            Utc::now(),
+        )
+        .unwrap();
+    assert_eq!(
+        page.rows[0].sync_state,
+        bookline_core::model::SyncState::Synced
+    );
+    assert_eq!(page.rows[0].google_event_id, ids::event_id_for(&a.id));
+}
+
+#[tokio::test]
+async fn edits_and_deletes_cost_one_request_each() {
+    let w = World::new(Direction::Both).await;
+    let a = w.crm_create(timed("Demo", at(3, 10)));
+    w.pass().await;
+    let event_id = ids::event_id_for(&a.id).unwrap();
+
+    // Title + time + zone in one edit → one patch.
+    let mut edit = timed("Demo (moved)", at(3, 14));
+    edit.timezone = "America/New_York".into();
+    w.store
+        .update_appointment(&a.id, edit, ChangeSource::User)
+        .unwrap();
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(r.updated_in_google, 1);
+    assert_eq!(w.route("events.patch").await, 1);
+    let e = w
+        .client
+        .get_event(&w.ctx.calendar_id, &event_id)
+        .await
+        .unwrap();
+    assert_eq!(title_of(&e), "Demo (moved)");
+    let start = e.start.as_ref().unwrap();
+    assert_eq!(start.time_zone.as_deref(), Some("America/New_York"));
+    assert_eq!(start.date_time.unwrap().with_timezone(&Utc), at(3, 14));
+
+    // Timed → all-day.
+    let mut all_day = timed("Demo (moved)", at(3, 14));
+    all_day.timing = Timing::AllDay {
+        start: NaiveDate::from_ymd_opt(2027, 3, 4).unwrap(),
+        end: NaiveDate::from_ymd_opt(2027, 3, 5).unwrap(),
+    };
+    w.store
+        .update_appointment(&a.id, all_day, ChangeSource::User)
+        .unwrap();
+    w.reset_stats().await;
+    w.pass().await;
+    assert_eq!(w.route("events.patch").await, 1);
+    let e = w
+        .client
+        .get_event(&w.ctx.calendar_id, &event_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        e.start.as_ref().unwrap().date,
+        NaiveDate::from_ymd_opt(2027, 3, 4)
+    );
+    assert!(e.start.as_ref().unwrap().date_time.is_none());
+
+    // No echo of either edit.
+    w.reset_stats().await;
+    assert_eq!(w.pass().await, SyncReport::default());
+    assert_eq!(stats(w.base()).await["total"], 1);
+
+    // Delete → one delete; the link goes.
+    w.store
+        .delete_appointment(&a.id, ChangeSource::User)
+        .unwrap();
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(r.deleted_in_google, 1);
+    assert_eq!(w.route("events.delete").await, 1);
+    assert!(w.google_events().await.is_empty());
+    assert_eq!(w.link_count(), 0);
+    w.reset_stats().await;
+    assert_eq!(w.pass().await, SyncReport::default());
+    assert_eq!(stats(w.base()).await["total"], 1);
+}
+
+#[tokio::test]
+async fn google_changes_arrive_in_the_crm_and_old_events_stay() {
+    let w = World::new(Direction::Both).await;
+    w.google_old("Old lunch", at(1, 12)).await;
+    let e = w.google_insert("New call", at(5, 9)).await;
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 1, "{r:?}");
+    let crm = w.crm_all();
+    assert_eq!(crm.len(), 1);
+    assert_eq!(crm[0].title, "New call");
+    assert_eq!(crm[0].origin, Origin::Google);
+
+    // Title and time change in Google.
+    let id = e.id.clone().unwrap();
+    w.google_patch(
+        &id,
+        json!({"summary": "New call (moved)",
+               "start": {"dateTime": at(5, 11).to_rfc3339(), "timeZone": "Asia/Tokyo"},
+               "end": {"dateTime": at(5, 12).to_rfc3339(), "timeZone": "Asia/Tokyo"}}),
+    )
+    .await;
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(r.updated_in_crm, 1);
+    assert_eq!(
+        stats(w.base()).await["total"],
+        1,
+        "an update from Google costs no write"
+    );
+    let a = &w.crm_all()[0];
+    assert_eq!(a.title, "New call (moved)");
+    assert_eq!(a.timezone, "Asia/Tokyo");
+    assert_eq!(
+        a.timing,
+        Timing::Timed {
+            start: at(5, 11),
+            end: at(5, 12)
+        }
+    );
+
+    // Deleted in Google → the Google-made appointment goes.
+    w.google_delete(&id).await;
+    let r = w.pass().await;
+    assert_eq!(r.deleted_in_crm, 1);
+    assert!(w.crm_all().is_empty());
+    assert_eq!(w.link_count(), 0);
+
+    // The old event never moved; an old CRM appointment edited now doesn't either.
+    assert_eq!(w.google_events().await.len(), 1);
+}
+
+/// The direction matrix: create, edit and delete on each side travel only the allowed way.
+#[tokio::test]
+async fn each_direction_moves_only_its_way() {
+    for direction in [
+        Direction::Both,
+        Direction::GoogleToCrm,
+        Direction::CrmToGoogle,
+    ] {
+        let w = World::new(direction).await;
+        let a = w.crm_create(timed("From CRM", at(8, 9)));
+        let g = w.google_insert("From Google", at(8, 11)).await;
+        w.pass().await;
+        let events = w.google_events().await;
+        let crm = w.crm_all();
+        let to_google = direction.writes_google();
+        let to_crm = direction.writes_crm();
+        assert_eq!(
+            events.iter().any(|e| title_of(e) == "From CRM"),
+            to_google,
+            "{direction:?}"
+        );
+        assert_eq!(
+            crm.iter().any(|c| c.title == "From Google"),
+            to_crm,
+            "{direction:?}"
+        );
+
+        // Edit both sides' originals on their own side.
+        let mut edit = timed("From CRM, edited", at(8, 9));
+        edit.location = "Room 1".into();
+        w.store
+            .update_appointment(&a.id, edit, ChangeSource::User)
+            .unwrap();
+        w.google_patch(
+            g.id.as_deref().unwrap(),
+            json!({"summary": "From Google, edited"}),
+        )
+        .await;
+        w.pass().await;
+        let events = w.google_events().await;
+        let crm = w.crm_all();
+        assert_eq!(
+            events.iter().any(|e| title_of(e) == "From CRM, edited"),
+            to_google,
+            "{direction:?}"
+        );
+        assert_eq!(
+            crm.iter().any(|c| c.title == "From Google, edited"),
+            to_crm,
+            "{direction:?}"
+        );
+        // The wrong way never happened: the other side still has its own version.
+        assert!(events.iter().any(|e| title_of(e) == "From Google, edited"));
+        assert!(crm.iter().any(|c| c.title == "From CRM, edited"));
+
+        // Delete the copies on the receiving side: travels back only in `both`.
+        let crm_copy = w.crm_all().into_iter().find(|c| c.origin == Origin::Google);
+        let google_copy = ids::event_id_for(&a.id).filter(|_| to_google);
+        if let Some(copy) = &crm_copy {
+            w.store
+                .delete_appointment(&copy.id, ChangeSource::User)
+                .unwrap();
+        }
+        if let Some(copy) = &google_copy {
+            w.google_delete(copy).await;
+        }
+        w.pass().await;
+        let events = w.google_events().await;
+        let original = w.store.get_appointment(&a.id).unwrap().unwrap();
+        if crm_copy.is_some() {
+            assert_eq!(
+                events.iter().any(|e| e.id == g.id),
+                !to_google,
+                "{direction:?}: a CRM delete reaches Google only when allowed"
+            );
+        }
+        if google_copy.is_some() {
+            assert_eq!(
+                original.status == Status::Cancelled,
+                to_crm,
+                "{direction:?}: a Google delete reaches the CRM only when allowed"
+            );
+        }
+
+        // Delete the originals on their own side: nothing is left anywhere.
+        w.store
+            .delete_appointment(&a.id, ChangeSource::User)
+            .unwrap();
+        if events.iter().any(|e| e.id == g.id) {
+            w.google_delete(g.id.as_deref().unwrap()).await;
+        }
+        w.pass().await;
+        let events = w.google_events().await;
+        assert!(events.is_empty(), "{direction:?}: {events:?}");
+        assert!(w.crm_all().is_empty(), "{direction:?}");
+
+        // Settled: the next pass writes nothing.
+        w.reset_stats().await;
+        let r = w.pass().await;
+        assert!(!r.changed_anything(), "{direction:?}: {r:?}");
+        assert_eq!(stats(w.base()).await["total"], 1, "{direction:?}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_edits_merge_by_field_and_log_the_conflict() {
+    let w = World::new(Direction::Both).await;
+    let a = w.crm_create(timed("Review", at(9, 9)));
+    w.pass().await;
+    let event_id = ids::event_id_for(&a.id).unwrap();
+
+    // Different fields: location in the CRM, title in Google → both kept.
+    let mut edit = timed("Review", at(9, 9));
+    edit.location = "Berlin office".into();
+    w.store
+        .update_appointment(&a.id, edit, ChangeSource::User)
+        .unwrap();
+    w.google_patch(&event_id, json!({"summary": "Quarterly review"}))
+        .await;
+    let r = w.pass().await;
+    assert_eq!(r.conflicts, 0, "{r:?}");
+    let crm = w.store.get_appointment(&a.id).unwrap().unwrap();
+    assert_eq!(crm.title, "Quarterly review");
+    assert_eq!(crm.location, "Berlin office");
+    let e = w
+        .client
+        .get_event(&w.ctx.calendar_id, &event_id)
+        .await
+        .unwrap();
+    assert_eq!(title_of(&e), "Quarterly review");
+    assert_eq!(e.location.as_deref(), Some("Berlin office"));
+
+    // Same field: Google edits last → Google wins, the conflict is logged.
+    let mut edit = timed("CRM title", at(9, 9));
+    edit.location = "Berlin office".into();
+    w.store
+        .update_appointment(&a.id, edit, ChangeSource::User)
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    w.google_patch(&event_id, json!({"summary": "Google title"}))
+        .await;
+    let r = w.pass().await;
+    assert_eq!(r.conflicts, 1, "{r:?}");
+    assert_eq!(
+        w.store.get_appointment(&a.id).unwrap().unwrap().title,
+        "Google title"
+    );
+    let e = w
+        .client
+        .get_event(&w.ctx.calendar_id, &event_id)
+        .await
+        .unwrap();
+    assert_eq!(title_of(&e), "Google title");
+    let log = activity::list(&w.store, 50, None).unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.kind == ActivityKind::Conflict && e.summary.contains("title")),
+        "{log:?}"
+    );
+    // Converged: nothing more to do.
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+}
+
+#[tokio::test]
+async fn expired_sync_token_relists_without_duplicates() {
+    let w = World::with_options(
+        Direction::Both,
+        EngineOptions {
+            page_size: 7,
+            ..fast_options()
+        },
+    )
+    .await;
+    for i in 0..10 {
+        w.google_insert(
+            &format!("G{i}"),
+            at(10, 8) + ChronoDuration::minutes(i * 90),
+        )
+        .await;
+    }
+    for i in 0..5 {
+        w.crm_create(timed(
+            &format!("C{i}"),
+            at(11, 8) + ChronoDuration::hours(i),
+        ));
+    }
+    w.pass().await;
+    assert_eq!(w.crm_all().len(), 15);
+    assert_eq!(w.google_events().await.len(), 15);
+
+    // Token expires; meanwhile one more event arrives in Google.
+    control(w.base(), "faults", json!({"expire_sync_tokens": true})).await;
+    w.google_insert("G-late", at(12, 8)).await;
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 1, "{r:?}");
+    assert_eq!(r.created_in_google, 0);
+    assert_eq!(w.crm_all().len(), 16);
+    assert_eq!(w.google_events().await.len(), 16);
+    assert_eq!(w.link_count(), 16);
+    let log = activity::list(&w.store, 100, None).unwrap();
+    assert!(log.iter().any(|e| e.summary.contains("full resync")));
+}
+
+#[tokio::test]
+async fn faults_until_converged_leave_both_sides_equal() {
+    let w = World::new(Direction::Both).await;
+    let mut crm_ids = Vec::new();
+    for i in 0..25 {
+        crm_ids.push(
+            w.crm_create(timed(
+                &format!("CRM {i}"),
+                at(15, 0) + ChronoDuration::hours(i),
+            ))
+            .id,
+        );
+    }
+    for i in 0..25 {
+        w.google_insert(&format!("Google {i}"), at(20, 0) + ChronoDuration::hours(i))
+            .await;
+    }
+    control(
+        w.base(),
+        "faults",
+        json!({"seed": 7, "rate": 0.15, "kinds": [
+            "backend_500", "backend_503", "rate_limit_429", "rate_limit_403",
+            "user_rate_limit_403", "drop_connection"
+        ]}),
+    )
+    .await;
+    let mut passes = 0;
+    loop {
+        passes += 1;
+        assert!(passes < 40, "no convergence");
+        match w.try_pass().await {
+            Ok(r) if r.errors.is_empty() && w.store.pending_outbox_count().unwrap() == 0 => {
+                if !r.changed_anything() {
+                    break;
+                }
+            }
+            // Errors are retried by the next pass (the outbox keeps the work). Failed
+            // items wait for their retry time; make them due now.
+            _ => {
+                w.store
+                    .write("test", |tx| {
+                        tx.execute("UPDATE outbox SET next_attempt_at = NULL", [])
+                            .unwrap();
+                        Ok(())
+                    })
+                    .unwrap();
+            }
+        }
+    }
+    control(w.base(), "faults", json!({})).await;
+    let events = w.google_events().await;
+    let crm = w.crm_all();
+    assert_eq!(events.len(), 50, "no duplicate, nothing lost in Google");
+    assert_eq!(crm.len(), 50, "no duplicate, nothing lost in the CRM");
+    assert_eq!(w.link_count(), 50);
+    let mut g: Vec<&str> = events.iter().map(title_of).collect();
+    let mut c: Vec<&str> = crm.iter().map(|a| a.title.as_str()).collect();
+    g.sort_unstable();
+    c.sort_unstable();
+    assert_eq!(g, c);
+    let injected = stats(w.base()).await["faults_injected"].clone();
+    assert!(
+        injected.as_object().is_some_and(|m| !m.is_empty()),
+        "faults were injected"
+    );
+}
+
+#[tokio::test]
+async fn crash_between_outbox_and_push_and_between_push_and_link() {
+    let w = World::new(Direction::Both).await;
+    // Crash 1: the change is in the outbox, nothing was sent. Reopen the file: it's there.
+    let a = w.crm_create(timed("Crash one", at(16, 9)));
+    let path = w.store.path().to_path_buf();
+    let reopened = Store::open(&path).unwrap();
+    assert_eq!(reopened.pending_outbox_count().unwrap(), 1);
+    drop(reopened);
+
+    // Crash 2: the insert reached Google, but the process died before the link was
+    // written (simulated by inserting the very same event ourselves).
+    let b = w.crm_create(timed("Crash two", at(16, 11)));
+    let mut event = bookline_core::sync::mapping::event_for_insert(
+        &b.id,
+        &bookline_core::sync::engine::fields_of(&b),
+        &b.lead,
+        &PrivacySettings::default(),
+    )
+    .unwrap();
+    event.etag = None;
+    w.client
+        .insert_event(&w.ctx.calendar_id, &event)
+        .await
+        .unwrap();
+
+    let r = w.pass().await;
+    assert_eq!(r.created_in_google, 1, "{r:?}");
+    let events = w.google_events().await;
+    assert_eq!(events.len(), 2, "no duplicate: {events:?}");
+    assert_eq!(w.link_count(), 2);
+    assert_eq!(w.store.pending_outbox_count().unwrap(), 0);
+    assert!(w.store.get_appointment(&a.id).unwrap().is_some());
+    let r = w.pass().await;
+    assert!(!r.changed_anything());
+}
+
+#[tokio::test]
+async fn mass_delete_stops_and_asks_first() {
+    let w = World::new(Direction::Both).await;
+    let mut ids_ = Vec::new();
+    for i in 0..30 {
+        ids_.push(
+            w.crm_create(timed(
+                &format!("Bulk {i}"),
+                at(17, 0) + ChronoDuration::minutes(i * 30),
+            ))
+            .id,
+        );
+    }
+    w.pass().await;
+    for id in &ids_[..25] {
+        w.store.delete_appointment(id, ChangeSource::User).unwrap();
+    }
+    match w.try_pass().await {
+        Err(SyncError::NeedsConfirmation { google_deletes, .. }) => assert_eq!(google_deletes, 25),
+        other => panic!("expected a confirmation request, got {other:?}"),
+    }
+    assert_eq!(
+        w.google_events().await.len(),
+        30,
+        "nothing deleted before confirmation"
+    );
+    let r = w
+        .engine
+        .run_pass_confirmed(&w.store, &w.client, &w.ctx, &w.cancel)
+        .await
+        .unwrap();
+    assert_eq!(r.deleted_in_google, 25);
+    assert_eq!(w.google_events().await.len(), 5);
+}
+
+#[tokio::test]
+async fn recurring_series_and_all_day_round_trip() {
+    let w = World::new(Direction::Both).await;
+    let mut series = timed("Weekly standup", at(1, 9));
+    series.recurrence = Some(Recurrence {
+        lines: vec![
+            "RRULE:FREQ=WEEKLY;COUNT=6".into(),
+            "EXDATE;TZID=Europe/Berlin:20270308T100000".into(),
+        ],
+    });
+    let s = w.crm_create(series);
+    w.pass().await;
+    let e = w
+        .client
+        .get_event(&w.ctx.calendar_id, &ids::event_id_for(&s.id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        e.recurrence.as_deref().unwrap_or_default(),
+        [
+            "RRULE:FREQ=WEEKLY;COUNT=6",
+            "EXDATE;TZID=Europe/Berlin:20270308T100000"
+        ]
+    );
+
+    // A Google all-day multi-day event and a recurring one arrive intact.
+    let all_day = Event {
+        summary: Some("Trade fair".into()),
+        start: Some(EventDateTime::all_day(
+            NaiveDate::from_ymd_opt(2027, 3, 22).unwrap(),
+        )),
+        end: Some(EventDateTime::all_day(
+            NaiveDate::from_ymd_opt(2027, 3, 25).unwrap(),
+        )),
+        ..Default::default()
+    };
+    w.client
+        .insert_event(&w.ctx.calendar_id, &all_day)
+        .await
+        .unwrap();
+    let mut weekly = Event {
+        summary: Some("Gym".into()),
+        start: Some(EventDateTime::timed(
+            at(2, 18).fixed_offset(),
+            Some("Europe/Berlin".into()),
+        )),
+        end: Some(EventDateTime::timed(
+            at(2, 19).fixed_offset(),
+            Some("Europe/Berlin".into()),
+        )),
+        ..Default::default()
+    };
+    weekly.recurrence = Some(vec!["RRULE:FREQ=WEEKLY;BYDAY=TU".into()]);
+    w.client
+        .insert_event(&w.ctx.calendar_id, &weekly)
+        .await
+        .unwrap();
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 2);
+    let crm = w.crm_all();
+    let fair = crm.iter().find(|a| a.title == "Trade fair").unwrap();
+    assert_eq!(
+        fair.timing,
+        Timing::AllDay {
+            start: NaiveDate::from_ymd_opt(2027, 3, 22).unwrap(),
+            end: NaiveDate::from_ymd_opt(2027, 3, 25).unwrap()
+        }
+    );
+    let gym = crm.iter().find(|a| a.title == "Gym").unwrap();
+    assert_eq!(
+        gym.recurrence.as_ref().unwrap().lines,
+        ["RRULE:FREQ=WEEKLY;BYDAY=TU"]
+    );
+    assert!(!w.pass().await.changed_anything());
+}
+
+#[tokio::test]
+async fn revoked_grant_stops_the_pass_and_keeps_the_work() {
+    let w = World::new(Direction::Both).await;
+    w.crm_create(timed("Pending", at(18, 9)));
+    control(
+        w.base(),
+        "faults",
+        json!({"revoke_grants_for": ["sync@example.com"]}),
+    )
+    .await;
+    let err = w.try_pass().await.unwrap_err();
+    assert!(err.needs_reconnect(), "{err:?}");
+    assert_eq!(w.store.pending_outbox_count().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn moved_and_cancelled_instances_of_a_google_series_arrive() {
+    let w = World::new(Direction::Both).await;
+    let mut weekly = Event {
+        summary: Some("Weekly 1:1".into()),
+        start: Some(EventDateTime::timed(
+            at(1, 9).fixed_offset(),
+            Some("Europe/Berlin".into()),
+        )),
+        end: Some(EventDateTime::timed(
+            (at(1, 9) + ChronoDuration::minutes(30)).fixed_offset(),
+            Some("Europe/Berlin".into()),
+        )),
+        ..Default::default()
+    };
+    weekly.recurrence = Some(vec!["RRULE:FREQ=WEEKLY;COUNT=5".into()]);
+    let master = w
+        .client
+        .insert_event(&w.ctx.calendar_id, &weekly)
+        .await
+        .unwrap();
+    let master_id = master.id.clone().unwrap();
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 1);
+    let series = w.crm_all().into_iter().next().unwrap();
+
+    // Move the second occurrence by two hours; delete the third.
+    let second = format!("{master_id}_20270308T090000Z");
+    w.google_patch(
+        &second,
+        json!({
+            "start": {"dateTime": (at(8, 11)).to_rfc3339(), "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": (at(8, 11) + ChronoDuration::minutes(30)).to_rfc3339(), "timeZone": "Europe/Berlin"}
+        }),
+    )
+    .await;
+    w.google_delete(&format!("{master_id}_20270315T090000Z"))
+        .await;
+    let r = w.pass().await;
+    // Google's shape: the moved and the cancelled occurrence each become an occurrence
+    // row of the series; the cancelled one with status cancelled.
+    assert_eq!(r.created_in_crm, 2, "{r:?}");
+    let crm = w.crm_all();
+    let occurrences: Vec<_> = crm.iter().filter(|a| a.instance_of.is_some()).collect();
+    assert_eq!(occurrences.len(), 2);
+    assert!(occurrences
+        .iter()
+        .all(|o| o.instance_of.as_ref().unwrap().series_id == series.id));
+    let moved = occurrences
+        .iter()
+        .find(|a| a.status != Status::Cancelled)
+        .expect("the moved occurrence");
+    assert_eq!(
+        moved.timing,
+        Timing::Timed {
+            start: at(8, 11),
+            end: at(8, 11) + ChronoDuration::minutes(30)
+        }
+    );
+    assert!(occurrences.iter().any(|a| a.status == Status::Cancelled));
+    assert!(!w.pass().await.changed_anything());
+}
+
+#[tokio::test]
+async fn activity_pages_newest_first_and_prunes_oldest() {
+    let w = World::new(Direction::Both).await;
+    for i in 0..5 {
+        w.crm_create(timed(
+            &format!("Logged {i}"),
+            at(19, 8) + ChronoDuration::hours(i),
+        ));
+    }
+    w.pass().await;
+    let first = activity::list(&w.store, 3, None).unwrap();
+    assert_eq!(first.len(), 3);
+    assert!(first.windows(2).all(|p| p[0].id > p[1].id), "newest first");
+    assert!(first.iter().all(|e| e.kind == ActivityKind::Created));
+    let rest = activity::list(&w.store, 10, Some(first[2].id)).unwrap();
+    assert_eq!(rest.len(), 2);
+    assert!(rest[0].id < first[2].id);
+    let v = serde_json::to_value(&first[0]).unwrap();
+    for key in [
+        "id",
+        "at",
+        "kind",
+        "side",
+        "appointment_id",
+        "summary",
+        "detail",
+    ] {
+        assert!(v.get(key).is_some(), "{key} missing in {v}");
+    }
+    assert_eq!(v["side"], "google");
+    assert_eq!(activity::prune(&w.store, 2).unwrap(), 3);
+    let kept = activity::list(&w.store, 10, None).unwrap();
+    assert_eq!(
+        kept.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![first[0].id, first[1].id]
+    );
+}
