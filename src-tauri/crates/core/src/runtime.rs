@@ -34,20 +34,8 @@ use ts_rs::TS;
 use crate::account::{AccountService, Readiness};
 use crate::error::{AppError, ErrorCode};
 
-/// What one sync pass did (the contract's `SyncReport`). The engine's report converts
-/// into this at the `SyncPass` seam.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PassReport {
-    pub created_in_google: u32,
-    pub updated_in_google: u32,
-    pub deleted_in_google: u32,
-    pub created_in_crm: u32,
-    pub updated_in_crm: u32,
-    pub deleted_in_crm: u32,
-    pub conflicts: u32,
-    /// Per-item problems; the pass as a whole still succeeded.
-    pub errors: Vec<String>,
-}
+/// What one sync pass did (the contract's `SyncReport`): the engine's own report.
+pub use crate::sync::engine::SyncReport as PassReport;
 
 /// The boxed future a `SyncPass` returns.
 pub type PassFuture<'a> = Pin<Box<dyn Future<Output = Result<PassReport, AppError>> + Send + 'a>>;

@@ -294,7 +294,10 @@ impl Writer<'_> {
             }
             pending = again;
             if let Some(class) = last_class {
-                if let Some(wait) = self.options.backoff.delay(retry, class, &mut rand::rng()) {
+                // Computed before the await: `ThreadRng` is not `Send`, and a temporary
+                // in the `if let` would live across the pause.
+                let delay = self.options.backoff.delay(retry, class, &mut rand::rng());
+                if let Some(wait) = delay {
                     retry += 1;
                     self.pause(wait).await?;
                 } else {

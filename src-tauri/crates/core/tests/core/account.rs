@@ -828,3 +828,102 @@ async fn full_run_leaves_no_token_in_logs_or_files() {
         }
     }
 }
+
+/// The real engine behind the runtime: after connecting, a CRM appointment made in
+/// Bookline reaches Google on "Sync now", an event a second client adds in Google comes
+/// back as a Google-origin appointment, and an idle pass costs one list request.
+#[tokio::test]
+async fn runtime_with_the_engine_moves_new_items_both_ways() {
+    use bookline_core::google::{
+        CalendarClient, Event, EventDateTime, ListParams, StaticTokenSource,
+    };
+    use bookline_core::sync::engine::{EngineOptions, SyncEngine};
+    use bookline_core::sync::service::EnginePass;
+
+    let secrets = Arc::new(MemorySecretStore::new());
+    let s = setup(secrets.clone()).await;
+    connect(&s.account).await;
+    let account = Arc::new(s.account);
+    let handle = SyncRuntime::spawn(
+        account.clone(),
+        Arc::new(EnginePass::new(Arc::new(SyncEngine::new(
+            EngineOptions::default(),
+        )))),
+        RuntimeConfig {
+            poll_interval: Duration::from_secs(3600),
+            ..Default::default()
+        },
+    );
+
+    let made = s
+        .store
+        .create_appointment(input("Demo call with Ada"), Origin::Crm, ChangeSource::User)
+        .unwrap();
+    let report = handle.sync_now().await.expect("first pass");
+    assert_eq!(report.created_in_google, 1, "{report:?}");
+    assert!(report.errors.is_empty(), "{report:?}");
+
+    // A second client (the user's phone) sees the event and adds one of its own.
+    let phone = crate::google::account(s.emu.base_url(), ADA).await;
+    let google = CalendarClient::new(
+        Endpoints::from_base(s.emu.base_url()).unwrap(),
+        Arc::new(StaticTokenSource::new(phone.access_token.clone())),
+    )
+    .unwrap();
+    let listed = google
+        .list_events(&phone.calendar_id, &ListParams::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(
+        listed.items[0].summary.as_deref(),
+        Some("Demo call with Ada")
+    );
+    let start = chrono::Utc::now() + chrono::Duration::days(2);
+    let event = Event {
+        summary: Some("Lunch booked on the phone".into()),
+        start: Some(EventDateTime::timed(
+            start.fixed_offset(),
+            Some("UTC".into()),
+        )),
+        end: Some(EventDateTime::timed(
+            (start + chrono::Duration::hours(1)).fixed_offset(),
+            Some("UTC".into()),
+        )),
+        ..Default::default()
+    };
+    google
+        .insert_event(&phone.calendar_id, &event)
+        .await
+        .unwrap();
+
+    let report = handle.sync_now().await.expect("second pass");
+    assert_eq!(report.created_in_crm, 1, "{report:?}");
+    assert_eq!(report.created_in_google, 0, "no echo: {report:?}");
+    let page = s
+        .store
+        .list_appointments(
+            &bookline_core::model::ListQuery {
+                period: bookline_core::model::Period::All,
+                limit: 50,
+                ..Default::default()
+            },
+            chrono::Utc::now(),
+        )
+        .unwrap();
+    assert_eq!(page.total, 2);
+    assert!(page
+        .rows
+        .iter()
+        .any(|r| r.appointment.origin == Origin::Google
+            && r.appointment.title == "Lunch booked on the phone"));
+    assert!(page.rows.iter().any(|r| r.appointment.id == made.id
+        && matches!(r.sync_state, bookline_core::model::SyncState::Synced)));
+
+    control(s.emu.base_url(), "stats/reset", json!({})).await;
+    let report = handle.sync_now().await.expect("idle pass");
+    assert!(!report.changed_anything(), "{report:?}");
+    let st = stats(s.emu.base_url()).await;
+    assert_eq!(st["total"], 1, "an idle pass is one events.list: {st}");
+    handle.shutdown().await;
+}
