@@ -18,17 +18,61 @@ const WAIT: Duration = Duration::from_secs(30);
 #[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by `make test`"]
 async fn add_an_appointment_through_the_window() {
     let data = tempfile::tempdir().expect("temp dir");
+    // A few appointments booked from the CLI first, so the window starts with a list (and
+    // the screenshot shows a realistic week), all relative to today so they are upcoming.
+    let day = |n: i64| (chrono::Local::now().date_naive() + chrono::Duration::days(n)).to_string();
+    for (title, start, end, extra) in [
+        (
+            "Discovery call — Northwind Traders",
+            format!("{}T15:00", day(1)),
+            format!("{}T15:30", day(1)),
+            vec![
+                "--lead-name",
+                "Maria Anders",
+                "--lead-email",
+                "maria@northwind.example",
+            ],
+        ),
+        (
+            "Product demo — Contoso",
+            format!("{}T10:00", day(2)),
+            format!("{}T11:00", day(2)),
+            vec!["--lead-name", "Ana Trujillo", "--location", "Video call"],
+        ),
+        (
+            "Weekly pipeline review",
+            format!("{}T09:00", day(3)),
+            format!("{}T09:30", day(3)),
+            vec!["--rrule", "FREQ=WEEKLY;COUNT=8"],
+        ),
+        ("Trade fair — Hall B", day(5), day(6), vec!["--all-day"]),
+    ] {
+        let mut args = vec![
+            "appointments",
+            "add",
+            "--title",
+            title,
+            "--start",
+            &start,
+            "--end",
+            &end,
+        ];
+        args.extend(extra);
+        super::bookline_json(data.path(), &[args.as_slice(), &["--json"]].concat());
+    }
+
     let driver = TauriDriver::start();
     let wd = WebDriver::session(&driver, data.path()).await;
 
     wd.wait_for("add-appointment").await.click(&wd).await;
     wd.wait_for("appointment-dialog").await;
-    let title = "E2E: Demo for Acme";
+    let title = "Contract signing — Acme";
+    let date = day(4);
     wd.find("field-title").await.type_text(&wd, title).await;
-    wd.set_value("field-start-date", "2030-05-06").await;
-    wd.set_value("field-start-time", "10:00").await;
-    wd.set_value("field-end-date", "2030-05-06").await;
-    wd.set_value("field-end-time", "11:00").await;
+    wd.set_value("field-start-date", &date).await;
+    wd.set_value("field-start-time", "14:00").await;
+    wd.set_value("field-end-date", &date).await;
+    wd.set_value("field-end-time", "15:00").await;
     wd.find("field-lead-name")
         .await
         .type_text(&wd, "Jane Roe")
@@ -49,7 +93,7 @@ async fn add_an_appointment_through_the_window() {
                 }
             }
             for row in wd.find_all("appointment-row").await {
-                if row.text(&wd).await.contains(title) {
+                if row.text_content(&wd).await.contains(title) {
                     return Some(row);
                 }
             }
@@ -76,7 +120,18 @@ async fn add_an_appointment_through_the_window() {
         .clone();
     assert_eq!(stored["title"], title);
     assert_eq!(stored["origin"], "crm");
-    assert!(data.path().join("bookline.sqlite3").exists() || has_sqlite_file(data.path()));
+    assert_eq!(stored["lead_email"], "jane@acme.example");
+    assert!(data.path().join("bookline.sqlite3").is_file());
+
+    // The week view (fed by `week_occurrences`) shows it too.
+    wd.find("tab-week").await.click(&wd).await;
+    let week = wd.wait_for("week-view").await;
+    wd.poll("the new appointment in the week view", || async {
+        let text = week.text_content(&wd).await;
+        (text.contains(title) && !text.contains("Loading")).then_some(())
+    })
+    .await;
+    wd.screenshot(&screenshot_path("week-view.png")).await;
 
     wd.close().await;
 }
@@ -108,18 +163,6 @@ async fn the_dialog_refuses_an_empty_title() {
     let listed = super::bookline_json(data.path(), &["appointments", "list", "--json"]);
     assert_eq!(listed, json!([]), "a refused appointment was written");
     wd.close().await;
-}
-
-fn has_sqlite_file(dir: &Path) -> bool {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries.flatten().any(|e| {
-                e.path()
-                    .extension()
-                    .is_some_and(|x| x == "sqlite3" || x == "sqlite" || x == "db")
-            })
-        })
-        .unwrap_or(false)
 }
 
 fn screenshot_path(name: &str) -> PathBuf {
@@ -327,6 +370,17 @@ impl WebDriver {
     }
 
     async fn screenshot(&self, path: &Path) {
+        // The DOM can be ahead of the screen: let WebKit paint two frames first.
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({
+                "script": "const done = arguments[arguments.length - 1]; \
+                    requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                "args": [],
+            })),
+        )
+        .await;
         let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD
             .decode(data.as_str().unwrap_or_default())
@@ -371,6 +425,23 @@ impl Element {
             reqwest::Method::GET,
             &format!("/element/{}/text", self.0),
             None,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// The DOM text, including cells WebDriver's "rendered text" skips (WebKit leaves out
+    /// text it considers clipped, such as ellipsized table cells).
+    async fn text_content(&self, wd: &WebDriver) -> String {
+        wd.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({
+                "script": "return arguments[0].textContent;",
+                "args": [{ELEMENT_KEY: self.0}],
+            })),
         )
         .await
         .as_str()
