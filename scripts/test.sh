@@ -38,6 +38,10 @@ cargo clippy --workspace --all-targets -- -D warnings
 if [ -f ui/package.json ]; then
   step "svelte-check"
   npm --prefix ui run check
+  if grep -q '"test":' ui/package.json; then
+    step "UI unit tests (vitest)"
+    npm --prefix ui test
+  fi
   step "UI build"
   npm --prefix ui run build
 fi

@@ -121,7 +121,18 @@ async fn add_an_appointment_through_the_window() {
     assert_eq!(stored["title"], title);
     assert_eq!(stored["origin"], "crm");
     assert_eq!(stored["lead_email"], "jane@acme.example");
-    assert!(data.path().join("bookline.sqlite3").is_file());
+    // And straight from the SQLite file, read-only beside the running app.
+    let db = rusqlite::Connection::open_with_flags(
+        data.path().join("bookline.sqlite3"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("the database file opens");
+    let in_file: String = db
+        .query_row("SELECT title FROM appointments WHERE id = ?1", [&id], |r| {
+            r.get(0)
+        })
+        .expect("the row is in the appointments table");
+    assert_eq!(in_file, title);
 
     // The week view (fed by `week_occurrences`) shows it too.
     wd.find("tab-week").await.click(&wd).await;
