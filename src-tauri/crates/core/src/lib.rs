@@ -2,4 +2,9 @@
 //! are thin layers over the services here.
 
 pub mod error;
+pub mod input;
 pub mod model;
+pub mod paths;
+pub mod recurrence;
+pub mod store;
+pub mod validation;

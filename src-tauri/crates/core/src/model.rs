@@ -168,7 +168,9 @@ pub enum SyncState {
     Pending,
     Synced,
     /// The last attempt failed; `message` says why in words.
-    Error { message: String },
+    Error {
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

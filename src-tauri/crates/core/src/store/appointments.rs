@@ -1,0 +1,634 @@
+//! Appointment rows: create, update, status, delete, get, and the paged list.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use rusqlite::types::Value;
+use rusqlite::{params, OptionalExtension, Row, Transaction};
+
+use super::outbox::{enqueue, OutboxOp};
+use super::{Result, Store, StoreError};
+use crate::model::{
+    Appointment, AppointmentInput, AppointmentPage, AppointmentRow, Lead, ListQuery, Origin,
+    Period, Recurrence, SeriesInstance, Status, SyncState, Timing,
+};
+use crate::recurrence;
+use crate::validation::{validate_appointment, ChangeSource, ValidationError};
+
+/// The largest page the list returns; the UI asks for windows of rows as it scrolls.
+pub const MAX_PAGE: u32 = 500;
+
+pub(super) const COLUMNS: &str = "id, title, all_day, start_ms, end_ms, start_date, end_date, \
+    timezone, location, notes, lead_name, lead_email, lead_phone, status, origin, recurrence, \
+    series_id, original_start, created_at_ms, updated_at_ms";
+
+/// Every column the store writes for one appointment, derived from validated input.
+struct RowValues {
+    title: String,
+    all_day: bool,
+    start_ms: i64,
+    end_ms: i64,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    span_end_ms: i64,
+    recurrence_json: Option<String>,
+}
+
+impl Store {
+    /// Validates and stores a new appointment with a fresh UUID v7 id. With
+    /// `ChangeSource::User` the same transaction queues an `upsert` for the sync engine.
+    pub fn create_appointment(
+        &self,
+        input: AppointmentInput,
+        origin: Origin,
+        source: ChangeSource,
+    ) -> Result<Appointment> {
+        self.insert(input, origin, source, None)
+    }
+
+    /// Stores a moved or edited instance of a recurring series: it replaces the series'
+    /// instance at `instance_of.original_start` in `occurrences` (Google's exception
+    /// event). The series must exist and repeat; the instance itself cannot repeat.
+    pub fn create_instance_override(
+        &self,
+        instance_of: SeriesInstance,
+        input: AppointmentInput,
+        origin: Origin,
+        source: ChangeSource,
+    ) -> Result<Appointment> {
+        self.insert(input, origin, source, Some(instance_of))
+    }
+
+    fn insert(
+        &self,
+        input: AppointmentInput,
+        origin: Origin,
+        source: ChangeSource,
+        instance_of: Option<SeriesInstance>,
+    ) -> Result<Appointment> {
+        validate_appointment(&input, source)?;
+        if instance_of.is_some() && input.recurrence.is_some() {
+            return Err(ValidationError::new(
+                "repeat rule",
+                "A single instance of a repeating appointment cannot repeat on its own.",
+            )
+            .into());
+        }
+        let input = normalize(input);
+        let values = row_values(&input)?;
+        let now = now_ms();
+        let id = uuid::Uuid::now_v7().to_string();
+        self.write("save the appointment", |tx| {
+            if let Some(instance) = &instance_of {
+                check_series(tx, self, instance)?;
+            }
+            tx.execute(
+                "INSERT INTO appointments (id, title, all_day, start_ms, end_ms, start_date, \
+                 end_date, span_end_ms, timezone, location, notes, lead_name, lead_email, \
+                 lead_phone, status, origin, recurrence, series_id, original_start, \
+                 created_at_ms, updated_at_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+                 ?17, ?18, ?19, ?20, ?20)",
+                params![
+                    id,
+                    values.title,
+                    values.all_day,
+                    values.start_ms,
+                    values.end_ms,
+                    values.start_date,
+                    values.end_date,
+                    values.span_end_ms,
+                    input.timezone,
+                    input.location,
+                    input.notes,
+                    input.lead.name,
+                    input.lead.email,
+                    input.lead.phone,
+                    status_str(input.status),
+                    origin_str(origin),
+                    values.recurrence_json,
+                    instance_of.as_ref().map(|i| i.series_id.as_str()),
+                    instance_of.as_ref().map(|i| i.original_start.as_str()),
+                    now,
+                ],
+            )
+            .map_err(|e| self.error("save the appointment", e))?;
+            if source == ChangeSource::User {
+                enqueue(tx, self, &id, OutboxOp::Upsert, now)?;
+            }
+            Ok(())
+        })?;
+        let stamp = from_ms(now)?;
+        Ok(Appointment {
+            id,
+            title: values.title,
+            timing: input.timing,
+            timezone: input.timezone,
+            location: input.location,
+            notes: input.notes,
+            lead: input.lead,
+            status: input.status,
+            origin,
+            recurrence: input.recurrence,
+            instance_of,
+            created_at: stamp,
+            updated_at: stamp,
+        })
+    }
+
+    /// Replaces every user-editable field of appointment `id`; origin, id, series link
+    /// and creation time stay.
+    pub fn update_appointment(
+        &self,
+        id: &str,
+        input: AppointmentInput,
+        source: ChangeSource,
+    ) -> Result<Appointment> {
+        validate_appointment(&input, source)?;
+        let input = normalize(input);
+        let values = row_values(&input)?;
+        let now = now_ms();
+        self.write("save the appointment", |tx| {
+            let existing = load(tx, self, id)?.ok_or_else(|| not_found(id))?;
+            if existing.instance_of.is_some() && input.recurrence.is_some() {
+                return Err(ValidationError::new(
+                    "repeat rule",
+                    "A single instance of a repeating appointment cannot repeat on its own.",
+                )
+                .into());
+            }
+            tx.execute(
+                "UPDATE appointments SET title = ?2, all_day = ?3, start_ms = ?4, end_ms = ?5, \
+                 start_date = ?6, end_date = ?7, span_end_ms = ?8, timezone = ?9, location = ?10, \
+                 notes = ?11, lead_name = ?12, lead_email = ?13, lead_phone = ?14, status = ?15, \
+                 recurrence = ?16, updated_at_ms = ?17 WHERE id = ?1",
+                params![
+                    id,
+                    values.title,
+                    values.all_day,
+                    values.start_ms,
+                    values.end_ms,
+                    values.start_date,
+                    values.end_date,
+                    values.span_end_ms,
+                    input.timezone,
+                    input.location,
+                    input.notes,
+                    input.lead.name,
+                    input.lead.email,
+                    input.lead.phone,
+                    status_str(input.status),
+                    values.recurrence_json,
+                    now,
+                ],
+            )
+            .map_err(|e| self.error("save the appointment", e))?;
+            if source == ChangeSource::User {
+                enqueue(tx, self, id, OutboxOp::Upsert, now)?;
+            }
+            load(tx, self, id)?.ok_or_else(|| not_found(id))
+        })
+    }
+
+    /// Books, cancels or marks done. Cancelling keeps the appointment (and tells Google).
+    pub fn set_status(
+        &self,
+        id: &str,
+        status: Status,
+        source: ChangeSource,
+    ) -> Result<Appointment> {
+        let now = now_ms();
+        self.write("change the appointment's status", |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE appointments SET status = ?2, updated_at_ms = ?3 WHERE id = ?1",
+                    params![id, status_str(status), now],
+                )
+                .map_err(|e| self.error("change the appointment's status", e))?;
+            if changed == 0 {
+                return Err(not_found(id));
+            }
+            if source == ChangeSource::User {
+                enqueue(tx, self, id, OutboxOp::Upsert, now)?;
+            }
+            load(tx, self, id)?.ok_or_else(|| not_found(id))
+        })
+    }
+
+    /// Deletes appointment `id`; for a series also its moved instances (as Google does).
+    /// With `ChangeSource::User` a `delete` is queued for each removed row, so the sync
+    /// engine can drop every link it holds.
+    pub fn delete_appointment(&self, id: &str, source: ChangeSource) -> Result<()> {
+        let now = now_ms();
+        self.write("delete the appointment", |tx| {
+            let mut ids: Vec<String> = {
+                let mut stmt = tx
+                    .prepare_cached("SELECT id FROM appointments WHERE series_id = ?1")
+                    .map_err(|e| self.error("delete the appointment", e))?;
+                let rows = stmt
+                    .query_map([id], |row| row.get::<_, String>(0))
+                    .map_err(|e| self.error("delete the appointment", e))?;
+                rows.collect::<rusqlite::Result<_>>()
+                    .map_err(|e| self.error("delete the appointment", e))?
+            };
+            let deleted = tx
+                .execute("DELETE FROM appointments WHERE id = ?1", [id])
+                .map_err(|e| self.error("delete the appointment", e))?;
+            if deleted == 0 {
+                return Err(not_found(id));
+            }
+            ids.insert(0, id.to_string());
+            if source == ChangeSource::User {
+                for removed in &ids {
+                    enqueue(tx, self, removed, OutboxOp::Delete, now)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    pub fn get_appointment(&self, id: &str) -> Result<Option<Appointment>> {
+        self.read(|conn| load(conn, self, id))
+    }
+
+    /// How many appointments are stored (series count once).
+    pub fn appointment_count(&self) -> Result<u64> {
+        self.read(|conn| {
+            conn.query_row("SELECT COUNT(*) FROM appointments", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(|e| self.error("count appointments", e))
+        })
+    }
+
+    /// One page of the list. Upcoming: not yet ended (a series until its last instance
+    /// ends), soonest first. Past: ended, most recent first. All: by start. `limit` is
+    /// clamped to 500; `total` counts every matching row.
+    pub fn list_appointments(
+        &self,
+        query: &ListQuery,
+        now: DateTime<Utc>,
+    ) -> Result<AppointmentPage> {
+        let mut conditions: Vec<String> = Vec::new();
+        let mut args: Vec<Value> = Vec::new();
+        let now_ms = now.timestamp_millis();
+        let order = match query.period {
+            Period::Upcoming => {
+                args.push(Value::Integer(now_ms));
+                conditions.push(format!("span_end_ms > ?{}", args.len()));
+                "start_ms ASC, id ASC"
+            }
+            Period::Past => {
+                args.push(Value::Integer(now_ms));
+                conditions.push(format!("span_end_ms <= ?{}", args.len()));
+                "start_ms DESC, id DESC"
+            }
+            Period::All => "start_ms ASC, id ASC",
+        };
+        if let Some(status) = query.status {
+            args.push(Value::Text(status_str(status).into()));
+            conditions.push(format!("status = ?{}", args.len()));
+        }
+        if let Some(origin) = query.origin {
+            args.push(Value::Text(origin_str(origin).into()));
+            conditions.push(format!("origin = ?{}", args.len()));
+        }
+        if let Some(search) = query
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            conditions.push(search_condition(search, &mut args));
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let limit = query.limit.min(MAX_PAGE);
+        self.read(|conn| {
+            let total: i64 = conn
+                .prepare_cached(&format!("SELECT COUNT(*) FROM appointments {filter}"))
+                .and_then(|mut stmt| {
+                    stmt.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))
+                })
+                .map_err(|e| self.error("list appointments", e))?;
+            let mut page_args = args.clone();
+            page_args.push(Value::Integer(i64::from(limit)));
+            page_args.push(Value::Integer(i64::from(query.offset)));
+            let sql = format!(
+                "SELECT {COLUMNS} FROM appointments {filter} ORDER BY {order} LIMIT ?{} OFFSET ?{}",
+                page_args.len() - 1,
+                page_args.len()
+            );
+            let mut stmt = conn
+                .prepare_cached(&sql)
+                .map_err(|e| self.error("list appointments", e))?;
+            let raws = stmt
+                .query_map(rusqlite::params_from_iter(page_args.iter()), RawRow::read)
+                .map_err(|e| self.error("list appointments", e))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(|e| self.error("list appointments", e))?;
+            let rows = raws
+                .into_iter()
+                .map(|raw| {
+                    Ok(AppointmentRow {
+                        appointment: raw.into_appointment()?,
+                        // The documented placeholder of issue 3: the sync issue replaces
+                        // it with the row's link and outbox state.
+                        sync_state: SyncState::NotConnected,
+                        google_event_id: None,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(AppointmentPage {
+                rows,
+                total: u32::try_from(total).unwrap_or(u32::MAX),
+            })
+        })
+    }
+}
+
+/// Title, lead name, email or phone contains `search`, ignoring case. Three characters
+/// or more use the trigram index; shorter ones (which trigrams cannot index) scan with
+/// LIKE, which folds ASCII case only.
+fn search_condition(search: &str, args: &mut Vec<Value>) -> String {
+    if search.chars().count() >= 3 {
+        args.push(Value::Text(format!("\"{}\"", search.replace('"', "\"\""))));
+        format!(
+            "row_key IN (SELECT rowid FROM appointment_search WHERE appointment_search MATCH ?{})",
+            args.len()
+        )
+    } else {
+        let escaped = search
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        args.push(Value::Text(format!("%{escaped}%")));
+        let n = args.len();
+        format!(
+            "(title LIKE ?{n} ESCAPE '\\' OR lead_name LIKE ?{n} ESCAPE '\\' \
+             OR lead_email LIKE ?{n} ESCAPE '\\' OR lead_phone LIKE ?{n} ESCAPE '\\')"
+        )
+    }
+}
+
+fn check_series(tx: &Transaction<'_>, store: &Store, instance: &SeriesInstance) -> Result<()> {
+    let series = load(tx, store, &instance.series_id)?.ok_or_else(|| StoreError::Validation {
+        field: "series",
+        message: "The repeating appointment this instance belongs to no longer exists.".into(),
+    })?;
+    if series.recurrence.is_none() {
+        return Err(StoreError::Validation {
+            field: "series",
+            message: format!(
+                "\"{}\" does not repeat, so it has no instances to move.",
+                series.title
+            ),
+        });
+    }
+    let series_all_day = matches!(series.timing, Timing::AllDay { .. });
+    if recurrence::parse_original_start(&instance.original_start, series_all_day).is_none() {
+        let expected = if series_all_day {
+            "a date (YYYY-MM-DD)"
+        } else {
+            "a date and time with offset (RFC 3339)"
+        };
+        return Err(StoreError::Validation {
+            field: "original start",
+            message: format!(
+                "The original start \"{}\" of the instance should be {expected}.",
+                instance.original_start
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Trims the title and drops sub-millisecond precision, so what `create` returns equals
+/// what a later `get` reads back.
+fn normalize(mut input: AppointmentInput) -> AppointmentInput {
+    input.title = input.title.trim().to_string();
+    if let Timing::Timed { start, end } = &mut input.timing {
+        *start = truncate_ms(*start);
+        *end = truncate_ms(*end);
+    }
+    input
+}
+
+fn truncate_ms(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+}
+
+fn row_values(input: &AppointmentInput) -> Result<RowValues> {
+    let tz = Tz::from_str(&input.timezone).map_err(|_| StoreError::Validation {
+        field: "time zone",
+        message: format!("\"{}\" is not a time zone Bookline knows.", input.timezone),
+    })?;
+    let (start, end) = recurrence::timing_bounds(&input.timing, tz);
+    let (start_date, end_date) = match &input.timing {
+        Timing::AllDay { start, end } => (Some(date_str(*start)), Some(date_str(*end))),
+        Timing::Timed { .. } => (None, None),
+    };
+    let span_end_ms = match &input.recurrence {
+        Some(r) => recurrence::series_end(&input.timing, tz, &r.lines).map_or(i64::MAX, |t| {
+            t.timestamp_millis().max(end.timestamp_millis())
+        }),
+        None => end.timestamp_millis(),
+    };
+    let recurrence_json = input
+        .recurrence
+        .as_ref()
+        .map(|r| serde_json::to_string(&r.lines))
+        .transpose()
+        .map_err(|e| StoreError::BadRow(format!("recurrence could not be encoded: {e}")))?;
+    if end <= start {
+        // An all-day span whose midnights collapse (impossible for real zones) would
+        // break the table's CHECK with a cryptic message; say it plainly instead.
+        return Err(ValidationError::new("end", "The end must be after the start.").into());
+    }
+    Ok(RowValues {
+        title: input.title.clone(),
+        all_day: matches!(input.timing, Timing::AllDay { .. }),
+        start_ms: start.timestamp_millis(),
+        end_ms: end.timestamp_millis(),
+        start_date,
+        end_date,
+        span_end_ms,
+        recurrence_json,
+    })
+}
+
+pub(super) fn load(
+    conn: &rusqlite::Connection,
+    store: &Store,
+    id: &str,
+) -> Result<Option<Appointment>> {
+    let raw = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM appointments WHERE id = ?1"))
+        .and_then(|mut stmt| stmt.query_row([id], RawRow::read).optional())
+        .map_err(|e| store.error("read the appointment", e))?;
+    raw.map(RawRow::into_appointment).transpose()
+}
+
+fn not_found(id: &str) -> StoreError {
+    StoreError::NotFound { id: id.to_string() }
+}
+
+pub(super) fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+pub(super) fn from_ms(ms: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::BadRow(format!("time {ms} is out of range")))
+}
+
+fn date_str(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| StoreError::BadRow(format!("bad date \"{s}\"")))
+}
+
+pub(super) fn status_str(status: Status) -> &'static str {
+    match status {
+        Status::Booked => "booked",
+        Status::Cancelled => "cancelled",
+        Status::Done => "done",
+    }
+}
+
+pub(super) fn origin_str(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Crm => "crm",
+        Origin::Google => "google",
+    }
+}
+
+fn parse_status(s: &str) -> Result<Status> {
+    match s {
+        "booked" => Ok(Status::Booked),
+        "cancelled" => Ok(Status::Cancelled),
+        "done" => Ok(Status::Done),
+        other => Err(StoreError::BadRow(format!("unknown status \"{other}\""))),
+    }
+}
+
+fn parse_origin(s: &str) -> Result<Origin> {
+    match s {
+        "crm" => Ok(Origin::Crm),
+        "google" => Ok(Origin::Google),
+        other => Err(StoreError::BadRow(format!("unknown origin \"{other}\""))),
+    }
+}
+
+/// A row as SQLite hands it over; converted outside the rusqlite closure so conversion
+/// errors can say what is wrong.
+pub(super) struct RawRow {
+    id: String,
+    title: String,
+    all_day: bool,
+    start_ms: i64,
+    end_ms: i64,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    timezone: String,
+    location: String,
+    notes: String,
+    lead_name: String,
+    lead_email: String,
+    lead_phone: String,
+    status: String,
+    origin: String,
+    recurrence: Option<String>,
+    series_id: Option<String>,
+    original_start: Option<String>,
+    created_at_ms: i64,
+    updated_at_ms: i64,
+}
+
+impl RawRow {
+    /// Reads the columns in the order of `COLUMNS`.
+    pub(super) fn read(row: &Row<'_>) -> rusqlite::Result<RawRow> {
+        Ok(RawRow {
+            id: row.get(0)?,
+            title: row.get(1)?,
+            all_day: row.get(2)?,
+            start_ms: row.get(3)?,
+            end_ms: row.get(4)?,
+            start_date: row.get(5)?,
+            end_date: row.get(6)?,
+            timezone: row.get(7)?,
+            location: row.get(8)?,
+            notes: row.get(9)?,
+            lead_name: row.get(10)?,
+            lead_email: row.get(11)?,
+            lead_phone: row.get(12)?,
+            status: row.get(13)?,
+            origin: row.get(14)?,
+            recurrence: row.get(15)?,
+            series_id: row.get(16)?,
+            original_start: row.get(17)?,
+            created_at_ms: row.get(18)?,
+            updated_at_ms: row.get(19)?,
+        })
+    }
+
+    pub(super) fn into_appointment(self) -> Result<Appointment> {
+        let timing = if self.all_day {
+            match (&self.start_date, &self.end_date) {
+                (Some(s), Some(e)) => Timing::AllDay {
+                    start: parse_date(s)?,
+                    end: parse_date(e)?,
+                },
+                _ => return Err(StoreError::BadRow(format!("{} lacks its dates", self.id))),
+            }
+        } else {
+            Timing::Timed {
+                start: from_ms(self.start_ms)?,
+                end: from_ms(self.end_ms)?,
+            }
+        };
+        let recurrence = self
+            .recurrence
+            .as_deref()
+            .map(|json| {
+                serde_json::from_str::<Vec<String>>(json)
+                    .map(|lines| Recurrence { lines })
+                    .map_err(|e| StoreError::BadRow(format!("recurrence of {}: {e}", self.id)))
+            })
+            .transpose()?;
+        let instance_of = match (self.series_id, self.original_start) {
+            (Some(series_id), Some(original_start)) => Some(SeriesInstance {
+                series_id,
+                original_start,
+            }),
+            _ => None,
+        };
+        Ok(Appointment {
+            status: parse_status(&self.status)?,
+            origin: parse_origin(&self.origin)?,
+            id: self.id,
+            title: self.title,
+            timing,
+            timezone: self.timezone,
+            location: self.location,
+            notes: self.notes,
+            lead: Lead {
+                name: self.lead_name,
+                email: self.lead_email,
+                phone: self.lead_phone,
+            },
+            recurrence,
+            instance_of,
+            created_at: from_ms(self.created_at_ms)?,
+            updated_at: from_ms(self.updated_at_ms)?,
+        })
+    }
+}

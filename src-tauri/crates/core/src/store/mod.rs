@@ -1,0 +1,185 @@
+//! The CRM store: one SQLite file (WAL) holding appointments, the outbox of work for the
+//! sync engine, and settings. Every operation is one transaction; a user's change and
+//! the outbox row announcing it commit together or not at all.
+//!
+//! `Store` is `Send + Sync`: the desktop shell shares one behind an `Arc`, the CLI opens
+//! its own. Both may run at once — WAL lets readers proceed during a write, write
+//! transactions start `IMMEDIATE` so two writers queue on the busy timeout instead of
+//! failing half-way.
+
+mod appointments;
+mod error;
+mod occurrences;
+mod outbox;
+mod settings;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite_migration::{Migrations, SchemaVersion, M};
+
+pub use crate::validation::ChangeSource;
+pub use error::{Result, StoreError};
+pub use occurrences::{OccurrenceReport, UnexpandedSeries};
+pub use outbox::{OutboxEntry, OutboxOp};
+
+/// The schema, one file per version. Append only: a released file never changes, since
+/// databases in the field already ran it.
+const MIGRATIONS: [&str; 2] = [
+    include_str!("../../migrations/0001_appointments.sql"),
+    include_str!("../../migrations/0002_search.sql"),
+];
+
+/// How long a write waits for another process (the CLI while the app runs) to finish.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The schema version a database has after `Store::open`.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+/// The embedded migrations, for tools and tests that need to build an older schema.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
+}
+
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    migrations_applied: usize,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, creating parent folders, and
+    /// brings its schema up to date, each migration in its own transaction.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+        let fail = |action| move |e| StoreError::sqlite(action, path, e);
+        let mut conn = Connection::open(path).map_err(fail("open the database"))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(fail("configure the database"))?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(fail("configure the database"))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(mode, "SQLite refused WAL mode; continuing with {mode}");
+        }
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+            .map_err(fail("configure the database"))?;
+        let migrations_applied = migrate(&mut conn, path)?;
+        if migrations_applied > 0 {
+            tracing::info!(
+                path = %path.display(),
+                migrations_applied,
+                version = SCHEMA_VERSION,
+                "database schema updated"
+            );
+        }
+        Ok(Store {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+            migrations_applied,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How many migrations `open` ran (0 when the file was already current).
+    pub fn migrations_applied_on_open(&self) -> usize {
+        self.migrations_applied
+    }
+
+    /// The schema version stored in the file (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> Result<usize> {
+        self.read(|conn| {
+            let v: i64 = conn
+                .query_row("PRAGMA user_version", [], |row| row.get(0))
+                .map_err(|e| self.error("read the schema version", e))?;
+            Ok(usize::try_from(v).unwrap_or(0))
+        })
+    }
+
+    /// Runs `f` in one `IMMEDIATE` transaction, committed if `f` succeeds. For other
+    /// parts of bookline-core (sync links, activity log) that add their own tables.
+    pub fn write<T>(
+        &self,
+        action: &'static str,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.error(action, e))?;
+        let value = f(&tx)?;
+        tx.commit().map_err(|e| self.error(action, e))?;
+        Ok(value)
+    }
+
+    /// Runs `f` with the connection for reads.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.lock();
+        f(&conn)
+    }
+
+    /// Maps a SQLite error met while doing `action` (a phrase after "Bookline could not").
+    pub fn error(&self, action: &'static str, err: rusqlite::Error) -> StoreError {
+        StoreError::sqlite(action, &self.path, err)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock dropped its transaction (rolled back), so the
+        // connection is still consistent; keep serving instead of poisoning every caller.
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Applies pending migrations one by one; returns how many ran.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<usize> {
+    let migrations = migrations();
+    let current = match migrations
+        .current_version(conn)
+        .map_err(|e| migration_error(path, e))?
+    {
+        SchemaVersion::NoneSet => 0,
+        SchemaVersion::Inside(v) => v.get(),
+        SchemaVersion::Outside(v) => {
+            return Err(StoreError::NewerSchema {
+                found: v.get(),
+                known: SCHEMA_VERSION,
+            })
+        }
+    };
+    for version in current + 1..=SCHEMA_VERSION {
+        // `to_latest` would run all pending files in one transaction; one per file keeps
+        // every completed step even if a later one fails (e.g. disk full).
+        migrations
+            .to_version(conn, version)
+            .map_err(|e| migration_error(path, e))?;
+    }
+    Ok(SCHEMA_VERSION.saturating_sub(current))
+}
+
+/// Disk full, locks and damaged files read the same during a migration as elsewhere.
+fn migration_error(path: &Path, err: rusqlite_migration::Error) -> StoreError {
+    match err {
+        rusqlite_migration::Error::RusqliteError { err, .. } => {
+            StoreError::sqlite("update the database schema", path, err)
+        }
+        source => StoreError::Migration { source },
+    }
+}

@@ -1,0 +1,139 @@
+//! The outbox: work for the sync engine, appended in the same transaction as the user's
+//! change so a crash can never lose a change or send one that was rolled back.
+//!
+//! Consumers read entries in `seq` order and may coalesce by `appointment_id` (the
+//! latest entry wins: an `upsert` sends the row as it is now, a `delete` removes it).
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Transaction};
+
+use super::appointments::from_ms;
+use super::{Result, Store, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxOp {
+    Upsert,
+    Delete,
+}
+
+impl OutboxOp {
+    fn as_str(self) -> &'static str {
+        match self {
+            OutboxOp::Upsert => "upsert",
+            OutboxOp::Delete => "delete",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub seq: i64,
+    pub appointment_id: String,
+    pub op: OutboxOp,
+    pub enqueued_at: DateTime<Utc>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+pub(super) fn enqueue(
+    tx: &Transaction<'_>,
+    store: &Store,
+    appointment_id: &str,
+    op: OutboxOp,
+    now_ms: i64,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO outbox (appointment_id, op, enqueued_at) VALUES (?1, ?2, ?3)",
+        params![appointment_id, op.as_str(), now_ms],
+    )
+    .map_err(|e| store.error("queue the change for Google", e))?;
+    Ok(())
+}
+
+impl Store {
+    /// Entries waiting to be sent (the `pending` of `bookline status`).
+    pub fn pending_outbox_count(&self) -> Result<u64> {
+        self.read(|conn| {
+            conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))
+                .map(|n| u64::try_from(n).unwrap_or(0))
+                .map_err(|e| self.error("count pending changes", e))
+        })
+    }
+
+    /// Up to `limit` entries due at `now` (never tried, or their retry time has come),
+    /// oldest first.
+    pub fn outbox_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxEntry>> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT seq, appointment_id, op, enqueued_at, attempts, last_error, \
+                     next_attempt_at FROM outbox \
+                     WHERE next_attempt_at IS NULL OR next_attempt_at <= ?1 \
+                     ORDER BY seq LIMIT ?2",
+                )
+                .map_err(|e| self.error("read pending changes", e))?;
+            let raws = stmt
+                .query_map(params![now.timestamp_millis(), limit], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, i64>(3)?,
+                        row.get::<_, i64>(4)?,
+                        row.get::<_, Option<String>>(5)?,
+                        row.get::<_, Option<i64>>(6)?,
+                    ))
+                })
+                .map_err(|e| self.error("read pending changes", e))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(|e| self.error("read pending changes", e))?;
+            raws.into_iter()
+                .map(
+                    |(seq, appointment_id, op, enqueued, attempts, last_error, next)| {
+                        let op = match op.as_str() {
+                            "upsert" => OutboxOp::Upsert,
+                            "delete" => OutboxOp::Delete,
+                            other => {
+                                return Err(StoreError::BadRow(format!(
+                                    "unknown outbox op \"{other}\""
+                                )))
+                            }
+                        };
+                        Ok(OutboxEntry {
+                            seq,
+                            appointment_id,
+                            op,
+                            enqueued_at: from_ms(enqueued)?,
+                            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                            last_error,
+                            next_attempt_at: next.map(from_ms).transpose()?,
+                        })
+                    },
+                )
+                .collect()
+        })
+    }
+
+    /// Removes an entry the sync engine has applied.
+    pub fn outbox_complete(&self, seq: i64) -> Result<()> {
+        self.write("mark the change as sent", |tx| {
+            tx.execute("DELETE FROM outbox WHERE seq = ?1", [seq])
+                .map_err(|e| self.error("mark the change as sent", e))?;
+            Ok(())
+        })
+    }
+
+    /// Records a failed attempt and when to try again.
+    pub fn outbox_failed(&self, seq: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
+        self.write("record the failed attempt", |tx| {
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, \
+                 next_attempt_at = ?3 WHERE seq = ?1",
+                params![seq, error, retry_at.timestamp_millis()],
+            )
+            .map_err(|e| self.error("record the failed attempt", e))?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,55 @@
+//! Small settings as JSON values by key (account email, connected_at, direction, …), in
+//! the same file as the data they describe so both change atomically with it.
+
+use rusqlite::{params, OptionalExtension};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::appointments::now_ms;
+use super::{Result, Store, StoreError};
+
+impl Store {
+    /// The value stored under `key`, or `None` if never set.
+    pub fn get_setting<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        let json: Option<String> = self.read(|conn| {
+            conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.error("read a setting", e))
+        })?;
+        json.map(|json| {
+            serde_json::from_str(&json).map_err(|source| StoreError::Setting {
+                key: key.to_string(),
+                source,
+            })
+        })
+        .transpose()
+    }
+
+    pub fn set_setting<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<()> {
+        let json = serde_json::to_string(value).map_err(|source| StoreError::Setting {
+            key: key.to_string(),
+            source,
+        })?;
+        self.write("save a setting", |tx| {
+            tx.execute(
+                "INSERT INTO settings (key, value, updated_at_ms) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, \
+                 updated_at_ms = excluded.updated_at_ms",
+                params![key, json, now_ms()],
+            )
+            .map_err(|e| self.error("save a setting", e))?;
+            Ok(())
+        })
+    }
+
+    /// Forgets `key`; returns whether it was set.
+    pub fn remove_setting(&self, key: &str) -> Result<bool> {
+        self.write("remove a setting", |tx| {
+            tx.execute("DELETE FROM settings WHERE key = ?1", [key])
+                .map(|n| n > 0)
+                .map_err(|e| self.error("remove a setting", e))
+        })
+    }
+}

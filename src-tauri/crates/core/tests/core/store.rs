@@ -1,0 +1,1141 @@
+//! The store on real SQLite files: CRUD, validation, outbox, list, occurrences, settings,
+//! migrations.
+
+use std::path::PathBuf;
+
+use bookline_core::error::{AppError, ErrorCode};
+use bookline_core::model::{
+    AppointmentInput, Lead, ListQuery, Origin, Period, Recurrence, SeriesInstance, Status,
+    SyncState, Timing,
+};
+use bookline_core::store::{self, ChangeSource, OutboxOp, Store, StoreError};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use proptest::prelude::*;
+use rusqlite::Connection;
+use tempfile::TempDir;
+
+fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+struct Fixture {
+    _dir: TempDir,
+    path: PathBuf,
+    store: Store,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir
+        .path()
+        .join("nested")
+        .join("data")
+        .join("bookline.sqlite3");
+    let store = Store::open(&path).unwrap();
+    Fixture {
+        _dir: dir,
+        path,
+        store,
+    }
+}
+
+fn timed(title: &str, start: DateTime<Utc>, minutes: i64) -> AppointmentInput {
+    AppointmentInput {
+        title: title.into(),
+        timing: Timing::Timed {
+            start,
+            end: start + Duration::minutes(minutes),
+        },
+        timezone: "Europe/Berlin".into(),
+        location: String::new(),
+        notes: String::new(),
+        lead: Lead::default(),
+        status: Status::Booked,
+        recurrence: None,
+    }
+}
+
+fn full_input() -> AppointmentInput {
+    AppointmentInput {
+        title: "Quarterly review with ACME".into(),
+        timing: Timing::Timed {
+            start: Utc.timestamp_millis_opt(1_780_000_000_123).unwrap(),
+            end: Utc.timestamp_millis_opt(1_780_003_600_123).unwrap(),
+        },
+        timezone: "America/New_York".into(),
+        location: "ACME HQ, 1 Main St, Springfield".into(),
+        notes: "Bring the renewal contract.\nAsk about the Q3 numbers — ünïcödé ✓".into(),
+        lead: Lead {
+            name: "Grace Hopper".into(),
+            email: "grace@acme.example".into(),
+            phone: "+1 (555) 010-9999".into(),
+        },
+        status: Status::Booked,
+        recurrence: Some(Recurrence {
+            lines: vec![
+                "RRULE:FREQ=WEEKLY;BYDAY=TU;UNTIL=20261231T235959Z".into(),
+                "EXDATE;TZID=America/New_York:20260609T090000".into(),
+            ],
+        }),
+    }
+}
+
+fn counts(store: &Store) -> (u64, u64) {
+    (
+        store.appointment_count().unwrap(),
+        store.pending_outbox_count().unwrap(),
+    )
+}
+
+fn raw(path: &std::path::Path) -> Connection {
+    Connection::open(path).unwrap()
+}
+
+#[test]
+fn open_creates_folders_and_configures_sqlite() {
+    let f = fixture();
+    assert!(f.path.exists());
+    assert_eq!(f.store.path(), f.path.as_path());
+    assert_eq!(f.store.schema_version().unwrap(), store::SCHEMA_VERSION);
+    assert_eq!(f.store.migrations_applied_on_open(), store::SCHEMA_VERSION);
+    let mode: String = f
+        .store
+        .read(|c| {
+            Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .unwrap())
+        })
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let fk: i64 = f
+        .store
+        .read(|c| {
+            Ok(c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+                .unwrap())
+        })
+        .unwrap();
+    assert_eq!(fk, 1);
+}
+
+#[test]
+fn reopening_runs_no_migration_and_keeps_data() {
+    let f = fixture();
+    let a = f
+        .store
+        .create_appointment(full_input(), Origin::Crm, ChangeSource::User)
+        .unwrap();
+    let path = f.path.clone();
+    drop(f.store);
+    let again = Store::open(&path).unwrap();
+    assert_eq!(again.migrations_applied_on_open(), 0);
+    assert_eq!(again.schema_version().unwrap(), store::SCHEMA_VERSION);
+    assert_eq!(again.get_appointment(&a.id).unwrap(), Some(a));
+    assert_eq!(again.pending_outbox_count().unwrap(), 1);
+}
+
+#[test]
+fn a_version_1_database_migrates_and_its_rows_become_searchable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sqlite3");
+    {
+        let mut conn = raw(&path);
+        store::migrations().to_version(&mut conn, 1).unwrap();
+        conn.execute(
+            "INSERT INTO appointments (id, title, all_day, start_ms, end_ms, span_end_ms, \
+             timezone, lead_name, status, origin, created_at_ms, updated_at_ms) \
+             VALUES ('0190f000-0000-7000-8000-000000000001', 'Legacy demo', 0, \
+             1780000000000, 1780003600000, 1780003600000, 'UTC', 'Old Lead', 'booked', 'crm', \
+             1700000000000, 1700000000000)",
+            [],
+        )
+        .unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 1);
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        store.migrations_applied_on_open(),
+        store::SCHEMA_VERSION - 1
+    );
+    assert_eq!(store.schema_version().unwrap(), store::SCHEMA_VERSION);
+    let page = store
+        .list_appointments(
+            &ListQuery {
+                search: Some("old lea".into()),
+                period: Period::All,
+                limit: 10,
+                ..ListQuery::default()
+            },
+            utc(2026, 1, 1, 0, 0),
+        )
+        .unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(page.rows[0].appointment.title, "Legacy demo");
+}
+
+#[test]
+fn a_database_from_a_newer_bookline_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("future.sqlite3");
+    raw(&path)
+        .execute_batch("CREATE TABLE x (a); PRAGMA user_version = 99;")
+        .unwrap();
+    let err = Store::open(&path).unwrap_err();
+    assert!(
+        matches!(err, StoreError::NewerSchema { found: 99, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("newer Bookline"), "{err}");
+    assert_eq!(AppError::from(err).code, ErrorCode::Storage);
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_reported_as_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("junk.sqlite3");
+    std::fs::write(&path, vec![b'x'; 8192]).unwrap();
+    let err = Store::open(&path).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+}
+
+#[test]
+fn crud_round_trips_every_field() {
+    let f = fixture();
+    let s = &f.store;
+    let created = s
+        .create_appointment(full_input(), Origin::Google, ChangeSource::Sync)
+        .unwrap();
+    assert_eq!(created.id.len(), 36);
+    assert_eq!(
+        uuid::Uuid::parse_str(&created.id)
+            .unwrap()
+            .get_version_num(),
+        7
+    );
+    let input = full_input();
+    assert_eq!(created.title, input.title);
+    assert_eq!(created.timing, input.timing);
+    assert_eq!(created.timezone, input.timezone);
+    assert_eq!(created.location, input.location);
+    assert_eq!(created.notes, input.notes);
+    assert_eq!(created.lead, input.lead);
+    assert_eq!(created.status, Status::Booked);
+    assert_eq!(created.origin, Origin::Google);
+    assert_eq!(created.recurrence, input.recurrence);
+    assert_eq!(created.instance_of, None);
+    assert_eq!(created.created_at, created.updated_at);
+    assert_eq!(
+        s.get_appointment(&created.id).unwrap().as_ref(),
+        Some(&created)
+    );
+
+    // All-day, no lead, no recurrence.
+    let all_day = AppointmentInput {
+        title: "Trade fair".into(),
+        timing: Timing::AllDay {
+            start: date(2026, 5, 3),
+            end: date(2026, 5, 6),
+        },
+        timezone: "Asia/Tokyo".into(),
+        location: String::new(),
+        notes: String::new(),
+        lead: Lead::default(),
+        status: Status::Done,
+        recurrence: None,
+    };
+    let day = s
+        .create_appointment(all_day.clone(), Origin::Crm, ChangeSource::User)
+        .unwrap();
+    let got = s.get_appointment(&day.id).unwrap().unwrap();
+    assert_eq!(got, day);
+    assert_eq!(got.timing, all_day.timing);
+    assert_eq!(got.status, Status::Done);
+
+    // Update replaces every editable field, keeps id/origin/created_at.
+    let mut changed = all_day.clone();
+    changed.title = "  Trade fair (moved)  ".into();
+    changed.timing = Timing::Timed {
+        start: utc(2026, 5, 4, 7, 0),
+        end: utc(2026, 5, 4, 15, 0),
+    };
+    changed.timezone = "Europe/Paris".into();
+    changed.location = "Hall 4".into();
+    changed.notes = "Stand B12".into();
+    changed.lead = Lead {
+        name: "Linus".into(),
+        email: "linus@example.org".into(),
+        phone: "030 1234567".into(),
+    };
+    changed.status = Status::Booked;
+    changed.recurrence = Some(Recurrence {
+        lines: vec!["RRULE:FREQ=DAILY;COUNT=3".into()],
+    });
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let updated = s
+        .update_appointment(&day.id, changed.clone(), ChangeSource::User)
+        .unwrap();
+    assert_eq!(updated.id, day.id);
+    assert_eq!(updated.origin, Origin::Crm);
+    assert_eq!(updated.created_at, day.created_at);
+    assert!(updated.updated_at > day.updated_at);
+    assert_eq!(updated.title, "Trade fair (moved)");
+    assert_eq!(updated.timing, changed.timing);
+    assert_eq!(updated.timezone, "Europe/Paris");
+    assert_eq!(updated.lead, changed.lead);
+    assert_eq!(updated.recurrence, changed.recurrence);
+    assert_eq!(s.get_appointment(&day.id).unwrap(), Some(updated.clone()));
+
+    let cancelled = s
+        .set_status(&day.id, Status::Cancelled, ChangeSource::User)
+        .unwrap();
+    assert_eq!(cancelled.status, Status::Cancelled);
+    assert_eq!(cancelled.title, updated.title);
+
+    s.delete_appointment(&day.id, ChangeSource::User).unwrap();
+    assert_eq!(s.get_appointment(&day.id).unwrap(), None);
+    let err = s
+        .delete_appointment(&day.id, ChangeSource::User)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+    assert_eq!(AppError::from(err).code, ErrorCode::NotFound);
+    assert!(matches!(
+        s.update_appointment("nope", all_day, ChangeSource::User),
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.set_status("nope", Status::Done, ChangeSource::Sync),
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(s.get_appointment("nope").unwrap(), None);
+}
+
+#[test]
+fn invalid_input_writes_nothing() {
+    let f = fixture();
+    let s = &f.store;
+    let kept = s
+        .create_appointment(full_input(), Origin::Crm, ChangeSource::User)
+        .unwrap();
+    let before = counts(s);
+    let mut cases: Vec<(AppointmentInput, &str)> = Vec::new();
+    let mut i = full_input();
+    i.title = "   ".into();
+    cases.push((i, "title"));
+    let mut i = full_input();
+    i.notes = "n".repeat(1024 * 1024);
+    cases.push((i, "notes"));
+    let mut i = full_input();
+    i.timezone = "Moon/Base".into();
+    cases.push((i, "time zone"));
+    let mut i = full_input();
+    i.lead.email = "grace at acme".into();
+    cases.push((i, "lead email"));
+    let mut i = full_input();
+    i.lead.phone = "ask reception".into();
+    cases.push((i, "lead phone"));
+    let mut i = full_input();
+    i.timing = Timing::Timed {
+        start: utc(2026, 3, 2, 10, 0),
+        end: utc(2026, 3, 2, 9, 0),
+    };
+    cases.push((i, "end"));
+    let mut i = full_input();
+    i.recurrence = Some(Recurrence {
+        lines: vec!["RRULE:FREQ=FORTNIGHTLY".into()],
+    });
+    cases.push((i, "repeat rule"));
+    for (input, field) in cases {
+        let err = s
+            .create_appointment(input.clone(), Origin::Crm, ChangeSource::User)
+            .unwrap_err();
+        match &err {
+            StoreError::Validation { field: f, message } => {
+                assert_eq!(*f, field, "{message}");
+                assert!(!message.is_empty());
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        assert_eq!(AppError::from(err).code, ErrorCode::Validation);
+        let err = s
+            .update_appointment(&kept.id, input, ChangeSource::User)
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Validation { .. }), "{err:?}");
+        assert_eq!(counts(s), before, "{field}");
+        assert_eq!(s.get_appointment(&kept.id).unwrap(), Some(kept.clone()));
+    }
+}
+
+#[test]
+fn outbox_rows_follow_user_changes_but_not_sync_changes() {
+    let f = fixture();
+    let s = &f.store;
+    let synced = s
+        .create_appointment(
+            timed("From Google", utc(2026, 4, 1, 9, 0), 30),
+            Origin::Google,
+            ChangeSource::Sync,
+        )
+        .unwrap();
+    s.update_appointment(
+        &synced.id,
+        timed("From Google, edited there", utc(2026, 4, 1, 9, 0), 30),
+        ChangeSource::Sync,
+    )
+    .unwrap();
+    s.set_status(&synced.id, Status::Cancelled, ChangeSource::Sync)
+        .unwrap();
+    s.delete_appointment(&synced.id, ChangeSource::Sync)
+        .unwrap();
+    assert_eq!(s.pending_outbox_count().unwrap(), 0);
+
+    let mine = s
+        .create_appointment(
+            timed("Mine", utc(2026, 4, 2, 9, 0), 30),
+            Origin::Crm,
+            ChangeSource::User,
+        )
+        .unwrap();
+    s.update_appointment(
+        &mine.id,
+        timed("Mine, longer", utc(2026, 4, 2, 9, 0), 60),
+        ChangeSource::User,
+    )
+    .unwrap();
+    s.set_status(&mine.id, Status::Done, ChangeSource::User)
+        .unwrap();
+    s.delete_appointment(&mine.id, ChangeSource::User).unwrap();
+    let due = s.outbox_due(Utc::now(), 100).unwrap();
+    let ops: Vec<(String, OutboxOp)> = due
+        .iter()
+        .map(|e| (e.appointment_id.clone(), e.op))
+        .collect();
+    assert_eq!(
+        ops,
+        vec![
+            (mine.id.clone(), OutboxOp::Upsert),
+            (mine.id.clone(), OutboxOp::Upsert),
+            (mine.id.clone(), OutboxOp::Upsert),
+            (mine.id.clone(), OutboxOp::Delete),
+        ]
+    );
+    assert!(due.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert!(due
+        .iter()
+        .all(|e| e.attempts == 0 && e.last_error.is_none()));
+
+    // The consumer side: a failure postpones, completion removes.
+    let first = due[0].seq;
+    let retry_at = Utc::now() + Duration::minutes(5);
+    s.outbox_failed(first, "Google answered 503", retry_at)
+        .unwrap();
+    let now_due = s.outbox_due(Utc::now(), 100).unwrap();
+    assert_eq!(now_due.len(), 3);
+    let later = s.outbox_due(retry_at, 100).unwrap();
+    assert_eq!(later[0].seq, first);
+    assert_eq!(later[0].attempts, 1);
+    assert_eq!(later[0].last_error.as_deref(), Some("Google answered 503"));
+    for entry in later {
+        s.outbox_complete(entry.seq).unwrap();
+    }
+    assert_eq!(s.pending_outbox_count().unwrap(), 0);
+}
+
+#[test]
+fn the_outbox_row_commits_with_the_change_or_not_at_all() {
+    let f = fixture();
+    // Make every outbox insert fail, from outside the store: the appointment written
+    // just before it in the same transaction must roll back.
+    raw(&f.path)
+        .execute_batch(
+            "CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox \
+             BEGIN SELECT RAISE(ABORT, 'outbox refused'); END;",
+        )
+        .unwrap();
+    let err = f
+        .store
+        .create_appointment(
+            timed("Never saved", utc(2026, 4, 2, 9, 0), 30),
+            Origin::Crm,
+            ChangeSource::User,
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Sqlite { .. }), "{err:?}");
+    assert_eq!(counts(&f.store), (0, 0));
+    // Sync changes do not touch the outbox, so they still go through.
+    f.store
+        .create_appointment(
+            timed("From Google", utc(2026, 4, 2, 9, 0), 30),
+            Origin::Google,
+            ChangeSource::Sync,
+        )
+        .unwrap();
+    assert_eq!(counts(&f.store), (1, 0));
+}
+
+/// 40 appointments around a fixed "now": 20 past, 20 upcoming, alternating status and
+/// origin, with leads to search for.
+fn seed_list(s: &Store, now: DateTime<Utc>) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..40i64 {
+        let start = now + Duration::hours(i - 20) * 5;
+        let mut input = timed(&format!("Meeting {i:02}"), start, 30);
+        input.lead = Lead {
+            name: if i % 10 == 3 {
+                "Zoë O'Brien".into()
+            } else {
+                format!("Lead {i}")
+            },
+            email: format!("lead{i}@corp{}.example", i % 4),
+            phone: format!("+49 30 {:07}", 1000 + i),
+        };
+        input.status = if i % 3 == 0 {
+            Status::Cancelled
+        } else {
+            Status::Booked
+        };
+        let origin = if i % 2 == 0 {
+            Origin::Crm
+        } else {
+            Origin::Google
+        };
+        ids.push(
+            s.create_appointment(input, origin, ChangeSource::Sync)
+                .unwrap()
+                .id,
+        );
+    }
+    ids
+}
+
+fn titles(page: &bookline_core::model::AppointmentPage) -> Vec<String> {
+    page.rows
+        .iter()
+        .map(|r| r.appointment.title.clone())
+        .collect()
+}
+
+#[test]
+fn list_pages_upcoming_and_past_in_the_right_order() {
+    let f = fixture();
+    let s = &f.store;
+    let now = utc(2026, 6, 1, 12, 0);
+    seed_list(s, now);
+    let upcoming = ListQuery {
+        period: Period::Upcoming,
+        limit: 5,
+        ..ListQuery::default()
+    };
+    let page = s.list_appointments(&upcoming, now).unwrap();
+    // Meeting 20 starts exactly now and has not ended: it is upcoming.
+    assert_eq!(page.total, 20);
+    assert_eq!(
+        titles(&page),
+        [
+            "Meeting 20",
+            "Meeting 21",
+            "Meeting 22",
+            "Meeting 23",
+            "Meeting 24"
+        ]
+    );
+    assert!(page
+        .rows
+        .iter()
+        .all(|r| r.sync_state == SyncState::NotConnected && r.google_event_id.is_none()));
+    let page2 = s
+        .list_appointments(
+            &ListQuery {
+                offset: 18,
+                ..upcoming.clone()
+            },
+            now,
+        )
+        .unwrap();
+    assert_eq!(titles(&page2), ["Meeting 38", "Meeting 39"]);
+
+    let past = s
+        .list_appointments(
+            &ListQuery {
+                period: Period::Past,
+                limit: 3,
+                ..ListQuery::default()
+            },
+            now,
+        )
+        .unwrap();
+    assert_eq!(past.total, 20);
+    assert_eq!(titles(&past), ["Meeting 19", "Meeting 18", "Meeting 17"]);
+
+    // One that is running right now counts as upcoming until it ends.
+    let running = now - Duration::minutes(10);
+    let r = s
+        .create_appointment(
+            timed("Running", running, 30),
+            Origin::Crm,
+            ChangeSource::Sync,
+        )
+        .unwrap();
+    let page = s.list_appointments(&upcoming, now).unwrap();
+    assert_eq!(page.rows[0].appointment.id, r.id);
+
+    let all = s
+        .list_appointments(
+            &ListQuery {
+                period: Period::All,
+                limit: 10_000,
+                ..ListQuery::default()
+            },
+            now,
+        )
+        .unwrap();
+    assert_eq!(all.total, 41);
+    assert_eq!(all.rows.len(), 41);
+}
+
+#[test]
+fn list_limit_is_clamped_to_500() {
+    let f = fixture();
+    let now = utc(2026, 6, 1, 12, 0);
+    f.store
+        .write("seed", |tx| {
+            for i in 0..520 {
+                tx.execute(
+                    "INSERT INTO appointments (id, title, all_day, start_ms, end_ms, span_end_ms, \
+                     timezone, status, origin, created_at_ms, updated_at_ms) \
+                     VALUES (?1, ?2, 0, ?3, ?3 + 60000, ?3 + 60000, 'UTC', 'booked', 'crm', 0, 0)",
+                    rusqlite::params![
+                        format!("id-{i:04}"),
+                        format!("Bulk {i}"),
+                        now.timestamp_millis() + i * 60_000
+                    ],
+                )
+                .unwrap();
+            }
+            Ok(())
+        })
+        .unwrap();
+    let page = f
+        .store
+        .list_appointments(
+            &ListQuery {
+                limit: u32::MAX,
+                ..ListQuery::default()
+            },
+            now,
+        )
+        .unwrap();
+    assert_eq!(page.total, 520);
+    assert_eq!(page.rows.len(), 500);
+}
+
+#[test]
+fn search_and_filters_combine() {
+    let f = fixture();
+    let s = &f.store;
+    let now = utc(2026, 6, 1, 12, 0);
+    seed_list(s, now);
+    let q = |search: &str| ListQuery {
+        search: Some(search.into()),
+        period: Period::All,
+        limit: 100,
+        ..ListQuery::default()
+    };
+    // Title, case-insensitive substring.
+    assert_eq!(s.list_appointments(&q("MEETING 1"), now).unwrap().total, 10);
+    assert_eq!(s.list_appointments(&q("eting 07"), now).unwrap().total, 1);
+    // Lead name with non-ASCII case folding and a quote.
+    let zoe = s.list_appointments(&q("zoË o'b"), now).unwrap();
+    assert_eq!(
+        titles(&zoe),
+        ["Meeting 03", "Meeting 13", "Meeting 23", "Meeting 33"]
+    );
+    // Lead email and phone.
+    assert_eq!(s.list_appointments(&q("@CORP2."), now).unwrap().total, 10);
+    assert_eq!(s.list_appointments(&q("30 0001007"), now).unwrap().total, 1);
+    // Short queries scan instead of using the trigram index.
+    assert_eq!(s.list_appointments(&q("39"), now).unwrap().total, 1);
+    // Characters that mean something to LIKE or FTS are taken literally.
+    for literal in ["%", "_", "\"", "a\"b", "*", "AND", "NOT", "NEAR(", "\\"] {
+        assert_eq!(
+            s.list_appointments(&q(literal), now).unwrap().total,
+            0,
+            "{literal}"
+        );
+    }
+    assert_eq!(s.list_appointments(&q("   "), now).unwrap().total, 40);
+
+    let cancelled_google = ListQuery {
+        status: Some(Status::Cancelled),
+        origin: Some(Origin::Google),
+        period: Period::Upcoming,
+        limit: 100,
+        ..ListQuery::default()
+    };
+    // i in 20..40, i % 3 == 0 and odd: 21, 27, 33, 39.
+    let page = s.list_appointments(&cancelled_google, now).unwrap();
+    assert_eq!(
+        titles(&page),
+        ["Meeting 21", "Meeting 27", "Meeting 33", "Meeting 39"]
+    );
+    let page = s
+        .list_appointments(
+            &ListQuery {
+                search: Some("zoë".into()),
+                ..cancelled_google
+            },
+            now,
+        )
+        .unwrap();
+    assert_eq!(titles(&page), ["Meeting 33"]);
+
+    // Edits keep the search index current.
+    let id = s.list_appointments(&q("Meeting 33"), now).unwrap().rows[0]
+        .appointment
+        .id
+        .clone();
+    s.update_appointment(&id, timed("Renamed", now, 30), ChangeSource::User)
+        .unwrap();
+    assert_eq!(s.list_appointments(&q("Meeting 33"), now).unwrap().total, 0);
+    assert_eq!(s.list_appointments(&q("renamed"), now).unwrap().total, 1);
+    s.delete_appointment(&id, ChangeSource::User).unwrap();
+    assert_eq!(s.list_appointments(&q("renamed"), now).unwrap().total, 0);
+}
+
+#[test]
+fn a_running_series_is_upcoming_until_its_last_instance() {
+    let f = fixture();
+    let s = &f.store;
+    let now = utc(2026, 6, 1, 12, 0);
+    let mut endless = timed("Weekly stand-up", utc(2025, 1, 6, 9, 0), 15);
+    endless.recurrence = Some(Recurrence {
+        lines: vec!["RRULE:FREQ=WEEKLY".into()],
+    });
+    let mut finished = timed("Old series", utc(2025, 1, 6, 9, 0), 15);
+    finished.recurrence = Some(Recurrence {
+        lines: vec!["RRULE:FREQ=WEEKLY;COUNT=3".into()],
+    });
+    s.create_appointment(endless, Origin::Crm, ChangeSource::User)
+        .unwrap();
+    s.create_appointment(finished, Origin::Crm, ChangeSource::User)
+        .unwrap();
+    let q = |period| ListQuery {
+        period,
+        limit: 10,
+        ..ListQuery::default()
+    };
+    assert_eq!(
+        titles(&s.list_appointments(&q(Period::Upcoming), now).unwrap()),
+        ["Weekly stand-up"]
+    );
+    assert_eq!(
+        titles(&s.list_appointments(&q(Period::Past), now).unwrap()),
+        ["Old series"]
+    );
+}
+
+#[test]
+fn occurrences_apply_exdates_and_moved_instances_across_dst() {
+    let f = fixture();
+    let s = &f.store;
+    // Mondays 10:00–11:00 Berlin from 2026-03-16; Berlin moves to summer time on 03-29.
+    let mut weekly = timed("Pipeline review", utc(2026, 3, 16, 9, 0), 60);
+    weekly.recurrence = Some(Recurrence {
+        lines: vec![
+            "RRULE:FREQ=WEEKLY;BYDAY=MO".into(),
+            "EXDATE;TZID=Europe/Berlin:20260323T100000".into(),
+        ],
+    });
+    let series = s
+        .create_appointment(weekly, Origin::Crm, ChangeSource::User)
+        .unwrap();
+    // The 04-06 instance moves to Tuesday 04-07 14:00 Berlin and gets a new title.
+    let moved = s
+        .create_instance_override(
+            SeriesInstance {
+                series_id: series.id.clone(),
+                original_start: "2026-04-06T10:00:00+02:00".into(),
+            },
+            timed("Pipeline review (moved)", utc(2026, 4, 7, 12, 0), 60),
+            Origin::Crm,
+            ChangeSource::User,
+        )
+        .unwrap();
+    // The 04-13 instance moves out of the window entirely.
+    s.create_instance_override(
+        SeriesInstance {
+            series_id: series.id.clone(),
+            original_start: "2026-04-13T08:00:00Z".into(),
+        },
+        timed("Pipeline review (much later)", utc(2026, 6, 1, 8, 0), 60),
+        Origin::Crm,
+        ChangeSource::User,
+    )
+    .unwrap();
+    let single = s
+        .create_appointment(
+            timed("Lunch with Ada", utc(2026, 3, 31, 11, 0), 90),
+            Origin::Google,
+            ChangeSource::Sync,
+        )
+        .unwrap();
+    s.create_appointment(
+        timed("Outside the window", utc(2026, 5, 1, 11, 0), 90),
+        Origin::Crm,
+        ChangeSource::User,
+    )
+    .unwrap();
+
+    let got = s
+        .occurrences(utc(2026, 3, 15, 0, 0), utc(2026, 4, 20, 0, 0))
+        .unwrap();
+    let summary: Vec<(String, DateTime<Utc>, Option<String>)> = got
+        .iter()
+        .map(|o| match o.timing {
+            Timing::Timed { start, .. } => (o.title.clone(), start, o.series_id.clone()),
+            Timing::AllDay { .. } => panic!("unexpected all-day occurrence"),
+        })
+        .collect();
+    let sid = Some(series.id.clone());
+    assert_eq!(
+        summary,
+        vec![
+            (
+                "Pipeline review".into(),
+                utc(2026, 3, 16, 9, 0),
+                sid.clone()
+            ),
+            // 03-23 is an EXDATE; from 03-30 on, 10:00 Berlin is 08:00 UTC.
+            (
+                "Pipeline review".into(),
+                utc(2026, 3, 30, 8, 0),
+                sid.clone()
+            ),
+            ("Lunch with Ada".into(), utc(2026, 3, 31, 11, 0), None),
+            (
+                "Pipeline review (moved)".into(),
+                utc(2026, 4, 7, 12, 0),
+                sid.clone()
+            ),
+            // 04-13 moved out of the window.
+        ]
+    );
+    assert_eq!(got[2].appointment_id, single.id);
+    assert_eq!(got[3].appointment_id, moved.id);
+    assert_eq!(got[0].appointment_id, series.id);
+
+    // An override must point at a real series.
+    let before = counts(s);
+    let err = s
+        .create_instance_override(
+            SeriesInstance {
+                series_id: single.id.clone(),
+                original_start: "2026-03-31T11:00:00Z".into(),
+            },
+            timed("x", utc(2026, 4, 1, 11, 0), 30),
+            Origin::Crm,
+            ChangeSource::User,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Validation {
+                field: "series",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = s
+        .create_instance_override(
+            SeriesInstance {
+                series_id: series.id.clone(),
+                original_start: "next monday".into(),
+            },
+            timed("x", utc(2026, 4, 1, 11, 0), 30),
+            Origin::Crm,
+            ChangeSource::User,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Validation {
+                field: "original start",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(counts(s), before);
+
+    // Deleting the series removes its moved instances and queues a delete for each.
+    let outbox_before = s.pending_outbox_count().unwrap();
+    s.delete_appointment(&series.id, ChangeSource::User)
+        .unwrap();
+    assert_eq!(s.get_appointment(&moved.id).unwrap(), None);
+    assert_eq!(s.pending_outbox_count().unwrap(), outbox_before + 3);
+    let left = s
+        .occurrences(utc(2026, 3, 15, 0, 0), utc(2026, 4, 20, 0, 0))
+        .unwrap();
+    assert_eq!(left.len(), 1);
+}
+
+#[test]
+fn all_day_series_occurrences_stay_on_their_dates() {
+    let f = fixture();
+    let s = &f.store;
+    let series = s
+        .create_appointment(
+            AppointmentInput {
+                title: "Site visit".into(),
+                timing: Timing::AllDay {
+                    start: date(2026, 3, 27),
+                    end: date(2026, 3, 28),
+                },
+                timezone: "America/Los_Angeles".into(),
+                location: String::new(),
+                notes: String::new(),
+                lead: Lead::default(),
+                status: Status::Booked,
+                recurrence: Some(Recurrence {
+                    lines: vec![
+                        "RRULE:FREQ=DAILY;COUNT=4".into(),
+                        "EXDATE;VALUE=DATE:20260328".into(),
+                    ],
+                }),
+            },
+            Origin::Google,
+            ChangeSource::Sync,
+        )
+        .unwrap();
+    s.create_instance_override(
+        SeriesInstance {
+            series_id: series.id.clone(),
+            original_start: "2026-03-29".into(),
+        },
+        AppointmentInput {
+            title: "Site visit (two days)".into(),
+            timing: Timing::AllDay {
+                start: date(2026, 3, 29),
+                end: date(2026, 3, 31),
+            },
+            timezone: "America/Los_Angeles".into(),
+            location: String::new(),
+            notes: String::new(),
+            lead: Lead::default(),
+            status: Status::Booked,
+            recurrence: None,
+        },
+        Origin::Google,
+        ChangeSource::Sync,
+    )
+    .unwrap();
+    let got = s
+        .occurrences(utc(2026, 3, 1, 0, 0), utc(2026, 5, 1, 0, 0))
+        .unwrap();
+    let days: Vec<(String, NaiveDate, NaiveDate)> = got
+        .iter()
+        .map(|o| match o.timing {
+            Timing::AllDay { start, end } => (o.title.clone(), start, end),
+            Timing::Timed { .. } => panic!("unexpected timed occurrence"),
+        })
+        .collect();
+    assert_eq!(
+        days,
+        vec![
+            ("Site visit".into(), date(2026, 3, 27), date(2026, 3, 28)),
+            (
+                "Site visit (two days)".into(),
+                date(2026, 3, 29),
+                date(2026, 3, 31)
+            ),
+            ("Site visit".into(), date(2026, 3, 30), date(2026, 3, 31)),
+        ]
+    );
+}
+
+#[test]
+fn a_rule_bookline_cannot_expand_is_kept_and_reported() {
+    let f = fixture();
+    let s = &f.store;
+    let mut input = timed("Odd Google series", utc(2026, 3, 16, 9, 0), 60);
+    let lines = vec![
+        "RRULE:FREQ=WEEKLY;BYDAY=MO".to_string(),
+        "EXRULE:FREQ=MONTHLY;BYMONTHDAY=1".to_string(),
+    ];
+    input.recurrence = Some(Recurrence {
+        lines: lines.clone(),
+    });
+    // A user may not type it…
+    let err = s
+        .create_appointment(input.clone(), Origin::Crm, ChangeSource::User)
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::Validation {
+            field: "repeat rule",
+            ..
+        }
+    ));
+    // …but Google's copy is stored verbatim.
+    let a = s
+        .create_appointment(input, Origin::Google, ChangeSource::Sync)
+        .unwrap();
+    assert_eq!(
+        s.get_appointment(&a.id)
+            .unwrap()
+            .unwrap()
+            .recurrence
+            .unwrap()
+            .lines,
+        lines
+    );
+    let report = s
+        .occurrences_with_report(utc(2026, 3, 1, 0, 0), utc(2026, 6, 1, 0, 0))
+        .unwrap();
+    assert_eq!(report.occurrences.len(), 1);
+    assert_eq!(
+        report.occurrences[0].timing,
+        Timing::Timed {
+            start: utc(2026, 3, 16, 9, 0),
+            end: utc(2026, 3, 16, 10, 0)
+        }
+    );
+    assert_eq!(report.unexpanded.len(), 1);
+    assert_eq!(report.unexpanded[0].title, "Odd Google series");
+    assert!(report.unexpanded[0].reason.contains("EXRULE"));
+    assert_eq!(
+        s.occurrences(utc(2026, 3, 1, 0, 0), utc(2026, 6, 1, 0, 0))
+            .unwrap()
+            .len(),
+        1
+    );
+    // An empty or reversed window is simply empty.
+    assert!(s
+        .occurrences(utc(2026, 6, 1, 0, 0), utc(2026, 3, 1, 0, 0))
+        .unwrap()
+        .is_empty());
+}
+
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Account {
+    email: String,
+    connected_at: DateTime<Utc>,
+}
+
+#[test]
+fn settings_round_trip_as_json() {
+    let f = fixture();
+    let s = &f.store;
+    assert_eq!(s.get_setting::<String>("direction").unwrap(), None);
+    s.set_setting("direction", "both").unwrap();
+    assert_eq!(
+        s.get_setting::<String>("direction").unwrap().as_deref(),
+        Some("both")
+    );
+    s.set_setting("direction", &"crm-to-google").unwrap();
+    assert_eq!(
+        s.get_setting::<String>("direction").unwrap().as_deref(),
+        Some("crm-to-google")
+    );
+    let account = Account {
+        email: "sales@example.com".into(),
+        connected_at: utc(2026, 3, 1, 8, 0),
+    };
+    s.set_setting("account", &account).unwrap();
+    assert_eq!(s.get_setting::<Account>("account").unwrap(), Some(account));
+    let err = s.get_setting::<u32>("account").unwrap_err();
+    assert!(matches!(err, StoreError::Setting { .. }), "{err:?}");
+    assert!(s.remove_setting("account").unwrap());
+    assert!(!s.remove_setting("account").unwrap());
+    assert_eq!(s.get_setting::<Account>("account").unwrap(), None);
+    // Settings survive reopening.
+    let path = f.path.clone();
+    drop(f.store);
+    assert_eq!(
+        Store::open(&path)
+            .unwrap()
+            .get_setting::<String>("direction")
+            .unwrap()
+            .as_deref(),
+        Some("crm-to-google")
+    );
+}
+
+#[test]
+fn store_is_shareable_between_threads_and_processes() {
+    let f = fixture();
+    let store = std::sync::Arc::new(f.store);
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..10 {
+                    store
+                        .create_appointment(
+                            timed(&format!("T{t} #{i}"), utc(2026, 4, 1, 9, 0), 30),
+                            Origin::Crm,
+                            ChangeSource::User,
+                        )
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    // A second connection (the CLI while the app runs) writes at the same time.
+    let second = Store::open(&f.path).unwrap();
+    for i in 0..10 {
+        second
+            .create_appointment(
+                timed(&format!("CLI #{i}"), utc(2026, 4, 1, 9, 0), 30),
+                Origin::Crm,
+                ChangeSource::User,
+            )
+            .unwrap();
+    }
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(counts(&store), (50, 50));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Whatever valid timing goes in comes back out of the file unchanged.
+    #[test]
+    fn stored_timings_round_trip(
+        start_s in -2_208_988_800i64..7_258_118_400i64,
+        minutes in 1i64..(60 * 24 * 10),
+        all_day in any::<bool>(),
+        days in 1i64..30,
+        tz in prop::sample::select(vec!["UTC", "Europe/Berlin", "America/Santiago", "Asia/Kolkata", "Pacific/Chatham"]),
+    ) {
+        thread_local! {
+            static FIXTURE: Fixture = fixture();
+        }
+        let start = Utc.timestamp_opt(start_s, 0).unwrap();
+        let timing = if all_day {
+            let d = start.date_naive();
+            Timing::AllDay { start: d, end: d + Duration::days(days) }
+        } else {
+            Timing::Timed { start, end: start + Duration::minutes(minutes) }
+        };
+        let mut input = timed("Round trip", start, 1);
+        input.timing = timing.clone();
+        input.timezone = tz.to_string();
+        FIXTURE.with(|f| {
+            let a = f.store.create_appointment(input, Origin::Crm, ChangeSource::Sync).unwrap();
+            let got = f.store.get_appointment(&a.id).unwrap().unwrap();
+            prop_assert_eq!(&got.timing, &timing);
+            prop_assert_eq!(got, a);
+            Ok(())
+        })?;
+    }
+}
