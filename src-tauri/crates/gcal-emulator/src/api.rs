@@ -1,0 +1,383 @@
+//! Calendar API v3 dispatch: routing, authentication, quota, faults, then the handlers.
+//! Shared by direct requests and by the parts of a batch.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use serde_json::{json, Value};
+
+use crate::errors::{ApiError, ApiResp, ApiResult};
+use crate::events::{self, CreateOpts, ListParams};
+use crate::runtime::{FaultKind, Runtime};
+use crate::state::{now_ms, Calendar, Data};
+
+pub struct Shared {
+    pub data: RwLock<Data>,
+    pub rt: Mutex<Runtime>,
+    pub dirty: AtomicBool,
+}
+
+impl Shared {
+    pub fn new(data: Data) -> Self {
+        Shared {
+            data: RwLock::new(data),
+            rt: Mutex::new(Runtime::default()),
+            dirty: AtomicBool::new(false),
+        }
+    }
+    // A panic while holding a lock must not take the whole emulator down: the state is
+    // still consistent enough for a test server, so poisoned locks are recovered.
+    pub fn read(&self) -> RwLockReadGuard<'_, Data> {
+        self.data.read().unwrap_or_else(|e| e.into_inner())
+    }
+    pub fn write(&self) -> RwLockWriteGuard<'_, Data> {
+        self.dirty.store(true, Ordering::Relaxed);
+        self.data.write().unwrap_or_else(|e| e.into_inner())
+    }
+    pub fn rt(&self) -> MutexGuard<'_, Runtime> {
+        self.rt.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One Calendar API call.
+pub struct Call<'a> {
+    pub method: &'a str,
+    /// Path below `/calendar/v3/`, still percent-encoded, without query.
+    pub path: &'a str,
+    pub query: &'a str,
+    /// Value of the Authorization header.
+    pub auth: Option<&'a str>,
+    pub if_match: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// The result of a call: route name for stats, the response, and a response-corrupting
+/// fault still to apply by the transport.
+pub struct Outcome {
+    pub route: &'static str,
+    pub resp: ApiResp,
+    pub body_fault: Option<FaultKind>,
+}
+
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+enum Route {
+    CalendarListList,
+    CalendarListGet(String),
+    CalendarsGet(String),
+    EventsList(String),
+    EventsInsert(String),
+    EventsImport(String),
+    EventsGet(String, String),
+    EventsUpdate(String, String),
+    EventsPatch(String, String),
+    EventsDelete(String, String),
+    EventsInstances(String, String),
+}
+
+impl Route {
+    fn name(&self) -> &'static str {
+        match self {
+            Route::CalendarListList => "calendarList.list",
+            Route::CalendarListGet(_) => "calendarList.get",
+            Route::CalendarsGet(_) => "calendars.get",
+            Route::EventsList(_) => "events.list",
+            Route::EventsInsert(_) => "events.insert",
+            Route::EventsImport(_) => "events.import",
+            Route::EventsGet(..) => "events.get",
+            Route::EventsUpdate(..) => "events.update",
+            Route::EventsPatch(..) => "events.patch",
+            Route::EventsDelete(..) => "events.delete",
+            Route::EventsInstances(..) => "events.instances",
+        }
+    }
+}
+
+fn route(method: &str, path: &str) -> Option<Route> {
+    let segs: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .map(percent_decode)
+        .collect();
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let o = |x: &str| x.to_string();
+    Some(match (method, s.as_slice()) {
+        ("GET", ["users", "me", "calendarList"]) => Route::CalendarListList,
+        ("GET", ["users", "me", "calendarList", c]) => Route::CalendarListGet(o(c)),
+        ("GET", ["calendars", c]) => Route::CalendarsGet(o(c)),
+        ("GET", ["calendars", c, "events"]) => Route::EventsList(o(c)),
+        ("POST", ["calendars", c, "events"]) => Route::EventsInsert(o(c)),
+        ("POST", ["calendars", c, "events", "import"]) => Route::EventsImport(o(c)),
+        ("GET", ["calendars", c, "events", e]) => Route::EventsGet(o(c), o(e)),
+        ("PUT", ["calendars", c, "events", e]) => Route::EventsUpdate(o(c), o(e)),
+        ("PATCH", ["calendars", c, "events", e]) => Route::EventsPatch(o(c), o(e)),
+        ("DELETE", ["calendars", c, "events", e]) => Route::EventsDelete(o(c), o(e)),
+        ("GET", ["calendars", c, "events", e, "instances"]) => Route::EventsInstances(o(c), o(e)),
+        _ => return None,
+    })
+}
+
+pub fn parse_query(q: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(q.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The user behind a bearer token (header or `access_token` query parameter).
+pub fn authenticate(
+    data: &Data,
+    auth: Option<&str>,
+    query: &[(String, String)],
+) -> ApiResult<String> {
+    let token = match auth {
+        Some(h) => {
+            let t = h
+                .strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+                .ok_or_else(ApiError::auth_error)?;
+            t.trim().to_string()
+        }
+        None => match query.iter().find(|(k, _)| k == "access_token") {
+            Some((_, v)) => v.clone(),
+            None => return Err(ApiError::login_required()),
+        },
+    };
+    let t = data
+        .access_tokens
+        .get(&token)
+        .ok_or_else(ApiError::auth_error)?;
+    if t.expires_at_ms <= now_ms() {
+        return Err(ApiError::auth_error());
+    }
+    if data.grants.get(&t.grant).is_some_and(|g| g.revoked) {
+        return Err(ApiError::auth_error());
+    }
+    Ok(t.email.clone())
+}
+
+/// Resolves `primary` and checks that the calendar belongs to `user`.
+fn resolve<'d>(data: &'d Data, user: &str, cal: &str) -> ApiResult<&'d Calendar> {
+    let id = if cal == "primary" { user } else { cal };
+    match data.calendars.get(id) {
+        Some(c) if c.owner == user => Ok(c),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+fn resolve_writable(data: &Data, user: &str, cal: &str) -> ApiResult<String> {
+    let c = resolve(data, user, cal)?;
+    if !c.writable() {
+        return Err(ApiError::forbidden());
+    }
+    Ok(c.id.clone())
+}
+
+fn parse_body(body: &[u8]) -> ApiResult<Value> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body).map_err(|_| ApiError::new(400, "parseError", "Parse Error"))
+}
+
+fn calendar_list_entry(c: &Calendar) -> Value {
+    let mut v = json!({
+        "kind": "calendar#calendarListEntry",
+        "etag": format!("\"{}\"", 1_600_000_000_000u64 + c.id.len() as u64),
+        "id": c.id,
+        "summary": c.summary,
+        "description": c.description,
+        "timeZone": c.time_zone,
+        "colorId": c.color_id,
+        "backgroundColor": c.background_color,
+        "foregroundColor": "#000000",
+        "selected": true,
+        "accessRole": c.access_role,
+        "defaultReminders": if c.primary { json!([{"method": "popup", "minutes": 10}]) } else { json!([]) },
+        "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]},
+    });
+    if c.primary {
+        v["primary"] = json!(true);
+    }
+    v
+}
+
+fn role_rank(r: &str) -> u8 {
+    match r {
+        "freeBusyReader" => 0,
+        "reader" => 1,
+        "writer" => 2,
+        _ => 3,
+    }
+}
+
+fn dispatch(
+    shared: &Shared,
+    user: &str,
+    r: &Route,
+    q: &[(String, String)],
+    call: &Call,
+) -> ApiResult<ApiResp> {
+    let send_updates = q.iter().find(|(k, _)| k == "sendUpdates");
+    if let Some((_, v)) = send_updates {
+        if !matches!(v.as_str(), "all" | "externalOnly" | "none") {
+            return Err(ApiError::invalid("Invalid value for: sendUpdates"));
+        }
+    }
+    match r {
+        Route::CalendarListList => {
+            let data = shared.read();
+            let min_role = q
+                .iter()
+                .find(|(k, _)| k == "minAccessRole")
+                .map(|(_, v)| role_rank(v))
+                .unwrap_or(0);
+            let items: Vec<Value> = data
+                .calendars
+                .values()
+                .filter(|c| c.owner == user && role_rank(&c.access_role) >= min_role)
+                .map(calendar_list_entry)
+                .collect();
+            Ok(ApiResp::value(
+                200,
+                &json!({"kind": "calendar#calendarList", "etag": "\"p33c9lsnl2s8ug0g\"", "nextSyncToken": "CAAQAA==", "items": items}),
+            ))
+        }
+        Route::CalendarListGet(c) => {
+            let data = shared.read();
+            Ok(ApiResp::value(
+                200,
+                &calendar_list_entry(resolve(&data, user, c)?),
+            ))
+        }
+        Route::CalendarsGet(c) => {
+            let data = shared.read();
+            let c = resolve(&data, user, c)?;
+            Ok(ApiResp::value(
+                200,
+                &json!({
+                    "kind": "calendar#calendar",
+                    "etag": format!("\"{}\"", 1_600_000_000_000u64 + c.id.len() as u64),
+                    "id": c.id,
+                    "summary": c.summary,
+                    "description": c.description,
+                    "timeZone": c.time_zone,
+                    "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]},
+                }),
+            ))
+        }
+        Route::EventsList(c) => {
+            let p = ListParams::parse(q)?;
+            let data = shared.read();
+            let id = resolve(&data, user, c)?.id.clone();
+            Ok(ApiResp::json(200, events::list(&data, &id, &p)?))
+        }
+        Route::EventsInstances(c, e) => {
+            let mut p = ListParams::parse(q)?;
+            p.single_events = true;
+            let data = shared.read();
+            let id = resolve(&data, user, c)?.id.clone();
+            Ok(ApiResp::json(200, events::instances(&data, &id, e, &p)?))
+        }
+        Route::EventsGet(c, e) => {
+            let data = shared.read();
+            let id = resolve(&data, user, c)?.id.clone();
+            Ok(ApiResp::json(200, events::get(&data, &id, e)?.to_string()))
+        }
+        Route::EventsInsert(c) | Route::EventsImport(c) => {
+            let body = parse_body(call.body)?;
+            let mut data = shared.write();
+            let id = resolve_writable(&data, user, c)?;
+            let opts = CreateOpts {
+                import: matches!(r, Route::EventsImport(_)),
+                keep_timestamps: false,
+            };
+            let (status, j) = events::create(&mut data, &id, body, &opts)?;
+            Ok(ApiResp::json(status, j.to_string()))
+        }
+        Route::EventsUpdate(c, e) | Route::EventsPatch(c, e) => {
+            let body = parse_body(call.body)?;
+            let mut data = shared.write();
+            let id = resolve_writable(&data, user, c)?;
+            let patch = matches!(r, Route::EventsPatch(..));
+            let j = events::update(&mut data, &id, e, body, call.if_match, patch)?;
+            Ok(ApiResp::json(200, j.to_string()))
+        }
+        Route::EventsDelete(c, e) => {
+            let mut data = shared.write();
+            let id = resolve_writable(&data, user, c)?;
+            events::delete(&mut data, &id, e, call.if_match)?;
+            Ok(ApiResp::empty(204))
+        }
+    }
+}
+
+/// Runs one Calendar API call end to end (auth → quota → faults → handler).
+pub fn handle(shared: &Shared, call: &Call, in_batch: bool) -> Outcome {
+    let Some(r) = route(call.method, call.path) else {
+        return Outcome {
+            route: "unknown",
+            resp: ApiError::not_found().into_resp(),
+            body_fault: None,
+        };
+    };
+    let name = r.name();
+    let q = parse_query(call.query);
+    let user = {
+        let data = shared.read();
+        authenticate(&data, call.auth, &q)
+    };
+    let user = match user {
+        Ok(u) => u,
+        Err(e) => {
+            return Outcome {
+                route: name,
+                resp: e.into_resp(),
+                body_fault: None,
+            }
+        }
+    };
+    let fault = {
+        let mut rt = shared.rt();
+        if let Err(e) = rt.quota_check(&user, now_ms()) {
+            return Outcome {
+                route: name,
+                resp: e.into_resp(),
+                body_fault: None,
+            };
+        }
+        rt.decide_fault(name, !in_batch)
+    };
+    if let Some(k) = fault.filter(|k| k.is_status()) {
+        return Outcome {
+            route: name,
+            resp: k.error().into_resp(),
+            body_fault: None,
+        };
+    }
+    let resp = match dispatch(shared, &user, &r, &q, call) {
+        Ok(resp) => resp,
+        Err(e) => e.into_resp(),
+    };
+    Outcome {
+        route: name,
+        resp,
+        body_fault: fault,
+    }
+}

@@ -1,0 +1,10 @@
+//! Conformance suite: drives a real emulator over HTTP on 127.0.0.1 with reqwest.
+
+mod batch;
+mod common;
+mod events;
+mod faults;
+mod lists;
+mod oauth;
+mod recurring;
+mod state;

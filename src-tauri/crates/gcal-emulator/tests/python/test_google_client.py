@@ -1,0 +1,277 @@
+"""Drives the emulator with Google's own Python client (google-api-python-client).
+
+If Google's client cannot use the emulator unchanged (but for the endpoint), the
+emulator is not faithful. The emulator URL comes from $EMULATOR_URL (run.sh sets it).
+"""
+
+import itertools
+import json
+import os
+import urllib.request
+
+import google_auth_httplib2
+import httplib2
+import pytest
+from google.oauth2.credentials import Credentials
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+from googleapiclient.http import BatchHttpRequest
+
+BASE = os.environ["EMULATOR_URL"].rstrip("/")
+_counter = itertools.count()
+
+
+def control(path, body):
+    req = urllib.request.Request(
+        f"{BASE}/_emulator/{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req) as r:
+        return json.loads(r.read())
+
+
+def service_for(token):
+    return build(
+        "calendar",
+        "v3",
+        credentials=Credentials(token),
+        client_options={"api_endpoint": BASE + "/calendar/v3/"},
+        static_discovery=True,
+        cache_discovery=False,
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_quota():
+    control("quota", {"per_user_per_minute": 0, "per_project_per_minute": 0, "window_ms": 60000})
+    yield
+    control("faults", {})
+
+
+@pytest.fixture
+def account():
+    email = f"py{next(_counter)}-{os.getpid()}@example.com"
+    return control("accounts", {"email": email})
+
+
+@pytest.fixture
+def svc(account):
+    return service_for(account["access_token"])
+
+
+def reason_of(err):
+    return err.error_details[0]["reason"]
+
+
+def timed(summary, start, end, **extra):
+    body = {"summary": summary, "start": {"dateTime": start}, "end": {"dateTime": end}}
+    body.update(extra)
+    return body
+
+
+def test_calendar_list_and_primary(svc, account):
+    items = svc.calendarList().list().execute()["items"]
+    assert len(items) == 3
+    primary = [c for c in items if c.get("primary")]
+    assert primary[0]["id"] == account["calendar_id"]
+    assert {c["accessRole"] for c in items} == {"owner", "reader"}
+    cal = svc.calendars().get(calendarId="primary").execute()
+    assert cal["id"] == account["calendar_id"]
+
+
+def test_insert_with_client_id_get_and_409(svc):
+    body = timed("Call with lead", "2030-04-01T10:00:00Z", "2030-04-01T10:30:00Z", id="pclient00001",
+                 extendedProperties={"private": {"bookline_id": "7"}})
+    ev = svc.events().insert(calendarId="primary", body=body, sendUpdates="none").execute()
+    assert ev["id"] == "pclient00001"
+    assert ev["sequence"] == 0
+    got = svc.events().get(calendarId="primary", eventId="pclient00001").execute()
+    assert got["extendedProperties"]["private"]["bookline_id"] == "7"
+    with pytest.raises(HttpError) as e:
+        svc.events().insert(calendarId="primary", body=body).execute()
+    assert e.value.status_code == 409
+    assert reason_of(e.value) == "duplicate"
+
+
+def test_invalid_id_404_410_and_412(svc):
+    with pytest.raises(HttpError) as e:
+        svc.events().insert(calendarId="primary", body=timed("x", "2030-04-01T10:00:00Z", "2030-04-01T11:00:00Z", id="NOT-VALID")).execute()
+    assert (e.value.status_code, reason_of(e.value)) == (400, "invalid")
+    with pytest.raises(HttpError) as e:
+        svc.events().get(calendarId="primary", eventId="missing001").execute()
+    assert (e.value.status_code, reason_of(e.value)) == (404, "notFound")
+    ev = svc.events().insert(calendarId="primary", body=timed("x", "2030-04-01T10:00:00Z", "2030-04-01T11:00:00Z")).execute()
+    # If-Match with a stale etag.
+    upd = svc.events().patch(calendarId="primary", eventId=ev["id"], body={"summary": "y"}).execute()
+    req = svc.events().update(calendarId="primary", eventId=ev["id"], body=timed("z", "2030-04-02T10:00:00Z", "2030-04-02T11:00:00Z"))
+    req.headers["If-Match"] = ev["etag"]
+    with pytest.raises(HttpError) as e:
+        req.execute()
+    assert (e.value.status_code, reason_of(e.value)) == (412, "conditionNotMet")
+    req = svc.events().update(calendarId="primary", eventId=ev["id"], body=timed("z", "2030-04-02T10:00:00Z", "2030-04-02T11:00:00Z"))
+    req.headers["If-Match"] = upd["etag"]
+    assert req.execute()["sequence"] == 1
+    assert svc.events().delete(calendarId="primary", eventId=ev["id"]).execute() == ""
+    with pytest.raises(HttpError) as e:
+        svc.events().delete(calendarId="primary", eventId=ev["id"]).execute()
+    assert (e.value.status_code, reason_of(e.value)) == (410, "deleted")
+
+
+def test_read_only_calendar_is_forbidden(svc):
+    reader = [c for c in svc.calendarList().list().execute()["items"] if c["accessRole"] == "reader"][0]
+    with pytest.raises(HttpError) as e:
+        svc.events().insert(calendarId=reader["id"], body=timed("x", "2030-04-01T10:00:00Z", "2030-04-01T11:00:00Z")).execute()
+    assert (e.value.status_code, reason_of(e.value)) == (403, "forbidden")
+
+
+def test_bad_token_is_401():
+    # Plain httplib2 (no google-auth refresh-on-401) so the 401 surfaces as HttpError.
+    bare = build("calendar", "v3", http=httplib2.Http(), static_discovery=True,
+                 client_options={"api_endpoint": BASE + "/calendar/v3/"}, cache_discovery=False)
+    req = bare.events().list(calendarId="primary")
+    req.headers["Authorization"] = "Bearer ya29.not-a-token"
+    with pytest.raises(HttpError) as e:
+        req.execute()
+    assert (e.value.status_code, reason_of(e.value)) == (401, "authError")
+    with pytest.raises(HttpError) as e:
+        bare.events().list(calendarId="primary").execute()
+    assert e.value.status_code == 401
+    # With google-auth credentials that cannot refresh, the client gives up on the 401.
+    from google.auth.exceptions import RefreshError
+    with pytest.raises(RefreshError):
+        service_for("ya29.not-a-token").events().list(calendarId="primary").execute()
+
+
+def test_paging_with_list_next(svc):
+    for i in range(23):
+        svc.events().insert(calendarId="primary", body=timed(f"E{i}", "2030-05-01T10:00:00Z", "2030-05-01T11:00:00Z", id=f"page{i:05d}")).execute()
+    req = svc.events().list(calendarId="primary", maxResults=5)
+    seen, pages, last = [], 0, None
+    while req is not None:
+        last = req.execute()
+        pages += 1
+        seen.extend(i["id"] for i in last["items"])
+        if "nextPageToken" in last:
+            assert "nextSyncToken" not in last
+        req = svc.events().list_next(req, last)
+    assert pages == 5
+    assert sorted(seen) == sorted(f"page{i:05d}" for i in range(23))
+    assert "nextSyncToken" in last
+
+
+def full_sync(svc):
+    items, token, page = [], None, None
+    while True:
+        r = svc.events().list(calendarId="primary", pageToken=page, maxResults=4).execute()
+        items += r["items"]
+        page = r.get("nextPageToken")
+        if not page:
+            return items, r["nextSyncToken"]
+
+
+def test_sync_tokens_and_full_sync_required(svc):
+    for i in range(6):
+        svc.events().insert(calendarId="primary", body=timed(f"S{i}", "2030-06-01T10:00:00Z", "2030-06-01T11:00:00Z", id=f"snc{i:05d}")).execute()
+    items, token = full_sync(svc)
+    assert len(items) == 6
+    svc.events().patch(calendarId="primary", eventId="snc00001", body={"summary": "changed"}).execute()
+    svc.events().delete(calendarId="primary", eventId="snc00002").execute()
+    r = svc.events().list(calendarId="primary", syncToken=token).execute()
+    changes = {i["id"]: i["status"] for i in r["items"]}
+    assert changes == {"snc00001": "confirmed", "snc00002": "cancelled"}
+    with pytest.raises(HttpError) as e:
+        svc.events().list(calendarId="primary", syncToken=r["nextSyncToken"], q="x").execute()
+    assert e.value.status_code == 400
+    control("faults", {"expire_sync_tokens": True})
+    with pytest.raises(HttpError) as e:
+        svc.events().list(calendarId="primary", syncToken=r["nextSyncToken"]).execute()
+    assert (e.value.status_code, reason_of(e.value)) == (410, "fullSyncRequired")
+
+
+def test_batch_http_request(svc):
+    results = {}
+
+    def cb(request_id, response, exception):
+        results[request_id] = (response, exception)
+
+    batch = BatchHttpRequest(callback=cb, batch_uri=BASE + "/batch/calendar/v3")
+    body = timed("batched", "2030-07-01T10:00:00Z", "2030-07-01T11:00:00Z", id="batchp0001")
+    batch.add(svc.events().insert(calendarId="primary", body=body), request_id="a")
+    batch.add(svc.events().insert(calendarId="primary", body=body), request_id="b")
+    batch.add(svc.events().get(calendarId="primary", eventId="nosuch0001"), request_id="c")
+    batch.add(svc.events().list(calendarId="primary", maxResults=1), request_id="d")
+    batch.execute()
+    assert results["a"][0]["id"] == "batchp0001"
+    assert results["a"][1] is None
+    assert isinstance(results["b"][1], HttpError) and results["b"][1].status_code == 409
+    assert reason_of(results["b"][1]) == "duplicate"
+    assert results["c"][1].status_code == 404
+    assert results["d"][0]["kind"] == "calendar#events"
+    stats = json.loads(urllib.request.urlopen(BASE + "/_emulator/stats").read())
+    assert 4 in stats["batches"]["sizes"]
+
+
+def test_batch_deletes_with_empty_bodies(svc):
+    ids = [svc.events().insert(calendarId="primary", body=timed("d", "2030-07-02T10:00:00Z", "2030-07-02T11:00:00Z")).execute()["id"] for _ in range(3)]
+    out = {}
+    batch = BatchHttpRequest(callback=lambda rid, resp, exc: out.__setitem__(rid, (resp, exc)), batch_uri=BASE + "/batch/calendar/v3")
+    for i in ids:
+        batch.add(svc.events().delete(calendarId="primary", eventId=i))
+    batch.execute()
+    assert len(out) == 3 and all(exc is None for _, exc in out.values())
+
+
+def test_single_events_and_instances(svc):
+    master = svc.events().insert(calendarId="primary", body={
+        "summary": "Weekly", "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4"],
+        "start": {"dateTime": "2030-09-02T09:00:00-04:00", "timeZone": "America/New_York"},
+        "end": {"dateTime": "2030-09-02T09:30:00-04:00", "timeZone": "America/New_York"},
+    }).execute()
+    inst = svc.events().instances(calendarId="primary", eventId=master["id"]).execute()["items"]
+    assert len(inst) == 4
+    assert all(i["recurringEventId"] == master["id"] for i in inst)
+    svc.events().delete(calendarId="primary", eventId=inst[1]["id"]).execute()
+    single = svc.events().list(calendarId="primary", singleEvents=True, orderBy="startTime",
+                               timeMin="2030-09-01T00:00:00Z", timeMax="2030-10-01T00:00:00Z").execute()["items"]
+    assert [i["originalStartTime"]["dateTime"] for i in single] == [
+        "2030-09-02T09:00:00-04:00", "2030-09-16T09:00:00-04:00", "2030-09-23T09:00:00-04:00"]
+
+
+def test_server_errors_surface_as_http_error(svc):
+    control("faults", {"fail_next": 2, "kinds": ["backend_503", "rate_limit_429"]})
+    for status, reason in [(503, "backendError"), (429, "rateLimitExceeded")]:
+        with pytest.raises(HttpError) as e:
+            svc.events().list(calendarId="primary").execute()
+        assert (e.value.status_code, reason_of(e.value)) == (status, reason)
+    # With retries enabled the client recovers from a transient 503.
+    control("faults", {"fail_next": 1, "kinds": ["backend_503"]})
+    assert svc.events().list(calendarId="primary").execute(num_retries=2)["kind"] == "calendar#events"
+    control("faults", {})
+
+
+def test_quota_user_rate_limit(svc):
+    control("quota", {"per_user_per_minute": 2, "per_project_per_minute": 0, "window_ms": 60000})
+    try:
+        svc.calendars().get(calendarId="primary").execute()
+        svc.calendars().get(calendarId="primary").execute()
+        with pytest.raises(HttpError) as e:
+            svc.calendars().get(calendarId="primary").execute()
+        assert (e.value.status_code, reason_of(e.value)) == (403, "userRateLimitExceeded")
+    finally:
+        control("quota", {"per_user_per_minute": 0, "per_project_per_minute": 0, "window_ms": 60000})
+
+
+def test_google_auth_refreshes_against_the_token_endpoint(account):
+    creds = Credentials(
+        token=None,
+        refresh_token=account["refresh_token"],
+        token_uri=BASE + "/token",
+        client_id="py-client",
+        client_secret="py-secret",
+    )
+    creds.refresh(google_auth_httplib2.Request(httplib2.Http()))
+    assert creds.token and creds.token != account["access_token"]
+    svc = service_for(creds.token)
+    assert svc.calendars().get(calendarId="primary").execute()["id"] == account["calendar_id"]
