@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use bookline_core::error::{AppError, ErrorCode};
-use bookline_core::input::{parse_recurrence_arg, parse_timing, parse_window_bound, AppointmentJson};
+use bookline_core::input::{
+    parse_recurrence_arg, parse_timing, parse_window_bound, AppointmentJson,
+};
 use bookline_core::model::{
     Appointment, AppointmentInput, AppointmentRow, ListQuery, Occurrence, Origin, Period,
     Recurrence, Status, SyncState, Timing,
@@ -36,7 +38,12 @@ pub struct Cli {
     #[arg(long, global = true, env = "BOOKLINE_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Base URL of Google's OAuth and Calendar endpoints (the emulator's in tests and demo).
-    #[arg(long, global = true, env = "BOOKLINE_GOOGLE_BASE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "BOOKLINE_GOOGLE_BASE_URL",
+        value_name = "URL"
+    )]
     pub google_base_url: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -279,7 +286,13 @@ pub fn appointments(
     match command {
         AppointmentsCommand::List(args) => list(store, args, out),
         AppointmentsCommand::Add(args) => {
-            let input = add_input(args.title, &args.start, &args.end, args.all_day, &args.details)?;
+            let input = add_input(
+                args.title,
+                &args.start,
+                &args.end,
+                args.all_day,
+                &args.details,
+            )?;
             let created = store
                 .create_appointment(input, Origin::Crm, ChangeSource::User)
                 .map_err(report)?;
@@ -492,8 +505,7 @@ fn print_appointment(
     if json {
         // Sync does not exist yet, so a just-written appointment is not connected to
         // Google; the sync issue reports its outbox state here.
-        let value =
-            AppointmentJson::from_appointment(appointment, &SyncState::NotConnected, None);
+        let value = AppointmentJson::from_appointment(appointment, &SyncState::NotConnected, None);
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
     } else {
         writeln!(

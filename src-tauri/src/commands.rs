@@ -19,8 +19,14 @@ use crate::status::AppStatus;
 type Cmd<T> = Result<T, AppError>;
 
 #[tauri::command]
-pub async fn list_appointments(state: State<'_, AppState>, query: ListQuery) -> Cmd<AppointmentPage> {
-    state.store()?.list_appointments(&query, Utc::now()).map_err(report)
+pub async fn list_appointments(
+    state: State<'_, AppState>,
+    query: ListQuery,
+) -> Cmd<AppointmentPage> {
+    state
+        .store()?
+        .list_appointments(&query, Utc::now())
+        .map_err(report)
 }
 
 #[tauri::command]
@@ -29,12 +35,19 @@ pub async fn week_occurrences(
     from: String,
     to: String,
 ) -> Cmd<Vec<Occurrence>> {
-    state.store()?.occurrences(instant(&from, "from")?, instant(&to, "to")?).map_err(report)
+    state
+        .store()?
+        .occurrences(instant(&from, "from")?, instant(&to, "to")?)
+        .map_err(report)
 }
 
 #[tauri::command]
 pub async fn get_appointment(state: State<'_, AppState>, id: AppointmentId) -> Cmd<Appointment> {
-    state.store()?.get_appointment(&id).map_err(report)?.ok_or_else(|| not_found(id))
+    state
+        .store()?
+        .get_appointment(&id)
+        .map_err(report)?
+        .ok_or_else(|| not_found(id))
 }
 
 #[tauri::command]
@@ -42,7 +55,10 @@ pub async fn create_appointment(
     state: State<'_, AppState>,
     input: AppointmentInput,
 ) -> Cmd<Appointment> {
-    state.store()?.create_appointment(input, Origin::Crm, ChangeSource::User).map_err(report)
+    state
+        .store()?
+        .create_appointment(input, Origin::Crm, ChangeSource::User)
+        .map_err(report)
 }
 
 #[tauri::command]
@@ -51,7 +67,10 @@ pub async fn update_appointment(
     id: AppointmentId,
     input: AppointmentInput,
 ) -> Cmd<Appointment> {
-    state.store()?.update_appointment(&id, input, ChangeSource::User).map_err(report)
+    state
+        .store()?
+        .update_appointment(&id, input, ChangeSource::User)
+        .map_err(report)
 }
 
 #[tauri::command]
@@ -60,12 +79,18 @@ pub async fn set_appointment_status(
     id: AppointmentId,
     status: Status,
 ) -> Cmd<Appointment> {
-    state.store()?.set_status(&id, status, ChangeSource::User).map_err(report)
+    state
+        .store()?
+        .set_status(&id, status, ChangeSource::User)
+        .map_err(report)
 }
 
 #[tauri::command]
 pub async fn delete_appointment(state: State<'_, AppState>, id: AppointmentId) -> Cmd<()> {
-    state.store()?.delete_appointment(&id, ChangeSource::User).map_err(report)
+    state
+        .store()?
+        .delete_appointment(&id, ChangeSource::User)
+        .map_err(report)
 }
 
 #[tauri::command]

@@ -23,16 +23,122 @@ struct Sample {
 }
 
 const SAMPLES: &[Sample] = &[
-    Sample { title: "Discovery call — Northwind Traders", day: 0, at: Some((15, 0)), minutes: 30, location: "Phone", lead: ("Maria Anders", "maria.anders@northwind.example", "+49 30 1234567"), status: Status::Booked, rrule: None },
-    Sample { title: "Product demo — Contoso", day: 1, at: Some((10, 0)), minutes: 60, location: "Video call", lead: ("Ana Trujillo", "ana@contoso.example", "+1 415 555 0101"), status: Status::Booked, rrule: None },
-    Sample { title: "Pricing follow-up — Fabrikam", day: 2, at: Some((14, 30)), minutes: 45, location: "Fabrikam HQ, Room 4", lead: ("Thomas Hardy", "thomas.hardy@fabrikam.example", "+44 20 7946 0958"), status: Status::Booked, rrule: None },
-    Sample { title: "Weekly pipeline review", day: 3, at: Some((9, 0)), minutes: 30, location: "Office", lead: ("", "", ""), status: Status::Booked, rrule: Some("RRULE:FREQ=WEEKLY;COUNT=12") },
-    Sample { title: "Trade fair — Hall B stand", day: 5, at: None, minutes: 0, location: "Messe Berlin", lead: ("", "", ""), status: Status::Booked, rrule: None },
-    Sample { title: "Contract signing — Adventure Works", day: 7, at: Some((11, 0)), minutes: 60, location: "Adventure Works, Main St 12", lead: ("Hanna Moos", "hanna.moos@adventure.example", "+49 621 08460"), status: Status::Booked, rrule: None },
-    Sample { title: "Intro call — Tailspin Toys", day: 9, at: Some((16, 0)), minutes: 20, location: "Phone", lead: ("Yang Wang", "yang@tailspin.example", "+41 44 555 0199"), status: Status::Cancelled, rrule: None },
-    Sample { title: "Onboarding session — Litware", day: -1, at: Some((13, 0)), minutes: 90, location: "Video call", lead: ("Pedro Afonso", "pedro@litware.example", "+55 11 5555 0147"), status: Status::Done, rrule: None },
-    Sample { title: "Quarterly check-in — Wingtip", day: -3, at: Some((10, 30)), minutes: 45, location: "Wingtip office", lead: ("Elizabeth Brown", "e.brown@wingtip.example", "+44 161 555 0112"), status: Status::Done, rrule: None },
-    Sample { title: "Needs analysis — Proseware", day: -6, at: Some((15, 0)), minutes: 60, location: "Phone", lead: ("Sven Ottlieb", "sven@proseware.example", "+49 241 555 0133"), status: Status::Done, rrule: None },
+    Sample {
+        title: "Discovery call — Northwind Traders",
+        day: 0,
+        at: Some((15, 0)),
+        minutes: 30,
+        location: "Phone",
+        lead: (
+            "Maria Anders",
+            "maria.anders@northwind.example",
+            "+49 30 1234567",
+        ),
+        status: Status::Booked,
+        rrule: None,
+    },
+    Sample {
+        title: "Product demo — Contoso",
+        day: 1,
+        at: Some((10, 0)),
+        minutes: 60,
+        location: "Video call",
+        lead: ("Ana Trujillo", "ana@contoso.example", "+1 415 555 0101"),
+        status: Status::Booked,
+        rrule: None,
+    },
+    Sample {
+        title: "Pricing follow-up — Fabrikam",
+        day: 2,
+        at: Some((14, 30)),
+        minutes: 45,
+        location: "Fabrikam HQ, Room 4",
+        lead: (
+            "Thomas Hardy",
+            "thomas.hardy@fabrikam.example",
+            "+44 20 7946 0958",
+        ),
+        status: Status::Booked,
+        rrule: None,
+    },
+    Sample {
+        title: "Weekly pipeline review",
+        day: 3,
+        at: Some((9, 0)),
+        minutes: 30,
+        location: "Office",
+        lead: ("", "", ""),
+        status: Status::Booked,
+        rrule: Some("RRULE:FREQ=WEEKLY;COUNT=12"),
+    },
+    Sample {
+        title: "Trade fair — Hall B stand",
+        day: 5,
+        at: None,
+        minutes: 0,
+        location: "Messe Berlin",
+        lead: ("", "", ""),
+        status: Status::Booked,
+        rrule: None,
+    },
+    Sample {
+        title: "Contract signing — Adventure Works",
+        day: 7,
+        at: Some((11, 0)),
+        minutes: 60,
+        location: "Adventure Works, Main St 12",
+        lead: (
+            "Hanna Moos",
+            "hanna.moos@adventure.example",
+            "+49 621 08460",
+        ),
+        status: Status::Booked,
+        rrule: None,
+    },
+    Sample {
+        title: "Intro call — Tailspin Toys",
+        day: 9,
+        at: Some((16, 0)),
+        minutes: 20,
+        location: "Phone",
+        lead: ("Yang Wang", "yang@tailspin.example", "+41 44 555 0199"),
+        status: Status::Cancelled,
+        rrule: None,
+    },
+    Sample {
+        title: "Onboarding session — Litware",
+        day: -1,
+        at: Some((13, 0)),
+        minutes: 90,
+        location: "Video call",
+        lead: ("Pedro Afonso", "pedro@litware.example", "+55 11 5555 0147"),
+        status: Status::Done,
+        rrule: None,
+    },
+    Sample {
+        title: "Quarterly check-in — Wingtip",
+        day: -3,
+        at: Some((10, 30)),
+        minutes: 45,
+        location: "Wingtip office",
+        lead: (
+            "Elizabeth Brown",
+            "e.brown@wingtip.example",
+            "+44 161 555 0112",
+        ),
+        status: Status::Done,
+        rrule: None,
+    },
+    Sample {
+        title: "Needs analysis — Proseware",
+        day: -6,
+        at: Some((15, 0)),
+        minutes: 60,
+        location: "Phone",
+        lead: ("Sven Ottlieb", "sven@proseware.example", "+49 241 555 0133"),
+        status: Status::Done,
+        rrule: None,
+    },
 ];
 
 /// Adds the samples when the store has no appointments yet; returns how many were added.
@@ -53,7 +159,12 @@ pub fn seed_if_empty(store: &Store, timezone: &str) -> Result<usize, AppError> {
     Ok(added)
 }
 
-fn sample_input(s: &Sample, today: NaiveDate, zone: chrono_tz::Tz, timezone: &str) -> AppointmentInput {
+fn sample_input(
+    s: &Sample,
+    today: NaiveDate,
+    zone: chrono_tz::Tz,
+    timezone: &str,
+) -> AppointmentInput {
     let day = today + Duration::days(s.day);
     // Keep samples on weekdays, as real sales meetings are.
     let day = match day.weekday().num_days_from_monday() {

@@ -28,7 +28,10 @@ pub fn init(log_dir: &Path) -> Option<WorkerGuard> {
     let appender = match appender {
         Ok(appender) => appender,
         Err(error) => {
-            eprintln!("bookline: logging disabled ({}): {error}", log_dir.display());
+            eprintln!(
+                "bookline: logging disabled ({}): {error}",
+                log_dir.display()
+            );
             return None;
         }
     };
