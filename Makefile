@@ -6,13 +6,17 @@ SHELL := /bin/bash
 # Where setup.sh puts rustup's cargo and a private Node when the system lacks them.
 export PATH := $(HOME)/.cargo/bin:$(HOME)/.local/node/bin:$(PATH)
 
-.PHONY: demo test setup ui icons
+.PHONY: demo test bench setup ui icons
 
 demo: ui
 	scripts/demo.sh
 
 test: setup
 	scripts/test.sh
+
+# Store and start-up numbers with 10,000 appointments (release build).
+bench: ui
+	scripts/bench.sh
 
 setup:
 	scripts/setup.sh

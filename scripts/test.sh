@@ -13,11 +13,13 @@ if [ -z "${BOOKLINE_TEST_SESSION:-}" ]; then
   exec dbus-run-session -- env BOOKLINE_TEST_SESSION=1 "$0" "$@"
 fi
 
+step_name=""
 step_started=0
 step() {
-  if [ "$step_started" -ne 0 ]; then
-    printf '\033[1mtest:\033[0m   (%ds)\n' "$((SECONDS - step_started))"
+  if [ -n "$step_name" ]; then
+    printf '\033[1mtest:\033[0m   %s: %ds\n' "$step_name" "$((SECONDS - step_started))"
   fi
+  step_name=$*
   step_started=$SECONDS
   printf '\033[1mtest:\033[0m %s\n' "$*"
 }

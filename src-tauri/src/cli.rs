@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::{bail, Context};
 use bookline_core::error::{AppError, ErrorCode};
@@ -190,8 +191,9 @@ pub struct IdArgs {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    let started = Instant::now();
     let cli = Cli::parse();
-    match run(cli) {
+    match run(cli, started) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("bookline: {}", one_line(&error));
@@ -206,7 +208,7 @@ fn one_line(error: &anyhow::Error) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Emulator(args)) => emulator(args),
         Some(Command::Appointments(command)) => {
@@ -229,13 +231,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "Demo data in {} ({seeded} sample appointments added)",
                 data_dir.display()
             );
-            gui::run(AppState::new(store, cli.google_base_url, true)).context("the window failed")
+            gui::run(AppState::new(store, cli.google_base_url, true), started)
+                .context("the window failed")
         }
         None => {
             let data_dir = resolve_data_dir(cli.data_dir)?;
             let _log = logging::init(&paths::log_dir(&data_dir));
             let store = open_store(&data_dir)?;
-            gui::run(AppState::new(store, cli.google_base_url, false)).context("the window failed")
+            gui::run(AppState::new(store, cli.google_base_url, false), started)
+                .context("the window failed")
         }
     }
 }

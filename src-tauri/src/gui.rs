@@ -2,9 +2,11 @@
 //! registers the IPC commands.
 
 use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
 
 use bookline_core::error::{AppError, ErrorCode};
 use bookline_core::store::Store;
+use tauri::webview::PageLoadEvent;
 
 use crate::commands;
 
@@ -41,10 +43,21 @@ impl AppState {
 }
 
 /// Opens the main window (declared in tauri.conf.json) and runs until it is closed.
-pub fn run(state: AppState) -> Result<(), tauri::Error> {
+/// `started` is when the process began, for the start-up time in the log (the benchmark
+/// reads it from there).
+pub fn run(state: AppState, started: Instant) -> Result<(), tauri::Error> {
     tracing::info!(demo = state.demo, "starting the window");
     tauri::Builder::default()
         .manage(state)
+        .on_page_load(move |webview, payload| {
+            if payload.event() == PageLoadEvent::Finished {
+                tracing::info!(
+                    window = webview.label(),
+                    "window loaded after {} ms",
+                    started.elapsed().as_millis()
+                );
+            }
+        })
         .invoke_handler(tauri::generate_handler![
             commands::list_appointments,
             commands::week_occurrences,
