@@ -7,6 +7,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
+if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo "(no display: running under Xvfb, a virtual screen)"
+  exec xvfb-run -a -s "-screen 0 1366x900x24" "$0" "$@"
+fi
+
 profile=release
 cargo_profile=(--release)
 if [ "${1:-}" = "--debug" ]; then
@@ -66,11 +71,4 @@ measure() {
     "$((rss_app / 1024))" "$((rss_all / 1024))"
 }
 
-if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
-  measure
-else
-  echo "(no display: measuring under Xvfb)"
-  export -f measure
-  export app data
-  xvfb-run -a -s "-screen 0 1366x900x24" bash -c measure
-fi
+measure
