@@ -48,12 +48,15 @@ if [ -f ui/package.json ]; then
   npm --prefix ui run build
 fi
 
+# The end-to-end run selects the app's tests with `--workspace` plus a filter rather than
+# `-p bookline`: a different package selection unifies features differently and would
+# rebuild the app and its test binary.
 if cargo nextest --version >/dev/null 2>&1; then
   run_tests() { cargo nextest run --workspace --no-fail-fast "$@"; }
-  run_e2e() { cargo nextest run -p bookline --run-ignored only --no-fail-fast; }
+  run_e2e() { cargo nextest run --workspace --run-ignored only -E 'package(bookline)' --no-fail-fast; }
 else
   run_tests() { cargo test --workspace --no-fail-fast "$@"; }
-  run_e2e() { cargo test -p bookline --no-fail-fast -- --ignored; }
+  run_e2e() { cargo test --workspace --test app --no-fail-fast -- --ignored; }
 fi
 
 step "unit, store, CLI and emulator tests (Xvfb, real Secret Service)"

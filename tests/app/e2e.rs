@@ -198,6 +198,10 @@ struct TauriDriver {
 
 impl TauriDriver {
     fn start() -> Self {
+        assert!(
+            std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
+            "the end-to-end tests need a display: run them under xvfb-run (make test does)"
+        );
         let port = free_port();
         let native_port = free_port();
         let child = Command::new("tauri-driver")
@@ -243,7 +247,12 @@ struct Element(String);
 
 impl WebDriver {
     async fn session(driver: &TauriDriver, data_dir: &Path) -> Self {
-        let http = reqwest::Client::new();
+        // No WebDriver call takes a minute; without a timeout a window that never
+        // appears would hang the test instead of failing it.
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("an HTTP client");
         let app = env!("CARGO_BIN_EXE_bookline");
         let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {
             "application": app,
