@@ -51,7 +51,9 @@ where
 async fn main() -> anyhow::Result<()> {
     let emu = Emulator::start(EmulatorOptions::default()).await?;
     let base = emu.base_url().to_string();
-    let http = reqwest::Client::builder().pool_max_idle_per_host(CONCURRENCY).build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONCURRENCY)
+        .build()?;
     http.post(format!("{base}/_emulator/quota"))
         .json(&json!({"per_user_per_minute": 0, "per_project_per_minute": 0}))
         .send()
@@ -65,7 +67,10 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let token = acc["access_token"].as_str().unwrap_or_default().to_string();
     let dur = Duration::from_secs(5);
-    println!("gcal-emulator bench: {CONCURRENCY} concurrent clients, {} s per case", dur.as_secs());
+    println!(
+        "gcal-emulator bench: {CONCURRENCY} concurrent clients, {} s per case",
+        dur.as_secs()
+    );
 
     let (h, b, t) = (http.clone(), base.clone(), token.clone());
     run("events.insert (client ids)", dur, move |i| {
@@ -84,7 +89,10 @@ async fn main() -> anyhow::Result<()> {
         let (h, b, t) = (h.clone(), b.clone(), t.clone());
         async move {
             let r = h
-                .get(format!("{b}/calendar/v3/calendars/primary/events/bench{:08}", i % 1000))
+                .get(format!(
+                    "{b}/calendar/v3/calendars/primary/events/bench{:08}",
+                    i % 1000
+                ))
                 .bearer_auth(&t)
                 .send()
                 .await;
@@ -97,12 +105,22 @@ async fn main() -> anyhow::Result<()> {
     .await;
 
     // Top up to at least 10,000 events for the big pages.
-    let a: Value = http.get(format!("{base}/_emulator/accounts")).send().await?.json().await?;
-    let count = a["accounts"][0]["calendars"][0]["events"].as_u64().unwrap_or(0) as usize;
+    let a: Value = http
+        .get(format!("{base}/_emulator/accounts"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let count = a["accounts"][0]["calendars"][0]["events"]
+        .as_u64()
+        .unwrap_or(0) as usize;
     for i in count..10_000 {
         let ev = json!({"id": format!("fill{i:08}"), "summary": "fill",
             "start": {"dateTime": "2030-01-01T10:00:00Z"}, "end": {"dateTime": "2030-01-01T11:00:00Z"}});
-        http.post(format!("{base}/_emulator/events/bench@example.com")).json(&ev).send().await?;
+        http.post(format!("{base}/_emulator/events/bench@example.com"))
+            .json(&ev)
+            .send()
+            .await?;
     }
     println!("calendar holds {} events", count.max(10_000));
 
@@ -111,7 +129,10 @@ async fn main() -> anyhow::Result<()> {
         let (h, b, t) = (h.clone(), b.clone(), t.clone());
         async move {
             let r = h
-                .get(format!("{b}/calendar/v3/calendars/primary/events?maxResults=2500&showDeleted={}", i % 2 == 0))
+                .get(format!(
+                    "{b}/calendar/v3/calendars/primary/events?maxResults=2500&showDeleted={}",
+                    i % 2 == 0
+                ))
                 .bearer_auth(&t)
                 .send()
                 .await;
@@ -122,7 +143,11 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await;
-    println!("{:<34} {:>9.0} events/s", "  = events served", rate * 2500.0);
+    println!(
+        "{:<34} {:>9.0} events/s",
+        "  = events served",
+        rate * 2500.0
+    );
 
     let start = Instant::now();
     let mut page: Option<String> = None;
@@ -133,7 +158,13 @@ async fn main() -> anyhow::Result<()> {
         if let Some(p) = &page {
             url.push_str(&format!("&pageToken={p}"));
         }
-        let r: Value = http.get(url).bearer_auth(&token).send().await?.json().await?;
+        let r: Value = http
+            .get(url)
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json()
+            .await?;
         reqs += 1;
         items += r["items"].as_array().map(Vec::len).unwrap_or(0);
         match r["nextPageToken"].as_str() {
@@ -141,7 +172,10 @@ async fn main() -> anyhow::Result<()> {
             None => break,
         }
     }
-    println!("full listing: {items} events in {reqs} requests, {:?}", start.elapsed());
+    println!(
+        "full listing: {items} events in {reqs} requests, {:?}",
+        start.elapsed()
+    );
     emu.shutdown().await;
     Ok(())
 }

@@ -110,6 +110,60 @@ impl Route {
     }
 }
 
+/// Scopes (after `https://www.googleapis.com/auth/`) that allow a method, from the
+/// discovery document `calendar.v3.json`.
+fn allowed_scopes(route: &str) -> &'static [&'static str] {
+    const READ_EVENTS: &[&str] = &[
+        "calendar",
+        "calendar.app.created",
+        "calendar.events",
+        "calendar.events.freebusy",
+        "calendar.events.owned",
+        "calendar.events.owned.readonly",
+        "calendar.events.public.readonly",
+        "calendar.events.readonly",
+        "calendar.readonly",
+    ];
+    const WRITE_EVENTS: &[&str] = &[
+        "calendar",
+        "calendar.app.created",
+        "calendar.events",
+        "calendar.events.owned",
+    ];
+    match route {
+        "calendarList.list" => &[
+            "calendar",
+            "calendar.calendarlist",
+            "calendar.calendarlist.readonly",
+            "calendar.readonly",
+        ],
+        "calendarList.get" => &[
+            "calendar",
+            "calendar.app.created",
+            "calendar.calendarlist",
+            "calendar.calendarlist.readonly",
+            "calendar.readonly",
+        ],
+        "calendars.get" => &[
+            "calendar",
+            "calendar.app.created",
+            "calendar.calendars",
+            "calendar.calendars.readonly",
+            "calendar.readonly",
+        ],
+        "events.list" | "events.get" | "events.instances" => READ_EVENTS,
+        _ => WRITE_EVENTS,
+    }
+}
+
+fn scope_ok(granted: &str, route: &str) -> bool {
+    let allowed = allowed_scopes(route);
+    granted.split_whitespace().any(|g| {
+        g.strip_prefix("https://www.googleapis.com/auth/")
+            .is_some_and(|short| allowed.contains(&short))
+    })
+}
+
 fn route(method: &str, path: &str) -> Option<Route> {
     let segs: Vec<String> = path
         .trim_matches('/')
@@ -140,36 +194,50 @@ pub fn parse_query(q: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The user behind a bearer token (header or `access_token` query parameter).
-pub fn authenticate(
+/// The user behind a bearer token (header or `access_token` query parameter), with the
+/// scopes granted to it.
+pub fn authenticate_scoped(
     data: &Data,
     auth: Option<&str>,
     query: &[(String, String)],
-) -> ApiResult<String> {
+) -> ApiResult<(String, String)> {
     let token = match auth {
         Some(h) => {
             let t = h
                 .strip_prefix("Bearer ")
                 .or_else(|| h.strip_prefix("bearer "))
                 .ok_or_else(ApiError::auth_error)?;
-            t.trim().to_string()
+            t.trim()
         }
         None => match query.iter().find(|(k, _)| k == "access_token") {
-            Some((_, v)) => v.clone(),
+            Some((_, v)) => v.as_str(),
             None => return Err(ApiError::login_required()),
         },
     };
     let t = data
         .access_tokens
-        .get(&token)
+        .get(token)
         .ok_or_else(ApiError::auth_error)?;
     if t.expires_at_ms <= now_ms() {
         return Err(ApiError::auth_error());
     }
-    if data.grants.get(&t.grant).is_some_and(|g| g.revoked) {
+    let grant = data.grants.get(&t.grant);
+    if grant.is_some_and(|g| g.revoked) {
         return Err(ApiError::auth_error());
     }
-    Ok(t.email.clone())
+    Ok((
+        t.email.clone(),
+        grant.map(|g| g.scope.clone()).unwrap_or_default(),
+    ))
+}
+
+/// The user behind a bearer token (header or `access_token` query parameter).
+pub fn authenticate(
+    data: &Data,
+    auth: Option<&str>,
+    query: &[(String, String)],
+) -> ApiResult<String> {
+    authenticate_scoped(data, auth, query).map(|(email, _)| email)
 }
 
 /// Resolves `primary` and checks that the calendar belongs to `user`.
@@ -341,10 +409,22 @@ pub fn handle(shared: &Shared, call: &Call, in_batch: bool) -> Outcome {
     let q = parse_query(call.query);
     let user = {
         let data = shared.read();
-        authenticate(&data, call.auth, &q)
+        authenticate_scoped(&data, call.auth, &q)
     };
     let user = match user {
-        Ok(u) => u,
+        Ok((u, scope)) if scope_ok(&scope, name) => u,
+        Ok(_) => {
+            return Outcome {
+                route: name,
+                resp: ApiError::new(
+                    403,
+                    "insufficientPermissions",
+                    "Request had insufficient authentication scopes.",
+                )
+                .into_resp(),
+                body_fault: None,
+            }
+        }
         Err(e) => {
             return Outcome {
                 route: name,

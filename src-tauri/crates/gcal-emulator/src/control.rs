@@ -13,7 +13,7 @@ use crate::api::Shared;
 use crate::errors::ApiError;
 use crate::events::{self, CreateOpts};
 use crate::runtime::{FaultPlan, QuotaConfig, Runtime};
-use crate::state::{now_ms, Data, DEFAULT_SCOPE};
+use crate::state::{now_ms, Data, CONTROL_SCOPE};
 
 fn ok(v: Value) -> Response {
     (
@@ -45,6 +45,8 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, serde_json::Err
 #[derive(Deserialize)]
 struct AccountReq {
     email: String,
+    /// Space-separated scopes for the grant (default: full calendar access).
+    scope: Option<String>,
 }
 
 pub async fn create_account(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
@@ -59,7 +61,8 @@ pub async fn create_account(State(s): State<Arc<Shared>>, body: Bytes) -> Respon
     data.ensure_account(&req.email);
     // Control-issued grants are not bound to a client, so any registered client may
     // refresh them.
-    let t = data.issue_grant(&req.email, "", DEFAULT_SCOPE);
+    let scope = req.scope.as_deref().unwrap_or(CONTROL_SCOPE);
+    let t = data.issue_grant(&req.email, "", scope);
     ok(json!({
         "email": req.email,
         "access_token": t.access_token,

@@ -194,6 +194,10 @@ pub struct IssuedTokens {
     pub scope: String,
 }
 
+/// Scope of grants made by `POST /_emulator/accounts`: everything, so test tokens can call
+/// any method.
+pub const CONTROL_SCOPE: &str = "https://www.googleapis.com/auth/calendar https://www.googleapis.com/auth/calendar.events https://www.googleapis.com/auth/calendar.calendarlist.readonly openid https://www.googleapis.com/auth/userinfo.email";
+
 pub const DEFAULT_SCOPE: &str = "https://www.googleapis.com/auth/calendar.events https://www.googleapis.com/auth/calendar.calendarlist.readonly openid https://www.googleapis.com/auth/userinfo.email";
 
 impl Data {

@@ -169,16 +169,29 @@ async fn full_code_flow_with_pkce_refresh_and_revoke() {
         .unwrap();
     assert_eq!(ui["email"], "pat@example.com");
     assert!(ui["sub"].as_str().is_some_and(|s| !s.is_empty()));
+    // Scopes are enforced as in the discovery document: calendar.events alone reads and
+    // writes events but neither lists calendars nor reads calendar metadata.
     let r = c
         .call_with(
             reqwest::Method::GET,
-            "calendars/primary",
+            "calendars/primary/events",
             None,
             &access,
             None,
         )
         .await;
-    assert_eq!(r.body["id"], "pat@example.com");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["summary"], "pat@example.com");
+    for path in ["calendars/primary", "users/me/calendarList"] {
+        let r = c
+            .call_with(reqwest::Method::GET, path, None, &access, None)
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), r.reason()),
+            (403, "insufficientPermissions"),
+            "{path}"
+        );
+    }
     // Refresh via HTTP Basic client authentication.
     let r = c
         .http
@@ -400,9 +413,9 @@ async fn access_tokens_expire_and_missing_token_is_401() {
         )
         .await;
     assert_eq!((r.status.as_u16(), r.reason()), (401, "authError"));
-    // Short TTL: a token issued now expires within a second.
-    let t = c.control("tokens", json!({"access_ttl_secs": 1})).await;
-    assert_eq!(t["access_ttl_secs"], 1);
+    // Short TTL: a token issued now expires within two seconds.
+    let t = c.control("tokens", json!({"access_ttl_secs": 2})).await;
+    assert_eq!(t["access_ttl_secs"], 2);
     let (s, b) = token(
         &c,
         &[
@@ -411,7 +424,7 @@ async fn access_tokens_expire_and_missing_token_is_401() {
         ],
     )
     .await;
-    assert_eq!((s, b["expires_in"].as_u64()), (200, Some(1)));
+    assert_eq!((s, b["expires_in"].as_u64()), (200, Some(2)));
     let short = b["access_token"].as_str().unwrap().to_string();
     assert_eq!(
         c.call_with(
@@ -425,7 +438,7 @@ async fn access_tokens_expire_and_missing_token_is_401() {
         .status,
         200
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let r = c
         .call_with(
             reqwest::Method::GET,
