@@ -20,6 +20,9 @@ use crate::model::Timing;
 /// More instances than this in one window means a rule like `FREQ=SECONDLY`; it is
 /// reported as not expandable instead of flooding the week view.
 pub const MAX_INSTANCES_PER_WINDOW: usize = 20_000;
+/// Instances walked from the series' start to reach a window (a daily rule from 1900 to
+/// 2200 is ~110,000).
+const MAX_WALKED: usize = 200_000;
 
 /// What identifies one instance of a series: its original start, as Google's
 /// `originalStartTime` does (an instant for timed series, a date for all-day ones).
@@ -120,21 +123,23 @@ pub fn expand(
         keys.push(value_to_key(*rdate, all_day, tz));
     }
     if let Some(set) = set {
-        for occurrence in &set {
+        for (walked, occurrence) in (&set).into_iter().enumerate() {
             let key = if all_day {
                 InstanceKey::Date(occurrence.date_naive())
             } else {
                 InstanceKey::Instant(occurrence.with_timezone(&Utc))
             };
             let instance = instance_at(timing, tz, key);
-            let (start, _) = timing_bounds(&instance.timing, tz);
+            let (start, end) = timing_bounds(&instance.timing, tz);
             if start >= to {
                 break;
             }
-            keys.push(key);
-            if keys.len() > MAX_INSTANCES_PER_WINDOW * 4 {
-                // Still far from the window after this many instances: a sub-daily rule
-                // over decades. Expanding on would stall the caller.
+            if end > from {
+                keys.push(key);
+            }
+            if walked > MAX_WALKED || keys.len() > MAX_INSTANCES_PER_WINDOW {
+                // A sub-daily rule over decades, or a window full of instances:
+                // expanding on would stall the caller.
                 return Err("the rule repeats too often for Bookline to show".into());
             }
         }
@@ -581,6 +586,31 @@ mod tests {
                 Some(utc(2026, 3, 16, 10, 0))
             );
         }
+    }
+
+    #[test]
+    fn a_rule_that_floods_the_window_is_reported() {
+        let lines = vec!["RRULE:FREQ=MINUTELY".to_string()];
+        let err = expand(
+            &weekly_timed(),
+            berlin(),
+            &lines,
+            utc(2026, 3, 16, 0, 0),
+            utc(2026, 4, 16, 0, 0),
+        )
+        .unwrap_err();
+        assert!(err.contains("too often"), "{err}");
+        // A small window of the same rule is fine.
+        let got = expand(
+            &weekly_timed(),
+            berlin(),
+            &lines,
+            utc(2026, 3, 16, 12, 0),
+            utc(2026, 3, 16, 12, 3),
+        )
+        .unwrap();
+        // Instances last an hour: those starting 11:01..=12:02 overlap [12:00, 12:03).
+        assert_eq!(got.len(), 62);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::model::{
     Appointment, AppointmentInput, AppointmentPage, AppointmentRow, Lead, ListQuery, Origin,
     Period, Recurrence, SeriesInstance, Status, SyncState, Timing,
 };
-use crate::recurrence;
+use crate::recurrence::{self, InstanceKey};
 use crate::validation::{validate_appointment, ChangeSource, ValidationError};
 
 /// The largest page the list returns; the UI asks for windows of rows as it scrolls.
@@ -217,34 +217,74 @@ impl Store {
     }
 
     /// Deletes appointment `id`; for a series also its moved instances (as Google does).
-    /// With `ChangeSource::User` a `delete` is queued for each removed row, so the sync
-    /// engine can drop every link it holds.
+    /// When the user deletes a moved instance, that instance leaves its series for good:
+    /// the series gains an `EXDATE` for it, or the instance would reappear at its
+    /// original time. With `ChangeSource::User` a `delete` is queued for each removed row
+    /// (and an `upsert` for a series that gained an `EXDATE`). A `Sync` delete removes
+    /// rows only.
     pub fn delete_appointment(&self, id: &str, source: ChangeSource) -> Result<()> {
         let now = now_ms();
         self.write("delete the appointment", |tx| {
-            let mut ids: Vec<String> = {
-                let mut stmt = tx
-                    .prepare_cached("SELECT id FROM appointments WHERE series_id = ?1")
-                    .map_err(|e| self.error("delete the appointment", e))?;
-                let rows = stmt
-                    .query_map([id], |row| row.get::<_, String>(0))
-                    .map_err(|e| self.error("delete the appointment", e))?;
-                rows.collect::<rusqlite::Result<_>>()
-                    .map_err(|e| self.error("delete the appointment", e))?
-            };
-            let deleted = tx
-                .execute("DELETE FROM appointments WHERE id = ?1", [id])
+            let row = load(tx, self, id)?.ok_or_else(|| not_found(id))?;
+            let mut ids = override_ids(tx, self, id, None)?;
+            tx.execute("DELETE FROM appointments WHERE id = ?1", [id])
                 .map_err(|e| self.error("delete the appointment", e))?;
-            if deleted == 0 {
-                return Err(not_found(id));
-            }
             ids.insert(0, id.to_string());
             if source == ChangeSource::User {
                 for removed in &ids {
                     enqueue(tx, self, removed, OutboxOp::Delete, now)?;
                 }
             }
+            // Only for the user: the sync engine mirrors Google's own shape (a cancelled
+            // instance is a row with status Cancelled) and keeps Google's lines verbatim.
+            let user_instance = row
+                .instance_of
+                .as_ref()
+                .filter(|_| source == ChangeSource::User);
+            if let Some(instance) = user_instance {
+                if let Some(series) = load(tx, self, &instance.series_id)? {
+                    let all_day = matches!(series.timing, Timing::AllDay { .. });
+                    if let Some(key) =
+                        recurrence::parse_original_start(&instance.original_start, all_day)
+                    {
+                        add_exdate(tx, self, &series, key, source, now)?;
+                    }
+                }
+            }
             Ok(())
+        })
+    }
+
+    /// Removes one instance of a recurring series (the week view's "delete this
+    /// occurrence"): the series gains an `EXDATE` for `original_start` (RFC 3339 for
+    /// timed series, `YYYY-MM-DD` for all-day ones) and a moved copy of that instance, if
+    /// any, is deleted. Returns the updated series.
+    pub fn exclude_instance(
+        &self,
+        series_id: &str,
+        original_start: &str,
+        source: ChangeSource,
+    ) -> Result<Appointment> {
+        let now = now_ms();
+        self.write("remove the occurrence", |tx| {
+            let series = load(tx, self, series_id)?.ok_or_else(|| not_found(series_id))?;
+            if series.recurrence.is_none() {
+                return Err(StoreError::Validation {
+                    field: "series",
+                    message: format!("\"{}\" does not repeat; delete it instead.", series.title),
+                });
+            }
+            let all_day = matches!(series.timing, Timing::AllDay { .. });
+            let key = recurrence::parse_original_start(original_start, all_day)
+                .ok_or_else(|| bad_original_start(original_start, all_day))?;
+            for removed in override_ids(tx, self, series_id, Some((key, all_day)))? {
+                tx.execute("DELETE FROM appointments WHERE id = ?1", [&removed])
+                    .map_err(|e| self.error("remove the occurrence", e))?;
+                if source == ChangeSource::User {
+                    enqueue(tx, self, &removed, OutboxOp::Delete, now)?;
+                }
+            }
+            add_exdate(tx, self, &series, key, source, now)
         })
     }
 
@@ -376,6 +416,93 @@ fn search_condition(search: &str, args: &mut Vec<Value>) -> String {
     }
 }
 
+/// Ids of the moved instances of `series_id` (those standing for `only`, if given).
+fn override_ids(
+    tx: &Transaction<'_>,
+    store: &Store,
+    series_id: &str,
+    only: Option<(InstanceKey, bool)>,
+) -> Result<Vec<String>> {
+    let fail = |e| store.error("read the series' instances", e);
+    let mut stmt = tx
+        .prepare_cached("SELECT id, original_start FROM appointments WHERE series_id = ?1")
+        .map_err(fail)?;
+    let rows = stmt
+        .query_map([series_id], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })
+        .map_err(fail)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(fail)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, original)| match only {
+            None => true,
+            Some((key, all_day)) => {
+                recurrence::parse_original_start(original, all_day) == Some(key)
+            }
+        })
+        .map(|(id, _)| id)
+        .collect())
+}
+
+/// Adds an `EXDATE` for `key` to the series (UTC form for timed series — unambiguous
+/// even in the repeated hour of a DST change; `VALUE=DATE` for all-day ones).
+fn add_exdate(
+    tx: &Transaction<'_>,
+    store: &Store,
+    series: &Appointment,
+    key: InstanceKey,
+    source: ChangeSource,
+    now: i64,
+) -> Result<Appointment> {
+    let Some(recurrence) = &series.recurrence else {
+        return Ok(series.clone());
+    };
+    let line = match key {
+        InstanceKey::Instant(t) => format!("EXDATE:{}", t.format("%Y%m%dT%H%M%SZ")),
+        InstanceKey::Date(d) => format!("EXDATE;VALUE=DATE:{}", d.format("%Y%m%d")),
+    };
+    let mut lines = recurrence.lines.clone();
+    if !lines.contains(&line) {
+        lines.push(line);
+    }
+    // Only the timing, zone and rule matter for the stored span.
+    let input = AppointmentInput {
+        title: series.title.clone(),
+        timing: series.timing.clone(),
+        timezone: series.timezone.clone(),
+        location: String::new(),
+        notes: String::new(),
+        lead: Lead::default(),
+        status: series.status,
+        recurrence: Some(Recurrence { lines }),
+    };
+    let values = row_values(&input)?;
+    tx.execute(
+        "UPDATE appointments SET recurrence = ?2, span_end_ms = ?3, updated_at_ms = ?4 \
+         WHERE id = ?1",
+        params![series.id, values.recurrence_json, values.span_end_ms, now],
+    )
+    .map_err(|e| store.error("update the series", e))?;
+    if source == ChangeSource::User {
+        enqueue(tx, store, &series.id, OutboxOp::Upsert, now)?;
+    }
+    load(tx, store, &series.id)?.ok_or_else(|| not_found(&series.id))
+}
+
+fn bad_original_start(value: &str, all_day: bool) -> StoreError {
+    let expected = if all_day {
+        "a date (YYYY-MM-DD)"
+    } else {
+        "a date and time with offset (RFC 3339)"
+    };
+    StoreError::Validation {
+        field: "original start",
+        message: format!("The original start \"{value}\" of the instance should be {expected}."),
+    }
+}
+
 fn check_series(tx: &Transaction<'_>, store: &Store, instance: &SeriesInstance) -> Result<()> {
     let series = load(tx, store, &instance.series_id)?.ok_or_else(|| StoreError::Validation {
         field: "series",
@@ -392,18 +519,7 @@ fn check_series(tx: &Transaction<'_>, store: &Store, instance: &SeriesInstance) 
     }
     let series_all_day = matches!(series.timing, Timing::AllDay { .. });
     if recurrence::parse_original_start(&instance.original_start, series_all_day).is_none() {
-        let expected = if series_all_day {
-            "a date (YYYY-MM-DD)"
-        } else {
-            "a date and time with offset (RFC 3339)"
-        };
-        return Err(StoreError::Validation {
-            field: "original start",
-            message: format!(
-                "The original start \"{}\" of the instance should be {expected}.",
-                instance.original_start
-            ),
-        });
+        return Err(bad_original_start(&instance.original_start, series_all_day));
     }
     Ok(())
 }

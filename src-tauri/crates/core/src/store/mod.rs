@@ -21,15 +21,18 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use rusqlite_migration::{Migrations, SchemaVersion, M};
 
 pub use crate::validation::ChangeSource;
+pub use appointments::MAX_PAGE;
 pub use error::{Result, StoreError};
 pub use occurrences::{OccurrenceReport, UnexpandedSeries};
 pub use outbox::{OutboxEntry, OutboxOp};
 
 /// The schema, one file per version. Append only: a released file never changes, since
 /// databases in the field already ran it.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_appointments.sql"),
     include_str!("../../migrations/0002_search.sql"),
+    include_str!("../../migrations/0003_sync.sql"),
+    include_str!("../../migrations/0004_list_indices.sql"),
 ];
 
 /// How long a write waits for another process (the CLI while the app runs) to finish.
@@ -78,6 +81,10 @@ impl Store {
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
             .map_err(fail("configure the database"))?;
         let migrations_applied = migrate(&mut conn, path)?;
+        // Lets SQLite refresh the planner statistics it finds stale (cheap; what the
+        // SQLite docs recommend for long-lived connections).
+        conn.execute_batch("PRAGMA optimize = 0x10002;")
+            .map_err(fail("configure the database"))?;
         if migrations_applied > 0 {
             tracing::info!(
                 path = %path.display(),

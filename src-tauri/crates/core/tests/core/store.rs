@@ -874,16 +874,120 @@ fn occurrences_apply_exdates_and_moved_instances_across_dst() {
     );
     assert_eq!(counts(s), before);
 
-    // Deleting the series removes its moved instances and queues a delete for each.
+    // Deleting the moved instance deletes that instance for good (the series gains an
+    // EXDATE); the original 04-06 instance must not come back.
+    let outbox_before = s.pending_outbox_count().unwrap();
+    s.delete_appointment(&moved.id, ChangeSource::User).unwrap();
+    let lines = s
+        .get_appointment(&series.id)
+        .unwrap()
+        .unwrap()
+        .recurrence
+        .unwrap()
+        .lines;
+    assert!(
+        lines.contains(&"EXDATE:20260406T080000Z".to_string()),
+        "{lines:?}"
+    );
+    // Removing a plain occurrence from the week view.
+    let updated = s
+        .exclude_instance(&series.id, "2026-03-30T10:00:00+02:00", ChangeSource::User)
+        .unwrap();
+    assert_eq!(updated.recurrence.unwrap().lines.len(), 4);
+    // delete(moved) + upsert(series), then upsert(series).
+    assert_eq!(s.pending_outbox_count().unwrap(), outbox_before + 3);
+    let left: Vec<(String, DateTime<Utc>)> = s
+        .occurrences(utc(2026, 3, 15, 0, 0), utc(2026, 4, 20, 0, 0))
+        .unwrap()
+        .into_iter()
+        .map(|o| match o.timing {
+            Timing::Timed { start, .. } => (o.title, start),
+            Timing::AllDay { .. } => panic!("unexpected all-day occurrence"),
+        })
+        .collect();
+    assert_eq!(
+        left,
+        vec![
+            ("Pipeline review".to_string(), utc(2026, 3, 16, 9, 0)),
+            ("Lunch with Ada".to_string(), utc(2026, 3, 31, 11, 0)),
+        ]
+    );
+    let before = counts(s);
+    let err = s
+        .exclude_instance(&series.id, "2026-03-30", ChangeSource::User)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Validation {
+                field: "original start",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = s
+        .exclude_instance(&single.id, "2026-03-31T11:00:00Z", ChangeSource::User)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Validation {
+                field: "series",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(counts(s), before);
+
+    // Deleting the series removes its remaining moved instance (04-13) and queues a
+    // delete for each.
     let outbox_before = s.pending_outbox_count().unwrap();
     s.delete_appointment(&series.id, ChangeSource::User)
         .unwrap();
-    assert_eq!(s.get_appointment(&moved.id).unwrap(), None);
-    assert_eq!(s.pending_outbox_count().unwrap(), outbox_before + 3);
+    assert_eq!(s.appointment_count().unwrap(), 2);
+    assert_eq!(s.pending_outbox_count().unwrap(), outbox_before + 2);
     let left = s
         .occurrences(utc(2026, 3, 15, 0, 0), utc(2026, 4, 20, 0, 0))
         .unwrap();
     assert_eq!(left.len(), 1);
+}
+
+#[test]
+fn a_sync_delete_of_a_moved_instance_leaves_the_series_rule_verbatim() {
+    let f = fixture();
+    let s = &f.store;
+    let mut weekly = timed("From Google", utc(2026, 3, 16, 9, 0), 60);
+    let lines = vec!["RRULE:FREQ=WEEKLY;COUNT=3".to_string()];
+    weekly.recurrence = Some(Recurrence {
+        lines: lines.clone(),
+    });
+    let series = s
+        .create_appointment(weekly, Origin::Google, ChangeSource::Sync)
+        .unwrap();
+    let moved = s
+        .create_instance_override(
+            SeriesInstance {
+                series_id: series.id.clone(),
+                original_start: "2026-03-23T09:00:00Z".into(),
+            },
+            timed("From Google (moved)", utc(2026, 3, 24, 9, 0), 60),
+            Origin::Google,
+            ChangeSource::Sync,
+        )
+        .unwrap();
+    s.delete_appointment(&moved.id, ChangeSource::Sync).unwrap();
+    let after = s.get_appointment(&series.id).unwrap().unwrap();
+    assert_eq!(after.recurrence.unwrap().lines, lines);
+    assert_eq!(after.updated_at, series.updated_at);
+    assert_eq!(s.pending_outbox_count().unwrap(), 0);
+    assert_eq!(
+        s.occurrences(utc(2026, 3, 1, 0, 0), utc(2026, 4, 30, 0, 0))
+            .unwrap()
+            .len(),
+        3
+    );
 }
 
 #[test]
