@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Everything CI checks, in the order that fails fastest: formatting, lints, the UI's type
-# check and build, then all tests — inside a private D-Bus session with an unlocked
+# Everything CI checks, in the order that fails fastest: formatting, the UI's type check,
+# unit tests and build, lints, then all tests — inside a private D-Bus session with an unlocked
 # gnome-keyring (a real Secret Service) and a virtual X display — then the emulator's
 # Python compatibility suite and the end-to-end tests that drive the real window.
 set -euo pipefail
@@ -34,9 +34,7 @@ eval "$(printf 'bookline-test' | gnome-keyring-daemon --daemonize --unlock --com
 step "cargo fmt --check"
 cargo fmt --all --check
 
-step "cargo clippy (all targets, warnings are errors)"
-cargo clippy --workspace --all-targets -- -D warnings
-
+# The UI first: the app embeds ui/dist at compile time, so clippy and the tests need it.
 if [ -f ui/package.json ]; then
   step "svelte-check"
   npm --prefix ui run check
@@ -47,6 +45,9 @@ if [ -f ui/package.json ]; then
   step "UI build"
   npm --prefix ui run build
 fi
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
 
 # The end-to-end run selects the app's tests with `--workspace` plus a filter rather than
 # `-p bookline`: a different package selection unifies features differently and would
