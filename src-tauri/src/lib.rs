@@ -1,1 +1,9 @@
-//! The Tauri shell: windows, IPC commands, tray, CLI entry. Logic lives in bookline-core.
+//! The Tauri shell: windows, IPC commands, CLI entry. Logic lives in bookline-core; every
+//! function here parses, delegates and prints.
+
+pub mod cli;
+pub mod commands;
+pub mod demo;
+pub mod gui;
+pub mod logging;
+pub mod status;

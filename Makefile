@@ -1,0 +1,28 @@
+# The two commands of the README:
+#   make demo   installs what is missing, builds the UI and the app, opens the app with
+#               sample appointments (under Xvfb when there is no display)
+#   make test   installs what is missing, then everything CI checks (scripts/test.sh)
+SHELL := /bin/bash
+# Where setup.sh puts rustup's cargo and a private Node when the system lacks them.
+export PATH := $(HOME)/.cargo/bin:$(HOME)/.local/node/bin:$(PATH)
+
+.PHONY: demo test bench setup ui icons
+
+demo: ui
+	scripts/demo.sh
+
+test: setup
+	scripts/test.sh
+
+# Store and start-up numbers with 10,000 appointments (release build).
+bench: ui
+	scripts/bench.sh
+
+setup:
+	scripts/setup.sh
+
+ui: setup
+	npm --prefix ui run build
+
+icons:
+	scripts/icons.sh

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Regenerates the app and tray icons (RGBA PNG, as Tauri requires) with ImageMagick.
+# The PNGs are committed; run this only after changing the drawing below.
+set -euo pipefail
+cd "$(dirname "$0")/../icons"
+
+# The app icon: a calendar page (blue header, two binding rings) with a check mark.
+draw_app() { # size outfile
+  local s=$1 out=$2
+  convert -size 512x512 xc:none \
+    -fill '#1f6feb' -draw 'roundrectangle 40,64 472,472 64,64' \
+    -fill white -draw 'roundrectangle 72,168 440,440 28,28' \
+    -fill '#0b3d91' -draw 'roundrectangle 140,32 188,120 20,20' \
+    -fill '#0b3d91' -draw 'roundrectangle 324,32 372,120 20,20' \
+    -stroke '#1f6feb' -strokewidth 44 -fill none \
+    -draw 'stroke-linejoin round stroke-linecap round polyline 166,304 232,370 354,236' \
+    -resize "${s}x${s}" -define png:color-type=6 "PNG32:$out"
+}
+
+draw_app 32 32x32.png
+draw_app 128 128x128.png
+draw_app 256 128x128@2x.png
+draw_app 512 icon.png
+
+# Tray icons: one per sync state, the same calendar with a state badge, so the state is
+# readable at 22–32 px on any panel.
+tray() { # name badge-colour badge-drawing
+  local name=$1 colour=$2 badge=$3
+  convert -size 64x64 xc:none \
+    -fill '#1f6feb' -draw 'roundrectangle 4,8 56,58 8,8' \
+    -fill white -draw 'roundrectangle 9,20 51,53 4,4' \
+    -fill "$colour" -stroke white -strokewidth 3 -draw 'circle 46,46 46,30' \
+    -stroke white -strokewidth 4 -fill none -draw "stroke-linejoin round stroke-linecap round $badge" \
+    -define png:color-type=6 "PNG32:tray-$name.png"
+}
+
+tray synced '#2da44e' 'polyline 39,46 44,51 53,41'
+tray syncing '#1f6feb' 'arc 38,38 54,54 200,520'
+tray paused '#6e7781' 'line 42,40 42,52 line 50,40 50,52'
+tray attention '#d1242f' 'line 46,38 46,48 point 46,53'

@@ -1,0 +1,486 @@
+//! End-to-end: the real app in a real WebKitGTK window, driven through tauri-driver +
+//! WebKitWebDriver with a small W3C WebDriver client. Needs a display (Xvfb), the
+//! `tauri-driver` binary and WebKitWebDriver; `make test` provides all three.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+/// The W3C key under which an element reference travels.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+const WAIT: Duration = Duration::from_secs(30);
+
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by `make test`"]
+async fn add_an_appointment_through_the_window() {
+    let data = tempfile::tempdir().expect("temp dir");
+    // A few appointments booked from the CLI first, so the window starts with a list (and
+    // the screenshot shows a realistic week), all relative to today so they are upcoming.
+    let day = |n: i64| (chrono::Local::now().date_naive() + chrono::Duration::days(n)).to_string();
+    for (title, start, end, extra) in [
+        (
+            "Discovery call — Northwind Traders",
+            format!("{}T15:00", day(1)),
+            format!("{}T15:30", day(1)),
+            vec![
+                "--lead-name",
+                "Maria Anders",
+                "--lead-email",
+                "maria@northwind.example",
+            ],
+        ),
+        (
+            "Product demo — Contoso",
+            format!("{}T10:00", day(2)),
+            format!("{}T11:00", day(2)),
+            vec!["--lead-name", "Ana Trujillo", "--location", "Video call"],
+        ),
+        (
+            "Weekly pipeline review",
+            format!("{}T09:00", day(3)),
+            format!("{}T09:30", day(3)),
+            vec!["--rrule", "FREQ=WEEKLY;COUNT=8"],
+        ),
+        ("Trade fair — Hall B", day(5), day(6), vec!["--all-day"]),
+    ] {
+        let mut args = vec![
+            "appointments",
+            "add",
+            "--title",
+            title,
+            "--start",
+            &start,
+            "--end",
+            &end,
+        ];
+        args.extend(extra);
+        super::bookline_json(data.path(), &[args.as_slice(), &["--json"]].concat());
+    }
+
+    let driver = TauriDriver::start();
+    let wd = WebDriver::session(&driver, data.path()).await;
+
+    wd.wait_for("add-appointment").await.click(&wd).await;
+    wd.wait_for("appointment-dialog").await;
+    let title = "Contract signing — Acme";
+    let date = day(4);
+    wd.find("field-title").await.type_text(&wd, title).await;
+    wd.set_value("field-start-date", &date).await;
+    wd.set_value("field-start-time", "14:00").await;
+    wd.set_value("field-end-date", &date).await;
+    wd.set_value("field-end-time", "15:00").await;
+    wd.find("field-lead-name")
+        .await
+        .type_text(&wd, "Jane Roe")
+        .await;
+    wd.find("field-lead-email")
+        .await
+        .type_text(&wd, "jane@acme.example")
+        .await;
+    wd.find("save-appointment").await.click(&wd).await;
+
+    // The new row appears in the list (the dialog closed without an error).
+    let row = wd
+        .poll("a list row with the new title", || async {
+            if let Some(error) = wd.try_find("dialog-error").await {
+                let text = error.text(&wd).await;
+                if !text.trim().is_empty() {
+                    panic!("the dialog refused the appointment: {text}");
+                }
+            }
+            for row in wd.find_all("appointment-row").await {
+                if row.text_content(&wd).await.contains(title) {
+                    return Some(row);
+                }
+            }
+            None
+        })
+        .await;
+    let id = row
+        .attribute(&wd, "data-id")
+        .await
+        .expect("row has data-id");
+
+    let shot = screenshot_path("add-appointment.png");
+    wd.screenshot(&shot).await;
+
+    // The appointment is in SQLite: read back through the CLI while the app still runs
+    // (WAL lets a second connection read).
+    let listed = super::bookline_json(data.path(), &["appointments", "list", "--json"]);
+    let stored = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|a| a["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{id} not in the database: {listed}"))
+        .clone();
+    assert_eq!(stored["title"], title);
+    assert_eq!(stored["origin"], "crm");
+    assert_eq!(stored["lead_email"], "jane@acme.example");
+    // And straight from the SQLite file, read-only beside the running app.
+    let db = rusqlite::Connection::open_with_flags(
+        data.path().join("bookline.sqlite3"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("the database file opens");
+    let in_file: String = db
+        .query_row("SELECT title FROM appointments WHERE id = ?1", [&id], |r| {
+            r.get(0)
+        })
+        .expect("the row is in the appointments table");
+    assert_eq!(in_file, title);
+
+    // The week view (fed by `week_occurrences`) shows it too.
+    wd.find("tab-week").await.click(&wd).await;
+    let week = wd.wait_for("week-view").await;
+    wd.poll("the new appointment in the week view", || async {
+        let text = week.text_content(&wd).await;
+        (text.contains(title) && !text.contains("Loading")).then_some(())
+    })
+    .await;
+    wd.screenshot(&screenshot_path("week-view.png")).await;
+
+    wd.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by `make test`"]
+async fn the_dialog_refuses_an_empty_title() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let driver = TauriDriver::start();
+    let wd = WebDriver::session(&driver, data.path()).await;
+
+    wd.wait_for("add-appointment").await.click(&wd).await;
+    wd.wait_for("appointment-dialog").await;
+    wd.set_value("field-start-date", "2030-05-06").await;
+    wd.set_value("field-start-time", "10:00").await;
+    wd.set_value("field-end-date", "2030-05-06").await;
+    wd.set_value("field-end-time", "11:00").await;
+    wd.find("save-appointment").await.click(&wd).await;
+    let error = wd.wait_for("dialog-error").await;
+    let message = wd
+        .poll("an error message", || async {
+            let text = error.text(&wd).await;
+            (!text.trim().is_empty()).then_some(text)
+        })
+        .await;
+    assert!(message.to_lowercase().contains("title"), "{message}");
+    wd.screenshot(&screenshot_path("empty-title.png")).await;
+
+    let listed = super::bookline_json(data.path(), &["appointments", "list", "--json"]);
+    assert_eq!(listed, json!([]), "a refused appointment was written");
+    wd.close().await;
+}
+
+fn screenshot_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("e2e")
+        .join(name)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// tauri-driver on free ports; stopped (with its WebKitWebDriver) when dropped.
+struct TauriDriver {
+    child: Child,
+    url: String,
+}
+
+impl TauriDriver {
+    fn start() -> Self {
+        assert!(
+            std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
+            "the end-to-end tests need a display: run them under xvfb-run (make test does)"
+        );
+        let port = free_port();
+        let native_port = free_port();
+        let child = Command::new("tauri-driver")
+            .args(["--port", &port.to_string()])
+            .args(["--native-port", &native_port.to_string()])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("tauri-driver is installed (cargo install tauri-driver --locked)");
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for TauriDriver {
+    fn drop(&mut self) {
+        // SIGTERM, not SIGKILL: tauri-driver stops WebKitWebDriver on a signal it can catch.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The few W3C WebDriver calls the tests need, over plain HTTP + JSON.
+struct WebDriver {
+    http: reqwest::Client,
+    session: String,
+}
+
+#[derive(Clone)]
+struct Element(String);
+
+impl WebDriver {
+    async fn session(driver: &TauriDriver, data_dir: &Path) -> Self {
+        // No WebDriver call takes a minute; without a timeout a window that never
+        // appears would hang the test instead of failing it.
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("an HTTP client");
+        let app = env!("CARGO_BIN_EXE_bookline");
+        let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {
+            "application": app,
+            "args": ["--data-dir", data_dir],
+        }}}});
+        // tauri-driver needs a moment to listen; the first window takes a few seconds.
+        let deadline = Instant::now() + WAIT;
+        let session = loop {
+            match http
+                .post(format!("{}/session", driver.url))
+                .json(&caps)
+                .send()
+                .await
+            {
+                Ok(response) => {
+                    let body: Value = response.json().await.expect("session answer is JSON");
+                    match body["value"]["sessionId"].as_str() {
+                        Some(id) => break id.to_owned(),
+                        None => panic!("no WebDriver session: {body}"),
+                    }
+                }
+                Err(error) if Instant::now() < deadline => {
+                    let _ = error;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(error) => panic!("tauri-driver did not answer: {error}"),
+            }
+        };
+        Self {
+            http,
+            session: format!("{}/session/{session}", driver.url),
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.session);
+        let mut request = self.http.request(method.clone(), &url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            return json!({"error": body["value"]["error"], "message": body["value"]["message"], "status": status.as_u16()});
+        }
+        body["value"].clone()
+    }
+
+    async fn try_find(&self, test_id: &str) -> Option<Element> {
+        let found = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": selector(test_id)})),
+            )
+            .await;
+        found[ELEMENT_KEY].as_str().map(|id| Element(id.to_owned()))
+    }
+
+    async fn find(&self, test_id: &str) -> Element {
+        self.try_find(test_id)
+            .await
+            .unwrap_or_else(|| panic!("no element [data-testid={test_id}]"))
+    }
+
+    async fn find_all(&self, test_id: &str) -> Vec<Element> {
+        let found = self
+            .call(
+                reqwest::Method::POST,
+                "/elements",
+                Some(json!({"using": "css selector", "value": selector(test_id)})),
+            )
+            .await;
+        found
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|e| e[ELEMENT_KEY].as_str().map(|id| Element(id.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    async fn wait_for(&self, test_id: &str) -> Element {
+        self.poll(&format!("[data-testid={test_id}]"), || {
+            self.try_find(test_id)
+        })
+        .await
+    }
+
+    async fn poll<T, F, Fut>(&self, what: &str, mut probe: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(found) = probe().await {
+                return found;
+            }
+            if Instant::now() > deadline {
+                let shot = screenshot_path("timeout.png");
+                self.screenshot(&shot).await;
+                panic!(
+                    "gave up waiting for {what}; screen saved to {}",
+                    shot.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// Date and time pickers take no keystrokes portably: set the value as the page's
+    /// own code would see it and fire the events Svelte's bindings listen to.
+    async fn set_value(&self, test_id: &str, value: &str) {
+        let element = self.find(test_id).await;
+        let script = "const [el, v] = arguments; \
+            el.value = v; \
+            el.dispatchEvent(new Event('input', {bubbles: true})); \
+            el.dispatchEvent(new Event('change', {bubbles: true})); \
+            return el.value;";
+        let result = self
+            .call(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(json!({"script": script, "args": [{ELEMENT_KEY: element.0}, value]})),
+            )
+            .await;
+        assert_eq!(result, json!(value), "setting {test_id}");
+    }
+
+    async fn screenshot(&self, path: &Path) {
+        // The DOM can be ahead of the screen: let WebKit paint two frames first.
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({
+                "script": "const done = arguments[arguments.length - 1]; \
+                    requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                "args": [],
+            })),
+        )
+        .await;
+        let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data.as_str().unwrap_or_default())
+            .expect("the screenshot is base64");
+        assert!(png.starts_with(b"\x89PNG"), "the screenshot is not a PNG");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("screenshot dir");
+        }
+        std::fs::write(path, png).expect("screenshot written");
+    }
+
+    async fn close(self) {
+        let _ = self.http.delete(&self.session).send().await;
+    }
+}
+
+impl Element {
+    async fn click(&self, wd: &WebDriver) {
+        let result = wd
+            .call(
+                reqwest::Method::POST,
+                &format!("/element/{}/click", self.0),
+                Some(json!({})),
+            )
+            .await;
+        assert!(result.get("error").is_none(), "click failed: {result}");
+    }
+
+    async fn type_text(&self, wd: &WebDriver, text: &str) {
+        let result = wd
+            .call(
+                reqwest::Method::POST,
+                &format!("/element/{}/value", self.0),
+                Some(json!({"text": text})),
+            )
+            .await;
+        assert!(result.get("error").is_none(), "typing failed: {result}");
+    }
+
+    async fn text(&self, wd: &WebDriver) -> String {
+        wd.call(
+            reqwest::Method::GET,
+            &format!("/element/{}/text", self.0),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// The DOM text, including cells WebDriver's "rendered text" skips (WebKit leaves out
+    /// text it considers clipped, such as ellipsized table cells).
+    async fn text_content(&self, wd: &WebDriver) -> String {
+        wd.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({
+                "script": "return arguments[0].textContent;",
+                "args": [{ELEMENT_KEY: self.0}],
+            })),
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    async fn attribute(&self, wd: &WebDriver, name: &str) -> Option<String> {
+        wd.call(
+            reqwest::Method::GET,
+            &format!("/element/{}/attribute/{name}", self.0),
+            None,
+        )
+        .await
+        .as_str()
+        .map(str::to_owned)
+    }
+}
+
+fn selector(test_id: &str) -> String {
+    format!("[data-testid=\"{test_id}\"]")
+}
