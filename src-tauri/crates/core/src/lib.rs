@@ -2,6 +2,7 @@
 //! are thin layers over the services here.
 
 pub mod account;
+pub mod app;
 pub mod demo;
 pub mod error;
 pub mod google;

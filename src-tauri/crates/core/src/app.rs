@@ -1,0 +1,143 @@
+//! Everything one Bookline process needs, wired once: the store, the OS keyring, the
+//! Google endpoints (real Google, `BOOKLINE_GOOGLE_BASE_URL`, or the in-process demo
+//! emulator), the account service and one sync engine. The desktop shell and the CLI both
+//! build this, so a command behaves the same in the window and in a terminal.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::account::AccountService;
+use crate::demo::{DemoConsent, DemoEnvironment};
+use crate::error::{AppError, ErrorCode};
+use crate::google::Endpoints;
+use crate::paths;
+use crate::runtime::{RuntimeConfig, SyncRuntime, SyncRuntimeHandle};
+use crate::secrets::{KeyringSecretStore, SecretStore};
+use crate::store::Store;
+use crate::sync::engine::{EngineOptions, SyncEngine, SyncReport};
+use crate::sync::service::{account_context, status_view, EnginePass};
+use crate::sync::settings;
+
+/// How to build the context.
+pub struct AppOptions {
+    pub data_dir: PathBuf,
+    /// `--google-base-url` / `BOOKLINE_GOOGLE_BASE_URL`; `None` means real Google (or the
+    /// demo emulator when `demo` is set).
+    pub google_base_url: Option<String>,
+    /// Start the built-in Google emulator with demo data and point everything at it.
+    pub demo: Option<DemoConsent>,
+    /// The OS keyring unless a test supplies another store.
+    pub secrets: Option<Arc<dyn SecretStore>>,
+    pub engine: EngineOptions,
+}
+
+impl AppOptions {
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            google_base_url: None,
+            demo: None,
+            secrets: None,
+            engine: EngineOptions::default(),
+        }
+    }
+}
+
+pub struct App {
+    data_dir: PathBuf,
+    store: Arc<Store>,
+    account: Arc<AccountService>,
+    engine: Arc<SyncEngine>,
+    demo: Option<DemoEnvironment>,
+}
+
+impl App {
+    pub async fn open(options: AppOptions) -> Result<App, AppError> {
+        let store = Arc::new(Store::open(&paths::database_path(&options.data_dir))?);
+        let demo = match options.demo {
+            Some(consent) => Some(DemoEnvironment::start(&options.data_dir, consent).await?),
+            None => None,
+        };
+        let endpoints = match (&demo, options.google_base_url.as_deref()) {
+            (Some(env), _) => env.endpoints().clone(),
+            (None, base) => Endpoints::from_override(base).map_err(|e| {
+                AppError::new(
+                    ErrorCode::Configuration,
+                    format!("The Google base URL is not usable: {e}"),
+                )
+            })?,
+        };
+        let secrets = options
+            .secrets
+            .unwrap_or_else(|| Arc::new(KeyringSecretStore::new()));
+        let account = AccountService::from_data_dir(
+            store.clone(),
+            secrets,
+            endpoints,
+            &options.data_dir,
+            demo.is_some(),
+        )?
+        .with_sync_view(status_view);
+        Ok(App {
+            data_dir: options.data_dir,
+            store,
+            account: Arc::new(account),
+            engine: Arc::new(SyncEngine::new(options.engine)),
+            demo,
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub fn account(&self) -> &Arc<AccountService> {
+        &self.account
+    }
+
+    pub fn engine(&self) -> &Arc<SyncEngine> {
+        &self.engine
+    }
+
+    /// The in-process demo emulator, when running `bookline demo`.
+    pub fn demo(&self) -> Option<&DemoEnvironment> {
+        self.demo.as_ref()
+    }
+
+    /// Starts the background sync loop with the saved poll interval.
+    pub fn spawn_runtime(&self) -> Result<SyncRuntimeHandle, AppError> {
+        let saved = settings::load(&self.store)?;
+        let config = RuntimeConfig {
+            poll_interval: Duration::from_secs(saved.poll_interval_secs.into()),
+            ..Default::default()
+        };
+        Ok(SyncRuntime::spawn(
+            self.account.clone(),
+            Arc::new(EnginePass::new(self.engine.clone())),
+            config,
+        ))
+    }
+
+    /// One ongoing-sync pass without the background loop (`bookline sync`).
+    pub async fn sync_once(&self) -> Result<SyncReport, AppError> {
+        let ctx = account_context(&self.account)?;
+        let client = self.account.client()?;
+        let cancel = tokio_util::sync::CancellationToken::new();
+        self.engine
+            .run_pass(&self.store, &client, &ctx, &cancel)
+            .await
+            .map_err(AppError::from)
+    }
+
+    /// Stops the demo emulator (saving its state) when there is one.
+    pub async fn close(self) {
+        if let Some(env) = self.demo {
+            env.shutdown().await;
+        }
+    }
+}
