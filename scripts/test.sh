@@ -30,6 +30,14 @@ XDG_DATA_HOME=$(mktemp -d)
 export XDG_DATA_HOME
 trap 'rm -rf "$XDG_DATA_HOME"' EXIT
 eval "$(printf 'bookline-test' | gnome-keyring-daemon --daemonize --unlock --components=secrets | sed 's/^/export /')"
+# The daemon registers org.freedesktop.secrets a moment after --daemonize returns; a test
+# that asks before then makes D-Bus start a second, locked daemon. Wait for the name.
+for _ in $(seq 50); do
+  dbus-send --session --dest=org.freedesktop.DBus --print-reply /org/freedesktop/DBus \
+    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null \
+    | grep -q 'boolean true' && break
+  sleep 0.1
+done
 
 step "cargo fmt --check"
 cargo fmt --all --check
