@@ -23,7 +23,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{not_found, report};
-use crate::gui::{self, AppState};
+use crate::gui::{self, GuiOptions};
 use crate::{demo, logging};
 
 #[derive(Debug, Parser)]
@@ -231,15 +231,29 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
                 "Demo data in {} ({seeded} sample appointments added)",
                 data_dir.display()
             );
-            gui::run(AppState::new(store, cli.google_base_url, true), started)
-                .context("the window failed")
+            drop(store);
+            gui::run(
+                GuiOptions {
+                    data_dir,
+                    google_base_url: cli.google_base_url,
+                    demo: true,
+                },
+                started,
+            )
+            .context("the window failed")
         }
         None => {
             let data_dir = resolve_data_dir(cli.data_dir)?;
             let _log = logging::init(&paths::log_dir(&data_dir));
-            let store = open_store(&data_dir)?;
-            gui::run(AppState::new(store, cli.google_base_url, false), started)
-                .context("the window failed")
+            gui::run(
+                GuiOptions {
+                    data_dir,
+                    google_base_url: cli.google_base_url,
+                    demo: false,
+                },
+                started,
+            )
+            .context("the window failed")
         }
     }
 }

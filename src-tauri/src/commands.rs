@@ -4,6 +4,7 @@
 //! Commands are `async` so Tauri runs them on its runtime instead of the main (GUI)
 //! thread: a slow disk must not freeze the window.
 
+use bookline_core::account::AppStatus;
 use bookline_core::error::{AppError, ErrorCode};
 use bookline_core::model::{
     Appointment, AppointmentId, AppointmentInput, AppointmentPage, ListQuery, Occurrence, Origin,
@@ -14,7 +15,6 @@ use chrono::{DateTime, Utc};
 use tauri::State;
 
 use crate::gui::AppState;
-use crate::status::AppStatus;
 
 type Cmd<T> = Result<T, AppError>;
 
@@ -95,11 +95,7 @@ pub async fn delete_appointment(state: State<'_, AppState>, id: AppointmentId) -
 
 #[tauri::command]
 pub async fn app_status(state: State<'_, AppState>) -> Cmd<AppStatus> {
-    Ok(AppStatus {
-        connected: false,
-        email: None,
-        demo: state.demo,
-    })
+    state.app().account().status()
 }
 
 /// The week view sends its window as RFC 3339 instants (with the user's offset).

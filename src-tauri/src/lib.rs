@@ -6,4 +6,3 @@ pub mod commands;
 pub mod demo;
 pub mod gui;
 pub mod logging;
-pub mod status;
