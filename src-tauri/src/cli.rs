@@ -192,7 +192,21 @@ pub struct IdArgs {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let started = Instant::now();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if !error.use_stderr() => error.exit(), // --help, --version
+        Err(error) => {
+            // clap's own message spans several lines (usage, hint); keep the sentence.
+            let text = error.render().to_string();
+            let sentence = text.split("\n\n").next().unwrap_or_default();
+            let sentence = sentence.trim_start_matches("error:").split_whitespace();
+            eprintln!(
+                "bookline: {} (see --help)",
+                sentence.collect::<Vec<_>>().join(" ")
+            );
+            return ExitCode::from(2);
+        }
+    };
     match run(cli, started) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

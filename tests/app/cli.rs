@@ -307,6 +307,23 @@ fn list_window_expands_a_weekly_series() {
     assert_one_line(&out.stderr);
 }
 
+#[test]
+fn usage_errors_are_one_line_too() {
+    let dir = data_dir();
+    for args in [
+        &["appointments", "add", "--title", "No times"][..],
+        &["appointments", "list", "--from", "2030-01-01"][..],
+        &["appointments", "frobnicate"][..],
+    ] {
+        let out = bookline(dir.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_one_line(&out.stderr);
+    }
+    let help = bookline(dir.path(), &["--help"]);
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("appointments"));
+}
+
 fn assert_one_line(stderr: &[u8]) {
     let text = String::from_utf8_lossy(stderr);
     let text = text.trim_end();
