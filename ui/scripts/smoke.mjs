@@ -223,7 +223,7 @@ async function googleFlows() {
   // States reached through URL switches.
   await page.goto(`${base}?rows=500&google=reconnect`);
   await page.waitForSelector(T('reconnect-google'));
-  expect(/Reconnect/.test(await text(T('sync-state'))), `needs reconnect is said in words: ${await text(T('sync-state'))}`);
+  expect(/Needs reconnecting/.test(await text(T('sync-state'))) && /Reconnect to resume/.test(await text(T('sync-attention'))), `needs reconnect is said in words: ${await text(T('sync-attention'))}`);
   await page.screenshot({ path: `${out}/needs-reconnect.png` });
   await page.click(T('reconnect-google'));
   await page.waitForSelector('text=Reconnect your Google account');

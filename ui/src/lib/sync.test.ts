@@ -14,6 +14,7 @@ import {
   renderTitle,
   summaryLines,
   syncLine,
+  syncProblem,
 } from './sync';
 import type { AppStatus, BackfillPreview, CalendarChoice, SyncSettings } from './types';
 
@@ -96,9 +97,18 @@ describe('sync line', () => {
     expect(syncLine(status({ sync: { state: 'syncing', message: null } }), NOW).text).toBe('Syncing…');
     expect(syncLine(status({ sync: { state: 'paused', message: null } }), NOW).text).toBe('Sync paused — last synced 5 min ago');
     expect(syncLine(status({ sync: { state: 'offline', message: null }, last_sync: null }), NOW).text).toContain('not synced yet');
-    expect(syncLine(status({ sync: { state: 'error', message: 'Google answered 500.' } }), NOW)).toEqual({ tone: 'error', text: 'Google answered 500.' });
-    expect(syncLine(status({ needs_reconnect: true }), NOW).tone).toBe('error');
+    expect(syncLine(status({ sync: { state: 'error', message: 'Google answered 500.' } }), NOW)).toEqual({ tone: 'error', text: 'Sync error — last synced 5 min ago' });
+    expect(syncLine(status({ needs_reconnect: true }), NOW)).toEqual({ tone: 'error', text: 'Needs reconnecting' });
     expect(syncLine(status({ last_sync: null }), NOW).text).toBe('Not synced yet');
+  });
+});
+
+describe('sync problem', () => {
+  it('gives the full sentence only when something needs the user', () => {
+    expect(syncProblem(status())).toBeNull();
+    expect(syncProblem(status({ sync: { state: 'error', message: 'Google answered 500.' } }))).toBe('Google answered 500.');
+    expect(syncProblem(status({ needs_reconnect: true }))).toContain('Reconnect');
+    expect(syncProblem(status({ connected: false, needs_reconnect: true }))).toBeNull();
   });
 });
 

@@ -50,10 +50,20 @@ export function ago(iso: string, nowMs: number): string {
 
 export type Tone = 'ok' | 'busy' | 'muted' | 'warn' | 'error';
 
-/** The one line under "Connected as …" that says how sync stands. */
+/** What needs the user's attention, in full (shown in a bar under the header), or null. */
+export function syncProblem(status: AppStatus): string | null {
+  if (!status.connected) return null;
+  if (status.needs_reconnect || status.sync.state === 'needs_reconnect') {
+    return status.sync.message ?? 'Google no longer accepts Bookline’s access. Reconnect to resume syncing; nothing has been lost.';
+  }
+  if (status.sync.state === 'error') return status.sync.message ?? 'The last sync failed.';
+  return null;
+}
+
+/** The short line next to "Connected as …" that says how sync stands. */
 export function syncLine(status: AppStatus, nowMs: number): { tone: Tone; text: string } {
   if (status.needs_reconnect || status.sync.state === 'needs_reconnect') {
-    return { tone: 'error', text: status.sync.message ?? 'Google no longer accepts Bookline’s access. Reconnect to resume syncing; nothing has been lost.' };
+    return { tone: 'error', text: 'Needs reconnecting' };
   }
   const last = status.last_sync ? `last synced ${ago(status.last_sync, nowMs)}` : 'not synced yet';
   switch (status.sync.state) {
@@ -64,7 +74,7 @@ export function syncLine(status: AppStatus, nowMs: number): { tone: Tone; text: 
     case 'offline':
       return { tone: 'warn', text: `Offline — will sync when the network is back (${last})` };
     case 'error':
-      return { tone: 'error', text: status.sync.message ?? `Sync failed — ${last}` };
+      return { tone: 'error', text: `Sync error — ${last}` };
     case 'idle':
       return status.last_sync ? { tone: 'ok', text: `Synced ${ago(status.last_sync, nowMs)}` } : { tone: 'muted', text: 'Not synced yet' };
   }
