@@ -117,6 +117,7 @@ async function googleFlows() {
   // Calendar Sync Settings.
   await page.click(T('sync-settings'));
   await page.waitForSelector(`${T('settings-dialog')}[open] ${T('settings-direction')}`);
+  expect((await page.inputValue(T('settings-calendar'))) === 'primary', 'the main calendar (alias "primary") shows as chosen');
   const calsBoth = await page.locator(`${T('settings-calendar')} option`).allInnerTexts();
   expect(calsBoth.every((c) => !/read-only/.test(c)), `direction A offers only writable calendars (${calsBoth.length})`);
   await page.selectOption(T('settings-direction'), 'google-to-crm');
@@ -165,6 +166,7 @@ async function googleFlows() {
   expect(/Transfer finished/.test(await text(T('backfill-summary'))), `summary: ${await text(T('backfill-summary'))}`);
   await page.screenshot({ path: `${out}/backfill-summary.png` });
   await page.click(T('backfill-done'));
+  expect((await page.locator(T('backfill-indicator')).count()) === 0, 'the indicator goes once the summary is seen');
 
   // A second run: cancel mid-way.
   await page.click(T('sync-google'));
@@ -249,6 +251,19 @@ async function googleFlows() {
   await page.waitForSelector(T('backfill-resume'));
   await page.screenshot({ path: `${out}/backfill-resume.png` });
   await page.keyboard.press('Escape');
+
+  await page.goto(`${base}?rows=3000&google=connected`);
+  await page.click(T('sync-google'));
+  await page.click(T('backfill-preview-button'));
+  await page.waitForSelector(T('backfill-preview'));
+  await page.click(T('backfill-run'));
+  await page.waitForSelector(T('backfill-progress'));
+  await settle(800);
+  await page.click(T('backfill-cancel'));
+  await page.waitForSelector(T('backfill-summary'));
+  expect((await page.getAttribute(T('backfill-summary'), 'data-state')) === 'cancelled' && /Transfer stopped/.test(await text(T('backfill-summary'))), `cancel ends in a summary: ${await text(T('backfill-summary'))}`);
+  await page.screenshot({ path: `${out}/backfill-cancelled.png` });
+  await page.click(T('backfill-done'));
 
   await page.goto(`${base}?rows=500&google=connected&revoke=fail`);
   await page.click(T('remove-google'));

@@ -368,7 +368,7 @@ function emit(name: string, payload: unknown): void {
 
 const EMAIL = 'ana.silva@example.com';
 const CALENDARS: CalendarChoice[] = [
-  { id: 'primary', summary: EMAIL, primary: true, writable: true },
+  { id: EMAIL, summary: EMAIL, primary: true, writable: true },
   { id: 'work@group.calendar.example.com', summary: 'Sales meetings', primary: false, writable: true },
   { id: 'team@group.calendar.example.com', summary: 'Team events', primary: false, writable: true },
   { id: 'de.german#holiday@group.v.calendar.google.com', summary: 'Holidays in Germany', primary: false, writable: false },
@@ -589,7 +589,7 @@ function saveSettings(next: SyncSettings): SyncSettings {
   if (!Number.isInteger(next.poll_interval_secs) || next.poll_interval_secs < 15) fail('validation', 'Check for changes at most every 15 seconds.');
   const t = parseTemplate(next.title_template);
   if (!t.ok) fail('validation', t.error);
-  const cal = CALENDARS.find((c) => c.id === next.calendar_id);
+  const cal = CALENDARS.find((c) => c.id === next.calendar_id || (next.calendar_id === 'primary' && c.primary));
   if (!cal) fail('not_found', 'That calendar is no longer in your Google account.');
   if (writesToGoogle(next.direction) && !cal.writable) fail('validation', `“${cal.summary}” is read-only: Bookline cannot add events to it.`);
   const before = settings;
