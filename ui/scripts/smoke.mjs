@@ -266,6 +266,17 @@ async function googleFlows() {
   await page.click(T('backfill-done'));
 
   await page.goto(`${base}?rows=500&google=connected&revoke=fail`);
+  await page.waitForSelector(ROW);
+  await settle();
+  const states = await page.locator(`${ROW} [data-testid=row-sync]`).evaluateAll((els) => els.map((e) => `${e.textContent?.trim()}|${e.getAttribute('title')}`));
+  expect(
+    ['Synced|', 'Pending|Waiting', 'Sync error|Could not sync: Google refused', 'Not in Google|Not in Google — use Synchronize Google Calendar'].every((want) => {
+      const [label, tip] = want.split('|');
+      return states.some((st) => st.split('|')[0].endsWith(label) && st.split('|')[1].startsWith(tip));
+    }),
+    `rows show pending, synced, error (with its reason) and not-in-Google badges`,
+  );
+  await page.screenshot({ path: `${out}/row-badges.png` });
   await page.click(T('remove-google'));
   await page.check(T('remove-keep-imported'));
   await page.click(T('remove-confirm'));

@@ -415,8 +415,19 @@ function linkExisting(): void {
     if (a.origin === 'google' || h < 35) linked.add(a.id);
     else if (h === 99) failing.set(a.id, 'Google refused this event: its time zone “Mars/Olympus” is not known.');
   }
-  const some = store.find((a) => !linked.has(a.id) && !failing.has(a.id));
-  if (some) pendingIds.add(some.id);
+  // The first upcoming rows show one of each badge, so a screenshot has them all.
+  const now = Date.now();
+  const upcoming = store
+    .filter((a) => a.origin === 'crm' && !a.recurrence && bounds(a.timing)[0] > now)
+    .sort((x, y) => bounds(x.timing)[0] - bounds(y.timing)[0]);
+  if (upcoming[1]) {
+    linked.delete(upcoming[1].id);
+    pendingIds.add(upcoming[1].id);
+  }
+  if (upcoming[2]) {
+    linked.delete(upcoming[2].id);
+    failing.set(upcoming[2].id, 'Google refused this event: its time zone “Mars/Olympus” is not known.');
+  }
 }
 if (google.connected) linkExisting();
 
