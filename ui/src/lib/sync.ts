@@ -19,10 +19,6 @@ export const DIRECTIONS: DirectionOption[] = [
   { value: 'crm-to-google', letter: 'C', label: 'Only sync events from Bookline to Google Calendar' },
 ];
 
-export function directionLabel(d: Direction): string {
-  return DIRECTIONS.find((o) => o.value === d)?.label ?? d;
-}
-
 export const writesToGoogle = (d: Direction): boolean => d !== 'google-to-crm';
 export const writesToCrm = (d: Direction): boolean => d !== 'crm-to-google';
 
