@@ -176,6 +176,170 @@ async fn the_dialog_refuses_an_empty_title() {
     wd.close().await;
 }
 
+/// The Google side end to end: Connect With Google against the emulator (the test plays
+/// the browser: `curl -sL` follows the authorization URL, auto-consent redirects to the
+/// app's loopback listener), Synchronize Google Calendar with B (Google → Bookline),
+/// preview, run, summary, the imported rows; then Remove Google Account.
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver and a Secret Service: run by `make test`"]
+async fn connect_backfill_and_remove_google() {
+    let emulator = gcal_emulator::Emulator::start(gcal_emulator::EmulatorOptions {
+        seed_demo: true,
+        ..Default::default()
+    })
+    .await
+    .expect("the emulator starts");
+    let base = emulator.base_url().to_owned();
+    let http = reqwest::Client::new();
+    let consent = http
+        .post(format!("{base}/_emulator/consent"))
+        .json(&json!({"auto": "allow"}))
+        .send()
+        .await
+        .expect("the emulator answers");
+    assert!(consent.status().is_success(), "auto-consent: {consent:?}");
+
+    let data = tempfile::tempdir().expect("temp dir");
+    let driver = TauriDriver::start_with_env(&[
+        ("BOOKLINE_GOOGLE_BASE_URL", base.as_str()),
+        (
+            "BOOKLINE_GOOGLE_CLIENT_ID",
+            "bookline-e2e.apps.googleusercontent.com",
+        ),
+        ("BOOKLINE_GOOGLE_CLIENT_SECRET", "bookline-e2e-secret"),
+        (
+            "BOOKLINE_OPEN_URL_COMMAND",
+            "curl -sSL --max-time 30 -o /dev/null",
+        ),
+    ]);
+    let wd = WebDriver::session(&driver, data.path()).await;
+
+    // Connect.
+    wd.wait_for("authenticate-google").await.click(&wd).await;
+    wd.wait_for("connect-google").await.click(&wd).await;
+    let account = wd
+        .poll("the connected account", || async {
+            if let Some(error) = wd.try_find("connect-error").await {
+                let text = error.text_content(&wd).await;
+                if !text.trim().is_empty() {
+                    panic!("connecting failed: {text}");
+                }
+            }
+            let account = wd.try_find("google-account").await?;
+            account
+                .text_content(&wd)
+                .await
+                .contains("demo@example.com")
+                .then_some(account)
+        })
+        .await;
+    for button in ["sync-google", "sync-settings", "remove-google"] {
+        wd.wait_for(button).await;
+    }
+    wd.screenshot(&screenshot_path("google-connected.png"))
+        .await;
+    let _ = account;
+
+    // Synchronize Google Calendar: B, preview, run, summary.
+    wd.find("sync-google").await.click(&wd).await;
+    wd.wait_for("backfill-dialog").await;
+    wd.set_value("backfill-direction", "google-to-crm").await;
+    wd.wait_for("backfill-preview-button")
+        .await
+        .click(&wd)
+        .await;
+    let preview = wd.wait_for("backfill-preview").await;
+    let preview_text = wd
+        .poll("the preview", || async {
+            if let Some(error) = wd.try_find("backfill-error").await {
+                let text = error.text_content(&wd).await;
+                if !text.trim().is_empty() {
+                    panic!("the preview failed: {text}");
+                }
+            }
+            let text = preview.text_content(&wd).await;
+            (!text.trim().is_empty()).then_some(text)
+        })
+        .await;
+    wd.screenshot(&screenshot_path("backfill-preview.png"))
+        .await;
+    wd.find("backfill-run").await.click(&wd).await;
+    let summary = wd
+        .poll("the transfer summary", || async {
+            let summary = wd.try_find("backfill-summary").await?;
+            let state = summary.attribute(&wd, "data-state").await?;
+            (state != "running").then_some((summary, state))
+        })
+        .await;
+    assert_eq!(
+        summary.1,
+        "finished",
+        "the transfer ended as {}: {} (preview: {preview_text})",
+        summary.1,
+        summary.0.text_content(&wd).await
+    );
+    wd.screenshot(&screenshot_path("backfill-summary.png"))
+        .await;
+    wd.find("backfill-done").await.click(&wd).await;
+
+    // The imported events are appointments now, in the window and in SQLite.
+    let db = rusqlite::Connection::open_with_flags(
+        data.path().join("bookline.sqlite3"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("the database file opens");
+    let imported: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM appointments WHERE origin = 'google'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert!(imported > 0, "nothing was imported from Google");
+    wd.poll("imported rows in the list", || async {
+        let rows = wd.find_all("appointment-row").await;
+        (!rows.is_empty()).then_some(())
+    })
+    .await;
+    wd.screenshot(&screenshot_path("backfill-imported.png"))
+        .await;
+
+    // Remove Google Account: confirm, report, back to not connected.
+    wd.find("remove-google").await.click(&wd).await;
+    wd.wait_for("remove-dialog").await;
+    wd.screenshot(&screenshot_path("remove-confirm.png")).await;
+    wd.find("remove-confirm").await.click(&wd).await;
+    wd.poll("the removal report", || async {
+        if let Some(error) = wd.try_find("remove-error").await {
+            let text = error.text_content(&wd).await;
+            if !text.trim().is_empty() {
+                panic!("removal failed: {text}");
+            }
+        }
+        wd.try_find("remove-report").await
+    })
+    .await;
+    assert!(
+        wd.try_find("remove-revoke-failed").await.is_none(),
+        "the emulator was reachable: the grant should have been revoked"
+    );
+    wd.screenshot(&screenshot_path("remove-report.png")).await;
+    wd.find("remove-done").await.click(&wd).await;
+    wd.wait_for("authenticate-google").await;
+    let left: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM appointments WHERE origin = 'google'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(left, 0, "imported appointments stay only when kept");
+    wd.screenshot(&screenshot_path("google-removed.png")).await;
+
+    wd.close().await;
+    emulator.shutdown().await;
+}
+
 fn screenshot_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("target")
@@ -198,6 +362,11 @@ struct TauriDriver {
 
 impl TauriDriver {
     fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    /// tauri-driver passes its environment down through WebKitWebDriver to the app.
+    fn start_with_env(env: &[(&str, &str)]) -> Self {
         assert!(
             std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
             "the end-to-end tests need a display: run them under xvfb-run (make test does)"
@@ -207,6 +376,7 @@ impl TauriDriver {
         let child = Command::new("tauri-driver")
             .args(["--port", &port.to_string()])
             .args(["--native-port", &native_port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .spawn()
             .expect("tauri-driver is installed (cargo install tauri-driver --locked)");
