@@ -288,21 +288,6 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
     tracing::info!(demo = options.demo, "starting the window");
     let minimized = std::env::args_os().any(|a| a == MINIMIZED_ARG);
     let instance = instance_id(&options.data_dir);
-    // Built on Tauri's own tokio runtime, which outlives the window: the demo emulator
-    // and the sync loop run on it.
-    let state = tauri::async_runtime::block_on(async {
-        let mut app_options = AppOptions::new(options.data_dir);
-        app_options.google_base_url = options.google_base_url;
-        app_options.demo = options.demo.then_some(DemoConsent::Browser);
-        let app = App::open(app_options).await?;
-        let runtime = app.spawn_runtime()?;
-        Ok::<_, AppError>(AppState {
-            app,
-            runtime,
-            connect: Mutex::new(None),
-            backfill: Mutex::new(None),
-        })
-    })?;
     let app = tauri::Builder::default()
         // First, so a second start hands over before anything else is set up.
         .plugin(
@@ -327,24 +312,6 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
                 )
                 .build(),
         )
-        .manage(state)
-        .setup(move |app| {
-            let handle = app.handle();
-            match tray::create(handle) {
-                Ok(tray) => {
-                    app.manage(tray);
-                }
-                // No tray host (a bare X server): the app still works from its window.
-                Err(e) => tracing::warn!("no tray icon: {e}"),
-            }
-            events::spawn_status_watcher(handle.clone());
-            if minimized {
-                if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
-                    window.hide()?;
-                }
-            }
-            Ok(())
-        })
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { api, .. } = event {
                 // Close means "to the tray": sync and a running transfer go on.
@@ -388,6 +355,38 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
             commands::activity_log,
         ])
         .build(tauri::generate_context!())?;
+    // Only now, after the single-instance plugin has let this process go on: a second
+    // start must not open the store or start a sync loop, even briefly.
+    // Built on Tauri's own tokio runtime, which outlives the window: the demo emulator
+    // and the sync loop run on it.
+    let state = tauri::async_runtime::block_on(async {
+        let mut app_options = AppOptions::new(options.data_dir);
+        app_options.google_base_url = options.google_base_url;
+        app_options.demo = options.demo.then_some(DemoConsent::Browser);
+        let app = App::open(app_options).await?;
+        let runtime = app.spawn_runtime()?;
+        Ok::<_, AppError>(AppState {
+            app,
+            runtime,
+            connect: Mutex::new(None),
+            backfill: Mutex::new(None),
+        })
+    })?;
+    app.manage(state);
+    let handle = app.handle();
+    match tray::create(handle) {
+        Ok(tray) => {
+            app.manage(tray);
+        }
+        // No tray host (a bare X server): the app still works from its window.
+        Err(e) => tracing::warn!("no tray icon: {e}"),
+    }
+    events::spawn_status_watcher(handle.clone());
+    if minimized {
+        if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+            window.hide()?;
+        }
+    }
     app.run(|_app, event| {
         if let RunEvent::ExitRequested {
             code: None, api, ..

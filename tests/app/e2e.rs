@@ -340,6 +340,77 @@ async fn connect_backfill_and_remove_google() {
     emulator.shutdown().await;
 }
 
+/// Single instance: a second start with the same data dir hands over to the running app
+/// (which shows its window) and exits, without opening a window of its own.
+#[test]
+#[ignore = "needs a display and a D-Bus session: run by `make test`"]
+fn a_second_start_hands_over_to_the_running_app() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_bookline"))
+            .arg("--data-dir")
+            .arg(data.path())
+            .env_remove("BOOKLINE_DATA_DIR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("bookline starts")
+    };
+    let mut first = KillOnDrop(start());
+    wait_until("the first window to load", || {
+        (window_loads(data.path()) == 1).then_some(())
+    });
+
+    let mut second = KillOnDrop(start());
+    let status = wait_until("the second start to exit", || {
+        second.0.try_wait().expect("second start waitable")
+    });
+    assert!(status.success(), "the second start failed: {status}");
+    assert!(
+        first.0.try_wait().expect("first start waitable").is_none(),
+        "the first instance went away"
+    );
+    assert_eq!(
+        window_loads(data.path()),
+        1,
+        "the second start opened a window of its own"
+    );
+}
+
+/// Stops a started app at the end of a test, passed or not.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// How many times the app's log says a window finished loading.
+fn window_loads(data_dir: &Path) -> usize {
+    std::fs::read_dir(data_dir.join("logs"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .map(|text| text.matches("window loaded after").count())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn screenshot_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("target")
