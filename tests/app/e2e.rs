@@ -200,7 +200,14 @@ async fn connect_backfill_and_remove_google() {
     assert!(consent.status().is_success(), "auto-consent: {consent:?}");
 
     let data = tempfile::tempdir().expect("temp dir");
+    // The login item (~/.config/autostart) and the window state go into a throwaway
+    // home, not the real one.
+    let home = tempfile::tempdir().expect("temp dir");
+    let home_dir = home.path().to_string_lossy().into_owned();
+    let config_dir = home.path().join(".config").to_string_lossy().into_owned();
     let driver = TauriDriver::start_with_env(&[
+        ("HOME", home_dir.as_str()),
+        ("XDG_CONFIG_HOME", config_dir.as_str()),
         ("BOOKLINE_GOOGLE_BASE_URL", base.as_str()),
         (
             "BOOKLINE_GOOGLE_CLIENT_ID",
@@ -304,6 +311,36 @@ async fn connect_backfill_and_remove_google() {
     wd.screenshot(&screenshot_path("backfill-imported.png"))
         .await;
 
+    // The activity log (activity_log) lists what the transfer did.
+    wd.find("tab-activity").await.click(&wd).await;
+    wd.wait_for("activity-entry").await;
+    wd.screenshot(&screenshot_path("activity.png")).await;
+    wd.find("tab-list").await.click(&wd).await;
+
+    // Calendar Sync Settings: Start at login adds the login item, starting in the tray.
+    wd.find("sync-settings").await.click(&wd).await;
+    wd.wait_for("settings-start-at-login")
+        .await
+        .click(&wd)
+        .await;
+    wd.find("settings-save").await.click(&wd).await;
+    let login_item = wd
+        .poll("the login item", || async {
+            std::fs::read_dir(home.path().join(".config").join("autostart"))
+                .ok()?
+                .filter_map(Result::ok)
+                .find_map(|e| std::fs::read_to_string(e.path()).ok())
+        })
+        .await;
+    assert!(login_item.contains("--minimized"), "{login_item}");
+    wd.poll("the settings dialog to close", || async {
+        match wd.try_find("settings-dialog").await {
+            None => Some(()),
+            Some(dialog) => dialog.attribute(&wd, "open").await.is_none().then_some(()),
+        }
+    })
+    .await;
+
     // Remove Google Account: confirm, report, back to not connected.
     wd.find("remove-google").await.click(&wd).await;
     wd.wait_for("remove-dialog").await;
@@ -347,7 +384,7 @@ async fn connect_backfill_and_remove_google() {
 fn a_second_start_hands_over_to_the_running_app() {
     let data = tempfile::tempdir().expect("temp dir");
     let start = || {
-        Command::new(env!("CARGO_BIN_EXE_bookline"))
+        Command::new(app_binary())
             .arg("--data-dir")
             .arg(data.path())
             .env_remove("BOOKLINE_DATA_DIR")
@@ -409,6 +446,15 @@ fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
         assert!(Instant::now() < deadline, "gave up waiting for {what}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The app under test: cargo's build of it, or `BOOKLINE_E2E_APP` — a copy taken right
+/// after the build, for runs where a target dir shared with other checkouts may be
+/// rebuilt from another branch while the tests run.
+fn app_binary() -> PathBuf {
+    std::env::var_os("BOOKLINE_E2E_APP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_bookline")))
 }
 
 fn screenshot_path(name: &str) -> PathBuf {
@@ -494,7 +540,7 @@ impl WebDriver {
             .timeout(Duration::from_secs(60))
             .build()
             .expect("an HTTP client");
-        let app = env!("CARGO_BIN_EXE_bookline");
+        let app = app_binary();
         let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {
             "application": app,
             "args": ["--data-dir", data_dir],
