@@ -114,10 +114,23 @@ impl AppState {
         }
     }
 
+    /// The running transfer's progress. While it is still reading both calendars (no page
+    /// done yet) it is "running" at zero, so the window does not mistake the job row it
+    /// has just written for an interrupted one.
     pub fn backfill_progress(&self) -> Option<BackfillProgress> {
-        lock(&self.backfill)
-            .as_ref()
-            .and_then(|run| run.progress.clone())
+        lock(&self.backfill).as_ref().map(|run| {
+            run.progress.clone().unwrap_or(BackfillProgress {
+                state: ProgressState::Running,
+                total: 0,
+                done: 0,
+                created_in_google: 0,
+                created_in_crm: 0,
+                linked: 0,
+                failed: 0,
+                eta_secs: None,
+                message: Some("Reading both calendars…".to_owned()),
+            })
+        })
     }
 
     fn set_backfill_progress(&self, progress: &BackfillProgress) {
@@ -177,7 +190,9 @@ async fn backfill_job(
 
 /// The last progress event after a failure or a cancel, with the counts reached so far.
 fn ended_with(state: &AppState, error: AppError) -> BackfillProgress {
-    let reached = state.backfill_progress();
+    let reached = lock(&state.backfill)
+        .as_ref()
+        .and_then(|run| run.progress.clone());
     let mut progress = reached.unwrap_or(BackfillProgress {
         state: ProgressState::Failed,
         total: 0,
