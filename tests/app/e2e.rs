@@ -200,14 +200,7 @@ async fn connect_backfill_and_remove_google() {
     assert!(consent.status().is_success(), "auto-consent: {consent:?}");
 
     let data = tempfile::tempdir().expect("temp dir");
-    // The login item (~/.config/autostart) and the window state go into a throwaway
-    // home, not the real one.
-    let home = tempfile::tempdir().expect("temp dir");
-    let home_dir = home.path().to_string_lossy().into_owned();
-    let config_dir = home.path().join(".config").to_string_lossy().into_owned();
     let driver = TauriDriver::start_with_env(&[
-        ("HOME", home_dir.as_str()),
-        ("XDG_CONFIG_HOME", config_dir.as_str()),
         ("BOOKLINE_GOOGLE_BASE_URL", base.as_str()),
         (
             "BOOKLINE_GOOGLE_CLIENT_ID",
@@ -326,7 +319,7 @@ async fn connect_backfill_and_remove_google() {
     wd.find("settings-save").await.click(&wd).await;
     let login_item = wd
         .poll("the login item", || async {
-            std::fs::read_dir(home.path().join(".config").join("autostart"))
+            std::fs::read_dir(driver.home.path().join(".config").join("autostart"))
                 .ok()?
                 .filter_map(Result::ok)
                 .find_map(|e| std::fs::read_to_string(e.path()).ok())
@@ -383,11 +376,14 @@ async fn connect_backfill_and_remove_google() {
 #[ignore = "needs a display and a D-Bus session: run by `make test`"]
 fn a_second_start_hands_over_to_the_running_app() {
     let data = tempfile::tempdir().expect("temp dir");
+    let home = tempfile::tempdir().expect("temp dir");
     let start = || {
         Command::new(app_binary())
             .arg("--data-dir")
             .arg(data.path())
             .env_remove("BOOKLINE_DATA_DIR")
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join(".config"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -475,6 +471,8 @@ fn free_port() -> u16 {
 struct TauriDriver {
     child: Child,
     url: String,
+    /// The app's HOME: its window state and login item (~/.config) stay out of the real one.
+    home: tempfile::TempDir,
 }
 
 impl TauriDriver {
@@ -490,9 +488,12 @@ impl TauriDriver {
         );
         let port = free_port();
         let native_port = free_port();
+        let home = tempfile::tempdir().expect("temp dir");
         let child = Command::new("tauri-driver")
             .args(["--port", &port.to_string()])
             .args(["--native-port", &native_port.to_string()])
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join(".config"))
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .spawn()
@@ -500,6 +501,7 @@ impl TauriDriver {
         Self {
             child,
             url: format!("http://127.0.0.1:{port}"),
+            home,
         }
     }
 }
