@@ -14,6 +14,20 @@ const COMMANDS: &[&str] = &[
     "set_appointment_status",
     "delete_appointment",
     "app_status",
+    "connect_google",
+    "cancel_connect",
+    "disconnect_google",
+    "list_calendars",
+    "get_sync_settings",
+    "save_sync_settings",
+    "sync_now",
+    "pause_sync",
+    "resume_sync",
+    "backfill_preview",
+    "backfill_start",
+    "backfill_cancel",
+    "backfill_status",
+    "activity_log",
 ];
 
 fn main() {

@@ -1,20 +1,33 @@
 //! The IPC surface of the window. Each command is a one-line delegation to the core
 //! store; errors reach the UI as `{code, message}` (`AppError`'s serialized form).
 //!
+//! Commands that change an appointment tell the sync loop (`crm_changed`), which sends
+//! the change to Google after a short debounce.
+//!
 //! Commands are `async` so Tauri runs them on its runtime instead of the main (GUI)
 //! thread: a slow disk must not freeze the window.
 
-use bookline_core::account::AppStatus;
+use std::time::Duration;
+
+use bookline_core::account::{AppStatus, CalendarChoice, DisconnectReport};
 use bookline_core::error::{AppError, ErrorCode};
 use bookline_core::model::{
     Appointment, AppointmentId, AppointmentInput, AppointmentPage, ListQuery, Occurrence, Origin,
     Status,
 };
+use bookline_core::runtime::PassReport as SyncReport;
 use bookline_core::store::{ChangeSource, StoreError};
-use chrono::{DateTime, Utc};
-use tauri::State;
+use bookline_core::sync::activity::{self, ActivityEntry};
+use bookline_core::sync::backfill::{self, BackfillPreview, BackfillProgress, BackfillRequest};
+use bookline_core::sync::decide::Direction;
+use bookline_core::sync::service::account_context;
+use bookline_core::sync::settings::{self, SyncSettings};
+use chrono::{DateTime, NaiveDate, Utc};
+use tauri::{AppHandle, State};
+use tokio_util::sync::CancellationToken;
 
 use crate::gui::AppState;
+use crate::{browser, events};
 
 type Cmd<T> = Result<T, AppError>;
 
@@ -59,6 +72,7 @@ pub async fn create_appointment(
         .store()?
         .create_appointment(input, Origin::Crm, ChangeSource::User)
         .map_err(report)
+        .inspect(|_| state.runtime().crm_changed())
 }
 
 #[tauri::command]
@@ -71,6 +85,7 @@ pub async fn update_appointment(
         .store()?
         .update_appointment(&id, input, ChangeSource::User)
         .map_err(report)
+        .inspect(|_| state.runtime().crm_changed())
 }
 
 #[tauri::command]
@@ -83,6 +98,7 @@ pub async fn set_appointment_status(
         .store()?
         .set_status(&id, status, ChangeSource::User)
         .map_err(report)
+        .inspect(|_| state.runtime().crm_changed())
 }
 
 #[tauri::command]
@@ -91,6 +107,7 @@ pub async fn delete_appointment(state: State<'_, AppState>, id: AppointmentId) -
         .store()?
         .delete_appointment(&id, ChangeSource::User)
         .map_err(report)
+        .inspect(|_| state.runtime().crm_changed())
 }
 
 #[tauri::command]
@@ -134,4 +151,164 @@ where
 
 pub fn not_found(id: AppointmentId) -> AppError {
     report(StoreError::NotFound { id })
+}
+
+// ---- Google: connect, remove, settings, sync, backfill, activity ----------------------
+
+/// How long Connect With Google waits for the browser to come back.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+#[tauri::command]
+pub async fn connect_google(app: AppHandle, state: State<'_, AppState>) -> Cmd<AppStatus> {
+    let cancel = state.begin_connect();
+    let emitter = app.clone();
+    let result = state
+        .app()
+        .account()
+        .connect(
+            |url| browser::open(&app, url),
+            move |url| events::connect_waiting(&emitter, url),
+            CONNECT_TIMEOUT,
+            cancel,
+        )
+        .await;
+    state.end_connect();
+    let status = result?;
+    events::status_changed(&app);
+    Ok(status)
+}
+
+#[tauri::command]
+pub async fn cancel_connect(state: State<'_, AppState>) -> Cmd<()> {
+    state.cancel_connect();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn disconnect_google(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    keep_imported: bool,
+) -> Cmd<DisconnectReport> {
+    let report = state.app().account().disconnect(keep_imported).await?;
+    events::status_changed(&app);
+    events::appointments_changed(&app);
+    Ok(report)
+}
+
+#[tauri::command]
+pub async fn list_calendars(state: State<'_, AppState>) -> Cmd<Vec<CalendarChoice>> {
+    state.app().account().list_calendars().await
+}
+
+#[tauri::command]
+pub async fn get_sync_settings(state: State<'_, AppState>) -> Cmd<SyncSettings> {
+    settings::load(state.store()?).map_err(report)
+}
+
+#[tauri::command]
+pub async fn save_sync_settings(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    settings: SyncSettings,
+) -> Cmd<SyncSettings> {
+    let saved = settings::save(state.store()?, &settings).map_err(report)?;
+    state
+        .runtime()
+        .set_poll_interval(Duration::from_secs(saved.poll_interval_secs.into()));
+    crate::gui::apply_start_at_login(&app, saved.start_at_login)?;
+    events::status_changed(&app);
+    Ok(saved)
+}
+
+#[tauri::command]
+pub async fn sync_now(state: State<'_, AppState>) -> Cmd<SyncReport> {
+    state.runtime().sync_now().await
+}
+
+#[tauri::command]
+pub async fn pause_sync(state: State<'_, AppState>) -> Cmd<AppStatus> {
+    state.runtime().pause().await?;
+    state.app().account().status()
+}
+
+#[tauri::command]
+pub async fn resume_sync(state: State<'_, AppState>) -> Cmd<AppStatus> {
+    state.runtime().resume().await?;
+    state.app().account().status()
+}
+
+#[tauri::command]
+pub async fn backfill_preview(
+    state: State<'_, AppState>,
+    direction: Direction,
+    since: Option<NaiveDate>,
+    until: Option<NaiveDate>,
+) -> Cmd<BackfillPreview> {
+    let request = BackfillRequest {
+        direction,
+        since,
+        until,
+    };
+    let account = state.app().account();
+    let ctx = account_context(account)?;
+    let client = account.client()?;
+    backfill::preview(
+        state.app().engine(),
+        state.store()?,
+        &client,
+        &ctx,
+        &request,
+        &CancellationToken::new(),
+    )
+    .await
+    .map_err(report)
+}
+
+/// Starts (or resumes, when an earlier job is unfinished) the transfer on Tauri's runtime
+/// and returns at once: progress arrives as `backfill-progress` events, and the task goes
+/// on while the window is hidden to the tray.
+#[tauri::command]
+pub async fn backfill_start(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    direction: Direction,
+    since: Option<NaiveDate>,
+    until: Option<NaiveDate>,
+) -> Cmd<()> {
+    let request = BackfillRequest {
+        direction,
+        since,
+        until,
+    };
+    // Checked here so the dialog hears about "not connected" instead of a failed event.
+    let account = state.app().account();
+    account_context(account)?;
+    account.client()?;
+    let cancel = state.begin_backfill()?;
+    tauri::async_runtime::spawn(crate::gui::run_backfill(app, request, cancel));
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn backfill_cancel(state: State<'_, AppState>) -> Cmd<()> {
+    state.cancel_backfill();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn backfill_status(state: State<'_, AppState>) -> Cmd<Option<BackfillProgress>> {
+    if let Some(live) = state.backfill_progress() {
+        return Ok(Some(live));
+    }
+    backfill::status(state.store()?).map_err(report)
+}
+
+#[tauri::command]
+pub async fn activity_log(
+    state: State<'_, AppState>,
+    limit: u32,
+    before_id: Option<i64>,
+) -> Cmd<Vec<ActivityEntry>> {
+    activity::list(state.store()?, limit.clamp(1, 500), before_id).map_err(report)
 }

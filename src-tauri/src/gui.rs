@@ -1,17 +1,33 @@
-//! The desktop window: builds the Tauri app, puts the store in managed state and
-//! registers the IPC commands.
+//! The desktop app: builds the Tauri app with its plugins, the tray and the window, puts
+//! the core context in managed state and registers the IPC commands.
+//!
+//! Lifecycle: closing the window hides it to the tray (sync and a running transfer go
+//! on); Quit in the tray menu stops the sync loop and exits. A second start of the app
+//! with the same data dir shows the running window instead.
 
+use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use bookline_core::app::{App, AppOptions};
 use bookline_core::demo::DemoConsent;
-use bookline_core::error::AppError;
+use bookline_core::error::{AppError, ErrorCode};
 use bookline_core::runtime::SyncRuntimeHandle;
 use bookline_core::store::Store;
+use bookline_core::sync::backfill::{self, BackfillProgress, BackfillRequest, ProgressState};
+use bookline_core::sync::service::account_context;
 use tauri::webview::PageLoadEvent;
+use tauri::{AppHandle, Manager, RunEvent, WindowEvent};
+use tauri_plugin_autostart::{MacosLauncher, ManagerExt as _};
+use tokio_util::sync::CancellationToken;
 
-use crate::commands;
+use crate::events::{self, Notice, BACKFILL_PROGRESS};
+use crate::{commands, tray};
+
+/// The argument the login item starts Bookline with: straight to the tray.
+pub const MINIMIZED_ARG: &str = "--minimized";
+const MAIN_WINDOW: &str = "main";
 
 /// How the window's process was started.
 pub struct GuiOptions {
@@ -23,10 +39,24 @@ pub struct GuiOptions {
     pub demo: bool,
 }
 
-/// Everything the IPC commands reach: the core context and the background sync loop.
+/// Everything the IPC commands reach: the core context, the background sync loop, and
+/// the two long operations the window can cancel.
 pub struct AppState {
     app: App,
     runtime: SyncRuntimeHandle,
+    connect: Mutex<Option<CancellationToken>>,
+    backfill: Mutex<Option<BackfillRun>>,
+}
+
+/// The transfer running in the background, and its latest progress (so a window that
+/// was hidden and shown again can ask for it).
+struct BackfillRun {
+    cancel: CancellationToken,
+    progress: Option<BackfillProgress>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl AppState {
@@ -42,25 +72,270 @@ impl AppState {
     pub fn store(&self) -> Result<&Store, AppError> {
         Ok(self.app.store())
     }
+
+    /// A new sign-in replaces (cancels) one still waiting.
+    pub fn begin_connect(&self) -> CancellationToken {
+        let token = CancellationToken::new();
+        if let Some(old) = lock(&self.connect).replace(token.clone()) {
+            old.cancel();
+        }
+        token
+    }
+
+    pub fn end_connect(&self) {
+        lock(&self.connect).take();
+    }
+
+    pub fn cancel_connect(&self) {
+        if let Some(token) = lock(&self.connect).take() {
+            token.cancel();
+        }
+    }
+
+    pub fn begin_backfill(&self) -> Result<CancellationToken, AppError> {
+        let mut current = lock(&self.backfill);
+        if current.is_some() {
+            return Err(AppError::new(
+                ErrorCode::Validation,
+                "A Synchronize Google Calendar transfer is already running.",
+            ));
+        }
+        let cancel = CancellationToken::new();
+        *current = Some(BackfillRun {
+            cancel: cancel.clone(),
+            progress: None,
+        });
+        Ok(cancel)
+    }
+
+    pub fn cancel_backfill(&self) {
+        if let Some(run) = lock(&self.backfill).as_ref() {
+            run.cancel.cancel();
+        }
+    }
+
+    /// The running transfer's progress. While it is still reading both calendars (no page
+    /// done yet) it is "running" at zero, so the window does not mistake the job row it
+    /// has just written for an interrupted one.
+    pub fn backfill_progress(&self) -> Option<BackfillProgress> {
+        lock(&self.backfill).as_ref().map(|run| {
+            run.progress.clone().unwrap_or(BackfillProgress {
+                state: ProgressState::Running,
+                total: 0,
+                done: 0,
+                created_in_google: 0,
+                created_in_crm: 0,
+                linked: 0,
+                failed: 0,
+                eta_secs: None,
+                message: Some("Reading both calendars…".to_owned()),
+            })
+        })
+    }
+
+    fn set_backfill_progress(&self, progress: &BackfillProgress) {
+        if let Some(run) = lock(&self.backfill).as_mut() {
+            run.progress = Some(progress.clone());
+        }
+    }
+
+    fn end_backfill(&self) {
+        lock(&self.backfill).take();
+    }
 }
 
-/// Opens the main window (declared in tauri.conf.json) and runs until it is closed.
+/// Runs a transfer to its end, reporting every page to the window. The ongoing sync
+/// loop is held meanwhile, so a pass never sees a half-written page.
+pub async fn run_backfill(app: AppHandle, request: BackfillRequest, cancel: CancellationToken) {
+    let state = app.state::<AppState>();
+    let last = match backfill_job(&app, &state, &request, &cancel).await {
+        Ok(progress) => progress,
+        Err(error) => ended_with(&state, error),
+    };
+    state.end_backfill();
+    events::emit(&app, BACKFILL_PROGRESS, last.clone());
+    events::appointments_changed(&app);
+    events::status_changed(&app);
+    if let Some(notice) = backfill_notice(&last) {
+        events::notify(&app, &notice);
+    }
+}
+
+async fn backfill_job(
+    app: &AppHandle,
+    state: &AppState,
+    request: &BackfillRequest,
+    cancel: &CancellationToken,
+) -> Result<BackfillProgress, AppError> {
+    let _hold = state.runtime().hold().await;
+    let account = state.app().account();
+    let ctx = account_context(account)?;
+    let client = account.client()?;
+    let store = state.app().store();
+    let engine = state.app().engine();
+    let on_page = |progress: &BackfillProgress| {
+        state.set_backfill_progress(progress);
+        events::emit(app, BACKFILL_PROGRESS, progress.clone());
+        events::appointments_changed(app);
+    };
+    // An interrupted job is finished first: starting anew would plan it again.
+    let unfinished = backfill::status(store).map_err(commands::report)?.is_some();
+    let result = if unfinished {
+        backfill::resume(engine, store, &client, &ctx, on_page, cancel).await
+    } else {
+        backfill::start(engine, store, &client, &ctx, request, on_page, cancel).await
+    };
+    result.map_err(commands::report)
+}
+
+/// The last progress event after a failure or a cancel, with the counts reached so far.
+fn ended_with(state: &AppState, error: AppError) -> BackfillProgress {
+    let reached = lock(&state.backfill)
+        .as_ref()
+        .and_then(|run| run.progress.clone());
+    let mut progress = reached.unwrap_or(BackfillProgress {
+        state: ProgressState::Failed,
+        total: 0,
+        done: 0,
+        created_in_google: 0,
+        created_in_crm: 0,
+        linked: 0,
+        failed: 0,
+        eta_secs: None,
+        message: None,
+    });
+    progress.state = if error.code == ErrorCode::Cancelled {
+        ProgressState::Cancelled
+    } else {
+        ProgressState::Failed
+    };
+    progress.eta_secs = None;
+    progress.message = Some(error.message);
+    progress
+}
+
+/// Only a finished transfer is announced; a cancel was the user's own doing.
+pub fn backfill_notice(progress: &BackfillProgress) -> Option<Notice> {
+    match progress.state {
+        ProgressState::Finished => Some(Notice {
+            title: "Synchronize Google Calendar finished",
+            body: format!(
+                "{} created in Google, {} in Bookline, {} linked{}.",
+                progress.created_in_google,
+                progress.created_in_crm,
+                progress.linked,
+                if progress.failed > 0 {
+                    format!(", {} failed", progress.failed)
+                } else {
+                    String::new()
+                }
+            ),
+        }),
+        ProgressState::Failed => Some(Notice {
+            title: "Synchronize Google Calendar stopped",
+            body: progress
+                .message
+                .clone()
+                .unwrap_or_else(|| "The transfer stopped; open Bookline to resume it.".into()),
+        }),
+        ProgressState::Running | ProgressState::Cancelled => None,
+    }
+}
+
+/// Shows, unminimizes and focuses the main window.
+pub fn show_main_window(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+        let shown = window
+            .show()
+            .and_then(|()| window.unminimize())
+            .and_then(|()| window.set_focus());
+        if let Err(e) = shown {
+            tracing::warn!("the window could not be shown: {e}");
+        }
+    }
+}
+
+/// Quit from the tray: stop the sync loop (the pass in flight is cancelled; the outbox
+/// keeps what was not sent), then exit.
+pub fn quit(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        tracing::info!("quitting: stopping sync");
+        let runtime = app.state::<AppState>().runtime().clone();
+        runtime.shutdown().await;
+        app.exit(0);
+    });
+}
+
+/// Adds or removes the login item.
+pub fn apply_start_at_login(app: &AppHandle, on: bool) -> Result<(), AppError> {
+    let launcher = app.autolaunch();
+    let result = if on {
+        launcher.enable()
+    } else {
+        match launcher.is_enabled() {
+            Ok(true) => launcher.disable(),
+            Ok(false) => Ok(()),
+            Err(e) => Err(e),
+        }
+    };
+    result.map_err(|e| {
+        tracing::warn!("start at login ({on}): {e}");
+        AppError::new(
+            ErrorCode::Internal,
+            format!("Bookline could not change Start at login ({e})."),
+        )
+    })
+}
+
+/// One running Bookline per data dir: the demo (its own data dir) and the real app may
+/// run side by side, and so may tests with their temporary data dirs.
+fn instance_id(data_dir: &std::path::Path) -> String {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    data_dir.hash(&mut hasher);
+    format!("app.bookline.desktop.d{:016x}", hasher.finish())
+}
+
+/// Opens the main window (declared in tauri.conf.json) and runs until Quit.
 /// `started` is when the process began, for the start-up time in the log (the benchmark
 /// reads it from there).
 pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
     tracing::info!(demo = options.demo, "starting the window");
-    // Built on Tauri's own tokio runtime, which outlives the window: the demo emulator
-    // and the sync loop run on it.
-    let state = tauri::async_runtime::block_on(async {
-        let mut app_options = AppOptions::new(options.data_dir);
-        app_options.google_base_url = options.google_base_url;
-        app_options.demo = options.demo.then_some(DemoConsent::Browser);
-        let app = App::open(app_options).await?;
-        let runtime = app.spawn_runtime()?;
-        Ok::<_, AppError>(AppState { app, runtime })
-    })?;
-    tauri::Builder::default()
-        .manage(state)
+    let minimized = std::env::args_os().any(|a| a == MINIMIZED_ARG);
+    let instance = instance_id(&options.data_dir);
+    let app = tauri::Builder::default()
+        // First, so a second start hands over before anything else is set up.
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .dbus_id(instance)
+                .callback(|app, _args, _cwd| show_main_window(app))
+                .build(),
+        )
+        .plugin(tauri_plugin_autostart::init(
+            MacosLauncher::LaunchAgent,
+            Some(vec![MINIMIZED_ARG]),
+        ))
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(
+            // Visibility is not restored: a window hidden to the tray at quit time must
+            // not make the next start invisible.
+            tauri_plugin_window_state::Builder::default()
+                .with_state_flags(
+                    tauri_plugin_window_state::StateFlags::all()
+                        .difference(tauri_plugin_window_state::StateFlags::VISIBLE),
+                )
+                .build(),
+        )
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                // Close means "to the tray": sync and a running transfer go on.
+                api.prevent_close();
+                if let Err(e) = window.hide() {
+                    tracing::warn!("the window could not hide: {e}");
+                }
+            }
+        })
         .on_page_load(move |webview, payload| {
             if payload.event() == PageLoadEvent::Finished {
                 tracing::info!(
@@ -79,7 +354,104 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
             commands::set_appointment_status,
             commands::delete_appointment,
             commands::app_status,
+            commands::connect_google,
+            commands::cancel_connect,
+            commands::disconnect_google,
+            commands::list_calendars,
+            commands::get_sync_settings,
+            commands::save_sync_settings,
+            commands::sync_now,
+            commands::pause_sync,
+            commands::resume_sync,
+            commands::backfill_preview,
+            commands::backfill_start,
+            commands::backfill_cancel,
+            commands::backfill_status,
+            commands::activity_log,
         ])
-        .run(tauri::generate_context!())?;
+        .build(tauri::generate_context!())?;
+    // Only now, after the single-instance plugin has let this process go on: a second
+    // start must not open the store or start a sync loop, even briefly.
+    // Built on Tauri's own tokio runtime, which outlives the window: the demo emulator
+    // and the sync loop run on it.
+    let state = tauri::async_runtime::block_on(async {
+        let mut app_options = AppOptions::new(options.data_dir);
+        app_options.google_base_url = options.google_base_url;
+        app_options.demo = options.demo.then_some(DemoConsent::Browser);
+        let app = App::open(app_options).await?;
+        let runtime = app.spawn_runtime()?;
+        Ok::<_, AppError>(AppState {
+            app,
+            runtime,
+            connect: Mutex::new(None),
+            backfill: Mutex::new(None),
+        })
+    })?;
+    app.manage(state);
+    let handle = app.handle();
+    match tray::create(handle) {
+        Ok(tray) => {
+            app.manage(tray);
+        }
+        // No tray host (a bare X server): the app still works from its window.
+        Err(e) => tracing::warn!("no tray icon: {e}"),
+    }
+    events::spawn_status_watcher(handle.clone());
+    if minimized {
+        if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+            window.hide()?;
+        }
+    }
+    app.run(|_app, event| {
+        if let RunEvent::ExitRequested {
+            code: None, api, ..
+        } = event
+        {
+            // The last window closing is not a reason to stop: the app lives in the tray.
+            api.prevent_exit();
+        }
+    });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(state: ProgressState) -> BackfillProgress {
+        BackfillProgress {
+            state,
+            total: 10,
+            done: 10,
+            created_in_google: 0,
+            created_in_crm: 7,
+            linked: 3,
+            failed: 0,
+            eta_secs: None,
+            message: None,
+        }
+    }
+
+    #[test]
+    fn a_finished_transfer_is_announced_with_its_counts() {
+        let notice = backfill_notice(&progress(ProgressState::Finished)).expect("a notice");
+        assert_eq!(notice.body, "0 created in Google, 7 in Bookline, 3 linked.");
+        assert!(backfill_notice(&progress(ProgressState::Cancelled)).is_none());
+        assert!(backfill_notice(&progress(ProgressState::Running)).is_none());
+    }
+
+    #[test]
+    fn each_data_dir_is_its_own_instance() {
+        let a = instance_id(std::path::Path::new("/home/a/.local/share/bookline"));
+        let b = instance_id(std::path::Path::new("/home/a/.local/share/bookline/demo"));
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            instance_id(std::path::Path::new("/home/a/.local/share/bookline"))
+        );
+        // A valid D-Bus well-known name: dot-separated, no element starting with a digit.
+        assert!(a
+            .split('.')
+            .all(|e| !e.starts_with(|c: char| c.is_ascii_digit())));
+    }
 }

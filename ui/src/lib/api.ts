@@ -3,6 +3,7 @@
 // same shape so the UI can always show a sentence.
 
 import { invoke as tauriInvoke } from '@tauri-apps/api/core';
+import { listen as tauriListen } from '@tauri-apps/api/event';
 import type { AppError } from './bindings/AppError';
 import type { Appointment } from './bindings/Appointment';
 import type { AppointmentInput } from './bindings/AppointmentInput';
@@ -10,7 +11,18 @@ import type { AppointmentPage } from './bindings/AppointmentPage';
 import type { ListQuery } from './bindings/ListQuery';
 import type { Occurrence } from './bindings/Occurrence';
 import type { Status } from './bindings/Status';
-import type { AppStatus } from './types';
+import type {
+  ActivityEntry,
+  AppStatus,
+  BackfillArgs,
+  BackfillPreview,
+  BackfillProgress,
+  CalendarChoice,
+  ConnectWaiting,
+  DisconnectReport,
+  SyncReport,
+  SyncSettings,
+} from './types';
 
 type InvokeFn = <T>(cmd: string, args?: Record<string, unknown>) => Promise<T>;
 
@@ -20,6 +32,21 @@ const invokeImpl: Promise<InvokeFn> =
   import.meta.env.MODE === 'mock'
     ? import('./mock/fake').then((m) => m.mockInvoke as InvokeFn)
     : Promise.resolve(tauriInvoke as InvokeFn);
+
+/** Events the shell pushes, with their payloads. */
+export interface EventPayloads {
+  'status-changed': AppStatus;
+  'appointments-changed': null;
+  'connect-waiting': ConnectWaiting;
+  'backfill-progress': BackfillProgress;
+}
+export type EventName = keyof EventPayloads;
+type ListenFn = <K extends EventName>(name: K, handler: (payload: EventPayloads[K]) => void) => Promise<() => void>;
+
+const listenImpl: Promise<ListenFn> =
+  import.meta.env.MODE === 'mock'
+    ? import('./mock/fake').then((m) => m.mockListen as ListenFn)
+    : Promise.resolve(((name, handler) => tauriListen(name, (e) => handler(e.payload as never))) as ListenFn);
 
 export function toAppError(e: unknown): AppError {
   if (e && typeof e === 'object' && 'message' in e && typeof (e as { message: unknown }).message === 'string') {
@@ -51,4 +78,31 @@ export const api = {
   setAppointmentStatus: (id: string, status: Status) => call<Appointment>('set_appointment_status', { id, status }),
   deleteAppointment: (id: string) => call<void>('delete_appointment', { id }),
   appStatus: () => call<AppStatus>('app_status'),
+  connectGoogle: () => call<AppStatus>('connect_google'),
+  cancelConnect: () => call<void>('cancel_connect'),
+  disconnectGoogle: (keepImported: boolean) => call<DisconnectReport>('disconnect_google', { keepImported }),
+  listCalendars: () => call<CalendarChoice[]>('list_calendars'),
+  getSyncSettings: () => call<SyncSettings>('get_sync_settings'),
+  saveSyncSettings: (settings: SyncSettings) => call<SyncSettings>('save_sync_settings', { settings }),
+  syncNow: () => call<SyncReport>('sync_now'),
+  pauseSync: () => call<AppStatus>('pause_sync'),
+  resumeSync: () => call<AppStatus>('resume_sync'),
+  backfillPreview: (args: BackfillArgs) => call<BackfillPreview>('backfill_preview', { ...args }),
+  backfillStart: (args: BackfillArgs) => call<void>('backfill_start', { ...args }),
+  backfillCancel: () => call<void>('backfill_cancel'),
+  backfillStatus: () => call<BackfillProgress | null>('backfill_status'),
+  activityLog: (limit: number, beforeId: number | null) => call<ActivityEntry[]>('activity_log', { limit, beforeId }),
 };
+
+/**
+ * Subscribes to one of the shell's events; resolves to the function that unsubscribes.
+ * A failure to subscribe (no shell) is reported to the caller as an AppError.
+ */
+export async function onEvent<K extends EventName>(name: K, handler: (payload: EventPayloads[K]) => void): Promise<() => void> {
+  const listen = await listenImpl;
+  try {
+    return await listen(name, handler);
+  } catch (e) {
+    throw toAppError(e);
+  }
+}

@@ -12,7 +12,19 @@ import type { ListQuery } from '../bindings/ListQuery';
 import type { Occurrence } from '../bindings/Occurrence';
 import type { Status } from '../bindings/Status';
 import type { Timing } from '../bindings/Timing';
-import type { AppStatus } from '../types';
+import { parseTemplate, writesToCrm, writesToGoogle } from '../sync';
+import type {
+  ActivityEntry,
+  ActivityKind,
+  AppStatus,
+  BackfillArgs,
+  BackfillPreview,
+  BackfillProgress,
+  CalendarChoice,
+  DisconnectReport,
+  SyncReport,
+  SyncSettings,
+} from '../types';
 import { addDays, isValidTimeZone, toRfc3339, userTimeZone, utcToZoned, zonedToUtc } from '../tz';
 
 const HOUR = 3_600_000;
@@ -173,8 +185,8 @@ function list(q: ListQuery): AppointmentPage {
   const limit = Math.min(Math.max(q.limit, 0), 500);
   const page: AppointmentRow[] = rows.slice(q.offset, q.offset + limit).map((appointment) => ({
     appointment,
-    sync_state: { state: 'not_connected' },
-    google_event_id: null,
+    sync_state: syncStateOf(appointment),
+    google_event_id: linked.has(appointment.id) ? `bl${appointment.id.replace(/[^a-v0-9]/g, '')}` : null,
   }));
   return { rows: page, total: rows.length };
 }
@@ -249,6 +261,7 @@ function dispatch(cmd: string, args: Record<string, unknown>): unknown {
       const ts = toRfc3339(new Date());
       const a: Appointment = { ...structuredClone(input), id: newId(), origin: 'crm', instance_of: null, created_at: ts, updated_at: ts };
       store.push(a);
+      touched(a.id);
       return structuredClone(a);
     }
     case 'update_appointment': {
@@ -256,6 +269,7 @@ function dispatch(cmd: string, args: Record<string, unknown>): unknown {
       validate(input);
       const a = find(String(args.id));
       Object.assign(a, structuredClone(input), { updated_at: toRfc3339(new Date()) });
+      touched(a.id);
       return structuredClone(a);
     }
     case 'set_appointment_status': {
@@ -269,7 +283,44 @@ function dispatch(cmd: string, args: Record<string, unknown>): unknown {
       store = store.filter((x) => x.id !== args.id);
       return null;
     case 'app_status':
-      return { connected: false, email: null, demo: true } satisfies AppStatus;
+      return appStatus();
+    case 'connect_google':
+      return connect();
+    case 'cancel_connect':
+      connecting?.cancel();
+      return null;
+    case 'disconnect_google':
+      return disconnect(Boolean(args.keepImported));
+    case 'list_calendars':
+      requireConnected();
+      return structuredClone(CALENDARS);
+    case 'get_sync_settings':
+      return structuredClone(settings);
+    case 'save_sync_settings':
+      return saveSettings(args.settings as SyncSettings);
+    case 'sync_now':
+      return syncPass();
+    case 'pause_sync':
+      requireConnected();
+      google.paused = true;
+      changed();
+      return appStatus();
+    case 'resume_sync':
+      requireConnected();
+      google.paused = false;
+      changed();
+      return appStatus();
+    case 'backfill_preview':
+      return backfillPreview(backfillArgs(args));
+    case 'backfill_start':
+      return backfillStart(backfillArgs(args));
+    case 'backfill_cancel':
+      if (job && job.progress.state === 'running') job.cancel = true;
+      return null;
+    case 'backfill_status':
+      return job && job.progress.state !== 'finished' ? structuredClone(job.progress) : null;
+    case 'activity_log':
+      return activityPage(Number(args.limit ?? 50), args.beforeId == null ? null : Number(args.beforeId));
     default:
       return fail('internal', `Unknown command ${cmd}.`);
   }
@@ -279,5 +330,468 @@ function dispatch(cmd: string, args: Record<string, unknown>): unknown {
 export async function mockInvoke<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
   // A little latency, so loading states are exercised as they are over real IPC.
   await new Promise((r) => setTimeout(r, 15));
-  return dispatch(cmd, args) as T;
+  return (await dispatch(cmd, args)) as T;
+}
+
+// ---- Google: connection, ongoing sync, backfill, activity -------------------------------
+//
+// A simulation of the shell's side of the IPC contract, driven by URL parameters so every
+// state can be looked at in a browser:
+//   ?google=connected | reconnect      start connected (or needing to reconnect)
+//   ?client=0                          no OAuth client configured (and not demo)
+//   ?connect=denied | network | timeout  how the browser sign-in ends
+//   ?connectDelay=ms                   how long the "browser" takes (default 4000)
+//   ?backfill=unfinished               a transfer that stopped mid-way, to resume
+//   ?revoke=fail                       Google unreachable when removing the account
+
+const params = new URLSearchParams(window.location.search);
+const listeners = new Map<string, Set<(payload: unknown) => void>>();
+
+/** Same contract as Tauri's `listen`, with the payload passed directly. */
+export function mockListen(name: string, handler: (payload: unknown) => void): Promise<() => void> {
+  let set = listeners.get(name);
+  if (!set) {
+    set = new Set();
+    listeners.set(name, set);
+  }
+  set.add(handler);
+  return Promise.resolve(() => {
+    set.delete(handler);
+  });
+}
+
+function emit(name: string, payload: unknown): void {
+  setTimeout(() => {
+    for (const h of [...(listeners.get(name) ?? [])]) h(structuredClone(payload));
+  }, 0);
+}
+
+const EMAIL = 'ana.silva@example.com';
+const CALENDARS: CalendarChoice[] = [
+  { id: EMAIL, summary: EMAIL, primary: true, writable: true },
+  { id: 'work@group.calendar.example.com', summary: 'Sales meetings', primary: false, writable: true },
+  { id: 'team@group.calendar.example.com', summary: 'Team events', primary: false, writable: true },
+  { id: 'de.german#holiday@group.v.calendar.google.com', summary: 'Holidays in Germany', primary: false, writable: false },
+  { id: 'ben.okafor@example.com', summary: 'Ben Okafor (view only)', primary: false, writable: false },
+];
+
+const startConnected = params.get('google') === 'connected' || params.get('google') === 'reconnect';
+const google = {
+  connected: startConnected,
+  needsReconnect: params.get('google') === 'reconnect',
+  connectedAt: startConnected ? toRfc3339(new Date(Date.now() - 10 * DAY)) : null,
+  lastSync: startConnected ? toRfc3339(new Date(Date.now() - 4 * 60_000)) : (null as string | null),
+  paused: false,
+  syncing: false,
+};
+let settings: SyncSettings = {
+  direction: 'both',
+  calendar_id: 'primary',
+  poll_interval_secs: 60,
+  title_template: '{title}',
+  include_lead_name: false,
+  include_lead_email: false,
+  include_lead_phone: false,
+  start_at_login: false,
+};
+/** Appointments linked to a Google event, and the ones waiting in the outbox. */
+const linked = new Set<string>();
+const pendingIds = new Set<string>();
+const failing = new Map<string, string>();
+/** Old Google events not in Bookline yet (what backfill B would bring in). */
+let googleOnlyOld = 340;
+
+function hash(id: string): number {
+  let h = 0;
+  for (const c of id) h = (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0;
+  return h;
+}
+
+function linkExisting(): void {
+  // Connected for a while: Google-made rows are linked, some CRM rows were synced as new,
+  // a handful failed, and the rest are old rows that backfill would send.
+  for (const a of store) {
+    const h = hash(a.id) % 100;
+    if (a.origin === 'google' || h < 35) linked.add(a.id);
+    else if (h === 99) failing.set(a.id, 'Google refused this event: its time zone “Mars/Olympus” is not known.');
+  }
+  // The first upcoming rows show one of each badge, so a screenshot has them all.
+  const now = Date.now();
+  const upcoming = store
+    .filter((a) => a.origin === 'crm' && !a.recurrence && bounds(a.timing)[0] > now)
+    .sort((x, y) => bounds(x.timing)[0] - bounds(y.timing)[0]);
+  if (upcoming[1]) {
+    linked.delete(upcoming[1].id);
+    pendingIds.add(upcoming[1].id);
+  }
+  if (upcoming[2]) {
+    linked.delete(upcoming[2].id);
+    failing.set(upcoming[2].id, 'Google refused this event: its time zone “Mars/Olympus” is not known.');
+  }
+}
+if (google.connected) linkExisting();
+
+function syncStateOf(a: Appointment): AppointmentRow['sync_state'] {
+  if (!google.connected) return { state: 'not_connected' };
+  const error = failing.get(a.id);
+  if (error) return { state: 'error', message: error };
+  if (pendingIds.has(a.id)) return { state: 'pending' };
+  if (linked.has(a.id)) return { state: 'synced' };
+  return { state: 'not_synced' };
+}
+
+function appStatus(): AppStatus {
+  const state = !google.connected
+    ? 'idle'
+    : google.needsReconnect
+      ? 'needs_reconnect'
+      : google.syncing
+        ? 'syncing'
+        : google.paused
+          ? 'paused'
+          : 'idle';
+  return {
+    connected: google.connected,
+    email: google.connected ? EMAIL : null,
+    demo: params.get('client') !== '0',
+    client_configured: params.get('client') !== '0',
+    needs_reconnect: google.connected && google.needsReconnect,
+    connected_at: google.connectedAt,
+    direction: settings.direction,
+    calendar_id: google.connected ? settings.calendar_id : null,
+    last_sync: google.lastSync,
+    pending: google.connected ? pendingIds.size : 0,
+    sync: {
+      state,
+      message: state === 'needs_reconnect' ? 'Google no longer accepts Bookline’s access (the permission was removed). Reconnect to resume syncing; nothing has been lost.' : null,
+    },
+  };
+}
+
+function changed(): void {
+  emit('status-changed', appStatus());
+}
+
+function requireConnected(): void {
+  if (!google.connected) fail('not_connected', 'No Google account is connected.');
+}
+
+let activity: ActivityEntry[] = [];
+let activitySeq = 0;
+
+function log(kind: ActivityKind, side: ActivityEntry['side'], summary: string, detail: string | null = null, appointmentId: string | null = null, at = new Date()): void {
+  activitySeq += 1;
+  activity.unshift({ id: activitySeq, at: toRfc3339(at), kind, side, appointment_id: appointmentId, summary, detail });
+}
+
+function seedActivity(): void {
+  const kinds: [ActivityKind, ActivityEntry['side'], (t: string) => string][] = [
+    ['created', 'google', (t) => `Created “${t}” in Google.`],
+    ['created', 'crm', (t) => `Created “${t}” in Bookline from a new Google event.`],
+    ['updated', 'google', (t) => `Moved “${t}” in Google to the new time.`],
+    ['updated', 'crm', (t) => `Updated “${t}” in Bookline: the title changed in Google.`],
+    ['deleted', 'crm', (t) => `Cancelled “${t}” in Bookline: the event was deleted in Google.`],
+    ['linked', null, (t) => `Linked “${t}” with the equal event already in Google.`],
+  ];
+  const start = Date.now() - 10 * DAY;
+  const sample = store.slice(0, 130);
+  sample.forEach((a, i) => {
+    const at = new Date(start + i * (10 * DAY - HOUR) / sample.length);
+    if (i % 41 === 40) {
+      log('conflict', null, `“${a.title}” changed on both sides: the later edit (in Google) was kept for the start time.`, 'Bookline had 10:00, Google had 10:30; Google’s edit was 3 minutes later.', a.id, at);
+    } else if (i % 53 === 52) {
+      log('error', 'google', `Could not send “${a.title}” to Google.`, 'Google refused this event: its time zone “Mars/Olympus” is not known.', a.id, at);
+    } else {
+      const [kind, side, text] = kinds[i % kinds.length];
+      log(kind, side, text(a.title), null, a.id, at);
+    }
+  });
+  log('info', null, 'Connected to Google as ' + EMAIL + '.', null, null, new Date(start - 60_000));
+  activity.sort((x, y) => y.id - x.id);
+}
+if (google.connected) seedActivity();
+
+function activityPage(limit: number, beforeId: number | null): ActivityEntry[] {
+  const rows = beforeId === null ? activity : activity.filter((e) => e.id < beforeId);
+  return structuredClone(rows.slice(0, Math.max(1, Math.min(limit, 500))));
+}
+
+let connecting: { cancel: () => void } | null = null;
+
+function connect(): Promise<AppStatus> {
+  if (params.get('client') === '0') {
+    return Promise.reject({ code: 'configuration', message: 'No Google OAuth client is configured.' } satisfies AppError);
+  }
+  if (connecting) return Promise.reject({ code: 'validation', message: 'Bookline is already waiting for Google.' } satisfies AppError);
+  const state = Math.random().toString(36).slice(2);
+  emit('connect-waiting', {
+    auth_url: `http://127.0.0.1:8765/o/oauth2/v2/auth?client_id=bookline-demo&redirect_uri=http%3A%2F%2F127.0.0.1%3A49152%2Fcallback&response_type=code&scope=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fcalendar.events%20openid%20email&code_challenge_method=S256&access_type=offline&prompt=consent&state=${state}`,
+  });
+  const outcome = params.get('connect');
+  const delay = Number(params.get('connectDelay') ?? '4000');
+  return new Promise<AppStatus>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      connecting = null;
+      if (outcome === 'denied') reject({ code: 'internal', message: 'Google answered access_denied: access was not allowed.' } satisfies AppError);
+      else if (outcome === 'network') reject({ code: 'network', message: 'oauth2.googleapis.com could not be reached.' } satisfies AppError);
+      else if (outcome === 'timeout') reject({ code: 'cancelled', message: 'Timed out after 5 minutes waiting for the browser.' } satisfies AppError);
+      else {
+        const wasConnected = google.connected;
+        google.connected = true;
+        google.needsReconnect = false;
+        if (!wasConnected) {
+          google.connectedAt = toRfc3339(new Date());
+          google.lastSync = toRfc3339(new Date());
+          linkExisting();
+          // A fresh connection: only Google-made rows are linked; everything else is old.
+          for (const a of store) if (a.origin !== 'google') linked.delete(a.id);
+          failing.clear();
+          pendingIds.clear();
+          seedActivity();
+          log('info', null, `Connected to Google as ${EMAIL}.`);
+        } else {
+          log('info', null, `Reconnected to Google as ${EMAIL}; sync resumed.`);
+        }
+        changed();
+        emit('appointments-changed', null);
+        resolve(appStatus());
+      }
+    }, Number.isFinite(delay) ? delay : 4000);
+    connecting = {
+      cancel: () => {
+        clearTimeout(timer);
+        connecting = null;
+        reject({ code: 'cancelled', message: 'Connecting was cancelled.' } satisfies AppError);
+      },
+    };
+  });
+}
+
+async function disconnect(keepImported: boolean): Promise<DisconnectReport> {
+  requireConnected();
+  if (job?.progress.state === 'running') job.cancel = true;
+  await new Promise((r) => setTimeout(r, 700));
+  const before = store.length;
+  if (!keepImported) store = store.filter((a) => a.origin !== 'google');
+  const removed = before - store.length;
+  google.connected = false;
+  google.needsReconnect = false;
+  google.connectedAt = null;
+  google.lastSync = null;
+  google.paused = false;
+  linked.clear();
+  pendingIds.clear();
+  failing.clear();
+  activity = [];
+  job = null;
+  changed();
+  emit('appointments-changed', null);
+  const revoked = params.get('revoke') !== 'fail';
+  return {
+    revoked,
+    revoke_error: revoked ? null : 'oauth2.googleapis.com did not answer (connection timed out). You can remove Bookline’s access yourself at myaccount.google.com → Security → Third-party apps.',
+    removed_appointments: removed,
+    kept_appointments: store.length,
+  };
+}
+
+function saveSettings(next: SyncSettings): SyncSettings {
+  if (!['both', 'google-to-crm', 'crm-to-google'].includes(next.direction)) fail('validation', `Unknown direction “${next.direction}”.`);
+  if (!Number.isInteger(next.poll_interval_secs) || next.poll_interval_secs < 15) fail('validation', 'Check for changes at most every 15 seconds.');
+  const t = parseTemplate(next.title_template);
+  if (!t.ok) fail('validation', t.error);
+  const cal = CALENDARS.find((c) => c.id === next.calendar_id || (next.calendar_id === 'primary' && c.primary));
+  if (!cal) fail('not_found', 'That calendar is no longer in your Google account.');
+  if (writesToGoogle(next.direction) && !cal.writable) fail('validation', `“${cal.summary}” is read-only: Bookline cannot add events to it.`);
+  const before = settings;
+  settings = structuredClone(next);
+  if (before.direction !== next.direction) log('info', null, `Calendar Sync Settings: direction changed to “${next.direction}”.`);
+  if (before.calendar_id !== next.calendar_id) log('info', null, `Calendar Sync Settings: now syncing with “${cal.summary}”.`);
+  changed();
+  return structuredClone(settings);
+}
+
+let passTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** A CRM change while connected: the row waits in the outbox until the next pass. */
+function touched(id: string): void {
+  if (!google.connected || !writesToGoogle(settings.direction)) return;
+  const a = store.find((x) => x.id === id);
+  if (!a || Date.parse(a.created_at) < Date.parse(google.connectedAt ?? '') && !linked.has(id)) return;
+  pendingIds.add(id);
+  changed();
+  clearTimeout(passTimer);
+  if (!google.paused && !google.needsReconnect) passTimer = setTimeout(() => void syncPass().catch(() => undefined), 1500);
+}
+
+async function syncPass(): Promise<SyncReport> {
+  requireConnected();
+  if (google.needsReconnect) fail('needs_reconnect', 'Google no longer accepts Bookline’s access. Reconnect first.');
+  google.syncing = true;
+  changed();
+  await new Promise((r) => setTimeout(r, 1200));
+  const sent = [...pendingIds];
+  const report: SyncReport = { created_in_google: 0, updated_in_google: 0, deleted_in_google: 0, created_in_crm: 0, updated_in_crm: 0, deleted_in_crm: 0, conflicts: 0, errors: [] };
+  for (const id of sent) {
+    const a = store.find((x) => x.id === id);
+    pendingIds.delete(id);
+    if (!a) continue;
+    if (linked.has(id)) {
+      report.updated_in_google += 1;
+      log('updated', 'google', `Updated “${a.title}” in Google.`, null, id);
+    } else {
+      linked.add(id);
+      report.created_in_google += 1;
+      log('created', 'google', `Created “${a.title}” in Google.`, null, id);
+    }
+  }
+  google.syncing = false;
+  google.lastSync = toRfc3339(new Date());
+  changed();
+  emit('appointments-changed', null);
+  return report;
+}
+
+function backfillArgs(args: Record<string, unknown>): BackfillArgs {
+  const date = (v: unknown): string | null => {
+    if (v == null || v === '') return null;
+    if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v)) fail('validation', `“${String(v)}” is not a date (YYYY-MM-DD).`);
+    return v;
+  };
+  const direction = args.direction as BackfillArgs['direction'];
+  if (!['both', 'google-to-crm', 'crm-to-google'].includes(direction)) fail('validation', `Unknown direction “${String(direction)}”.`);
+  const since = date(args.since);
+  const until = date(args.until);
+  if (since && until && until < since) fail('validation', 'The end of the date range is before its start.');
+  return { direction, since, until };
+}
+
+function inRange(a: Appointment, r: BackfillArgs): boolean {
+  const [s] = bounds(a.timing);
+  if (r.since && s < Date.parse(`${r.since}T00:00:00Z`)) return false;
+  if (r.until && s >= Date.parse(`${r.until}T00:00:00Z`) + DAY) return false;
+  return true;
+}
+
+function candidates(r: BackfillArgs) {
+  const old = store.filter((a) => a.origin === 'crm' && !linked.has(a.id) && !pendingIds.has(a.id) && inRange(a, r));
+  const share = r.since || r.until ? Math.min(1, old.length / Math.max(1, store.length)) : 1;
+  const equal = old.filter((a) => hash(a.id) % 250 === 3);
+  return {
+    toGoogle: old.filter((a) => hash(a.id) % 250 !== 3),
+    equal,
+    toCrm: Math.round(googleOnlyOld * share),
+    alreadyLinked: store.filter((a) => linked.has(a.id) && inRange(a, r)).length,
+  };
+}
+
+function backfillPreview(r: BackfillArgs): BackfillPreview {
+  requireConnected();
+  const c = candidates(r);
+  const cannot: BackfillPreview['cannot_transfer'] = [];
+  if (writesToCrm(r.direction) && c.toCrm > 0) cannot.push({ reason: 'working-location and out-of-office entries are not appointments', count: 3 });
+  return {
+    create_in_google: writesToGoogle(r.direction) ? c.toGoogle.length : 0,
+    create_in_crm: writesToCrm(r.direction) ? c.toCrm : 0,
+    already_linked: c.alreadyLinked,
+    matched_equal: c.equal.length,
+    cannot_transfer: cannot,
+    match_rule: 'An appointment and a Google event with the same start, end and title are taken to be the same: they are linked, not copied.',
+  };
+}
+
+let job: { progress: BackfillProgress; cancel: boolean } | null =
+  params.get('backfill') === 'unfinished'
+    ? {
+        progress: { state: 'failed', total: 2000, done: 800, created_in_google: 790, created_in_crm: 0, linked: 10, failed: 0, eta_secs: null, message: 'Bookline was closed before the transfer finished.' },
+        cancel: false,
+      }
+    : null;
+
+function backfillStart(r: BackfillArgs): null {
+  requireConnected();
+  if (job?.progress.state === 'running') fail('validation', 'A transfer is already running.');
+  const c = candidates(r);
+  const toGoogle = writesToGoogle(r.direction) ? c.toGoogle : [];
+  const toCrm = writesToCrm(r.direction) ? c.toCrm : 0;
+  const total = toGoogle.length + toCrm + c.equal.length;
+  const progress: BackfillProgress = { state: 'running', total, done: 0, created_in_google: 0, created_in_crm: 0, linked: 0, failed: 0, eta_secs: null, message: null };
+  const current = { progress, cancel: false };
+  job = current;
+  log('info', null, `Synchronize Google Calendar started: ${total} items to transfer.`);
+  // Paced like a quota-bound transfer: the whole run takes about 12 seconds.
+  const perTick = Math.max(1, Math.ceil(total / 60));
+  const started = Date.now();
+  let gi = 0;
+  let ci = 0;
+  let ei = 0;
+  const tick = () => {
+    if (current.cancel) {
+      progress.state = 'cancelled';
+      progress.eta_secs = null;
+      progress.message = 'Stopped. What was transferred stays; run it again to finish.';
+      log('info', null, `Synchronize Google Calendar cancelled after ${progress.done} of ${total} items.`);
+      emit('backfill-progress', progress);
+      emit('appointments-changed', null);
+      return;
+    }
+    for (let n = 0; n < perTick && progress.done < total; n++) {
+      if (gi < toGoogle.length) {
+        const a = toGoogle[gi++];
+        if (hash(a.id) % 400 === 17) {
+          progress.failed += 1;
+          log('error', 'google', `Could not create “${a.title}” in Google.`, 'Google refused the recurrence rule of this series.', a.id);
+        } else {
+          linked.add(a.id);
+          progress.created_in_google += 1;
+          if (gi % 25 === 0) log('created', 'google', `Created “${a.title}” in Google.`, null, a.id);
+        }
+      } else if (ei < c.equal.length) {
+        const a = c.equal[ei++];
+        linked.add(a.id);
+        progress.linked += 1;
+        log('linked', null, `Linked “${a.title}” with the equal event already in Google.`, null, a.id);
+      } else if (ci < toCrm) {
+        ci += 1;
+        googleOnlyOld -= 1;
+        const day = addDays(utcToZoned(new Date(Date.now() - (ci % 300) * DAY), userTimeZone()).date, 0);
+        const ts = toRfc3339(new Date());
+        const a: Appointment = {
+          id: newId(),
+          title: `${KINDS[ci % KINDS.length]} (from Google)`,
+          timing: { kind: 'timed', start: toRfc3339(zonedToUtc(day, '14:00', userTimeZone()) ?? new Date()), end: toRfc3339(zonedToUtc(day, '15:00', userTimeZone()) ?? new Date()) },
+          timezone: userTimeZone(),
+          location: '',
+          notes: '',
+          lead: { name: '', email: '', phone: '' },
+          status: 'booked',
+          origin: 'google',
+          recurrence: null,
+          instance_of: null,
+          created_at: ts,
+          updated_at: ts,
+        };
+        store.push(a);
+        linked.add(a.id);
+        progress.created_in_crm += 1;
+        if (ci % 25 === 0) log('created', 'crm', `Created “${a.title}” in Bookline from an old Google event.`, null, a.id);
+      }
+      progress.done += 1;
+    }
+    const elapsed = (Date.now() - started) / 1000;
+    progress.eta_secs = progress.done > 0 && elapsed > 0.5 ? Math.round(((total - progress.done) * elapsed) / progress.done) : null;
+    if (progress.done >= total) {
+      progress.state = 'finished';
+      progress.eta_secs = 0;
+      log('info', null, `Synchronize Google Calendar finished: ${progress.created_in_google} created in Google, ${progress.created_in_crm} in Bookline, ${progress.linked} linked, ${progress.failed} failed.`);
+      emit('backfill-progress', progress);
+      emit('appointments-changed', null);
+      return;
+    }
+    emit('backfill-progress', progress);
+    setTimeout(tick, 200);
+  };
+  emit('backfill-progress', progress);
+  setTimeout(tick, 200);
+  return null;
 }

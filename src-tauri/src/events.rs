@@ -1,0 +1,228 @@
+//! Events from the shell to the window, and the watcher that turns the sync loop's state
+//! into them (plus the tray's look and the few desktop notifications worth sending).
+
+use std::time::Duration;
+
+use bookline_core::runtime::{SyncPhase, SyncStatus};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Manager};
+use tauri_plugin_notification::NotificationExt;
+use url::Url;
+
+use crate::gui::AppState;
+use crate::tray::Tray;
+
+pub const STATUS_CHANGED: &str = "status-changed";
+pub const APPOINTMENTS_CHANGED: &str = "appointments-changed";
+pub const CONNECT_WAITING: &str = "connect-waiting";
+pub const BACKFILL_PROGRESS: &str = "backfill-progress";
+
+/// How often the tray's "Last synced N min ago" is rewritten when nothing else changes.
+const TRAY_REFRESH: Duration = Duration::from_secs(30);
+
+#[derive(Serialize, Clone)]
+struct ConnectWaiting<'a> {
+    auth_url: &'a str,
+}
+
+/// Pushes the current `AppStatus` to the window.
+pub fn status_changed(app: &AppHandle) {
+    match app.state::<AppState>().app().account().status() {
+        Ok(status) => emit(app, STATUS_CHANGED, status),
+        Err(e) => tracing::warn!("status for the window: {}", e.message),
+    }
+}
+
+/// Tells the window to reload its lists.
+pub fn appointments_changed(app: &AppHandle) {
+    emit(app, APPOINTMENTS_CHANGED, ());
+}
+
+pub fn connect_waiting(app: &AppHandle, url: &Url) {
+    emit(
+        app,
+        CONNECT_WAITING,
+        ConnectWaiting {
+            auth_url: url.as_str(),
+        },
+    );
+}
+
+pub fn emit<S: Serialize + Clone>(app: &AppHandle, event: &str, payload: S) {
+    if let Err(e) = app.emit(event, payload) {
+        tracing::warn!("event {event} not delivered: {e}");
+    }
+}
+
+/// A desktop notification worth interrupting the user for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub title: &'static str,
+    pub body: String,
+}
+
+/// What to notify about when the loop's state goes from `before` to `after`: the account
+/// needing a reconnect, and sync failing for long — each once, when it starts. Routine
+/// passes say nothing.
+pub fn notices(before: &SyncStatus, after: &SyncStatus) -> Vec<Notice> {
+    let mut out = Vec::new();
+    if after.state == SyncPhase::NeedsReconnect && before.state != SyncPhase::NeedsReconnect {
+        out.push(Notice {
+            title: "Bookline needs you to reconnect Google",
+            body: "Google no longer accepts Bookline's access. Open Bookline and choose \
+                   Reconnect; nothing has been lost."
+                .to_owned(),
+        });
+    } else if after.failing_long && !before.failing_long {
+        out.push(Notice {
+            title: "Google Calendar sync keeps failing",
+            body: after
+                .message
+                .clone()
+                .unwrap_or_else(|| "Bookline has not been able to sync for a while.".to_owned()),
+        });
+    }
+    out
+}
+
+/// Whether the pass that just ended changed appointments (the lists must reload).
+pub fn pass_changed_appointments(before: &SyncStatus, after: &SyncStatus) -> bool {
+    after.passes > before.passes
+        && after
+            .last_report
+            .as_ref()
+            .is_some_and(|report| report.changed_anything())
+}
+
+pub fn notify(app: &AppHandle, notice: &Notice) {
+    tracing::info!(title = notice.title, "desktop notification");
+    if let Err(e) = app
+        .notification()
+        .builder()
+        .title(notice.title)
+        .body(&notice.body)
+        .show()
+    {
+        tracing::warn!("notification not shown: {e}");
+    }
+}
+
+/// Follows the sync loop's state for the life of the app.
+pub fn spawn_status_watcher(app: AppHandle) {
+    let mut rx = app.state::<AppState>().runtime().subscribe();
+    tauri::async_runtime::spawn(async move {
+        let mut previous = rx.borrow_and_update().clone();
+        update_tray(&app, &previous);
+        let mut tick = tokio::time::interval(TRAY_REFRESH);
+        loop {
+            tokio::select! {
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let next = rx.borrow_and_update().clone();
+                    status_changed(&app);
+                    if pass_changed_appointments(&previous, &next) {
+                        appointments_changed(&app);
+                    }
+                    for notice in notices(&previous, &next) {
+                        notify(&app, &notice);
+                    }
+                    update_tray(&app, &next);
+                    previous = next;
+                }
+                _ = tick.tick() => update_tray(&app, &previous),
+            }
+        }
+    });
+}
+
+fn update_tray(app: &AppHandle, status: &SyncStatus) {
+    let Some(tray) = app.try_state::<Tray>() else {
+        return;
+    };
+    let connected = app
+        .state::<AppState>()
+        .app()
+        .account()
+        .email()
+        .ok()
+        .flatten()
+        .is_some();
+    tray.update(status, connected);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bookline_core::runtime::PassReport;
+
+    fn status(state: SyncPhase) -> SyncStatus {
+        SyncStatus {
+            state,
+            message: None,
+            last_sync: None,
+            last_report: None,
+            paused: false,
+            failing_since: None,
+            failing_long: false,
+            passes: 0,
+        }
+    }
+
+    #[test]
+    fn reconnect_is_announced_once() {
+        let idle = status(SyncPhase::Idle);
+        let lost = status(SyncPhase::NeedsReconnect);
+        let found = notices(&idle, &lost);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].title.contains("reconnect"));
+        assert!(notices(&lost, &lost).is_empty());
+    }
+
+    #[test]
+    fn failing_long_is_announced_when_it_starts() {
+        let failing = SyncStatus {
+            message: Some("Google could not be reached.".into()),
+            ..status(SyncPhase::Error)
+        };
+        let long = SyncStatus {
+            failing_long: true,
+            ..failing.clone()
+        };
+        assert!(notices(&failing, &failing).is_empty());
+        let found = notices(&failing, &long);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].body, "Google could not be reached.");
+        assert!(notices(&long, &long).is_empty());
+    }
+
+    #[test]
+    fn routine_passes_are_silent() {
+        let before = status(SyncPhase::Syncing);
+        let after = SyncStatus {
+            passes: 1,
+            last_report: Some(PassReport::default()),
+            ..status(SyncPhase::Idle)
+        };
+        assert!(notices(&before, &after).is_empty());
+        assert!(!pass_changed_appointments(&before, &after));
+    }
+
+    #[test]
+    fn a_pass_that_wrote_reloads_the_lists() {
+        let before = status(SyncPhase::Syncing);
+        let report = PassReport {
+            created_in_crm: 2,
+            ..PassReport::default()
+        };
+        let after = SyncStatus {
+            passes: 1,
+            last_report: Some(report.clone()),
+            ..status(SyncPhase::Idle)
+        };
+        assert!(pass_changed_appointments(&before, &after));
+        // The same report seen again (a state change without a new pass) does not.
+        assert!(!pass_changed_appointments(&after, &after));
+    }
+}

@@ -1,0 +1,285 @@
+//! The tray icon: its image follows the sync state, and its menu holds every action
+//! (Linux delivers no click events on tray icons). The words and the state are pure
+//! functions of the runtime's `SyncStatus`, tested below; the Tauri part only applies them.
+
+use bookline_core::runtime::{SyncPhase, SyncStatus};
+use chrono::{DateTime, Utc};
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::{TrayIcon, TrayIconBuilder};
+use tauri::{AppHandle, Manager, Wry};
+
+use crate::gui::{self, AppState};
+
+/// What the icon shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrayState {
+    Synced,
+    Syncing,
+    Paused,
+    /// Reconnect needed, or passes keep failing.
+    Attention,
+}
+
+/// The icon for a status. Offline is not the user's problem to solve (the loop retries
+/// when the network comes back), so it shows as synced-with-a-note, not as attention,
+/// until it has lasted long enough for `failing_long`.
+pub fn tray_state(status: &SyncStatus) -> TrayState {
+    if status.state == SyncPhase::NeedsReconnect || status.failing_long {
+        return TrayState::Attention;
+    }
+    match status.state {
+        SyncPhase::Syncing => TrayState::Syncing,
+        SyncPhase::Paused => TrayState::Paused,
+        SyncPhase::Error => TrayState::Attention,
+        SyncPhase::Idle | SyncPhase::Offline | SyncPhase::NeedsReconnect => {
+            if status.paused {
+                TrayState::Paused
+            } else {
+                TrayState::Synced
+            }
+        }
+    }
+}
+
+/// The disabled status line of the menu: when it last synced, or the problem in a few
+/// words.
+pub fn status_line(status: &SyncStatus, connected: bool, now: DateTime<Utc>) -> String {
+    if !connected {
+        return "Google Calendar not connected".to_owned();
+    }
+    match status.state {
+        SyncPhase::NeedsReconnect => return "Reconnect Google to keep syncing".to_owned(),
+        SyncPhase::Offline => return "Offline — will retry".to_owned(),
+        SyncPhase::Error => return "Sync is failing — open Bookline".to_owned(),
+        SyncPhase::Syncing => return "Syncing…".to_owned(),
+        SyncPhase::Paused | SyncPhase::Idle => {}
+    }
+    let prefix = if status.paused { "Paused · " } else { "" };
+    match status.last_sync {
+        None => format!("{prefix}Not synced yet"),
+        Some(at) => format!("{prefix}Last synced {}", ago(now - at)),
+    }
+}
+
+fn ago(elapsed: chrono::Duration) -> String {
+    let minutes = elapsed.num_minutes();
+    match minutes {
+        i64::MIN..=0 => "just now".to_owned(),
+        1 => "1 min ago".to_owned(),
+        2..=59 => format!("{minutes} min ago"),
+        60..=119 => "1 hour ago".to_owned(),
+        120..=1439 => format!("{} hours ago", minutes / 60),
+        _ => format!("{} days ago", minutes / 1440),
+    }
+}
+
+/// The label of the pause item.
+pub fn pause_label(status: &SyncStatus) -> &'static str {
+    if status.paused {
+        "Resume sync"
+    } else {
+        "Pause sync"
+    }
+}
+
+/// The tooltip: the app's name and the status line.
+pub fn tooltip(line: &str) -> String {
+    format!("Bookline — {line}")
+}
+
+fn icon(state: TrayState) -> tauri::Result<Image<'static>> {
+    let bytes: &'static [u8] = match state {
+        TrayState::Synced => include_bytes!("../../icons/tray-synced.png"),
+        TrayState::Syncing => include_bytes!("../../icons/tray-syncing.png"),
+        TrayState::Paused => include_bytes!("../../icons/tray-paused.png"),
+        TrayState::Attention => include_bytes!("../../icons/tray-attention.png"),
+    };
+    Image::from_bytes(bytes)
+}
+
+const MENU_OPEN: &str = "open";
+const MENU_SYNC: &str = "sync-now";
+const MENU_PAUSE: &str = "pause";
+const MENU_STATUS: &str = "status";
+const MENU_QUIT: &str = "quit";
+
+/// The parts of the tray that change, kept in managed state.
+pub struct Tray {
+    icon: TrayIcon,
+    status: MenuItem<Wry>,
+    pause: MenuItem<Wry>,
+    shown: std::sync::Mutex<Option<TrayState>>,
+}
+
+/// Builds the tray icon and its menu.
+pub fn create(app: &AppHandle) -> tauri::Result<Tray> {
+    let open = MenuItem::with_id(app, MENU_OPEN, "Open Bookline", true, None::<&str>)?;
+    let sync = MenuItem::with_id(app, MENU_SYNC, "Sync now", true, None::<&str>)?;
+    let pause = MenuItem::with_id(app, MENU_PAUSE, "Pause sync", true, None::<&str>)?;
+    let status = MenuItem::with_id(app, MENU_STATUS, "Starting…", false, None::<&str>)?;
+    let quit = MenuItem::with_id(app, MENU_QUIT, "Quit", true, None::<&str>)?;
+    let menu = Menu::with_items(
+        app,
+        &[
+            &open,
+            &PredefinedMenuItem::separator(app)?,
+            &status,
+            &sync,
+            &pause,
+            &PredefinedMenuItem::separator(app)?,
+            &quit,
+        ],
+    )?;
+    let icon = TrayIconBuilder::with_id("bookline")
+        .icon(icon(TrayState::Synced)?)
+        .tooltip("Bookline")
+        .menu(&menu)
+        .show_menu_on_left_click(true)
+        .on_menu_event(|app, event| on_menu(app, event.id().as_ref()))
+        .build(app)?;
+    Ok(Tray {
+        icon,
+        status,
+        pause,
+        shown: std::sync::Mutex::new(None),
+    })
+}
+
+impl Tray {
+    /// Brings the icon, the status line, the pause label and the tooltip up to date.
+    pub fn update(&self, status: &SyncStatus, connected: bool) {
+        let state = tray_state(status);
+        let line = status_line(status, connected, Utc::now());
+        let mut shown = self
+            .shown
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *shown != Some(state) {
+            match icon(state).and_then(|image| self.icon.set_icon(Some(image))) {
+                Ok(()) => *shown = Some(state),
+                Err(e) => tracing::warn!("the tray icon could not change: {e}"),
+            }
+        }
+        let results = [
+            self.status.set_text(&line),
+            self.pause.set_text(pause_label(status)),
+            self.icon.set_tooltip(Some(tooltip(&line))),
+        ];
+        for result in results {
+            if let Err(e) = result {
+                tracing::warn!("the tray menu could not change: {e}");
+            }
+        }
+    }
+}
+
+fn on_menu(app: &AppHandle, id: &str) {
+    match id {
+        MENU_OPEN => gui::show_main_window(app),
+        MENU_SYNC => {
+            let runtime = app.state::<AppState>().runtime().clone();
+            // The report reaches the window through the status and appointments events.
+            tauri::async_runtime::spawn(async move {
+                if let Err(e) = runtime.sync_now().await {
+                    tracing::info!("Sync now from the tray: {}", e.message);
+                }
+            });
+        }
+        MENU_PAUSE => {
+            let runtime = app.state::<AppState>().runtime().clone();
+            tauri::async_runtime::spawn(async move {
+                let result = if runtime.status().paused {
+                    runtime.resume().await
+                } else {
+                    runtime.pause().await
+                };
+                if let Err(e) = result {
+                    tracing::warn!("pause/resume from the tray: {}", e.message);
+                }
+            });
+        }
+        MENU_QUIT => gui::quit(app),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(state: SyncPhase) -> SyncStatus {
+        SyncStatus {
+            state,
+            message: None,
+            last_sync: None,
+            last_report: None,
+            paused: state == SyncPhase::Paused,
+            failing_since: None,
+            failing_long: false,
+            passes: 0,
+        }
+    }
+
+    #[test]
+    fn the_icon_follows_the_phase() {
+        assert_eq!(tray_state(&status(SyncPhase::Idle)), TrayState::Synced);
+        assert_eq!(tray_state(&status(SyncPhase::Syncing)), TrayState::Syncing);
+        assert_eq!(tray_state(&status(SyncPhase::Paused)), TrayState::Paused);
+        assert_eq!(tray_state(&status(SyncPhase::Offline)), TrayState::Synced);
+        assert_eq!(tray_state(&status(SyncPhase::Error)), TrayState::Attention);
+        assert_eq!(
+            tray_state(&status(SyncPhase::NeedsReconnect)),
+            TrayState::Attention
+        );
+    }
+
+    #[test]
+    fn failing_for_long_needs_attention_even_when_offline() {
+        let mut s = status(SyncPhase::Offline);
+        s.failing_long = true;
+        assert_eq!(tray_state(&s), TrayState::Attention);
+    }
+
+    #[test]
+    fn a_sync_now_while_paused_shows_syncing_then_paused() {
+        let mut s = status(SyncPhase::Syncing);
+        s.paused = true;
+        assert_eq!(tray_state(&s), TrayState::Syncing);
+        assert_eq!(pause_label(&s), "Resume sync");
+        s.state = SyncPhase::Idle;
+        assert_eq!(tray_state(&s), TrayState::Paused);
+    }
+
+    #[test]
+    fn the_status_line_says_when_or_what() {
+        let now = Utc::now();
+        let mut s = status(SyncPhase::Idle);
+        assert_eq!(status_line(&s, false, now), "Google Calendar not connected");
+        assert_eq!(status_line(&s, true, now), "Not synced yet");
+        s.last_sync = Some(now - chrono::Duration::seconds(20));
+        assert_eq!(status_line(&s, true, now), "Last synced just now");
+        s.last_sync = Some(now - chrono::Duration::minutes(2));
+        assert_eq!(status_line(&s, true, now), "Last synced 2 min ago");
+        s.last_sync = Some(now - chrono::Duration::minutes(185));
+        assert_eq!(status_line(&s, true, now), "Last synced 3 hours ago");
+        s.paused = true;
+        s.state = SyncPhase::Paused;
+        assert_eq!(
+            status_line(&s, true, now),
+            "Paused · Last synced 3 hours ago"
+        );
+        assert_eq!(
+            status_line(&status(SyncPhase::NeedsReconnect), true, now),
+            "Reconnect Google to keep syncing"
+        );
+        assert_eq!(
+            status_line(&status(SyncPhase::Offline), true, now),
+            "Offline — will retry"
+        );
+        assert_eq!(
+            tooltip("Last synced 2 min ago"),
+            "Bookline — Last synced 2 min ago"
+        );
+    }
+}
