@@ -23,6 +23,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{not_found, report};
+
+mod google;
 use crate::gui::{self, GuiOptions};
 use crate::{demo, logging};
 
@@ -59,8 +61,32 @@ pub enum Command {
     Appointments(AppointmentsCommand),
     /// Run the Google OAuth + Calendar emulator alone; prints its base URL.
     Emulator(gcal_emulator::EmulatorArgs),
-    /// Open the app with sample appointments, in a data dir of its own.
-    Demo,
+    /// Try Bookline without a Google account: the built-in Google emulator with demo
+    /// data, sample appointments, and the app against them (in a data dir of its own).
+    Demo(DemoArgs),
+    /// Connect With Google: sign in in the browser (loopback OAuth).
+    Connect(google::ConnectArgs),
+    /// Whether Google is connected, the sync direction, calendar, last sync and queue.
+    Status(google::JsonArgs),
+    /// Show the Calendar Sync Settings, or change them.
+    Settings(google::SettingsArgs),
+    /// Run one ongoing-sync pass now.
+    Sync(google::SyncArgs),
+    /// Copy old appointments and events across (Synchronize Google Calendar).
+    Backfill(google::BackfillArgs),
+    /// Remove Google Account: stop syncing and forget the sign-in.
+    Disconnect(google::DisconnectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// No window: connect with automatic consent, run a sync pass and a backfill dry run,
+    /// print what happened and exit.
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless, print the result as JSON.
+    #[arg(long, requires = "headless")]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -217,7 +243,7 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
             let store = open_store(&data_dir)?;
             appointments(&store, command, &mut std::io::stdout().lock())
         }
-        Some(Command::Demo) => {
+        Some(Command::Demo(args)) => {
             // The demo keeps its sample data away from the user's real appointments
             // unless a data dir is given explicitly.
             let data_dir = match cli.data_dir {
@@ -227,11 +253,16 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
             let _log = logging::init(&paths::log_dir(&data_dir));
             let store = open_store(&data_dir)?;
             let seeded = demo::seed_if_empty(&store, &default_timezone())?;
-            println!(
-                "Demo data in {} ({seeded} sample appointments added)",
-                data_dir.display()
-            );
+            if !args.json {
+                println!(
+                    "Demo data in {} ({seeded} sample appointments added)",
+                    data_dir.display()
+                );
+            }
             drop(store);
+            if args.headless {
+                return google::headless_demo(&data_dir, args.json);
+            }
             gui::run(
                 GuiOptions {
                     data_dir,
@@ -241,6 +272,24 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
                 started,
             )
             .context("the window failed")
+        }
+        Some(Command::Connect(args)) => {
+            google::connect(&target(cli.data_dir, cli.google_base_url)?, &args)
+        }
+        Some(Command::Status(args)) => {
+            google::status(&target(cli.data_dir, cli.google_base_url)?, &args)
+        }
+        Some(Command::Settings(args)) => {
+            google::settings(&target(cli.data_dir, cli.google_base_url)?, &args)
+        }
+        Some(Command::Sync(args)) => {
+            google::sync(&target(cli.data_dir, cli.google_base_url)?, &args)
+        }
+        Some(Command::Backfill(args)) => {
+            google::backfill(&target(cli.data_dir, cli.google_base_url)?, &args)
+        }
+        Some(Command::Disconnect(args)) => {
+            google::disconnect(&target(cli.data_dir, cli.google_base_url)?, &args)
         }
         None => {
             let data_dir = resolve_data_dir(cli.data_dir)?;
@@ -256,6 +305,23 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
             .context("the window failed")
         }
     }
+}
+
+/// The data dir (created) and Google endpoints for a Google command, with its log going
+/// to the data dir's log file like the window's.
+fn target(
+    data_dir: Option<PathBuf>,
+    google_base_url: Option<String>,
+) -> anyhow::Result<google::Target> {
+    let data_dir = resolve_data_dir(data_dir)?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
+    let log = logging::init(&paths::log_dir(&data_dir));
+    Ok(google::Target {
+        data_dir,
+        google_base_url,
+        _log: log,
+    })
 }
 
 fn resolve_data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
