@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make demo   installs what is missing, builds the UI and the app, opens the app with
+#   make demo   installs what is missing, builds the UI and the app, opens the demo (no Google client configured) or the app, with
 #               sample appointments (under Xvfb when there is no display)
 #   make test   installs what is missing, then everything CI checks (scripts/test.sh)
 SHELL := /bin/bash
