@@ -439,41 +439,9 @@ mod google {
             .expect("runtime");
         let state_dir = tempfile::tempdir().expect("temp dir");
         let state_file = state_dir.path().join("emulator.json");
-        let start = |port: u16| {
-            rt.block_on(Emulator::start(EmulatorOptions {
-                port,
-                seed_demo: false,
-                state_file: Some(state_file.clone()),
-            }))
-            .expect("the emulator starts")
-        };
-        let emulator = start(0);
-        let base_url = emulator.base_url().to_owned();
+        let (emulator, base_url, email, control_token) =
+            emulator_with_account(&rt, Some(state_file.clone()), 0);
         let http = reqwest::Client::new();
-        // One keyring entry per account: a unique email keeps parallel runs apart.
-        let email = format!(
-            "rep-{}-{}@example.com",
-            std::process::id(),
-            chrono::Utc::now().timestamp_micros()
-        );
-        let account: Value = rt.block_on(async {
-            let consent = http
-                .post(format!("{base_url}/_emulator/consent"))
-                .json(&json!({ "auto": "allow" }))
-                .send()
-                .await
-                .expect("consent");
-            assert!(consent.status().is_success());
-            http.post(format!("{base_url}/_emulator/accounts"))
-                .json(&json!({ "email": email }))
-                .send()
-                .await
-                .expect("account")
-                .json()
-                .await
-                .expect("account JSON")
-        });
-        let control_token = account["access_token"].as_str().expect("token").to_owned();
         let events_url = format!("{base_url}/calendar/v3/calendars/{email}/events");
 
         let data = tempfile::tempdir().expect("temp dir");
@@ -520,45 +488,7 @@ mod google {
         assert!(!out.status.success());
         assert_one_line(&out.stderr);
 
-        // connect --no-browser: read the URL, play the browser.
-        let mut child = app
-            .command(&["connect", "--no-browser"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("connect starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut printed = String::new();
-        let url = loop {
-            let mut line = String::new();
-            let n = stdout.read_line(&mut line).expect("read connect's stdout");
-            assert!(n > 0, "connect ended without printing a URL: {printed}");
-            printed.push_str(&line);
-            if let Some(url) = line.trim().strip_prefix("Open this URL: ") {
-                break url.to_owned();
-            }
-        };
-        let url = reqwest::Url::parse(&url).expect("a URL");
-        rt.block_on(bookline_core::demo::follow_consent(&url))
-            .expect("the browser step");
-        stdout
-            .read_to_string(&mut printed)
-            .expect("the rest of connect's stdout");
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .expect("stderr")
-            .read_to_string(&mut stderr)
-            .expect("connect's stderr");
-        let exit = child.wait().expect("connect ends");
-        app.outputs.push(printed.clone());
-        app.outputs.push(stderr.clone());
-        assert!(exit.success(), "connect failed: {stderr}");
-        assert!(
-            printed.contains(&format!("Connected as {email}")),
-            "{printed}"
-        );
+        connect_playing_the_browser(&mut app, &rt, &email);
 
         let status = app.json(&["status", "--json"]);
         assert_eq!(status["connected"], true, "{status}");
@@ -674,7 +604,7 @@ mod google {
         rt.block_on(emulator.shutdown());
         let tokens = issued_tokens(&state_file);
         assert!(tokens.len() >= 2, "no tokens issued? {tokens:?}");
-        let emulator = start(port);
+        let (emulator, ..) = emulator_with_account(&rt, Some(state_file.clone()), port);
 
         // Disconnect: refuses to ask without a terminal, then removes with --yes.
         let out = app.run(&["disconnect"]);
@@ -755,5 +685,221 @@ mod google {
             preview["create_in_crm"].as_u64().is_some_and(|n| n >= 1),
             "{preview}"
         );
+    }
+
+    /// `connect --no-browser`: reads the printed URL from the child's stdout and plays the
+    /// browser (the emulator consents automatically).
+    fn connect_playing_the_browser(app: &mut Bookline, rt: &tokio::runtime::Runtime, email: &str) {
+        let mut child = app
+            .command(&["connect", "--no-browser"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("connect starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut printed = String::new();
+        let url = loop {
+            let mut line = String::new();
+            let n = stdout.read_line(&mut line).expect("read connect's stdout");
+            assert!(n > 0, "connect ended without printing a URL: {printed}");
+            printed.push_str(&line);
+            if let Some(url) = line.trim().strip_prefix("Open this URL: ") {
+                break url.to_owned();
+            }
+        };
+        let url = reqwest::Url::parse(&url).expect("a URL");
+        rt.block_on(bookline_core::demo::follow_consent(&url))
+            .expect("the browser step");
+        stdout
+            .read_to_string(&mut printed)
+            .expect("the rest of connect's stdout");
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut stderr)
+            .expect("connect's stderr");
+        let exit = child.wait().expect("connect ends");
+        app.outputs.push(printed.clone());
+        app.outputs.push(stderr.clone());
+        assert!(exit.success(), "connect failed: {stderr}");
+        assert!(
+            printed.contains(&format!("Connected as {email}")),
+            "{printed}"
+        );
+    }
+
+    /// A fresh emulator (auto-consent) with one account; returns it, its base URL, the
+    /// account's email and a control access token for checking Google's side.
+    fn emulator_with_account(
+        rt: &tokio::runtime::Runtime,
+        state_file: Option<PathBuf>,
+        port: u16,
+    ) -> (Emulator, String, String, String) {
+        let emulator = rt
+            .block_on(Emulator::start(EmulatorOptions {
+                port,
+                seed_demo: false,
+                state_file,
+            }))
+            .expect("the emulator starts");
+        let base_url = emulator.base_url().to_owned();
+        let http = reqwest::Client::new();
+        // One keyring entry per account: a unique email keeps parallel tests apart.
+        let email = format!(
+            "rep-{}-{}@example.com",
+            std::process::id(),
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        );
+        let account: Value = rt.block_on(async {
+            let consent = http
+                .post(format!("{base_url}/_emulator/consent"))
+                .json(&json!({ "auto": "allow" }))
+                .send()
+                .await
+                .expect("consent");
+            assert!(consent.status().is_success());
+            http.post(format!("{base_url}/_emulator/accounts"))
+                .json(&json!({ "email": email }))
+                .send()
+                .await
+                .expect("account")
+                .json()
+                .await
+                .expect("account JSON")
+        });
+        let token = account["access_token"].as_str().expect("token").to_owned();
+        (emulator, base_url, email, token)
+    }
+
+    /// Ctrl-C stops a backfill cleanly; running it again says it resumes and finishes
+    /// without a duplicate in Google.
+    #[test]
+    fn backfill_interrupted_by_ctrl_c_resumes_without_duplicates() {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            eprintln!("skipped: no D-Bus session, so no Secret Service to keep the sign-in in");
+            return;
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (emulator, base_url, email, token) = emulator_with_account(&rt, None, 0);
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut app = Bookline {
+            dir: data.path().to_path_buf(),
+            base_url: base_url.clone(),
+            outputs: Vec::new(),
+        };
+        const OLD: usize = 6;
+        for i in 0..OLD {
+            let start = format!("2026-03-{:02}T10:00", i + 2);
+            let end = format!("2026-03-{:02}T11:00", i + 2);
+            let title = format!("Old meeting {i}");
+            app.json(&[
+                "appointments",
+                "add",
+                "--json",
+                "--title",
+                &title,
+                "--start",
+                &start,
+                "--end",
+                &end,
+                "--timezone",
+                "UTC",
+            ]);
+        }
+        connect_playing_the_browser(&mut app, &rt, &email);
+        let http = reqwest::Client::new();
+        let faults = |latency_ms: u64| {
+            rt.block_on(async {
+                let set = http
+                    .post(format!("{base_url}/_emulator/faults"))
+                    .json(&json!({ "seed": 1, "rate": 0.0, "latency_ms": latency_ms }))
+                    .send()
+                    .await
+                    .expect("faults");
+                assert!(set.status().is_success(), "{}", set.status());
+            })
+        };
+        // Slow Google down so the transfer is still running when Ctrl-C arrives.
+        faults(2_000);
+        let mut child = app
+            .command(&["backfill", "--direction", "crm-to-google"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("backfill starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut printed = String::new();
+        loop {
+            let mut line = String::new();
+            let n = stdout.read_line(&mut line).expect("read backfill's stdout");
+            assert!(n > 0, "backfill ended before showing progress: {printed}");
+            printed.push_str(&line);
+            if line.contains(" items: ") {
+                break;
+            }
+        }
+        let sent = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        stdout.read_to_string(&mut printed).expect("rest of stdout");
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut stderr)
+            .expect("stderr");
+        let exit = child.wait().expect("backfill ends");
+        app.outputs.push(printed.clone());
+        app.outputs.push(stderr.clone());
+        assert!(
+            !exit.success(),
+            "a cancelled transfer exits non-zero: {printed}"
+        );
+        assert!(stderr.contains("cancelled"), "{stderr}");
+        assert_one_line(stderr.as_bytes());
+
+        faults(0);
+        let out = app.run(&["backfill", "--direction", "crm-to-google"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("Resuming the unfinished transfer"), "{text}");
+        let listed: Value = rt.block_on(async {
+            http.get(format!("{base_url}/calendar/v3/calendars/{email}/events"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("list")
+                .json()
+                .await
+                .expect("JSON")
+        });
+        let mut summaries: Vec<String> = listed["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|i| i["summary"].as_str().map(str::to_owned))
+            .collect();
+        summaries.sort();
+        let expected: Vec<String> = (0..OLD).map(|i| format!("Old meeting {i}")).collect();
+        assert_eq!(summaries, expected, "each appointment once in Google");
+        let again = app.json(&["backfill", "--direction", "crm-to-google", "--json"]);
+        assert_eq!(again["created_in_google"], 0, "{again}");
+        assert_eq!(again["resumed"], false);
+        let disconnected = app.json(&["disconnect", "--yes", "--json"]);
+        assert_eq!(disconnected["revoked"], true);
+        rt.block_on(emulator.shutdown());
     }
 }

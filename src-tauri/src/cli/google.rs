@@ -426,8 +426,7 @@ fn change_meaning(old: &SyncSettings, new: &SyncSettings) -> Vec<String> {
     if old.privacy() != new.privacy() {
         lines.push(format!(
             "Events Bookline writes to Google from now on are titled {:?} and include the \
-             lead's name: {}, email: {}, phone: {}. Events already in Google change when their \
-             appointment next changes.",
+             lead's name: {}, email: {}, phone: {}.",
             new.title_template,
             yes_no(new.include_lead_name),
             yes_no(new.include_lead_email),
