@@ -412,7 +412,7 @@ pub fn appointments(
                 .create_appointment(input, Origin::Crm, ChangeSource::User)
                 .map_err(report)?;
             tracing::info!(id = %created.id, "appointment added from the CLI");
-            print_appointment(out, &created, args.details.json, "Added")
+            print_appointment(store, out, &created, args.details.json, "Added")
         }
         AppointmentsCommand::Edit(args) => {
             let current = store
@@ -424,14 +424,14 @@ pub fn appointments(
                 .update_appointment(&args.id, input, ChangeSource::User)
                 .map_err(report)?;
             tracing::info!(id = %updated.id, "appointment edited from the CLI");
-            print_appointment(out, &updated, args.details.json, "Updated")
+            print_appointment(store, out, &updated, args.details.json, "Updated")
         }
         AppointmentsCommand::Cancel(args) => {
             let cancelled = store
                 .set_status(&args.id, Status::Cancelled, ChangeSource::User)
                 .map_err(report)?;
             tracing::info!(id = %cancelled.id, "appointment cancelled from the CLI");
-            print_appointment(out, &cancelled, args.json, "Cancelled")
+            print_appointment(store, out, &cancelled, args.json, "Cancelled")
         }
         AppointmentsCommand::Delete(args) => {
             store
@@ -612,15 +612,16 @@ fn window_bound(value: &str, is_end: bool) -> Result<DateTime<Utc>, AppError> {
 }
 
 fn print_appointment(
+    store: &Store,
     out: &mut dyn Write,
     appointment: &Appointment,
     json: bool,
     verb: &str,
 ) -> anyhow::Result<()> {
     if json {
-        // Sync does not exist yet, so a just-written appointment is not connected to
-        // Google; the sync issue reports its outbox state here.
-        let value = AppointmentJson::from_appointment(appointment, &SyncState::NotConnected, None);
+        // A change just made is queued for Google when an account is connected.
+        let (state, event_id) = store.sync_state_of(&appointment.id).map_err(report)?;
+        let value = AppointmentJson::from_appointment(appointment, &state, event_id.as_deref());
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
     } else {
         writeln!(
@@ -675,7 +676,7 @@ fn print_occurrences(
     if json {
         // Each occurrence's other fields come from the appointment it belongs to; a
         // series is read once however many of its occurrences the window holds.
-        let mut sources: HashMap<&str, Appointment> = HashMap::new();
+        let mut sources: HashMap<&str, (Appointment, (SyncState, Option<String>))> = HashMap::new();
         let mut items: Vec<AppointmentJson> = Vec::with_capacity(occurrences.len());
         for occurrence in occurrences {
             let id = occurrence.appointment_id.as_str();
@@ -684,14 +685,15 @@ fn print_occurrences(
                     .get_appointment(id)
                     .map_err(report)?
                     .ok_or_else(|| not_found(id.to_owned()))?;
-                sources.insert(id, source);
+                let sync = store.sync_state_of(id).map_err(report)?;
+                sources.insert(id, (source, sync));
             }
-            let source = &sources[id];
+            let (source, (state, event_id)) = &sources[id];
             items.push(AppointmentJson::from_occurrence(
                 occurrence,
                 source,
-                &SyncState::NotConnected,
-                None,
+                state,
+                event_id.as_deref(),
             ));
         }
         writeln!(out, "{}", serde_json::to_string_pretty(&items)?)?;

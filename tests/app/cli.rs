@@ -572,6 +572,21 @@ mod google {
         assert!(titles(&listed, "google").contains("Customer call from Google"));
         assert!(!titles(&listed, "google").contains("Old deal from Google"));
         assert!(app.json(&["status", "--json"])["last_sync"].is_string());
+        // The occurrence view carries the link too.
+        let window = app.json(&[
+            "appointments",
+            "list",
+            "--from",
+            "2030-04-01",
+            "--to",
+            "2030-04-05",
+            "--json",
+        ]);
+        let pitch = window
+            .as_array()
+            .and_then(|items| items.iter().find(|i| i["title"] == "New pitch"))
+            .unwrap_or_else(|| panic!("New pitch not in the window: {window}"));
+        assert!(pitch["google_event_id"].is_string(), "{pitch}");
 
         // Backfill: the dry run counts the old items and writes nothing.
         let preview = app.json(&["backfill", "--direction", "both", "--dry-run", "--json"]);
