@@ -677,8 +677,12 @@ mod google {
             .args(["demo", "--headless", "--json"])
             .env_remove("BOOKLINE_DATA_DIR")
             .env_remove("BOOKLINE_GOOGLE_BASE_URL")
-            .env_remove("BOOKLINE_GOOGLE_CLIENT_ID")
-            .env_remove("BOOKLINE_GOOGLE_CLIENT_SECRET")
+            // A client configured for real Google must not leak into the demo.
+            .env(
+                "BOOKLINE_GOOGLE_CLIENT_ID",
+                "real-client.apps.googleusercontent.com",
+            )
+            .env("BOOKLINE_GOOGLE_CLIENT_SECRET", "real-secret")
             .stdin(Stdio::null())
             .output()
             .expect("the bookline binary runs");

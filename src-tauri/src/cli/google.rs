@@ -7,15 +7,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use bookline_core::account::{AppStatus, DisconnectReport, Readiness, CONNECT_TIMEOUT};
+use bookline_core::account::{
+    AccountService, AppStatus, DisconnectReport, Readiness, CONNECT_TIMEOUT,
+};
 use bookline_core::app::{App, AppOptions};
-use bookline_core::demo::{run_headless_demo, DemoConsent};
+use bookline_core::demo::{run_headless_demo, DemoConsent, DemoEnvironment};
 use bookline_core::error::{AppError, ErrorCode};
+use bookline_core::paths;
 use bookline_core::secrets::KeyringSecretStore;
+use bookline_core::store::Store;
 use bookline_core::sync::backfill::{
     self, BackfillPreview, BackfillProgress, BackfillRequest, ProgressState,
 };
-use bookline_core::sync::service::account_context;
+use bookline_core::sync::engine::{EngineOptions, SyncEngine};
+use bookline_core::sync::service::{account_context, status_view};
 use bookline_core::sync::settings::{self, SyncSettings};
 use bookline_core::sync::{Direction, SyncReport};
 use chrono::{NaiveDate, Utc};
@@ -144,11 +149,10 @@ fn parse_date(value: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("{value:?} is not a date like 2026-01-31"))
 }
 
-/// Runs `work` on a fresh multi-threaded runtime with the app context open, closing the
-/// context (the demo emulator saves its state) whatever `work` returned.
+/// Runs `work` on a fresh multi-threaded runtime with the app context open (real Google
+/// or `--google-base-url`), closing the context whatever `work` returned.
 fn with_app<T>(
     target: &Target,
-    demo: Option<DemoConsent>,
     work: impl AsyncFnOnce(&App) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -158,7 +162,6 @@ fn with_app<T>(
     runtime.block_on(async {
         let app = App::open(AppOptions {
             google_base_url: target.google_base_url.clone(),
-            demo,
             ..AppOptions::new(target.data_dir.clone())
         })
         .await?;
@@ -188,7 +191,7 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 
 /// `bookline connect [--no-browser]`.
 pub fn connect(target: &Target, args: &ConnectArgs) -> anyhow::Result<()> {
-    with_app(target, None, async |app| {
+    with_app(target, async |app| {
         if let Some(email) = app.account().email()? {
             if app.account().readiness() == Readiness::Ready {
                 println!("Already connected as {email}.");
@@ -232,7 +235,7 @@ pub fn connect(target: &Target, args: &ConnectArgs) -> anyhow::Result<()> {
 
 /// `bookline status [--json]`.
 pub fn status(target: &Target, args: &JsonArgs) -> anyhow::Result<()> {
-    with_app(target, None, async |app| {
+    with_app(target, async |app| {
         let status = app.account().status()?;
         if args.json {
             return print_json(&status);
@@ -289,7 +292,7 @@ fn direction_key(d: Direction) -> &'static str {
 
 /// `bookline settings [...]`: shows the settings, or validates, saves and explains a change.
 pub fn settings(target: &Target, args: &SettingsArgs) -> anyhow::Result<()> {
-    with_app(target, None, async |app| {
+    with_app(target, async |app| {
         let store = app.store();
         let current = settings::load(store).map_err(report)?;
         let mut wanted = current.clone();
@@ -440,8 +443,8 @@ fn change_meaning(old: &SyncSettings, new: &SyncSettings) -> Vec<String> {
 }
 
 /// Fails with the sentence to show when no pass can run.
-fn require_ready(app: &App) -> Result<(), AppError> {
-    match app.account().readiness() {
+fn require_ready(account: &AccountService) -> Result<(), AppError> {
+    match account.readiness() {
         Readiness::Ready => Ok(()),
         Readiness::NotConnected => Err(AppError::new(
             ErrorCode::NotConnected,
@@ -456,8 +459,8 @@ fn require_ready(app: &App) -> Result<(), AppError> {
 
 /// `bookline sync [--json]`.
 pub fn sync(target: &Target, args: &SyncArgs) -> anyhow::Result<()> {
-    with_app(target, None, async |app| {
-        require_ready(app)?;
+    with_app(target, async |app| {
+        require_ready(app.account())?;
         let report = sync_pass(app, args.yes).await?;
         if args.json {
             print_json(&report)?;
@@ -521,8 +524,8 @@ pub fn backfill(target: &Target, args: &BackfillArgs) -> anyhow::Result<()> {
             bail!("--until {until} is before --since {since}");
         }
     }
-    with_app(target, None, async |app| {
-        require_ready(app)?;
+    with_app(target, async |app| {
+        require_ready(app.account())?;
         let ctx = account_context(app.account())?;
         let client = app.account().client()?;
         let store = app.store();
@@ -694,7 +697,7 @@ impl Progress {
 
 /// `bookline disconnect [--yes] [--keep-imported]`.
 pub fn disconnect(target: &Target, args: &DisconnectArgs) -> anyhow::Result<()> {
-    with_app(target, None, async |app| {
+    with_app(target, async |app| {
         let Some(email) = app.account().email()? else {
             bail!("no Google account is connected");
         };
@@ -766,42 +769,21 @@ pub fn headless_demo(data_dir: &Path, json_out: bool) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let target = Target {
-        data_dir: data_dir.to_path_buf(),
-        google_base_url: None,
-        _log: None,
-    };
     let demo = runtime.block_on(run_headless_demo(
         data_dir,
         Arc::new(KeyringSecretStore::new()),
     ))?;
-    drop(runtime);
     if !json_out {
         print!("{demo}");
     }
     // The emulator starts again from the state the first step saved, as a second run of
-    // the app would: the same account, the same sign-in.
-    let (report, preview) = with_app(&target, Some(DemoConsent::AutoAllow), async |app| {
-        require_ready(app)?;
-        let report = sync_pass(app, false).await?;
-        let ctx = account_context(app.account())?;
-        let client = app.account().client()?;
-        let request = BackfillRequest {
-            direction: Direction::Both,
-            since: None,
-            until: None,
-        };
-        let preview = backfill::preview(
-            app.engine(),
-            app.store(),
-            &client,
-            &ctx,
-            &request,
-            &CancellationToken::new(),
-        )
-        .await
-        .map_err(AppError::from)?;
-        Ok((report, preview))
+    // the app would: the same account, the same sign-in, the demo's own OAuth client
+    // (whatever client the environment names for real Google).
+    let (report, preview) = runtime.block_on(async {
+        let env = DemoEnvironment::start(data_dir, DemoConsent::AutoAllow).await?;
+        let result = demo_sync_and_preview(&env, data_dir).await;
+        env.shutdown().await;
+        result
     })?;
     if json_out {
         return print_json(&json!({ "demo": demo, "sync": report, "backfill_preview": preview }));
@@ -811,10 +793,43 @@ pub fn headless_demo(data_dir: &Path, json_out: bool) -> anyhow::Result<()> {
     println!("Backfill dry run, both directions (older items; nothing written):");
     print!("{}", indent(&describe_preview(&preview)));
     println!(
-        "Run `bookline --data-dir {} backfill --direction both` to copy them.",
-        data_dir.display()
+        "Open the demo window (`bookline demo`) and use Synchronize Google Calendar to copy them."
     );
     Ok(())
+}
+
+async fn demo_sync_and_preview(
+    env: &DemoEnvironment,
+    data_dir: &Path,
+) -> anyhow::Result<(SyncReport, BackfillPreview)> {
+    let store = Arc::new(Store::open(&paths::database_path(data_dir)).map_err(report)?);
+    let account = AccountService::new(
+        store.clone(),
+        Arc::new(KeyringSecretStore::new()),
+        env.endpoints().clone(),
+        None,
+        true,
+    )?
+    .with_sync_view(status_view);
+    require_ready(&account)?;
+    let engine = SyncEngine::new(EngineOptions::default());
+    let ctx = account_context(&account)?;
+    let client = account.client()?;
+    let cancel = cancel_on_ctrl_c();
+    let report = engine
+        .run_pass(&store, &client, &ctx, &cancel)
+        .await
+        .map_err(AppError::from)?;
+    account.record_last_sync(Utc::now())?;
+    let request = BackfillRequest {
+        direction: Direction::Both,
+        since: None,
+        until: None,
+    };
+    let preview = backfill::preview(&engine, &store, &client, &ctx, &request, &cancel)
+        .await
+        .map_err(AppError::from)?;
+    Ok((report, preview))
 }
 
 fn indent(text: &str) -> String {
