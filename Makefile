@@ -1,6 +1,7 @@
 # The two commands of the README:
-#   make demo   installs what is missing, builds the UI and the app, opens the app with
-#               sample appointments (under Xvfb when there is no display)
+#   make demo   installs what is missing, builds the UI and the app, then opens the demo
+#               (built-in Google emulator, sample appointments) when no Google client is
+#               configured, else the app (under Xvfb when there is no display)
 #   make test   installs what is missing, then everything CI checks (scripts/test.sh)
 SHELL := /bin/bash
 # Where setup.sh puts rustup's cargo and a private Node when the system lacks them.

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Opens Bookline with sample appointments (`bookline demo`). Without a display it runs
-# under Xvfb, says so, and saves a screenshot of the virtual screen so the run is visible.
+# Opens Bookline. With no Google OAuth client configured (BOOKLINE_GOOGLE_CLIENT_ID unset
+# and no google-client.json in the data dir) it is `bookline demo`: the built-in Google
+# emulator with demo data and sample appointments; with a client, the normal app.
+# Without a display it runs under Xvfb, says so, and saves a screenshot of the virtual
+# screen so the run is visible.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -8,8 +11,24 @@ cd "$ROOT"
 cargo build -p bookline
 app="${CARGO_TARGET_DIR:-$ROOT/target}/debug/bookline"
 
+# The same default data dir as the app (paths::data_dir).
+if [ -n "${BOOKLINE_DATA_DIR:-}" ]; then
+  data_dir=$BOOKLINE_DATA_DIR
+elif [ "$(uname)" = Darwin ]; then
+  data_dir="$HOME/Library/Application Support/bookline"
+else
+  data_dir="${XDG_DATA_HOME:-$HOME/.local/share}/bookline"
+fi
+if [ -n "${BOOKLINE_GOOGLE_CLIENT_ID:-}" ] || [ -f "$data_dir/google-client.json" ]; then
+  echo "A Google OAuth client is configured: opening Bookline on your data in $data_dir."
+  mode=()
+else
+  echo "No Google OAuth client configured: opening the demo (built-in Google emulator)."
+  mode=(demo)
+fi
+
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
-  exec "$app" demo "$@"
+  exec "$app" "${mode[@]}" "$@"
 fi
 
 mkdir -p target
@@ -19,7 +38,7 @@ echo "A screenshot of it will be saved to $shot in a few seconds. Stop with Ctrl
 xvfb-run -a -s "-screen 0 1366x900x24" bash -c '
   app=$1 shot=$2
   shift 2
-  "$app" demo "$@" &
+  "$app" "$@" &
   pid=$!
   trap "kill $pid 2>/dev/null" INT TERM
   sleep 6
@@ -27,4 +46,4 @@ xvfb-run -a -s "-screen 0 1366x900x24" bash -c '
     echo "Screenshot saved: $shot"
   fi
   wait "$pid"
-' bash "$app" "$shot" "$@"
+' bash "$app" "$shot" "${mode[@]}" "$@"

@@ -23,6 +23,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{not_found, report};
+
+mod google;
 use crate::gui::{self, GuiOptions};
 use crate::{demo, logging};
 
@@ -59,8 +61,32 @@ pub enum Command {
     Appointments(AppointmentsCommand),
     /// Run the Google OAuth + Calendar emulator alone; prints its base URL.
     Emulator(gcal_emulator::EmulatorArgs),
-    /// Open the app with sample appointments, in a data dir of its own.
-    Demo,
+    /// Try Bookline without a Google account: the built-in Google emulator with demo
+    /// data, sample appointments, and the app against them (in a data dir of its own).
+    Demo(DemoArgs),
+    /// Connect With Google: sign in in the browser (loopback OAuth).
+    Connect(google::ConnectArgs),
+    /// Whether Google is connected, the sync direction, calendar, last sync and queue.
+    Status(google::JsonArgs),
+    /// Show the Calendar Sync Settings, or change them.
+    Settings(google::SettingsArgs),
+    /// Run one ongoing-sync pass now.
+    Sync(google::SyncArgs),
+    /// Copy old appointments and events across (Synchronize Google Calendar).
+    Backfill(google::BackfillArgs),
+    /// Remove Google Account: stop syncing and forget the sign-in.
+    Disconnect(google::DisconnectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// No window: connect with automatic consent, run a sync pass and a backfill dry run,
+    /// print what happened and exit.
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless, print the result as JSON.
+    #[arg(long, requires = "headless")]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,18 +220,7 @@ pub fn main() -> ExitCode {
     let started = Instant::now();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(error) if !error.use_stderr() => error.exit(), // --help, --version
-        Err(error) => {
-            // clap's own message spans several lines (usage, hint); keep the sentence.
-            let text = error.render().to_string();
-            let sentence = text.split("\n\n").next().unwrap_or_default();
-            let sentence = sentence.trim_start_matches("error:").split_whitespace();
-            eprintln!(
-                "bookline: {} (see --help)",
-                sentence.collect::<Vec<_>>().join(" ")
-            );
-            return ExitCode::from(2);
-        }
+        Err(error) => return usage_error(error),
     };
     match run(cli, started) {
         Ok(()) => ExitCode::SUCCESS,
@@ -214,6 +229,34 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Help and version print as clap renders them; a usage mistake is one line on stderr
+/// (clap's first line, without its "For more information" footer), exit code 2.
+fn usage_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = error.print();
+        return if error.use_stderr() {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let rendered = error.render().to_string();
+    let first = rendered
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    eprintln!("bookline: {first} (see --help)");
+    ExitCode::from(2)
 }
 
 /// The user sees one line: the outermost context and, for an `AppError`, its sentence.
@@ -231,7 +274,7 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
             let store = open_store(&data_dir)?;
             appointments(&store, command, &mut std::io::stdout().lock())
         }
-        Some(Command::Demo) => {
+        Some(Command::Demo(args)) => {
             // The demo keeps its sample data away from the user's real appointments
             // unless a data dir is given explicitly.
             let data_dir = match cli.data_dir {
@@ -241,11 +284,16 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
             let _log = logging::init(&paths::log_dir(&data_dir));
             let store = open_store(&data_dir)?;
             let seeded = demo::seed_if_empty(&store, &default_timezone())?;
-            println!(
-                "Demo data in {} ({seeded} sample appointments added)",
-                data_dir.display()
-            );
+            if !args.json {
+                println!(
+                    "Demo data in {} ({seeded} sample appointments added)",
+                    data_dir.display()
+                );
+            }
             drop(store);
+            if args.headless {
+                return google::headless_demo(&data_dir, args.json);
+            }
             gui::run(
                 GuiOptions {
                     data_dir,
@@ -255,6 +303,24 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
                 started,
             )
             .context("the window failed")
+        }
+        Some(Command::Connect(args)) => {
+            google::connect(&target(cli.data_dir, cli.google_base_url)?, &args)
+        }
+        Some(Command::Status(args)) => {
+            google::status(&target(cli.data_dir, cli.google_base_url)?, &args)
+        }
+        Some(Command::Settings(args)) => {
+            google::settings(&target(cli.data_dir, cli.google_base_url)?, &args)
+        }
+        Some(Command::Sync(args)) => {
+            google::sync(&target(cli.data_dir, cli.google_base_url)?, &args)
+        }
+        Some(Command::Backfill(args)) => {
+            google::backfill(&target(cli.data_dir, cli.google_base_url)?, &args)
+        }
+        Some(Command::Disconnect(args)) => {
+            google::disconnect(&target(cli.data_dir, cli.google_base_url)?, &args)
         }
         None => {
             let data_dir = resolve_data_dir(cli.data_dir)?;
@@ -270,6 +336,23 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
             .context("the window failed")
         }
     }
+}
+
+/// The data dir (created) and Google endpoints for a Google command, with its log going
+/// to the data dir's log file like the window's.
+fn target(
+    data_dir: Option<PathBuf>,
+    google_base_url: Option<String>,
+) -> anyhow::Result<google::Target> {
+    let data_dir = resolve_data_dir(data_dir)?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
+    let log = logging::init(&paths::log_dir(&data_dir));
+    Ok(google::Target {
+        data_dir,
+        google_base_url,
+        _log: log,
+    })
 }
 
 fn resolve_data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
@@ -329,7 +412,7 @@ pub fn appointments(
                 .create_appointment(input, Origin::Crm, ChangeSource::User)
                 .map_err(report)?;
             tracing::info!(id = %created.id, "appointment added from the CLI");
-            print_appointment(out, &created, args.details.json, "Added")
+            print_appointment(store, out, &created, args.details.json, "Added")
         }
         AppointmentsCommand::Edit(args) => {
             let current = store
@@ -341,14 +424,14 @@ pub fn appointments(
                 .update_appointment(&args.id, input, ChangeSource::User)
                 .map_err(report)?;
             tracing::info!(id = %updated.id, "appointment edited from the CLI");
-            print_appointment(out, &updated, args.details.json, "Updated")
+            print_appointment(store, out, &updated, args.details.json, "Updated")
         }
         AppointmentsCommand::Cancel(args) => {
             let cancelled = store
                 .set_status(&args.id, Status::Cancelled, ChangeSource::User)
                 .map_err(report)?;
             tracing::info!(id = %cancelled.id, "appointment cancelled from the CLI");
-            print_appointment(out, &cancelled, args.json, "Cancelled")
+            print_appointment(store, out, &cancelled, args.json, "Cancelled")
         }
         AppointmentsCommand::Delete(args) => {
             store
@@ -529,15 +612,16 @@ fn window_bound(value: &str, is_end: bool) -> Result<DateTime<Utc>, AppError> {
 }
 
 fn print_appointment(
+    store: &Store,
     out: &mut dyn Write,
     appointment: &Appointment,
     json: bool,
     verb: &str,
 ) -> anyhow::Result<()> {
     if json {
-        // Sync does not exist yet, so a just-written appointment is not connected to
-        // Google; the sync issue reports its outbox state here.
-        let value = AppointmentJson::from_appointment(appointment, &SyncState::NotConnected, None);
+        // A change just made is queued for Google when an account is connected.
+        let (state, event_id) = store.sync_state_of(&appointment.id).map_err(report)?;
+        let value = AppointmentJson::from_appointment(appointment, &state, event_id.as_deref());
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
     } else {
         writeln!(
@@ -592,7 +676,7 @@ fn print_occurrences(
     if json {
         // Each occurrence's other fields come from the appointment it belongs to; a
         // series is read once however many of its occurrences the window holds.
-        let mut sources: HashMap<&str, Appointment> = HashMap::new();
+        let mut sources: HashMap<&str, (Appointment, (SyncState, Option<String>))> = HashMap::new();
         let mut items: Vec<AppointmentJson> = Vec::with_capacity(occurrences.len());
         for occurrence in occurrences {
             let id = occurrence.appointment_id.as_str();
@@ -601,14 +685,15 @@ fn print_occurrences(
                     .get_appointment(id)
                     .map_err(report)?
                     .ok_or_else(|| not_found(id.to_owned()))?;
-                sources.insert(id, source);
+                let sync = store.sync_state_of(id).map_err(report)?;
+                sources.insert(id, (source, sync));
             }
-            let source = &sources[id];
+            let (source, (state, event_id)) = &sources[id];
             items.push(AppointmentJson::from_occurrence(
                 occurrence,
                 source,
-                &SyncState::NotConnected,
-                None,
+                state,
+                event_id.as_deref(),
             ));
         }
         writeln!(out, "{}", serde_json::to_string_pretty(&items)?)?;

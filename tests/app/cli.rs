@@ -331,3 +331,611 @@ fn assert_one_line(stderr: &[u8]) {
     assert!(!text.contains('\n'), "more than one line: {text:?}");
     assert!(text.len() < 400, "not a short message: {text:?}");
 }
+
+/// The Google commands end to end: the built binary against an emulator running in this
+/// test process, with the real Secret Service (gnome-keyring in the session `make test`
+/// starts). The test plays the user's browser with automatic consent.
+mod google {
+    use std::collections::BTreeSet;
+    use std::io::{BufRead, BufReader, Read};
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output, Stdio};
+
+    use gcal_emulator::{Emulator, EmulatorOptions};
+    use serde_json::{json, Value};
+
+    use super::assert_one_line;
+
+    /// The built binary with the emulator and an OAuth client in its environment; every
+    /// output is kept so the test can check no token was ever printed.
+    struct Bookline {
+        dir: PathBuf,
+        base_url: String,
+        outputs: Vec<String>,
+    }
+
+    impl Bookline {
+        fn command(&self, args: &[&str]) -> Command {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_bookline"));
+            cmd.arg("--data-dir")
+                .arg(&self.dir)
+                .args(args)
+                .env_remove("BOOKLINE_DATA_DIR")
+                .env("BOOKLINE_GOOGLE_BASE_URL", &self.base_url)
+                .env(
+                    "BOOKLINE_GOOGLE_CLIENT_ID",
+                    "cli-test.apps.googleusercontent.com",
+                )
+                .env("BOOKLINE_GOOGLE_CLIENT_SECRET", "cli-test-secret")
+                // A browser must never open from a test.
+                .env("BROWSER", "false")
+                .stdin(Stdio::null());
+            cmd
+        }
+
+        fn run(&mut self, args: &[&str]) -> Output {
+            let out = self
+                .command(args)
+                .output()
+                .expect("the bookline binary runs");
+            self.outputs
+                .push(String::from_utf8_lossy(&out.stdout).into_owned());
+            self.outputs
+                .push(String::from_utf8_lossy(&out.stderr).into_owned());
+            out
+        }
+
+        fn json(&mut self, args: &[&str]) -> Value {
+            let out = self.run(args);
+            assert!(
+                out.status.success(),
+                "bookline {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+                panic!(
+                    "bookline {args:?} printed no JSON ({e}): {}",
+                    String::from_utf8_lossy(&out.stdout)
+                )
+            })
+        }
+
+        fn list(&mut self) -> Vec<Value> {
+            match self.json(&["appointments", "list", "--json"]) {
+                Value::Array(items) => items,
+                other => panic!("list --json printed {other}"),
+            }
+        }
+    }
+
+    fn titles(items: &[Value], origin: &str) -> BTreeSet<String> {
+        items
+            .iter()
+            .filter(|i| i["origin"] == origin)
+            .filter_map(|i| i["title"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Every access and refresh token the emulator ever issued, from its saved state.
+    fn issued_tokens(state_file: &Path) -> Vec<String> {
+        let text = std::fs::read_to_string(state_file).expect("the emulator saved its state");
+        let state: Value = serde_json::from_str(&text).expect("state is JSON");
+        let mut tokens = Vec::new();
+        for map in ["grants", "access_tokens"] {
+            if let Some(entries) = state["data"][map].as_object() {
+                tokens.extend(entries.keys().cloned());
+            }
+        }
+        tokens
+    }
+
+    fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("readable dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files_under(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn connect_sync_backfill_disconnect_with_the_real_keyring() {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            eprintln!(
+                "skipped: no D-Bus session, so no Secret Service to keep the sign-in in \
+                 (`make test` runs this inside dbus-run-session with gnome-keyring)"
+            );
+            return;
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let state_dir = tempfile::tempdir().expect("temp dir");
+        let state_file = state_dir.path().join("emulator.json");
+        let (emulator, base_url, email, control_token) =
+            emulator_with_account(&rt, Some(state_file.clone()), 0);
+        let http = reqwest::Client::new();
+        let events_url = format!("{base_url}/calendar/v3/calendars/{email}/events");
+
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut app = Bookline {
+            dir: data.path().to_path_buf(),
+            base_url: base_url.clone(),
+            outputs: Vec::new(),
+        };
+
+        // Before connecting: one CRM appointment and one Google event, both "old".
+        app.json(&[
+            "appointments",
+            "add",
+            "--json",
+            "--title",
+            "Old CRM meeting",
+            "--start",
+            "2026-02-03T10:00",
+            "--end",
+            "2026-02-03T11:00",
+            "--timezone",
+            "UTC",
+        ]);
+        rt.block_on(async {
+            let old = http
+                .post(format!("{base_url}/_emulator/events/{email}"))
+                .json(&json!({
+                    "summary": "Old deal from Google",
+                    "start": { "dateTime": "2026-01-10T10:00:00Z" },
+                    "end": { "dateTime": "2026-01-10T11:00:00Z" },
+                    "created": "2020-01-01T00:00:00.000Z",
+                    "updated": "2020-01-01T00:00:00.000Z",
+                }))
+                .send()
+                .await
+                .expect("old event");
+            assert!(old.status().is_success(), "{}", old.status());
+        });
+        let status = app.json(&["status", "--json"]);
+        assert_eq!(status["connected"], false);
+
+        // Sync before connecting: non-zero, one line.
+        let out = app.run(&["sync", "--json"]);
+        assert!(!out.status.success());
+        assert_one_line(&out.stderr);
+
+        connect_playing_the_browser(&mut app, &rt, &email);
+
+        let status = app.json(&["status", "--json"]);
+        assert_eq!(status["connected"], true, "{status}");
+        assert_eq!(status["email"], email.as_str());
+        assert_eq!(status["needs_reconnect"], false);
+        assert_eq!(status["direction"], "both");
+        assert_eq!(status["calendar_id"], "primary");
+        assert!(status.get("last_sync").is_some() && status.get("pending").is_some());
+
+        // Settings: shown, changed with a sentence, bad values refused in one line.
+        let settings = app.json(&["settings", "--json"]);
+        assert_eq!(settings["poll_interval_secs"], 60);
+        let out = app.run(&["settings", "--poll-interval", "120"]);
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("every 120 seconds"));
+        let out = app.run(&["settings", "--poll-interval", "1"]);
+        assert!(!out.status.success());
+        assert_one_line(&out.stderr);
+        let out = app.run(&["settings", "--calendar", "no-such-calendar"]);
+        assert!(!out.status.success());
+        assert_one_line(&out.stderr);
+        assert_eq!(app.json(&["settings", "--json"])["calendar_id"], "primary");
+
+        // New on both sides after connecting: one pass moves both.
+        app.json(&[
+            "appointments",
+            "add",
+            "--json",
+            "--title",
+            "New pitch",
+            "--start",
+            "2030-04-02T09:00",
+            "--end",
+            "2030-04-02T10:00",
+            "--timezone",
+            "UTC",
+        ]);
+        rt.block_on(async {
+            let created = http
+                .post(&events_url)
+                .bearer_auth(&control_token)
+                .json(&json!({
+                    "summary": "Customer call from Google",
+                    "start": { "dateTime": "2030-04-03T14:00:00Z" },
+                    "end": { "dateTime": "2030-04-03T14:30:00Z" },
+                }))
+                .send()
+                .await
+                .expect("new event");
+            assert!(created.status().is_success(), "{}", created.status());
+        });
+        let report = app.json(&["sync", "--json"]);
+        assert_eq!(report["created_in_google"], 1, "{report}");
+        assert_eq!(report["created_in_crm"], 1, "{report}");
+        assert_eq!(report["errors"], json!([]));
+        let google_titles = |rt: &tokio::runtime::Runtime| -> BTreeSet<String> {
+            rt.block_on(async {
+                let listed: Value = http
+                    .get(&events_url)
+                    .bearer_auth(&control_token)
+                    .send()
+                    .await
+                    .expect("list events")
+                    .json()
+                    .await
+                    .expect("events JSON");
+                listed["items"]
+                    .as_array()
+                    .map(|items| {
+                        items
+                            .iter()
+                            .filter_map(|i| i["summary"].as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+        };
+        assert!(google_titles(&rt).contains("New pitch"));
+        assert!(!google_titles(&rt).contains("Old CRM meeting"));
+        let listed = app.list();
+        assert!(titles(&listed, "google").contains("Customer call from Google"));
+        assert!(!titles(&listed, "google").contains("Old deal from Google"));
+        assert!(app.json(&["status", "--json"])["last_sync"].is_string());
+        // The occurrence view carries the link too.
+        let window = app.json(&[
+            "appointments",
+            "list",
+            "--from",
+            "2030-04-01",
+            "--to",
+            "2030-04-05",
+            "--json",
+        ]);
+        let pitch = window
+            .as_array()
+            .and_then(|items| items.iter().find(|i| i["title"] == "New pitch"))
+            .unwrap_or_else(|| panic!("New pitch not in the window: {window}"));
+        assert!(pitch["google_event_id"].is_string(), "{pitch}");
+
+        // Backfill: the dry run counts the old items and writes nothing.
+        let preview = app.json(&["backfill", "--direction", "both", "--dry-run", "--json"]);
+        assert_eq!(preview["create_in_google"], 1, "{preview}");
+        assert_eq!(preview["create_in_crm"], 1, "{preview}");
+        assert!(preview["match_rule"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()));
+        assert!(!titles(&app.list(), "google").contains("Old deal from Google"));
+        let done = app.json(&["backfill", "--direction", "google-to-crm", "--json"]);
+        assert_eq!(done["state"], "finished", "{done}");
+        assert_eq!(done["created_in_crm"], 1, "{done}");
+        assert_eq!(done["created_in_google"], 0, "{done}");
+        assert!(titles(&app.list(), "google").contains("Old deal from Google"));
+        assert!(!google_titles(&rt).contains("Old CRM meeting"));
+        // Twice is the same as once.
+        let again = app.json(&["backfill", "--direction", "google-to-crm", "--json"]);
+        assert_eq!(again["created_in_crm"], 0, "{again}");
+        let bad = app.run(&["backfill", "--direction", "both", "--since", "yesterday"]);
+        assert!(!bad.status.success());
+        assert_one_line(&bad.stderr);
+
+        // Every token issued so far, before disconnect revokes them (the emulator drops
+        // revoked access tokens): restart it on the same port from its saved state.
+        let port: u16 = base_url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port");
+        rt.block_on(emulator.shutdown());
+        let tokens = issued_tokens(&state_file);
+        assert!(tokens.len() >= 2, "no tokens issued? {tokens:?}");
+        let (emulator, ..) = emulator_with_account(&rt, Some(state_file.clone()), port);
+
+        // Disconnect: refuses to ask without a terminal, then removes with --yes.
+        let out = app.run(&["disconnect"]);
+        assert!(!out.status.success());
+        assert_one_line(&out.stderr);
+        assert_eq!(app.json(&["status", "--json"])["connected"], true);
+        let removed = app.json(&["disconnect", "--yes", "--json"]);
+        assert_eq!(removed["revoked"], true, "{removed}");
+        assert_eq!(removed["removed_appointments"], 2, "{removed}");
+        let status = app.json(&["status", "--json"]);
+        assert_eq!(status["connected"], false);
+        assert_eq!(status["email"], Value::Null);
+        let listed = app.list();
+        assert!(titles(&listed, "google").is_empty(), "{listed:?}");
+        let crm = titles(&listed, "crm");
+        assert!(crm.contains("Old CRM meeting") && crm.contains("New pitch"));
+        rt.block_on(emulator.shutdown());
+
+        // No token anywhere: database, WAL, logs, or anything printed.
+        let mut files = Vec::new();
+        files_under(data.path(), &mut files);
+        assert!(
+            files
+                .iter()
+                .any(|f| f.starts_with(data.path().join("logs"))),
+            "no log written: {files:?}"
+        );
+        for token in &tokens {
+            for file in &files {
+                let bytes = std::fs::read(file).expect("readable file");
+                assert!(
+                    !String::from_utf8_lossy(&bytes).contains(token.as_str()),
+                    "a token is in {}",
+                    file.display()
+                );
+            }
+            for output in &app.outputs {
+                assert!(!output.contains(token.as_str()), "a token was printed");
+            }
+        }
+    }
+
+    /// `demo --headless`: the built-in emulator, automatic consent, a sync pass and a
+    /// backfill dry run that finds the sample appointments (old: booked before connecting).
+    #[test]
+    fn headless_demo_connects_syncs_and_previews() {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            eprintln!("skipped: no D-Bus session, so no Secret Service for the demo's sign-in");
+            return;
+        }
+        let data = tempfile::tempdir().expect("temp dir");
+        let out = Command::new(env!("CARGO_BIN_EXE_bookline"))
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["demo", "--headless", "--json"])
+            .env_remove("BOOKLINE_DATA_DIR")
+            .env_remove("BOOKLINE_GOOGLE_BASE_URL")
+            // A client configured for real Google must not leak into the demo.
+            .env(
+                "BOOKLINE_GOOGLE_CLIENT_ID",
+                "real-client.apps.googleusercontent.com",
+            )
+            .env("BOOKLINE_GOOGLE_CLIENT_SECRET", "real-secret")
+            .stdin(Stdio::null())
+            .output()
+            .expect("the bookline binary runs");
+        assert!(
+            out.status.success(),
+            "demo --headless failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(report["demo"]["status"]["connected"], true, "{report}");
+        assert_eq!(report["demo"]["status"]["demo"], true);
+        assert_eq!(report["sync"]["errors"], json!([]));
+        let preview = &report["backfill_preview"];
+        assert!(
+            preview["create_in_google"].as_u64().is_some_and(|n| n >= 5),
+            "{preview}"
+        );
+        assert!(
+            preview["create_in_crm"].as_u64().is_some_and(|n| n >= 1),
+            "{preview}"
+        );
+    }
+
+    /// `connect --no-browser`: reads the printed URL from the child's stdout and plays the
+    /// browser (the emulator consents automatically).
+    fn connect_playing_the_browser(app: &mut Bookline, rt: &tokio::runtime::Runtime, email: &str) {
+        let mut child = app
+            .command(&["connect", "--no-browser"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("connect starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut printed = String::new();
+        let url = loop {
+            let mut line = String::new();
+            let n = stdout.read_line(&mut line).expect("read connect's stdout");
+            assert!(n > 0, "connect ended without printing a URL: {printed}");
+            printed.push_str(&line);
+            if let Some(url) = line.trim().strip_prefix("Open this URL: ") {
+                break url.to_owned();
+            }
+        };
+        let url = reqwest::Url::parse(&url).expect("a URL");
+        rt.block_on(bookline_core::demo::follow_consent(&url))
+            .expect("the browser step");
+        stdout
+            .read_to_string(&mut printed)
+            .expect("the rest of connect's stdout");
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut stderr)
+            .expect("connect's stderr");
+        let exit = child.wait().expect("connect ends");
+        app.outputs.push(printed.clone());
+        app.outputs.push(stderr.clone());
+        assert!(exit.success(), "connect failed: {stderr}");
+        assert!(
+            printed.contains(&format!("Connected as {email}")),
+            "{printed}"
+        );
+    }
+
+    /// A fresh emulator (auto-consent) with one account; returns it, its base URL, the
+    /// account's email and a control access token for checking Google's side.
+    fn emulator_with_account(
+        rt: &tokio::runtime::Runtime,
+        state_file: Option<PathBuf>,
+        port: u16,
+    ) -> (Emulator, String, String, String) {
+        let emulator = rt
+            .block_on(Emulator::start(EmulatorOptions {
+                port,
+                seed_demo: false,
+                state_file,
+            }))
+            .expect("the emulator starts");
+        let base_url = emulator.base_url().to_owned();
+        let http = reqwest::Client::new();
+        // One keyring entry per account: a unique email keeps parallel tests apart.
+        let email = format!(
+            "rep-{}-{}@example.com",
+            std::process::id(),
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        );
+        let account: Value = rt.block_on(async {
+            let consent = http
+                .post(format!("{base_url}/_emulator/consent"))
+                .json(&json!({ "auto": "allow" }))
+                .send()
+                .await
+                .expect("consent");
+            assert!(consent.status().is_success());
+            http.post(format!("{base_url}/_emulator/accounts"))
+                .json(&json!({ "email": email }))
+                .send()
+                .await
+                .expect("account")
+                .json()
+                .await
+                .expect("account JSON")
+        });
+        let token = account["access_token"].as_str().expect("token").to_owned();
+        (emulator, base_url, email, token)
+    }
+
+    /// Ctrl-C stops a backfill cleanly; running it again says it resumes and finishes
+    /// without a duplicate in Google.
+    #[test]
+    fn backfill_interrupted_by_ctrl_c_resumes_without_duplicates() {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            eprintln!("skipped: no D-Bus session, so no Secret Service to keep the sign-in in");
+            return;
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (emulator, base_url, email, token) = emulator_with_account(&rt, None, 0);
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut app = Bookline {
+            dir: data.path().to_path_buf(),
+            base_url: base_url.clone(),
+            outputs: Vec::new(),
+        };
+        const OLD: usize = 6;
+        for i in 0..OLD {
+            let start = format!("2026-03-{:02}T10:00", i + 2);
+            let end = format!("2026-03-{:02}T11:00", i + 2);
+            let title = format!("Old meeting {i}");
+            app.json(&[
+                "appointments",
+                "add",
+                "--json",
+                "--title",
+                &title,
+                "--start",
+                &start,
+                "--end",
+                &end,
+                "--timezone",
+                "UTC",
+            ]);
+        }
+        connect_playing_the_browser(&mut app, &rt, &email);
+        let http = reqwest::Client::new();
+        let faults = |latency_ms: u64| {
+            rt.block_on(async {
+                let set = http
+                    .post(format!("{base_url}/_emulator/faults"))
+                    .json(&json!({ "seed": 1, "rate": 0.0, "latency_ms": latency_ms }))
+                    .send()
+                    .await
+                    .expect("faults");
+                assert!(set.status().is_success(), "{}", set.status());
+            })
+        };
+        // Slow Google down so the transfer is still running when Ctrl-C arrives.
+        faults(2_000);
+        let mut child = app
+            .command(&["backfill", "--direction", "crm-to-google"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("backfill starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut printed = String::new();
+        loop {
+            let mut line = String::new();
+            let n = stdout.read_line(&mut line).expect("read backfill's stdout");
+            assert!(n > 0, "backfill ended before showing progress: {printed}");
+            printed.push_str(&line);
+            if line.contains(" items: ") {
+                break;
+            }
+        }
+        let sent = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        stdout.read_to_string(&mut printed).expect("rest of stdout");
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut stderr)
+            .expect("stderr");
+        let exit = child.wait().expect("backfill ends");
+        app.outputs.push(printed.clone());
+        app.outputs.push(stderr.clone());
+        assert!(
+            !exit.success(),
+            "a cancelled transfer exits non-zero: {printed}"
+        );
+        assert!(stderr.contains("cancelled"), "{stderr}");
+        assert_one_line(stderr.as_bytes());
+
+        faults(0);
+        let out = app.run(&["backfill", "--direction", "crm-to-google"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("Resuming the unfinished transfer"), "{text}");
+        let listed: Value = rt.block_on(async {
+            http.get(format!("{base_url}/calendar/v3/calendars/{email}/events"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("list")
+                .json()
+                .await
+                .expect("JSON")
+        });
+        let mut summaries: Vec<String> = listed["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|i| i["summary"].as_str().map(str::to_owned))
+            .collect();
+        summaries.sort();
+        let expected: Vec<String> = (0..OLD).map(|i| format!("Old meeting {i}")).collect();
+        assert_eq!(summaries, expected, "each appointment once in Google");
+        let again = app.json(&["backfill", "--direction", "crm-to-google", "--json"]);
+        assert_eq!(again["created_in_google"], 0, "{again}");
+        assert_eq!(again["resumed"], false);
+        let disconnected = app.json(&["disconnect", "--yes", "--json"]);
+        assert_eq!(disconnected["revoked"], true);
+        rt.block_on(emulator.shutdown());
+    }
+}

@@ -469,6 +469,30 @@ impl Store {
     }
 }
 
+impl Store {
+    /// How one appointment stands with Google, as `list_appointments` reports it for
+    /// each row (`NotConnected` when no account is connected); for the CLI's single-item
+    /// and occurrence output.
+    pub fn sync_state_of(&self, id: &str) -> Result<(SyncState, Option<String>)> {
+        self.read(|conn| {
+            let connected = conn
+                .query_row(
+                    "SELECT 1 FROM settings WHERE key = ?1",
+                    [super::GOOGLE_ACCOUNT_SETTING],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(|e| self.error("read the sync state", e))?
+                .is_some();
+            if connected {
+                row_sync_state(conn, self, id)
+            } else {
+                Ok((SyncState::NotConnected, None))
+            }
+        })
+    }
+}
+
 /// How one row stands with Google: an outbox entry waiting (its last error, if the last
 /// attempt failed), else its link (with the link's last error), else not synced.
 fn row_sync_state(

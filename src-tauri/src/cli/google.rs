@@ -1,0 +1,837 @@
+//! The Google side of the command line: connect, status, settings, sync, backfill,
+//! disconnect and the headless demo. Each command builds the same `App` context the
+//! window uses, so a command behaves exactly as the matching button.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use bookline_core::account::{
+    AccountService, AppStatus, DisconnectReport, Readiness, CONNECT_TIMEOUT,
+};
+use bookline_core::app::{App, AppOptions};
+use bookline_core::demo::{run_headless_demo, DemoConsent, DemoEnvironment};
+use bookline_core::error::{AppError, ErrorCode};
+use bookline_core::paths;
+use bookline_core::secrets::KeyringSecretStore;
+use bookline_core::store::Store;
+use bookline_core::sync::backfill::{
+    self, BackfillPreview, BackfillProgress, BackfillRequest, ProgressState,
+};
+use bookline_core::sync::engine::{EngineOptions, SyncEngine};
+use bookline_core::sync::service::{account_context, status_view};
+use bookline_core::sync::settings::{self, SyncSettings};
+use bookline_core::sync::{Direction, SyncReport};
+use chrono::{NaiveDate, Utc};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::commands::report;
+
+/// Where a command finds Google and the data.
+pub struct Target {
+    pub data_dir: PathBuf,
+    pub google_base_url: Option<String>,
+    /// Kept until the command ends, so buffered log lines are written.
+    pub _log: Option<tracing_appender::non_blocking::WorkerGuard>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DirectionArg {
+    /// A: both ways.
+    Both,
+    /// B: Google Calendar into Bookline only.
+    GoogleToCrm,
+    /// C: Bookline into Google Calendar only.
+    CrmToGoogle,
+}
+
+impl From<DirectionArg> for Direction {
+    fn from(value: DirectionArg) -> Self {
+        match value {
+            DirectionArg::Both => Direction::Both,
+            DirectionArg::GoogleToCrm => Direction::GoogleToCrm,
+            DirectionArg::CrmToGoogle => Direction::CrmToGoogle,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Do not open a browser: print the sign-in URL and wait for Google's redirect.
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// Which way changes travel.
+    #[arg(long, value_enum)]
+    pub direction: Option<DirectionArg>,
+    /// The Google calendar to sync with ("primary" or an id from the calendar list).
+    #[arg(long, value_name = "ID")]
+    pub calendar: Option<String>,
+    /// How often the app checks Google, in seconds (15 to 86400).
+    #[arg(long, value_name = "SECS")]
+    pub poll_interval: Option<u32>,
+    /// Title of events created in Google; `{title}` is the appointment's title and may be
+    /// combined with `{lead_name}`.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub title_template: Option<String>,
+    /// Put the lead's name into the Google event's description.
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub include_lead_name: Option<bool>,
+    /// Put the lead's email into the Google event's description.
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub include_lead_email: Option<bool>,
+    /// Put the lead's phone into the Google event's description.
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub include_lead_phone: Option<bool>,
+    /// Print the settings as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Go ahead even when the pass would delete more than the delete guard allows.
+    #[arg(long)]
+    pub yes: bool,
+    /// Print the counts as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// Which way old items are copied.
+    #[arg(long, value_enum)]
+    pub direction: DirectionArg,
+    /// First day included (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub since: Option<NaiveDate>,
+    /// Last day included (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub until: Option<NaiveDate>,
+    /// Only show what would be copied and linked.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the counts as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DisconnectArgs {
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Keep the appointments that came from Google.
+    #[arg(long)]
+    pub keep_imported: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_date(value: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{value:?} is not a date like 2026-01-31"))
+}
+
+/// Runs `work` on a fresh multi-threaded runtime with the app context open (real Google
+/// or `--google-base-url`), closing the context whatever `work` returned.
+fn with_app<T>(
+    target: &Target,
+    work: impl AsyncFnOnce(&App) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let app = App::open(AppOptions {
+            google_base_url: target.google_base_url.clone(),
+            ..AppOptions::new(target.data_dir.clone())
+        })
+        .await?;
+        let result = work(&app).await;
+        app.close().await;
+        result
+    })
+}
+
+/// A token cancelled by Ctrl-C, so long work stops cleanly instead of being killed.
+fn cancel_on_ctrl_c() -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_signal.cancel();
+        }
+    });
+    cancel
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", serde_json::to_string_pretty(value)?)?;
+    Ok(())
+}
+
+/// `bookline connect [--no-browser]`.
+pub fn connect(target: &Target, args: &ConnectArgs) -> anyhow::Result<()> {
+    with_app(target, async |app| {
+        if let Some(email) = app.account().email()? {
+            if app.account().readiness() == Readiness::Ready {
+                println!("Already connected as {email}.");
+                return Ok(());
+            }
+            println!("Reconnecting {email}.");
+        }
+        let no_browser = args.no_browser;
+        let status = app
+            .account()
+            .connect(
+                |url| {
+                    if no_browser {
+                        return Ok(());
+                    }
+                    // A machine without a browser still connects: the URL is on screen.
+                    if let Err(e) = opener::open_browser(url.as_str()) {
+                        println!("Could not open a browser ({e}); open the URL above yourself.");
+                    }
+                    Ok(())
+                },
+                |url| {
+                    if no_browser {
+                        println!("Open this URL: {url}");
+                    } else {
+                        println!("Opening your browser to sign in with Google. If it does not open, visit: {url}");
+                    }
+                    println!("Waiting for Google (Ctrl-C to cancel)…");
+                },
+                CONNECT_TIMEOUT,
+                cancel_on_ctrl_c(),
+            )
+            .await?;
+        println!(
+            "Connected as {}",
+            status.email.as_deref().unwrap_or("(unknown account)")
+        );
+        Ok(())
+    })
+}
+
+/// `bookline status [--json]`.
+pub fn status(target: &Target, args: &JsonArgs) -> anyhow::Result<()> {
+    with_app(target, async |app| {
+        let status = app.account().status()?;
+        if args.json {
+            return print_json(&status);
+        }
+        print!("{}", describe_status(&status));
+        Ok(())
+    })
+}
+
+fn describe_status(s: &AppStatus) -> String {
+    let mut text = String::new();
+    match (&s.email, s.connected) {
+        (Some(email), true) => text.push_str(&format!("Connected as {email}\n")),
+        _ => text.push_str("Not connected to Google (run `bookline connect`).\n"),
+    }
+    if s.needs_reconnect {
+        let why = s
+            .sync
+            .message
+            .as_deref()
+            .unwrap_or("Google refused the sign-in.");
+        text.push_str(&format!("Needs reconnect: {why} Run `bookline connect`.\n"));
+    }
+    if !s.client_configured {
+        text.push_str("No Google OAuth client is configured (see the README).\n");
+    }
+    text.push_str(&format!("Direction: {}\n", direction_words(s.direction)));
+    if let Some(calendar) = &s.calendar_id {
+        text.push_str(&format!("Calendar: {calendar}\n"));
+    }
+    text.push_str(&format!(
+        "Last sync: {}\n",
+        s.last_sync.as_deref().unwrap_or("never")
+    ));
+    text.push_str(&format!("Waiting to be sent: {}\n", s.pending));
+    text
+}
+
+fn direction_words(d: Direction) -> &'static str {
+    match d {
+        Direction::Both => "both ways (A)",
+        Direction::GoogleToCrm => "Google Calendar → Bookline only (B)",
+        Direction::CrmToGoogle => "Bookline → Google Calendar only (C)",
+    }
+}
+
+fn direction_key(d: Direction) -> &'static str {
+    match d {
+        Direction::Both => "both",
+        Direction::GoogleToCrm => "google-to-crm",
+        Direction::CrmToGoogle => "crm-to-google",
+    }
+}
+
+/// `bookline settings [...]`: shows the settings, or validates, saves and explains a change.
+pub fn settings(target: &Target, args: &SettingsArgs) -> anyhow::Result<()> {
+    with_app(target, async |app| {
+        let store = app.store();
+        let current = settings::load(store).map_err(report)?;
+        let mut wanted = current.clone();
+        if let Some(d) = args.direction {
+            wanted.direction = d.into();
+        }
+        if let Some(c) = &args.calendar {
+            wanted.calendar_id = c.trim().to_owned();
+        }
+        if let Some(p) = args.poll_interval {
+            wanted.poll_interval_secs = p;
+        }
+        if let Some(t) = &args.title_template {
+            wanted.title_template = t.clone();
+        }
+        if let Some(v) = args.include_lead_name {
+            wanted.include_lead_name = v;
+        }
+        if let Some(v) = args.include_lead_email {
+            wanted.include_lead_email = v;
+        }
+        if let Some(v) = args.include_lead_phone {
+            wanted.include_lead_phone = v;
+        }
+        if wanted == current {
+            if args.json {
+                return print_json(&current);
+            }
+            print!("{}", describe_settings(&current));
+            return Ok(());
+        }
+        wanted.validate().map_err(report)?;
+        check_calendar(app, &wanted).await?;
+        let saved = settings::save(store, &wanted).map_err(report)?;
+        tracing::info!(
+            direction = direction_key(saved.direction),
+            calendar = %saved.calendar_id,
+            poll = saved.poll_interval_secs,
+            "sync settings changed from the CLI"
+        );
+        if args.json {
+            return print_json(&saved);
+        }
+        for line in change_meaning(&current, &saved) {
+            println!("{line}");
+        }
+        Ok(())
+    })
+}
+
+/// When connected, the calendar must be one of the account's, and writable when the
+/// direction writes to Google. Without a connection it is checked at the first sync.
+async fn check_calendar(app: &App, wanted: &SyncSettings) -> anyhow::Result<()> {
+    if wanted.calendar_id == "primary" || app.account().readiness() != Readiness::Ready {
+        return Ok(());
+    }
+    let calendars = app.account().list_calendars().await?;
+    let Some(found) = calendars.iter().find(|c| c.id == wanted.calendar_id) else {
+        let known: Vec<&str> = calendars.iter().map(|c| c.id.as_str()).collect();
+        bail!(
+            "Google has no calendar {:?} for this account; choose one of: primary, {}",
+            wanted.calendar_id,
+            known.join(", ")
+        );
+    };
+    if wanted.direction.writes_google() && !found.writable {
+        bail!(
+            "The calendar {:?} is read-only for this account, so Bookline cannot write to it; \
+             choose a writable calendar or the direction google-to-crm",
+            found.summary
+        );
+    }
+    Ok(())
+}
+
+fn yes_no(v: bool) -> &'static str {
+    if v {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn describe_settings(s: &SyncSettings) -> String {
+    format!(
+        "Direction: {}\nCalendar: {}\nPoll interval: {} s\nTitle template: {}\n\
+         Lead name in Google events: {}\nLead email in Google events: {}\n\
+         Lead phone in Google events: {}\n",
+        direction_words(s.direction),
+        s.calendar_id,
+        s.poll_interval_secs,
+        s.title_template,
+        yes_no(s.include_lead_name),
+        yes_no(s.include_lead_email),
+        yes_no(s.include_lead_phone),
+    )
+}
+
+/// One sentence per changed setting, saying what it means for the user's data.
+fn change_meaning(old: &SyncSettings, new: &SyncSettings) -> Vec<String> {
+    let mut lines = Vec::new();
+    if old.direction != new.direction {
+        lines.push(match new.direction {
+            Direction::Both => format!(
+                "Direction is now both ways: new and changed appointments go to Google calendar \
+                 {}, and new and changed events there come into Bookline.",
+                new.calendar_id
+            ),
+            Direction::GoogleToCrm => format!(
+                "Direction is now Google → Bookline: events in {} come into Bookline; changes \
+                 made in Bookline are no longer sent to Google.",
+                new.calendar_id
+            ),
+            Direction::CrmToGoogle => format!(
+                "Direction is now Bookline → Google: appointments go to {}; changes made in \
+                 Google are no longer brought into Bookline.",
+                new.calendar_id
+            ),
+        });
+    }
+    if old.calendar_id != new.calendar_id {
+        lines.push(format!(
+            "Bookline now syncs with the calendar {} from the next pass. Events it already put \
+             into {} stay there.",
+            new.calendar_id, old.calendar_id
+        ));
+    }
+    if old.poll_interval_secs != new.poll_interval_secs {
+        lines.push(format!(
+            "While the app runs it checks Google every {} seconds.",
+            new.poll_interval_secs
+        ));
+    }
+    if old.privacy() != new.privacy() {
+        lines.push(format!(
+            "Events Bookline writes to Google from now on are titled {:?} and include the \
+             lead's name: {}, email: {}, phone: {}.",
+            new.title_template,
+            yes_no(new.include_lead_name),
+            yes_no(new.include_lead_email),
+            yes_no(new.include_lead_phone)
+        ));
+    }
+    if old.start_at_login != new.start_at_login {
+        lines.push(format!("Start at login: {}.", yes_no(new.start_at_login)));
+    }
+    lines
+}
+
+/// Fails with the sentence to show when no pass can run.
+fn require_ready(account: &AccountService) -> Result<(), AppError> {
+    match account.readiness() {
+        Readiness::Ready => Ok(()),
+        Readiness::NotConnected => Err(AppError::new(
+            ErrorCode::NotConnected,
+            "No Google account is connected; run `bookline connect` first.",
+        )),
+        Readiness::NeedsReconnect(why) => Err(AppError::new(
+            ErrorCode::NeedsReconnect,
+            format!("{why} Run `bookline connect`."),
+        )),
+    }
+}
+
+/// `bookline sync [--json]`.
+pub fn sync(target: &Target, args: &SyncArgs) -> anyhow::Result<()> {
+    with_app(target, async |app| {
+        require_ready(app.account())?;
+        let report = sync_pass(app, args.yes).await?;
+        if args.json {
+            print_json(&report)?;
+        } else {
+            print!("{}", describe_sync(&report));
+        }
+        if !report.errors.is_empty() {
+            bail!(
+                "{} item(s) could not be synced and stay queued for the next pass",
+                report.errors.len()
+            );
+        }
+        Ok(())
+    })
+}
+
+/// One pass (as `App::sync_once`, optionally past the delete guard), then the time is
+/// recorded so `status` shows it, as the background loop does.
+async fn sync_pass(app: &App, confirmed: bool) -> anyhow::Result<SyncReport> {
+    let report = if confirmed {
+        let ctx = account_context(app.account())?;
+        let client = app.account().client()?;
+        app.engine()
+            .run_pass_confirmed(app.store(), &client, &ctx, &cancel_on_ctrl_c())
+            .await
+            .map_err(AppError::from)?
+    } else {
+        app.sync_once().await?
+    };
+    app.account().record_last_sync(Utc::now())?;
+    Ok(report)
+}
+
+fn describe_sync(r: &SyncReport) -> String {
+    let mut text = format!(
+        "Google Calendar: {} created, {} updated, {} deleted\n\
+         Bookline: {} created, {} updated, {} deleted\n",
+        r.created_in_google,
+        r.updated_in_google,
+        r.deleted_in_google,
+        r.created_in_crm,
+        r.updated_in_crm,
+        r.deleted_in_crm
+    );
+    if r.conflicts > 0 {
+        text.push_str(&format!(
+            "Conflicts resolved: {} (see the activity log)\n",
+            r.conflicts
+        ));
+    }
+    for e in &r.errors {
+        text.push_str(&format!("Error: {e}\n"));
+    }
+    text
+}
+
+/// `bookline backfill …`.
+pub fn backfill(target: &Target, args: &BackfillArgs) -> anyhow::Result<()> {
+    if let (Some(since), Some(until)) = (args.since, args.until) {
+        if until < since {
+            bail!("--until {until} is before --since {since}");
+        }
+    }
+    with_app(target, async |app| {
+        require_ready(app.account())?;
+        let ctx = account_context(app.account())?;
+        let client = app.account().client()?;
+        let store = app.store();
+        let request = BackfillRequest {
+            direction: args.direction.into(),
+            since: args.since,
+            until: args.until,
+        };
+        let cancel = cancel_on_ctrl_c();
+        let unfinished = backfill::status(store).map_err(report)?;
+        if args.dry_run {
+            let preview = backfill::preview(app.engine(), store, &client, &ctx, &request, &cancel)
+                .await
+                .map_err(AppError::from)?;
+            if args.json {
+                let mut value = serde_json::to_value(&preview)?;
+                value["dry_run"] = json!(true);
+                value["unfinished"] = serde_json::to_value(&unfinished)?;
+                return print_json(&value);
+            }
+            print!("{}", describe_preview(&preview));
+            if let Some(u) = &unfinished {
+                println!(
+                    "An earlier transfer is unfinished ({} of {} done); running backfill \
+                     without --dry-run resumes it first.",
+                    u.done, u.total
+                );
+            }
+            return Ok(());
+        }
+        let shown = Progress::new(args.json);
+        let resumed = unfinished.is_some();
+        let result = match unfinished {
+            Some(u) => {
+                shown.line(&format!(
+                    "Resuming the unfinished transfer ({} of {} done); the direction and dates \
+                     given now apply to the next one.",
+                    u.done, u.total
+                ));
+                backfill::resume(
+                    app.engine(),
+                    store,
+                    &client,
+                    &ctx,
+                    |p| shown.update(p),
+                    &cancel,
+                )
+                .await
+            }
+            None => {
+                backfill::start(
+                    app.engine(),
+                    store,
+                    &client,
+                    &ctx,
+                    &request,
+                    |p| shown.update(p),
+                    &cancel,
+                )
+                .await
+            }
+        };
+        shown.finish();
+        let progress = result.map_err(AppError::from)?;
+        if args.json {
+            let mut value = serde_json::to_value(&progress)?;
+            value["resumed"] = json!(resumed);
+            print_json(&value)?;
+        } else {
+            print!("{}", describe_progress(&progress));
+        }
+        match progress.state {
+            ProgressState::Cancelled => bail!(
+                "the transfer was cancelled after {} of {} items; run the same command again \
+                 to resume it",
+                progress.done,
+                progress.total
+            ),
+            ProgressState::Failed => bail!(
+                "the transfer stopped: {}",
+                progress.message.as_deref().unwrap_or("unknown error")
+            ),
+            _ if progress.failed > 0 => bail!(
+                "{} item(s) could not be transferred; run the command again to retry them",
+                progress.failed
+            ),
+            _ => Ok(()),
+        }
+    })
+}
+
+fn describe_preview(p: &BackfillPreview) -> String {
+    let mut text = format!(
+        "Would create {} event(s) in Google Calendar and {} appointment(s) in Bookline.\n\
+         Would link {} pair(s) that are already equal; {} already linked.\n",
+        p.create_in_google, p.create_in_crm, p.matched_equal, p.already_linked
+    );
+    for c in &p.cannot_transfer {
+        text.push_str(&format!("Cannot transfer {}: {}\n", c.count, c.reason));
+    }
+    text.push_str(&format!("Match rule: {}\n", p.match_rule));
+    text
+}
+
+fn describe_progress(p: &BackfillProgress) -> String {
+    let mut text = format!(
+        "Created {} event(s) in Google Calendar and {} appointment(s) in Bookline; linked {}.\n",
+        p.created_in_google, p.created_in_crm, p.linked
+    );
+    if p.failed > 0 {
+        text.push_str(&format!("{} item(s) failed.\n", p.failed));
+    }
+    if let Some(m) = &p.message {
+        text.push_str(&format!("{m}\n"));
+    }
+    text
+}
+
+/// Backfill progress: a bar on a terminal, plain lines otherwise (on stderr with
+/// `--json`, so stdout stays one JSON document).
+struct Progress {
+    bar: Option<ProgressBar>,
+    json: bool,
+}
+
+impl Progress {
+    fn new(json: bool) -> Self {
+        let bar = (!json && std::io::stdout().is_terminal()).then(|| {
+            let bar = ProgressBar::new(0);
+            if let Ok(style) =
+                ProgressStyle::with_template("{bar:40} {pos}/{len} items  {msg}  (eta {eta})")
+            {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Self { bar, json }
+    }
+
+    fn line(&self, text: &str) {
+        match (&self.bar, self.json) {
+            (Some(bar), _) => bar.println(text),
+            (None, true) => eprintln!("{text}"),
+            (None, false) => println!("{text}"),
+        }
+    }
+
+    fn update(&self, p: &BackfillProgress) {
+        let counts = format!(
+            "{} created in Google, {} in Bookline, {} linked, {} failed",
+            p.created_in_google, p.created_in_crm, p.linked, p.failed
+        );
+        match &self.bar {
+            Some(bar) => {
+                bar.set_length(p.total.into());
+                bar.set_position(p.done.into());
+                bar.set_message(counts);
+            }
+            None => self.line(&format!("{}/{} items: {counts}", p.done, p.total)),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// `bookline disconnect [--yes] [--keep-imported]`.
+pub fn disconnect(target: &Target, args: &DisconnectArgs) -> anyhow::Result<()> {
+    with_app(target, async |app| {
+        let Some(email) = app.account().email()? else {
+            bail!("no Google account is connected");
+        };
+        if !args.yes && !confirm(&email, args.keep_imported)? {
+            bail!("nothing was changed");
+        }
+        let report = app.account().disconnect(args.keep_imported).await?;
+        if args.json {
+            return print_json(&report);
+        }
+        print!(
+            "{}",
+            describe_disconnect(&email, &report, args.keep_imported)
+        );
+        Ok(())
+    })
+}
+
+/// Asks on the terminal; refuses without one, so a script never removes an account by
+/// accident (it passes `--yes`).
+fn confirm(email: &str, keep_imported: bool) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "not on a terminal, so cannot ask for confirmation; pass --yes to remove the account"
+        );
+    }
+    let imported = if keep_imported {
+        "Appointments that came from Google are kept."
+    } else {
+        "Appointments that came from Google are removed from Bookline (they stay in Google)."
+    };
+    print!(
+        "Remove the Google account {email}? Sync stops, Bookline's access is revoked at Google \
+         and its sign-in deleted from the keyring. Appointments created in Bookline are kept. \
+         {imported}\nType yes to continue: "
+    );
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
+}
+
+fn describe_disconnect(email: &str, r: &DisconnectReport, keep_imported: bool) -> String {
+    let mut text = format!("Removed the Google account {email}.\n");
+    if r.revoked {
+        text.push_str("Google was told to forget Bookline's access.\n");
+    } else if let Some(e) = &r.revoke_error {
+        text.push_str(&format!("{e}\n"));
+    }
+    if keep_imported {
+        text.push_str("Appointments that came from Google were kept.\n");
+    } else {
+        text.push_str(&format!(
+            "Removed {} appointment(s) that came from Google (they are still in Google Calendar).\n",
+            r.removed_appointments
+        ));
+    }
+    text.push_str(&format!(
+        "{} appointment(s) remain in Bookline.\n",
+        r.kept_appointments
+    ));
+    text
+}
+
+/// `bookline demo --headless`: the emulator with automatic consent, connect, one sync
+/// pass and a backfill dry run, each step printed.
+pub fn headless_demo(data_dir: &Path, json_out: bool) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let demo = runtime.block_on(run_headless_demo(
+        data_dir,
+        Arc::new(KeyringSecretStore::new()),
+    ))?;
+    if !json_out {
+        print!("{demo}");
+    }
+    // The emulator starts again from the state the first step saved, as a second run of
+    // the app would: the same account, the same sign-in, the demo's own OAuth client
+    // (whatever client the environment names for real Google).
+    let (report, preview) = runtime.block_on(async {
+        let env = DemoEnvironment::start(data_dir, DemoConsent::AutoAllow).await?;
+        let result = demo_sync_and_preview(&env, data_dir).await;
+        env.shutdown().await;
+        result
+    })?;
+    if json_out {
+        return print_json(&json!({ "demo": demo, "sync": report, "backfill_preview": preview }));
+    }
+    println!("One sync pass (only items new since connecting move by themselves):");
+    print!("{}", indent(&describe_sync(&report)));
+    println!("Backfill dry run, both directions (older items; nothing written):");
+    print!("{}", indent(&describe_preview(&preview)));
+    println!(
+        "Open the demo window (`bookline demo`) and use Synchronize Google Calendar to copy them."
+    );
+    Ok(())
+}
+
+async fn demo_sync_and_preview(
+    env: &DemoEnvironment,
+    data_dir: &Path,
+) -> anyhow::Result<(SyncReport, BackfillPreview)> {
+    let store = Arc::new(Store::open(&paths::database_path(data_dir)).map_err(report)?);
+    let account = AccountService::new(
+        store.clone(),
+        Arc::new(KeyringSecretStore::new()),
+        env.endpoints().clone(),
+        None,
+        true,
+    )?
+    .with_sync_view(status_view);
+    require_ready(&account)?;
+    let engine = SyncEngine::new(EngineOptions::default());
+    let ctx = account_context(&account)?;
+    let client = account.client()?;
+    let cancel = cancel_on_ctrl_c();
+    let report = engine
+        .run_pass(&store, &client, &ctx, &cancel)
+        .await
+        .map_err(AppError::from)?;
+    account.record_last_sync(Utc::now())?;
+    let request = BackfillRequest {
+        direction: Direction::Both,
+        since: None,
+        until: None,
+    };
+    let preview = backfill::preview(&engine, &store, &client, &ctx, &request, &cancel)
+        .await
+        .map_err(AppError::from)?;
+    Ok((report, preview))
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}\n")).collect()
+}
