@@ -48,6 +48,9 @@ pub struct Cli {
         value_name = "URL"
     )]
     pub google_base_url: Option<String>,
+    /// Start hidden in the tray (what the start-at-login entry passes; `gui` reads it).
+    #[arg(long, hide = true)]
+    pub minimized: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

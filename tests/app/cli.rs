@@ -939,3 +939,20 @@ mod google {
         rt.block_on(emulator.shutdown());
     }
 }
+
+/// The start-at-login entry runs `bookline --minimized`: the flag must parse (a usage
+/// error there would make every login start fail silently).
+#[test]
+fn the_login_items_minimized_flag_is_accepted() {
+    let dir = data_dir();
+    let out = bookline(
+        dir.path(),
+        &["--minimized", "appointments", "list", "--json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(all(dir.path()), Vec::<Value>::new());
+}
