@@ -100,14 +100,18 @@ impl Store {
             if let Some(instance) = &instance_of {
                 check_series(tx, self, instance)?;
             }
-            tx.execute(
+            // Cached: a backfill inserts thousands of rows in one transaction, and
+            // compiling this INSERT (with its search-index trigger) costs more than running it.
+            tx.prepare_cached(
                 "INSERT INTO appointments (id, title, all_day, start_ms, end_ms, start_date, \
                  end_date, span_end_ms, timezone, location, notes, lead_name, lead_email, \
                  lead_phone, status, origin, recurrence, series_id, original_start, \
                  created_at_ms, updated_at_ms) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
                  ?17, ?18, ?19, ?20, ?20)",
-                params![
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
                     id,
                     values.title,
                     values.all_day,
@@ -128,8 +132,8 @@ impl Store {
                     instance_of.as_ref().map(|i| i.series_id.as_str()),
                     instance_of.as_ref().map(|i| i.original_start.as_str()),
                     now,
-                ],
-            )
+                ])
+            })
             .map_err(|e| self.error("save the appointment", e))?;
             if source == ChangeSource::User {
                 enqueue(tx, self, &id, OutboxOp::Upsert, now)?;
