@@ -529,6 +529,55 @@ impl Drop for TauriDriver {
 struct WebDriver {
     http: reqwest::Client,
     session: String,
+    /// The app's data dir: unique per test, so it names the app's process exactly.
+    data_dir: PathBuf,
+}
+
+impl Drop for WebDriver {
+    /// Closing the window only hides Bookline to the tray, so the app outlives its
+    /// WebDriver session; stop it, or it keeps the test run's output pipe open.
+    fn drop(&mut self) {
+        stop_apps_using(&self.data_dir);
+    }
+}
+
+/// Ends every Bookline process started with `--data-dir <data_dir>` (SIGTERM, then
+/// SIGKILL after 3 s).
+fn stop_apps_using(data_dir: &Path) {
+    let marker = {
+        let mut m = b"--data-dir\0".to_vec();
+        m.extend_from_slice(data_dir.as_os_str().as_encoded_bytes());
+        m.push(0);
+        m
+    };
+    let pids = || -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let pid = e.file_name().to_string_lossy().into_owned();
+                pid.chars().all(|c| c.is_ascii_digit()).then_some(pid)
+            })
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .map(|cmd| cmd.windows(marker.len()).any(|w| w == marker.as_slice()))
+                    .unwrap_or(false)
+            })
+            .collect()
+    };
+    for signal in ["-TERM", "-KILL"] {
+        let running = pids();
+        if running.is_empty() {
+            return;
+        }
+        let _ = Command::new("kill").arg(signal).args(&running).status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline && !pids().is_empty() {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -573,6 +622,7 @@ impl WebDriver {
         Self {
             http,
             session: format!("{}/session/{session}", driver.url),
+            data_dir: data_dir.to_path_buf(),
         }
     }
 
@@ -703,6 +753,7 @@ impl WebDriver {
 
     async fn close(self) {
         let _ = self.http.delete(&self.session).send().await;
+        // `self` drops here, which stops the app hidden in the tray.
     }
 }
 
