@@ -625,7 +625,7 @@ async fn run(
                 to_run,
                 &calendar_tz,
                 &mut report,
-                |tx| {
+                |tx, _| {
                     for p in &nothing {
                         if let Some((job, seq)) = p.job_item {
                             mark_item(store, tx, job, seq, "skipped", None)?;

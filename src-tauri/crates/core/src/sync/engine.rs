@@ -335,6 +335,8 @@ impl SyncEngine {
         let cal = ctx.calendar_id.as_str();
         let mut resynced = false;
         'listing: loop {
+            // Whether an item of this listing failed to apply (see the token save below).
+            let listing_failed = std::sync::atomic::AtomicBool::new(false);
             let token = store.read(|c| links::sync_token(store, c, cal))?;
             let full = token.is_none();
             let mut page_token: Option<String> = None;
@@ -377,15 +379,39 @@ impl SyncEngine {
                 } else {
                     None
                 };
+                let problems_before = report.errors.len();
                 let planned =
                     self.plan_events(store, ctx, mode, &calendar_tz, page.items, report)?;
+                if report.errors.len() > problems_before {
+                    // An event Bookline could not read: same rule as a failed apply.
+                    listing_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 self.guard(store, ctx, &planned, confirmed)?;
-                self.execute(store, w, ctx, mode, planned, &calendar_tz, report, |tx| {
-                    if let Some(token) = &sync_token {
-                        links::save_sync_token(store, tx, cal, token)?;
-                    }
-                    Ok(())
-                })
+                self.execute(
+                    store,
+                    w,
+                    ctx,
+                    mode,
+                    planned,
+                    &calendar_tz,
+                    report,
+                    |tx, page| {
+                        if !page.errors.is_empty() {
+                            listing_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        match &sync_token {
+                            // Saving the token would skip the changes that failed: they would
+                            // come back only if they changed again in Google. Keeping the old
+                            // token reads them again next pass (the rest are no-ops by then),
+                            // and their errors keep showing until they apply.
+                            Some(_)
+                                if listing_failed.load(std::sync::atomic::Ordering::Relaxed) => {}
+                            Some(token) => links::save_sync_token(store, tx, cal, token)?,
+                            None => {}
+                        }
+                        Ok(())
+                    },
+                )
                 .await?;
                 match next_page {
                     Some(next) if Some(&next) != page_token.as_ref() => page_token = Some(next),
@@ -626,7 +652,7 @@ impl SyncEngine {
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(self.options.push_chunk.max(1)));
             let chunk = std::mem::replace(&mut rest, tail);
-            self.execute(store, w, ctx, mode, chunk, "UTC", report, |_| Ok(()))
+            self.execute(store, w, ctx, mode, chunk, "UTC", report, |_, _| Ok(()))
                 .await?;
         }
         Ok(())
@@ -647,7 +673,7 @@ impl SyncEngine {
         planned: Vec<Planned>,
         calendar_tz: &str,
         report: &mut SyncReport,
-        finish: impl FnOnce(&Transaction<'_>) -> Result<(), StoreError>,
+        finish: impl FnOnce(&Transaction<'_>, &SyncReport) -> Result<(), StoreError>,
     ) -> Result<(), SyncError> {
         let mut ready: Vec<Ready> = Vec::with_capacity(planned.len());
         let mut round = planned;
@@ -778,7 +804,7 @@ impl SyncEngine {
         ready: Vec<Ready>,
         calendar_tz: &str,
         report: &mut SyncReport,
-        finish: impl FnOnce(&Transaction<'_>) -> Result<(), StoreError>,
+        finish: impl FnOnce(&Transaction<'_>, &SyncReport) -> Result<(), StoreError>,
     ) -> Result<(), SyncError> {
         let mut counts = SyncReport::default();
         store.write("save what sync changed", |tx| {
@@ -806,7 +832,7 @@ impl SyncEngine {
                     }
                 }
             }
-            finish(tx)
+            finish(tx, &counts)
         })?;
         merge_counts(report, counts);
         Ok(())

@@ -966,3 +966,45 @@ async fn activity_pages_newest_first_and_prunes_oldest() {
         vec![first[0].id, first[1].id]
     );
 }
+
+/// A Google change that fails to apply is not skipped by saving the sync token past it:
+/// the next pass reads it again and reports it again, other changes still arrive, and
+/// once the event is fixed in Google it comes in.
+#[tokio::test]
+async fn a_failed_google_change_is_read_again_until_it_applies() {
+    let w = World::new(Direction::Both).await;
+    // A zero-length event: Google accepts it, Bookline's store refuses end == start.
+    let e = w.google_insert("Zero-length reminder", at(5, 9)).await;
+    let id = e.id.clone().unwrap();
+    w.google_patch(
+        &id,
+        json!({"end": {"dateTime": at(5, 9).to_rfc3339(), "timeZone": "UTC"}}),
+    )
+    .await;
+    let r = w.try_pass().await.expect("pass");
+    assert_eq!(r.created_in_crm, 0, "{r:?}");
+    assert_eq!(r.errors.len(), 1, "{r:?}");
+
+    w.google_insert("Call booked meanwhile", at(6, 10)).await;
+    let r = w.try_pass().await.expect("pass");
+    assert_eq!(r.created_in_crm, 1, "other changes still arrive: {r:?}");
+    assert_eq!(r.errors.len(), 1, "the failure is reported again: {r:?}");
+
+    w.google_patch(
+        &id,
+        json!({"end": {"dateTime": at(5, 10).to_rfc3339(), "timeZone": "UTC"}}),
+    )
+    .await;
+    let r = w.try_pass().await.expect("pass");
+    assert_eq!(r.created_in_crm, 1, "{r:?}");
+    assert!(r.errors.is_empty(), "{r:?}");
+    let mut titles: Vec<String> = w.crm_all().into_iter().map(|a| a.title).collect();
+    titles.sort();
+    assert_eq!(titles, ["Call booked meanwhile", "Zero-length reminder"]);
+
+    // Everything applied: the token moves on and an idle pass is one request again.
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert!(!r.changed_anything() && r.errors.is_empty(), "{r:?}");
+    assert_eq!(stats(w.base()).await["total"], 1);
+}
