@@ -480,16 +480,13 @@ pub fn sync(target: &Target, args: &SyncArgs) -> anyhow::Result<()> {
 /// One pass (as `App::sync_once`, optionally past the delete guard), then the time is
 /// recorded so `status` shows it, as the background loop does.
 async fn sync_pass(app: &App, confirmed: bool) -> anyhow::Result<SyncReport> {
-    let report = if confirmed {
-        let ctx = account_context(app.account())?;
-        let client = app.account().client()?;
-        app.engine()
-            .run_pass_confirmed(app.store(), &client, &ctx, &cancel_on_ctrl_c())
-            .await
-            .map_err(AppError::from)?
+    // Ctrl-C cancels the confirmed (deleting) pass cleanly; a plain pass just ends.
+    let cancel = if confirmed {
+        cancel_on_ctrl_c()
     } else {
-        app.sync_once().await?
+        CancellationToken::new()
     };
+    let report = app.sync_once(confirmed, &cancel).await?;
     app.account().record_last_sync(Utc::now())?;
     Ok(report)
 }

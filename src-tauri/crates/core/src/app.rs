@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::account::AccountService;
 use crate::demo::{DemoConsent, DemoEnvironment};
 use crate::error::{AppError, ErrorCode};
@@ -16,7 +18,7 @@ use crate::runtime::{RuntimeConfig, SyncRuntime, SyncRuntimeHandle};
 use crate::secrets::{KeyringSecretStore, SecretStore};
 use crate::store::Store;
 use crate::sync::engine::{EngineOptions, SyncEngine, SyncReport};
-use crate::sync::service::{account_context, status_view, EnginePass};
+use crate::sync::service::{run_pass, status_view, EnginePass};
 use crate::sync::settings;
 
 /// How to build the context.
@@ -123,15 +125,14 @@ impl App {
         ))
     }
 
-    /// One ongoing-sync pass without the background loop (`bookline sync`).
-    pub async fn sync_once(&self) -> Result<SyncReport, AppError> {
-        let ctx = account_context(&self.account)?;
-        let client = self.account.client()?;
-        let cancel = tokio_util::sync::CancellationToken::new();
-        self.engine
-            .run_pass(&self.store, &client, &ctx, &cancel)
-            .await
-            .map_err(AppError::from)
+    /// One ongoing-sync pass without the background loop (`bookline sync`);
+    /// `confirmed` lets it past the mass-delete guard.
+    pub async fn sync_once(
+        &self,
+        confirmed: bool,
+        cancel: &CancellationToken,
+    ) -> Result<SyncReport, AppError> {
+        run_pass(&self.engine, &self.account, cancel, confirmed).await
     }
 
     /// Stops the demo emulator (saving its state) when there is one.

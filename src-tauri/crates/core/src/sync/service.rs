@@ -13,7 +13,7 @@ use crate::error::{AppError, ErrorCode};
 use crate::runtime::{PassFuture, SyncPass};
 use crate::store::Store;
 use crate::sync::decide::Direction;
-use crate::sync::engine::{AccountContext, SyncEngine};
+use crate::sync::engine::{AccountContext, SyncEngine, SyncReport};
 use crate::sync::settings;
 
 /// What the engine needs about the connected account, from the account's watermark and
@@ -40,6 +40,27 @@ pub fn status_view(store: &Store) -> Result<(Direction, Option<String>), AppErro
     Ok((settings.direction, Some(settings.calendar_id)))
 }
 
+/// One ongoing-sync pass for the connected account with its saved settings;
+/// `confirmed` lets it past the mass-delete guard (the user said yes).
+pub async fn run_pass(
+    engine: &SyncEngine,
+    account: &AccountService,
+    cancel: &CancellationToken,
+    confirmed: bool,
+) -> Result<SyncReport, AppError> {
+    let ctx = account_context(account)?;
+    let client = account.client()?;
+    let store = account.store();
+    let result = if confirmed {
+        engine
+            .run_pass_confirmed(store, &client, &ctx, cancel)
+            .await
+    } else {
+        engine.run_pass(store, &client, &ctx, cancel).await
+    };
+    result.map_err(AppError::from)
+}
+
 /// The real `SyncPass`: one engine (and so one rate limiter) per account, shared by the
 /// background loop and "Sync now".
 pub struct EnginePass {
@@ -58,13 +79,6 @@ impl EnginePass {
 
 impl SyncPass for EnginePass {
     fn run<'a>(&'a self, account: &'a AccountService, cancel: CancellationToken) -> PassFuture<'a> {
-        Box::pin(async move {
-            let ctx = account_context(account)?;
-            let client = account.client()?;
-            self.engine
-                .run_pass(account.store(), &client, &ctx, &cancel)
-                .await
-                .map_err(AppError::from)
-        })
+        Box::pin(async move { run_pass(&self.engine, account, &cancel, false).await })
     }
 }
