@@ -39,6 +39,13 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 
+# A clean build writes a few GiB to target/; the linker dies with SIGBUS, not a clear
+# message, when the disk fills under it. Say so up front.
+free_kib=$(df -Pk "${CARGO_TARGET_DIR:-$ROOT}" | awk 'NR==2 {print $4}')
+if [ "${free_kib:-0}" -lt $((4 * 1024 * 1024)) ]; then
+  printf '\033[1mtest:\033[0m warning: only %d MiB free for the build; a clean build needs about 4 GiB\n' "$((free_kib / 1024))"
+fi
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
