@@ -8,6 +8,9 @@ Each subcommand prints one JSON object: wall seconds, requests the emulator coun
   peer.py --base-url URL --token TOKEN --calendar CAL read --events N
   peer.py ... insert-one-by-one --count N
   peer.py ... insert-batch --count N --batch 50
+  peer.py ... incremental --events N (full read for a sync token and one event renamed by
+                                     another client, not measured; then the measured
+                                     read of what changed: events.list with syncToken)
   peer.py ... seed --events N        (control API, not measured: the starting state)
 """
 import argparse
@@ -73,6 +76,34 @@ def read(svc, cal, args):
         print(f"read {count} events, expected {args.events}", file=sys.stderr)
         sys.exit(1)
     return {"events": count, "pages": pages, "errors": 0}
+
+
+def prepare_incremental(svc, cal, args):
+    """A full read that ends with a sync token, then another client renames one event."""
+    token, sync_token, first, count = None, None, None, 0
+    while True:
+        resp = svc.events().list(calendarId=cal, maxResults=2500, pageToken=token).execute()
+        items = resp.get("items", [])
+        count += len(items)
+        first = first or (items[0]["id"] if items else None)
+        token = resp.get("nextPageToken")
+        if not token:
+            sync_token = resp["nextSyncToken"]
+            break
+    if count != args.events or first is None:
+        print(f"read {count} events, expected {args.events}", file=sys.stderr)
+        sys.exit(1)
+    svc.events().patch(calendarId=cal, eventId=first, body={"summary": "Renamed elsewhere"}).execute()
+    return sync_token
+
+
+def incremental(svc, cal, sync_token):
+    resp = svc.events().list(calendarId=cal, syncToken=sync_token).execute()
+    changed = len(resp.get("items", []))
+    if changed != 1:
+        print(f"incremental read saw {changed} changes, expected 1", file=sys.stderr)
+        sys.exit(1)
+    return {"changed": changed, "errors": 0}
 
 
 def with_backoff(call, errors):
@@ -159,6 +190,8 @@ def main():
     b = sub.add_parser("insert-batch")
     b.add_argument("--count", type=int, required=True)
     b.add_argument("--batch", type=int, default=50)
+    inc = sub.add_parser("incremental")
+    inc.add_argument("--events", type=int, required=True)
     sd = sub.add_parser("seed")
     sd.add_argument("--events", type=int, required=True)
     args = p.parse_args()
@@ -170,10 +203,13 @@ def main():
         print(json.dumps({"seeded": n, "seconds": round(time.perf_counter() - start, 3)}))
         return
     svc = service(base, args.token)
+    sync_token = prepare_incremental(svc, args.calendar, args) if args.cmd == "incremental" else None
     before = stats(base)
     start = time.perf_counter()
     if args.cmd == "read":
         detail = read(svc, args.calendar, args)
+    elif args.cmd == "incremental":
+        detail = incremental(svc, args.calendar, sync_token)
     elif args.cmd == "insert-one-by-one":
         detail = insert_one_by_one(svc, args.calendar, args)
     else:

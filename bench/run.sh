@@ -12,7 +12,9 @@
 # it has them). Until that example exists, the column says "not yet available".
 #
 # Env: VENV (default target/venv), READ_SIZES (default "1000 10000"), INSERT_COUNT (2000),
-# QUOTA (600 per window), WINDOW_MS (6000: Google's minute shortened so a run takes seconds).
+# QUOTA (600 per window), WINDOW_MS (6000: Google's minute shortened so a run takes seconds),
+# GROWTH_SIZES (default "1000 10000 50000": calendars for the incremental case),
+# IDLE_SIZE (10000), IDLE_POLLS (120), IDLE_POLL_MS (500).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
@@ -23,6 +25,9 @@ READ_SIZES="${READ_SIZES:-1000 10000}"
 INSERT_COUNT="${INSERT_COUNT:-2000}"
 QUOTA="${QUOTA:-600}"
 WINDOW_MS="${WINDOW_MS:-6000}"
+GROWTH_SIZES="${GROWTH_SIZES:-1000 10000 50000}"
+IDLE_SIZE="${IDLE_SIZE:-10000}"
+export IDLE_POLLS="${IDLE_POLLS:-120}" IDLE_POLL_MS="${IDLE_POLL_MS:-500}"
 mkdir -p "$OUT_DIR"
 
 if [ ! -x "$VENV/bin/python" ]; then
@@ -87,14 +92,16 @@ fresh() {
 CASES_FILE="$OUT_DIR/cases.jsonl"
 : >"$CASES_FILE"
 
-# run_case NAME SEED QUOTA WINDOW PEER_ARGS...
+# run_case NAME SEED QUOTA WINDOW PEER_ARGS...   (no PEER_ARGS: Bookline only)
 run_case() {
   local name="$1" seed_events="$2" quota="$3" window="$4"
   shift 4
-  local token cal peer bookline
-  read -r token cal <<<"$(fresh "$seed_events" "$quota" "$window")"
-  echo "· $name: peer…" >&2
-  peer="$("$PY" "$HERE/peer.py" --base-url "$BASE" --token "$token" --calendar "$cal" "$@")"
+  local token cal peer='null' bookline
+  if [ $# -gt 0 ]; then
+    read -r token cal <<<"$(fresh "$seed_events" "$quota" "$window")"
+    echo "· $name: peer…" >&2
+    peer="$("$PY" "$HERE/peer.py" --base-url "$BASE" --token "$token" --calendar "$cal" "$@")"
+  fi
   bookline='null'
   if [ "$HAVE_BOOKLINE" = 1 ]; then
     read -r token cal <<<"$(fresh "$seed_events" "$quota" "$window")"
@@ -110,6 +117,11 @@ for n in $READ_SIZES; do
 done
 run_case "push-$INSERT_COUNT-one-by-one" 0 "$QUOTA" "$WINDOW_MS" insert-one-by-one --count "$INSERT_COUNT"
 run_case "push-$INSERT_COUNT-batch-50" 0 "$QUOTA" "$WINDOW_MS" insert-batch --count "$INSERT_COUNT" --batch 50
+# One change among N events: what a pass costs should follow the changes, not N.
+for n in $GROWTH_SIZES; do
+  run_case "incremental-$n" "$n" 0 60000 incremental --events "$n"
+done
+run_case "idle-$IDLE_SIZE" "$IDLE_SIZE" 0 60000
 
 "$PY" - "$CASES_FILE" "$OUT_DIR/results.json" "$HAVE_BOOKLINE" <<'PYEOF'
 import json, sys
@@ -117,26 +129,43 @@ cases_file, out, have = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 results = []
 for line in open(cases_file):
     c = json.loads(line)
-    peer, bl = c["peer"], c["bookline"] or {}
-    results.append({
+    peer, bl = c["peer"] or {}, c["bookline"] or {}
+    def pick(key):
+        # Bookline's own counts when it ran; the peer's otherwise (labelled in `peer`).
+        return bl.get(key, peer.get(key)) if bl else peer.get(key)
+    r = {
         "name": c["name"],
         "bookline_s": bl.get("bookline_s"),
-        "peer_s": peer["peer_s"],
-        # Bookline's own counts when it ran; the peer's otherwise (labelled in `peer`).
-        "requests": bl.get("requests", peer["requests"]) if bl else peer["requests"],
-        "quota_rejections": bl.get("quota_rejections", peer["quota_rejections"]) if bl else peer["quota_rejections"],
-        "rss_mb": bl.get("rss_mb") if bl else None,
-        "peer": peer,
+        "peer_s": peer.get("peer_s"),
+        "requests": pick("requests"),
+        "quota_rejections": pick("quota_rejections"),
+        "rss_mb": bl.get("rss_mb"),
+        "peer": c["peer"],
         "bookline": c["bookline"],
-    })
+    }
+    for extra in ("cpu_percent", "cpu_percent_at_60s_poll", "requests_per_hour_at_60s_poll"):
+        if extra in bl:
+            r[extra] = bl[extra]
+    results.append(r)
 json.dump({"cases": results}, open(out, "w"), indent=2)
-fmt = "{:<26} {:>11} {:>9} {:>7} {:>10} {:>11} {:>10}"
-print(fmt.format("case", "bookline_s", "peer_s", "ratio", "peer reqs", "peer quota✗", "peer rss"))
+
+def num(v, f="{:.3f}"):
+    return f.format(v) if isinstance(v, (int, float)) else "-"
+
+fmt = "{:<26} {:>11} {:>9} {:>7} {:>9} {:>9} {:>11} {:>8}"
+print(fmt.format("case", "bookline_s", "peer_s", "ratio", "bl reqs", "peer reqs", "quota✗ b/p", "bl rss"))
 for r in results:
-    b = r["bookline_s"]
-    ratio = f"{b / r['peer_s']:.2f}x" if b is not None and r["peer_s"] else "-"
-    print(fmt.format(r["name"], f"{b:.3f}" if b is not None else "n/a", f"{r['peer_s']:.3f}", ratio,
-                     r["peer"]["requests"], r["peer"]["quota_rejections"], f"{r['peer']['rss_mb']:.0f} MB"))
+    b, p = r["bookline_s"], r["peer_s"]
+    peer = r["peer"] or {}
+    bl = r["bookline"] or {}
+    ratio = f"{b / p:.2f}x" if b is not None and p else "-"
+    rej = f"{bl.get('quota_rejections', '-')}/{peer.get('quota_rejections', '-')}"
+    print(fmt.format(r["name"], num(b), num(p), ratio, bl.get("requests", "-"), peer.get("requests", "-"),
+                     rej, num(r["rss_mb"], "{:.0f} MB")))
+    if "cpu_percent" in r:
+        print(f"    idle: {r['requests_per_hour_at_60s_poll']:.0f} requests/hour at the 60 s poll, "
+              f"CPU {r['cpu_percent']:.2f}% polling every {bl['poll_interval_ms']} ms "
+              f"({r['cpu_percent_at_60s_poll']:.4f}% at 60 s), RSS {num(r['rss_mb'], '{:.0f}')} MB")
 if not have:
     import os
     print("Bookline: not yet available (" + os.environ.get("BOOKLINE_NOTE", "") + ")")

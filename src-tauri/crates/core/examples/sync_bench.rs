@@ -11,7 +11,10 @@
 //! script) and prints one JSON object: `bookline_s`, `requests` (calls as the quota
 //! counts them), `http_requests`, `quota_rejections`, `rss_mb`. Cases: `import-N` (the
 //! calendar's events into Bookline: backfill Google→CRM), `push-N-…` (N new appointments
-//! to Google by an ongoing-sync pass; Bookline always batches).
+//! to Google by an ongoing-sync pass; Bookline always batches), `incremental-N` (the N
+//! events already imported and linked, a second client renames one: the pass that brings
+//! it in), `idle-N` (the same, nothing changes: polls at a shortened interval, with CPU,
+//! memory and requests per poll).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -237,6 +240,127 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+async fn reset_stats(http: &reqwest::Client, base: &str) -> Result<(), BoxError> {
+    http.post(format!("{base}/_emulator/stats/reset"))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(())
+}
+
+/// A second client (the user on their phone) renames one event through the API.
+async fn edit_one_event(
+    http: &reqwest::Client,
+    base: &str,
+    calendar: &str,
+    token: &str,
+) -> Result<(), BoxError> {
+    let events = format!("{base}/calendar/v3/calendars/{calendar}/events");
+    let page: Value = http
+        .get(&events)
+        .bearer_auth(token)
+        .query(&[("maxResults", "1")])
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = page["items"][0]["id"].as_str().ok_or("no event to edit")?;
+    http.patch(format!("{events}/{id}"))
+        .bearer_auth(token)
+        .json(&json!({ "summary": "Moved by the lead, renamed on the phone" }))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(())
+}
+
+/// CPU seconds (user + system) this process has used so far.
+fn cpu_seconds() -> Option<f64> {
+    // /proc/self/stat fields 14 and 15 (utime, stime) in clock ticks; the comm field
+    // (2) may hold spaces, so count from the closing parenthesis.
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // USER_HZ is 100 on every Linux this runs on (sysconf(_SC_CLK_TCK)).
+    Some((utime + stime) / 100.0)
+}
+
+/// Current resident memory of this process in MB.
+fn rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Idle with the calendar in Bookline: `IDLE_POLLS` polls (default 120) at a shortened
+/// interval (`IDLE_POLL_MS`, default 500 ms) with nothing changing. Reports the requests
+/// per poll (so per hour at the default 60 s poll), the mean pass time, and CPU and
+/// memory of the process over the whole idle stretch, sleeping included.
+#[allow(clippy::too_many_arguments)]
+async fn idle_case(
+    case: &str,
+    e: &SyncEngine,
+    store: &Store,
+    client: &CalendarClient,
+    ctx: &AccountContext,
+    http: &reqwest::Client,
+    base: &str,
+    cancel: &CancellationToken,
+) -> Result<(), BoxError> {
+    let env_num = |name: &str, default: u64| -> u64 {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let polls = env_num("IDLE_POLLS", 120).max(1);
+    let interval = Duration::from_millis(env_num("IDLE_POLL_MS", 500));
+    reset_stats(http, base).await?;
+    let cpu0 = cpu_seconds().ok_or("no /proc/self/stat")?;
+    let wall0 = Instant::now();
+    let mut in_pass = Duration::ZERO;
+    for _ in 0..polls {
+        let t = Instant::now();
+        let r = e.run_pass(store, client, ctx, cancel).await?;
+        in_pass += t.elapsed();
+        if r.changed_anything() || !r.errors.is_empty() {
+            return Err(format!("an idle pass did something: {r:?}").into());
+        }
+        tokio::time::sleep(interval).await;
+    }
+    let wall = wall0.elapsed().as_secs_f64();
+    let cpu = cpu_seconds().ok_or("no /proc/self/stat")? - cpu0;
+    let stats: Value = http
+        .get(format!("{base}/_emulator/stats"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let requests = stats["total"].as_u64().unwrap_or(0);
+    let per_poll = requests as f64 / polls as f64;
+    let out = json!({
+        "case": case,
+        "bookline_s": in_pass.as_secs_f64() / polls as f64,
+        "polls": polls,
+        "poll_interval_ms": interval.as_millis() as u64,
+        "requests": requests,
+        "requests_per_poll": per_poll,
+        "requests_per_hour_at_60s_poll": per_poll * 60.0,
+        "quota_rejections": stats["quota_rejections"]["total"],
+        // CPU over the idle stretch at the shortened interval; at the default 60 s poll
+        // the same passes are spread over 120x the time.
+        "cpu_percent": 100.0 * cpu / wall,
+        "cpu_percent_at_60s_poll": 100.0 * cpu / (polls as f64 * 60.0),
+        "rss_mb": rss_mb(),
+    });
+    println!("{out}");
+    Ok(())
+}
+
 /// One case of `bench/run.sh` against its emulator.
 async fn run_case(args: &[String]) -> Result<(), BoxError> {
     let case = arg(args, "--case").ok_or("--case is required")?;
@@ -261,7 +385,7 @@ async fn run_case(args: &[String]) -> Result<(), BoxError> {
     };
     let client = CalendarClient::new(
         Endpoints::from_base(&base)?,
-        Arc::new(StaticTokenSource::new(token)),
+        Arc::new(StaticTokenSource::new(token.clone())),
     )?;
     let dir = tempfile::tempdir()?;
     let store = Store::open(&dir.path().join("bench.sqlite3"))?;
@@ -297,6 +421,37 @@ async fn run_case(args: &[String]) -> Result<(), BoxError> {
         let t = Instant::now();
         let r = e.run_pass(&store, &client, &ctx, &cancel).await?;
         (t.elapsed().as_secs_f64(), r.created_in_google as usize)
+    } else if case.starts_with("incremental-") || case.starts_with("idle-") {
+        // The calendar's N events already in Bookline and linked (backfill, then the
+        // first ongoing pass that takes the sync token) — not measured.
+        let req = BackfillRequest {
+            direction: Direction::GoogleToCrm,
+            since: None,
+            until: None,
+        };
+        backfill::start(&e, &store, &client, &ctx, &req, |_| {}, &cancel).await?;
+        let first = e.run_pass(&store, &client, &ctx, &cancel).await?;
+        if first.changed_anything() || !first.errors.is_empty() {
+            return Err(format!("the pass after the import was not idle: {first:?}").into());
+        }
+        if case.starts_with("incremental-") {
+            edit_one_event(&http, &base, &ctx.calendar_id, &token).await?;
+            reset_stats(&http, &base).await?;
+            let t = Instant::now();
+            let r = e.run_pass(&store, &client, &ctx, &cancel).await?;
+            let secs = t.elapsed().as_secs_f64();
+            let others = r.created_in_crm
+                + r.deleted_in_crm
+                + r.created_in_google
+                + r.updated_in_google
+                + r.deleted_in_google;
+            if r.updated_in_crm != 1 || others != 0 || !r.errors.is_empty() {
+                return Err(format!("expected exactly one CRM update, got {r:?}").into());
+            }
+            (secs, 1)
+        } else {
+            return idle_case(&case, &e, &store, &client, &ctx, &http, &base, &cancel).await;
+        }
     } else {
         return Err(format!("unknown case {case}").into());
     };
@@ -328,7 +483,8 @@ async fn main() -> Result<(), BoxError> {
         println!(
             "sync_bench                      own emulators, all scenarios, a table\n\
              sync_bench --case NAME --base-url URL --token T --calendar CAL --json\n\
-             \x20                               one bench/run.sh case (import-N, push-N-...)"
+             \x20                               one bench/run.sh case (import-N, push-N-...,\n\
+             \x20                               incremental-N, idle-N)"
         );
         return Ok(());
     }
