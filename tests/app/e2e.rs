@@ -137,6 +137,18 @@ async fn add_an_appointment_through_the_window() {
     // The week view (fed by `week_occurrences`) shows it too.
     wd.find("tab-week").await.click(&wd).await;
     let week = wd.wait_for("week-view").await;
+    // The view opens on this week (Monday first); from Thursday on, four days ahead is
+    // next week, so step forward to the appointment's week.
+    use chrono::Datelike;
+    let monday = |d: chrono::NaiveDate| {
+        d - chrono::Duration::days(i64::from(d.weekday().num_days_from_monday()))
+    };
+    let today = chrono::Local::now().date_naive();
+    let target: chrono::NaiveDate = date.parse().expect("the date the test typed");
+    let weeks_ahead = (monday(target) - monday(today)).num_days() / 7;
+    for _ in 0..weeks_ahead {
+        wd.find("week-next").await.click(&wd).await;
+    }
     wd.poll("the new appointment in the week view", || async {
         let text = week.text_content(&wd).await;
         (text.contains(title) && !text.contains("Loading")).then_some(())
