@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_search.sql"),
     include_str!("../../migrations/0003_sync.sql"),
     include_str!("../../migrations/0004_list_indices.sql"),
+    include_str!("../../migrations/0005_search_queue.sql"),
 ];
 
 /// Settings key present while a Google account is connected: the account service's
@@ -86,10 +87,19 @@ impl Store {
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
             .map_err(fail("configure the database"))?;
         let migrations_applied = migrate(&mut conn, path)?;
+        // Notes left by a writer that committed without `Store::write` (see
+        // `flush_search`). Only written when there are some, so opening a file on a full
+        // disk still works; if this fails the next write indexes them.
+        if let Err(e) = flush_search_on_open(&mut conn) {
+            tracing::warn!(error = %e, "could not bring the search index up to date on open");
+        }
         // Lets SQLite refresh the planner statistics it finds stale (cheap; what the
-        // SQLite docs recommend for long-lived connections).
-        conn.execute_batch("PRAGMA optimize = 0x10002;")
-            .map_err(fail("configure the database"))?;
+        // SQLite docs recommend for long-lived connections). It may write (ANALYZE), so
+        // on a full disk it fails: the statistics are an optimisation, not a reason to
+        // refuse the user their data.
+        if let Err(e) = conn.execute_batch("PRAGMA optimize = 0x10002;") {
+            tracing::warn!(error = %e, "could not refresh the query planner's statistics");
+        }
         if migrations_applied > 0 {
             tracing::info!(
                 path = %path.display(),
@@ -136,6 +146,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.error(action, e))?;
         let value = f(&tx)?;
+        flush_search(&tx).map_err(|e| self.error(action, e))?;
         tx.commit().map_err(|e| self.error(action, e))?;
         Ok(value)
     }
@@ -158,6 +169,51 @@ impl Store {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Brings the search index up to date with the rows changed in this transaction (noted
+/// in `search_pending` by the triggers of migration 5): removes the text the index held
+/// for them and adds what they hold now, each as one statement over all noted rows.
+/// Per transaction instead of per row, so a sync page of thousands of rows written under
+/// per-item savepoints indexes once (FTS5 writes a segment at every savepoint once
+/// touched, which made the per-row triggers a third of an import's time).
+fn flush_search(conn: &Connection) -> rusqlite::Result<()> {
+    let pending: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM search_pending)")?
+        .query_row([], |r| r.get(0))?;
+    if !pending {
+        return Ok(());
+    }
+    conn.prepare_cached(
+        "INSERT INTO appointment_search \
+         (appointment_search, rowid, title, lead_name, lead_email, lead_phone) \
+         SELECT 'delete', row_key, title, lead_name, lead_email, lead_phone \
+         FROM search_pending WHERE indexed = 1",
+    )?
+    .execute([])?;
+    conn.prepare_cached(
+        "INSERT INTO appointment_search (rowid, title, lead_name, lead_email, lead_phone) \
+         SELECT a.row_key, a.title, a.lead_name, a.lead_email, a.lead_phone \
+         FROM search_pending p JOIN appointments a ON a.row_key = p.row_key \
+         ORDER BY p.row_key",
+    )?
+    .execute([])?;
+    conn.prepare_cached("DELETE FROM search_pending")?
+        .execute([])?;
+    Ok(())
+}
+
+fn flush_search_on_open(conn: &mut Connection) -> rusqlite::Result<()> {
+    let pending: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM search_pending)", [], |r| {
+            r.get(0)
+        })?;
+    if pending {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        flush_search(&tx)?;
+        tx.commit()?;
+    }
+    Ok(())
 }
 
 /// Applies pending migrations one by one; returns how many ran.

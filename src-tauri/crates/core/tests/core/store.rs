@@ -706,6 +706,168 @@ fn search_and_filters_combine() {
     assert_eq!(s.list_appointments(&q("renamed"), now).unwrap().total, 0);
 }
 
+/// Whether the search index holds exactly the text of every row (FTS5's integrity check
+/// with a non-zero rank compares the index with the content table) and no change is
+/// waiting to be indexed.
+fn search_index_exact(path: &std::path::Path) -> Result<(), String> {
+    let conn = raw(path);
+    let pending: i64 = conn
+        .query_row("SELECT COUNT(*) FROM search_pending", [], |r| r.get(0))
+        .unwrap();
+    conn.execute(
+        "INSERT INTO appointment_search (appointment_search, rank) VALUES ('integrity-check', 1)",
+        [],
+    )
+    .map_err(|e| format!("index differs from the rows: {e}"))?;
+    if pending > 0 {
+        return Err(format!("{pending} row(s) not indexed yet"));
+    }
+    Ok(())
+}
+
+#[test]
+fn the_search_index_is_exact_after_every_committed_write() {
+    let f = fixture();
+    let s = &f.store;
+    let now = utc(2026, 6, 1, 12, 0);
+    let check = |step: &str| {
+        search_index_exact(&f.path).unwrap_or_else(|e| panic!("after {step}: {e}"));
+    };
+    let q = |search: &str| ListQuery {
+        search: Some(search.into()),
+        period: Period::All,
+        limit: 100,
+        ..ListQuery::default()
+    };
+    let hits = |search: &str| s.list_appointments(&q(search), now).unwrap().total;
+
+    let mut input = timed("Pricing call", now, 30);
+    input.lead = Lead {
+        name: "Ada Lovelace".into(),
+        email: "ada@engines.example".into(),
+        phone: "+44 20 7946 0000".into(),
+    };
+    let a = s
+        .create_appointment(input.clone(), Origin::Crm, ChangeSource::User)
+        .unwrap();
+    check("a user create");
+    assert_eq!(hits("lovelace"), 1);
+
+    input.title = "Contract call".into();
+    input.lead.name = "Charles Babbage".into();
+    s.update_appointment(&a.id, input.clone(), ChangeSource::User)
+        .unwrap();
+    check("a user edit");
+    assert_eq!(
+        (hits("lovelace"), hits("babbage"), hits("pricing")),
+        (0, 1, 0)
+    );
+
+    s.set_status(&a.id, Status::Cancelled, ChangeSource::User)
+        .unwrap();
+    check("a status change");
+
+    // A series with a moved instance; deleting the series cascades to the instance.
+    let series = s
+        .create_appointment(full_input(), Origin::Google, ChangeSource::Sync)
+        .unwrap();
+    let instance = s
+        .create_instance_override(
+            SeriesInstance {
+                series_id: series.id.clone(),
+                original_start: "2026-06-02T13:00:00Z".into(),
+            },
+            timed("Moved review", utc(2026, 6, 2, 15, 0), 60),
+            Origin::Google,
+            ChangeSource::Sync,
+        )
+        .unwrap();
+    check("a sync create of a series and its moved instance");
+    assert_eq!(hits("moved rev"), 1);
+    s.exclude_instance(&series.id, "2026-06-02T13:00:00Z", ChangeSource::User)
+        .unwrap();
+    check("excluding an instance");
+    assert_eq!(hits("moved rev"), 0);
+    assert!(s.get_appointment(&instance.id).unwrap().is_none());
+    let again = s
+        .create_instance_override(
+            SeriesInstance {
+                series_id: series.id.clone(),
+                original_start: "2026-06-09T13:00:00Z".into(),
+            },
+            timed("Moved again", utc(2026, 6, 9, 15, 0), 60),
+            Origin::Google,
+            ChangeSource::Sync,
+        )
+        .unwrap();
+    s.delete_appointment(&series.id, ChangeSource::Sync)
+        .unwrap();
+    check("deleting a series (its instance goes with it)");
+    assert!(s.get_appointment(&again.id).unwrap().is_none());
+    assert_eq!((hits("quarterly"), hits("moved again")), (0, 0));
+
+    // A failed write leaves nothing behind; a rolled-back savepoint neither.
+    let mut bad = input.clone();
+    bad.title = String::new();
+    assert!(s
+        .create_appointment(bad, Origin::Crm, ChangeSource::User)
+        .is_err());
+    s.write("test", |tx| {
+        tx.execute_batch(
+            "SAVEPOINT one; UPDATE appointments SET title = 'Rolled back'; ROLLBACK TO one; \
+             RELEASE one;",
+        )
+        .unwrap();
+        tx.execute(
+            "UPDATE appointments SET lead_phone = '+1 555 0100' WHERE id = ?1",
+            [&a.id],
+        )
+        .unwrap();
+        Ok(())
+    })
+    .unwrap();
+    check("a write with a rolled-back savepoint");
+    assert_eq!((hits("rolled back"), hits("555 0100")), (0, 1));
+
+    // Plain SQL through `Store::write` (as removing the account does).
+    for i in 0..5 {
+        s.create_appointment(
+            timed(&format!("Imported {i}"), now, 30),
+            Origin::Google,
+            ChangeSource::Sync,
+        )
+        .unwrap();
+    }
+    s.write("test", |tx| {
+        tx.execute("DELETE FROM appointments WHERE origin = 'google'", [])
+            .unwrap();
+        Ok(())
+    })
+    .unwrap();
+    check("a plain-SQL delete through Store::write");
+    assert_eq!(hits("imported"), 0);
+
+    // A writer that bypasses the store: its change waits (the check sees it), and the
+    // store indexes it when it next opens or writes.
+    raw(&f.path)
+        .execute(
+            "UPDATE appointments SET title = 'Edited elsewhere' WHERE id = ?1",
+            [&a.id],
+        )
+        .unwrap();
+    assert!(search_index_exact(&f.path).is_err());
+    let reopened = Store::open(&f.path).unwrap();
+    check("reopening after an outside write");
+    assert_eq!(
+        reopened
+            .list_appointments(&q("elsewhere"), now)
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(s.appointment_count().unwrap(), 1);
+}
+
 #[test]
 fn a_running_series_is_upcoming_until_its_last_instance() {
     let f = fixture();
