@@ -34,7 +34,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_sync.sql"),
     include_str!("../../migrations/0004_list_indices.sql"),
     include_str!("../../migrations/0005_search_queue.sql"),
+    include_str!("../../migrations/0006_zero_length_events.sql"),
 ];
+
+/// Versions (1-based) that rebuild a table: they run with foreign keys off (SQLite's
+/// documented procedure) and must pass `PRAGMA foreign_key_check` before they commit.
+const TABLE_REBUILDS: &[usize] = &[6];
 
 /// Settings key present while a Google account is connected: the account service's
 /// email setting (`account::SETTING_EMAIL`, written on connect, removed on disconnect).
@@ -49,7 +54,20 @@ pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
 /// The embedded migrations, for tools and tests that need to build an older schema.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
+    Migrations::new(
+        MIGRATIONS
+            .iter()
+            .enumerate()
+            .map(|(i, sql)| {
+                let m = M::up(sql);
+                if TABLE_REBUILDS.contains(&(i + 1)) {
+                    m.foreign_key_check()
+                } else {
+                    m
+                }
+            })
+            .collect(),
+    )
 }
 
 pub struct Store {
@@ -232,13 +250,27 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<usize> {
             })
         }
     };
-    for version in current + 1..=SCHEMA_VERSION {
+    if current >= SCHEMA_VERSION {
+        return Ok(0);
+    }
+    // A table rebuild drops the old table: with foreign keys on, that would delete (and
+    // cascade from) every row the new table's references still point at. The pragma
+    // cannot change inside a transaction, so it is switched around the whole run, and
+    // back on whatever happens.
+    conn.execute_batch("PRAGMA foreign_keys = OFF;")
+        .map_err(|e| StoreError::sqlite("update the database schema", path, e))?;
+    let result = (current + 1..=SCHEMA_VERSION).try_for_each(|version| {
         // `to_latest` would run all pending files in one transaction; one per file keeps
         // every completed step even if a later one fails (e.g. disk full).
         migrations
             .to_version(conn, version)
-            .map_err(|e| migration_error(path, e))?;
-    }
+            .map_err(|e| migration_error(path, e))
+    });
+    let restored = conn
+        .execute_batch("PRAGMA foreign_keys = ON;")
+        .map_err(|e| StoreError::sqlite("update the database schema", path, e));
+    result?;
+    restored?;
     Ok(SCHEMA_VERSION.saturating_sub(current))
 }
 

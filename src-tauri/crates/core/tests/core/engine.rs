@@ -432,6 +432,107 @@ async fn google_changes_arrive_in_the_crm_and_old_events_stay() {
     assert_eq!(w.google_events().await.len(), 1);
 }
 
+#[tokio::test]
+async fn a_zero_length_google_event_imports_and_round_trips_unchanged() {
+    let w = World::new(Direction::Both).await;
+    let instant = at(9, 8);
+    let event = Event {
+        summary: Some("Reminder: renew the contract".into()),
+        start: Some(EventDateTime::timed(
+            instant.fixed_offset(),
+            Some("Europe/Berlin".into()),
+        )),
+        end: Some(EventDateTime::timed(
+            instant.fixed_offset(),
+            Some("Europe/Berlin".into()),
+        )),
+        end_time_unspecified: Some(true),
+        ..Default::default()
+    };
+    let event = w
+        .client
+        .insert_event(&w.ctx.calendar_id, &event)
+        .await
+        .unwrap();
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 1, "{r:?}");
+    let crm = w.crm_all();
+    assert_eq!(crm.len(), 1);
+    assert_eq!(
+        crm[0].timing,
+        Timing::Timed {
+            start: instant,
+            end: instant
+        }
+    );
+    assert_eq!(w.link_count(), 1);
+    // Shown in the list and the week view.
+    let upcoming = w
+        .store
+        .list_appointments(
+            &bookline_core::model::ListQuery {
+                period: bookline_core::model::Period::Upcoming,
+                limit: 10,
+                ..Default::default()
+            },
+            instant - ChronoDuration::days(1),
+        )
+        .unwrap();
+    assert_eq!(upcoming.total, 1);
+    assert_eq!(
+        w.store
+            .occurrences(
+                instant - ChronoDuration::days(1),
+                instant + ChronoDuration::days(1)
+            )
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Nothing to do next pass: no write "fixes" the end.
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+    assert_eq!(stats(w.base()).await["total"], 1, "one list request");
+
+    // A title change in Bookline goes to Google and leaves the instant alone.
+    let mut edit = timed("Reminder: renew the contract today", instant);
+    edit.timing = Timing::Timed {
+        start: instant,
+        end: instant + ChronoDuration::minutes(15),
+    };
+    w.store
+        .update_appointment(&crm[0].id, edit, ChangeSource::User)
+        .unwrap();
+    w.pass().await;
+    let id = event.id.clone().unwrap();
+    let after = w.client.get_event(&w.ctx.calendar_id, &id).await.unwrap();
+    assert_eq!(
+        after.summary.as_deref(),
+        Some("Reminder: renew the contract today")
+    );
+    // Google's side moves back to zero length; the CRM follows without a loop.
+    w.google_patch(
+        &id,
+        json!({"end": {"dateTime": instant.to_rfc3339(), "timeZone": "Europe/Berlin"}}),
+    )
+    .await;
+    let r = w.pass().await;
+    assert_eq!(r.updated_in_crm, 1, "{r:?}");
+    assert_eq!(
+        w.crm_all()[0].timing,
+        Timing::Timed {
+            start: instant,
+            end: instant
+        }
+    );
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+    assert_eq!(stats(w.base()).await["total"], 1);
+}
+
 /// The direction matrix: create, edit and delete on each side travel only the allowed way.
 #[tokio::test]
 async fn each_direction_moves_only_its_way() {
@@ -973,14 +1074,11 @@ async fn activity_pages_newest_first_and_prunes_oldest() {
 #[tokio::test]
 async fn a_failed_google_change_is_read_again_until_it_applies() {
     let w = World::new(Direction::Both).await;
-    // A zero-length event: Google accepts it, Bookline's store refuses end == start.
-    let e = w.google_insert("Zero-length reminder", at(5, 9)).await;
+    // A title over Bookline's limit: Google accepts it, the store refuses it.
+    let e = w.google_insert("Long reminder", at(5, 9)).await;
     let id = e.id.clone().unwrap();
-    w.google_patch(
-        &id,
-        json!({"end": {"dateTime": at(5, 9).to_rfc3339(), "timeZone": "UTC"}}),
-    )
-    .await;
+    w.google_patch(&id, json!({"summary": "x".repeat(400)}))
+        .await;
     let r = w.try_pass().await.expect("pass");
     assert_eq!(r.created_in_crm, 0, "{r:?}");
     assert_eq!(r.errors.len(), 1, "{r:?}");
@@ -990,17 +1088,14 @@ async fn a_failed_google_change_is_read_again_until_it_applies() {
     assert_eq!(r.created_in_crm, 1, "other changes still arrive: {r:?}");
     assert_eq!(r.errors.len(), 1, "the failure is reported again: {r:?}");
 
-    w.google_patch(
-        &id,
-        json!({"end": {"dateTime": at(5, 10).to_rfc3339(), "timeZone": "UTC"}}),
-    )
-    .await;
+    w.google_patch(&id, json!({"summary": "Shorter reminder"}))
+        .await;
     let r = w.try_pass().await.expect("pass");
     assert_eq!(r.created_in_crm, 1, "{r:?}");
     assert!(r.errors.is_empty(), "{r:?}");
     let mut titles: Vec<String> = w.crm_all().into_iter().map(|a| a.title).collect();
     titles.sort();
-    assert_eq!(titles, ["Call booked meanwhile", "Zero-length reminder"]);
+    assert_eq!(titles, ["Call booked meanwhile", "Shorter reminder"]);
 
     // Everything applied: the token moves on and an idle pass is one request again.
     w.reset_stats().await;

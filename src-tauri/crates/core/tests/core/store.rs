@@ -869,6 +869,215 @@ fn the_search_index_is_exact_after_every_committed_write() {
 }
 
 #[test]
+fn a_zero_length_event_from_google_is_stored_but_a_user_must_give_an_end() {
+    let f = fixture();
+    let s = &f.store;
+    let at = utc(2026, 6, 8, 0, 0);
+    let reminder = timed("Reminder: send the quote", at, 0);
+    let err = s
+        .create_appointment(reminder.clone(), Origin::Crm, ChangeSource::User)
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Validation { field: "end", .. }),
+        "{err:?}"
+    );
+    let a = s
+        .create_appointment(reminder.clone(), Origin::Google, ChangeSource::Sync)
+        .unwrap();
+    assert_eq!(a.timing, reminder.timing);
+    assert_eq!(s.get_appointment(&a.id).unwrap(), Some(a.clone()));
+    // The user cannot edit it into zero length either, but sync can keep it so.
+    let mut renamed = reminder.clone();
+    renamed.title = "Reminder: call back".into();
+    assert!(s
+        .update_appointment(&a.id, renamed.clone(), ChangeSource::User)
+        .is_err());
+    s.update_appointment(&a.id, renamed, ChangeSource::Sync)
+        .unwrap();
+    // An end before the start stays refused from either side.
+    let mut backwards = reminder.clone();
+    backwards.timing = Timing::Timed {
+        start: at,
+        end: at - Duration::minutes(1),
+    };
+    assert!(s
+        .create_appointment(backwards, Origin::Google, ChangeSource::Sync)
+        .is_err());
+
+    // Listed: upcoming before it, past after; in a week that starts at its instant.
+    let list = |period, now| {
+        s.list_appointments(
+            &ListQuery {
+                period,
+                limit: 10,
+                ..ListQuery::default()
+            },
+            now,
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        titles(&list(Period::Upcoming, at - Duration::hours(1))),
+        ["Reminder: call back"]
+    );
+    assert_eq!(
+        titles(&list(Period::Past, at + Duration::hours(1))),
+        ["Reminder: call back"]
+    );
+    let week = s.occurrences(at, at + Duration::days(7)).unwrap();
+    assert_eq!(week.len(), 1);
+    assert_eq!(week[0].timing, reminder.timing);
+    assert!(s
+        .occurrences(at - Duration::days(7), at)
+        .unwrap()
+        .is_empty());
+    // An ordinary appointment that ends at the window's start is not in it.
+    s.create_appointment(
+        timed("Ends at the start", at - Duration::hours(1), 60),
+        Origin::Crm,
+        ChangeSource::User,
+    )
+    .unwrap();
+    assert_eq!(s.occurrences(at, at + Duration::days(7)).unwrap().len(), 1);
+}
+
+#[test]
+fn a_version_5_file_rebuilds_its_table_with_rows_links_and_search_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.sqlite3");
+    let series_id = "0190f000-0000-7000-8000-0000000000a1";
+    let instance_id = "0190f000-0000-7000-8000-0000000000a2";
+    {
+        let mut conn = raw(&path);
+        store::migrations().to_version(&mut conn, 5).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+        let insert = "INSERT INTO appointments (id, title, all_day, start_ms, end_ms, \
+            span_end_ms, timezone, lead_name, lead_email, status, origin, recurrence, series_id, \
+            original_start, created_at_ms, updated_at_ms) VALUES (?1, ?2, 0, 1780000000000, \
+            1780003600000, ?3, 'UTC', ?4, 'lead@example.com', 'booked', 'google', ?5, ?6, ?7, \
+            1700000000000, 1700000000000)";
+        conn.execute(
+            insert,
+            rusqlite::params![
+                series_id,
+                "Weekly pipeline",
+                i64::MAX,
+                "Series Lead",
+                r#"["RRULE:FREQ=WEEKLY"]"#,
+                None::<String>,
+                None::<String>
+            ],
+        )
+        .unwrap();
+        conn.execute(
+            insert,
+            rusqlite::params![
+                instance_id,
+                "Pipeline (moved)",
+                1780003600000i64,
+                "Instance Lead",
+                None::<String>,
+                Some(series_id),
+                Some("2026-05-28T20:26:40Z")
+            ],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO links (appointment_id, calendar_id, event_id, etag, crm_snapshot, \
+             google_snapshot, synced_at) VALUES (?1, 'primary', 'series1', '\"1\"', '{}', '{}', \
+             '2026-01-01T00:00:00.000Z')",
+            [series_id],
+        )
+        .unwrap();
+        // A change a writer left for the index (the rebuild covers it).
+        conn.execute(
+            "UPDATE appointments SET lead_phone = '+49 30 1234' WHERE id = ?1",
+            [instance_id],
+        )
+        .unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), store::SCHEMA_VERSION);
+    let (fk, fk_problems, sql): (i64, i64, String) = s
+        .read(|c| {
+            Ok((
+                c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+                    .unwrap(),
+                c.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                    r.get(0)
+                })
+                .unwrap(),
+                c.query_row(
+                    "SELECT sql FROM sqlite_schema WHERE name = 'appointments'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap(),
+            ))
+        })
+        .unwrap();
+    assert_eq!((fk, fk_problems), (1, 0));
+    assert!(sql.contains("end_ms >= start_ms"), "{sql}");
+    let index_count: i64 = s
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM sqlite_schema WHERE tbl_name = 'appointments' \
+                 AND type IN ('index', 'trigger') AND sql IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap())
+        })
+        .unwrap();
+    assert_eq!(
+        index_count,
+        6 + 3,
+        "version 4's indices and version 5's triggers"
+    );
+    search_index_exact(&path).unwrap();
+
+    let series = s.get_appointment(series_id).unwrap().unwrap();
+    assert_eq!(series.lead.name, "Series Lead");
+    let instance = s.get_appointment(instance_id).unwrap().unwrap();
+    assert_eq!(instance.instance_of.unwrap().series_id, series_id);
+    let linked: String = s
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT event_id FROM links WHERE appointment_id = ?1",
+                [series_id],
+                |r| r.get(0),
+            )
+            .unwrap())
+        })
+        .unwrap();
+    assert_eq!(linked, "series1");
+    let q = |search: &str| ListQuery {
+        search: Some(search.into()),
+        period: Period::All,
+        limit: 10,
+        ..ListQuery::default()
+    };
+    let now = utc(2026, 1, 1, 0, 0);
+    assert_eq!(
+        s.list_appointments(&q("series lead"), now).unwrap().total,
+        1
+    );
+    assert_eq!(s.list_appointments(&q("30 1234"), now).unwrap().total, 1);
+    // The series' reference survived the rename: deleting it takes its instance along.
+    s.delete_appointment(series_id, ChangeSource::Sync).unwrap();
+    assert_eq!(s.appointment_count().unwrap(), 0);
+    search_index_exact(&path).unwrap();
+    // Rows after the migration may be zero-length when sync writes them.
+    s.create_appointment(timed("Instant", now, 0), Origin::Google, ChangeSource::Sync)
+        .unwrap();
+    drop(s);
+    let check: String = raw(&path)
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}
+
+#[test]
 fn a_running_series_is_upcoming_until_its_last_instance() {
     let f = fixture();
     let s = &f.store;
