@@ -18,14 +18,14 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{AppError, ErrorCode};
-use crate::google::{CalendarClient, Event, EventStatus, GoogleError, ListParams};
+use crate::google::{CalendarClient, Event, EventStatus, EventsPage, GoogleError, ListParams};
 use crate::model::{Appointment, AppointmentInput, Lead, Origin, Recurrence, Status};
 use crate::ratelimit::RateLimiter;
 use crate::store::{OutboxOp, Store, StoreError};
 use crate::sync::activity::{self, ActivityKind, NewActivity};
 use crate::sync::decide::{
-    decide, guard_deletes, join, CrmSide, Decision, DeletePolicy, Direction, GoogleSide,
-    InstanceRef, LinkRecord, Mode, PairedBy, Side, Snapshot, SyncItem, SyncKey, SyncOp,
+    decide, guard_totals, join, CrmSide, DeletePolicy, Direction, GoogleSide, InstanceRef,
+    LinkRecord, Mode, PairedBy, Side, Snapshot, SyncItem, SyncKey, SyncOp,
 };
 use crate::sync::fields::{FieldSet, SyncFields, SyncStatus};
 use crate::sync::ids;
@@ -162,6 +162,89 @@ impl Default for EngineOptions {
 pub struct SyncEngine {
     limiter: RateLimiter,
     options: EngineOptions,
+}
+
+/// Deletes a set of plans would make on each side.
+#[derive(Debug, Clone, Copy, Default)]
+struct DeleteCounts {
+    crm: usize,
+    google: usize,
+}
+
+impl DeleteCounts {
+    fn add(&mut self, planned: &[Planned]) {
+        for op in planned.iter().flat_map(|p| &p.ops) {
+            match op.deletes_from() {
+                Some(Side::Crm) => self.crm += 1,
+                Some(Side::Google) => self.google += 1,
+                None => {}
+            }
+        }
+    }
+}
+
+/// The mass-delete guard of one pass (spec: more than 20 items or 10% of a side needs
+/// the user's yes). It weighs every delete of the pass — the pull's whole listing and
+/// then the push — against the sizes the sides had when the pass started, so deletes
+/// spread over pages or over pull and push add up.
+#[derive(Debug)]
+struct PassGuard {
+    confirmed: bool,
+    /// Deletes already let through in this pass.
+    allowed: DeleteCounts,
+    /// (appointments, linked events) when first needed.
+    totals: Option<(usize, usize)>,
+}
+
+impl PassGuard {
+    fn new(confirmed: bool) -> Self {
+        Self {
+            confirmed,
+            allowed: DeleteCounts::default(),
+            totals: None,
+        }
+    }
+
+    /// Lets `more` deletes through, or stops the pass (nothing of `more` applied yet).
+    fn check(
+        &mut self,
+        engine: &SyncEngine,
+        store: &Store,
+        ctx: &AccountContext,
+        more: DeleteCounts,
+    ) -> Result<(), SyncError> {
+        if self.confirmed || (more.crm == 0 && more.google == 0) {
+            return Ok(());
+        }
+        let (crm_total, google_total) = match self.totals {
+            Some(t) => t,
+            None => {
+                let crm = usize::try_from(store.appointment_count()?).unwrap_or(usize::MAX);
+                let google = store.read(|c| links::count(store, c, &ctx.calendar_id))?;
+                *self.totals.get_or_insert((crm, google))
+            }
+        };
+        let crm_deletes = self.allowed.crm + more.crm;
+        let google_deletes = self.allowed.google + more.google;
+        let g = guard_totals(
+            crm_deletes,
+            google_deletes,
+            crm_total,
+            google_total,
+            &engine.options.delete_policy,
+        );
+        if g.needs_confirmation {
+            return Err(SyncError::NeedsConfirmation {
+                crm_deletes,
+                google_deletes,
+            });
+        }
+        self.allowed = DeleteCounts {
+            crm: crm_deletes,
+            google: google_deletes,
+        };
+        Ok(())
+    }
 }
 
 /// One key on its way through `execute`.
@@ -310,9 +393,10 @@ impl SyncEngine {
         let mode = Mode::Ongoing {
             connected_at: ctx.connected_at,
         };
-        self.pull(store, &writer, ctx, &mode, confirmed, &mut report)
+        let mut guard = PassGuard::new(confirmed);
+        self.pull(store, &writer, ctx, &mode, &mut guard, &mut report)
             .await?;
-        self.push(store, &writer, ctx, &mode, confirmed, &mut report)
+        self.push(store, &writer, ctx, &mode, &mut guard, &mut report)
             .await?;
         if report.changed_anything() || !report.errors.is_empty() {
             // Only after passes that logged something: an idle poll writes nothing.
@@ -329,16 +413,18 @@ impl SyncEngine {
         w: &Writer<'_>,
         ctx: &AccountContext,
         mode: &Mode,
-        confirmed: bool,
+        guard: &mut PassGuard,
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
         let cal = ctx.calendar_id.as_str();
         let mut resynced = false;
         'listing: loop {
-            // Whether an item of this listing failed to apply (see the token save below).
-            let listing_failed = std::sync::atomic::AtomicBool::new(false);
             let token = store.read(|c| links::sync_token(store, c, cal))?;
             let full = token.is_none();
+            // The whole listing is read before any of it is applied, so the delete
+            // guard weighs every deletion of the pass at once: a mass deletion in
+            // Google spread over pages is not applied page by page below the limit.
+            let mut pages: Vec<EventsPage> = Vec::new();
             let mut page_token: Option<String> = None;
             loop {
                 let params = ListParams {
@@ -372,21 +458,36 @@ impl SyncEngine {
                     }
                     Err(e) => return Err(e),
                 };
-                let calendar_tz = page.time_zone.clone().unwrap_or_else(|| "UTC".to_owned());
                 let next_page = page.next_page_token.clone();
-                let sync_token = if next_page.is_none() {
+                pages.push(page);
+                match next_page {
+                    Some(next) if Some(&next) != page_token.as_ref() => page_token = Some(next),
+                    _ => break,
+                }
+            }
+            self.guard_listing(store, ctx, mode, &pages, guard)?;
+            // Whether an item of this listing failed to apply (see the token save below).
+            let listing_failed = std::sync::atomic::AtomicBool::new(false);
+            for page in pages {
+                let calendar_tz = page.time_zone.clone().unwrap_or_else(|| "UTC".to_owned());
+                let sync_token = if page.next_page_token.is_none() {
                     page.next_sync_token.clone()
                 } else {
                     None
                 };
                 let problems_before = report.errors.len();
-                let planned =
-                    self.plan_events(store, ctx, mode, &calendar_tz, page.items, report)?;
+                let (planned, problems) =
+                    self.plan_events(store, ctx, mode, &calendar_tz, page.items)?;
+                for p in &problems {
+                    if p.kind == ActivityKind::Error {
+                        report.errors.push(p.summary.clone());
+                    }
+                }
+                activity::append_all(store, &problems)?;
                 if report.errors.len() > problems_before {
                     // An event Bookline could not read: same rule as a failed apply.
                     listing_failed.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
-                self.guard(store, ctx, &planned, confirmed)?;
                 self.execute(
                     store,
                     w,
@@ -413,15 +514,44 @@ impl SyncEngine {
                     },
                 )
                 .await?;
-                match next_page {
-                    Some(next) if Some(&next) != page_token.as_ref() => page_token = Some(next),
-                    _ => break 'listing,
-                }
             }
+            break;
         }
         Ok(())
     }
 
+    /// The delete guard over a whole listing, before any of it is applied. Deletions in
+    /// a pull come from cancelled events and from appointments deleted in Bookline
+    /// (queued deletes); a listing with neither (an import of new events) needs no
+    /// planning here.
+    fn guard_listing(
+        &self,
+        store: &Store,
+        ctx: &AccountContext,
+        mode: &Mode,
+        pages: &[EventsPage],
+        guard: &mut PassGuard,
+    ) -> Result<(), SyncError> {
+        if guard.confirmed {
+            return Ok(());
+        }
+        let cancelled = pages
+            .iter()
+            .any(|p| p.items.iter().any(Event::is_cancelled));
+        if !cancelled && !store.read(|c| queued_deletes(store, c))? {
+            return Ok(());
+        }
+        let mut deletes = DeleteCounts::default();
+        for page in pages {
+            let calendar_tz = page.time_zone.as_deref().unwrap_or("UTC");
+            // Planned read-only (nothing logged): the apply plans each page again after
+            // the pages before it are stored.
+            let (planned, _) =
+                self.plan_events(store, ctx, mode, calendar_tz, page.items.clone())?;
+            deletes.add(&planned);
+        }
+        guard.check(self, store, ctx, deletes)
+    }
     /// Reads what the CRM knows about a page of events and decides each key.
     fn plan_events(
         &self,
@@ -430,8 +560,7 @@ impl SyncEngine {
         mode: &Mode,
         calendar_tz: &str,
         events: Vec<Event>,
-        report: &mut SyncReport,
-    ) -> Result<Vec<Planned>, SyncError> {
+    ) -> Result<(Vec<Planned>, Vec<NewActivity>), SyncError> {
         let cal = ctx.calendar_id.as_str();
         let mut problems = Vec::new();
         let gathered = store.read(|conn| {
@@ -518,12 +647,6 @@ impl SyncEngine {
             Ok((crm, google, records, extra))
         })?;
         let (crm, google, records, mut extra) = gathered;
-        for p in &problems {
-            if p.kind == ActivityKind::Error {
-                report.errors.push(p.summary.clone());
-            }
-        }
-        activity::append_all(store, &problems)?;
         let mut planned = Vec::new();
         for item in join(crm, google, records, mode) {
             let ops = decide(&item, ctx.direction, mode);
@@ -540,48 +663,7 @@ impl SyncEngine {
             }
             planned.push(p);
         }
-        Ok(planned)
-    }
-
-    /// Stops a pass that would delete too much (spec: > 20 items or > 10%).
-    fn guard(
-        &self,
-        store: &Store,
-        ctx: &AccountContext,
-        planned: &[Planned],
-        confirmed: bool,
-    ) -> Result<(), SyncError> {
-        if confirmed {
-            return Ok(());
-        }
-        let decisions: Vec<Decision> = planned
-            .iter()
-            .map(|p| Decision {
-                key: p.item.key.clone(),
-                ops: p.ops.clone(),
-            })
-            .collect();
-        if decisions
-            .iter()
-            .all(|d| d.ops.iter().all(|op| op.deletes_from().is_none()))
-        {
-            return Ok(());
-        }
-        let crm_total = usize::try_from(store.appointment_count()?).unwrap_or(usize::MAX);
-        let google_total = store.read(|c| links::count(store, c, &ctx.calendar_id))?;
-        let g = guard_deletes(
-            &decisions,
-            crm_total,
-            google_total,
-            &self.options.delete_policy,
-        );
-        if g.needs_confirmation {
-            return Err(SyncError::NeedsConfirmation {
-                crm_deletes: g.crm_deletes,
-                google_deletes: g.google_deletes,
-            });
-        }
-        Ok(())
+        Ok((planned, problems))
     }
 
     // ---- Push ----
@@ -592,7 +674,7 @@ impl SyncEngine {
         w: &Writer<'_>,
         ctx: &AccountContext,
         mode: &Mode,
-        confirmed: bool,
+        guard: &mut PassGuard,
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
         let entries = store.outbox_due(Utc::now(), u32::MAX)?;
@@ -647,7 +729,11 @@ impl SyncEngine {
             }
             Ok(out)
         })?;
-        self.guard(store, ctx, &planned, confirmed)?;
+        if !guard.confirmed {
+            let mut deletes = DeleteCounts::default();
+            deletes.add(&planned);
+            guard.check(self, store, ctx, deletes)?;
+        }
         let mut rest = planned;
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(self.options.push_chunk.max(1)));
@@ -1262,6 +1348,13 @@ fn record_failure(
 fn changed_fields(fields: FieldSet) -> String {
     let names: Vec<&str> = fields.iter().map(|f| f.name()).collect();
     format!("Changed: {}", names.join(", "))
+}
+
+/// Whether any delete is waiting in the outbox.
+fn queued_deletes(store: &Store, conn: &Connection) -> Result<bool, StoreError> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox WHERE op = 'delete')")
+        .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+        .map_err(|e| store.error("read pending changes", e))
 }
 
 /// Whether a delete of this appointment is waiting in the outbox.

@@ -876,6 +876,58 @@ async fn mass_delete_stops_and_asks_first() {
     assert_eq!(w.google_events().await.len(), 5);
 }
 
+/// The guard weighs the whole pass: 25 deletions from Google arriving over three pages
+/// of 10 (each page alone under the limit of 20) stop the pass before any is applied.
+#[tokio::test]
+async fn a_mass_delete_spread_over_pages_stops_before_any_page_applies() {
+    let options = EngineOptions {
+        page_size: 10,
+        delete_policy: bookline_core::sync::DeletePolicy {
+            max_items: 20,
+            max_fraction: 1.0,
+            min_items_for_fraction: 5,
+        },
+        ..fast_options()
+    };
+    let w = World::with_options(Direction::Both, options).await;
+    let mut events = Vec::new();
+    for i in 0..30 {
+        events.push(
+            w.google_insert(
+                &format!("Imported {i}"),
+                at(18, 0) + ChronoDuration::minutes(i * 30),
+            )
+            .await,
+        );
+    }
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 30);
+    for e in &events[..25] {
+        w.google_delete(e.id.as_deref().unwrap()).await;
+    }
+    match w.try_pass().await {
+        Err(SyncError::NeedsConfirmation { crm_deletes, .. }) => assert_eq!(crm_deletes, 25),
+        other => panic!("expected a confirmation request, got {other:?}"),
+    }
+    assert_eq!(w.crm_all().len(), 30, "no page applied before confirmation");
+    // Asking again asks again (the sync token did not move past the deletions).
+    assert!(matches!(
+        w.try_pass().await,
+        Err(SyncError::NeedsConfirmation { .. })
+    ));
+    let r = w
+        .engine
+        .run_pass_confirmed(&w.store, &w.client, &w.ctx, &w.cancel)
+        .await
+        .unwrap();
+    assert_eq!(r.deleted_in_crm, 25, "{r:?}");
+    assert_eq!(w.crm_all().len(), 5);
+    // Small deletions stay ordinary edits.
+    w.google_delete(events[25].id.as_deref().unwrap()).await;
+    let r = w.pass().await;
+    assert_eq!(r.deleted_in_crm, 1);
+}
+
 #[tokio::test]
 async fn recurring_series_and_all_day_round_trip() {
     let w = World::new(Direction::Both).await;
