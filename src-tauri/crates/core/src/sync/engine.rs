@@ -27,9 +27,9 @@ use crate::sync::decide::{
     decide, guard_totals, join, CrmSide, DeletePolicy, Direction, GoogleSide, InstanceRef,
     LinkRecord, Mode, PairedBy, Side, Snapshot, SyncItem, SyncKey, SyncOp,
 };
-use crate::sync::fields::{FieldSet, SyncFields, SyncStatus};
+use crate::sync::fields::{Field, FieldSet, SyncFields, SyncStatus};
 use crate::sync::ids;
-use crate::sync::links::{self, Link};
+use crate::sync::links::{self, GoogleText, Link};
 use crate::sync::mapping::{self, MappingContext, APPOINTMENT_ID_PROPERTY};
 use crate::sync::privacy::PrivacySettings;
 use crate::sync::writer::{Outcome, WriteCall, Writer, WriterOptions};
@@ -261,6 +261,8 @@ pub(crate) struct Planned {
     pub outbox: Vec<i64>,
     /// The backfill item (job id, seq) this key is.
     pub job_item: Option<(i64, i64)>,
+    /// The event's summary and description as read in this pass, if it was read.
+    pub google_text: Option<GoogleText>,
 }
 
 impl Planned {
@@ -273,6 +275,7 @@ impl Planned {
             event_status: None,
             outbox: Vec::new(),
             job_item: None,
+            google_text: None,
         }
     }
 
@@ -633,7 +636,10 @@ impl SyncEngine {
                 if let Some(l) = &link {
                     records.push(l.record());
                 }
-                extra.insert(event_id, (lead, link, event.status.clone()));
+                extra.insert(
+                    event_id,
+                    (lead, link, event.status.clone(), Some(text_of(event))),
+                );
                 google.push(side);
             }
             for l in series_links {
@@ -654,12 +660,13 @@ impl SyncEngine {
                 continue;
             }
             let mut p = Planned::new(item, ops);
-            if let Some((lead, link, status)) =
+            if let Some((lead, link, status, text)) =
                 p.item.key.event_id.as_ref().and_then(|e| extra.remove(e))
             {
                 p.lead = lead;
                 p.link = link;
                 p.event_status = status;
+                p.google_text = text;
             }
             planned.push(p);
         }
@@ -720,9 +727,15 @@ impl SyncEngine {
                     paired_by: link.as_ref().map(|_| PairedBy::Link),
                     series,
                 };
-                let ops = decide(&item, ctx.direction, mode);
+                let mut ops = decide(&item, ctx.direction, mode);
+                let lead = row.map(|a| a.lead).unwrap_or_default();
+                if ctx.direction.writes_google() {
+                    if let (Some(crm), Some(link)) = (&item.crm, &link) {
+                        rerender(&mut ops, crm, link, &lead, &ctx.privacy);
+                    }
+                }
                 let mut p = Planned::new(item, ops);
-                p.lead = row.map(|a| a.lead).unwrap_or_default();
+                p.lead = lead;
                 p.link = link;
                 p.outbox = seqs;
                 out.push(p);
@@ -876,8 +889,19 @@ impl SyncEngine {
                 link.etag = event.etag.clone();
             }
             p.event_status = event.status.clone();
+            p.google_text = Some(text_of(&event));
             p.item.google = Some(side);
             p.ops = decide(&p.item, ctx.direction, mode);
+            // A pushed change keeps its re-rendering against the event as it is now.
+            if !p.outbox.is_empty() && ctx.direction.writes_google() {
+                if let (Some(crm), Some(link)) = (&p.item.crm, &p.link) {
+                    let link = Link {
+                        google_text: p.google_text.clone(),
+                        ..link.clone()
+                    };
+                    rerender(&mut p.ops, crm, &link, &p.lead, &ctx.privacy);
+                }
+            }
             next.push(p);
         }
         Ok(next)
@@ -1249,6 +1273,10 @@ fn apply_one(
                     },
                     synced_at: Utc::now(),
                     last_error: None,
+                    google_text: written
+                        .map(|e| text_of(e))
+                        .or_else(|| p.google_text.clone())
+                        .or_else(|| p.link.as_ref().and_then(|l| l.google_text.clone())),
                 },
             )?;
             let created = p.ops.iter().any(|op| {
@@ -1276,6 +1304,7 @@ fn apply_one(
                         let mut l = link.clone();
                         l.etag = Some(etag);
                         l.last_error = None;
+                        l.google_text = written.map(|e| text_of(e));
                         links::upsert(store, tx, &l)?;
                     }
                     _ if link.last_error.is_some() => links::set_error(store, tx, id, None)?,
@@ -1348,6 +1377,52 @@ fn record_failure(
 fn changed_fields(fields: FieldSet) -> String {
     let names: Vec<&str> = fields.iter().map(|f| f.name()).collect();
     format!("Changed: {}", names.join(", "))
+}
+
+/// Makes sure a linked event's summary and description are written again when what
+/// Bookline would render for them (title and notes through the privacy settings, with
+/// the lead) differs from what the event holds: after a change of the lead or of the
+/// privacy settings no synced field changed, so `decide` sees nothing to do. Widens a
+/// Google update the decision already makes, or adds one; adds nothing when the text
+/// is the same, when the item goes away, or when the decision writes nothing to
+/// Google for a reason (e.g. the event was deleted there).
+fn rerender(
+    ops: &mut Vec<SyncOp>,
+    crm: &CrmSide,
+    link: &Link,
+    lead: &Lead,
+    privacy: &PrivacySettings,
+) {
+    if crm.deleted || crm.fields.status == SyncStatus::Cancelled {
+        return;
+    }
+    let (summary, description) = privacy.render(&crm.fields.title, &crm.fields.notes, lead);
+    let same = link
+        .google_text
+        .as_ref()
+        .is_some_and(|t| t.summary == summary && t.description == description);
+    if same {
+        return;
+    }
+    let text = FieldSet::from_iter([Field::Title, Field::Notes]);
+    if let Some(SyncOp::UpdateGoogle { fields, .. }) = ops
+        .iter_mut()
+        .find(|op| matches!(op, SyncOp::UpdateGoogle { .. }))
+    {
+        *fields = fields.union(text);
+        return;
+    }
+    // Only when the decision had nothing else to do: any other op (a delete, a skip,
+    // a conflict) says why Google is not to be written.
+    if ops.iter().all(|op| matches!(op, SyncOp::Link { .. })) {
+        ops.insert(
+            0,
+            SyncOp::UpdateGoogle {
+                fields: text,
+                to: crm.fields.clone(),
+            },
+        );
+    }
 }
 
 /// Whether any delete is waiting in the outbox.
@@ -1460,7 +1535,15 @@ pub(crate) fn google_side_of(
 }
 
 /// What `plan_events` keeps per event for the plan.
-type Extra = (Lead, Option<Link>, Option<EventStatus>);
+type Extra = (Lead, Option<Link>, Option<EventStatus>, Option<GoogleText>);
+
+/// What an event shows: its summary and description.
+fn text_of(event: &Event) -> GoogleText {
+    GoogleText {
+        summary: event.summary.clone().unwrap_or_default(),
+        description: event.description.clone().unwrap_or_default(),
+    }
+}
 
 /// The series of an occurrence, when the series is linked (what `join` fills in).
 pub(crate) fn series_ref(

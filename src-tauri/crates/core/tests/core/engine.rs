@@ -533,6 +533,164 @@ async fn a_zero_length_google_event_imports_and_round_trips_unchanged() {
     assert_eq!(stats(w.base()).await["total"], 1);
 }
 
+fn with_lead(title: &str, start: DateTime<Utc>, name: &str, phone: &str) -> AppointmentInput {
+    AppointmentInput {
+        lead: Lead {
+            name: name.into(),
+            email: String::new(),
+            phone: phone.into(),
+        },
+        ..timed(title, start)
+    }
+}
+
+/// Privacy settings decide what a Google event shows of its appointment. A change of
+/// them, or of the lead, changes no synced field, yet the events must show it: exactly
+/// the events whose text changes are patched, one request each, none for the others.
+#[tokio::test]
+async fn privacy_and_lead_changes_patch_exactly_the_events_whose_text_changes() {
+    use bookline_core::sync::settings::{self, SyncSettings};
+    let mut w = World::new(Direction::Both).await;
+    let ann = w.crm_create(with_lead("Call A", at(20, 9), "Ann Archer", "+1 555 0101"));
+    let bob = w.crm_create(with_lead("Call B", at(20, 11), "Bob Baker", ""));
+    let internal = w.crm_create(timed("Internal sync", at(20, 13)));
+    w.pass().await;
+    let event = |id: &str| ids::event_id_for(id).unwrap();
+    let text = |w: &World, id: String| {
+        let client = w.client.clone();
+        let cal = w.ctx.calendar_id.clone();
+        async move {
+            let e = client.get_event(&cal, &id).await.unwrap();
+            (
+                e.summary.unwrap_or_default(),
+                e.description.unwrap_or_default(),
+            )
+        }
+    };
+    assert_eq!(
+        text(&w, event(&ann.id)).await,
+        ("Call A".to_owned(), String::new()),
+        "nothing about the lead leaves by default"
+    );
+
+    let shown = SyncSettings {
+        calendar_id: w.ctx.calendar_id.clone(),
+        title_template: "{title} — {lead_name}".into(),
+        include_lead_phone: true,
+        ..SyncSettings::default()
+    };
+    let saved = settings::save(&w.store, &shown).unwrap();
+    assert_eq!(
+        w.store.pending_outbox_count().unwrap(),
+        2,
+        "Ann's and Bob's events change; the internal one has no lead to show"
+    );
+    w.ctx.privacy = saved.privacy();
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(r.updated_in_google, 2, "{r:?}");
+    assert_eq!(w.route("events.patch").await, 2);
+    assert_eq!(stats(w.base()).await["total"], 3, "one list, two patches");
+    assert_eq!(
+        text(&w, event(&ann.id)).await,
+        (
+            "Call A — Ann Archer".to_owned(),
+            "--- Bookline lead ---\nPhone: +1 555 0101".to_owned()
+        )
+    );
+    assert_eq!(
+        text(&w, event(&bob.id)).await,
+        ("Call B — Bob Baker".to_owned(), String::new())
+    );
+    assert_eq!(
+        text(&w, event(&internal.id)).await,
+        ("Internal sync".to_owned(), String::new())
+    );
+    // No echo, and the CRM titles stay the titles.
+    w.reset_stats().await;
+    assert_eq!(w.pass().await, SyncReport::default());
+    assert_eq!(stats(w.base()).await["total"], 1);
+    assert_eq!(
+        w.store.get_appointment(&ann.id).unwrap().unwrap().title,
+        "Call A"
+    );
+    // Saving the same settings again queues nothing.
+    settings::save(&w.store, &saved).unwrap();
+    assert_eq!(w.store.pending_outbox_count().unwrap(), 0);
+
+    // A lead edit reaches the event under the current settings: one patch.
+    w.store
+        .update_appointment(
+            &ann.id,
+            with_lead("Call A", at(20, 9), "Ann Archer", "+1 555 0199"),
+            ChangeSource::User,
+        )
+        .unwrap();
+    w.reset_stats().await;
+    w.pass().await;
+    assert_eq!(w.route("events.patch").await, 1);
+    assert_eq!(
+        text(&w, event(&ann.id)).await,
+        (
+            "Call A — Ann Archer".to_owned(),
+            "--- Bookline lead ---\nPhone: +1 555 0199".to_owned()
+        )
+    );
+    // A lead detail the settings do not show changes nothing in Google.
+    let mut hidden = with_lead("Call A", at(20, 9), "Ann Archer", "+1 555 0199");
+    hidden.lead.email = "ann@example.com".into();
+    w.store
+        .update_appointment(&ann.id, hidden, ChangeSource::User)
+        .unwrap();
+    w.reset_stats().await;
+    w.pass().await;
+    assert_eq!(w.route("events.patch").await, 0);
+    // A renamed lead: title and description follow.
+    w.store
+        .update_appointment(
+            &bob.id,
+            with_lead("Call B", at(20, 11), "Robert Baker", "+1 555 0102"),
+            ChangeSource::User,
+        )
+        .unwrap();
+    w.reset_stats().await;
+    w.pass().await;
+    assert_eq!(w.route("events.patch").await, 1);
+    assert_eq!(
+        text(&w, event(&bob.id)).await,
+        (
+            "Call B — Robert Baker".to_owned(),
+            "--- Bookline lead ---\nPhone: +1 555 0102".to_owned()
+        )
+    );
+
+    // Back to private: both lead-bearing events are rewritten, nothing else.
+    let private = SyncSettings {
+        calendar_id: w.ctx.calendar_id.clone(),
+        ..SyncSettings::default()
+    };
+    w.ctx.privacy = settings::save(&w.store, &private).unwrap().privacy();
+    w.reset_stats().await;
+    w.pass().await;
+    assert_eq!(w.route("events.patch").await, 2);
+    assert_eq!(
+        text(&w, event(&ann.id)).await,
+        ("Call A".to_owned(), String::new())
+    );
+    w.reset_stats().await;
+    assert_eq!(w.pass().await, SyncReport::default());
+    assert_eq!(stats(w.base()).await["total"], 1);
+
+    // A direction that does not write to Google queues nothing.
+    let one_way = SyncSettings {
+        direction: Direction::GoogleToCrm,
+        include_lead_name: true,
+        ..private
+    };
+    settings::save(&w.store, &one_way).unwrap();
+    assert_eq!(w.store.pending_outbox_count().unwrap(), 0);
+}
+
 /// The direction matrix: create, edit and delete on each side travel only the allowed way.
 #[tokio::test]
 async fn each_direction_moves_only_its_way() {
