@@ -555,6 +555,7 @@ impl SyncEngine {
         }
         guard.check(self, store, ctx, deletes)
     }
+
     /// Reads what the CRM knows about a page of events and decides each key.
     fn plan_events(
         &self,

@@ -258,6 +258,21 @@ impl World {
     }
 }
 
+/// The search index holds exactly the rows' text (FTS5's content integrity check) and
+/// nothing waits to be indexed.
+fn assert_search_exact(w: &World) {
+    let conn = rusqlite::Connection::open(w.store.path()).unwrap();
+    conn.execute(
+        "INSERT INTO appointment_search (appointment_search, rank) VALUES ('integrity-check', 1)",
+        [],
+    )
+    .expect("the search index matches the rows");
+    let pending: i64 = conn
+        .query_row("SELECT COUNT(*) FROM search_pending", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(pending, 0);
+}
+
 fn title_of(e: &Event) -> &str {
     e.summary.as_deref().unwrap_or("")
 }
@@ -388,6 +403,7 @@ async fn google_changes_arrive_in_the_crm_and_old_events_stay() {
     let e = w.google_insert("New call", at(5, 9)).await;
     let r = w.pass().await;
     assert_eq!(r.created_in_crm, 1, "{r:?}");
+    assert_search_exact(&w);
     let crm = w.crm_all();
     assert_eq!(crm.len(), 1);
     assert_eq!(crm[0].title, "New call");
@@ -412,6 +428,7 @@ async fn google_changes_arrive_in_the_crm_and_old_events_stay() {
     );
     let a = &w.crm_all()[0];
     assert_eq!(a.title, "New call (moved)");
+    assert_search_exact(&w);
     assert_eq!(a.timezone, "Asia/Tokyo");
     assert_eq!(
         a.timing,
@@ -427,6 +444,7 @@ async fn google_changes_arrive_in_the_crm_and_old_events_stay() {
     assert_eq!(r.deleted_in_crm, 1);
     assert!(w.crm_all().is_empty());
     assert_eq!(w.link_count(), 0);
+    assert_search_exact(&w);
 
     // The old event never moved; an old CRM appointment edited now doesn't either.
     assert_eq!(w.google_events().await.len(), 1);
