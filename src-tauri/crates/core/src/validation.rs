@@ -3,7 +3,7 @@
 //! Messages are written for a salesperson, name the field in plain words, and say what
 //! to do. Input typed by the user (`ChangeSource::User`) gets every check; items arriving
 //! from Google (`ChangeSource::Sync`) get only the checks that protect the database
-//! (lengths, time zone, end after start) — Google already accepted them, and refusing an
+//! (lengths, time zone, end not before start) — Google already accepted them, and refusing an
 //! odd-but-real event (a rule Bookline can't expand, an unusual phone format) would
 //! stall the sync for no gain.
 
@@ -118,7 +118,13 @@ pub fn validate_timing(timing: &Timing, source: ChangeSource) -> Result<(), Vali
                 check_year("start", start.year())?;
                 check_year("end", end.year())?;
             }
-            if end <= start {
+            // Google has zero-length events (reminders, `endTimeUnspecified`): sync
+            // keeps them as they are. A user still gives an end after the start.
+            let too_early = match source {
+                ChangeSource::User => end <= start,
+                ChangeSource::Sync => end < start,
+            };
+            if too_early {
                 return Err(ValidationError::new(
                     "end",
                     "The end must be after the start.",
@@ -470,6 +476,13 @@ mod tests {
         let mut i = input();
         let t = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
         i.timing = Timing::Timed { start: t, end: t };
+        assert_eq!(field_of(&i, ChangeSource::User), "end");
+        // Google's zero-length events (reminders) are kept as they are.
+        assert!(validate_appointment(&i, ChangeSource::Sync).is_ok());
+        i.timing = Timing::Timed {
+            start: t,
+            end: t - chrono::Duration::seconds(1),
+        };
         assert_eq!(field_of(&i, ChangeSource::Sync), "end");
         let d = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
         i.timing = Timing::AllDay { start: d, end: d };

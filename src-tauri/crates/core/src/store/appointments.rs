@@ -93,7 +93,7 @@ impl Store {
             .into());
         }
         let input = normalize(input);
-        let values = row_values(&input)?;
+        let values = row_values(&input, source == ChangeSource::Sync)?;
         let now = now_ms();
         let id = id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         {
@@ -180,7 +180,7 @@ impl Store {
     ) -> Result<Appointment> {
         validate_appointment(&input, source)?;
         let input = normalize(input);
-        let values = row_values(&input)?;
+        let values = row_values(&input, source == ChangeSource::Sync)?;
         let now = now_ms();
         {
             let existing = load(tx, self, id)?.ok_or_else(|| not_found(id))?;
@@ -616,7 +616,8 @@ fn add_exdate(
         status: series.status,
         recurrence: Some(Recurrence { lines }),
     };
-    let values = row_values(&input)?;
+    // The series' own timing, already stored (a zero-length one came from Google).
+    let values = row_values(&input, true)?;
     tx.execute(
         "UPDATE appointments SET recurrence = ?2, span_end_ms = ?3, updated_at_ms = ?4 \
          WHERE id = ?1",
@@ -677,7 +678,9 @@ fn truncate_ms(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
 }
 
-fn row_values(input: &AppointmentInput) -> Result<RowValues> {
+/// `zero_length_ok`: a timed row may end when it starts (what sync writes from Google;
+/// validation has already held a user's input to an end after the start).
+fn row_values(input: &AppointmentInput, zero_length_ok: bool) -> Result<RowValues> {
     let tz = Tz::from_str(&input.timezone).map_err(|_| StoreError::Validation {
         field: "time zone",
         message: format!("\"{}\" is not a time zone Bookline knows.", input.timezone),
@@ -699,7 +702,8 @@ fn row_values(input: &AppointmentInput) -> Result<RowValues> {
         .map(|r| serde_json::to_string(&r.lines))
         .transpose()
         .map_err(|e| StoreError::BadRow(format!("recurrence could not be encoded: {e}")))?;
-    if end <= start {
+    let timed = matches!(input.timing, Timing::Timed { .. });
+    if end < start || (end == start && !(timed && zero_length_ok)) {
         // An all-day span whose midnights collapse (impossible for real zones) would
         // break the table's CHECK with a cryptic message; say it plainly instead.
         return Err(ValidationError::new("end", "The end must be after the start.").into());
@@ -832,6 +836,14 @@ impl RawRow {
             created_at_ms: row.get(18)?,
             updated_at_ms: row.get(19)?,
         })
+    }
+
+    pub(super) fn start_ms(&self) -> i64 {
+        self.start_ms
+    }
+
+    pub(super) fn end_ms(&self) -> i64 {
+        self.end_ms
     }
 
     pub(super) fn into_appointment(self) -> Result<Appointment> {

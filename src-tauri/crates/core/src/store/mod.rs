@@ -33,7 +33,14 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_search.sql"),
     include_str!("../../migrations/0003_sync.sql"),
     include_str!("../../migrations/0004_list_indices.sql"),
+    include_str!("../../migrations/0005_search_queue.sql"),
+    include_str!("../../migrations/0006_zero_length_events.sql"),
+    include_str!("../../migrations/0007_link_google_text.sql"),
 ];
+
+/// Versions (1-based) that rebuild a table: they run with foreign keys off (SQLite's
+/// documented procedure) and must pass `PRAGMA foreign_key_check` before they commit.
+const TABLE_REBUILDS: &[usize] = &[6];
 
 /// Settings key present while a Google account is connected: the account service's
 /// email setting (`account::SETTING_EMAIL`, written on connect, removed on disconnect).
@@ -48,7 +55,20 @@ pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
 /// The embedded migrations, for tools and tests that need to build an older schema.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
+    Migrations::new(
+        MIGRATIONS
+            .iter()
+            .enumerate()
+            .map(|(i, sql)| {
+                let m = M::up(sql);
+                if TABLE_REBUILDS.contains(&(i + 1)) {
+                    m.foreign_key_check()
+                } else {
+                    m
+                }
+            })
+            .collect(),
+    )
 }
 
 pub struct Store {
@@ -86,10 +106,19 @@ impl Store {
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
             .map_err(fail("configure the database"))?;
         let migrations_applied = migrate(&mut conn, path)?;
+        // Notes left by a writer that committed without `Store::write` (see
+        // `flush_search`). Only written when there are some, so opening a file on a full
+        // disk still works; if this fails the next write indexes them.
+        if let Err(e) = flush_search_on_open(&mut conn) {
+            tracing::warn!(error = %e, "could not bring the search index up to date on open");
+        }
         // Lets SQLite refresh the planner statistics it finds stale (cheap; what the
-        // SQLite docs recommend for long-lived connections).
-        conn.execute_batch("PRAGMA optimize = 0x10002;")
-            .map_err(fail("configure the database"))?;
+        // SQLite docs recommend for long-lived connections). It may write (ANALYZE), so
+        // on a full disk it fails: the statistics are an optimisation, not a reason to
+        // refuse the user their data.
+        if let Err(e) = conn.execute_batch("PRAGMA optimize = 0x10002;") {
+            tracing::warn!(error = %e, "could not refresh the query planner's statistics");
+        }
         if migrations_applied > 0 {
             tracing::info!(
                 path = %path.display(),
@@ -136,6 +165,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.error(action, e))?;
         let value = f(&tx)?;
+        flush_search(&tx).map_err(|e| self.error(action, e))?;
         tx.commit().map_err(|e| self.error(action, e))?;
         Ok(value)
     }
@@ -160,6 +190,51 @@ impl Store {
     }
 }
 
+/// Brings the search index up to date with the rows changed in this transaction (noted
+/// in `search_pending` by the triggers of migration 5): removes the text the index held
+/// for them and adds what they hold now, each as one statement over all noted rows.
+/// Per transaction instead of per row, so a sync page of thousands of rows written under
+/// per-item savepoints indexes once (FTS5 writes a segment at every savepoint once
+/// touched, which made the per-row triggers a third of an import's time).
+fn flush_search(conn: &Connection) -> rusqlite::Result<()> {
+    let pending: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM search_pending)")?
+        .query_row([], |r| r.get(0))?;
+    if !pending {
+        return Ok(());
+    }
+    conn.prepare_cached(
+        "INSERT INTO appointment_search \
+         (appointment_search, rowid, title, lead_name, lead_email, lead_phone) \
+         SELECT 'delete', row_key, title, lead_name, lead_email, lead_phone \
+         FROM search_pending WHERE indexed = 1",
+    )?
+    .execute([])?;
+    conn.prepare_cached(
+        "INSERT INTO appointment_search (rowid, title, lead_name, lead_email, lead_phone) \
+         SELECT a.row_key, a.title, a.lead_name, a.lead_email, a.lead_phone \
+         FROM search_pending p JOIN appointments a ON a.row_key = p.row_key \
+         ORDER BY p.row_key",
+    )?
+    .execute([])?;
+    conn.prepare_cached("DELETE FROM search_pending")?
+        .execute([])?;
+    Ok(())
+}
+
+fn flush_search_on_open(conn: &mut Connection) -> rusqlite::Result<()> {
+    let pending: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM search_pending)", [], |r| {
+            r.get(0)
+        })?;
+    if pending {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        flush_search(&tx)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
 /// Applies pending migrations one by one; returns how many ran.
 fn migrate(conn: &mut Connection, path: &Path) -> Result<usize> {
     let migrations = migrations();
@@ -176,13 +251,27 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<usize> {
             })
         }
     };
-    for version in current + 1..=SCHEMA_VERSION {
+    if current >= SCHEMA_VERSION {
+        return Ok(0);
+    }
+    // A table rebuild drops the old table: with foreign keys on, that would delete (and
+    // cascade from) every row the new table's references still point at. The pragma
+    // cannot change inside a transaction, so it is switched around the whole run, and
+    // back on whatever happens.
+    conn.execute_batch("PRAGMA foreign_keys = OFF;")
+        .map_err(|e| StoreError::sqlite("update the database schema", path, e))?;
+    let result = (current + 1..=SCHEMA_VERSION).try_for_each(|version| {
         // `to_latest` would run all pending files in one transaction; one per file keeps
         // every completed step even if a later one fails (e.g. disk full).
         migrations
             .to_version(conn, version)
-            .map_err(|e| migration_error(path, e))?;
-    }
+            .map_err(|e| migration_error(path, e))
+    });
+    let restored = conn
+        .execute_batch("PRAGMA foreign_keys = ON;")
+        .map_err(|e| StoreError::sqlite("update the database schema", path, e));
+    result?;
+    restored?;
     Ok(SCHEMA_VERSION.saturating_sub(current))
 }
 

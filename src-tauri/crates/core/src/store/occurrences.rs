@@ -61,7 +61,7 @@ impl Store {
             let singles = conn
                 .prepare_cached(&format!(
                     "SELECT {COLUMNS} FROM appointments \
-                     WHERE recurrence IS NULL AND start_ms < ?2 AND span_end_ms > ?1"
+                     WHERE recurrence IS NULL AND start_ms < ?2 AND span_end_ms >= ?1"
                 ))
                 .and_then(|mut s| {
                     s.query_map(params![from_ms, to_ms], RawRow::read)?
@@ -98,6 +98,11 @@ impl Store {
 
         let mut report = OccurrenceReport::default();
         for raw in singles {
+            // `>=` above lets a zero-length appointment (from Google) at `from` itself
+            // in; one that merely ends at `from` is not in `[from, to)`.
+            if raw.end_ms() == from_ms && raw.start_ms() < from_ms {
+                continue;
+            }
             let a = raw.into_appointment()?;
             let series_id = a.instance_of.as_ref().map(|i| i.series_id.clone());
             report

@@ -52,6 +52,19 @@ pub(super) fn enqueue(
 }
 
 impl Store {
+    /// Queues an `upsert` of `appointment_id` inside the caller's transaction: for
+    /// changes that are not edits of the row (e.g. new privacy settings change what its
+    /// Google event shows).
+    pub(crate) fn queue_upsert_in(&self, tx: &Transaction<'_>, appointment_id: &str) -> Result<()> {
+        enqueue(
+            tx,
+            self,
+            appointment_id,
+            OutboxOp::Upsert,
+            super::appointments::now_ms(),
+        )
+    }
+
     /// Entries waiting to be sent (the `pending` of `bookline status`).
     pub fn pending_outbox_count(&self) -> Result<u64> {
         self.read(|conn| {

@@ -1196,6 +1196,17 @@ pub fn guard_deletes(
             None => {}
         }
     }
+    guard_totals(crm_deletes, google_deletes, crm_total, google_total, policy)
+}
+
+/// `guard_deletes` from counted deletes (the engine adds up a whole pass).
+pub fn guard_totals(
+    crm_deletes: usize,
+    google_deletes: usize,
+    crm_total: usize,
+    google_total: usize,
+    policy: &DeletePolicy,
+) -> DeleteGuard {
     let too_many = |deletes: usize, total: usize| {
         deletes > policy.max_items
             || (deletes > policy.min_items_for_fraction

@@ -20,6 +20,17 @@ pub struct Link {
     pub snapshot: Snapshot,
     pub synced_at: DateTime<Utc>,
     pub last_error: Option<String>,
+    /// The event's summary and description as Bookline last wrote or read them;
+    /// `None` when not known (links older than schema version 7).
+    pub google_text: Option<GoogleText>,
+}
+
+/// What a Google event shows of an appointment: the summary and the description, as
+/// rendered through the privacy settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoogleText {
+    pub summary: String,
+    pub description: String,
 }
 
 impl Link {
@@ -33,34 +44,35 @@ impl Link {
 }
 
 const COLUMNS: &str = "appointment_id, calendar_id, event_id, etag, crm_snapshot, \
-    google_snapshot, synced_at, last_error";
+    google_snapshot, synced_at, last_error, google_summary, google_description";
 
 type RawLink = (
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    Option<String>,
+    (String, String, String, Option<String>),
+    (String, String, String, Option<String>),
+    (Option<String>, Option<String>),
 );
 
 fn read_raw(row: &Row<'_>) -> rusqlite::Result<RawLink> {
     Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
+        (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?),
+        (row.get(4)?, row.get(5)?, row.get(6)?, row.get(7)?),
+        (row.get(8)?, row.get(9)?),
     ))
 }
 
 fn from_raw(raw: RawLink) -> Result<Link> {
-    let (appointment_id, calendar_id, event_id, etag, crm, google, synced_at, last_error) = raw;
+    let (
+        (appointment_id, calendar_id, event_id, etag),
+        (crm, google, synced_at, last_error),
+        (google_summary, google_description),
+    ) = raw;
+    let google_text = match (google_summary, google_description) {
+        (Some(summary), Some(description)) => Some(GoogleText {
+            summary,
+            description,
+        }),
+        _ => None,
+    };
     let snapshot = |json: &str| {
         serde_json::from_str::<SyncFields>(json)
             .map_err(|e| StoreError::BadRow(format!("the sync snapshot of {appointment_id}: {e}")))
@@ -76,6 +88,7 @@ fn from_raw(raw: RawLink) -> Result<Link> {
         event_id,
         etag,
         last_error,
+        google_text,
     })
 }
 
@@ -157,7 +170,8 @@ pub fn upsert(store: &Store, conn: &Connection, link: &Link) -> Result<()> {
     let crm = encode(&link.snapshot.crm)?;
     let google = encode(&link.snapshot.google)?;
     conn.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO links ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        "INSERT OR REPLACE INTO links ({COLUMNS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
     ))
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -169,6 +183,8 @@ pub fn upsert(store: &Store, conn: &Connection, link: &Link) -> Result<()> {
             google,
             time_str(link.synced_at),
             link.last_error,
+            link.google_text.as_ref().map(|t| t.summary.as_str()),
+            link.google_text.as_ref().map(|t| t.description.as_str()),
         ])
     })
     .map_err(|e| store.error("save a sync link", e))?;

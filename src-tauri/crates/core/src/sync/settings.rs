@@ -4,8 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Status;
 use crate::store::{Result, Store, StoreError};
 use crate::sync::decide::Direction;
+use crate::sync::links;
 use crate::sync::privacy::{PrivacySettings, DEFAULT_TITLE_TEMPLATE};
 
 /// The settings key the whole `SyncSettings` value is stored under.
@@ -99,12 +101,55 @@ pub fn load(store: &Store) -> Result<SyncSettings> {
 }
 
 /// Validates and saves; returns what was saved (the calendar id trimmed).
+///
+/// When the privacy settings change and the direction writes to Google, the same
+/// transaction queues an upsert for every linked appointment whose Google summary or
+/// description would read differently, so the next pass patches exactly those events
+/// (and no others).
 pub fn save(store: &Store, settings: &SyncSettings) -> Result<SyncSettings> {
     let mut settings = settings.clone();
     settings.calendar_id = settings.calendar_id.trim().to_owned();
     settings.validate()?;
-    store.set_setting(SETTINGS_KEY, &settings)?;
+    store.write("save the sync settings", |tx| {
+        let old: SyncSettings = store.get_setting_in(tx, SETTINGS_KEY)?.unwrap_or_default();
+        store.set_setting_in(tx, SETTINGS_KEY, &settings)?;
+        let (before, after) = (old.privacy(), settings.privacy());
+        if before != after && settings.direction.writes_google() {
+            queue_rerendered(store, tx, &settings.calendar_id, &before, &after)?;
+        }
+        Ok(())
+    })?;
     Ok(settings)
+}
+
+/// Queues the linked appointments of `calendar_id` whose event text changes from
+/// `before` to `after`; returns how many. What the event holds is the text on the link,
+/// or (links made before Bookline kept it) the rendering under `before`.
+fn queue_rerendered(
+    store: &Store,
+    tx: &rusqlite::Transaction<'_>,
+    calendar_id: &str,
+    before: &PrivacySettings,
+    after: &PrivacySettings,
+) -> Result<usize> {
+    let mut queued = 0;
+    for link in links::all(store, tx, calendar_id)? {
+        let Some(a) = store.get_in(tx, &link.appointment_id)? else {
+            continue;
+        };
+        if a.status == Status::Cancelled {
+            continue;
+        }
+        let held = match &link.google_text {
+            Some(t) => (t.summary.clone(), t.description.clone()),
+            None => before.render(&a.title, &a.notes, &a.lead),
+        };
+        if after.render(&a.title, &a.notes, &a.lead) != held {
+            store.queue_upsert_in(tx, &a.id)?;
+            queued += 1;
+        }
+    }
+    Ok(queued)
 }
 
 #[cfg(test)]

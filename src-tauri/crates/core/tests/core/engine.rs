@@ -258,6 +258,21 @@ impl World {
     }
 }
 
+/// The search index holds exactly the rows' text (FTS5's content integrity check) and
+/// nothing waits to be indexed.
+fn assert_search_exact(w: &World) {
+    let conn = rusqlite::Connection::open(w.store.path()).unwrap();
+    conn.execute(
+        "INSERT INTO appointment_search (appointment_search, rank) VALUES ('integrity-check', 1)",
+        [],
+    )
+    .expect("the search index matches the rows");
+    let pending: i64 = conn
+        .query_row("SELECT COUNT(*) FROM search_pending", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(pending, 0);
+}
+
 fn title_of(e: &Event) -> &str {
     e.summary.as_deref().unwrap_or("")
 }
@@ -388,6 +403,7 @@ async fn google_changes_arrive_in_the_crm_and_old_events_stay() {
     let e = w.google_insert("New call", at(5, 9)).await;
     let r = w.pass().await;
     assert_eq!(r.created_in_crm, 1, "{r:?}");
+    assert_search_exact(&w);
     let crm = w.crm_all();
     assert_eq!(crm.len(), 1);
     assert_eq!(crm[0].title, "New call");
@@ -412,6 +428,7 @@ async fn google_changes_arrive_in_the_crm_and_old_events_stay() {
     );
     let a = &w.crm_all()[0];
     assert_eq!(a.title, "New call (moved)");
+    assert_search_exact(&w);
     assert_eq!(a.timezone, "Asia/Tokyo");
     assert_eq!(
         a.timing,
@@ -427,9 +444,269 @@ async fn google_changes_arrive_in_the_crm_and_old_events_stay() {
     assert_eq!(r.deleted_in_crm, 1);
     assert!(w.crm_all().is_empty());
     assert_eq!(w.link_count(), 0);
+    assert_search_exact(&w);
 
     // The old event never moved; an old CRM appointment edited now doesn't either.
     assert_eq!(w.google_events().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_zero_length_google_event_imports_and_round_trips_unchanged() {
+    let w = World::new(Direction::Both).await;
+    let instant = at(9, 8);
+    let event = Event {
+        summary: Some("Reminder: renew the contract".into()),
+        start: Some(EventDateTime::timed(
+            instant.fixed_offset(),
+            Some("Europe/Berlin".into()),
+        )),
+        end: Some(EventDateTime::timed(
+            instant.fixed_offset(),
+            Some("Europe/Berlin".into()),
+        )),
+        end_time_unspecified: Some(true),
+        ..Default::default()
+    };
+    let event = w
+        .client
+        .insert_event(&w.ctx.calendar_id, &event)
+        .await
+        .unwrap();
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 1, "{r:?}");
+    let crm = w.crm_all();
+    assert_eq!(crm.len(), 1);
+    assert_eq!(
+        crm[0].timing,
+        Timing::Timed {
+            start: instant,
+            end: instant
+        }
+    );
+    assert_eq!(w.link_count(), 1);
+    // Shown in the list and the week view.
+    let upcoming = w
+        .store
+        .list_appointments(
+            &bookline_core::model::ListQuery {
+                period: bookline_core::model::Period::Upcoming,
+                limit: 10,
+                ..Default::default()
+            },
+            instant - ChronoDuration::days(1),
+        )
+        .unwrap();
+    assert_eq!(upcoming.total, 1);
+    assert_eq!(
+        w.store
+            .occurrences(
+                instant - ChronoDuration::days(1),
+                instant + ChronoDuration::days(1)
+            )
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Nothing to do next pass: no write "fixes" the end.
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+    assert_eq!(stats(w.base()).await["total"], 1, "one list request");
+
+    // A title change in Bookline goes to Google and leaves the instant alone.
+    let mut edit = timed("Reminder: renew the contract today", instant);
+    edit.timing = Timing::Timed {
+        start: instant,
+        end: instant + ChronoDuration::minutes(15),
+    };
+    w.store
+        .update_appointment(&crm[0].id, edit, ChangeSource::User)
+        .unwrap();
+    w.pass().await;
+    let id = event.id.clone().unwrap();
+    let after = w.client.get_event(&w.ctx.calendar_id, &id).await.unwrap();
+    assert_eq!(
+        after.summary.as_deref(),
+        Some("Reminder: renew the contract today")
+    );
+    // Google's side moves back to zero length; the CRM follows without a loop.
+    w.google_patch(
+        &id,
+        json!({"end": {"dateTime": instant.to_rfc3339(), "timeZone": "Europe/Berlin"}}),
+    )
+    .await;
+    let r = w.pass().await;
+    assert_eq!(r.updated_in_crm, 1, "{r:?}");
+    assert_eq!(
+        w.crm_all()[0].timing,
+        Timing::Timed {
+            start: instant,
+            end: instant
+        }
+    );
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+    assert_eq!(stats(w.base()).await["total"], 1);
+}
+
+fn with_lead(title: &str, start: DateTime<Utc>, name: &str, phone: &str) -> AppointmentInput {
+    AppointmentInput {
+        lead: Lead {
+            name: name.into(),
+            email: String::new(),
+            phone: phone.into(),
+        },
+        ..timed(title, start)
+    }
+}
+
+/// Privacy settings decide what a Google event shows of its appointment. A change of
+/// them, or of the lead, changes no synced field, yet the events must show it: exactly
+/// the events whose text changes are patched, one request each, none for the others.
+#[tokio::test]
+async fn privacy_and_lead_changes_patch_exactly_the_events_whose_text_changes() {
+    use bookline_core::sync::settings::{self, SyncSettings};
+    let mut w = World::new(Direction::Both).await;
+    let ann = w.crm_create(with_lead("Call A", at(20, 9), "Ann Archer", "+1 555 0101"));
+    let bob = w.crm_create(with_lead("Call B", at(20, 11), "Bob Baker", ""));
+    let internal = w.crm_create(timed("Internal sync", at(20, 13)));
+    w.pass().await;
+    let event = |id: &str| ids::event_id_for(id).unwrap();
+    let text = |w: &World, id: String| {
+        let client = w.client.clone();
+        let cal = w.ctx.calendar_id.clone();
+        async move {
+            let e = client.get_event(&cal, &id).await.unwrap();
+            (
+                e.summary.unwrap_or_default(),
+                e.description.unwrap_or_default(),
+            )
+        }
+    };
+    assert_eq!(
+        text(&w, event(&ann.id)).await,
+        ("Call A".to_owned(), String::new()),
+        "nothing about the lead leaves by default"
+    );
+
+    let shown = SyncSettings {
+        calendar_id: w.ctx.calendar_id.clone(),
+        title_template: "{title} — {lead_name}".into(),
+        include_lead_phone: true,
+        ..SyncSettings::default()
+    };
+    let saved = settings::save(&w.store, &shown).unwrap();
+    assert_eq!(
+        w.store.pending_outbox_count().unwrap(),
+        2,
+        "Ann's and Bob's events change; the internal one has no lead to show"
+    );
+    w.ctx.privacy = saved.privacy();
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(r.updated_in_google, 2, "{r:?}");
+    assert_eq!(w.route("events.patch").await, 2);
+    assert_eq!(stats(w.base()).await["total"], 3, "one list, two patches");
+    assert_eq!(
+        text(&w, event(&ann.id)).await,
+        (
+            "Call A — Ann Archer".to_owned(),
+            "--- Bookline lead ---\nPhone: +1 555 0101".to_owned()
+        )
+    );
+    assert_eq!(
+        text(&w, event(&bob.id)).await,
+        ("Call B — Bob Baker".to_owned(), String::new())
+    );
+    assert_eq!(
+        text(&w, event(&internal.id)).await,
+        ("Internal sync".to_owned(), String::new())
+    );
+    // No echo, and the CRM titles stay the titles.
+    w.reset_stats().await;
+    assert_eq!(w.pass().await, SyncReport::default());
+    assert_eq!(stats(w.base()).await["total"], 1);
+    assert_eq!(
+        w.store.get_appointment(&ann.id).unwrap().unwrap().title,
+        "Call A"
+    );
+    // Saving the same settings again queues nothing.
+    settings::save(&w.store, &saved).unwrap();
+    assert_eq!(w.store.pending_outbox_count().unwrap(), 0);
+
+    // A lead edit reaches the event under the current settings: one patch.
+    w.store
+        .update_appointment(
+            &ann.id,
+            with_lead("Call A", at(20, 9), "Ann Archer", "+1 555 0199"),
+            ChangeSource::User,
+        )
+        .unwrap();
+    w.reset_stats().await;
+    w.pass().await;
+    assert_eq!(w.route("events.patch").await, 1);
+    assert_eq!(
+        text(&w, event(&ann.id)).await,
+        (
+            "Call A — Ann Archer".to_owned(),
+            "--- Bookline lead ---\nPhone: +1 555 0199".to_owned()
+        )
+    );
+    // A lead detail the settings do not show changes nothing in Google.
+    let mut hidden = with_lead("Call A", at(20, 9), "Ann Archer", "+1 555 0199");
+    hidden.lead.email = "ann@example.com".into();
+    w.store
+        .update_appointment(&ann.id, hidden, ChangeSource::User)
+        .unwrap();
+    w.reset_stats().await;
+    w.pass().await;
+    assert_eq!(w.route("events.patch").await, 0);
+    // A renamed lead: title and description follow.
+    w.store
+        .update_appointment(
+            &bob.id,
+            with_lead("Call B", at(20, 11), "Robert Baker", "+1 555 0102"),
+            ChangeSource::User,
+        )
+        .unwrap();
+    w.reset_stats().await;
+    w.pass().await;
+    assert_eq!(w.route("events.patch").await, 1);
+    assert_eq!(
+        text(&w, event(&bob.id)).await,
+        (
+            "Call B — Robert Baker".to_owned(),
+            "--- Bookline lead ---\nPhone: +1 555 0102".to_owned()
+        )
+    );
+
+    // Back to private: both lead-bearing events are rewritten, nothing else.
+    let private = SyncSettings {
+        calendar_id: w.ctx.calendar_id.clone(),
+        ..SyncSettings::default()
+    };
+    w.ctx.privacy = settings::save(&w.store, &private).unwrap().privacy();
+    w.reset_stats().await;
+    w.pass().await;
+    assert_eq!(w.route("events.patch").await, 2);
+    assert_eq!(
+        text(&w, event(&ann.id)).await,
+        ("Call A".to_owned(), String::new())
+    );
+    w.reset_stats().await;
+    assert_eq!(w.pass().await, SyncReport::default());
+    assert_eq!(stats(w.base()).await["total"], 1);
+
+    // A direction that does not write to Google queues nothing.
+    let one_way = SyncSettings {
+        direction: Direction::GoogleToCrm,
+        include_lead_name: true,
+        ..private
+    };
+    settings::save(&w.store, &one_way).unwrap();
+    assert_eq!(w.store.pending_outbox_count().unwrap(), 0);
 }
 
 /// The direction matrix: create, edit and delete on each side travel only the allowed way.
@@ -775,6 +1052,58 @@ async fn mass_delete_stops_and_asks_first() {
     assert_eq!(w.google_events().await.len(), 5);
 }
 
+/// The guard weighs the whole pass: 25 deletions from Google arriving over three pages
+/// of 10 (each page alone under the limit of 20) stop the pass before any is applied.
+#[tokio::test]
+async fn a_mass_delete_spread_over_pages_stops_before_any_page_applies() {
+    let options = EngineOptions {
+        page_size: 10,
+        delete_policy: bookline_core::sync::DeletePolicy {
+            max_items: 20,
+            max_fraction: 1.0,
+            min_items_for_fraction: 5,
+        },
+        ..fast_options()
+    };
+    let w = World::with_options(Direction::Both, options).await;
+    let mut events = Vec::new();
+    for i in 0..30 {
+        events.push(
+            w.google_insert(
+                &format!("Imported {i}"),
+                at(18, 0) + ChronoDuration::minutes(i * 30),
+            )
+            .await,
+        );
+    }
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 30);
+    for e in &events[..25] {
+        w.google_delete(e.id.as_deref().unwrap()).await;
+    }
+    match w.try_pass().await {
+        Err(SyncError::NeedsConfirmation { crm_deletes, .. }) => assert_eq!(crm_deletes, 25),
+        other => panic!("expected a confirmation request, got {other:?}"),
+    }
+    assert_eq!(w.crm_all().len(), 30, "no page applied before confirmation");
+    // Asking again asks again (the sync token did not move past the deletions).
+    assert!(matches!(
+        w.try_pass().await,
+        Err(SyncError::NeedsConfirmation { .. })
+    ));
+    let r = w
+        .engine
+        .run_pass_confirmed(&w.store, &w.client, &w.ctx, &w.cancel)
+        .await
+        .unwrap();
+    assert_eq!(r.deleted_in_crm, 25, "{r:?}");
+    assert_eq!(w.crm_all().len(), 5);
+    // Small deletions stay ordinary edits.
+    w.google_delete(events[25].id.as_deref().unwrap()).await;
+    let r = w.pass().await;
+    assert_eq!(r.deleted_in_crm, 1);
+}
+
 #[tokio::test]
 async fn recurring_series_and_all_day_round_trip() {
     let w = World::new(Direction::Both).await;
@@ -973,14 +1302,11 @@ async fn activity_pages_newest_first_and_prunes_oldest() {
 #[tokio::test]
 async fn a_failed_google_change_is_read_again_until_it_applies() {
     let w = World::new(Direction::Both).await;
-    // A zero-length event: Google accepts it, Bookline's store refuses end == start.
-    let e = w.google_insert("Zero-length reminder", at(5, 9)).await;
+    // A title over Bookline's limit: Google accepts it, the store refuses it.
+    let e = w.google_insert("Long reminder", at(5, 9)).await;
     let id = e.id.clone().unwrap();
-    w.google_patch(
-        &id,
-        json!({"end": {"dateTime": at(5, 9).to_rfc3339(), "timeZone": "UTC"}}),
-    )
-    .await;
+    w.google_patch(&id, json!({"summary": "x".repeat(400)}))
+        .await;
     let r = w.try_pass().await.expect("pass");
     assert_eq!(r.created_in_crm, 0, "{r:?}");
     assert_eq!(r.errors.len(), 1, "{r:?}");
@@ -990,17 +1316,14 @@ async fn a_failed_google_change_is_read_again_until_it_applies() {
     assert_eq!(r.created_in_crm, 1, "other changes still arrive: {r:?}");
     assert_eq!(r.errors.len(), 1, "the failure is reported again: {r:?}");
 
-    w.google_patch(
-        &id,
-        json!({"end": {"dateTime": at(5, 10).to_rfc3339(), "timeZone": "UTC"}}),
-    )
-    .await;
+    w.google_patch(&id, json!({"summary": "Shorter reminder"}))
+        .await;
     let r = w.try_pass().await.expect("pass");
     assert_eq!(r.created_in_crm, 1, "{r:?}");
     assert!(r.errors.is_empty(), "{r:?}");
     let mut titles: Vec<String> = w.crm_all().into_iter().map(|a| a.title).collect();
     titles.sort();
-    assert_eq!(titles, ["Call booked meanwhile", "Zero-length reminder"]);
+    assert_eq!(titles, ["Call booked meanwhile", "Shorter reminder"]);
 
     // Everything applied: the token moves on and an idle pass is one request again.
     w.reset_stats().await;

@@ -706,6 +706,377 @@ fn search_and_filters_combine() {
     assert_eq!(s.list_appointments(&q("renamed"), now).unwrap().total, 0);
 }
 
+/// Whether the search index holds exactly the text of every row (FTS5's integrity check
+/// with a non-zero rank compares the index with the content table) and no change is
+/// waiting to be indexed.
+fn search_index_exact(path: &std::path::Path) -> Result<(), String> {
+    let conn = raw(path);
+    let pending: i64 = conn
+        .query_row("SELECT COUNT(*) FROM search_pending", [], |r| r.get(0))
+        .unwrap();
+    conn.execute(
+        "INSERT INTO appointment_search (appointment_search, rank) VALUES ('integrity-check', 1)",
+        [],
+    )
+    .map_err(|e| format!("index differs from the rows: {e}"))?;
+    if pending > 0 {
+        return Err(format!("{pending} row(s) not indexed yet"));
+    }
+    Ok(())
+}
+
+#[test]
+fn the_search_index_is_exact_after_every_committed_write() {
+    let f = fixture();
+    let s = &f.store;
+    let now = utc(2026, 6, 1, 12, 0);
+    let check = |step: &str| {
+        search_index_exact(&f.path).unwrap_or_else(|e| panic!("after {step}: {e}"));
+    };
+    let q = |search: &str| ListQuery {
+        search: Some(search.into()),
+        period: Period::All,
+        limit: 100,
+        ..ListQuery::default()
+    };
+    let hits = |search: &str| s.list_appointments(&q(search), now).unwrap().total;
+
+    let mut input = timed("Pricing call", now, 30);
+    input.lead = Lead {
+        name: "Ada Lovelace".into(),
+        email: "ada@engines.example".into(),
+        phone: "+44 20 7946 0000".into(),
+    };
+    let a = s
+        .create_appointment(input.clone(), Origin::Crm, ChangeSource::User)
+        .unwrap();
+    check("a user create");
+    assert_eq!(hits("lovelace"), 1);
+
+    input.title = "Contract call".into();
+    input.lead.name = "Charles Babbage".into();
+    s.update_appointment(&a.id, input.clone(), ChangeSource::User)
+        .unwrap();
+    check("a user edit");
+    assert_eq!(
+        (hits("lovelace"), hits("babbage"), hits("pricing")),
+        (0, 1, 0)
+    );
+
+    s.set_status(&a.id, Status::Cancelled, ChangeSource::User)
+        .unwrap();
+    check("a status change");
+
+    // A series with a moved instance; deleting the series cascades to the instance.
+    let series = s
+        .create_appointment(full_input(), Origin::Google, ChangeSource::Sync)
+        .unwrap();
+    let instance = s
+        .create_instance_override(
+            SeriesInstance {
+                series_id: series.id.clone(),
+                original_start: "2026-06-02T13:00:00Z".into(),
+            },
+            timed("Moved review", utc(2026, 6, 2, 15, 0), 60),
+            Origin::Google,
+            ChangeSource::Sync,
+        )
+        .unwrap();
+    check("a sync create of a series and its moved instance");
+    assert_eq!(hits("moved rev"), 1);
+    s.exclude_instance(&series.id, "2026-06-02T13:00:00Z", ChangeSource::User)
+        .unwrap();
+    check("excluding an instance");
+    assert_eq!(hits("moved rev"), 0);
+    assert!(s.get_appointment(&instance.id).unwrap().is_none());
+    let again = s
+        .create_instance_override(
+            SeriesInstance {
+                series_id: series.id.clone(),
+                original_start: "2026-06-09T13:00:00Z".into(),
+            },
+            timed("Moved again", utc(2026, 6, 9, 15, 0), 60),
+            Origin::Google,
+            ChangeSource::Sync,
+        )
+        .unwrap();
+    s.delete_appointment(&series.id, ChangeSource::Sync)
+        .unwrap();
+    check("deleting a series (its instance goes with it)");
+    assert!(s.get_appointment(&again.id).unwrap().is_none());
+    assert_eq!((hits("quarterly"), hits("moved again")), (0, 0));
+
+    // A failed write leaves nothing behind; a rolled-back savepoint neither.
+    let mut bad = input.clone();
+    bad.title = String::new();
+    assert!(s
+        .create_appointment(bad, Origin::Crm, ChangeSource::User)
+        .is_err());
+    s.write("test", |tx| {
+        tx.execute_batch(
+            "SAVEPOINT one; UPDATE appointments SET title = 'Rolled back'; ROLLBACK TO one; \
+             RELEASE one;",
+        )
+        .unwrap();
+        tx.execute(
+            "UPDATE appointments SET lead_phone = '+1 555 0100' WHERE id = ?1",
+            [&a.id],
+        )
+        .unwrap();
+        Ok(())
+    })
+    .unwrap();
+    check("a write with a rolled-back savepoint");
+    assert_eq!((hits("rolled back"), hits("555 0100")), (0, 1));
+
+    // Plain SQL through `Store::write` (as removing the account does).
+    for i in 0..5 {
+        s.create_appointment(
+            timed(&format!("Imported {i}"), now, 30),
+            Origin::Google,
+            ChangeSource::Sync,
+        )
+        .unwrap();
+    }
+    s.write("test", |tx| {
+        tx.execute("DELETE FROM appointments WHERE origin = 'google'", [])
+            .unwrap();
+        Ok(())
+    })
+    .unwrap();
+    check("a plain-SQL delete through Store::write");
+    assert_eq!(hits("imported"), 0);
+
+    // A writer that bypasses the store: its change waits (the check sees it), and the
+    // store indexes it when it next opens or writes.
+    raw(&f.path)
+        .execute(
+            "UPDATE appointments SET title = 'Edited elsewhere' WHERE id = ?1",
+            [&a.id],
+        )
+        .unwrap();
+    assert!(search_index_exact(&f.path).is_err());
+    let reopened = Store::open(&f.path).unwrap();
+    check("reopening after an outside write");
+    assert_eq!(
+        reopened
+            .list_appointments(&q("elsewhere"), now)
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(s.appointment_count().unwrap(), 1);
+}
+
+#[test]
+fn a_zero_length_event_from_google_is_stored_but_a_user_must_give_an_end() {
+    let f = fixture();
+    let s = &f.store;
+    let at = utc(2026, 6, 8, 0, 0);
+    let reminder = timed("Reminder: send the quote", at, 0);
+    let err = s
+        .create_appointment(reminder.clone(), Origin::Crm, ChangeSource::User)
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Validation { field: "end", .. }),
+        "{err:?}"
+    );
+    let a = s
+        .create_appointment(reminder.clone(), Origin::Google, ChangeSource::Sync)
+        .unwrap();
+    assert_eq!(a.timing, reminder.timing);
+    assert_eq!(s.get_appointment(&a.id).unwrap(), Some(a.clone()));
+    // The user cannot edit it into zero length either, but sync can keep it so.
+    let mut renamed = reminder.clone();
+    renamed.title = "Reminder: call back".into();
+    assert!(s
+        .update_appointment(&a.id, renamed.clone(), ChangeSource::User)
+        .is_err());
+    s.update_appointment(&a.id, renamed, ChangeSource::Sync)
+        .unwrap();
+    // An end before the start stays refused from either side.
+    let mut backwards = reminder.clone();
+    backwards.timing = Timing::Timed {
+        start: at,
+        end: at - Duration::minutes(1),
+    };
+    assert!(s
+        .create_appointment(backwards, Origin::Google, ChangeSource::Sync)
+        .is_err());
+
+    // Listed: upcoming before it, past after; in a week that starts at its instant.
+    let list = |period, now| {
+        s.list_appointments(
+            &ListQuery {
+                period,
+                limit: 10,
+                ..ListQuery::default()
+            },
+            now,
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        titles(&list(Period::Upcoming, at - Duration::hours(1))),
+        ["Reminder: call back"]
+    );
+    assert_eq!(
+        titles(&list(Period::Past, at + Duration::hours(1))),
+        ["Reminder: call back"]
+    );
+    let week = s.occurrences(at, at + Duration::days(7)).unwrap();
+    assert_eq!(week.len(), 1);
+    assert_eq!(week[0].timing, reminder.timing);
+    assert!(s
+        .occurrences(at - Duration::days(7), at)
+        .unwrap()
+        .is_empty());
+    // An ordinary appointment that ends at the window's start is not in it.
+    s.create_appointment(
+        timed("Ends at the start", at - Duration::hours(1), 60),
+        Origin::Crm,
+        ChangeSource::User,
+    )
+    .unwrap();
+    assert_eq!(s.occurrences(at, at + Duration::days(7)).unwrap().len(), 1);
+}
+
+#[test]
+fn a_version_5_file_rebuilds_its_table_with_rows_links_and_search_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.sqlite3");
+    let series_id = "0190f000-0000-7000-8000-0000000000a1";
+    let instance_id = "0190f000-0000-7000-8000-0000000000a2";
+    {
+        let mut conn = raw(&path);
+        store::migrations().to_version(&mut conn, 5).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+        let insert = "INSERT INTO appointments (id, title, all_day, start_ms, end_ms, \
+            span_end_ms, timezone, lead_name, lead_email, status, origin, recurrence, series_id, \
+            original_start, created_at_ms, updated_at_ms) VALUES (?1, ?2, 0, 1780000000000, \
+            1780003600000, ?3, 'UTC', ?4, 'lead@example.com', 'booked', 'google', ?5, ?6, ?7, \
+            1700000000000, 1700000000000)";
+        conn.execute(
+            insert,
+            rusqlite::params![
+                series_id,
+                "Weekly pipeline",
+                i64::MAX,
+                "Series Lead",
+                r#"["RRULE:FREQ=WEEKLY"]"#,
+                None::<String>,
+                None::<String>
+            ],
+        )
+        .unwrap();
+        conn.execute(
+            insert,
+            rusqlite::params![
+                instance_id,
+                "Pipeline (moved)",
+                1780003600000i64,
+                "Instance Lead",
+                None::<String>,
+                Some(series_id),
+                Some("2026-05-28T20:26:40Z")
+            ],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO links (appointment_id, calendar_id, event_id, etag, crm_snapshot, \
+             google_snapshot, synced_at) VALUES (?1, 'primary', 'series1', '\"1\"', '{}', '{}', \
+             '2026-01-01T00:00:00.000Z')",
+            [series_id],
+        )
+        .unwrap();
+        // A change a writer left for the index (the rebuild covers it).
+        conn.execute(
+            "UPDATE appointments SET lead_phone = '+49 30 1234' WHERE id = ?1",
+            [instance_id],
+        )
+        .unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), store::SCHEMA_VERSION);
+    let (fk, fk_problems, sql): (i64, i64, String) = s
+        .read(|c| {
+            Ok((
+                c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+                    .unwrap(),
+                c.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                    r.get(0)
+                })
+                .unwrap(),
+                c.query_row(
+                    "SELECT sql FROM sqlite_schema WHERE name = 'appointments'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap(),
+            ))
+        })
+        .unwrap();
+    assert_eq!((fk, fk_problems), (1, 0));
+    assert!(sql.contains("end_ms >= start_ms"), "{sql}");
+    let index_count: i64 = s
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM sqlite_schema WHERE tbl_name = 'appointments' \
+                 AND type IN ('index', 'trigger') AND sql IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap())
+        })
+        .unwrap();
+    assert_eq!(
+        index_count,
+        6 + 3,
+        "version 4's indices and version 5's triggers"
+    );
+    search_index_exact(&path).unwrap();
+
+    let series = s.get_appointment(series_id).unwrap().unwrap();
+    assert_eq!(series.lead.name, "Series Lead");
+    let instance = s.get_appointment(instance_id).unwrap().unwrap();
+    assert_eq!(instance.instance_of.unwrap().series_id, series_id);
+    let linked: String = s
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT event_id FROM links WHERE appointment_id = ?1",
+                [series_id],
+                |r| r.get(0),
+            )
+            .unwrap())
+        })
+        .unwrap();
+    assert_eq!(linked, "series1");
+    let q = |search: &str| ListQuery {
+        search: Some(search.into()),
+        period: Period::All,
+        limit: 10,
+        ..ListQuery::default()
+    };
+    let now = utc(2026, 1, 1, 0, 0);
+    assert_eq!(
+        s.list_appointments(&q("series lead"), now).unwrap().total,
+        1
+    );
+    assert_eq!(s.list_appointments(&q("30 1234"), now).unwrap().total, 1);
+    // The series' reference survived the rename: deleting it takes its instance along.
+    s.delete_appointment(series_id, ChangeSource::Sync).unwrap();
+    assert_eq!(s.appointment_count().unwrap(), 0);
+    search_index_exact(&path).unwrap();
+    // Rows after the migration may be zero-length when sync writes them.
+    s.create_appointment(timed("Instant", now, 0), Origin::Google, ChangeSource::Sync)
+        .unwrap();
+    drop(s);
+    let check: String = raw(&path)
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}
+
 #[test]
 fn a_running_series_is_upcoming_until_its_last_instance() {
     let f = fixture();
