@@ -157,7 +157,10 @@ impl Tray {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if *shown != Some(state) {
             match icon(state).and_then(|image| self.icon.set_icon(Some(image))) {
-                Ok(()) => *shown = Some(state),
+                Ok(()) => {
+                    tracing::info!(?state, "tray icon");
+                    *shown = Some(state);
+                }
                 Err(e) => tracing::warn!("the tray icon could not change: {e}"),
             }
         }
