@@ -260,6 +260,8 @@ pub fn show_main_window(app: &AppHandle) {
         if let Err(e) = shown {
             tracing::warn!("the window could not be shown: {e}");
         }
+        // While hidden it was not sent the sync state (see events::spawn_status_watcher).
+        events::status_changed(app);
     }
 }
 

@@ -868,7 +868,10 @@ async fn the_app_lives_in_the_tray() {
     let tray = wait_until_long("the tray item", || TrayItem::of(app.pid()));
     wait_until_long("the first window", || app.window());
     wait_until_long("the first sync pass", || (app.passes() >= 1).then_some(()));
-    assert_eq!(tray.icon_state().as_deref(), Some("synced"));
+    // Between two polls (a pass shows the syncing image while it runs).
+    wait_until_long("the synced icon", || {
+        (tray.icon_state().as_deref() == Some("synced")).then_some(())
+    });
     assert!(
         tray.status_line().starts_with("Last synced"),
         "{}",
@@ -928,14 +931,16 @@ async fn the_app_lives_in_the_tray() {
             .contains(&"Resume sync".to_owned())
             .then_some(())
     });
-    assert_eq!(tray.icon_state().as_deref(), Some("paused"));
+    wait_until_long("the paused icon", || {
+        (tray.icon_state().as_deref() == Some("paused")).then_some(())
+    });
     // Paused is acknowledged only between passes: nothing is in flight from here on.
     google.reset_stats().await;
-    let passes = app.passes();
     tokio::time::sleep(TEST_POLL * 3 + Duration::from_millis(500)).await;
     let stats = google.stats().await;
     assert_eq!(stats["total"], 0, "requests while paused: {stats}");
-    assert_eq!(app.passes(), passes, "passes ran while paused");
+    // The log is written by a background thread: let it catch up before counting.
+    let passes = settled(|| app.passes());
 
     // Resume: polling again, at once and then every interval — one events.list per poll
     // for the one synced calendar, and nothing else while idle.
@@ -949,7 +954,7 @@ async fn the_app_lives_in_the_tray() {
             .contains(&"Resume sync".to_owned())
             .then_some(())
     });
-    let polls = app.passes() - passes;
+    let polls = settled(|| app.passes()) - passes;
     let stats = google.stats().await;
     assert_eq!(
         stats["by_route"],
@@ -1470,6 +1475,19 @@ impl NotificationMonitor {
 impl Drop for NotificationMonitor {
     fn drop(&mut self) {
         let _ = self.child.0.kill();
+    }
+}
+
+/// A count that has stopped changing (read twice, half a second apart, the same).
+fn settled(mut count: impl FnMut() -> usize) -> usize {
+    let mut last = count();
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = count();
+        if now == last {
+            return now;
+        }
+        last = now;
     }
 }
 
