@@ -34,6 +34,8 @@ const MAIN_WINDOW: &str = "main";
 pub const POLL_INTERVAL_ENV: &str = "BOOKLINE_POLL_INTERVAL_MS";
 /// How long Quit waits for a cancelled transfer to save its place.
 const BACKFILL_STOP_WAIT: Duration = Duration::from_secs(10);
+/// How long Quit waits for the sync pass in flight to stop.
+const SYNC_STOP_WAIT: Duration = Duration::from_secs(10);
 
 /// How the window's process was started.
 pub struct GuiOptions {
@@ -282,7 +284,15 @@ pub fn quit(app: &AppHandle) {
         tracing::info!("quitting: stopping sync");
         let state = app.state::<AppState>();
         stop_backfill(&state).await;
-        state.runtime().shutdown().await;
+        // The pass in flight stops at its next write; a request hanging on a dead network
+        // is abandoned after a while (each write is its own transaction, and the outbox
+        // still holds what was not confirmed).
+        if tokio::time::timeout(SYNC_STOP_WAIT, state.runtime().shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("quitting: the sync pass did not stop in time; abandoned");
+        }
         state.app().shutdown().await;
         tracing::info!("quitting: sync stopped");
         app.exit(0);
