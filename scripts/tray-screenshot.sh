@@ -2,7 +2,10 @@
 # A real screenshot of Bookline's tray icon with its menu open, under Xvfb with a minimal
 # desktop (openbox + xfce4-panel's system tray, see desktop-session.sh): the demo connects
 # to its built-in Google emulator, syncs, the window is closed to the tray, and the tray
-# icon is right-clicked with xdotool. Writes docs/tray-menu.png (or the path given).
+# icon is right-clicked with xdotool. Writes docs/tray-menu.png (or the path given); then
+# the emulator revokes the grant: docs/tray-notification.png shows the notification and the
+# needs-attention icon, docs/tray-attention.png the menu then. The menus also as
+# *-screen.png, the whole screen.
 #   scripts/tray-screenshot.sh [OUT.png]        BOOKLINE_APP=path/to/bookline to skip the build
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,7 +49,9 @@ xsetroot -solid "#35556f"
 data="$work/data"
 say "connecting the demo account (built-in emulator, automatic consent)"
 "$BOOKLINE_APP" demo --headless --data-dir "$data" >/dev/null
-BOOKLINE_LOG="info,bookline_core::runtime=debug" "$BOOKLINE_APP" demo --data-dir "$data" >"$work/app.out" 2>&1 &
+# A 2 s poll, so the revoked grant below is noticed at once.
+BOOKLINE_POLL_INTERVAL_MS=2000 BOOKLINE_LOG="info,bookline_core::runtime=debug" \
+  "$BOOKLINE_APP" demo --data-dir "$data" >"$work/app.out" 2>&1 &
 app=$!
 
 wait_log() {
@@ -71,3 +76,26 @@ sleep 2
 import -window root "${OUT%.png}-screen.png"
 convert "${OUT%.png}-screen.png" -crop 420x190+$((width - 420))+0 +repage "$OUT"
 say "saved $OUT and ${OUT%.png}-screen.png"
+
+# Google revokes the grant: the icon turns to needs-attention, the status line says what
+# to do, and the notification daemon shows the notification.
+xdotool key Escape
+xdotool mousemove 200 400   # no tooltip over the tray
+sleep 1
+base=$(grep -o 'demo emulator listening url="[^"]*"' "$data"/logs/* | head -n1 | sed 's/.*url="//; s/"$//')
+curl -fsS -X POST "$base/_emulator/faults" -H 'content-type: application/json' \
+  -d '{"revoke_grants_for": ["demo@example.com"]}' >/dev/null
+curl -fsS -X POST "$base/_emulator/tokens" -H 'content-type: application/json' \
+  -d '{"expire_now": true}' >/dev/null
+wait_log "state=Attention"
+sleep 1
+notice="$(dirname "$OUT")/tray-notification.png"
+import -window root "$work/notice.png"
+convert "$work/notice.png" -crop 420x190+$((width - 420))+0 +repage "$notice"
+say "saved $notice"
+xdotool mousemove $((width - 15)) 15 click 3
+sleep 2
+attention="$(dirname "$OUT")/tray-attention.png"
+import -window root "${attention%.png}-screen.png"
+convert "${attention%.png}-screen.png" -crop 420x190+$((width - 420))+0 +repage "$attention"
+say "saved $attention and ${attention%.png}-screen.png"
