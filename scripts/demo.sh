@@ -35,9 +35,17 @@ mkdir -p target
 shot="$ROOT/target/demo-screenshot.png"
 echo "No display found (\$DISPLAY is empty): running Bookline under Xvfb, a virtual screen."
 echo "A screenshot of it will be saved to $shot in a few seconds. Stop with Ctrl-C."
-xvfb-run -a -s "-screen 0 1366x900x24" bash -c '
-  app=$1 shot=$2
-  shift 2
+# A session bus of its own when there is none, and on it a minimal desktop with a system
+# tray (scripts/desktop-session.sh), so the screenshot shows the tray icon too.
+session=()
+if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then session=(dbus-run-session --); fi
+"${session[@]}" xvfb-run -a -s "-screen 0 1366x900x24" bash -c '
+  app=$1 shot=$2 root=$3
+  shift 3
+  if command -v xfce4-panel >/dev/null && command -v openbox >/dev/null; then
+    . "$root/scripts/desktop-session.sh"
+    DESKTOP_LOG_DIR="$root/target/demo-desktop" start_desktop || echo "(no tray: the desktop did not start)"
+  fi
   "$app" "$@" &
   pid=$!
   trap "kill $pid 2>/dev/null" INT TERM
@@ -46,4 +54,4 @@ xvfb-run -a -s "-screen 0 1366x900x24" bash -c '
     echo "Screenshot saved: $shot"
   fi
   wait "$pid"
-' bash "$app" "$shot" "${mode[@]}" "$@"
+' bash "$app" "$shot" "$ROOT" "${mode[@]}" "$@"

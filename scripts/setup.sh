@@ -12,7 +12,9 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Tauri 2 on Linux (architecture.md), plus what the tests and demo use: Xvfb for a
 # display, WebKitWebDriver for end-to-end tests, a real Secret Service (gnome-keyring on
 # a private D-Bus session), ImageMagick for screenshots, a Python venv for the emulator's
-# compatibility suite.
+# compatibility suite; and a minimal desktop for the tray tests and screenshot
+# (scripts/desktop-session.sh): openbox, xfce4-panel's system tray (a StatusNotifierItem
+# host), wmctrl/xdotool to close windows and click the tray, a notification daemon.
 APT_PACKAGES=(
   build-essential curl ca-certificates pkg-config
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
@@ -20,6 +22,7 @@ APT_PACKAGES=(
   xvfb xauth webkit2gtk-driver
   gnome-keyring libsecret-tools dbus-x11
   imagemagick python3-venv
+  openbox xfce4-panel wmctrl xdotool notification-daemon x11-xserver-utils
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -2,7 +2,7 @@
 # Everything CI checks, in the order that fails fastest: formatting, the UI's type check,
 # unit tests and build, lints, then all tests — inside a private D-Bus session with an unlocked
 # gnome-keyring (a real Secret Service) and a virtual X display — then the emulator's
-# Python compatibility suite and the end-to-end tests that drive the real window.
+# Python compatibility suite and the end-to-end tests that drive the real window and tray.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -83,8 +83,11 @@ if [ -x src-tauri/crates/gcal-emulator/tests/python/run.sh ]; then
   src-tauri/crates/gcal-emulator/tests/python/run.sh
 fi
 
-step "end-to-end: the real window through tauri-driver + WebKitWebDriver (Xvfb)"
-xvfb-run -a -s "-screen 0 1366x900x24" bash -c "$(declare -f run_e2e); run_e2e"
+# The tray tests need a desktop on that display: a window manager, a tray host and a
+# notification daemon (scripts/desktop-session.sh), all gone with the display.
+step "end-to-end: the real window through tauri-driver + WebKitWebDriver, the tray (Xvfb, openbox, xfce4-panel)"
+xvfb-run -a -s "-screen 0 1366x900x24" bash -c \
+  ". scripts/desktop-session.sh && DESKTOP_LOG_DIR=target/e2e/desktop start_desktop && $(declare -f run_e2e); run_e2e"
 
 step "done"
 printf '\033[1mtest:\033[0m all checks passed in %dm%02ds\n' "$((SECONDS / 60))" "$((SECONDS % 60))"

@@ -19,6 +19,10 @@ pub const BACKFILL_PROGRESS: &str = "backfill-progress";
 
 /// How often the tray's "Last synced N min ago" is rewritten when nothing else changes.
 const TRAY_REFRESH: Duration = Duration::from_secs(30);
+/// A pass shorter than this never shows the syncing image: an idle poll takes
+/// milliseconds, and turning the icon over twice per poll (a PNG written, the tray host
+/// told over D-Bus and redrawing) would cost more than the poll itself.
+const SYNCING_SHOWN_AFTER: Duration = Duration::from_millis(1500);
 
 #[derive(Serialize, Clone)]
 struct ConnectWaiting<'a> {
@@ -114,27 +118,57 @@ pub fn spawn_status_watcher(app: AppHandle) {
         let mut previous = rx.borrow_and_update().clone();
         update_tray(&app, &previous);
         let mut tick = tokio::time::interval(TRAY_REFRESH);
+        // When the pass now running began, until the tray shows it.
+        let mut syncing_since: Option<tokio::time::Instant> = None;
         loop {
+            let show_syncing = async {
+                match syncing_since {
+                    Some(at) => tokio::time::sleep_until(at + SYNCING_SHOWN_AFTER).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 changed = rx.changed() => {
                     if changed.is_err() {
                         break;
                     }
                     let next = rx.borrow_and_update().clone();
-                    status_changed(&app);
+                    // A hidden window is brought up to date when it is shown again.
+                    if window_visible(&app) {
+                        status_changed(&app);
+                    }
                     if pass_changed_appointments(&previous, &next) {
                         appointments_changed(&app);
                     }
                     for notice in notices(&previous, &next) {
                         notify(&app, &notice);
                     }
-                    update_tray(&app, &next);
+                    if next.state == SyncPhase::Syncing {
+                        syncing_since.get_or_insert_with(tokio::time::Instant::now);
+                    } else {
+                        syncing_since = None;
+                        update_tray(&app, &next);
+                    }
                     previous = next;
                 }
-                _ = tick.tick() => update_tray(&app, &previous),
+                () = show_syncing => {
+                    syncing_since = None;
+                    update_tray(&app, &previous);
+                }
+                _ = tick.tick() => {
+                    if syncing_since.is_none() {
+                        update_tray(&app, &previous);
+                    }
+                }
             }
         }
     });
+}
+
+fn window_visible(app: &AppHandle) -> bool {
+    app.webview_windows()
+        .values()
+        .any(|window| window.is_visible().unwrap_or(true))
 }
 
 fn update_tray(app: &AppHandle, status: &SyncStatus) {

@@ -7,8 +7,9 @@
 
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bookline_core::app::{App, AppOptions};
 use bookline_core::demo::DemoConsent;
@@ -28,6 +29,13 @@ use crate::{commands, tray};
 /// The argument the login item starts Bookline with: straight to the tray.
 pub const MINIMIZED_ARG: &str = "--minimized";
 const MAIN_WINDOW: &str = "main";
+/// Replaces the saved poll interval (at least 15 s) with this many milliseconds: for the
+/// end-to-end tests and the idle measurement, which need many polls in little time.
+pub const POLL_INTERVAL_ENV: &str = "BOOKLINE_POLL_INTERVAL_MS";
+/// How long Quit waits for a cancelled transfer to save its place.
+const BACKFILL_STOP_WAIT: Duration = Duration::from_secs(10);
+/// How long Quit waits for the sync pass in flight to stop.
+const SYNC_STOP_WAIT: Duration = Duration::from_secs(10);
 
 /// How the window's process was started.
 pub struct GuiOptions {
@@ -46,6 +54,8 @@ pub struct AppState {
     runtime: SyncRuntimeHandle,
     connect: Mutex<Option<CancellationToken>>,
     backfill: Mutex<Option<BackfillRun>>,
+    /// Set by the first Quit; a second click (or a SIGTERM meanwhile) does nothing.
+    quitting: AtomicBool,
 }
 
 /// The transfer running in the background, and its latest progress (so a window that
@@ -252,19 +262,86 @@ pub fn show_main_window(app: &AppHandle) {
         if let Err(e) = shown {
             tracing::warn!("the window could not be shown: {e}");
         }
+        // While hidden it was not sent the sync state (see events::spawn_status_watcher).
+        events::status_changed(app);
     }
 }
 
-/// Quit from the tray: stop the sync loop (the pass in flight is cancelled; the outbox
-/// keeps what was not sent), then exit.
+/// Quit from the tray (or SIGTERM, as a session logout sends): stop a running transfer
+/// (it keeps its place and resumes at the next start), stop the sync loop (the pass in
+/// flight is cancelled between writes; the outbox keeps what was not sent), save the demo
+/// emulator's state, then exit.
 pub fn quit(app: &AppHandle) {
+    if app
+        .state::<AppState>()
+        .quitting
+        .swap(true, Ordering::SeqCst)
+    {
+        return;
+    }
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         tracing::info!("quitting: stopping sync");
-        let runtime = app.state::<AppState>().runtime().clone();
-        runtime.shutdown().await;
+        let state = app.state::<AppState>();
+        stop_backfill(&state).await;
+        // The pass in flight stops at its next write; a request hanging on a dead network
+        // is abandoned after a while (each write is its own transaction, and the outbox
+        // still holds what was not confirmed).
+        if tokio::time::timeout(SYNC_STOP_WAIT, state.runtime().shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("quitting: the sync pass did not stop in time; abandoned");
+        }
+        state.app().shutdown().await;
+        tracing::info!("quitting: sync stopped");
         app.exit(0);
     });
+}
+
+/// Cancels a running transfer and waits (bounded) until it has saved its place.
+async fn stop_backfill(state: &AppState) {
+    if lock(&state.backfill).is_none() {
+        return;
+    }
+    state.cancel_backfill();
+    let deadline = Instant::now() + BACKFILL_STOP_WAIT;
+    while lock(&state.backfill).is_some() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// SIGTERM (logout, `kill`) takes the same way out as Quit.
+#[cfg(unix)]
+fn quit_on_sigterm(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                if term.recv().await.is_some() {
+                    tracing::info!("SIGTERM");
+                    quit(&app);
+                }
+            }
+            Err(e) => tracing::warn!("SIGTERM is not handled: {e}"),
+        }
+    });
+}
+
+/// The poll interval override of `POLL_INTERVAL_ENV`, if set and valid.
+fn poll_override() -> Option<Duration> {
+    let value = std::env::var(POLL_INTERVAL_ENV).ok()?;
+    match value.trim().parse::<u64>() {
+        Ok(ms) if ms >= 100 => {
+            tracing::info!("poll interval {ms} ms ({POLL_INTERVAL_ENV})");
+            Some(Duration::from_millis(ms))
+        }
+        _ => {
+            tracing::warn!("{POLL_INTERVAL_ENV}={value:?} ignored: milliseconds, at least 100");
+            None
+        }
+    }
 }
 
 /// Adds or removes the login item.
@@ -379,12 +456,16 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
         app_options.google_base_url = options.google_base_url;
         app_options.demo = options.demo.then_some(DemoConsent::Browser);
         let app = App::open(app_options).await?;
-        let runtime = app.spawn_runtime()?;
+        if let Some(url) = app.demo_base_url() {
+            tracing::info!(url, "demo emulator listening");
+        }
+        let runtime = app.spawn_runtime_every(poll_override())?;
         Ok::<_, AppError>(AppState {
             app,
             runtime,
             connect: Mutex::new(None),
             backfill: Mutex::new(None),
+            quitting: AtomicBool::new(false),
         })
     })?;
     app.manage(state);
@@ -397,6 +478,8 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
         Err(e) => tracing::warn!("no tray icon: {e}"),
     }
     events::spawn_status_watcher(handle.clone());
+    #[cfg(unix)]
+    quit_on_sigterm(handle);
     if minimized {
         if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
             window.hide()?;

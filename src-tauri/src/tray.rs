@@ -109,7 +109,16 @@ pub struct Tray {
     icon: TrayIcon,
     status: MenuItem<Wry>,
     pause: MenuItem<Wry>,
-    shown: std::sync::Mutex<Option<TrayState>>,
+    shown: std::sync::Mutex<Shown>,
+}
+
+/// What the tray shows now: only changes are sent to the tray host (each one is a D-Bus
+/// round of the menu or icon, and the host redraws).
+#[derive(Default)]
+struct Shown {
+    state: Option<TrayState>,
+    line: String,
+    pause: &'static str,
 }
 
 /// Builds the tray icon and its menu.
@@ -142,7 +151,7 @@ pub fn create(app: &AppHandle) -> tauri::Result<Tray> {
         icon,
         status,
         pause,
-        shown: std::sync::Mutex::new(None),
+        shown: std::sync::Mutex::new(Shown::default()),
     })
 }
 
@@ -151,24 +160,34 @@ impl Tray {
     pub fn update(&self, status: &SyncStatus, connected: bool) {
         let state = tray_state(status);
         let line = status_line(status, connected, Utc::now());
+        let pause = pause_label(status);
         let mut shown = self
             .shown
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if *shown != Some(state) {
+        if shown.state != Some(state) {
             match icon(state).and_then(|image| self.icon.set_icon(Some(image))) {
-                Ok(()) => *shown = Some(state),
+                Ok(()) => {
+                    tracing::info!(?state, "tray icon");
+                    shown.state = Some(state);
+                }
                 Err(e) => tracing::warn!("the tray icon could not change: {e}"),
             }
         }
-        let results = [
-            self.status.set_text(&line),
-            self.pause.set_text(pause_label(status)),
-            self.icon.set_tooltip(Some(tooltip(&line))),
-        ];
-        for result in results {
-            if let Err(e) = result {
-                tracing::warn!("the tray menu could not change: {e}");
+        if shown.line != line {
+            let set = self
+                .status
+                .set_text(&line)
+                .and_then(|()| self.icon.set_tooltip(Some(tooltip(&line))));
+            match set {
+                Ok(()) => shown.line = line,
+                Err(e) => tracing::warn!("the tray menu could not change: {e}"),
+            }
+        }
+        if shown.pause != pause {
+            match self.pause.set_text(pause) {
+                Ok(()) => shown.pause = pause,
+                Err(e) => tracing::warn!("the tray menu could not change: {e}"),
             }
         }
     }

@@ -836,3 +836,671 @@ impl Element {
 fn selector(test_id: &str) -> String {
     format!("[data-testid=\"{test_id}\"]")
 }
+
+// ---------------------------------------------------------------------------------------
+// The tray, closing to it, Pause/Resume, reconnect notifications, Quit — the real app on
+// a minimal desktop (scripts/desktop-session.sh: openbox, xfce4-panel's system tray,
+// notification-daemon) and a session bus, as `make test` provides. The app is driven the
+// way a user drives it: the window manager closes the window, and the tray host's own
+// D-Bus calls (com.canonical.dbusmenu `Event`, what xfce4-panel sends when a menu item is
+// clicked) press the menu items. WebDriver is not used: closing its window ends its session.
+// ---------------------------------------------------------------------------------------
+
+/// How the tray tests wait for the app to reach a state: long, for a loaded 2-core machine.
+const TRAY_WAIT: Duration = Duration::from_secs(60);
+/// The shortened poll clock of the tray tests (`BOOKLINE_POLL_INTERVAL_MS`).
+const TEST_POLL: Duration = Duration::from_millis(1000);
+
+/// Close to the tray, keep syncing, second start, Pause/Resume, one list request per poll,
+/// revoked grant → needs attention + a notification on D-Bus, Quit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, a session bus with a tray host, a window manager and a Secret Service: run by `make test`"]
+async fn the_app_lives_in_the_tray() {
+    let email = "tray-e2e@example.com";
+    let emulator = gcal_emulator::Emulator::start(gcal_emulator::EmulatorOptions::default())
+        .await
+        .expect("the emulator starts");
+    let google = Google::new(emulator.base_url());
+    // Created first, so automatic consent signs in as this account.
+    google.control("accounts", json!({ "email": email })).await;
+    google.control("consent", json!({ "auto": "allow" })).await;
+    let data = tempfile::tempdir().expect("temp dir");
+    connect_through_cli(data.path(), &google).await;
+
+    let app = TrayApp::start(data.path(), &google.base, &[]);
+    let tray = wait_until_long("the tray item", || TrayItem::of(app.pid()));
+    wait_until_long("the first window", || app.window());
+    wait_until_long("the first sync pass", || (app.passes() >= 1).then_some(()));
+    // Between two polls (a pass shows the syncing image while it runs).
+    wait_until_long("the synced icon", || {
+        (tray.icon_state().as_deref() == Some("synced")).then_some(())
+    });
+    assert!(
+        tray.status_line().starts_with("Last synced"),
+        "{}",
+        tray.status_line()
+    );
+
+    // Closed the way a user closes it: the window manager asks the window to close.
+    let window = app.window().expect("a window");
+    wm_close(&window);
+    wait_until_long("the window to hide", || {
+        app.window().is_none().then_some(())
+    });
+    assert!(app.is_running(), "closing the window ended the app");
+
+    // A change made in Google meanwhile reaches SQLite.
+    let start = chrono::Utc::now() + chrono::Duration::days(2);
+    let event = google
+        .control(
+            &format!("events/{email}"),
+            json!({
+                "summary": "Booked while in the tray",
+                "start": {"dateTime": start.to_rfc3339()},
+                "end": {"dateTime": (start + chrono::Duration::hours(1)).to_rfc3339()},
+            }),
+        )
+        .await;
+    let db = rusqlite::Connection::open_with_flags(
+        data.path().join("bookline.sqlite3"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("the database file opens");
+    wait_until_long("the Google event in SQLite", || {
+        db.query_row(
+            "SELECT COUNT(*) FROM appointments WHERE title = 'Booked while in the tray' AND origin = 'google'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .ok()
+        .filter(|n| *n == 1)
+    });
+    assert!(app.is_running(), "the app went away while hidden");
+    let _ = event;
+
+    // A second start hands over: it exits, and the first one's window shows again.
+    let mut second = KillOnDrop(app.command().spawn().expect("a second start"));
+    let status = wait_until_long("the second start to exit", || {
+        second.0.try_wait().expect("second start waitable")
+    });
+    assert!(status.success(), "the second start failed: {status}");
+    wait_until_long("the first window to show again", || app.window());
+    assert!(app.is_running());
+
+    // Pause from the tray menu: nothing reaches Google for three poll intervals.
+    tray.click("Pause sync");
+    wait_until_long("the menu to offer Resume", || {
+        tray.labels()
+            .contains(&"Resume sync".to_owned())
+            .then_some(())
+    });
+    wait_until_long("the paused icon", || {
+        (tray.icon_state().as_deref() == Some("paused")).then_some(())
+    });
+    // Paused is acknowledged only between passes: nothing is in flight from here on.
+    google.reset_stats().await;
+    tokio::time::sleep(TEST_POLL * 3 + Duration::from_millis(500)).await;
+    let stats = google.stats().await;
+    assert_eq!(stats["total"], 0, "requests while paused: {stats}");
+    // The log is written by a background thread: let it catch up before counting.
+    let passes = settled(|| app.passes());
+
+    // Resume: polling again, at once and then every interval — one events.list per poll
+    // for the one synced calendar, and nothing else while idle.
+    tray.click("Resume sync");
+    wait_until_long("five more passes", || {
+        (app.passes() >= passes + 5).then_some(())
+    });
+    tray.click("Pause sync");
+    wait_until_long("the menu to offer Resume", || {
+        tray.labels()
+            .contains(&"Resume sync".to_owned())
+            .then_some(())
+    });
+    let polls = settled(|| app.passes()) - passes;
+    let stats = google.stats().await;
+    assert_eq!(
+        stats["by_route"],
+        json!({ "events.list": polls }),
+        "{polls} idle polls of 1 calendar: {stats}"
+    );
+    tray.click("Resume sync");
+    wait_until_long("the menu to offer Pause", || {
+        tray.labels()
+            .contains(&"Pause sync".to_owned())
+            .then_some(())
+    });
+
+    // Google revokes the grant: needs attention in the tray, and one notification.
+    let notifications = NotificationMonitor::start();
+    google
+        .control("faults", json!({ "revoke_grants_for": [email] }))
+        .await;
+    google
+        .control("tokens", json!({ "expire_now": true, "email": email }))
+        .await;
+    wait_until_long("the tray to ask for a reconnect", || {
+        (tray.status_line() == "Reconnect Google to keep syncing").then_some(())
+    });
+    wait_until_long("the attention icon", || {
+        (tray.icon_state().as_deref() == Some("attention")).then_some(())
+    });
+    let sent = wait_until_long("the notification on D-Bus", || {
+        let text = notifications.text();
+        text.contains("Bookline needs you to reconnect Google")
+            .then_some(text)
+    });
+    assert!(sent.contains("member=Notify"), "not a Notify call: {sent}");
+
+    // Quit from the tray: the app stops its sync loop and exits by itself.
+    tray.click("Quit");
+    let status = wait_until_long("the app to exit after Quit", || app.exited());
+    assert!(status.success(), "Quit ended with {status}");
+    assert!(
+        app.log().contains("quitting: sync stopped"),
+        "the sync loop was not stopped before exiting"
+    );
+    emulator.shutdown().await;
+}
+
+/// Quit in the demo saves the built-in emulator's state at once: a Google-side change made
+/// just before Quit is in the state file (its own autosave runs only every 5 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb and a session bus with a tray host: run by `make test`"]
+async fn quit_saves_the_demo_emulator() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let app = TrayApp::start_demo(data.path());
+    let tray = wait_until_long("the tray item", || TrayItem::of(app.pid()));
+    let url = wait_until_long("the demo emulator's address in the log", || {
+        let log = app.log();
+        let at = log.find("demo emulator listening url=")?;
+        let rest = &log[at + "demo emulator listening url=".len()..];
+        Some(rest.split_whitespace().next()?.trim_matches('"').to_owned())
+    });
+    let google = Google::new(&url);
+    // Whatever the first autosave picks up is written by now.
+    wait_until_long("the demo state file", || {
+        data.path()
+            .join("demo-google-state.json")
+            .exists()
+            .then_some(())
+    });
+    let start = chrono::Utc::now() + chrono::Duration::days(3);
+    google
+        .control(
+            "events/demo@example.com",
+            json!({
+                "summary": "Saved by Quit",
+                "start": {"dateTime": start.to_rfc3339()},
+                "end": {"dateTime": (start + chrono::Duration::hours(1)).to_rfc3339()},
+            }),
+        )
+        .await;
+    tray.click("Quit");
+    let status = wait_until_long("the demo to exit after Quit", || app.exited());
+    assert!(status.success(), "Quit ended with {status}");
+    let saved = std::fs::read_to_string(data.path().join("demo-google-state.json"))
+        .expect("the demo state file");
+    assert!(
+        saved.contains("Saved by Quit"),
+        "the change made before Quit is not in the saved state"
+    );
+}
+
+/// The emulator's control API and stats, from the test.
+struct Google {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Google {
+    fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("an HTTP client"),
+        }
+    }
+
+    async fn control(&self, path: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .post(format!("{}/_emulator/{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("/_emulator/{path}: {e}"));
+        let status = response.status();
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "/_emulator/{path}: {status} {answer}");
+        answer
+    }
+
+    async fn reset_stats(&self) {
+        self.control("stats/reset", json!({})).await;
+    }
+
+    async fn stats(&self) -> Value {
+        self.http
+            .get(format!("{}/_emulator/stats", self.base))
+            .send()
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("stats are JSON")
+    }
+}
+
+/// `bookline connect --no-browser`, the test playing the browser (automatic consent).
+async fn connect_through_cli(data_dir: &Path, google: &Google) {
+    // Its output goes to a file: a pipe closed early would break its last println.
+    let out = tempfile::NamedTempFile::new().expect("temp file");
+    let child = Command::new(app_binary())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["connect", "--no-browser"])
+        .env_remove("BOOKLINE_DATA_DIR")
+        .envs(google_env(&google.base))
+        .stdout(out.reopen().expect("reopen"))
+        .stderr(out.reopen().expect("reopen"))
+        .spawn()
+        .expect("bookline connect starts");
+    let mut child = KillOnDrop(child);
+    let printed = || std::fs::read_to_string(out.path()).unwrap_or_default();
+    let url = wait_until_long("the sign-in URL", || {
+        printed()
+            .lines()
+            .find_map(|line| line.strip_prefix("Open this URL: ").map(str::to_owned))
+    });
+    let browser = reqwest::get(&url).await.expect("the consent redirect");
+    assert!(browser.status().is_success(), "{}", browser.status());
+    let status = wait_until_long("connect to finish", || child.0.try_wait().ok().flatten());
+    assert!(status.success(), "connect failed: {status}: {}", printed());
+}
+
+fn google_env(base: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("BOOKLINE_GOOGLE_BASE_URL", base.to_owned()),
+        (
+            "BOOKLINE_GOOGLE_CLIENT_ID",
+            "bookline-e2e.apps.googleusercontent.com".to_owned(),
+        ),
+        (
+            "BOOKLINE_GOOGLE_CLIENT_SECRET",
+            "bookline-e2e-secret".to_owned(),
+        ),
+    ]
+}
+
+/// The app under test, started directly (no WebDriver), killed at the end if still running.
+struct TrayApp {
+    child: std::sync::Mutex<KillOnDrop>,
+    pid: u32,
+    data_dir: PathBuf,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    /// HOME, XDG_CONFIG_HOME and TMPDIR (the tray icon's image files) of its own.
+    _home: tempfile::TempDir,
+}
+
+impl TrayApp {
+    fn start(data_dir: &Path, google_base: &str, extra: &[&str]) -> Self {
+        let env = google_env(google_base)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        Self::spawn(
+            data_dir,
+            extra.iter().map(|s| (*s).to_owned()).collect(),
+            env,
+        )
+    }
+
+    fn start_demo(data_dir: &Path) -> Self {
+        Self::spawn(data_dir, vec!["demo".to_owned()], Vec::new())
+    }
+
+    fn spawn(data_dir: &Path, args: Vec<String>, mut env: Vec<(String, String)>) -> Self {
+        assert!(
+            std::env::var_os("DISPLAY").is_some(),
+            "the tray tests need a display: run them under xvfb-run (make test does)"
+        );
+        let home = tempfile::tempdir().expect("temp dir");
+        let tmp = home.path().join("tmp");
+        std::fs::create_dir_all(&tmp).expect("tmp dir");
+        env.extend([
+            ("HOME".to_owned(), home.path().display().to_string()),
+            (
+                "XDG_CONFIG_HOME".to_owned(),
+                home.path().join(".config").display().to_string(),
+            ),
+            ("TMPDIR".to_owned(), tmp.display().to_string()),
+            (
+                "BOOKLINE_POLL_INTERVAL_MS".to_owned(),
+                TEST_POLL.as_millis().to_string(),
+            ),
+            (
+                "BOOKLINE_LOG".to_owned(),
+                "info,bookline_core::runtime=debug,tao=warn,wry=warn".to_owned(),
+            ),
+        ]);
+        let mut app = Self {
+            child: std::sync::Mutex::new(KillOnDrop(
+                Command::new("true").spawn().expect("true runs"),
+            )),
+            pid: 0,
+            data_dir: data_dir.to_path_buf(),
+            args,
+            env,
+            _home: home,
+        };
+        let child = app.command().spawn().expect("bookline starts");
+        app.pid = child.id();
+        app.child = std::sync::Mutex::new(KillOnDrop(child));
+        app
+    }
+
+    /// The same start again (a second instance).
+    fn command(&self) -> Command {
+        let mut command = Command::new(app_binary());
+        command
+            .args(&self.args)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .env_remove("BOOKLINE_DATA_DIR")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        command
+    }
+
+    fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    fn exited(&self) -> Option<std::process::ExitStatus> {
+        self.child
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .0
+            .try_wait()
+            .expect("the app is waitable")
+    }
+
+    fn is_running(&self) -> bool {
+        self.exited().is_none()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_dir(self.data_dir.join("logs"))
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Sync passes the loop has run (its debug line per pass).
+    fn passes(&self) -> usize {
+        self.log().matches("sync pass").count()
+    }
+
+    /// The app's window, while the window manager shows it (a hidden window is unmapped
+    /// and leaves the window manager's client list).
+    fn window(&self) -> Option<String> {
+        let out = Command::new("wmctrl").args(["-l", "-p"]).output().ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|line| {
+                let mut fields = line.split_whitespace();
+                let id = fields.next()?;
+                let _desktop = fields.next()?;
+                let pid: u32 = fields.next()?.parse().ok()?;
+                (pid == self.pid && line.contains("Bookline")).then(|| id.to_owned())
+            })
+    }
+}
+
+/// The window manager's close (`_NET_CLOSE_WINDOW`, which it turns into WM_DELETE_WINDOW),
+/// as the title bar's close button does.
+fn wm_close(window: &str) {
+    let status = Command::new("wmctrl")
+        .args(["-i", "-c", window])
+        .status()
+        .expect("wmctrl runs (scripts/setup.sh installs it)");
+    assert!(status.success(), "wmctrl -c {window}: {status}");
+}
+
+/// `busctl --user --json=short ARGS` on the test's session bus: the answer, if any (a
+/// method without a reply answers `Null`); `None` when the call failed.
+fn busctl(args: &[&str]) -> Option<Value> {
+    let out = Command::new("busctl")
+        .args(["--user", "--json=short", "--"])
+        .args(args)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    if out.stdout.iter().all(u8::is_ascii_whitespace) {
+        return Some(Value::Null);
+    }
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+/// The app's StatusNotifierItem as the tray host sees it, and its D-Bus menu.
+struct TrayItem {
+    service: String,
+    path: String,
+    menu: String,
+}
+
+impl TrayItem {
+    /// The item that process `pid` registered with the tray host, once it has.
+    fn of(pid: u32) -> Option<TrayItem> {
+        let items = busctl(&[
+            "get-property",
+            "org.kde.StatusNotifierWatcher",
+            "/StatusNotifierWatcher",
+            "org.kde.StatusNotifierWatcher",
+            "RegisteredStatusNotifierItems",
+        ])?;
+        items["data"].as_array()?.iter().find_map(|item| {
+            let (service, path) = item.as_str()?.split_once('/')?;
+            let owner = busctl(&[
+                "call",
+                "org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus",
+                "GetConnectionUnixProcessID",
+                "s",
+                service,
+            ])?;
+            if owner["data"][0].as_u64() != Some(u64::from(pid)) {
+                return None;
+            }
+            let path = format!("/{path}");
+            let menu = busctl(&[
+                "get-property",
+                service,
+                &path,
+                "org.kde.StatusNotifierItem",
+                "Menu",
+            ])?;
+            Some(TrayItem {
+                service: service.to_owned(),
+                path,
+                menu: menu["data"].as_str()?.to_owned(),
+            })
+        })
+    }
+
+    /// The menu's items: (id, label, enabled).
+    fn items(&self) -> Vec<(i64, String, bool)> {
+        let Some(layout) = busctl(&[
+            "call",
+            &self.service,
+            &self.menu,
+            "com.canonical.dbusmenu",
+            "GetLayout",
+            "iias",
+            "0",
+            "-1",
+            "0",
+        ]) else {
+            return Vec::new();
+        };
+        layout["data"][1][2]
+            .as_array()
+            .map(|children| {
+                children
+                    .iter()
+                    .filter_map(|child| {
+                        let node = &child["data"];
+                        let label = node[1]["label"]["data"].as_str()?.to_owned();
+                        let enabled = node[1]["enabled"]["data"].as_bool().unwrap_or(true);
+                        Some((node[0].as_i64()?, label, enabled))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn labels(&self) -> Vec<String> {
+        self.items()
+            .into_iter()
+            .map(|(_, label, _)| label)
+            .collect()
+    }
+
+    /// The disabled line that says when it last synced, or what is wrong.
+    fn status_line(&self) -> String {
+        self.items()
+            .into_iter()
+            .find(|(_, _, enabled)| !enabled)
+            .map(|(_, label, _)| label)
+            .unwrap_or_default()
+    }
+
+    /// What the tray host is told to click when the user picks `label`.
+    fn click(&self, label: &str) {
+        let id = wait_until_long(&format!("the menu item {label:?}"), || {
+            self.items()
+                .into_iter()
+                .find(|(_, l, _)| l == label)
+                .map(|(id, _, _)| id)
+        });
+        let id = id.to_string();
+        let answer = busctl(&[
+            "call",
+            &self.service,
+            &self.menu,
+            "com.canonical.dbusmenu",
+            "Event",
+            "isvu",
+            &id,
+            "clicked",
+            "s",
+            "",
+            "0",
+        ]);
+        assert!(answer.is_some(), "clicking {label:?} failed");
+    }
+
+    /// Which of the app's tray images the host is showing: the item's icon file compared
+    /// pixel by pixel (ImageMagick) with icons/tray-*.png.
+    fn icon_state(&self) -> Option<String> {
+        let icon = busctl(&[
+            "get-property",
+            &self.service,
+            &self.path,
+            "org.kde.StatusNotifierItem",
+            "IconName",
+        ])?;
+        let shown = icon["data"].as_str()?.to_owned();
+        ["synced", "syncing", "paused", "attention"]
+            .into_iter()
+            .find(|state| {
+                let reference = Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("icons")
+                    .join(format!("tray-{state}.png"));
+                Command::new("compare")
+                    .args(["-metric", "AE"])
+                    .arg(&shown)
+                    .arg(&reference)
+                    .arg("null:")
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            })
+            .map(str::to_owned)
+    }
+}
+
+/// `dbus-monitor` on the session bus, watching for Notify calls to the notification
+/// daemon (what tauri-plugin-notification sends on Linux).
+struct NotificationMonitor {
+    child: KillOnDrop,
+    out: tempfile::NamedTempFile,
+}
+
+impl NotificationMonitor {
+    fn start() -> Self {
+        let out = tempfile::NamedTempFile::new().expect("temp file");
+        let child = Command::new("dbus-monitor")
+            .arg("--session")
+            .arg("type='method_call',interface='org.freedesktop.Notifications',member='Notify'")
+            .stdout(out.reopen().expect("reopen"))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-monitor runs");
+        let monitor = Self {
+            child: KillOnDrop(child),
+            out,
+        };
+        // It prints NameLost once it has become a monitor; calls before that are missed.
+        wait_until_long("dbus-monitor to listen", || {
+            monitor.text().contains("NameLost").then_some(())
+        });
+        monitor
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(self.out.path()).unwrap_or_default()
+    }
+}
+
+impl Drop for NotificationMonitor {
+    fn drop(&mut self) {
+        let _ = self.child.0.kill();
+    }
+}
+
+/// A count that has stopped changing (read twice, half a second apart, the same).
+fn settled(mut count: impl FnMut() -> usize) -> usize {
+    let mut last = count();
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = count();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+}
+
+fn wait_until_long<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + TRAY_WAIT;
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -4,7 +4,7 @@
 //! build this, so a command behaves the same in the window and in a terminal.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -51,7 +51,9 @@ pub struct App {
     store: Arc<Store>,
     account: Arc<AccountService>,
     engine: Arc<SyncEngine>,
-    demo: Option<DemoEnvironment>,
+    /// Taken out by `shutdown`, which may run while the app is still shared (Quit from
+    /// the tray: the Tauri shell holds the `App` in managed state and never drops it).
+    demo: Mutex<Option<DemoEnvironment>>,
 }
 
 impl App {
@@ -86,7 +88,7 @@ impl App {
             store,
             account: Arc::new(account),
             engine: Arc::new(SyncEngine::new(options.engine)),
-            demo,
+            demo: Mutex::new(demo),
         })
     }
 
@@ -106,16 +108,31 @@ impl App {
         &self.engine
     }
 
-    /// The in-process demo emulator, when running `bookline demo`.
-    pub fn demo(&self) -> Option<&DemoEnvironment> {
-        self.demo.as_ref()
+    /// The in-process demo emulator's base URL, when running `bookline demo` (until
+    /// `shutdown`).
+    pub fn demo_base_url(&self) -> Option<String> {
+        self.demo
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|env| env.base_url().to_owned())
     }
 
     /// Starts the background sync loop with the saved poll interval.
     pub fn spawn_runtime(&self) -> Result<SyncRuntimeHandle, AppError> {
+        self.spawn_runtime_every(None)
+    }
+
+    /// Starts the background sync loop; `poll_interval` replaces the saved interval
+    /// (which is at least 15 s) for tests and measurements that need a faster clock.
+    pub fn spawn_runtime_every(
+        &self,
+        poll_interval: Option<Duration>,
+    ) -> Result<SyncRuntimeHandle, AppError> {
         let saved = settings::load(&self.store)?;
         let config = RuntimeConfig {
-            poll_interval: Duration::from_secs(saved.poll_interval_secs.into()),
+            poll_interval: poll_interval
+                .unwrap_or_else(|| Duration::from_secs(saved.poll_interval_secs.into())),
             ..Default::default()
         };
         Ok(SyncRuntime::spawn(
@@ -135,10 +152,22 @@ impl App {
         run_pass(&self.engine, &self.account, cancel, confirmed).await
     }
 
-    /// Stops the demo emulator (saving its state) when there is one.
-    pub async fn close(self) {
-        if let Some(env) = self.demo {
+    /// Stops the demo emulator when there is one, saving its state at once (its own
+    /// autosave runs only every 5 s, so a change made just before quitting would be
+    /// lost). Later calls do nothing.
+    pub async fn shutdown(&self) {
+        let demo = self
+            .demo
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(env) = demo {
             env.shutdown().await;
         }
+    }
+
+    /// `shutdown`, for an owner that is done with the context.
+    pub async fn close(self) {
+        self.shutdown().await;
     }
 }

@@ -565,6 +565,14 @@ impl Worker {
                 });
                 let result = self.pass.run(&self.account, cancel.clone()).await;
                 self.status.send_modify(|s| s.passes += 1);
+                // One line per pass at debug level: the idle measurement and the
+                // end-to-end tests count polls with it (`BOOKLINE_LOG`).
+                tracing::debug!(
+                    passes = self.status.borrow().passes,
+                    ok = result.is_ok(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "sync pass"
+                );
                 result
             }
         };

@@ -366,3 +366,43 @@ async fn a_new_poll_interval_counts_from_the_last_poll() {
     assert_eq!(secs, vec![0, 15, 30, 45]);
     r.handle.shutdown().await;
 }
+
+/// The desktop's Quit: the sync loop stops, then `App::shutdown` (through a shared
+/// reference, as the shell holds the app) saves the demo emulator's state at once — a
+/// Google-side change made a moment before is in the state file — and a second call
+/// does nothing.
+#[tokio::test]
+async fn quitting_saves_the_demo_emulator_state_at_once() {
+    use bookline_core::app::{App, AppOptions};
+    use bookline_core::demo::{DemoConsent, EMULATOR_STATE_FILE};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = AppOptions::new(dir.path().to_path_buf());
+    options.demo = Some(DemoConsent::AutoAllow);
+    options.secrets = Some(Arc::new(MemorySecretStore::new()));
+    let app = App::open(options).await.unwrap();
+    let runtime = app.spawn_runtime().unwrap();
+    let base = app.demo_base_url().expect("the demo emulator runs");
+    let start = chrono::Utc::now() + chrono::Duration::days(1);
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/_emulator/events/demo@example.com"))
+        .json(&serde_json::json!({
+            "summary": "Written just before Quit",
+            "start": {"dateTime": start.to_rfc3339()},
+            "end": {"dateTime": (start + chrono::Duration::hours(1)).to_rfc3339()},
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{}", answer.status());
+
+    runtime.shutdown().await;
+    assert!(runtime.is_stopped());
+    app.shutdown().await;
+    let saved = std::fs::read_to_string(dir.path().join(EMULATOR_STATE_FILE)).unwrap();
+    assert!(saved.contains("Written just before Quit"));
+    assert!(app.demo_base_url().is_none(), "the emulator is stopped");
+    // Quit twice (a second click, SIGTERM meanwhile): nothing left to do, nothing fails.
+    app.shutdown().await;
+    app.close().await;
+}
