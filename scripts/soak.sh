@@ -2,7 +2,7 @@
 # The fault and crash soak (#9), bounded and reproducible:
 #   (a) SOAK_MINUTES simulated minutes of use — edits in Bookline and in Google (a second
 #       client through the emulator's API), every fault kind the emulator has, a sync pass
-#       a minute, a revoked grant and a reconnect — then converge and compare both sides
+#       a minute, sync tokens expired now and then — then converge and compare both sides
 #       field by field, check nothing was lost and every conflict is in the activity log;
 #   (b) SOAK_KILLS SIGKILLs at random points of a backfill and of sync passes, converging
 #       after each restart without duplicates; SQLite's integrity_check at the end.
