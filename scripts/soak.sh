@@ -13,6 +13,7 @@
 #   SOAK_MINUTES=N  simulated minutes (default 30)
 #   SOAK_KILLS=N    SIGKILLs in (b) (default 50)
 #   CRASH_KILLS=N   SIGKILLs per crash test (default 20)
+#   CRASH_TRACE=1   print every run: when it was to be killed, where it was, how long it ran
 #
 # The tests need a Secret Service: like scripts/test.sh this runs inside its own D-Bus
 # session with a throwaway, unlocked gnome-keyring.

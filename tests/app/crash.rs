@@ -589,6 +589,16 @@ impl World {
             let kill_after = (k.kills < kills).then(|| schedule.next(rng, last, typical));
             let started = Instant::now();
             let ended = self.run_once(run, kill_after);
+            if std::env::var_os("CRASH_TRACE").is_some() {
+                eprintln!(
+                    "{}: run {} kill {kill_after:?} → killed {} progress {:?} after {} ms",
+                    self.test,
+                    k.runs,
+                    ended.killed,
+                    ended.progress,
+                    started.elapsed().as_millis()
+                );
+            }
             last = ended.progress.or(last);
             if ended.killed {
                 k.kills += 1;
@@ -1757,6 +1767,13 @@ fn soak() {
             jitter_ms: 200,
         },
         &mut rng,
+    );
+    eprintln!(
+        "soak (b): backfill of {} old items: {} SIGKILLs ({} after it showed progress) over {} runs",
+        old_crm + old_google,
+        backfill.kills,
+        backfill.mid_job,
+        backfill.runs
     );
     k.runs += backfill.runs;
     k.kills += backfill.kills;
