@@ -684,7 +684,7 @@ fn base_time() -> DateTime<Utc> {
 /// location and notes.
 fn old_appointment(i: usize) -> AppointmentInput {
     let start = base_time() + ChronoDuration::hours(i as i64 * 5);
-    let timing = if i % 9 == 0 {
+    let timing = if i.is_multiple_of(9) {
         let day = start.date_naive();
         Timing::AllDay {
             start: day,
@@ -700,12 +700,12 @@ fn old_appointment(i: usize) -> AppointmentInput {
         title: format!("Old meeting {i:04}"),
         timing,
         timezone: ZONES[i % ZONES.len()].to_owned(),
-        location: if i % 3 == 0 {
+        location: if i.is_multiple_of(3) {
             format!("Room {}", i % 7)
         } else {
             String::new()
         },
-        notes: if i % 4 == 0 {
+        notes: if i.is_multiple_of(4) {
             "Bring the pricing sheet".to_owned()
         } else {
             String::new()
@@ -720,7 +720,7 @@ fn old_appointment(i: usize) -> AppointmentInput {
 fn event_body(summary: &str, i: usize) -> Value {
     let start = base_time() + ChronoDuration::hours(i as i64 * 5 + 2);
     let zone = ZONES[i % ZONES.len()];
-    if i % 9 == 0 {
+    if i.is_multiple_of(9) {
         let day = start.date_naive();
         json!({
             "summary": summary,
@@ -730,7 +730,7 @@ fn event_body(summary: &str, i: usize) -> Value {
     } else {
         json!({
             "summary": summary,
-            "location": if i % 3 == 0 { format!("Room {}", i % 7) } else { String::new() },
+            "location": if i.is_multiple_of(3) { format!("Room {}", i % 7) } else { String::new() },
             "start": {"dateTime": start.to_rfc3339(), "timeZone": zone},
             "end": {"dateTime": (start + ChronoDuration::minutes(30)).to_rfc3339(), "timeZone": zone},
         })
@@ -1755,9 +1755,10 @@ fn soak() {
     l.crm_created.extend(l.old_crm.iter().cloned());
     l.google_created.extend(l.old_google.iter().cloned());
     let mut k = Kills::default();
+    // 40 ms of latency per request stretches the transfer so the kills land all along it.
     w.control(
         "faults",
-        json!({"seed": seed, "rate": 0.08, "kinds": ALL_FAULTS}),
+        json!({"seed": seed, "rate": 0.08, "kinds": ALL_FAULTS, "latency_ms": 40}),
     );
     let backfill = w.kill_loop(
         &Run::Core("backfill:both"),
@@ -1817,7 +1818,7 @@ fn soak() {
         .unwrap_or(0);
     eprintln!(
         "soak summary (seed {seed}): {} operations ({} CRM, {} Google, {} concurrent), \
-         {injected} faults injected {faults}, {} SIGKILLs ({} mid-job) over {} runs \
+         {injected} faults injected {faults}, {} SIGKILLs ({} of them mid-transfer) over {} runs \
          ({} ended unclean and were rerun), converged in {passes_a} + {passes_b} passes, \
          {pairs_b} pairs equal field by field, {conflicts_b} conflicts all in the activity \
          log, wall time {:.1} s",
