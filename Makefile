@@ -7,7 +7,7 @@ SHELL := /bin/bash
 # Where setup.sh puts rustup's cargo and a private Node when the system lacks them.
 export PATH := $(HOME)/.cargo/bin:$(HOME)/.local/node/bin:$(PATH)
 
-.PHONY: demo test bench setup ui icons
+.PHONY: demo test bench setup ui icons soak
 
 demo: ui
 	scripts/demo.sh
@@ -18,6 +18,11 @@ test: setup
 # Store and start-up numbers with 10,000 appointments (release build).
 bench: ui
 	scripts/bench.sh
+
+# Fault and crash soak: simulated use with every fault kind, 50 SIGKILLs, then both sides
+# compared field by field (seeded: SOAK_SEED=N make soak repeats a run).
+soak: setup
+	scripts/soak.sh
 
 setup:
 	scripts/setup.sh

@@ -5,7 +5,9 @@
 //!   `make test` under Xvfb with `--run-ignored only`).
 
 mod cli;
+mod crash;
 mod e2e;
+mod harness;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -16,12 +16,13 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::google::{CalendarClient, Event, ListParams};
+use crate::google::{CalendarClient, Event, GoogleError, GoogleErrorKind, ListParams};
 use crate::model::Lead;
+use crate::ratelimit::RetryClass;
 use crate::store::{Result as StoreResult, Store, StoreError};
 use crate::sync::activity::{self, ActivityKind, NewActivity};
 use crate::sync::decide::{
-    decide, join, Direction, Mode, PairedBy, SkipReason, SyncItem, SyncKey, SyncOp, TimeRange,
+    decide, join, Direction, Mode, PairedBy, Side, SkipReason, SyncItem, SyncKey, SyncOp, TimeRange,
 };
 use crate::sync::engine::{
     crm_side, google_side_of, series_ref, AccountContext, Planned, SyncEngine, SyncError,
@@ -35,8 +36,13 @@ use crate::sync::writer::Writer;
 pub const MATCH_RULE: &str = "An appointment and a Google event with the same start, end and \
     title are the same item: they are linked, not copied.";
 
-/// Items per transaction (and per progress report).
+/// Items per transaction (and per progress report) when nothing is written to Google.
 const CHUNK: usize = 1000;
+
+/// Items per transaction when the job writes to Google: its links are committed as each
+/// chunk completes, so a crash leaves at most this many events to find and link again on
+/// resume, and the progress bar moves in steps the user can see at the quota's pace.
+const GOOGLE_CHUNK: usize = 200;
 
 /// What the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,6 +143,14 @@ async fn plan(
 ) -> Result<Plan, SyncError> {
     let mode = request.mode();
     let (events, calendar_tz) = list_all(engine, w).await?;
+    // A direction that writes to Google cannot write into a calendar the account may only
+    // read: those items are counted as "can't be transferred" here, with the reason,
+    // instead of each failing with a 403 at run time.
+    let read_only = if request.direction.writes_google() {
+        read_only_reason(engine, w).await?
+    } else {
+        None
+    };
     let mut cannot: HashMap<String, u32> = HashMap::new();
     let (crm, links_now, leads) = store.read(|conn| {
         let ids = appointment_ids(store, conn)?;
@@ -182,6 +196,12 @@ async fn plan(
     let mut items = Vec::new();
     for item in join(crm, google, records, &mode) {
         let ops = decide(&item, request.direction, &mode);
+        if let Some(reason) = &read_only {
+            if ops.iter().any(|op| op.writes_to() == Some(Side::Google)) {
+                *cannot.entry(reason.clone()).or_default() += 1;
+                continue;
+            }
+        }
         let creates = ops.iter().any(|op| {
             matches!(
                 op,
@@ -251,6 +271,74 @@ async fn list_all(
         }
     }
     Ok((events, tz.unwrap_or_else(|| "UTC".to_owned())))
+}
+
+/// Why the calendar refuses Bookline's writes (`accessRole` `reader`/`freeBusyReader`),
+/// from the calendar list; `None` when it is writable or not in the list (then the writes
+/// themselves say what is wrong).
+async fn read_only_reason(
+    engine: &SyncEngine,
+    w: &Writer<'_>,
+) -> Result<Option<String>, SyncError> {
+    let mut retry = 0;
+    let calendars = loop {
+        if w.cancel.is_cancelled() {
+            return Err(SyncError::Cancelled);
+        }
+        tokio::select! {
+            _ = w.cancel.cancelled() => return Err(SyncError::Cancelled),
+            _ = w.limiter.acquire(1) => {}
+        }
+        match w.client.list_calendars().await {
+            Ok(list) => break list,
+            Err(e) => {
+                let wait = RetryClass::of(&e).and_then(|class| {
+                    engine
+                        .options()
+                        .writer
+                        .backoff
+                        .delay(retry, class, &mut rand::rng())
+                });
+                match wait {
+                    Some(wait) => {
+                        retry += 1;
+                        tokio::select! {
+                            _ = w.cancel.cancelled() => return Err(SyncError::Cancelled),
+                            _ = tokio::time::sleep(wait) => {}
+                        }
+                    }
+                    None => return Err(calendar_list_error(e)),
+                }
+            }
+        }
+    };
+    let entry = calendars
+        .iter()
+        .find(|c| c.id == w.calendar || (w.calendar == "primary" && c.primary == Some(true)));
+    Ok(entry.filter(|c| !c.is_writable()).map(|c| {
+        format!(
+            "the calendar “{}” is read-only for this account (access: {}); choose a \
+             writable calendar to copy appointments into Google",
+            c.display_name(),
+            c.access_role.as_deref().unwrap_or("none")
+        )
+    }))
+}
+
+/// A failed calendar-list read as the pass's error: a grant that is gone asks for a
+/// reconnect, like every other call of the engine.
+fn calendar_list_error(e: GoogleError) -> SyncError {
+    let account = match &e.kind {
+        GoogleErrorKind::Token(app) if app.code != crate::error::ErrorCode::Network => {
+            Some(app.clone())
+        }
+        _ if e.is_auth() => Some(crate::error::AppError::from(e.clone())),
+        _ => None,
+    };
+    match account {
+        Some(app) => SyncError::Account(app),
+        None => SyncError::Google(e),
+    }
 }
 
 fn appointment_ids(store: &Store, conn: &Connection) -> StoreResult<Vec<String>> {
@@ -344,6 +432,14 @@ fn save_summary(store: &Store, conn: &Connection, job: i64, s: &JobSummary) -> S
     )
     .map_err(|e| store.error("save the transfer's progress", e))?;
     Ok(())
+}
+
+/// Items of a job applied so far (`done`: created, linked or updated — not skipped).
+fn done_count(store: &Store, conn: &Connection, job: i64) -> StoreResult<u32> {
+    conn.prepare_cached("SELECT COUNT(*) FROM backfill_items WHERE job_id = ?1 AND state = 'done'")
+        .and_then(|mut stmt| stmt.query_row([job], |r| r.get::<_, i64>(0)))
+        .map(|n| u32::try_from(n).unwrap_or(0))
+        .map_err(|e| store.error("read the transfer's progress", e))
 }
 
 /// Counts of a job's items: (total, finished, failed).
@@ -554,6 +650,11 @@ async fn run(
         direction: job.direction,
         ..ctx.clone()
     };
+    let chunk = if job.direction.writes_google() {
+        GOOGLE_CHUNK
+    } else {
+        CHUNK
+    };
     let started = Instant::now();
     let (total, already, _) = store.read(|c| item_counts(store, c, job.id))?;
     let mut done_here: u32 = 0;
@@ -573,7 +674,7 @@ async fn run(
             progress(&p);
             return Ok(p);
         }
-        let items = store.read(|conn| pending_items(store, conn, job.id, CHUNK))?;
+        let items = store.read(|conn| pending_items(store, conn, job.id, chunk))?;
         if items.is_empty() {
             break;
         }
@@ -597,25 +698,13 @@ async fn run(
             Ok(out)
         })?;
         let mut report = SyncReport::default();
-        let linked_before: u32 = planned
-            .iter()
-            .filter(|p| {
-                p.ops.iter().any(|o| matches!(o, SyncOp::Link { .. }))
-                    && !p.ops.iter().any(|o| {
-                        matches!(
-                            o,
-                            SyncOp::CreateInGoogle { .. } | SyncOp::CreateInCrm { .. }
-                        )
-                    })
-            })
-            .count()
-            .try_into()
-            .unwrap_or(0);
         let (to_run, nothing): (Vec<Planned>, Vec<Planned>) = planned
             .into_iter()
             .partition(|p| p.ops.iter().any(SyncOp::is_effective));
-        let mut summary = job.summary.clone();
         let job_id = job.id;
+        let done_before = store.read(|c| done_count(store, c, job_id))?;
+        let before = job.summary.clone();
+        let mut saved: Option<JobSummary> = None;
         let result = engine
             .execute(
                 store,
@@ -625,12 +714,27 @@ async fn run(
                 to_run,
                 &calendar_tz,
                 &mut report,
-                |tx, _| {
+                |tx, counts| {
                     for p in &nothing {
                         if let Some((job, seq)) = p.job_item {
                             mark_item(store, tx, job, seq, "skipped", None)?;
                         }
                     }
+                    // Counted from what this transaction applied, not from the plan: an
+                    // insert that met 409 (the event arrived in an earlier, interrupted
+                    // attempt) is re-decided as a link and counts as linked, and the counts
+                    // commit with the items, so a crash can never count a chunk twice or
+                    // not at all.
+                    let applied = done_count(store, tx, job_id)?.saturating_sub(done_before);
+                    let created = counts.created_in_google + counts.created_in_crm;
+                    let summary = JobSummary {
+                        created_in_google: before.created_in_google + counts.created_in_google,
+                        created_in_crm: before.created_in_crm + counts.created_in_crm,
+                        linked: before.linked + applied.saturating_sub(created),
+                        preview: before.preview.clone(),
+                    };
+                    save_summary(store, tx, job_id, &summary)?;
+                    saved = Some(summary);
                     Ok(())
                 },
             )
@@ -647,14 +751,9 @@ async fn run(
             progress(&p);
             return if cancelled { Ok(p) } else { Err(e) };
         }
-        summary.created_in_google += report.created_in_google;
-        summary.created_in_crm += report.created_in_crm;
-        let failed_now = u32::try_from(report.errors.len()).unwrap_or(0);
-        summary.linked += linked_before.saturating_sub(failed_now.min(linked_before));
-        store.write("save the transfer's progress", |tx| {
-            save_summary(store, tx, job_id, &summary)
-        })?;
-        job.summary = summary;
+        if let Some(summary) = saved {
+            job.summary = summary;
+        }
         done_here += count;
         let remaining = total.saturating_sub(already + done_here);
         let elapsed = started.elapsed().as_secs_f64();

@@ -291,3 +291,116 @@ async fn recurring_and_all_day_arrive_intact() {
     );
     assert!(!w.pass().await.changed_anything());
 }
+
+/// A calendar the account may only read: the preview counts the items that would have to
+/// be written there as "can't be transferred", with the reason, and the run leaves them
+/// alone instead of failing each with a 403.
+#[tokio::test]
+async fn read_only_calendar_is_reported_in_the_preview_not_failed_at_run_time() {
+    let mut w = World::new(Direction::Both).await;
+    let accounts = reqwest::get(format!("{}/_emulator/accounts", w.base()))
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let holidays = accounts["accounts"][0]["calendars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["accessRole"] == "reader")
+        .and_then(|c| c["id"].as_str())
+        .expect("a read-only calendar")
+        .to_owned();
+    for i in 0..3 {
+        w.crm_create(timed(&format!("Old CRM {i}"), at(1, 8 + i)));
+    }
+    for i in 0..2 {
+        control(
+            w.base(),
+            &format!("events/{holidays}"),
+            json!({
+                "summary": format!("Holiday {i}"),
+                "start": {"date": format!("2027-04-0{}", i + 1)},
+                "end": {"date": format!("2027-04-0{}", i + 2)},
+                "created": "2020-01-01T00:00:00.000Z", "updated": "2020-01-01T00:00:00.000Z"
+            }),
+        )
+        .await;
+    }
+    w.ctx.calendar_id = holidays;
+    w.ctx.connected_at = Utc::now();
+
+    let preview = |direction| {
+        let w = &w;
+        async move {
+            backfill::preview(
+                &w.engine,
+                &w.store,
+                &w.client,
+                &w.ctx,
+                &request(direction),
+                &w.cancel,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let p = preview(Direction::CrmToGoogle).await;
+    assert_eq!(p.create_in_google, 0, "{p:?}");
+    assert_eq!(p.cannot_transfer.len(), 1, "{p:?}");
+    assert_eq!(p.cannot_transfer[0].count, 3, "{p:?}");
+    assert!(
+        p.cannot_transfer[0].reason.contains("read-only")
+            && p.cannot_transfer[0].reason.contains("reader"),
+        "{p:?}"
+    );
+    let p = preview(Direction::Both).await;
+    assert_eq!((p.create_in_google, p.create_in_crm), (0, 2), "{p:?}");
+    assert_eq!(p.cannot_transfer[0].count, 3, "{p:?}");
+    // Reading from a read-only calendar is fine: nothing to report.
+    let p = preview(Direction::GoogleToCrm).await;
+    assert_eq!(p.create_in_crm, 2, "{p:?}");
+    assert!(p.cannot_transfer.is_empty(), "{p:?}");
+
+    w.reset_stats().await;
+    let done = run_start(&w, &request(Direction::Both)).await;
+    assert_eq!(done.state, ProgressState::Finished);
+    assert_eq!((done.created_in_google, done.created_in_crm), (0, 2));
+    assert_eq!((done.failed, done.total), (0, 2), "{done:?}");
+    assert_eq!(w.route("events.insert").await, 0);
+    assert_eq!(w.route("batch").await, 0);
+    assert_eq!(w.crm_all().len(), 5);
+}
+
+/// An insert that Google already holds (the first attempt arrived, its answer was lost)
+/// meets 409 on retry and is linked: it counts as linked, so created + linked is every
+/// item, and the summary matches Google and the links.
+#[tokio::test]
+async fn an_insert_met_by_409_counts_as_linked() {
+    const N: u32 = 120;
+    let w = old_world(Direction::Both, i64::from(N), 0).await;
+    // The first batch is executed, then its connection is cut: the retry meets 409 for
+    // every part of it.
+    control(
+        w.base(),
+        "faults",
+        json!({"routes": ["batch"], "kinds": ["drop_connection"], "fail_next": 1}),
+    )
+    .await;
+    let done = run_start(&w, &request(Direction::CrmToGoogle)).await;
+    control(w.base(), "faults", json!({})).await;
+    assert_eq!(done.state, ProgressState::Finished, "{done:?}");
+    assert_eq!(done.failed, 0, "{done:?}");
+    assert!(
+        done.linked > 1,
+        "the 409s were not counted as linked: {done:?}"
+    );
+    // Every item is either created or linked, once: N new events, plus the pair typed
+    // into both sides.
+    assert_eq!(done.created_in_google + done.linked, N + 1, "{done:?}");
+    assert_eq!(w.google_events().await.len() as u32, N + 1);
+    assert_eq!(w.link_count() as u32, N + 1);
+    let stats = crate::google::stats(w.base()).await;
+    assert_eq!(stats["faults_injected"]["drop_connection"], 1, "{stats}");
+}
