@@ -27,17 +27,10 @@ if [ -z "${BOOKLINE_SOAK_SESSION:-}" ]; then
   exec dbus-run-session -- env BOOKLINE_SOAK_SESSION=1 "$0" "$@"
 fi
 
-XDG_DATA_HOME=$(mktemp -d)
-export XDG_DATA_HOME
+# shellcheck source=scripts/keyring-session.sh
+source "$ROOT/scripts/keyring-session.sh"
+start_throwaway_keyring bookline-soak
 trap 'rm -rf "$XDG_DATA_HOME"' EXIT
-eval "$(printf 'bookline-soak' | gnome-keyring-daemon --daemonize --unlock --components=secrets | sed 's/^/export /')"
-# Wait for the daemon's name on the bus (asking earlier starts a second, locked daemon).
-for _ in $(seq 50); do
-  dbus-send --session --dest=org.freedesktop.DBus --print-reply /org/freedesktop/DBus \
-    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null \
-    | grep -q 'boolean true' && break
-  sleep 0.1
-done
 
 export SOAK_SEED=${SOAK_SEED:-1}
 export SOAK_MINUTES=${SOAK_MINUTES:-30}

@@ -24,20 +24,11 @@ step() {
   printf '\033[1mtest:\033[0m %s\n' "$*"
 }
 
-# A throwaway keyring: gnome-keyring keeps its files under XDG_DATA_HOME; HOME stays as
-# it is so cargo and rustup keep finding their caches.
-XDG_DATA_HOME=$(mktemp -d)
-export XDG_DATA_HOME
+# A throwaway keyring (scripts/keyring-session.sh).
+# shellcheck source=scripts/keyring-session.sh
+source "$ROOT/scripts/keyring-session.sh"
+start_throwaway_keyring bookline-test
 trap 'rm -rf "$XDG_DATA_HOME"' EXIT
-eval "$(printf 'bookline-test' | gnome-keyring-daemon --daemonize --unlock --components=secrets | sed 's/^/export /')"
-# The daemon registers org.freedesktop.secrets a moment after --daemonize returns; a test
-# that asks before then makes D-Bus start a second, locked daemon. Wait for the name.
-for _ in $(seq 50); do
-  dbus-send --session --dest=org.freedesktop.DBus --print-reply /org/freedesktop/DBus \
-    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null \
-    | grep -q 'boolean true' && break
-  sleep 0.1
-done
 
 # A clean build writes a few GiB to target/; the linker dies with SIGBUS, not a clear
 # message, when the disk fills under it. Say so up front.

@@ -40,7 +40,9 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work" 2>/dev/null || true' EXIT
 export XDG_DATA_HOME="$work/xdg-data" HOME="$work/home"
 mkdir -p "$XDG_DATA_HOME" "$HOME"
-eval "$(printf 'bookline-demo' | gnome-keyring-daemon --daemonize --unlock --components=secrets | sed 's/^/export /')"
+# shellcheck source=keyring-session.sh
+. "$ROOT/scripts/keyring-session.sh"
+start_throwaway_keyring bookline-demo "$XDG_DATA_HOME"
 # shellcheck source=desktop-session.sh
 . "$ROOT/scripts/desktop-session.sh"
 DESKTOP_LOG_DIR="$work/desktop" start_desktop

@@ -253,6 +253,7 @@ impl Schedule {
         last: Option<(u64, u64)>,
         typical_ms: Option<u64>,
         kills_left: u64,
+        blind_kills: u32,
     ) -> KillAt {
         match (self, last) {
             (Schedule::Time(lo, hi), _) => KillAt {
@@ -280,9 +281,12 @@ impl Schedule {
                     delay: Duration::from_millis(rng.range(0, jitter_ms)),
                 }
             }
+            // No progress seen yet: somewhere in the start-up. Each kill that landed
+            // before the job showed progress doubles the window (a loaded machine starts
+            // the process slower than `startup_ms`), so kills reach the transfer itself.
             (Schedule::Progress { startup_ms, .. }, _) => KillAt {
                 progress: None,
-                delay: Duration::from_millis(rng.range(20, startup_ms)),
+                delay: Duration::from_millis(rng.range(20, startup_ms << blind_kills.min(5))),
             },
         }
     }
@@ -591,6 +595,8 @@ impl World {
     fn kill_loop(&self, run: &Run, kills: usize, schedule: Schedule, rng: &mut Rng) -> Kills {
         let mut k = Kills::default();
         let mut last: Option<(u64, u64)> = None;
+        // Kills in a row that landed before the job showed any progress.
+        let mut blind_kills = 0;
         loop {
             k.runs += 1;
             assert!(
@@ -601,7 +607,8 @@ impl World {
             let key = format!("{run:?}");
             let typical = self.clean_ms.lock().expect("durations").get(&key).copied();
             let left = (kills - k.kills.min(kills)) as u64;
-            let kill_after = (k.kills < kills).then(|| schedule.next(rng, last, typical, left));
+            let kill_after =
+                (k.kills < kills).then(|| schedule.next(rng, last, typical, left, blind_kills));
             let started = Instant::now();
             let ended = self.run_once(run, kill_after);
             if std::env::var_os("CRASH_TRACE").is_some() {
@@ -619,6 +626,9 @@ impl World {
                 k.kills += 1;
                 if ended.progress.is_some() {
                     k.mid_job += 1;
+                    blind_kills = 0;
+                } else if last.is_none() {
+                    blind_kills += 1;
                 }
                 continue;
             }

@@ -50,17 +50,7 @@ impl Bookline {
 
     pub fn json(&mut self, args: &[&str]) -> Value {
         let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "bookline {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "bookline {args:?} printed no JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
+        super::success_json(args, &out)
     }
 
     pub fn list(&mut self) -> Vec<Value> {

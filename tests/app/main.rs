@@ -25,7 +25,11 @@ pub fn bookline(dir: &Path, args: &[&str]) -> Output {
 
 /// Runs a command that must succeed and returns its stdout parsed as JSON.
 pub fn bookline_json(dir: &Path, args: &[&str]) -> serde_json::Value {
-    let out = bookline(dir, args);
+    success_json(args, &bookline(dir, args))
+}
+
+/// The stdout of a `bookline` run that must have succeeded, parsed as JSON.
+pub fn success_json(args: &[&str], out: &std::process::Output) -> serde_json::Value {
     assert!(
         out.status.success(),
         "bookline {args:?} failed: {}",

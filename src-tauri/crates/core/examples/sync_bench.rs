@@ -240,6 +240,16 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+async fn emulator_stats(http: &reqwest::Client, base: &str) -> Result<Value, BoxError> {
+    Ok(http
+        .get(format!("{base}/_emulator/stats"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?)
+}
+
 async fn reset_stats(http: &reqwest::Client, base: &str) -> Result<(), BoxError> {
     http.post(format!("{base}/_emulator/stats/reset"))
         .send()
@@ -313,12 +323,7 @@ async fn incremental_case(
         if r.updated_in_crm != 1 || others != 0 || !r.errors.is_empty() {
             return Err(format!("expected exactly one CRM update, got {r:?}").into());
         }
-        let stats: Value = http
-            .get(format!("{base}/_emulator/stats"))
-            .send()
-            .await?
-            .json()
-            .await?;
+        let stats = emulator_stats(http, base).await?;
         requests = requests.max(stats["total"].as_u64().unwrap_or(0));
     }
     let mut sorted = passes.clone();
@@ -395,12 +400,7 @@ async fn idle_case(
     }
     let wall = wall0.elapsed().as_secs_f64();
     let cpu = cpu_seconds().ok_or("no /proc/self/stat")? - cpu0;
-    let stats: Value = http
-        .get(format!("{base}/_emulator/stats"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let stats = emulator_stats(http, base).await?;
     let requests = stats["total"].as_u64().unwrap_or(0);
     let per_poll = requests as f64 / polls as f64;
     let out = json!({
@@ -506,12 +506,7 @@ async fn run_case(args: &[String]) -> Result<(), BoxError> {
     } else {
         return Err(format!("unknown case {case}").into());
     };
-    let stats: Value = http
-        .get(format!("{base}/_emulator/stats"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let stats = emulator_stats(&http, &base).await?;
     let envelopes = route(&stats, "batch");
     let total = stats["total"].as_u64().unwrap_or(0);
     let out = json!({
