@@ -617,6 +617,85 @@ mod google {
         }
     }
 
+    /// Google revokes the grant: the next `bookline sync` (a new process, so its refresh
+    /// meets `invalid_grant`) fails in one line, and from then on every new process knows —
+    /// `status` shows needs-reconnect with the reason, `connect` reconnects instead of
+    /// saying "Already connected" — until the reconnect clears it.
+    #[test]
+    fn needs_reconnect_is_remembered_until_connect_reconnects() {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            eprintln!("skipped: no D-Bus session, so no Secret Service to keep the sign-in in");
+            return;
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (emulator, base_url, email, _token) = emulator_with_account(&rt, None, 0);
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut app = Bookline {
+            dir: data.path().to_path_buf(),
+            base_url: base_url.clone(),
+            outputs: Vec::new(),
+        };
+        connect_playing_the_browser(&mut app, &rt, &email);
+        let out = app.run(&["connect", "--no-browser"]);
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Already connected"), "{text}");
+
+        let http = reqwest::Client::new();
+        rt.block_on(async {
+            let revoked = http
+                .post(format!("{base_url}/_emulator/faults"))
+                .json(&json!({ "revoke_grants_for": [email] }))
+                .send()
+                .await
+                .expect("revoke");
+            assert!(revoked.status().is_success(), "{}", revoked.status());
+        });
+        let out = app.run(&["sync", "--json"]);
+        assert!(!out.status.success(), "sync with a revoked grant fails");
+        assert_one_line(&out.stderr);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("Reconnect"), "{stderr}");
+
+        // New processes: status says so, with the reason, in one line.
+        let status = app.json(&["status", "--json"]);
+        assert_eq!(status["connected"], true, "{status}");
+        assert_eq!(status["needs_reconnect"], true, "{status}");
+        assert_eq!(status["sync"]["state"], "needs_reconnect", "{status}");
+        let out = app.run(&["status"]);
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("Needs reconnect:"))
+            .unwrap_or_else(|| panic!("no needs-reconnect line: {text}"));
+        assert!(line.contains("revoked"), "{line}");
+        assert!(line.contains("bookline connect"), "{line}");
+
+        // `connect` reconnects (it does not say "Already connected").
+        connect_playing_the_browser(&mut app, &rt, &email);
+        assert!(
+            app.outputs
+                .iter()
+                .any(|o| o.contains(&format!("Reconnecting {email}."))),
+            "connect took the reconnect path"
+        );
+        let status = app.json(&["status", "--json"]);
+        assert_eq!(status["needs_reconnect"], false, "{status}");
+        let report = app.json(&["sync", "--json"]);
+        assert_eq!(report["errors"], json!([]), "{report}");
+        let out = app.run(&["status"]);
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("Needs reconnect"));
+
+        let disconnected = app.json(&["disconnect", "--yes", "--json"]);
+        assert_eq!(disconnected["revoked"], true);
+        rt.block_on(emulator.shutdown());
+    }
+
     /// `demo --headless`: the built-in emulator, automatic consent, a sync pass and a
     /// backfill dry run that finds the sample appointments (old: booked before connecting).
     #[test]
