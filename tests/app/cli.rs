@@ -696,6 +696,96 @@ mod google {
         rt.block_on(emulator.shutdown());
     }
 
+    /// `BOOKLINE_GOOGLE_QUOTA_PER_MINUTE` sets the engine's own quota: at 60 a minute
+    /// (a burst of 2, then about one request a second) a pass of one listing and three
+    /// inserts must wait about two seconds; with the default the same pass waits for
+    /// nothing. Bad values are refused in one line, and `--help` documents it.
+    #[test]
+    fn quota_per_minute_from_the_environment_paces_the_engine() {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            eprintln!("skipped: no D-Bus session, so no Secret Service to keep the sign-in in");
+            return;
+        }
+        const QUOTA_ENV: &str = "BOOKLINE_GOOGLE_QUOTA_PER_MINUTE";
+        let help = Command::new(env!("CARGO_BIN_EXE_bookline"))
+            .arg("--help")
+            .output()
+            .expect("the bookline binary runs");
+        let help = String::from_utf8_lossy(&help.stdout).into_owned();
+        assert!(
+            help.contains("--google-quota-per-minute") && help.contains(QUOTA_ENV),
+            "{help}"
+        );
+
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (emulator, base_url, email, _token) = emulator_with_account(&rt, None, 0);
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut app = Bookline {
+            dir: data.path().to_path_buf(),
+            base_url: base_url.clone(),
+            outputs: Vec::new(),
+        };
+        for value in ["0", "-5", "many"] {
+            let out = app
+                .command(&["status"])
+                .env(QUOTA_ENV, value)
+                .output()
+                .expect("runs");
+            assert_eq!(out.status.code(), Some(2), "{value} is refused");
+            assert_one_line(&out.stderr);
+        }
+        connect_playing_the_browser(&mut app, &rt, &email);
+        let mut timed_sync = |quota: Option<&str>, round: usize| {
+            for i in 0..3 {
+                let title = format!("Paced {round}.{i}");
+                app.json(&[
+                    "appointments",
+                    "add",
+                    "--json",
+                    "--title",
+                    &title,
+                    "--start",
+                    "2030-04-02T10:00",
+                    "--end",
+                    "2030-04-02T11:00",
+                    "--timezone",
+                    "UTC",
+                ]);
+            }
+            let mut cmd = app.command(&["sync", "--json"]);
+            if let Some(q) = quota {
+                cmd.env(QUOTA_ENV, q);
+            } else {
+                cmd.env_remove(QUOTA_ENV);
+            }
+            let started = std::time::Instant::now();
+            let out = cmd.output().expect("sync runs");
+            let elapsed = started.elapsed();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+            assert_eq!(report["created_in_google"], 3, "{report}");
+            elapsed
+        };
+        let slow = timed_sync(Some("60"), 0);
+        let default = timed_sync(None, 1);
+        assert!(
+            slow >= std::time::Duration::from_millis(1_800),
+            "60 a minute paces the pass: {slow:?}"
+        );
+        assert!(default < slow, "default {default:?} vs. paced {slow:?}");
+        let disconnected = app.json(&["disconnect", "--yes", "--json"]);
+        assert_eq!(disconnected["revoked"], true);
+        rt.block_on(emulator.shutdown());
+    }
+
     /// `demo --headless`: the built-in emulator, automatic consent, a sync pass and a
     /// backfill dry run that finds the sample appointments (old: booked before connecting).
     #[test]
