@@ -900,6 +900,11 @@ async fn full_run_leaves_no_token_in_logs_or_files() {
         .with_writer(logs.clone())
         .with_ansi(false)
         .finish();
+    // With exactly one live dispatcher, tracing-core works out a new callsite's interest
+    // from the default of the thread that first reaches it: a parallel test (no
+    // subscriber) reaching `connect`'s log line first would cache it as "never" for every
+    // thread. A second live dispatcher makes it ask all of them instead.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     // The test runs on one thread (current_thread runtime), so a thread default sees
     // everything the service and its HTTP clients log.
     let _default = tracing::subscriber::set_default(subscriber);
