@@ -48,6 +48,17 @@ pub struct Cli {
         value_name = "URL"
     )]
     pub google_base_url: Option<String>,
+    /// Calendar API requests per minute Bookline allows itself (default: 600, Google's
+    /// per-user quota). For tests and benchmarks against the emulator, whose quota can be
+    /// raised (`POST /_emulator/quota`); against real Google keep the default.
+    #[arg(
+        long,
+        global = true,
+        env = google::QUOTA_ENV,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub google_quota_per_minute: Option<u32>,
     /// Start hidden in the tray (what the start-at-login entry passes; `gui` reads it).
     #[arg(long, hide = true)]
     pub minimized: bool,
@@ -269,6 +280,11 @@ fn one_line(error: &anyhow::Error) -> String {
 }
 
 fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
+    let cli_target = TargetArgs {
+        data_dir: cli.data_dir.clone(),
+        google_base_url: cli.google_base_url.clone(),
+        quota_per_minute: cli.google_quota_per_minute,
+    };
     match cli.command {
         Some(Command::Emulator(args)) => emulator(args),
         Some(Command::Appointments(command)) => {
@@ -307,24 +323,12 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
             )
             .context("the window failed")
         }
-        Some(Command::Connect(args)) => {
-            google::connect(&target(cli.data_dir, cli.google_base_url)?, &args)
-        }
-        Some(Command::Status(args)) => {
-            google::status(&target(cli.data_dir, cli.google_base_url)?, &args)
-        }
-        Some(Command::Settings(args)) => {
-            google::settings(&target(cli.data_dir, cli.google_base_url)?, &args)
-        }
-        Some(Command::Sync(args)) => {
-            google::sync(&target(cli.data_dir, cli.google_base_url)?, &args)
-        }
-        Some(Command::Backfill(args)) => {
-            google::backfill(&target(cli.data_dir, cli.google_base_url)?, &args)
-        }
-        Some(Command::Disconnect(args)) => {
-            google::disconnect(&target(cli.data_dir, cli.google_base_url)?, &args)
-        }
+        Some(Command::Connect(args)) => google::connect(&target(&cli_target)?, &args),
+        Some(Command::Status(args)) => google::status(&target(&cli_target)?, &args),
+        Some(Command::Settings(args)) => google::settings(&target(&cli_target)?, &args),
+        Some(Command::Sync(args)) => google::sync(&target(&cli_target)?, &args),
+        Some(Command::Backfill(args)) => google::backfill(&target(&cli_target)?, &args),
+        Some(Command::Disconnect(args)) => google::disconnect(&target(&cli_target)?, &args),
         None => {
             let data_dir = resolve_data_dir(cli.data_dir)?;
             let _log = logging::init(&paths::log_dir(&data_dir));
@@ -341,19 +345,24 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
     }
 }
 
-/// The data dir (created) and Google endpoints for a Google command, with its log going
-/// to the data dir's log file like the window's.
-fn target(
+/// The global options a Google command needs.
+struct TargetArgs {
     data_dir: Option<PathBuf>,
     google_base_url: Option<String>,
-) -> anyhow::Result<google::Target> {
-    let data_dir = resolve_data_dir(data_dir)?;
+    quota_per_minute: Option<u32>,
+}
+
+/// The data dir (created) and Google endpoints for a Google command, with its log going
+/// to the data dir's log file like the window's.
+fn target(args: &TargetArgs) -> anyhow::Result<google::Target> {
+    let data_dir = resolve_data_dir(args.data_dir.clone())?;
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
     let log = logging::init(&paths::log_dir(&data_dir));
     Ok(google::Target {
         data_dir,
-        google_base_url,
+        google_base_url: args.google_base_url.clone(),
+        quota_per_minute: args.quota_per_minute,
         _log: log,
     })
 }

@@ -617,6 +617,175 @@ mod google {
         }
     }
 
+    /// Google revokes the grant: the next `bookline sync` (a new process, so its refresh
+    /// meets `invalid_grant`) fails in one line, and from then on every new process knows —
+    /// `status` shows needs-reconnect with the reason, `connect` reconnects instead of
+    /// saying "Already connected" — until the reconnect clears it.
+    #[test]
+    fn needs_reconnect_is_remembered_until_connect_reconnects() {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            eprintln!("skipped: no D-Bus session, so no Secret Service to keep the sign-in in");
+            return;
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (emulator, base_url, email, _token) = emulator_with_account(&rt, None, 0);
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut app = Bookline {
+            dir: data.path().to_path_buf(),
+            base_url: base_url.clone(),
+            outputs: Vec::new(),
+        };
+        connect_playing_the_browser(&mut app, &rt, &email);
+        let out = app.run(&["connect", "--no-browser"]);
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Already connected"), "{text}");
+
+        let http = reqwest::Client::new();
+        rt.block_on(async {
+            let revoked = http
+                .post(format!("{base_url}/_emulator/faults"))
+                .json(&json!({ "revoke_grants_for": [email] }))
+                .send()
+                .await
+                .expect("revoke");
+            assert!(revoked.status().is_success(), "{}", revoked.status());
+        });
+        let out = app.run(&["sync", "--json"]);
+        assert!(!out.status.success(), "sync with a revoked grant fails");
+        assert_one_line(&out.stderr);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("Reconnect"), "{stderr}");
+
+        // New processes: status says so, with the reason, in one line.
+        let status = app.json(&["status", "--json"]);
+        assert_eq!(status["connected"], true, "{status}");
+        assert_eq!(status["needs_reconnect"], true, "{status}");
+        assert_eq!(status["sync"]["state"], "needs_reconnect", "{status}");
+        let out = app.run(&["status"]);
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("Needs reconnect:"))
+            .unwrap_or_else(|| panic!("no needs-reconnect line: {text}"));
+        assert!(line.contains("revoked"), "{line}");
+        assert!(line.contains("bookline connect"), "{line}");
+
+        // `connect` reconnects (it does not say "Already connected").
+        connect_playing_the_browser(&mut app, &rt, &email);
+        assert!(
+            app.outputs
+                .iter()
+                .any(|o| o.contains(&format!("Reconnecting {email}."))),
+            "connect took the reconnect path"
+        );
+        let status = app.json(&["status", "--json"]);
+        assert_eq!(status["needs_reconnect"], false, "{status}");
+        let report = app.json(&["sync", "--json"]);
+        assert_eq!(report["errors"], json!([]), "{report}");
+        let out = app.run(&["status"]);
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("Needs reconnect"));
+
+        let disconnected = app.json(&["disconnect", "--yes", "--json"]);
+        assert_eq!(disconnected["revoked"], true);
+        rt.block_on(emulator.shutdown());
+    }
+
+    /// `BOOKLINE_GOOGLE_QUOTA_PER_MINUTE` sets the engine's own quota: at 60 a minute
+    /// (a burst of 2, then about one request a second) a pass of one listing and three
+    /// inserts must wait about two seconds; with the default the same pass waits for
+    /// nothing. Bad values are refused in one line, and `--help` documents it.
+    #[test]
+    fn quota_per_minute_from_the_environment_paces_the_engine() {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            eprintln!("skipped: no D-Bus session, so no Secret Service to keep the sign-in in");
+            return;
+        }
+        const QUOTA_ENV: &str = "BOOKLINE_GOOGLE_QUOTA_PER_MINUTE";
+        let help = Command::new(env!("CARGO_BIN_EXE_bookline"))
+            .arg("--help")
+            .output()
+            .expect("the bookline binary runs");
+        let help = String::from_utf8_lossy(&help.stdout).into_owned();
+        assert!(
+            help.contains("--google-quota-per-minute") && help.contains(QUOTA_ENV),
+            "{help}"
+        );
+
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (emulator, base_url, email, _token) = emulator_with_account(&rt, None, 0);
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut app = Bookline {
+            dir: data.path().to_path_buf(),
+            base_url: base_url.clone(),
+            outputs: Vec::new(),
+        };
+        for value in ["0", "-5", "many"] {
+            let out = app
+                .command(&["status"])
+                .env(QUOTA_ENV, value)
+                .output()
+                .expect("runs");
+            assert_eq!(out.status.code(), Some(2), "{value} is refused");
+            assert_one_line(&out.stderr);
+        }
+        connect_playing_the_browser(&mut app, &rt, &email);
+        let mut timed_sync = |quota: Option<&str>, round: usize| {
+            for i in 0..3 {
+                let title = format!("Paced {round}.{i}");
+                app.json(&[
+                    "appointments",
+                    "add",
+                    "--json",
+                    "--title",
+                    &title,
+                    "--start",
+                    "2030-04-02T10:00",
+                    "--end",
+                    "2030-04-02T11:00",
+                    "--timezone",
+                    "UTC",
+                ]);
+            }
+            let mut cmd = app.command(&["sync", "--json"]);
+            if let Some(q) = quota {
+                cmd.env(QUOTA_ENV, q);
+            } else {
+                cmd.env_remove(QUOTA_ENV);
+            }
+            let started = std::time::Instant::now();
+            let out = cmd.output().expect("sync runs");
+            let elapsed = started.elapsed();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+            assert_eq!(report["created_in_google"], 3, "{report}");
+            elapsed
+        };
+        let slow = timed_sync(Some("60"), 0);
+        let default = timed_sync(None, 1);
+        assert!(
+            slow >= std::time::Duration::from_millis(1_800),
+            "60 a minute paces the pass: {slow:?}"
+        );
+        assert!(default < slow, "default {default:?} vs. paced {slow:?}");
+        let disconnected = app.json(&["disconnect", "--yes", "--json"]);
+        assert_eq!(disconnected["revoked"], true);
+        rt.block_on(emulator.shutdown());
+    }
+
     /// `demo --headless`: the built-in emulator, automatic consent, a sync pass and a
     /// backfill dry run that finds the sample appointments (old: booked before connecting).
     #[test]

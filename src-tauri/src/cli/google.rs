@@ -31,10 +31,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::commands::report;
 
+/// `--google-quota-per-minute`'s environment variable.
+pub const QUOTA_ENV: &str = "BOOKLINE_GOOGLE_QUOTA_PER_MINUTE";
+
 /// Where a command finds Google and the data.
 pub struct Target {
     pub data_dir: PathBuf,
     pub google_base_url: Option<String>,
+    /// `--google-quota-per-minute`: the engine's client-side quota instead of Google's 600.
+    pub quota_per_minute: Option<u32>,
     /// Kept until the command ends, so buffered log lines are written.
     pub _log: Option<tracing_appender::non_blocking::WorkerGuard>,
 }
@@ -160,8 +165,13 @@ fn with_app<T>(
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
+        let mut engine = EngineOptions::default();
+        if let Some(n) = target.quota_per_minute {
+            engine.quota_per_window = n;
+        }
         let app = App::open(AppOptions {
             google_base_url: target.google_base_url.clone(),
+            engine,
             ..AppOptions::new(target.data_dir.clone())
         })
         .await?;

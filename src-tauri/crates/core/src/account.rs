@@ -5,9 +5,13 @@
 //! - the refresh token: only in the `SecretStore` (the OS keyring), filed under the email;
 //! - the access token: only in memory, in the `TokenManager`;
 //! - the email and `connected_at` (the watermark between "old" and "new" items): settings
-//!   in the SQLite file, so they change atomically with the data they describe.
+//!   in the SQLite file, so they change atomically with the data they describe;
+//! - needs-reconnect (Google refused the grant, or the keyring entry is gone): a setting
+//!   too (a reason and a time, never a token), so a new process — `bookline status`,
+//!   `bookline connect` — knows without asking Google; connect and disconnect clear it.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -33,6 +37,18 @@ pub const SETTING_EMAIL: &str = "google.email";
 pub const SETTING_CONNECTED_AT: &str = "google.connected_at";
 /// Setting: end of the last successful sync pass (RFC 3339 UTC, JSON string).
 pub const SETTING_LAST_SYNC: &str = "sync.last_sync";
+/// Setting: Google no longer accepts the grant (`ReconnectMarker` as JSON). Set when a
+/// refresh answers `invalid_grant` or the keyring entry is gone; removed by a successful
+/// connect (reconnect) and by Remove Google Account.
+pub const SETTING_NEEDS_RECONNECT: &str = "google.needs_reconnect";
+
+/// The persisted needs-reconnect state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconnectMarker {
+    /// Why, as a short phrase ("the grant was revoked or expired").
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
 
 /// How long `connect` waits for the browser by default.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
@@ -130,6 +146,9 @@ pub struct AccountService {
     /// One connect or disconnect at a time.
     change: tokio::sync::Mutex<()>,
     sync_view: Box<SyncViewFn>,
+    /// Bumped by connect and disconnect: a token manager from before (a call still in
+    /// flight with the old grant) must not mark the new connection as needing reconnect.
+    generation: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for AccountService {
@@ -185,17 +204,55 @@ impl AccountService {
             runtime: Mutex::new(None),
             change: tokio::sync::Mutex::new(()),
             sync_view: Box::new(|_| Ok((Direction::Both, None))),
+            generation: Arc::new(AtomicU64::new(0)),
         };
         if let Some(email) = service.email()? {
             if let Some(oauth) = service.oauth_client()? {
-                service.set_tokens(Some(Arc::new(TokenManager::new(
-                    oauth,
-                    service.secrets.clone(),
-                    email,
-                ))));
+                let mut manager = service.token_manager(oauth, email);
+                if let Some(marker) = service.reconnect_marker()? {
+                    manager = manager.with_needs_reconnect(marker.reason);
+                }
+                service.set_tokens(Some(Arc::new(manager)));
             }
         }
         Ok(service)
+    }
+
+    /// A token manager for `email` that persists a lasting needs-reconnect.
+    fn token_manager(&self, oauth: OAuthClient, email: String) -> TokenManager {
+        let store = self.store.clone();
+        let generation = self.generation.clone();
+        let born = generation.load(Ordering::SeqCst);
+        TokenManager::new(oauth, self.secrets.clone(), email).on_needs_reconnect(move |reason| {
+            if generation.load(Ordering::SeqCst) != born {
+                return;
+            }
+            let marker = ReconnectMarker {
+                reason: reason.to_owned(),
+                at: Utc::now(),
+            };
+            // The in-memory state still stops this process; only a new process would
+            // not know, so a failed write is worth a warning, not an error.
+            if let Err(e) = store.set_setting(SETTING_NEEDS_RECONNECT, &marker) {
+                tracing::warn!("could not save that the account needs reconnecting: {e}");
+            }
+        })
+    }
+
+    /// The persisted needs-reconnect state, if any. A marker that cannot be read counts
+    /// as set (with a generic reason): asking the user to reconnect is the safe side.
+    pub fn reconnect_marker(&self) -> Result<Option<ReconnectMarker>, AppError> {
+        match self
+            .store
+            .get_setting::<ReconnectMarker>(SETTING_NEEDS_RECONNECT)
+        {
+            Ok(marker) => Ok(marker),
+            Err(StoreError::Setting { .. }) => Ok(Some(ReconnectMarker {
+                reason: "access was revoked or has expired".to_owned(),
+                at: Utc::now(),
+            })),
+            Err(e) => Err(storage(e)),
+        }
     }
 
     /// `new` with the OAuth client from `OAuthClientConfig::load(data_dir)` (env, then
@@ -307,7 +364,10 @@ impl AccountService {
         match (self.email(), self.tokens()) {
             (Ok(Some(email)), Some(tokens)) => {
                 if tokens.needs_reconnect() {
-                    Readiness::NeedsReconnect(reconnect_sentence(&email))
+                    Readiness::NeedsReconnect(reconnect_sentence(
+                        &email,
+                        tokens.needs_reconnect_reason().as_deref(),
+                    ))
                 } else {
                     Readiness::Ready
                 }
@@ -456,8 +516,15 @@ impl AccountService {
         };
         let first = previous.is_none();
         let now = Utc::now();
+        // Managers made before this connect no longer speak for the account.
+        self.generation.fetch_add(1, Ordering::SeqCst);
         let stored = self.store.write("save the Google account", |tx| {
             put_setting(tx, &self.store, SETTING_EMAIL, &email)?;
+            tx.execute(
+                "DELETE FROM settings WHERE key = ?1",
+                [SETTING_NEEDS_RECONNECT],
+            )
+            .map_err(|e| self.store.error("save the Google account", e))?;
             if first {
                 put_setting(tx, &self.store, SETTING_CONNECTED_AT, &now)?;
                 // Changes queued before connecting are old: only backfill moves them.
@@ -475,7 +542,8 @@ impl AccountService {
             }
             return Err(storage(e));
         }
-        let manager = TokenManager::new(oauth, self.secrets.clone(), email.clone())
+        let manager = self
+            .token_manager(oauth, email.clone())
             .with_initial_token(&signed_in.tokens)
             .await;
         self.set_tokens(Some(Arc::new(manager)));
@@ -554,6 +622,7 @@ impl AccountService {
             }
         };
         secrets::remove(self.secrets.clone(), &email).await?;
+        self.generation.fetch_add(1, Ordering::SeqCst);
         let (removed, kept) = self
             .store
             .write("remove the Google account", |tx| {
@@ -575,7 +644,12 @@ impl AccountService {
                     tx.execute("DELETE FROM appointments WHERE origin = 'google'", [])
                         .map_err(fail)?
                 };
-                for key in [SETTING_EMAIL, SETTING_CONNECTED_AT, SETTING_LAST_SYNC] {
+                for key in [
+                    SETTING_EMAIL,
+                    SETTING_CONNECTED_AT,
+                    SETTING_LAST_SYNC,
+                    SETTING_NEEDS_RECONNECT,
+                ] {
                     tx.execute("DELETE FROM settings WHERE key = ?1", [key])
                         .map_err(fail)?;
                 }
@@ -609,10 +683,11 @@ impl AccountService {
     }
 }
 
-fn reconnect_sentence(email: &str) -> String {
+fn reconnect_sentence(email: &str, reason: Option<&str>) -> String {
+    let reason = reason.unwrap_or("access was revoked or has expired");
     format!(
-        "Google no longer accepts Bookline's sign-in for {email} (access was revoked or has \
-         expired). Reconnect to resume syncing; nothing stored in Bookline was lost."
+        "Google no longer accepts Bookline's sign-in for {email} ({reason}). Reconnect to \
+         resume syncing; nothing stored in Bookline was lost."
     )
 }
 

@@ -13,7 +13,9 @@ mod listener;
 mod token_manager;
 
 pub use listener::{CallbackCode, LoopbackListener, CALLBACK_PATH, MAX_REQUEST_BYTES};
-pub use token_manager::{needs_refresh, TokenManager, FRESH_TOKEN_WINDOW, REFRESH_MARGIN};
+pub use token_manager::{
+    needs_refresh, NeedsReconnectHook, TokenManager, FRESH_TOKEN_WINDOW, REFRESH_MARGIN,
+};
 
 use std::fmt;
 use std::future::Future;

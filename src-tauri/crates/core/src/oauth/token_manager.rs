@@ -12,6 +12,10 @@
 //!   Google has expired a token the monotonic clock still thinks young.
 //! - Expiry is judged on the wall clock (which runs on during suspend), age on the
 //!   monotonic clock.
+//! - Needs-reconnect states that cannot heal by themselves (`invalid_grant`, the keyring
+//!   entry gone) are reported to the `on_needs_reconnect` hook, which the account service
+//!   uses to persist them: a new process (`bookline status`) then knows without asking
+//!   Google. `with_needs_reconnect` starts a manager in that state.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -52,12 +56,19 @@ struct State {
     rejected: bool,
 }
 
+/// Called once when the manager flips to needs-reconnect for a reason that lasts, with
+/// that reason (a short phrase, never a token).
+pub type NeedsReconnectHook = Box<dyn Fn(&str) + Send + Sync>;
+
 pub struct TokenManager {
     oauth: OAuthClient,
     secrets: Arc<dyn SecretStore>,
     account: String,
     state: Mutex<State>,
     needs_reconnect: AtomicBool,
+    /// Why needs-reconnect is set (shown in the error), when it is.
+    reconnect_reason: std::sync::Mutex<Option<String>>,
+    on_needs_reconnect: Option<NeedsReconnectHook>,
     /// The token fetched because its predecessor got a 401, until Google accepts it.
     /// A std mutex: `token_accepted` is synchronous and only compares.
     unconfirmed: std::sync::Mutex<Option<AccessToken>>,
@@ -87,9 +98,26 @@ impl TokenManager {
             account: account.into(),
             state: Mutex::new(State::default()),
             needs_reconnect: AtomicBool::new(false),
+            reconnect_reason: std::sync::Mutex::new(None),
+            on_needs_reconnect: None,
             unconfirmed: std::sync::Mutex::new(None),
             refresh_margin: REFRESH_MARGIN,
         }
+    }
+
+    /// Starts in needs-reconnect (a state persisted by an earlier process): no refresh is
+    /// tried until `reset_needs_reconnect`.
+    pub fn with_needs_reconnect(self, reason: impl Into<String>) -> Self {
+        *self.reason_slot() = Some(reason.into());
+        self.needs_reconnect.store(true, Ordering::SeqCst);
+        self
+    }
+
+    /// `hook(reason)` runs when Google refuses the grant (`invalid_grant`) or the keyring
+    /// entry is gone — the states a new process must also know about.
+    pub fn on_needs_reconnect(mut self, hook: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.on_needs_reconnect = Some(Box::new(hook));
+        self
     }
 
     /// Starts with the access token from the code exchange, so connecting does not cost
@@ -111,11 +139,39 @@ impl TokenManager {
         self.needs_reconnect.load(Ordering::SeqCst)
     }
 
+    /// Why the manager needs a reconnect, when it does.
+    pub fn needs_reconnect_reason(&self) -> Option<String> {
+        if !self.needs_reconnect() {
+            return None;
+        }
+        self.reason_slot().clone()
+    }
+
     /// After a reconnect stored a new refresh token.
     pub async fn reset_needs_reconnect(&self) {
         *self.state.lock().await = State::default();
         *self.unconfirmed_slot() = None;
+        *self.reason_slot() = None;
         self.needs_reconnect.store(false, Ordering::SeqCst);
+    }
+
+    /// Flips to needs-reconnect; `lasting` reasons go to the hook (once per flip).
+    fn mark_needs_reconnect(&self, why: &str, lasting: bool) -> AppError {
+        *self.reason_slot() = Some(why.to_owned());
+        let was = self.needs_reconnect.swap(true, Ordering::SeqCst);
+        if lasting && !was {
+            if let Some(hook) = &self.on_needs_reconnect {
+                hook(why);
+            }
+        }
+        self.reconnect_error(why)
+    }
+
+    fn reason_slot(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        // Replaced whole only, so a poisoned slot is still consistent.
+        self.reconnect_reason
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Forgets the in-memory access token (disconnect).
@@ -150,7 +206,11 @@ impl TokenManager {
     /// A valid access token, refreshing it if it is missing or about to expire.
     pub async fn get_token(&self) -> Result<AccessToken, AppError> {
         if self.needs_reconnect() {
-            return Err(self.reconnect_error("marked for reconnect"));
+            let why = self
+                .reason_slot()
+                .clone()
+                .unwrap_or_else(|| "marked for reconnect".to_owned());
+            return Err(self.reconnect_error(&why));
         }
         let mut state = self.state.lock().await;
         if let Some(c) = state.current.as_ref() {
@@ -162,15 +222,16 @@ impl TokenManager {
         let refresh_token = secrets::load(self.secrets.clone(), &self.account)
             .await?
             .ok_or_else(|| {
-                self.needs_reconnect.store(true, Ordering::SeqCst);
-                self.reconnect_error("its saved sign-in is missing from the system keyring")
+                self.mark_needs_reconnect(
+                    "its saved sign-in is missing from the system keyring",
+                    true,
+                )
             })?;
         let fresh = match self.oauth.refresh_access_token(&refresh_token).await {
             Ok(fresh) => fresh,
             Err(OAuthError::InvalidGrant(_)) => {
-                self.needs_reconnect.store(true, Ordering::SeqCst);
                 tracing::warn!(account = %self.account, "refresh refused with invalid_grant");
-                return Err(self.reconnect_error("the grant was revoked or expired"));
+                return Err(self.mark_needs_reconnect("the grant was revoked or expired", true));
             }
             Err(other) => return Err(other.into()),
         };
@@ -204,9 +265,13 @@ impl TokenManager {
                 state.current = None;
                 if refused_again {
                     state.rejected = false;
-                    self.needs_reconnect.store(true, Ordering::SeqCst);
                     tracing::warn!(account = %self.account, "401 for a freshly refreshed token");
-                    Err(self.reconnect_error("a freshly refreshed access token was refused"))
+                    // Not persisted: a new process refreshes once and learns from Google
+                    // itself (invalid_grant) whether the grant is really gone.
+                    Err(self.mark_needs_reconnect(
+                        "a freshly refreshed access token was refused",
+                        false,
+                    ))
                 } else {
                     state.rejected = true;
                     Ok(())

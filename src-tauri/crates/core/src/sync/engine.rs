@@ -707,6 +707,12 @@ impl SyncEngine {
                     continue;
                 };
                 let link = links::by_appointment(store, conn, id)?;
+                if op == OutboxOp::Delete && link.is_none() && ctx.direction.writes_google() {
+                    if let Some(p) = orphan_delete(store, conn, id, seqs.clone())? {
+                        out.push(p);
+                        continue;
+                    }
+                }
                 let row = match op {
                     OutboxOp::Upsert => store.get_in(conn, id)?,
                     OutboxOp::Delete => None,
@@ -752,6 +758,7 @@ impl SyncEngine {
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(self.options.push_chunk.max(1)));
             let chunk = std::mem::replace(&mut rest, tail);
+            mark_inserts_sent(store, &chunk)?;
             self.execute(store, w, ctx, mode, chunk, "UTC", report, |_, _| Ok(()))
                 .await?;
         }
@@ -1198,13 +1205,18 @@ fn apply_one(
             }
             SyncOp::DeleteInGoogle => {
                 counts.deleted_in_google += 1;
+                // Without a link and a row (`orphan_delete`) the title is not known any
+                // more, and Google may have had no event to delete.
+                let summary = if p.link.is_none() && p.item.crm.is_none() {
+                    "Deleted in Google the event of a deleted appointment whose first sync \
+                     was not confirmed"
+                        .to_owned()
+                } else {
+                    format!("Deleted “{title}” in Google")
+                };
                 log.push(
-                    NewActivity::new(
-                        ActivityKind::Deleted,
-                        Some(Side::Google),
-                        format!("Deleted “{title}” in Google"),
-                    )
-                    .appointment(appointment_id.as_deref()),
+                    NewActivity::new(ActivityKind::Deleted, Some(Side::Google), summary)
+                        .appointment(appointment_id.as_deref()),
                 );
             }
             SyncOp::RecordConflict { field, winner } => {
@@ -1424,6 +1436,108 @@ fn rerender(
             },
         );
     }
+}
+
+/// Records, before the chunk's writes go out, that each unlinked appointment about to be
+/// inserted into Google has been tried: `next_attempt_at` set to now (still due, so
+/// nothing waits longer). A failure overwrites it with the retry time and a success
+/// removes the entry, so a set `next_attempt_at` on an upsert means "an insert may have
+/// reached Google" even when the process died before the answer was recorded — which
+/// `orphan_delete` needs to know.
+fn mark_inserts_sent(store: &Store, chunk: &[Planned]) -> Result<(), StoreError> {
+    let seqs: Vec<i64> = chunk
+        .iter()
+        .filter(|p| p.link.is_none())
+        .filter(|p| {
+            p.ops
+                .iter()
+                .any(|op| matches!(op, SyncOp::CreateInGoogle { instance: None, .. }))
+        })
+        .flat_map(|p| p.outbox.iter().copied())
+        .collect();
+    if seqs.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now().timestamp_millis();
+    store.write("record the change as being sent", |tx| {
+        let mut stmt = tx
+            .prepare_cached(
+                "UPDATE outbox SET next_attempt_at = ?2 \
+                 WHERE seq = ?1 AND next_attempt_at IS NULL",
+            )
+            .map_err(|e| store.error("record the change as being sent", e))?;
+        for seq in seqs {
+            stmt.execute(params![seq, now])
+                .map_err(|e| store.error("record the change as being sent", e))?;
+        }
+        Ok(())
+    })
+}
+
+/// The delete of an appointment that has no link but whose insert may have reached
+/// Google: the insert was sent, and its answer was lost (a timeout, a cut connection, a
+/// broken body) or the process died before recording it; then the user deleted the
+/// appointment before a retry or a pull could link the event. Without this the delete
+/// would find nothing to delete and the event would stay in Google for good (the pull
+/// leaves a Bookline event without an appointment alone). The event can only be under
+/// the id derived from the appointment id, so the delete goes there: one request, and
+/// 404/410 counts as done.
+///
+/// `None` — nothing is sent — when no insert was ever tried: the appointment was created
+/// and deleted between two passes, or it was never Bookline's to send.
+fn orphan_delete(
+    store: &Store,
+    conn: &Connection,
+    appointment_id: &str,
+    due: Vec<i64>,
+) -> Result<Option<Planned>, StoreError> {
+    let Some(event_id) = ids::event_id_for(appointment_id) else {
+        return Ok(None);
+    };
+    let fail = |e| store.error("read pending changes", e);
+    // Tried by a pass: an upsert with a failed attempt or marked by `mark_inserts_sent`.
+    // Tried by a backfill: an insert item that failed (a done item wrote a link).
+    let attempted: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE appointment_id = ?1 AND op = 'upsert' \
+               AND (attempts > 0 OR next_attempt_at IS NOT NULL)) \
+             OR EXISTS (SELECT 1 FROM backfill_items WHERE appointment_id = ?1 \
+               AND action = 'create_in_google' AND state = 'failed')",
+        )
+        .and_then(|mut stmt| stmt.query_row([appointment_id], |r| r.get(0)))
+        .map_err(fail)?;
+    if !attempted {
+        return Ok(None);
+    }
+    // Every entry of the appointment is settled with the delete, also those not due yet
+    // (a failed upsert waiting for its retry): the delete supersedes them, and an upsert
+    // left behind would find no row and be dropped, forgetting that it was tried.
+    let mut seqs: Vec<i64> = conn
+        .prepare_cached("SELECT seq FROM outbox WHERE appointment_id = ?1 ORDER BY seq")
+        .and_then(|mut stmt| {
+            stmt.query_map([appointment_id], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<i64>>>()
+        })
+        .map_err(fail)?;
+    for seq in due {
+        if !seqs.contains(&seq) {
+            seqs.push(seq);
+        }
+    }
+    let item = SyncItem {
+        key: SyncKey {
+            appointment_id: Some(appointment_id.to_owned()),
+            event_id: Some(event_id),
+        },
+        crm: None,
+        google: None,
+        base: None,
+        paired_by: None,
+        series: None,
+    };
+    let mut p = Planned::new(item, vec![SyncOp::DeleteInGoogle]);
+    p.outbox = seqs;
+    Ok(Some(p))
 }
 
 /// Whether any delete is waiting in the outbox.

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bookline_core::account::{AccountService, SETTING_CONNECTED_AT, SETTING_EMAIL};
+use bookline_core::account::{
+    AccountService, ReconnectMarker, SETTING_CONNECTED_AT, SETTING_EMAIL, SETTING_NEEDS_RECONNECT,
+};
 use bookline_core::demo::{follow_consent, run_headless_demo};
 use bookline_core::error::ErrorCode;
 use bookline_core::google::Endpoints;
@@ -493,6 +495,117 @@ async fn reconnect_after_revoked_grant_keeps_data_and_watermark() {
     assert!(!s.account.list_calendars().await.unwrap().is_empty());
 }
 
+fn marker(store: &Store) -> Option<ReconnectMarker> {
+    store.get_setting(SETTING_NEEDS_RECONNECT).unwrap()
+}
+
+/// Needs-reconnect outlives the process that found it: a new `AccountService` over the
+/// same file (a new `bookline status`) reports it, with the reason, without asking
+/// Google; a reconnect clears it, and so does Remove Google Account.
+#[tokio::test]
+async fn needs_reconnect_is_remembered_across_processes_until_reconnected() {
+    let secrets = Arc::new(MemorySecretStore::new());
+    let s = setup(secrets.clone()).await;
+    connect(&s.account).await;
+    assert_eq!(marker(&s.store), None);
+    let endpoints = Endpoints::from_base(s.emu.base_url()).unwrap();
+    let process = || {
+        AccountService::new(
+            s.store.clone(),
+            secrets.clone(),
+            endpoints.clone(),
+            Some(config()),
+            false,
+        )
+        .unwrap()
+    };
+
+    control(
+        s.emu.base_url(),
+        "faults",
+        json!({"revoke_grants_for": [ADA]}),
+    )
+    .await;
+    let err = s.account.list_calendars().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::NeedsReconnect, "{err:?}");
+    let saved = marker(&s.store).expect("persisted");
+    assert_eq!(saved.reason, "the grant was revoked or expired");
+    let raw: serde_json::Value = s
+        .store
+        .get_setting(SETTING_NEEDS_RECONNECT)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        raw.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["at", "reason"],
+        "a reason and a time, nothing else (no token)"
+    );
+
+    // A new process: it knows at once, without a request to Google.
+    control(s.emu.base_url(), "stats/reset", json!({})).await;
+    let second = process();
+    let status = second.status().unwrap();
+    assert!(status.connected && status.needs_reconnect, "{status:?}");
+    assert_eq!(status.sync.state, SyncPhase::NeedsReconnect);
+    let why = status.sync.message.unwrap();
+    assert!(
+        why.contains("the grant was revoked or expired") && why.contains("Reconnect"),
+        "{why}"
+    );
+    assert!(!why.contains('\n'));
+    let err = second.list_calendars().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::NeedsReconnect);
+    assert_eq!(
+        stats(s.emu.base_url()).await["total"],
+        0,
+        "Google not asked"
+    );
+
+    // Reconnecting (from that process) clears it, here and for the next process.
+    let status = connect(&second).await;
+    assert!(!status.needs_reconnect);
+    assert_eq!(marker(&s.store), None);
+    assert!(!process().status().unwrap().needs_reconnect);
+    assert!(!second.list_calendars().await.unwrap().is_empty());
+
+    // Revoked again, then removed: nothing of it is left.
+    control(
+        s.emu.base_url(),
+        "faults",
+        json!({"revoke_grants_for": [ADA]}),
+    )
+    .await;
+    assert!(second.list_calendars().await.is_err());
+    assert!(marker(&s.store).is_some());
+    second.disconnect(false).await.unwrap();
+    assert_eq!(marker(&s.store), None);
+    let status = process().status().unwrap();
+    assert!(!status.connected && !status.needs_reconnect);
+}
+
+/// The keyring entry gone (removed by hand, another tool) is lasting too.
+#[tokio::test]
+async fn a_missing_keyring_entry_is_remembered_too() {
+    let secrets = Arc::new(MemorySecretStore::new());
+    let s = setup(secrets.clone()).await;
+    connect(&s.account).await;
+    secrets.delete(ADA).unwrap();
+    control(s.emu.base_url(), "tokens", json!({"expire_now": true})).await;
+    let err = s.account.list_calendars().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::NeedsReconnect, "{err:?}");
+    let saved = marker(&s.store).expect("persisted");
+    assert!(saved.reason.contains("keyring"), "{saved:?}");
+    let second = AccountService::new(
+        s.store.clone(),
+        secrets.clone(),
+        Endpoints::from_base(s.emu.base_url()).unwrap(),
+        Some(config()),
+        false,
+    )
+    .unwrap();
+    assert!(second.status().unwrap().needs_reconnect);
+}
+
 #[tokio::test]
 async fn signing_in_as_another_account_is_refused() {
     let secrets = Arc::new(MemorySecretStore::new());
@@ -787,6 +900,11 @@ async fn full_run_leaves_no_token_in_logs_or_files() {
         .with_writer(logs.clone())
         .with_ansi(false)
         .finish();
+    // With exactly one live dispatcher, tracing-core works out a new callsite's interest
+    // from the default of the thread that first reaches it: a parallel test (no
+    // subscriber) reaching `connect`'s log line first would cache it as "never" for every
+    // thread. A second live dispatcher makes it ask all of them instead.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     // The test runs on one thread (current_thread runtime), so a thread default sees
     // everything the service and its HTTP clients log.
     let _default = tracing::subscriber::set_default(subscriber);

@@ -1017,6 +1017,206 @@ async fn crash_between_outbox_and_push_and_between_push_and_link() {
     assert!(!r.changed_anything());
 }
 
+/// The status of the event under `event_id` as Google holds it (a deleted event still
+/// answers, as `cancelled`), or `None` when there never was one.
+async fn event_status(w: &World, event_id: &str) -> Option<String> {
+    w.client
+        .get_event(&w.ctx.calendar_id, event_id)
+        .await
+        .ok()
+        .map(|e| e.status.map(|s| s.to_string()).unwrap_or_default())
+}
+
+/// The outbox rows of an appointment: (op, attempts, next_attempt_at set).
+fn outbox_rows(w: &World, appointment_id: &str) -> Vec<(String, i64, bool)> {
+    w.store
+        .read(|c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT op, attempts, next_attempt_at IS NOT NULL FROM outbox \
+                     WHERE appointment_id = ?1 ORDER BY seq",
+                )
+                .unwrap();
+            let rows = stmt
+                .query_map([appointment_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            Ok(rows)
+        })
+        .unwrap()
+}
+
+/// An insert reaches Google but its answer is lost (broken body: not retried), so the
+/// appointment stays unlinked; the user deletes it before the retry. The delete goes to
+/// the event id derived from the appointment: one delete request, the event is gone, and
+/// nothing else is written. The soak's "known engine gap".
+#[tokio::test]
+async fn a_delete_after_a_lost_insert_answer_deletes_the_event() {
+    let w = World::new(Direction::Both).await;
+    for kind in ["malformed_json", "truncated_json"] {
+        let a = w.crm_create(timed(&format!("Lost answer ({kind})"), at(17, 10)));
+        let event_id = ids::event_id_for(&a.id).unwrap();
+        control(
+            w.base(),
+            "faults",
+            json!({"fail_next": 1, "kinds": [kind], "routes": ["events.insert"]}),
+        )
+        .await;
+        let r = w.try_pass().await.expect("pass");
+        control(w.base(), "faults", json!({})).await;
+        assert_eq!(r.errors.len(), 1, "{kind}: {r:?}");
+        assert_eq!(
+            w.link_count(),
+            0,
+            "{kind}: the answer was lost, nothing linked"
+        );
+        assert_eq!(
+            event_status(&w, &event_id).await.as_deref(),
+            Some("confirmed"),
+            "{kind}: the insert reached Google"
+        );
+        assert_eq!(outbox_rows(&w, &a.id), vec![("upsert".to_owned(), 1, true)]);
+
+        w.store
+            .delete_appointment(&a.id, ChangeSource::User)
+            .unwrap();
+        w.reset_stats().await;
+        // The failed upsert waits for its retry time; the delete is due at once.
+        let r = w.pass().await;
+        assert_eq!(r.deleted_in_google, 1, "{kind}: {r:?}");
+        assert_eq!(
+            w.routes().await,
+            json!({"events.list": 1, "events.delete": 1}),
+            "{kind}: the pull's listing and one delete, nothing else"
+        );
+        assert_eq!(
+            event_status(&w, &event_id).await.as_deref(),
+            Some("cancelled"),
+            "{kind}: the event is gone from Google"
+        );
+        assert!(outbox_rows(&w, &a.id).is_empty(), "{kind}: all settled");
+        assert!(w.google_events().await.is_empty());
+        assert_eq!(w.link_count(), 0);
+        let logged = activity::list(&w.store, 5, None).unwrap();
+        assert!(
+            logged.iter().any(|e| e.kind == ActivityKind::Deleted
+                && e.appointment_id.as_deref() == Some(a.id.as_str())),
+            "{kind}: the delete is in the activity log: {logged:?}"
+        );
+
+        // Nothing echoes: the next pass only lists.
+        w.reset_stats().await;
+        assert_eq!(w.pass().await, SyncReport::default());
+        assert_eq!(w.routes().await, json!({"events.list": 1}));
+    }
+}
+
+/// The process dies while the insert is on its way (here: the pass is dropped while the
+/// emulator holds the insert back), so no answer and no failure is recorded; the event
+/// got to Google anyway. The entry was marked as sent before the write left, so the
+/// user's delete still reaches Google.
+#[tokio::test]
+async fn a_delete_after_a_crash_during_the_insert_deletes_the_event() {
+    let w = World::new(Direction::Both).await;
+    let a = w.crm_create(timed("Crash during insert", at(18, 10)));
+    let event_id = ids::event_id_for(&a.id).unwrap();
+    control(w.base(), "faults", json!({"latency_ms": 1500})).await;
+    {
+        let pass = w.try_pass();
+        tokio::pin!(pass);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            tokio::select! {
+                r = &mut pass => panic!("the pass ended before the insert was sent: {r:?}"),
+                _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+            }
+            if outbox_rows(&w, &a.id).iter().any(|(_, _, marked)| *marked) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never marked as sent"
+            );
+        }
+        // Dropped here: the insert is in flight and its answer will never be read.
+    }
+    control(w.base(), "faults", json!({})).await;
+    assert_eq!(outbox_rows(&w, &a.id), vec![("upsert".to_owned(), 0, true)]);
+    // Whether the emulator finished the abandoned request or not, the insert is taken to
+    // have arrived (it may have): put the very same event there.
+    let mut event = bookline_core::sync::mapping::event_for_insert(
+        &a.id,
+        &bookline_core::sync::engine::fields_of(&a),
+        &a.lead,
+        &PrivacySettings::default(),
+    )
+    .unwrap();
+    event.etag = None;
+    if event_status(&w, &event_id).await.is_none() {
+        w.client
+            .insert_event(&w.ctx.calendar_id, &event)
+            .await
+            .unwrap();
+    }
+    // The abandoned request finishes within its latency; the stats count from here.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    w.store
+        .delete_appointment(&a.id, ChangeSource::User)
+        .unwrap();
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(r.deleted_in_google, 1, "{r:?}");
+    assert_eq!(
+        w.routes().await,
+        json!({"events.list": 1, "events.delete": 1})
+    );
+    assert_eq!(
+        event_status(&w, &event_id).await.as_deref(),
+        Some("cancelled")
+    );
+    assert_eq!(w.store.pending_outbox_count().unwrap(), 0);
+}
+
+/// An appointment created and deleted between two passes was never sent: its delete
+/// sends nothing (the pass only lists), and nothing is logged as deleted in Google.
+#[tokio::test]
+async fn a_delete_of_a_never_pushed_appointment_sends_nothing() {
+    let w = World::new(Direction::Both).await;
+    let a = w.crm_create(timed("Never sent", at(19, 10)));
+    w.store
+        .delete_appointment(&a.id, ChangeSource::User)
+        .unwrap();
+    assert_eq!(outbox_rows(&w, &a.id).len(), 2);
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(r, SyncReport::default());
+    assert_eq!(
+        w.routes().await,
+        json!({"events.list": 1}),
+        "no delete sent"
+    );
+    assert_eq!(w.store.pending_outbox_count().unwrap(), 0);
+    let id = ids::event_id_for(&a.id).unwrap();
+    assert_eq!(event_status(&w, &id).await, None, "never in Google");
+
+    // The same with an insert that failed before reaching Google would send a delete
+    // (404 there): the engine cannot tell a lost answer from a refused call in general.
+    // An insert that succeeded and was linked deletes through its link as always.
+    let b = w.crm_create(timed("Sent and linked", at(19, 12)));
+    w.pass().await;
+    w.store
+        .delete_appointment(&b.id, ChangeSource::User)
+        .unwrap();
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(r.deleted_in_google, 1);
+    assert_eq!(
+        w.routes().await,
+        json!({"events.list": 1, "events.delete": 1})
+    );
+}
+
 #[tokio::test]
 async fn mass_delete_stops_and_asks_first() {
     let w = World::new(Direction::Both).await;

@@ -384,7 +384,12 @@ async fn token_manager_refreshes_single_flight_and_detects_a_dead_grant() {
     .await
     .unwrap();
     let oauth = OAuthClient::new(config(), endpoints.clone()).unwrap();
-    let manager = Arc::new(TokenManager::new(oauth, store.clone(), "tm@example.com"));
+    let lasting: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let seen = lasting.clone();
+    let manager = Arc::new(
+        TokenManager::new(oauth, store.clone(), "tm@example.com")
+            .on_needs_reconnect(move |why| seen.lock().unwrap().push(why.to_owned())),
+    );
 
     // Ten callers at once: one refresh.
     let before = stats(&base).await["by_route"]["oauth.token"]
@@ -436,7 +441,12 @@ async fn token_manager_refreshes_single_flight_and_detects_a_dead_grant() {
     let err = manager.token_rejected(&t2).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::NeedsReconnect);
     assert!(manager.needs_reconnect());
+    assert!(
+        lasting.lock().unwrap().is_empty(),
+        "a refused fresh token is not reported as lasting: a new process asks again"
+    );
     manager.reset_needs_reconnect().await;
+    assert_eq!(manager.needs_reconnect_reason(), None);
 
     // Revoked grant: the refresh answers invalid_grant → needs reconnect, and the
     // calendar call says so.
@@ -449,6 +459,29 @@ async fn token_manager_refreshes_single_flight_and_detects_a_dead_grant() {
     let e = client.list_calendars().await.unwrap_err();
     assert!(e.is_needs_reconnect(), "{e:?}");
     assert!(manager.needs_reconnect());
+    assert!(manager.get_token().await.is_err());
+    assert_eq!(
+        *lasting.lock().unwrap(),
+        ["the grant was revoked or expired"],
+        "reported once, with the reason"
+    );
+    assert_eq!(
+        manager.needs_reconnect_reason().as_deref(),
+        Some("the grant was revoked or expired")
+    );
+
+    // A manager restored in that state (a new process) refuses without asking Google.
+    let before = stats(&base).await["total"].as_u64().unwrap_or(0);
+    let restored = TokenManager::new(
+        OAuthClient::new(config(), endpoints.clone()).unwrap(),
+        store.clone(),
+        "tm@example.com",
+    )
+    .with_needs_reconnect("the grant was revoked or expired");
+    let err = restored.get_token().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::NeedsReconnect);
+    assert!(err.message.contains("revoked"), "{}", err.message);
+    assert_eq!(stats(&base).await["total"].as_u64().unwrap_or(0), before);
     let printed = format!("{e} {e:?} {manager:?}");
     assert!(!printed.contains(&acct.refresh_token));
     assert!(!printed.contains(&acct.access_token));
