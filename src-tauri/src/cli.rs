@@ -318,6 +318,7 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
                     data_dir,
                     google_base_url: cli.google_base_url,
                     demo: true,
+                    quota_per_minute: cli.google_quota_per_minute,
                 },
                 started,
             )
@@ -337,6 +338,7 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
                     data_dir,
                     google_base_url: cli.google_base_url,
                     demo: false,
+                    quota_per_minute: cli.google_quota_per_minute,
                 },
                 started,
             )

@@ -45,6 +45,9 @@ pub struct GuiOptions {
     /// `bookline demo`: the built-in Google emulator with demo data, consent in the
     /// system browser.
     pub demo: bool,
+    /// `--google-quota-per-minute`: the engine's client-side quota instead of Google's
+    /// 600 (tests and benchmarks against the emulator).
+    pub quota_per_minute: Option<u32>,
 }
 
 /// Everything the IPC commands reach: the core context, the background sync loop, and
@@ -455,6 +458,9 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
         let mut app_options = AppOptions::new(options.data_dir);
         app_options.google_base_url = options.google_base_url;
         app_options.demo = options.demo.then_some(DemoConsent::Browser);
+        if let Some(n) = options.quota_per_minute {
+            app_options.engine.quota_per_window = n;
+        }
         let app = App::open(app_options).await?;
         if let Some(url) = app.demo_base_url() {
             tracing::info!(url, "demo emulator listening");
