@@ -932,13 +932,29 @@ impl SyncEngine {
             // failing item rolls back alone.
             sql(tx, "SAVEPOINT page")?;
             let mut page_counts = SyncReport::default();
+            let mut page_log = Vec::new();
             let mut all_applied = true;
             for r in &ready {
                 let Ready::Apply(p, done) = r else { continue };
-                if apply_one(store, tx, ctx, p, done, calendar_tz, &mut page_counts).is_err() {
+                let applied = apply_one(
+                    store,
+                    tx,
+                    ctx,
+                    p,
+                    done,
+                    calendar_tz,
+                    &mut page_counts,
+                    &mut page_log,
+                );
+                if applied.is_err() {
                     all_applied = false;
                     break;
                 }
+            }
+            // The page's activity rows go in a few multi-row INSERTs, inside the page's
+            // savepoint like the rest of its writes.
+            if all_applied && activity::append_many(store, tx, &page_log).is_err() {
+                all_applied = false;
             }
             if all_applied {
                 sql(tx, "RELEASE page")?;
@@ -970,7 +986,19 @@ impl SyncEngine {
                     Ready::Apply(p, done) => {
                         sql(tx, "SAVEPOINT item")?;
                         let mut item_counts = SyncReport::default();
-                        match apply_one(store, tx, ctx, p, done, calendar_tz, &mut item_counts) {
+                        let mut item_log = Vec::new();
+                        let applied = apply_one(
+                            store,
+                            tx,
+                            ctx,
+                            p,
+                            done,
+                            calendar_tz,
+                            &mut item_counts,
+                            &mut item_log,
+                        )
+                        .and_then(|()| activity::append_many(store, tx, &item_log));
+                        match applied {
                             Ok(()) => {
                                 sql(tx, "RELEASE item")?;
                                 merge_counts(&mut counts, item_counts);
@@ -1080,7 +1108,9 @@ fn write_call(p: &Planned, op: &SyncOp, privacy: &PrivacySettings) -> Result<Wri
     }
 }
 
-/// Applies one key's CRM ops and link; counts and logs what it did.
+/// Applies one key's CRM ops and link; counts what it did and hands back its activity
+/// rows (the caller writes a page's rows together).
+#[allow(clippy::too_many_arguments)]
 fn apply_one(
     store: &Store,
     tx: &Transaction<'_>,
@@ -1089,6 +1119,7 @@ fn apply_one(
     done: &GoogleDone,
     calendar_tz: &str,
     counts: &mut SyncReport,
+    activity_out: &mut Vec<NewActivity>,
 ) -> Result<(), StoreError> {
     let title = p.title();
     let mut appointment_id = p.item.key.appointment_id.clone();
@@ -1329,9 +1360,10 @@ fn apply_one(
         tx.execute("DELETE FROM outbox WHERE seq = ?1", [seq])
             .map_err(|e| store.error("mark the change as sent", e))?;
     }
-    for entry in &log {
-        activity::append(store, tx, &entry.clone().event(event_id.as_deref()))?;
-    }
+    activity_out.extend(
+        log.into_iter()
+            .map(|entry| entry.event(event_id.as_deref())),
+    );
     Ok(())
 }
 
