@@ -137,6 +137,51 @@ pub fn append(store: &Store, conn: &Connection, entry: &NewActivity) -> Result<i
     Ok(conn.last_insert_rowid())
 }
 
+/// Rows per multi-row INSERT of `append_many` (7 parameters each, far below SQLite's
+/// limit of 32,766).
+const ROWS_PER_INSERT: usize = 100;
+
+/// Appends entries in the caller's transaction, in order (ids ascend with the slice),
+/// a hundred rows per statement: an import logs one row per item, and a statement per
+/// row cost more than the rows themselves.
+pub fn append_many(store: &Store, conn: &Connection, entries: &[NewActivity]) -> Result<()> {
+    let at = time_str(Utc::now());
+    for rows in entries.chunks(ROWS_PER_INSERT) {
+        let details: Vec<Option<String>> = rows
+            .iter()
+            .map(|e| {
+                e.detail
+                    .as_ref()
+                    .map(|d| serde_json::Value::String(d.clone()).to_string())
+            })
+            .collect();
+        let kinds: Vec<&'static str> = rows.iter().map(|e| e.kind.as_str()).collect();
+        let sides: Vec<Option<&'static str>> = rows.iter().map(|e| e.side.map(side_str)).collect();
+        let mut sql = String::from(
+            "INSERT INTO activity (at, kind, side, appointment_id, event_id, summary, detail) \
+             VALUES ",
+        );
+        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 7);
+        for (i, e) in rows.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str("(?, ?, ?, ?, ?, ?, ?)");
+            values.push(&at);
+            values.push(&kinds[i]);
+            values.push(&sides[i]);
+            values.push(&e.appointment_id);
+            values.push(&e.event_id);
+            values.push(&e.summary);
+            values.push(&details[i]);
+        }
+        conn.prepare_cached(&sql)
+            .and_then(|mut stmt| stmt.execute(values.as_slice()))
+            .map_err(|e| store.error("write the sync activity log", e))?;
+    }
+    Ok(())
+}
+
 /// Appends entries in their own transaction.
 pub fn append_all(store: &Store, entries: &[NewActivity]) -> Result<()> {
     if entries.is_empty() {

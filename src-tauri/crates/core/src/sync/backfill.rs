@@ -434,16 +434,16 @@ fn save_summary(store: &Store, conn: &Connection, job: i64, s: &JobSummary) -> S
     Ok(())
 }
 
-/// Items of a job applied so far (`done`: created, linked or updated — not skipped).
-fn done_count(store: &Store, conn: &Connection, job: i64) -> StoreResult<u32> {
-    conn.prepare_cached("SELECT COUNT(*) FROM backfill_items WHERE job_id = ?1 AND state = 'done'")
-        .and_then(|mut stmt| stmt.query_row([job], |r| r.get::<_, i64>(0)))
-        .map(|n| u32::try_from(n).unwrap_or(0))
-        .map_err(|e| store.error("read the transfer's progress", e))
+/// Counts of a job's items.
+#[derive(Debug, Clone, Copy)]
+struct ItemCounts {
+    total: u32,
+    /// `done` or `skipped`.
+    finished: u32,
+    failed: u32,
 }
 
-/// Counts of a job's items: (total, finished, failed).
-fn item_counts(store: &Store, conn: &Connection, job: i64) -> StoreResult<(u32, u32, u32)> {
+fn item_counts(store: &Store, conn: &Connection, job: i64) -> StoreResult<ItemCounts> {
     conn.query_row(
         "SELECT COUNT(*), COALESCE(SUM(state IN ('done', 'skipped')), 0), \
          COALESCE(SUM(state = 'failed'), 0) FROM backfill_items WHERE job_id = ?1",
@@ -458,31 +458,33 @@ fn item_counts(store: &Store, conn: &Connection, job: i64) -> StoreResult<(u32, 
     )
     .map(|(t, d, f)| {
         let n = |v: i64| u32::try_from(v).unwrap_or(0);
-        (n(t), n(d), n(f))
+        ItemCounts {
+            total: n(t),
+            finished: n(d),
+            failed: n(f),
+        }
     })
     .map_err(|e| store.error("read the transfer's progress", e))
 }
 
-fn progress_of(
-    store: &Store,
-    conn: &Connection,
+fn progress_from(
     job: &Job,
+    counts: ItemCounts,
     state: ProgressState,
     eta_secs: Option<u64>,
     message: Option<String>,
-) -> StoreResult<BackfillProgress> {
-    let (total, finished, failed) = item_counts(store, conn, job.id)?;
-    Ok(BackfillProgress {
+) -> BackfillProgress {
+    BackfillProgress {
         state,
-        total,
-        done: finished + failed,
+        total: counts.total,
+        done: counts.finished + counts.failed,
         created_in_google: job.summary.created_in_google,
         created_in_crm: job.summary.created_in_crm,
         linked: job.summary.linked,
-        failed,
+        failed: counts.failed,
         eta_secs,
         message,
-    })
+    }
 }
 
 /// The unfinished job (to offer "resume"), if there is one.
@@ -491,15 +493,14 @@ pub fn status(store: &Store) -> StoreResult<Option<BackfillProgress>> {
         let Some(job) = open_job(store, conn)? else {
             return Ok(None);
         };
-        progress_of(
-            store,
-            conn,
+        let counts = item_counts(store, conn, job.id)?;
+        Ok(Some(progress_from(
             &job,
+            counts,
             ProgressState::Cancelled,
             None,
             Some("The transfer was interrupted; resume it to finish.".into()),
-        )
-        .map(Some)
+        )))
     })
 }
 
@@ -656,21 +657,27 @@ async fn run(
         CHUNK
     };
     let started = Instant::now();
-    let (total, already, _) = store.read(|c| item_counts(store, c, job.id))?;
+    // Counted once here and kept up to date from each committed chunk's own items, not
+    // recounted over the whole job for every progress report.
+    let mut counts = store.read(|c| item_counts(store, c, job.id))?;
+    let already = counts.finished;
     let mut done_here: u32 = 0;
-    progress(&store.read(|c| progress_of(store, c, &job, ProgressState::Running, None, None))?);
+    progress(&progress_from(
+        &job,
+        counts,
+        ProgressState::Running,
+        None,
+        None,
+    ));
     loop {
         if w.cancel.is_cancelled() {
-            let p = store.read(|c| {
-                progress_of(
-                    store,
-                    c,
-                    &job,
-                    ProgressState::Cancelled,
-                    None,
-                    Some("Cancelled; run the transfer again to finish it.".into()),
-                )
-            })?;
+            let p = progress_from(
+                &job,
+                counts,
+                ProgressState::Cancelled,
+                None,
+                Some("Cancelled; run the transfer again to finish it.".into()),
+            );
             progress(&p);
             return Ok(p);
         }
@@ -679,9 +686,11 @@ async fn run(
             break;
         }
         let count = u32::try_from(items.len()).unwrap_or(u32::MAX);
+        let seqs: Vec<i64> = items.iter().map(|i| i.seq).collect();
+        let failed_before = u32::try_from(items.iter().filter(|i| i.failed).count()).unwrap_or(0);
         let planned = store.read(|conn| {
             let mut out = Vec::with_capacity(items.len());
-            for (seq, appointment_id, event_id) in &items {
+            for item in &items {
                 out.push(item_plan(
                     store,
                     conn,
@@ -690,9 +699,9 @@ async fn run(
                     &events,
                     &calendar_tz,
                     job.id,
-                    *seq,
-                    appointment_id.clone(),
-                    event_id.clone(),
+                    item.seq,
+                    item.appointment_id.clone(),
+                    item.event_id.clone(),
                 )?);
             }
             Ok(out)
@@ -702,9 +711,8 @@ async fn run(
             .into_iter()
             .partition(|p| p.ops.iter().any(SyncOp::is_effective));
         let job_id = job.id;
-        let done_before = store.read(|c| done_count(store, c, job_id))?;
         let before = job.summary.clone();
-        let mut saved: Option<JobSummary> = None;
+        let mut saved: Option<(JobSummary, (u32, u32, u32))> = None;
         let result = engine
             .execute(
                 store,
@@ -715,17 +723,18 @@ async fn run(
                 &calendar_tz,
                 &mut report,
                 |tx, counts| {
-                    for p in &nothing {
-                        if let Some((job, seq)) = p.job_item {
-                            mark_item(store, tx, job, seq, "skipped", None)?;
-                        }
-                    }
+                    let skipped: Vec<i64> = nothing
+                        .iter()
+                        .filter_map(|p| p.job_item.map(|(_, seq)| seq))
+                        .collect();
+                    mark_items(store, tx, job_id, &skipped, "skipped")?;
                     // Counted from what this transaction applied, not from the plan: an
                     // insert that met 409 (the event arrived in an earlier, interrupted
                     // attempt) is re-decided as a link and counts as linked, and the counts
                     // commit with the items, so a crash can never count a chunk twice or
-                    // not at all.
-                    let applied = done_count(store, tx, job_id)?.saturating_sub(done_before);
+                    // not at all. None of the chunk's items was `done` before it ran.
+                    let states = chunk_states(store, tx, job_id, &seqs)?;
+                    let applied = states.0;
                     let created = counts.created_in_google + counts.created_in_crm;
                     let summary = JobSummary {
                         created_in_google: before.created_in_google + counts.created_in_google,
@@ -734,7 +743,7 @@ async fn run(
                         preview: before.preview.clone(),
                     };
                     save_summary(store, tx, job_id, &summary)?;
-                    saved = Some(summary);
+                    saved = Some((summary, states));
                     Ok(())
                 },
             )
@@ -746,20 +755,27 @@ async fn run(
             } else {
                 ProgressState::Failed
             };
-            let p =
-                store.read(|c| progress_of(store, c, &job, state, None, Some(e.to_string())))?;
+            let p = progress_from(&job, counts, state, None, Some(e.to_string()));
             progress(&p);
             return if cancelled { Ok(p) } else { Err(e) };
         }
-        if let Some(summary) = saved {
+        if let Some((summary, (done, skipped, failed))) = saved {
             job.summary = summary;
+            counts.finished += done + skipped;
+            counts.failed = (counts.failed + failed).saturating_sub(failed_before);
         }
         done_here += count;
-        let remaining = total.saturating_sub(already + done_here);
+        let remaining = counts.total.saturating_sub(already + done_here);
         let elapsed = started.elapsed().as_secs_f64();
         let eta = (done_here > 0)
             .then(|| (elapsed / f64::from(done_here) * f64::from(remaining)).ceil() as u64);
-        progress(&store.read(|c| progress_of(store, c, &job, ProgressState::Running, eta, None))?);
+        progress(&progress_from(
+            &job,
+            counts,
+            ProgressState::Running,
+            eta,
+            None,
+        ));
     }
     let now = time_str(Utc::now());
     let final_progress = store.write("finish the transfer", |tx| {
@@ -768,7 +784,7 @@ async fn run(
             params![job.id, now],
         )
         .map_err(|e| store.error("finish the transfer", e))?;
-        let p = progress_of(store, tx, &job, ProgressState::Finished, Some(0), None)?;
+        let p = progress_from(&job, counts, ProgressState::Finished, Some(0), None);
         let mut summary = format!(
             "Synchronize Google Calendar finished: {} created in Google, {} in Bookline, {} linked",
             p.created_in_google, p.created_in_crm, p.linked
@@ -783,7 +799,14 @@ async fn run(
     Ok(final_progress)
 }
 
-type ItemRow = (i64, Option<String>, Option<String>);
+/// A job item still to do.
+struct ItemRow {
+    seq: i64,
+    appointment_id: Option<String>,
+    event_id: Option<String>,
+    /// Tried before and failed (it counts among the job's failures until it succeeds).
+    failed: bool,
+}
 
 /// Items still to do; failed ones are tried again (a few times) on each run.
 fn pending_items(
@@ -795,14 +818,22 @@ fn pending_items(
     let fail = |e| store.error("read the transfer's items", e);
     let mut stmt = conn
         .prepare_cached(
-            "SELECT seq, appointment_id, event_id FROM backfill_items WHERE job_id = ?1 \
-             AND (state = 'pending' OR (state = 'failed' AND attempts < 3)) ORDER BY seq LIMIT ?2",
+            "SELECT seq, appointment_id, event_id, state = 'failed' FROM backfill_items \
+             WHERE job_id = ?1 AND (state = 'pending' OR (state = 'failed' AND attempts < 3)) \
+             ORDER BY seq LIMIT ?2",
         )
         .map_err(fail)?;
     let rows = stmt
         .query_map(
             params![job, i64::try_from(limit).unwrap_or(i64::MAX)],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| {
+                Ok(ItemRow {
+                    seq: r.get(0)?,
+                    appointment_id: r.get(1)?,
+                    event_id: r.get(2)?,
+                    failed: r.get(3)?,
+                })
+            },
         )
         .map_err(fail)?
         .collect::<rusqlite::Result<Vec<_>>>()
@@ -905,4 +936,85 @@ pub(crate) fn mark_item(
     .and_then(|mut stmt| stmt.execute(params![job, seq, state, error]))
     .map_err(|e| store.error("record the transfer's progress", e))?;
     Ok(())
+}
+
+/// Marks items of jobs `done`, one statement per job (a page of an import is one job),
+/// in the caller's transaction.
+pub(crate) fn mark_done(
+    store: &Store,
+    conn: &Connection,
+    items: impl IntoIterator<Item = (i64, i64)>,
+) -> StoreResult<()> {
+    let mut by_job: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (job, seq) in items {
+        by_job.entry(job).or_default().push(seq);
+    }
+    for (job, seqs) in by_job {
+        mark_items(store, conn, job, &seqs, "done")?;
+    }
+    Ok(())
+}
+
+/// Marks the items `seqs` of one job with `state` (clearing any earlier error), in one
+/// statement.
+fn mark_items(
+    store: &Store,
+    conn: &Connection,
+    job: i64,
+    seqs: &[i64],
+    state: &str,
+) -> StoreResult<()> {
+    if seqs.is_empty() {
+        return Ok(());
+    }
+    conn.prepare_cached(
+        "UPDATE backfill_items SET state = ?3, error = NULL, attempts = attempts + 1 \
+         WHERE job_id = ?1 AND seq IN (SELECT value FROM json_each(?2))",
+    )
+    .and_then(|mut stmt| stmt.execute(params![job, seq_list(seqs), state]))
+    .map_err(|e| store.error("record the transfer's progress", e))?;
+    Ok(())
+}
+
+/// Item numbers as the JSON array `json_each` reads.
+fn seq_list(seqs: &[i64]) -> String {
+    let mut out = String::with_capacity(seqs.len() * 6 + 2);
+    out.push('[');
+    for (i, seq) in seqs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&seq.to_string());
+    }
+    out.push(']');
+    out
+}
+
+/// States of a chunk's items: (done, skipped, failed). Looked up by key, so a chunk costs
+/// its own size, not the job's.
+fn chunk_states(
+    store: &Store,
+    conn: &Connection,
+    job: i64,
+    seqs: &[i64],
+) -> StoreResult<(u32, u32, u32)> {
+    conn.prepare_cached(
+        "SELECT COALESCE(SUM(state = 'done'), 0), COALESCE(SUM(state = 'skipped'), 0), \
+         COALESCE(SUM(state = 'failed'), 0) FROM backfill_items \
+         WHERE job_id = ?1 AND seq IN (SELECT value FROM json_each(?2))",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row(params![job, seq_list(seqs)], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+    })
+    .map(|(d, s, f)| {
+        let n = |v: i64| u32::try_from(v).unwrap_or(0);
+        (n(d), n(s), n(f))
+    })
+    .map_err(|e| store.error("read the transfer's progress", e))
 }
