@@ -508,23 +508,31 @@ impl World {
     /// Runs one child; with `kill_after`, sends SIGKILL then if it is still running.
     fn run_once(&self, run: &Run, kill: Option<KillAt>) -> Ended {
         let mut child = self.child(run).spawn().expect("the child starts");
+        // Both streams in the order they arrive (progress and where a kill landed), and
+        // stdout alone: the JSON document `--json` prints, which stderr lines written at
+        // the same moment must not split.
         let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+        let stdout_lines = Arc::new(Mutex::new(Vec::<String>::new()));
         let readers: Vec<_> = [
             child
                 .stdout
                 .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+                .map(|s| (Box::new(s) as Box<dyn std::io::Read + Send>, true)),
             child
                 .stderr
                 .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+                .map(|s| (Box::new(s) as Box<dyn std::io::Read + Send>, false)),
         ]
         .into_iter()
         .flatten()
-        .map(|stream| {
+        .map(|(stream, is_stdout)| {
             let lines = lines.clone();
+            let stdout_lines = stdout_lines.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if is_stdout {
+                        stdout_lines.lock().expect("lines").push(line.clone());
+                    }
                     lines.lock().expect("lines").push(line);
                 }
             })
@@ -571,6 +579,7 @@ impl World {
             let _ = r.join();
         }
         let lines = std::mem::take(&mut *lines.lock().expect("lines"));
+        let stdout_lines = std::mem::take(&mut *stdout_lines.lock().expect("lines"));
         let progress = lines.iter().rev().find_map(|l| progress_of(l));
         // libtest prints "test name ... " without a newline before the child's first line.
         let result = match run {
@@ -580,8 +589,8 @@ impl World {
                 .and_then(|r| serde_json::from_str::<Value>(r).ok()),
             // `bookline … --json` ends with one JSON document on stdout (pretty-printed:
             // the lines from the last one that opens it).
-            Run::Cli(_) => lines.iter().rposition(|l| l == "{").and_then(|at| {
-                let doc: Value = serde_json::from_str(&lines[at..].join("\n")).ok()?;
+            Run::Cli(_) => stdout_lines.iter().rposition(|l| l == "{").and_then(|at| {
+                let doc: Value = serde_json::from_str(&stdout_lines[at..].join("\n")).ok()?;
                 Some(json!({ "ok": status.success(), "progress": doc }))
             }),
         };
