@@ -103,8 +103,10 @@ impl Store {
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(mode, "SQLite refused WAL mode; continuing with {mode}");
         }
-        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
-            .map_err(fail("configure the database"))?;
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
+        )
+        .map_err(fail("configure the database"))?;
         let migrations_applied = migrate(&mut conn, path)?;
         // Notes left by a writer that committed without `Store::write` (see
         // `flush_search`). Only written when there are some, so opening a file on a full

@@ -557,29 +557,7 @@ pub async fn start(
         )
         .map_err(|e| store.error("plan the transfer", e))?;
         let job = tx.last_insert_rowid();
-        let mut stmt = tx
-            .prepare(
-                "INSERT INTO backfill_items (job_id, seq, action, appointment_id, event_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .map_err(|e| store.error("plan the transfer", e))?;
-        for (seq, (item, ops)) in planned.items.iter().enumerate() {
-            let action = if ops.iter().any(|o| matches!(o, SyncOp::CreateInGoogle { .. })) {
-                "create_in_google"
-            } else if ops.iter().any(|o| matches!(o, SyncOp::CreateInCrm { .. })) {
-                "create_in_crm"
-            } else {
-                "link"
-            };
-            stmt.execute(params![
-                job,
-                i64::try_from(seq).unwrap_or(i64::MAX),
-                action,
-                item.key.appointment_id,
-                item.key.event_id
-            ])
-            .map_err(|e| store.error("plan the transfer", e))?;
-        }
+        insert_items(store, tx, job, &planned.items)?;
         activity::append(
             store,
             tx,
@@ -606,6 +584,60 @@ pub async fn start(
         progress,
     )
     .await
+}
+
+/// Job items per multi-row INSERT (5 parameters each, far below SQLite's limit).
+const ITEMS_PER_INSERT: usize = 200;
+
+/// Stores the plan's items as job `job`, in the caller's transaction: a few hundred rows
+/// per statement, since an import plans one item per event and a statement per row cost
+/// more than the rows.
+fn insert_items(
+    store: &Store,
+    conn: &Connection,
+    job: i64,
+    items: &[(SyncItem, Vec<SyncOp>)],
+) -> StoreResult<()> {
+    for (n, rows) in items.chunks(ITEMS_PER_INSERT).enumerate() {
+        let first_seq = i64::try_from(n * ITEMS_PER_INSERT).unwrap_or(i64::MAX);
+        let seqs: Vec<i64> = (0..rows.len())
+            .map(|i| first_seq.saturating_add(i64::try_from(i).unwrap_or(i64::MAX)))
+            .collect();
+        let actions: Vec<&'static str> = rows.iter().map(|(_, ops)| item_action(ops)).collect();
+        let mut sql = String::from(
+            "INSERT INTO backfill_items (job_id, seq, action, appointment_id, event_id) VALUES ",
+        );
+        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 5);
+        for (i, (item, _)) in rows.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str("(?, ?, ?, ?, ?)");
+            values.push(&job);
+            values.push(&seqs[i]);
+            values.push(&actions[i]);
+            values.push(&item.key.appointment_id);
+            values.push(&item.key.event_id);
+        }
+        conn.prepare_cached(&sql)
+            .and_then(|mut stmt| stmt.execute(values.as_slice()))
+            .map_err(|e| store.error("plan the transfer", e))?;
+    }
+    Ok(())
+}
+
+/// What a planned item does, as `backfill_items.action` says it.
+fn item_action(ops: &[SyncOp]) -> &'static str {
+    if ops
+        .iter()
+        .any(|o| matches!(o, SyncOp::CreateInGoogle { .. }))
+    {
+        "create_in_google"
+    } else if ops.iter().any(|o| matches!(o, SyncOp::CreateInCrm { .. })) {
+        "create_in_crm"
+    } else {
+        "link"
+    }
 }
 
 /// Continues the unfinished job (after a crash, a quit or a cancel).

@@ -924,104 +924,104 @@ impl SyncEngine {
         report: &mut SyncReport,
         finish: impl FnOnce(&Transaction<'_>, &SyncReport) -> Result<(), StoreError>,
     ) -> Result<(), SyncError> {
-        let mut counts = SyncReport::default();
-        store.write("save what sync changed", |tx| {
-            let sql = |tx: &Transaction<'_>, statement: &str| {
-                tx.prepare_cached(statement)
-                    .and_then(|mut s| s.execute([]))
-                    .map(|_| ())
-                    .map_err(|e| store.error("save what sync changed", e))
-            };
-            // Fast path: every item in one savepoint. A savepoint per item costs a
-            // statement journal and its page copies per item (a sixth of a
-            // 10,000-event import); items rarely fail, so that is paid only when one
-            // does: the page rolls back and is applied again item by item, so the
-            // failing item rolls back alone.
-            sql(tx, "SAVEPOINT page")?;
-            let mut page_counts = SyncReport::default();
-            let mut page_log = Vec::new();
-            let mut all_applied = true;
+        const ACTION: &str = "save what sync changed";
+        let mut finish = Some(finish);
+        let mut run_finish = |tx: &Transaction<'_>, counts: &SyncReport| match finish.take() {
+            Some(f) => f(tx, counts),
+            None => Ok(()),
+        };
+        // Fast path: every item of the page in one transaction, with no savepoint of our
+        // own. Items rarely fail, so the rollback an item failure needs is the whole
+        // transaction's: then the page is applied again, item by item under savepoints,
+        // in a second transaction, so the failing item rolls back alone. (A savepoint
+        // around the page made SQLite keep every page it touched in one statement
+        // journal and walk that journal at the end of each statement: quadratic in the
+        // page, over a third of a 10,000-event import.)
+        let mut item_failed = false;
+        let fast = store.write(ACTION, |tx| {
+            let mut counts = SyncReport::default();
+            let mut log = Vec::new();
             for r in &ready {
                 let Ready::Apply(p, done) = r else { continue };
-                let applied = apply_one(
-                    store,
-                    tx,
-                    ctx,
-                    p,
-                    done,
-                    calendar_tz,
-                    &mut page_counts,
-                    &mut page_log,
-                );
-                if applied.is_err() {
-                    all_applied = false;
-                    break;
+                if let Err(e) =
+                    apply_one(store, tx, ctx, p, done, calendar_tz, &mut counts, &mut log)
+                {
+                    item_failed = true;
+                    return Err(e);
                 }
             }
-            // The page's activity rows go in a few multi-row INSERTs, inside the page's
-            // savepoint like the rest of its writes.
-            if all_applied && activity::append_many(store, tx, &page_log).is_err() {
-                all_applied = false;
+            // The page's activity rows go in a few multi-row INSERTs.
+            if let Err(e) = activity::append_many(store, tx, &log) {
+                item_failed = true;
+                return Err(e);
             }
-            if all_applied {
-                sql(tx, "RELEASE page")?;
-                merge_counts(&mut counts, page_counts);
-                // The job items of the page are marked in one statement, not one per
-                // item (a tenth of an import's time went into those single updates).
-                crate::sync::backfill::mark_done(
-                    store,
-                    tx,
-                    ready.iter().filter_map(|r| match r {
-                        Ready::Apply(p, _) => p.job_item,
-                        Ready::Failed(..) => None,
-                    }),
-                )?;
-                for r in &ready {
-                    if let Ready::Failed(p, message) = r {
-                        record_failure(store, tx, p, message, &mut counts)?;
-                    }
-                }
-                return finish(tx, &counts);
-            }
-            sql(tx, "ROLLBACK TO page")?;
-            sql(tx, "RELEASE page")?;
+            // The job items of the page are marked in one statement, not one per item.
+            crate::sync::backfill::mark_done(
+                store,
+                tx,
+                ready.iter().filter_map(|r| match r {
+                    Ready::Apply(p, _) => p.job_item,
+                    Ready::Failed(..) => None,
+                }),
+            )?;
             for r in &ready {
-                match r {
-                    Ready::Failed(p, message) => {
-                        record_failure(store, tx, p, message, &mut counts)?;
-                    }
-                    Ready::Apply(p, done) => {
-                        sql(tx, "SAVEPOINT item")?;
-                        let mut item_counts = SyncReport::default();
-                        let mut item_log = Vec::new();
-                        let applied = apply_one(
-                            store,
-                            tx,
-                            ctx,
-                            p,
-                            done,
-                            calendar_tz,
-                            &mut item_counts,
-                            &mut item_log,
-                        )
-                        .and_then(|()| activity::append_many(store, tx, &item_log));
-                        match applied {
-                            Ok(()) => {
-                                sql(tx, "RELEASE item")?;
-                                merge_counts(&mut counts, item_counts);
-                                crate::sync::backfill::mark_done(store, tx, p.job_item)?;
-                            }
-                            Err(e) => {
-                                sql(tx, "ROLLBACK TO item")?;
-                                sql(tx, "RELEASE item")?;
-                                record_failure(store, tx, p, &e.to_string(), &mut counts)?;
+                if let Ready::Failed(p, message) = r {
+                    record_failure(store, tx, p, message, &mut counts)?;
+                }
+            }
+            run_finish(tx, &counts)?;
+            Ok(counts)
+        });
+        let counts = match fast {
+            Ok(counts) => counts,
+            Err(e) if !item_failed => return Err(e.into()),
+            Err(_) => store.write(ACTION, |tx| {
+                let sql = |tx: &Transaction<'_>, statement: &str| {
+                    tx.prepare_cached(statement)
+                        .and_then(|mut s| s.execute([]))
+                        .map(|_| ())
+                        .map_err(|e| store.error(ACTION, e))
+                };
+                let mut counts = SyncReport::default();
+                for r in &ready {
+                    match r {
+                        Ready::Failed(p, message) => {
+                            record_failure(store, tx, p, message, &mut counts)?;
+                        }
+                        Ready::Apply(p, done) => {
+                            sql(tx, "SAVEPOINT item")?;
+                            let mut item_counts = SyncReport::default();
+                            let mut item_log = Vec::new();
+                            let applied = apply_one(
+                                store,
+                                tx,
+                                ctx,
+                                p,
+                                done,
+                                calendar_tz,
+                                &mut item_counts,
+                                &mut item_log,
+                            )
+                            .and_then(|()| activity::append_many(store, tx, &item_log));
+                            match applied {
+                                Ok(()) => {
+                                    sql(tx, "RELEASE item")?;
+                                    merge_counts(&mut counts, item_counts);
+                                    crate::sync::backfill::mark_done(store, tx, p.job_item)?;
+                                }
+                                Err(e) => {
+                                    sql(tx, "ROLLBACK TO item")?;
+                                    sql(tx, "RELEASE item")?;
+                                    record_failure(store, tx, p, &e.to_string(), &mut counts)?;
+                                }
                             }
                         }
                     }
                 }
-            }
-            finish(tx, &counts)
-        })?;
+                run_finish(tx, &counts)?;
+                Ok(counts)
+            })?,
+        };
         merge_counts(report, counts);
         Ok(())
     }
