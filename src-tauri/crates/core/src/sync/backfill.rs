@@ -743,6 +743,7 @@ async fn run(
             .into_iter()
             .partition(|p| p.ops.iter().any(SyncOp::is_effective));
         let job_id = job.id;
+        mark_inserts_sent(store, job_id, &to_run)?;
         let before = job.summary.clone();
         let mut saved: Option<(JobSummary, (u32, u32, u32))> = None;
         let result = engine
@@ -1006,6 +1007,34 @@ fn mark_items(
     .and_then(|mut stmt| stmt.execute(params![job, seq_list(seqs), state]))
     .map_err(|e| store.error("record the transfer's progress", e))?;
     Ok(())
+}
+
+/// Marks the chunk's inserts into Google as sent, in a commit of their own before they
+/// leave: if the process dies before their answers are recorded, an event may exist in
+/// Google with nothing linking it, and a delete of the appointment meanwhile must still
+/// reach it (`engine::orphan_delete` reads the mark).
+fn mark_inserts_sent(store: &Store, job: i64, chunk: &[Planned]) -> StoreResult<()> {
+    let seqs: Vec<i64> = chunk
+        .iter()
+        .filter(|p| {
+            p.ops
+                .iter()
+                .any(|op| matches!(op, SyncOp::CreateInGoogle { instance: None, .. }))
+        })
+        .filter_map(|p| p.job_item.map(|(_, seq)| seq))
+        .collect();
+    if seqs.is_empty() {
+        return Ok(());
+    }
+    store.write("record the transfer's progress", |tx| {
+        tx.prepare_cached(
+            "UPDATE backfill_items SET sent_at = ?3 \
+             WHERE job_id = ?1 AND sent_at IS NULL AND seq IN (SELECT value FROM json_each(?2))",
+        )
+        .and_then(|mut stmt| stmt.execute(params![job, seq_list(&seqs), time_str(Utc::now())]))
+        .map_err(|e| store.error("record the transfer's progress", e))?;
+        Ok(())
+    })
 }
 
 /// Item numbers as the JSON array `json_each` reads.

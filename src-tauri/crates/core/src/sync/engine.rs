@@ -1536,13 +1536,14 @@ fn orphan_delete(
     };
     let fail = |e| store.error("read pending changes", e);
     // Tried by a pass: an upsert with a failed attempt or marked by `mark_inserts_sent`.
-    // Tried by a backfill: an insert item that failed (a done item wrote a link).
+    // Tried by a transfer: an insert item that failed or was marked as sent before its
+    // chunk left (`backfill::mark_inserts_sent`; a done item wrote a link).
     let attempted: bool = conn
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM outbox WHERE appointment_id = ?1 AND op = 'upsert' \
                AND (attempts > 0 OR next_attempt_at IS NOT NULL)) \
              OR EXISTS (SELECT 1 FROM backfill_items WHERE appointment_id = ?1 \
-               AND action = 'create_in_google' AND state = 'failed')",
+               AND action = 'create_in_google' AND (state = 'failed' OR sent_at IS NOT NULL))",
         )
         .and_then(|mut stmt| stmt.query_row([appointment_id], |r| r.get(0)))
         .map_err(fail)?;

@@ -404,3 +404,122 @@ async fn an_insert_met_by_409_counts_as_linked() {
     let stats = crate::google::stats(w.base()).await;
     assert_eq!(stats["faults_injected"]["drop_connection"], 1, "{stats}");
 }
+
+/// Whether the transfer item of `appointment_id` was marked as sent.
+fn item_marked_sent(w: &World, appointment_id: &str) -> bool {
+    w.store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM backfill_items WHERE appointment_id = ?1 \
+                 AND sent_at IS NOT NULL)",
+                [appointment_id],
+                |r| r.get(0),
+            )
+            .unwrap())
+        })
+        .unwrap()
+}
+
+/// The transfer dies while an insert is on its way (here: the run is dropped while the
+/// emulator holds the insert back), so no answer and no link is recorded, though the
+/// event got to Google. The user deletes the appointment before resuming: the delete
+/// still reaches the event (one request), and the resumed transfer creates nothing.
+#[tokio::test]
+async fn a_delete_after_a_transfer_died_during_its_insert_deletes_the_event() {
+    let w = old_world(Direction::Both, 1, 0).await;
+    let a = w
+        .crm_all()
+        .into_iter()
+        .find(|a| a.title == "Old CRM 0")
+        .unwrap();
+    let event_id = bookline_core::sync::ids::event_id_for(&a.id).unwrap();
+    control(w.base(), "faults", json!({"latency_ms": 1500})).await;
+    {
+        let req = request(Direction::CrmToGoogle);
+        let cancel = CancellationToken::new();
+        let run = backfill::start(
+            &w.engine,
+            &w.store,
+            &w.client,
+            &w.ctx,
+            &req,
+            |_| {},
+            &cancel,
+        );
+        tokio::pin!(run);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            tokio::select! {
+                r = &mut run => panic!("the transfer ended before the insert was sent: {r:?}"),
+                _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+            }
+            if item_marked_sent(&w, &a.id) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never marked as sent"
+            );
+        }
+        // Dropped here: the insert is in flight and its answer will never be read.
+    }
+    control(w.base(), "faults", json!({})).await;
+    assert_eq!(w.link_count(), 0, "no answer, nothing linked");
+    // Whether the emulator finished the abandoned request or not, the insert is taken to
+    // have arrived: put the very same event there.
+    let mut event = bookline_core::sync::mapping::event_for_insert(
+        &a.id,
+        &bookline_core::sync::engine::fields_of(&a),
+        &a.lead,
+        &bookline_core::sync::privacy::PrivacySettings::default(),
+    )
+    .unwrap();
+    event.etag = None;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    if crate::engine::event_status(&w, &event_id).await.is_none() {
+        w.client
+            .insert_event(&w.ctx.calendar_id, &event)
+            .await
+            .unwrap();
+    }
+    w.store
+        .delete_appointment(&a.id, bookline_core::store::ChangeSource::User)
+        .unwrap();
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(r.deleted_in_google, 1, "{r:?}");
+    assert_eq!(
+        w.routes().await,
+        json!({"events.list": 1, "events.delete": 1}),
+        "the pull's listing and one delete"
+    );
+    assert_eq!(
+        crate::engine::event_status(&w, &event_id).await.as_deref(),
+        Some("cancelled")
+    );
+    // The resumed transfer finishes without bringing the event back.
+    let done = backfill::resume(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        |_| {},
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("resume");
+    assert_eq!(done.state, ProgressState::Finished, "{done:?}");
+    assert_eq!(done.created_in_google, 0, "{done:?}");
+    let titles: Vec<String> = w
+        .google_events()
+        .await
+        .into_iter()
+        .filter(|e| e.status != Some(bookline_core::google::EventStatus::Cancelled))
+        .filter_map(|e| e.summary)
+        .collect();
+    assert_eq!(titles, ["Typed twice"], "only the pair typed into both sides");
+    assert_eq!(
+        crate::engine::event_status(&w, &event_id).await.as_deref(),
+        Some("cancelled")
+    );
+}

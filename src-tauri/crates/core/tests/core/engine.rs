@@ -1019,7 +1019,7 @@ async fn crash_between_outbox_and_push_and_between_push_and_link() {
 
 /// The status of the event under `event_id` as Google holds it (a deleted event still
 /// answers, as `cancelled`), or `None` when there never was one.
-async fn event_status(w: &World, event_id: &str) -> Option<String> {
+pub(crate) async fn event_status(w: &World, event_id: &str) -> Option<String> {
     w.client
         .get_event(&w.ctx.calendar_id, event_id)
         .await

@@ -1,0 +1,11 @@
+-- Schema version 8: a transfer remembers which of its inserts into Google were sent.
+--
+-- Events the transfer creates in Google get the id derived from the appointment, so an
+-- insert whose answer never arrived (the process was killed, the connection cut) is
+-- found and linked when the transfer resumes. But if the user deletes the appointment
+-- before that, nothing links it any more, and the event would stay in Google for good.
+-- The outbox has had the same "sent" mark since version 5's engine (`next_attempt_at`
+-- set before the write leaves); this is the transfer's: set in its own commit just
+-- before a chunk's inserts are sent, so a later delete of the appointment knows the
+-- event may exist and deletes it under the derived id (one request; 404 counts as done).
+ALTER TABLE backfill_items ADD COLUMN sent_at TEXT;
