@@ -5,8 +5,9 @@
 #   READ_SIZES="1000" INSERT_COUNT=500 bench/run.sh   # smaller
 #
 # Writes target/bench/results.json (one object per case: name, bookline_s, peer_s,
-# requests, quota_rejections, rss_mb, plus the raw peer and Bookline answers) and prints a
-# table. The Bookline column comes from `cargo run --release -p bookline-core --example
+# requests, quota_rejections, rss_mb, plus the raw peer and Bookline answers; import cases
+# also storage_floor_s, the same rows copied into a fresh database by INSERT ... SELECT,
+# the least any import into this schema pays) and prints a table. The Bookline column comes from `cargo run --release -p bookline-core --example
 # sync_bench -- --case NAME --base-url URL --token T --calendar CAL --json` (it must print
 # one JSON object with at least `bookline_s`; `requests`, `quota_rejections`, `rss_mb` if
 # it has them). Until that example exists, the column says "not yet available".
@@ -147,7 +148,8 @@ for line in open(cases_file):
         "peer": c["peer"],
         "bookline": c["bookline"],
     }
-    for extra in ("cpu_percent", "cpu_percent_at_60s_poll", "requests_per_hour_at_60s_poll"):
+    for extra in ("cpu_percent", "cpu_percent_at_60s_poll", "requests_per_hour_at_60s_poll",
+                  "storage_floor_s"):
         if extra in bl:
             r[extra] = bl[extra]
     results.append(r)
@@ -166,6 +168,11 @@ for r in results:
     rej = f"{bl.get('quota_rejections', '-')}/{peer.get('quota_rejections', '-')}"
     print(fmt.format(r["name"], num(b), num(p), ratio, bl.get("requests", "-"), peer.get("requests", "-"),
                      rej, num(r["rss_mb"], "{:.0f} MB")))
+    if r.get("storage_floor_s") is not None and p:
+        f = r["storage_floor_s"]
+        print(f"    storage floor: {f:.3f} s = {f / p:.2f}x the bare read (the same rows copied into "
+              f"a fresh database by INSERT ... SELECT); Bookline = {b / f:.2f}x the floor, "
+              f"{b / (p + f):.2f}x read + floor")
     if "cpu_percent" in r:
         print(f"    idle: {r['requests_per_hour_at_60s_poll']:.0f} requests/hour at the 60 s poll, "
               f"CPU {r['cpu_percent']:.2f}% polling every {bl['poll_interval_ms']} ms "

@@ -232,6 +232,74 @@ fn arg(args: &[String], name: &str) -> Option<String> {
         .cloned()
 }
 
+/// The storage floor under an import of the rows in `source`: the same rows (appointments
+/// with their search index, links, activity, transfer job and items) copied into a fresh
+/// database of the same schema by set-based `INSERT … SELECT`, 1,000 appointments (with
+/// their links and activity) per transaction like the import's chunks. No reading,
+/// decoding or deciding and no statement per row: what any import into this schema pays
+/// at least. Seconds.
+fn storage_floor(source: &std::path::Path, dir: &std::path::Path) -> Result<f64, BoxError> {
+    let target = Store::open(&dir.join("floor.sqlite3"))?;
+    let src = source.to_str().ok_or("the database path is not UTF-8")?;
+    let t = Instant::now();
+    target.read(|c| {
+        c.execute("ATTACH DATABASE ?1 AS src", [src])
+            .map_err(|e| target.error("attach the imported database", e))?;
+        Ok(())
+    })?;
+    let max_row: i64 = target.read(|c| {
+        c.query_row(
+            "SELECT COALESCE(MAX(row_key), 0) FROM src.appointments",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| target.error("read the imported database", e))
+    })?;
+    target.write("copy the job", |tx| {
+        tx.execute_batch(
+            "INSERT INTO backfill_jobs SELECT * FROM src.backfill_jobs; \
+             INSERT INTO backfill_items SELECT * FROM src.backfill_items;",
+        )
+        .map_err(|e| target.error("copy the job", e))
+    })?;
+    let mut from = 0i64;
+    while from <= max_row {
+        let to = from + 1000;
+        target.write("copy a chunk", |tx| {
+            let rows = "SELECT id FROM src.appointments WHERE row_key >= ?1 AND row_key < ?2";
+            for sql in [
+                "INSERT INTO appointments SELECT * FROM src.appointments \
+                 WHERE row_key >= ?1 AND row_key < ?2"
+                    .to_owned(),
+                format!("INSERT INTO links SELECT * FROM src.links WHERE appointment_id IN ({rows})"),
+                format!(
+                    "INSERT INTO activity SELECT * FROM src.activity WHERE appointment_id IN ({rows})"
+                ),
+            ] {
+                tx.execute(&sql, [from, to])
+                    .map_err(|e| target.error("copy a chunk", e))?;
+            }
+            Ok(())
+        })?;
+        from = to;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    // Every row copied, or the number means nothing.
+    let (copied, imported): (i64, i64) = target.read(|c| {
+        c.query_row(
+            "SELECT (SELECT COUNT(*) FROM appointments) + (SELECT COUNT(*) FROM links), \
+             (SELECT COUNT(*) FROM src.appointments) + (SELECT COUNT(*) FROM src.links)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(|e| target.error("count the copy", e))
+    })?;
+    if copied != imported {
+        return Err(format!("the floor copied {copied} of {imported} rows").into());
+    }
+    Ok(secs)
+}
+
 /// Peak resident memory of this process in MB (Linux), for the harness's `rss_mb`.
 fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -465,6 +533,7 @@ async fn run_case(args: &[String]) -> Result<(), BoxError> {
             .ok_or("unknown case")?
             .parse()?)
     };
+    let mut floor: Option<f64> = None;
     let (secs, items) = if case.starts_with("import-") {
         let req = BackfillRequest {
             direction: Direction::GoogleToCrm,
@@ -473,7 +542,12 @@ async fn run_case(args: &[String]) -> Result<(), BoxError> {
         };
         let t = Instant::now();
         let p = backfill::start(&e, &store, &client, &ctx, &req, |_| {}, &cancel).await?;
-        (t.elapsed().as_secs_f64(), p.created_in_crm as usize)
+        let secs = t.elapsed().as_secs_f64();
+        floor = Some(storage_floor(
+            &dir.path().join("bench.sqlite3"),
+            dir.path(),
+        )?);
+        (secs, p.created_in_crm as usize)
     } else if case.starts_with("push-") {
         let n = count("push-")?;
         for i in 0..n {
@@ -517,6 +591,7 @@ async fn run_case(args: &[String]) -> Result<(), BoxError> {
         "http_requests": total.saturating_sub(stats["batches"]["parts"].as_u64().unwrap_or(0)),
         "quota_rejections": stats["quota_rejections"]["total"],
         "rss_mb": peak_rss_mb(),
+        "storage_floor_s": floor,
     });
     println!("{out}");
     Ok(())

@@ -517,7 +517,11 @@ async fn a_delete_after_a_transfer_died_during_its_insert_deletes_the_event() {
         .filter(|e| e.status != Some(bookline_core::google::EventStatus::Cancelled))
         .filter_map(|e| e.summary)
         .collect();
-    assert_eq!(titles, ["Typed twice"], "only the pair typed into both sides");
+    assert_eq!(
+        titles,
+        ["Typed twice"],
+        "only the pair typed into both sides"
+    );
     assert_eq!(
         crate::engine::event_status(&w, &event_id).await.as_deref(),
         Some("cancelled")
