@@ -15,6 +15,7 @@
 # Env: VENV (default target/venv), READ_SIZES (default "1000 10000"), INSERT_COUNT (2000),
 # QUOTA (600 per window), WINDOW_MS (6000: Google's minute shortened so a run takes seconds),
 # GROWTH_SIZES (default "1000 10000 50000": calendars for the incremental case),
+# LATENCY_MS (200) and LATENCY_SIZES ("10000"): imports with a network-like delay per request,
 # IDLE_SIZE (10000), IDLE_POLLS (120), IDLE_POLL_MS (500).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,6 +30,12 @@ WINDOW_MS="${WINDOW_MS:-6000}"
 GROWTH_SIZES="${GROWTH_SIZES:-1000 10000 50000}"
 IDLE_SIZE="${IDLE_SIZE:-10000}"
 export IDLE_POLLS="${IDLE_POLLS:-120}" IDLE_POLL_MS="${IDLE_POLL_MS:-500}"
+# The loopback emulator answers a page of 2,500 events in ~20 ms; Google takes a good
+# fraction of a second. The import-N-latency-Lms cases add LATENCY_MS to every request,
+# for both clients, so the read costs what a network read costs and writes that overlap
+# it show (LATENCY_SIZES="" skips them).
+LATENCY_MS="${LATENCY_MS:-200}"
+LATENCY_SIZES="${LATENCY_SIZES:-10000}"
 mkdir -p "$OUT_DIR"
 
 if [ ! -x "$VENV/bin/python" ]; then
@@ -90,6 +97,16 @@ fresh() {
   echo "$token $cal"
 }
 
+# After seeding (which would pay it too): the network-like delay of a -latency-Lms case.
+with_latency() {
+  case "$1" in
+    *-latency-*ms)
+      local ms="${1##*-latency-}"
+      post faults "{\"latency_ms\": ${ms%ms}}" >/dev/null
+      ;;
+  esac
+}
+
 CASES_FILE="$OUT_DIR/cases.jsonl"
 : >"$CASES_FILE"
 
@@ -100,12 +117,14 @@ run_case() {
   local token cal peer='null' bookline
   if [ $# -gt 0 ]; then
     read -r token cal <<<"$(fresh "$seed_events" "$quota" "$window")"
+    with_latency "$name"
     echo "· $name: peer…" >&2
     peer="$("$PY" "$HERE/peer.py" --base-url "$BASE" --token "$token" --calendar "$cal" "$@")"
   fi
   bookline='null'
   if [ "$HAVE_BOOKLINE" = 1 ]; then
     read -r token cal <<<"$(fresh "$seed_events" "$quota" "$window")"
+    with_latency "$name"
     echo "· $name: bookline…" >&2
     bookline="$("$TARGET_DIR/release/examples/sync_bench" --case "$name" --base-url "$BASE" \
       --token "$token" --calendar "$cal" --json)"
@@ -115,6 +134,9 @@ run_case() {
 
 for n in $READ_SIZES; do
   run_case "import-$n" "$n" 0 60000 read --events "$n"
+done
+for n in $LATENCY_SIZES; do
+  run_case "import-$n-latency-${LATENCY_MS}ms" "$n" 0 60000 read --events "$n"
 done
 if [ "$INSERT_COUNT" -gt 0 ]; then
   run_case "push-$INSERT_COUNT-one-by-one" 0 "$QUOTA" "$WINDOW_MS" insert-one-by-one --count "$INSERT_COUNT"
