@@ -8,7 +8,7 @@
 //! the id derived from the appointment, so an item interrupted between the insert and
 //! its commit is found (409, or in the listing) and linked on resume — never duplicated.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use chrono::{NaiveDate, NaiveTime, Utc};
@@ -22,7 +22,8 @@ use crate::ratelimit::RetryClass;
 use crate::store::{Result as StoreResult, Store, StoreError};
 use crate::sync::activity::{self, ActivityKind, NewActivity};
 use crate::sync::decide::{
-    decide, join, Direction, Mode, PairedBy, Side, SkipReason, SyncItem, SyncKey, SyncOp, TimeRange,
+    decide, join, Direction, Mode, PairedBy, Side, SkipReason, StandaloneIndex, SyncItem, SyncKey,
+    SyncOp, TimeRange,
 };
 use crate::sync::engine::{
     crm_side, google_side_of, series_ref, AccountContext, Planned, SyncEngine, SyncError,
@@ -125,24 +126,26 @@ struct JobSummary {
     linked: u32,
 }
 
-/// Both sides read in full, and the plan.
+/// Every key decided, with both sides read in full.
 struct Plan {
     items: Vec<(SyncItem, Vec<SyncOp>)>,
     preview: BackfillPreview,
-    events: HashMap<String, Event>,
-    calendar_tz: String,
 }
 
-/// Reads Google (every page) and the CRM, and decides every key in backfill mode.
+/// Reads the CRM and decides every key in backfill mode, with `events` the whole listing
+/// of the calendar.
+#[allow(clippy::too_many_arguments)]
 async fn plan(
     engine: &SyncEngine,
     store: &Store,
     w: &Writer<'_>,
     ctx: &AccountContext,
     request: &BackfillRequest,
+    events: &HashMap<String, Event>,
+    calendar_tz: &str,
+    settled: &HashSet<String>,
 ) -> Result<Plan, SyncError> {
     let mode = request.mode();
-    let (events, calendar_tz) = list_all(engine, w).await?;
     // A direction that writes to Google cannot write into a calendar the account may only
     // read: those items are counted as "can't be transferred" here, with the reason,
     // instead of each failing with a 403 at run time.
@@ -152,22 +155,37 @@ async fn plan(
         None
     };
     let mut cannot: HashMap<String, u32> = HashMap::new();
+    // Keys the job settled already (events imported while the listing was read, and the
+    // appointments made for them) are left out: planned, they would only come out linked.
     let (crm, links_now, leads) = store.read(|conn| {
+        let mut links_now = links::all(store, conn, &ctx.calendar_id)?;
+        let settled_appointments: HashSet<String> = links_now
+            .iter()
+            .filter(|l| settled.contains(&l.event_id))
+            .map(|l| l.appointment_id.clone())
+            .collect();
+        links_now.retain(|l| !settled.contains(&l.event_id));
         let ids = appointment_ids(store, conn)?;
         let mut crm = Vec::with_capacity(ids.len());
         let mut leads = HashMap::new();
         for id in ids {
+            if settled_appointments.contains(&id) {
+                continue;
+            }
             if let Some(a) = store.get_in(conn, &id)? {
                 leads.insert(a.id.clone(), a.lead.clone());
                 crm.push(crm_side(&a));
             }
         }
-        Ok((crm, links::all(store, conn, &ctx.calendar_id)?, leads))
+        Ok((crm, links_now, leads))
     })?;
     let by_event: HashMap<&str, &Link> =
         links_now.iter().map(|l| (l.event_id.as_str(), l)).collect();
     let mut google = Vec::with_capacity(events.len());
-    for e in events.values() {
+    for (event_id, e) in events {
+        if settled.contains(event_id) {
+            continue;
+        }
         let link = e.id.as_deref().and_then(|id| by_event.get(id));
         let lead = link
             .and_then(|l| leads.get(&l.appointment_id))
@@ -175,7 +193,7 @@ async fn plan(
             .unwrap_or_default();
         match google_side_of(
             e,
-            &calendar_tz,
+            calendar_tz,
             &ctx.privacy,
             &lead,
             link.map(|l| &l.snapshot.google),
@@ -233,12 +251,7 @@ async fn plan(
         .collect();
     cannot.sort_by(|a, b| a.reason.cmp(&b.reason));
     preview.cannot_transfer = cannot;
-    Ok(Plan {
-        items,
-        preview,
-        events,
-        calendar_tz,
-    })
+    Ok(Plan { items, preview })
 }
 
 /// Every event of the calendar (full listing, `maxResults` 2500), by id.
@@ -366,12 +379,27 @@ pub async fn preview(
     cancel: &CancellationToken,
 ) -> Result<BackfillPreview, SyncError> {
     let w = engine.writer(client, &ctx.calendar_id, cancel);
-    Ok(plan(engine, store, &w, ctx, request).await?.preview)
+    let (events, calendar_tz) = list_all(engine, &w).await?;
+    Ok(plan(
+        engine,
+        store,
+        &w,
+        ctx,
+        request,
+        &events,
+        &calendar_tz,
+        &HashSet::new(),
+    )
+    .await?
+    .preview)
 }
 
 /// An open job.
 struct Job {
     id: i64,
+    /// `planned` while its plan is not stored in full yet (it is being read from
+    /// Google), `running` after.
+    state: String,
     direction: Direction,
     range_start: Option<String>,
     range_end: Option<String>,
@@ -381,7 +409,7 @@ struct Job {
 fn open_job(store: &Store, conn: &Connection) -> StoreResult<Option<Job>> {
     let row = conn
         .query_row(
-            "SELECT id, direction, range_start, range_end, summary FROM backfill_jobs \
+            "SELECT id, direction, range_start, range_end, summary, state FROM backfill_jobs \
              WHERE state IN ('planned', 'running') ORDER BY id DESC LIMIT 1",
             [],
             |r| {
@@ -391,12 +419,13 @@ fn open_job(store: &Store, conn: &Connection) -> StoreResult<Option<Job>> {
                     r.get::<_, Option<String>>(2)?,
                     r.get::<_, Option<String>>(3)?,
                     r.get::<_, Option<String>>(4)?,
+                    r.get::<_, String>(5)?,
                 ))
             },
         )
         .optional()
         .map_err(|e| store.error("read the transfer job", e))?;
-    row.map(|(id, direction, range_start, range_end, summary)| {
+    row.map(|(id, direction, range_start, range_end, summary, state)| {
         let direction = serde_json::from_value(serde_json::Value::String(direction))
             .map_err(|e| StoreError::BadRow(format!("transfer job {id}: {e}")))?;
         let summary = summary
@@ -406,6 +435,7 @@ fn open_job(store: &Store, conn: &Connection) -> StoreResult<Option<Job>> {
             .unwrap_or_default();
         Ok(Job {
             id,
+            state,
             direction,
             range_start,
             range_end,
@@ -534,18 +564,64 @@ pub async fn start(
         }));
     }
     let w = engine.writer(client, &ctx.calendar_id, cancel);
-    let planned = plan(engine, store, &w, ctx, request).await?;
-    let now = time_str(Utc::now());
+    let ctx = AccountContext {
+        direction: request.direction,
+        ..ctx.clone()
+    };
+    let preview = BackfillPreview {
+        match_rule: MATCH_RULE.to_owned(),
+        ..BackfillPreview::default()
+    };
+    let mut job = create_job(store, &ctx, request, &preview)?;
+    let (events, calendar_tz) = if request.direction.writes_crm() {
+        match import_while_listing(engine, store, &w, &ctx, request, &mut job, &progress).await {
+            Ok(listing) => listing,
+            Err(e) => return stopped(&job, store, e, &progress),
+        }
+    } else {
+        list_all(engine, &w).await?
+    };
+    finish_plan(
+        engine,
+        store,
+        &w,
+        &ctx,
+        request,
+        &job,
+        &events,
+        &calendar_tz,
+    )
+    .await?;
+    run(
+        engine,
+        store,
+        &w,
+        &ctx,
+        Some(events),
+        &calendar_tz,
+        progress,
+    )
+    .await
+}
+
+/// The transfer's job, `planned` until `finish_plan` has stored all of its items.
+fn create_job(
+    store: &Store,
+    ctx: &AccountContext,
+    request: &BackfillRequest,
+    preview: &BackfillPreview,
+) -> StoreResult<Job> {
     let summary = JobSummary {
-        preview: planned.preview.clone(),
+        preview: preview.clone(),
         ..JobSummary::default()
     };
     let summary_json = serde_json::to_string(&summary)
         .map_err(|e| StoreError::BadRow(format!("transfer summary: {e}")))?;
-    store.write("plan the transfer", |tx| {
+    let now = time_str(Utc::now());
+    let id = store.write("plan the transfer", |tx| {
         tx.execute(
             "INSERT INTO backfill_jobs (calendar_id, direction, range_start, range_end, state, \
-             created_at, updated_at, summary) VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?5, ?6)",
+             created_at, updated_at, summary) VALUES (?1, ?2, ?3, ?4, 'planned', ?5, ?5, ?6)",
             params![
                 ctx.calendar_id,
                 direction_str(request.direction),
@@ -556,8 +632,296 @@ pub async fn start(
             ],
         )
         .map_err(|e| store.error("plan the transfer", e))?;
-        let job = tx.last_insert_rowid();
-        insert_items(store, tx, job, &planned.items)?;
+        Ok(tx.last_insert_rowid())
+    })?;
+    Ok(Job {
+        id,
+        state: "planned".to_owned(),
+        direction: request.direction,
+        range_start: request.since.map(|d| d.to_string()),
+        range_end: request.until.map(|d| d.to_string()),
+        summary,
+    })
+}
+
+/// The progress a run ends with when `e` stopped it: cancelled (the job stays to
+/// resume) or failed.
+fn stopped(
+    job: &Job,
+    store: &Store,
+    e: SyncError,
+    progress: &impl Fn(&BackfillProgress),
+) -> Result<BackfillProgress, SyncError> {
+    let counts = store.read(|c| item_counts(store, c, job.id))?;
+    let cancelled = matches!(e, SyncError::Cancelled);
+    let state = if cancelled {
+        ProgressState::Cancelled
+    } else {
+        ProgressState::Failed
+    };
+    let message = if cancelled {
+        "Cancelled; run the transfer again to finish it.".to_owned()
+    } else {
+        e.to_string()
+    };
+    let p = progress_from(job, counts, state, None, Some(message));
+    progress(&p);
+    if cancelled {
+        Ok(p)
+    } else {
+        Err(e)
+    }
+}
+
+/// Reads the calendar page by page and imports each page's new events while the next
+/// page is on its way, so the import costs little more than the read. Only events no
+/// other part of the listing can change the fate of go now (`StandaloneIndex`); every
+/// other key waits for the whole plan (`finish_plan`), which finds these linked.
+/// Returns the listing.
+async fn import_while_listing(
+    engine: &SyncEngine,
+    store: &Store,
+    w: &Writer<'_>,
+    ctx: &AccountContext,
+    request: &BackfillRequest,
+    job: &mut Job,
+    progress: &impl Fn(&BackfillProgress),
+) -> Result<(HashMap<String, Event>, String), SyncError> {
+    let mode = request.mode();
+    let index = store.read(|conn| {
+        let ids = appointment_ids(store, conn)?;
+        let mut crm = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(a) = store.get_in(conn, &id)? {
+                crm.push(crm_side(&a));
+            }
+        }
+        let linked = links::all(store, conn, &ctx.calendar_id)?;
+        Ok(StandaloneIndex::new(
+            &crm,
+            linked.iter().map(|l| l.event_id.as_str()),
+        ))
+    })?;
+    let list = |page_token: Option<String>| async move {
+        w.list_page(&ListParams {
+            page_token,
+            max_results: Some(engine.options().page_size.clamp(1, 2500)),
+            ..ListParams::default()
+        })
+        .await
+    };
+    let mut events: HashMap<String, Event> = HashMap::new();
+    let mut calendar_tz: Option<String> = None;
+    let mut counts = ItemCounts {
+        total: 0,
+        finished: 0,
+        failed: 0,
+    };
+    let mut page_token: Option<String> = None;
+    let mut page = list(None).await?;
+    loop {
+        let tz = calendar_tz
+            .get_or_insert_with(|| page.time_zone.clone().unwrap_or_else(|| "UTC".to_owned()))
+            .clone();
+        let mut new_events = Vec::new();
+        for e in &page.items {
+            let Ok(side) = google_side_of(e, &tz, &ctx.privacy, &Lead::default(), None) else {
+                continue;
+            };
+            if !index.stands_alone(&side) {
+                continue;
+            }
+            let event_id = side.event_id.clone();
+            let item = SyncItem {
+                key: SyncKey {
+                    appointment_id: None,
+                    event_id: Some(event_id.clone()),
+                },
+                crm: None,
+                google: Some(side),
+                base: None,
+                paired_by: None,
+                series: None,
+            };
+            if decide(&item, ctx.direction, &mode)
+                .iter()
+                .any(|op| matches!(op, SyncOp::CreateInCrm { .. }))
+            {
+                new_events.push(event_id);
+            }
+        }
+        // Written in event id order, the order of the links table (clustered by event id,
+        // with rows large enough that random inserts split a page every few rows): the
+        // same rows cost a third less to write in this order than in the listing's.
+        new_events.sort_unstable();
+        for e in std::mem::take(&mut page.items) {
+            if let Some(id) = e.id.clone() {
+                events.insert(id, e);
+            }
+        }
+        let next_token = page
+            .next_page_token
+            .take()
+            .filter(|next| Some(next) != page_token.as_ref());
+        let import = async {
+            // Lets the next page's request leave before this page's writes hold the
+            // thread.
+            tokio::task::yield_now().await;
+            if new_events.is_empty() {
+                return Ok(());
+            }
+            let first_seq = i64::from(counts.total);
+            let items = store.write("plan the transfer", |tx| {
+                insert_new_event_items(store, tx, job.id, first_seq, &new_events)
+            })?;
+            counts.total += u32::try_from(items.len()).unwrap_or(u32::MAX);
+            run_chunk(
+                engine,
+                store,
+                w,
+                ctx,
+                &mode,
+                &events,
+                &tz,
+                job,
+                items,
+                &mut counts,
+            )
+            .await
+        };
+        let next = match &next_token {
+            Some(token) => {
+                let (next, imported) = tokio::join!(list(Some(token.clone())), import);
+                imported?;
+                Some(next?)
+            }
+            None => {
+                import.await?;
+                None
+            }
+        };
+        progress(&progress_from(
+            job,
+            counts,
+            ProgressState::Running,
+            None,
+            None,
+        ));
+        match next {
+            Some(next) => {
+                page_token = next_token;
+                page = next;
+            }
+            None => break,
+        }
+    }
+    Ok((events, calendar_tz.unwrap_or_else(|| "UTC".to_owned())))
+}
+
+/// Stores job items (`create_in_crm`) for events imported while the listing is read,
+/// numbered from `first_seq`; returns them as items to run.
+fn insert_new_event_items(
+    store: &Store,
+    conn: &Connection,
+    job: i64,
+    first_seq: i64,
+    event_ids: &[String],
+) -> StoreResult<Vec<ItemRow>> {
+    let items: Vec<ItemRow> = event_ids
+        .iter()
+        .enumerate()
+        .map(|(i, event_id)| ItemRow {
+            seq: first_seq.saturating_add(i64::try_from(i).unwrap_or(i64::MAX)),
+            appointment_id: None,
+            event_id: Some(event_id.clone()),
+            failed: false,
+        })
+        .collect();
+    for rows in items.chunks(ITEMS_PER_INSERT) {
+        let mut sql =
+            String::from("INSERT INTO backfill_items (job_id, seq, action, event_id) VALUES ");
+        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 3);
+        for (i, item) in rows.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str("(?, ?, 'create_in_crm', ?)");
+            values.push(&job);
+            values.push(&item.seq);
+            values.push(&item.event_id);
+        }
+        conn.prepare_cached(&sql)
+            .and_then(|mut stmt| stmt.execute(values.as_slice()))
+            .map_err(|e| store.error("plan the transfer", e))?;
+    }
+    Ok(items)
+}
+
+/// Decides every key with the whole listing and stores the items the job does not hold
+/// yet (events imported while listing come out linked), then marks the job `running`.
+#[allow(clippy::too_many_arguments)]
+async fn finish_plan(
+    engine: &SyncEngine,
+    store: &Store,
+    w: &Writer<'_>,
+    ctx: &AccountContext,
+    request: &BackfillRequest,
+    job: &Job,
+    events: &HashMap<String, Event>,
+    calendar_tz: &str,
+) -> Result<(), SyncError> {
+    // Items already in the job (imported while listing, or failed there and to be tried
+    // again by the run) are neither planned nor stored twice.
+    let (known, first_seq, streamed) = store.read(|conn| {
+        let fail = |e| store.error("plan the transfer", e);
+        let mut stmt = conn
+            .prepare(
+                "SELECT event_id FROM backfill_items WHERE job_id = ?1 AND event_id IS NOT NULL",
+            )
+            .map_err(fail)?;
+        let known: HashSet<String> = stmt
+            .query_map([job.id], |r| r.get(0))
+            .map_err(fail)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(fail)?;
+        let (first_seq, streamed): (i64, i64) = conn
+            .query_row(
+                "SELECT COALESCE(MAX(seq) + 1, 0), COUNT(*) FROM backfill_items WHERE job_id = ?1",
+                [job.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(fail)?;
+        Ok((known, first_seq, streamed))
+    })?;
+    let planned = plan(engine, store, w, ctx, request, events, calendar_tz, &known).await?;
+    store.write("plan the transfer", |tx| {
+        let fail = |e| store.error("plan the transfer", e);
+        let items: Vec<&(SyncItem, Vec<SyncOp>)> = planned
+            .items
+            .iter()
+            .filter(|(item, _)| {
+                item.key
+                    .event_id
+                    .as_ref()
+                    .is_none_or(|e| !known.contains(e))
+            })
+            .collect();
+        insert_items(store, tx, job.id, first_seq, &items)?;
+        // The events imported while listing are not in the plan; the preview counts them
+        // as what they were: events to create in Bookline.
+        let streamed = u32::try_from(streamed).unwrap_or(u32::MAX);
+        let mut preview = planned.preview.clone();
+        preview.create_in_crm += streamed;
+        let summary = JobSummary {
+            preview: preview.clone(),
+            ..job.summary.clone()
+        };
+        save_summary(store, tx, job.id, &summary)?;
+        tx.execute(
+            "UPDATE backfill_jobs SET state = 'running' WHERE id = ?1",
+            [job.id],
+        )
+        .map_err(fail)?;
         activity::append(
             store,
             tx,
@@ -566,24 +930,13 @@ pub async fn start(
                 None,
                 format!(
                     "Started Synchronize Google Calendar: {} to create in Google, {} in Bookline, {} to link",
-                    planned.preview.create_in_google,
-                    planned.preview.create_in_crm,
-                    planned.preview.matched_equal
+                    preview.create_in_google, preview.create_in_crm, preview.matched_equal
                 ),
             ),
         )?;
         Ok(())
     })?;
-    run(
-        engine,
-        store,
-        &w,
-        ctx,
-        Some(planned.events),
-        &planned.calendar_tz,
-        progress,
-    )
-    .await
+    Ok(())
 }
 
 /// Job items per multi-row INSERT (5 parameters each, far below SQLite's limit).
@@ -596,10 +949,12 @@ fn insert_items(
     store: &Store,
     conn: &Connection,
     job: i64,
-    items: &[(SyncItem, Vec<SyncOp>)],
+    first_seq: i64,
+    items: &[&(SyncItem, Vec<SyncOp>)],
 ) -> StoreResult<()> {
     for (n, rows) in items.chunks(ITEMS_PER_INSERT).enumerate() {
-        let first_seq = i64::try_from(n * ITEMS_PER_INSERT).unwrap_or(i64::MAX);
+        let first_seq =
+            first_seq.saturating_add(i64::try_from(n * ITEMS_PER_INSERT).unwrap_or(i64::MAX));
         let seqs: Vec<i64> = (0..rows.len())
             .map(|i| first_seq.saturating_add(i64::try_from(i).unwrap_or(i64::MAX)))
             .collect();
@@ -608,7 +963,7 @@ fn insert_items(
             "INSERT INTO backfill_items (job_id, seq, action, appointment_id, event_id) VALUES ",
         );
         let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 5);
-        for (i, (item, _)) in rows.iter().enumerate() {
+        for (i, (item, _)) in rows.iter().copied().enumerate() {
             if i > 0 {
                 sql.push_str(", ");
             }
@@ -650,7 +1005,42 @@ pub async fn resume(
     cancel: &CancellationToken,
 ) -> Result<BackfillProgress, SyncError> {
     let w = engine.writer(client, &ctx.calendar_id, cancel);
-    run(engine, store, &w, ctx, None, "UTC", progress).await
+    let Some(job) = store.read(|c| open_job(store, c))? else {
+        return Err(SyncError::Store(StoreError::NotFound {
+            id: "backfill job".into(),
+        }));
+    };
+    // A resumed job reads Google again: events created before the interruption are
+    // found there (by their derived ids) and linked instead of created twice.
+    let (events, calendar_tz) = list_all(engine, &w).await?;
+    if job.state == "planned" {
+        // Interrupted while Google was being read: plan what was not imported then.
+        let ctx = AccountContext {
+            direction: job.direction,
+            ..ctx.clone()
+        };
+        finish_plan(
+            engine,
+            store,
+            &w,
+            &ctx,
+            &job_request(&job),
+            &job,
+            &events,
+            &calendar_tz,
+        )
+        .await?;
+    }
+    run(engine, store, &w, ctx, Some(events), &calendar_tz, progress).await
+}
+
+/// What the user asked for when they started `job`.
+fn job_request(job: &Job) -> BackfillRequest {
+    BackfillRequest {
+        direction: job.direction,
+        since: job.range_start.as_deref().and_then(|s| s.parse().ok()),
+        until: job.range_end.as_deref().and_then(|s| s.parse().ok()),
+    }
 }
 
 async fn run(
@@ -667,18 +1057,11 @@ async fn run(
             id: "backfill job".into(),
         }));
     };
-    // A resumed job reads Google again: events created before the interruption are
-    // found there (by their derived ids) and linked instead of created twice.
     let (events, calendar_tz) = match events {
         Some(e) => (e, calendar_tz.to_owned()),
         None => list_all(engine, w).await?,
     };
-    let request = BackfillRequest {
-        direction: job.direction,
-        since: job.range_start.as_deref().and_then(|s| s.parse().ok()),
-        until: job.range_end.as_deref().and_then(|s| s.parse().ok()),
-    };
-    let mode = request.mode();
+    let mode = job_request(&job).mode();
     let ctx = AccountContext {
         direction: job.direction,
         ..ctx.clone()
@@ -718,69 +1101,19 @@ async fn run(
             break;
         }
         let count = u32::try_from(items.len()).unwrap_or(u32::MAX);
-        let seqs: Vec<i64> = items.iter().map(|i| i.seq).collect();
-        let failed_before = u32::try_from(items.iter().filter(|i| i.failed).count()).unwrap_or(0);
-        let planned = store.read(|conn| {
-            let mut out = Vec::with_capacity(items.len());
-            for item in &items {
-                out.push(item_plan(
-                    store,
-                    conn,
-                    &ctx,
-                    &mode,
-                    &events,
-                    &calendar_tz,
-                    job.id,
-                    item.seq,
-                    item.appointment_id.clone(),
-                    item.event_id.clone(),
-                )?);
-            }
-            Ok(out)
-        })?;
-        let mut report = SyncReport::default();
-        let (to_run, nothing): (Vec<Planned>, Vec<Planned>) = planned
-            .into_iter()
-            .partition(|p| p.ops.iter().any(SyncOp::is_effective));
-        let job_id = job.id;
-        mark_inserts_sent(store, job_id, &to_run)?;
-        let before = job.summary.clone();
-        let mut saved: Option<(JobSummary, (u32, u32, u32))> = None;
-        let result = engine
-            .execute(
-                store,
-                w,
-                &ctx,
-                &mode,
-                to_run,
-                &calendar_tz,
-                &mut report,
-                |tx, counts| {
-                    let skipped: Vec<i64> = nothing
-                        .iter()
-                        .filter_map(|p| p.job_item.map(|(_, seq)| seq))
-                        .collect();
-                    mark_items(store, tx, job_id, &skipped, "skipped")?;
-                    // Counted from what this transaction applied, not from the plan: an
-                    // insert that met 409 (the event arrived in an earlier, interrupted
-                    // attempt) is re-decided as a link and counts as linked, and the counts
-                    // commit with the items, so a crash can never count a chunk twice or
-                    // not at all. None of the chunk's items was `done` before it ran.
-                    let states = chunk_states(store, tx, job_id, &seqs)?;
-                    let applied = states.0;
-                    let created = counts.created_in_google + counts.created_in_crm;
-                    let summary = JobSummary {
-                        created_in_google: before.created_in_google + counts.created_in_google,
-                        created_in_crm: before.created_in_crm + counts.created_in_crm,
-                        linked: before.linked + applied.saturating_sub(created),
-                        preview: before.preview.clone(),
-                    };
-                    save_summary(store, tx, job_id, &summary)?;
-                    saved = Some((summary, states));
-                    Ok(())
-                },
-            )
-            .await;
+        let result = run_chunk(
+            engine,
+            store,
+            w,
+            &ctx,
+            &mode,
+            &events,
+            &calendar_tz,
+            &mut job,
+            items,
+            &mut counts,
+        )
+        .await;
         if let Err(e) = result {
             let cancelled = matches!(e, SyncError::Cancelled);
             let state = if cancelled {
@@ -791,11 +1124,6 @@ async fn run(
             let p = progress_from(&job, counts, state, None, Some(e.to_string()));
             progress(&p);
             return if cancelled { Ok(p) } else { Err(e) };
-        }
-        if let Some((summary, (done, skipped, failed))) = saved {
-            job.summary = summary;
-            counts.finished += done + skipped;
-            counts.failed = (counts.failed + failed).saturating_sub(failed_before);
         }
         done_here += count;
         let remaining = counts.total.saturating_sub(already + done_here);
@@ -830,6 +1158,93 @@ async fn run(
     })?;
     progress(&final_progress);
     Ok(final_progress)
+}
+
+/// Runs `items` of the job as one chunk: each decided again with both sides as they
+/// are now, the writes done, and the items' states, the job's counts and the CRM writes
+/// committed together. `job.summary` and `counts` follow what was committed.
+#[allow(clippy::too_many_arguments)]
+async fn run_chunk(
+    engine: &SyncEngine,
+    store: &Store,
+    w: &Writer<'_>,
+    ctx: &AccountContext,
+    mode: &Mode,
+    events: &HashMap<String, Event>,
+    calendar_tz: &str,
+    job: &mut Job,
+    items: Vec<ItemRow>,
+    counts: &mut ItemCounts,
+) -> Result<(), SyncError> {
+    let seqs: Vec<i64> = items.iter().map(|i| i.seq).collect();
+    let failed_before = u32::try_from(items.iter().filter(|i| i.failed).count()).unwrap_or(0);
+    let planned = store.read(|conn| {
+        let mut out = Vec::with_capacity(items.len());
+        for item in &items {
+            out.push(item_plan(
+                store,
+                conn,
+                ctx,
+                mode,
+                events,
+                calendar_tz,
+                job.id,
+                item.seq,
+                item.appointment_id.clone(),
+                item.event_id.clone(),
+            )?);
+        }
+        Ok(out)
+    })?;
+    let mut report = SyncReport::default();
+    let (to_run, nothing): (Vec<Planned>, Vec<Planned>) = planned
+        .into_iter()
+        .partition(|p| p.ops.iter().any(SyncOp::is_effective));
+    let job_id = job.id;
+    mark_inserts_sent(store, job_id, &to_run)?;
+    let before = job.summary.clone();
+    let mut saved: Option<(JobSummary, (u32, u32, u32))> = None;
+    engine
+        .execute(
+            store,
+            w,
+            ctx,
+            mode,
+            to_run,
+            calendar_tz,
+            &mut report,
+            |tx, counts| {
+                let skipped: Vec<i64> = nothing
+                    .iter()
+                    .filter_map(|p| p.job_item.map(|(_, seq)| seq))
+                    .collect();
+                mark_items(store, tx, job_id, &skipped, "skipped")?;
+                // Counted from what this transaction applied, not from the plan: an
+                // insert that met 409 (the event arrived in an earlier, interrupted
+                // attempt) is re-decided as a link and counts as linked, and the counts
+                // commit with the items, so a crash can never count a chunk twice or
+                // not at all. None of the chunk's items was `done` before it ran.
+                let states = chunk_states(store, tx, job_id, &seqs)?;
+                let applied = states.0;
+                let created = counts.created_in_google + counts.created_in_crm;
+                let summary = JobSummary {
+                    created_in_google: before.created_in_google + counts.created_in_google,
+                    created_in_crm: before.created_in_crm + counts.created_in_crm,
+                    linked: before.linked + applied.saturating_sub(created),
+                    preview: before.preview.clone(),
+                };
+                save_summary(store, tx, job_id, &summary)?;
+                saved = Some((summary, states));
+                Ok(())
+            },
+        )
+        .await?;
+    if let Some((summary, (done, skipped, failed))) = saved {
+        job.summary = summary;
+        counts.finished += done + skipped;
+        counts.failed = (counts.failed + failed).saturating_sub(failed_before);
+    }
+    Ok(())
 }
 
 /// A job item still to do.

@@ -26,7 +26,7 @@ use crate::sync::fields::{Field, FieldSet, SyncFields, SyncStatus};
 use crate::sync::ids;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Which way changes travel (the seed's options A, B, C).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -609,6 +609,52 @@ pub fn join(
 }
 
 /// A hashable stand-in for `Timing` (the shared model type does not derive `Hash`).
+/// What a backfill must know of the CRM to decide a Google event before the rest of
+/// the listing has been read. An event *stands alone* when `join` leaves it unpaired
+/// whatever else the listing holds: no link names it, Bookline did not create it (no
+/// property, no derived id), it is no occurrence and no series (those pair through
+/// their series' link), it is not a deletion record, and no CRM item looks like it (the
+/// match rule: same timing and trimmed title). Its decision — create it in Bookline —
+/// then cannot change, so it is applied while the next page is read.
+///
+/// Conservative by design: every CRM item counts as a look-alike, also cancelled ones
+/// that `join` would not match; an event that does not stand alone just waits for the
+/// whole plan.
+#[derive(Debug, Clone, Default)]
+pub struct StandaloneIndex {
+    linked_events: HashSet<String>,
+    look_alikes: HashSet<(TimingKey, String)>,
+}
+
+impl StandaloneIndex {
+    pub fn new<'a>(crm: &[CrmSide], linked_event_ids: impl IntoIterator<Item = &'a str>) -> Self {
+        StandaloneIndex {
+            linked_events: linked_event_ids.into_iter().map(str::to_owned).collect(),
+            look_alikes: crm
+                .iter()
+                .map(|c| {
+                    (
+                        timing_key(&c.fields.timing),
+                        c.fields.title.trim().to_owned(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    pub fn stands_alone(&self, g: &GoogleSide) -> bool {
+        !g.is_cancelled()
+            && !g.is_bookline_created()
+            && g.instance_of.is_none()
+            && g.fields.recurrence.is_empty()
+            && !self.linked_events.contains(&g.event_id)
+            && !self.look_alikes.contains(&(
+                timing_key(&g.fields.timing),
+                g.fields.title.trim().to_owned(),
+            ))
+    }
+}
+
 type TimingKey = (bool, i64, i64);
 
 fn timing_key(timing: &Timing) -> TimingKey {

@@ -18,7 +18,7 @@ pub mod writer;
 pub use decide::{
     decide, decide_all, guard_deletes, join, CrmSide, Decision, DeleteGuard, DeletePolicy,
     Direction, GoogleInstance, GoogleSide, InstanceRef, LinkRecord, Mode, PairedBy, Side,
-    SkipReason, Snapshot, Summary, SyncItem, SyncKey, SyncOp, TimeRange,
+    SkipReason, Snapshot, StandaloneIndex, Summary, SyncItem, SyncKey, SyncOp, TimeRange,
 };
 pub use engine::{AccountContext, EngineOptions, SyncEngine, SyncError, SyncReport};
 pub use fields::{Field, FieldSet, SyncFields, SyncStatus};

@@ -527,3 +527,111 @@ async fn a_delete_after_a_transfer_died_during_its_insert_deletes_the_event() {
         Some("cancelled")
     );
 }
+
+/// An import runs while Google is still being read (page by page, each page's new events
+/// while the next is on its way). Interrupted at random points — during the listing too,
+/// when the job's plan is not stored in full — and resumed, it ends with every event
+/// exactly once in Bookline, linked, plus the pair typed into both sides linked, not
+/// copied; events that look like a CRM item wait for the whole plan and are linked.
+#[tokio::test]
+async fn an_import_interrupted_while_reading_google_resumes_without_duplicates() {
+    const N: i64 = 240;
+    let mut w = World::with_options(
+        Direction::Both,
+        bookline_core::sync::engine::EngineOptions {
+            page_size: 25,
+            ..crate::engine::fast_options()
+        },
+    )
+    .await;
+    for i in 0..N {
+        w.google_old(
+            &format!("Imported {i}"),
+            at(2, 0) + ChronoDuration::minutes(45 * i),
+        )
+        .await;
+    }
+    w.crm_create(timed("Typed twice", at(25, 9)));
+    w.google_old("Typed twice", at(25, 9)).await;
+    w.ctx.connected_at = Utc::now();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    control(w.base(), "faults", json!({"latency_ms": 10})).await;
+    let req = request(Direction::GoogleToCrm);
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut runs = 0;
+    let mut interrupted_while_planning = 0;
+    let last = Mutex::new(None::<BackfillProgress>);
+    loop {
+        runs += 1;
+        assert!(runs < 80, "did not finish");
+        let cancel = CancellationToken::new();
+        let delay = Duration::from_millis(rng.random_range(5..300));
+        let killer = {
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                cancel.cancel();
+            })
+        };
+        let record = |p: &BackfillProgress| *last.lock().unwrap() = Some(p.clone());
+        let result = if runs == 1 {
+            backfill::start(
+                &w.engine, &w.store, &w.client, &w.ctx, &req, record, &cancel,
+            )
+            .await
+        } else {
+            backfill::resume(&w.engine, &w.store, &w.client, &w.ctx, record, &cancel).await
+        };
+        killer.abort();
+        match result {
+            Ok(p) if p.state == ProgressState::Finished => break,
+            Ok(p) => assert_eq!(p.state, ProgressState::Cancelled),
+            Err(bookline_core::sync::SyncError::Cancelled) => {}
+            Err(e) => panic!("run {runs}: {e}"),
+        }
+        assert!(
+            backfill::status(&w.store).unwrap().is_some(),
+            "an interrupted job stays resumable"
+        );
+        let planning: bool = w
+            .store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM backfill_jobs WHERE state = 'planned')",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap())
+            })
+            .unwrap();
+        interrupted_while_planning += usize::from(planning);
+    }
+    control(w.base(), "faults", json!({})).await;
+    assert!(runs > 2, "the schedule interrupted the job ({runs} runs)");
+    assert!(
+        interrupted_while_planning > 0,
+        "no run was interrupted while Google was being read ({runs} runs)"
+    );
+    let titles: Vec<String> = w.crm_all().into_iter().map(|a| a.title).collect();
+    let mut unique = titles.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), titles.len(), "no duplicates");
+    assert_eq!(
+        titles.len() as i64,
+        N + 1,
+        "every event once, the pair once"
+    );
+    assert_eq!(w.link_count() as i64, N + 1);
+    assert_eq!(
+        w.google_events().await.len() as i64,
+        N + 1,
+        "Google untouched"
+    );
+    let done = last.lock().unwrap().clone().unwrap();
+    assert_eq!(done.state, ProgressState::Finished);
+    assert_eq!(done.failed, 0, "{done:?}");
+    assert_eq!(done.created_in_crm as i64, N, "{done:?}");
+    assert_eq!(done.linked, 1, "{done:?}");
+    assert!(backfill::status(&w.store).unwrap().is_none());
+}
