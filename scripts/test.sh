@@ -32,7 +32,9 @@ trap 'rm -rf "$XDG_DATA_HOME"' EXIT
 
 # A clean build writes a few GiB to target/; the linker dies with SIGBUS, not a clear
 # message, when the disk fills under it. Say so up front.
-free_kib=$(df -Pk "${CARGO_TARGET_DIR:-$ROOT}" | awk 'NR==2 {print $4}')
+# (A CARGO_TARGET_DIR that does not exist yet is created by cargo; df needs it now.)
+mkdir -p "${CARGO_TARGET_DIR:-$ROOT/target}"
+free_kib=$(df -Pk "${CARGO_TARGET_DIR:-$ROOT/target}" | awk 'NR==2 {print $4}')
 if [ "${free_kib:-0}" -lt $((4 * 1024 * 1024)) ]; then
   printf '\033[1mtest:\033[0m warning: only %d MiB free for the build; a clean build needs about 4 GiB\n' "$((free_kib / 1024))"
 fi

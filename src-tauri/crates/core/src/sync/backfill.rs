@@ -572,14 +572,20 @@ pub async fn start(
         match_rule: MATCH_RULE.to_owned(),
         ..BackfillPreview::default()
     };
-    let mut job = create_job(store, &ctx, request, &preview)?;
-    let (events, calendar_tz) = if request.direction.writes_crm() {
+    let (job, events, calendar_tz) = if request.direction.writes_crm() {
+        let mut job = create_job(store, &ctx, request, &preview)?;
         match import_while_listing(engine, store, &w, &ctx, request, &mut job, &progress).await {
-            Ok(listing) => listing,
+            Ok((events, calendar_tz)) => (job, events, calendar_tz),
             Err(e) => return stopped(&job, store, e, &progress),
         }
     } else {
-        list_all(engine, &w).await?
+        // Nothing is written before the whole listing is read: the job starts after it.
+        let (events, calendar_tz) = list_all(engine, &w).await?;
+        (
+            create_job(store, &ctx, request, &preview)?,
+            events,
+            calendar_tz,
+        )
     };
     finish_plan(
         engine,
@@ -800,9 +806,19 @@ async fn import_while_listing(
                 None
             }
         };
+        // How many items there are is known once the listing is read; until then the
+        // bar counts the page on its way as still to do, so it never shows full early.
+        let ahead = if next.is_some() {
+            u32::try_from(engine.options().page_size.clamp(1, 2500)).unwrap_or(0)
+        } else {
+            0
+        };
         progress(&progress_from(
             job,
-            counts,
+            ItemCounts {
+                total: counts.total.saturating_add(ahead),
+                ..counts
+            },
             ProgressState::Running,
             None,
             None,
