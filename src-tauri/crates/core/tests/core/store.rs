@@ -1614,3 +1614,92 @@ proptest! {
         })?;
     }
 }
+
+/// Version 9 rebuilds `links` as a rowid table: the links of a version 8 file survive
+/// with every column, and both of its keys stay unique (a link written again for the
+/// same event or the same appointment replaces the old one, as `links::upsert` needs).
+#[test]
+fn a_version_8_file_keeps_its_links_and_their_keys_in_the_rowid_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v8.sqlite3");
+    {
+        let mut conn = raw(&path);
+        store::migrations().to_version(&mut conn, 8).unwrap();
+        for (appointment, event) in [("a1", "event1"), ("a2", "event2")] {
+            conn.execute(
+                "INSERT INTO links (appointment_id, calendar_id, event_id, etag, crm_snapshot, \
+                 google_snapshot, synced_at, last_error, google_summary, google_description) \
+                 VALUES (?1, 'primary', ?2, '\"7\"', '{\"a\":1}', '{\"b\":2}', \
+                 '2026-01-01T00:00:00.000Z', 'it failed', 'Summary', 'Description')",
+                [appointment, event],
+            )
+            .unwrap();
+        }
+    }
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), store::SCHEMA_VERSION);
+    let rows = |s: &Store| -> Vec<(String, String, String, String, String, String)> {
+        s.read(|c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT appointment_id, event_id, etag, crm_snapshot || google_snapshot, \
+                     last_error, google_summary || google_description FROM links \
+                     ORDER BY appointment_id",
+                )
+                .unwrap();
+            Ok(stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap())
+        })
+        .unwrap()
+    };
+    let row = |a: &str, e: &str| {
+        (
+            a.to_owned(),
+            e.to_owned(),
+            "\"7\"".to_owned(),
+            "{\"a\":1}{\"b\":2}".to_owned(),
+            "it failed".to_owned(),
+            "SummaryDescription".to_owned(),
+        )
+    };
+    assert_eq!(rows(&s), vec![row("a1", "event1"), row("a2", "event2")]);
+    let without_rowid: bool = s
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_schema WHERE name = 'links'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap())
+        })
+        .unwrap();
+    assert!(!without_rowid);
+    // The same event for another appointment, and the same appointment for another event.
+    s.write("relink", |tx| {
+        for (appointment, event) in [("a3", "event1"), ("a2", "event9")] {
+            tx.execute(
+                "INSERT OR REPLACE INTO links (appointment_id, calendar_id, event_id, etag, \
+                 crm_snapshot, google_snapshot, synced_at, last_error, google_summary, \
+                 google_description) VALUES (?1, 'primary', ?2, '\"7\"', '{\"a\":1}', \
+                 '{\"b\":2}', '2026-01-01T00:00:00.000Z', 'it failed', 'Summary', 'Description')",
+                [appointment, event],
+            )
+            .unwrap();
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(rows(&s), vec![row("a2", "event9"), row("a3", "event1")]);
+}
