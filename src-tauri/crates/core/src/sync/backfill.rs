@@ -809,7 +809,7 @@ async fn import_while_listing(
         // How many items there are is known once the listing is read; until then the
         // bar counts the page on its way as still to do, so it never shows full early.
         let ahead = if next.is_some() {
-            u32::try_from(engine.options().page_size.clamp(1, 2500)).unwrap_or(0)
+            engine.options().page_size.clamp(1, 2500)
         } else {
             0
         };
