@@ -158,13 +158,8 @@ async fn plan(
     // Keys the job settled already (events imported while the listing was read, and the
     // appointments made for them) are left out: planned, they would only come out linked.
     let (crm, links_now, leads) = store.read(|conn| {
-        let mut links_now = links::all(store, conn, &ctx.calendar_id)?;
-        let settled_appointments: HashSet<String> = links_now
-            .iter()
-            .filter(|l| settled.contains(&l.event_id))
-            .map(|l| l.appointment_id.clone())
-            .collect();
-        links_now.retain(|l| !settled.contains(&l.event_id));
+        let links_now = links::all_but(store, conn, &ctx.calendar_id, |e| settled.contains(e))?;
+        let settled_appointments = settled_appointments(store, conn, &ctx.calendar_id, settled)?;
         let ids = appointment_ids(store, conn)?;
         let mut crm = Vec::with_capacity(ids.len());
         let mut leads = HashMap::new();
@@ -352,6 +347,35 @@ fn calendar_list_error(e: GoogleError) -> SyncError {
         Some(app) => SyncError::Account(app),
         None => SyncError::Google(e),
     }
+}
+
+/// The appointments linked to the events of `settled`.
+fn settled_appointments(
+    store: &Store,
+    conn: &Connection,
+    calendar_id: &str,
+    settled: &HashSet<String>,
+) -> StoreResult<HashSet<String>> {
+    if settled.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let fail = |e| store.error("read the sync links", e);
+    let mut stmt = conn
+        .prepare_cached("SELECT event_id, appointment_id FROM links WHERE calendar_id = ?1")
+        .map_err(fail)?;
+    let rows = stmt
+        .query_map([calendar_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
+        .map_err(fail)?;
+    let mut out = HashSet::new();
+    for row in rows {
+        let (event_id, appointment_id) = row.map_err(fail)?;
+        if settled.contains(&event_id) {
+            out.insert(appointment_id);
+        }
+    }
+    Ok(out)
 }
 
 fn appointment_ids(store: &Store, conn: &Connection) -> StoreResult<Vec<String>> {

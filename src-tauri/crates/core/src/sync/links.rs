@@ -104,6 +104,17 @@ pub(crate) fn time_str(t: DateTime<Utc>) -> String {
 
 /// Every link of a calendar.
 pub fn all(store: &Store, conn: &Connection, calendar_id: &str) -> Result<Vec<Link>> {
+    all_but(store, conn, calendar_id, |_| false)
+}
+
+/// Every link of a calendar except those whose event id `skip` names; a skipped link's
+/// snapshots are not decoded (a transfer leaves out the thousands it linked itself).
+pub fn all_but(
+    store: &Store,
+    conn: &Connection,
+    calendar_id: &str,
+    skip: impl Fn(&str) -> bool,
+) -> Result<Vec<Link>> {
     let fail = |e| store.error("read the sync links", e);
     let mut stmt = conn
         .prepare_cached(&format!(
@@ -115,7 +126,10 @@ pub fn all(store: &Store, conn: &Connection, calendar_id: &str) -> Result<Vec<Li
         .map_err(fail)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(fail)?;
-    raws.into_iter().map(from_raw).collect()
+    raws.into_iter()
+        .filter(|raw| !skip(&raw.0 .2))
+        .map(from_raw)
+        .collect()
 }
 
 /// How many links a calendar has.
