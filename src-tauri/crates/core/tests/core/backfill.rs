@@ -64,6 +64,55 @@ async fn run_start(w: &World, req: &BackfillRequest) -> BackfillProgress {
     .expect("backfill runs")
 }
 
+/// Starts `req`, cancels it after a random delay from `delays` (seeded), and resumes it
+/// the same way until it finishes; `after_interruption` looks at the world after each
+/// interrupted run (the job must stay resumable). Returns the number of runs and the
+/// last progress reported.
+async fn run_with_interruptions(
+    w: &World,
+    req: &BackfillRequest,
+    seed: u64,
+    delays: std::ops::Range<u64>,
+    mut after_interruption: impl FnMut(&World),
+) -> (u32, BackfillProgress) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut runs = 0;
+    let last = Mutex::new(None::<BackfillProgress>);
+    loop {
+        runs += 1;
+        assert!(runs < 80, "did not finish");
+        let cancel = CancellationToken::new();
+        let delay = Duration::from_millis(rng.random_range(delays.clone()));
+        let killer = {
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                cancel.cancel();
+            })
+        };
+        let record = |p: &BackfillProgress| *last.lock().unwrap() = Some(p.clone());
+        let result = if runs == 1 {
+            backfill::start(&w.engine, &w.store, &w.client, &w.ctx, req, record, &cancel).await
+        } else {
+            backfill::resume(&w.engine, &w.store, &w.client, &w.ctx, record, &cancel).await
+        };
+        killer.abort();
+        match result {
+            Ok(p) if p.state == ProgressState::Finished => break,
+            Ok(p) => assert_eq!(p.state, ProgressState::Cancelled),
+            Err(bookline_core::sync::SyncError::Cancelled) => {}
+            Err(e) => panic!("run {runs}: {e}"),
+        }
+        assert!(
+            backfill::status(&w.store).unwrap().is_some(),
+            "an interrupted job stays resumable"
+        );
+        after_interruption(w);
+    }
+    let last = last.lock().unwrap().clone().expect("progress was reported");
+    (runs, last)
+}
+
 #[tokio::test]
 async fn each_direction_moves_exactly_its_sides_old_items() {
     for direction in [
@@ -141,48 +190,14 @@ async fn interrupted_runs_resume_to_exactly_n_events_and_links() {
     let w = old_world(Direction::Both, N, 0).await;
     // Slow Google down a little so cancellations land mid-run, mid-batch.
     control(w.base(), "faults", json!({"latency_ms": 15})).await;
-    let req = request(Direction::CrmToGoogle);
-    let mut rng = ChaCha8Rng::seed_from_u64(42);
-    let mut runs = 0;
-    let last = Mutex::new(None::<BackfillProgress>);
-    loop {
-        runs += 1;
-        assert!(runs < 60, "did not finish");
-        let cancel = CancellationToken::new();
-        let delay = Duration::from_millis(rng.random_range(5..120));
-        let killer = {
-            let cancel = cancel.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(delay).await;
-                cancel.cancel();
-            })
-        };
-        let record = |p: &BackfillProgress| *last.lock().unwrap() = Some(p.clone());
-        let result = if runs == 1 {
-            backfill::start(
-                &w.engine, &w.store, &w.client, &w.ctx, &req, record, &cancel,
-            )
-            .await
-        } else {
-            backfill::resume(&w.engine, &w.store, &w.client, &w.ctx, record, &cancel).await
-        };
-        killer.abort();
-        match result {
-            Ok(p) if p.state == ProgressState::Finished => break,
-            Ok(p) => assert_eq!(p.state, ProgressState::Cancelled),
-            Err(bookline_core::sync::SyncError::Cancelled) => {}
-            Err(e) => panic!("run {runs}: {e}"),
-        }
-        let open = backfill::status(&w.store).unwrap();
-        assert!(open.is_some(), "an interrupted job stays resumable");
-    }
+    let (runs, final_progress) =
+        run_with_interruptions(&w, &request(Direction::CrmToGoogle), 42, 5..120, |_| {}).await;
     assert!(runs > 2, "the schedule interrupted the job ({runs} runs)");
     control(w.base(), "faults", json!({})).await;
     let events = w.google_events().await;
     assert_eq!(events.len() as i64, N + 1, "N events + the one typed twice");
     assert_eq!(w.link_count() as i64, N + 1);
     assert!(backfill::status(&w.store).unwrap().is_none());
-    let final_progress = last.lock().unwrap().clone().unwrap();
     assert_eq!(final_progress.state, ProgressState::Finished);
     assert_eq!(final_progress.failed, 0);
 }
@@ -466,22 +481,9 @@ async fn a_delete_after_a_transfer_died_during_its_insert_deletes_the_event() {
     control(w.base(), "faults", json!({})).await;
     assert_eq!(w.link_count(), 0, "no answer, nothing linked");
     // Whether the emulator finished the abandoned request or not, the insert is taken to
-    // have arrived: put the very same event there.
-    let mut event = bookline_core::sync::mapping::event_for_insert(
-        &a.id,
-        &bookline_core::sync::engine::fields_of(&a),
-        &a.lead,
-        &bookline_core::sync::privacy::PrivacySettings::default(),
-    )
-    .unwrap();
-    event.etag = None;
+    // have arrived (it may have).
     tokio::time::sleep(Duration::from_millis(1600)).await;
-    if crate::engine::event_status(&w, &event_id).await.is_none() {
-        w.client
-            .insert_event(&w.ctx.calendar_id, &event)
-            .await
-            .unwrap();
-    }
+    crate::engine::put_as_inserted(&w, &a).await;
     w.store
         .delete_appointment(&a.id, bookline_core::store::ChangeSource::User)
         .unwrap();
@@ -556,56 +558,23 @@ async fn an_import_interrupted_while_reading_google_resumes_without_duplicates()
     w.ctx.connected_at = Utc::now();
     tokio::time::sleep(Duration::from_millis(5)).await;
     control(w.base(), "faults", json!({"latency_ms": 10})).await;
-    let req = request(Direction::GoogleToCrm);
-    let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let mut runs = 0;
     let mut interrupted_while_planning = 0;
-    let last = Mutex::new(None::<BackfillProgress>);
-    loop {
-        runs += 1;
-        assert!(runs < 80, "did not finish");
-        let cancel = CancellationToken::new();
-        let delay = Duration::from_millis(rng.random_range(5..300));
-        let killer = {
-            let cancel = cancel.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(delay).await;
-                cancel.cancel();
-            })
-        };
-        let record = |p: &BackfillProgress| *last.lock().unwrap() = Some(p.clone());
-        let result = if runs == 1 {
-            backfill::start(
-                &w.engine, &w.store, &w.client, &w.ctx, &req, record, &cancel,
-            )
-            .await
-        } else {
-            backfill::resume(&w.engine, &w.store, &w.client, &w.ctx, record, &cancel).await
-        };
-        killer.abort();
-        match result {
-            Ok(p) if p.state == ProgressState::Finished => break,
-            Ok(p) => assert_eq!(p.state, ProgressState::Cancelled),
-            Err(bookline_core::sync::SyncError::Cancelled) => {}
-            Err(e) => panic!("run {runs}: {e}"),
-        }
-        assert!(
-            backfill::status(&w.store).unwrap().is_some(),
-            "an interrupted job stays resumable"
-        );
-        let planning: bool = w
-            .store
-            .read(|c| {
-                Ok(c.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM backfill_jobs WHERE state = 'planned')",
-                    [],
-                    |r| r.get(0),
-                )
-                .unwrap())
-            })
-            .unwrap();
-        interrupted_while_planning += usize::from(planning);
-    }
+    let (runs, done) =
+        run_with_interruptions(&w, &request(Direction::GoogleToCrm), 7, 5..300, |w| {
+            let planning: bool = w
+                .store
+                .read(|c| {
+                    Ok(c.query_row(
+                        "SELECT EXISTS (SELECT 1 FROM backfill_jobs WHERE state = 'planned')",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .unwrap())
+                })
+                .unwrap();
+            interrupted_while_planning += usize::from(planning);
+        })
+        .await;
     control(w.base(), "faults", json!({})).await;
     assert!(runs > 2, "the schedule interrupted the job ({runs} runs)");
     assert!(
@@ -628,7 +597,6 @@ async fn an_import_interrupted_while_reading_google_resumes_without_duplicates()
         N + 1,
         "Google untouched"
     );
-    let done = last.lock().unwrap().clone().unwrap();
     assert_eq!(done.state, ProgressState::Finished);
     assert_eq!(done.failed, 0, "{done:?}");
     assert_eq!(done.created_in_crm as i64, N, "{done:?}");

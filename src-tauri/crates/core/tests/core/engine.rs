@@ -1019,6 +1019,27 @@ async fn crash_between_outbox_and_push_and_between_push_and_link() {
 
 /// The status of the event under `event_id` as Google holds it (a deleted event still
 /// answers, as `cancelled`), or `None` when there never was one.
+/// The event Bookline's insert of `a` would have made, put into Google unless it is
+/// there already: for tests where an insert was abandoned in flight and may or may not
+/// have arrived.
+pub(crate) async fn put_as_inserted(w: &World, a: &bookline_core::model::Appointment) {
+    let event_id = ids::event_id_for(&a.id).unwrap();
+    let mut event = bookline_core::sync::mapping::event_for_insert(
+        &a.id,
+        &bookline_core::sync::engine::fields_of(a),
+        &a.lead,
+        &PrivacySettings::default(),
+    )
+    .unwrap();
+    event.etag = None;
+    if event_status(w, &event_id).await.is_none() {
+        w.client
+            .insert_event(&w.ctx.calendar_id, &event)
+            .await
+            .unwrap();
+    }
+}
+
 pub(crate) async fn event_status(w: &World, event_id: &str) -> Option<String> {
     w.client
         .get_event(&w.ctx.calendar_id, event_id)
@@ -1143,24 +1164,11 @@ async fn a_delete_after_a_crash_during_the_insert_deletes_the_event() {
     }
     control(w.base(), "faults", json!({})).await;
     assert_eq!(outbox_rows(&w, &a.id), vec![("upsert".to_owned(), 0, true)]);
-    // Whether the emulator finished the abandoned request or not, the insert is taken to
-    // have arrived (it may have): put the very same event there.
-    let mut event = bookline_core::sync::mapping::event_for_insert(
-        &a.id,
-        &bookline_core::sync::engine::fields_of(&a),
-        &a.lead,
-        &PrivacySettings::default(),
-    )
-    .unwrap();
-    event.etag = None;
-    if event_status(&w, &event_id).await.is_none() {
-        w.client
-            .insert_event(&w.ctx.calendar_id, &event)
-            .await
-            .unwrap();
-    }
     // The abandoned request finishes within its latency; the stats count from here.
     tokio::time::sleep(Duration::from_millis(1600)).await;
+    // Whether the emulator finished the abandoned request or not, the insert is taken to
+    // have arrived (it may have).
+    put_as_inserted(&w, &a).await;
     w.store
         .delete_appointment(&a.id, ChangeSource::User)
         .unwrap();
