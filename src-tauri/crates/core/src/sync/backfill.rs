@@ -349,6 +349,47 @@ fn calendar_list_error(e: GoogleError) -> SyncError {
     }
 }
 
+/// The event ids a job's items name, and the number its next item gets.
+fn job_events(store: &Store, conn: &Connection, job: i64) -> StoreResult<(HashSet<String>, i64)> {
+    let fail = |e| store.error("read the transfer's items", e);
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT event_id FROM backfill_items WHERE job_id = ?1 AND event_id IS NOT NULL",
+        )
+        .map_err(fail)?;
+    let known: HashSet<String> = stmt
+        .query_map([job], |r| r.get(0))
+        .map_err(fail)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(fail)?;
+    let next_seq: i64 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(seq) + 1, 0) FROM backfill_items WHERE job_id = ?1",
+            [job],
+            |r| r.get(0),
+        )
+        .map_err(fail)?;
+    Ok((known, next_seq))
+}
+
+/// The event ids linked in a calendar.
+fn linked_event_ids(
+    store: &Store,
+    conn: &Connection,
+    calendar_id: &str,
+) -> StoreResult<Vec<String>> {
+    let fail = |e| store.error("read the sync links", e);
+    let mut stmt = conn
+        .prepare_cached("SELECT event_id FROM links WHERE calendar_id = ?1")
+        .map_err(fail)?;
+    let ids = stmt
+        .query_map([calendar_id], |r| r.get(0))
+        .map_err(fail)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(fail)?;
+    Ok(ids)
+}
+
 /// The appointments linked to the events of `settled`.
 fn settled_appointments(
     store: &Store,
@@ -726,12 +767,16 @@ async fn import_while_listing(
                 crm.push(crm_side(&a));
             }
         }
-        let linked = links::all(store, conn, &ctx.calendar_id)?;
+        let linked = linked_event_ids(store, conn, &ctx.calendar_id)?;
         Ok(StandaloneIndex::new(
             &crm,
-            linked.iter().map(|l| l.event_id.as_str()),
+            linked.iter().map(String::as_str),
         ))
     })?;
+    // A resumed job keeps what it planned before: its events are not planned twice, and
+    // new items are numbered after its last one.
+    let (known, mut next_seq) = store.read(|conn| job_events(store, conn, job.id))?;
+    let mut counts = store.read(|c| item_counts(store, c, job.id))?;
     let list = |page_token: Option<String>| async move {
         w.list_page(&ListParams {
             page_token,
@@ -742,11 +787,6 @@ async fn import_while_listing(
     };
     let mut events: HashMap<String, Event> = HashMap::new();
     let mut calendar_tz: Option<String> = None;
-    let mut counts = ItemCounts {
-        total: 0,
-        finished: 0,
-        failed: 0,
-    };
     let mut page_token: Option<String> = None;
     let mut page = list(None).await?;
     loop {
@@ -758,7 +798,7 @@ async fn import_while_listing(
             let Ok(side) = google_side_of(e, &tz, &ctx.privacy, &Lead::default(), None) else {
                 continue;
             };
-            if !index.stands_alone(&side) {
+            if !index.stands_alone(&side) || known.contains(&side.event_id) {
                 continue;
             }
             let event_id = side.event_id.clone();
@@ -800,10 +840,11 @@ async fn import_while_listing(
             if new_events.is_empty() {
                 return Ok(());
             }
-            let first_seq = i64::from(counts.total);
+            let first_seq = next_seq;
             let items = store.write("plan the transfer", |tx| {
                 insert_new_event_items(store, tx, job.id, first_seq, &new_events)
             })?;
+            next_seq = next_seq.saturating_add(i64::try_from(items.len()).unwrap_or(i64::MAX));
             counts.total += u32::try_from(items.len()).unwrap_or(u32::MAX);
             run_chunk(
                 engine,
@@ -912,27 +953,8 @@ async fn finish_plan(
 ) -> Result<(), SyncError> {
     // Items already in the job (imported while listing, or failed there and to be tried
     // again by the run) are neither planned nor stored twice.
-    let (known, first_seq, streamed) = store.read(|conn| {
-        let fail = |e| store.error("plan the transfer", e);
-        let mut stmt = conn
-            .prepare(
-                "SELECT event_id FROM backfill_items WHERE job_id = ?1 AND event_id IS NOT NULL",
-            )
-            .map_err(fail)?;
-        let known: HashSet<String> = stmt
-            .query_map([job.id], |r| r.get(0))
-            .map_err(fail)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(fail)?;
-        let (first_seq, streamed): (i64, i64) = conn
-            .query_row(
-                "SELECT COALESCE(MAX(seq) + 1, 0), COUNT(*) FROM backfill_items WHERE job_id = ?1",
-                [job.id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(fail)?;
-        Ok((known, first_seq, streamed))
-    })?;
+    let (known, first_seq) = store.read(|conn| job_events(store, conn, job.id))?;
+    let streamed = i64::try_from(known.len()).unwrap_or(i64::MAX);
     let planned = plan(engine, store, w, ctx, request, events, calendar_tz, &known).await?;
     store.write("plan the transfer", |tx| {
         let fail = |e| store.error("plan the transfer", e);
@@ -1052,13 +1074,27 @@ pub async fn resume(
     };
     // A resumed job reads Google again: events created before the interruption are
     // found there (by their derived ids) and linked instead of created twice.
-    let (events, calendar_tz) = list_all(engine, &w).await?;
-    if job.state == "planned" {
-        // Interrupted while Google was being read: plan what was not imported then.
-        let ctx = AccountContext {
-            direction: job.direction,
-            ..ctx.clone()
-        };
+    let mut job = job;
+    let planning = job.state == "planned";
+    let job_ctx = AccountContext {
+        direction: job.direction,
+        ..ctx.clone()
+    };
+    let (events, calendar_tz) = if planning && job.direction.writes_crm() {
+        // Interrupted while Google was being read: go on importing while reading, so a
+        // job interrupted again and again still gets further each time.
+        let request = job_request(&job);
+        match import_while_listing(engine, store, &w, &job_ctx, &request, &mut job, &progress).await
+        {
+            Ok(listing) => listing,
+            Err(e) => return stopped(&job, store, e, &progress),
+        }
+    } else {
+        list_all(engine, &w).await?
+    };
+    if planning {
+        // Plan what was not imported while reading.
+        let ctx = job_ctx;
         finish_plan(
             engine,
             store,

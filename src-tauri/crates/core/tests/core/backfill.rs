@@ -601,5 +601,106 @@ async fn an_import_interrupted_while_reading_google_resumes_without_duplicates()
     assert_eq!(done.failed, 0, "{done:?}");
     assert_eq!(done.created_in_crm as i64, N, "{done:?}");
     assert_eq!(done.linked, 1, "{done:?}");
+    assert_eq!(
+        i64::from(done.total),
+        N + 1,
+        "one job item per key, however often planning was resumed: {done:?}"
+    );
     assert!(backfill::status(&w.store).unwrap().is_none());
+}
+
+/// The process dies between storing a page's items and importing them (here: an item is
+/// left pending by hand, as that crash leaves it). Resuming the job, which is still
+/// reading Google, does not plan that event a second time: one item and one appointment
+/// per event.
+#[tokio::test]
+async fn resuming_while_reading_google_plans_no_event_twice() {
+    const N: i64 = 60;
+    let mut w = World::with_options(
+        Direction::Both,
+        bookline_core::sync::engine::EngineOptions {
+            page_size: 25,
+            ..crate::engine::fast_options()
+        },
+    )
+    .await;
+    for i in 0..N {
+        w.google_old(
+            &format!("Imported {i}"),
+            at(2, 0) + ChronoDuration::minutes(45 * i),
+        )
+        .await;
+    }
+    w.ctx.connected_at = Utc::now();
+    // Stop after the first page was imported.
+    let cancel = CancellationToken::new();
+    let stop = |p: &BackfillProgress| {
+        if p.done > 0 {
+            cancel.cancel();
+        }
+    };
+    let first = backfill::start(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        &request(Direction::GoogleToCrm),
+        stop,
+        &cancel,
+    )
+    .await;
+    assert!(
+        matches!(&first, Ok(p) if p.state == ProgressState::Cancelled)
+            || matches!(first, Err(bookline_core::sync::SyncError::Cancelled)),
+        "{first:?}"
+    );
+    let imported = w.crm_all().len() as i64;
+    assert!(imported > 0 && imported < N, "one page in: {imported}");
+    // An event of a later page, stored as the job's item but never imported.
+    let linked: Vec<String> = w
+        .store
+        .read(|c| {
+            let mut stmt = c.prepare("SELECT event_id FROM links").unwrap();
+            Ok(stmt
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<Vec<String>, _>>()
+                .unwrap())
+        })
+        .unwrap();
+    let pending_event = w
+        .google_events()
+        .await
+        .into_iter()
+        .filter_map(|e| e.id)
+        .find(|id| !linked.contains(id))
+        .unwrap();
+    w.store
+        .write("leave an item pending", |tx| {
+            tx.execute(
+                "INSERT INTO backfill_items (job_id, seq, action, event_id) \
+                 SELECT id, (SELECT MAX(seq) + 1 FROM backfill_items), 'create_in_crm', ?1 \
+                 FROM backfill_jobs WHERE state = 'planned'",
+                [&pending_event],
+            )
+            .unwrap();
+            Ok(())
+        })
+        .unwrap();
+
+    let done = backfill::resume(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        |_| {},
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("resume");
+    assert_eq!(done.state, ProgressState::Finished, "{done:?}");
+    assert_eq!(i64::from(done.total), N, "one item per event: {done:?}");
+    assert_eq!(i64::from(done.created_in_crm), N, "{done:?}");
+    assert_eq!(w.crm_all().len() as i64, N);
+    assert_eq!(w.link_count() as i64, N);
 }
