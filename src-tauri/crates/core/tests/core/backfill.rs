@@ -484,21 +484,7 @@ async fn a_delete_after_a_transfer_died_during_its_insert_deletes_the_event() {
     // have arrived (it may have).
     tokio::time::sleep(Duration::from_millis(1600)).await;
     crate::engine::put_as_inserted(&w, &a).await;
-    w.store
-        .delete_appointment(&a.id, bookline_core::store::ChangeSource::User)
-        .unwrap();
-    w.reset_stats().await;
-    let r = w.pass().await;
-    assert_eq!(r.deleted_in_google, 1, "{r:?}");
-    assert_eq!(
-        w.routes().await,
-        json!({"events.list": 1, "events.delete": 1}),
-        "the pull's listing and one delete"
-    );
-    assert_eq!(
-        crate::engine::event_status(&w, &event_id).await.as_deref(),
-        Some("cancelled")
-    );
+    crate::engine::delete_reaches_google(&w, &a.id, "transfer").await;
     // The resumed transfer finishes without bringing the event back.
     let done = backfill::resume(
         &w.engine,
@@ -530,6 +516,27 @@ async fn a_delete_after_a_transfer_died_during_its_insert_deletes_the_event() {
     );
 }
 
+/// A world whose Google calendar holds `n` old events ("Imported 0", …), listed `page_size`
+/// to a page.
+async fn old_google_world(n: i64, page_size: u32) -> World {
+    let w = World::with_options(
+        Direction::Both,
+        bookline_core::sync::engine::EngineOptions {
+            page_size,
+            ..crate::engine::fast_options()
+        },
+    )
+    .await;
+    for i in 0..n {
+        w.google_old(
+            &format!("Imported {i}"),
+            at(2, 0) + ChronoDuration::minutes(45 * i),
+        )
+        .await;
+    }
+    w
+}
+
 /// An import runs while Google is still being read (page by page, each page's new events
 /// while the next is on its way). Interrupted at random points — during the listing too,
 /// when the job's plan is not stored in full — and resumed, it ends with every event
@@ -538,21 +545,7 @@ async fn a_delete_after_a_transfer_died_during_its_insert_deletes_the_event() {
 #[tokio::test]
 async fn an_import_interrupted_while_reading_google_resumes_without_duplicates() {
     const N: i64 = 240;
-    let mut w = World::with_options(
-        Direction::Both,
-        bookline_core::sync::engine::EngineOptions {
-            page_size: 25,
-            ..crate::engine::fast_options()
-        },
-    )
-    .await;
-    for i in 0..N {
-        w.google_old(
-            &format!("Imported {i}"),
-            at(2, 0) + ChronoDuration::minutes(45 * i),
-        )
-        .await;
-    }
+    let mut w = old_google_world(N, 25).await;
     w.crm_create(timed("Typed twice", at(25, 9)));
     w.google_old("Typed twice", at(25, 9)).await;
     w.ctx.connected_at = Utc::now();
@@ -616,21 +609,7 @@ async fn an_import_interrupted_while_reading_google_resumes_without_duplicates()
 #[tokio::test]
 async fn resuming_while_reading_google_plans_no_event_twice() {
     const N: i64 = 60;
-    let mut w = World::with_options(
-        Direction::Both,
-        bookline_core::sync::engine::EngineOptions {
-            page_size: 25,
-            ..crate::engine::fast_options()
-        },
-    )
-    .await;
-    for i in 0..N {
-        w.google_old(
-            &format!("Imported {i}"),
-            at(2, 0) + ChronoDuration::minutes(45 * i),
-        )
-        .await;
-    }
+    let mut w = old_google_world(N, 25).await;
     w.ctx.connected_at = Utc::now();
     // Stop after the first page was imported.
     let cancel = CancellationToken::new();

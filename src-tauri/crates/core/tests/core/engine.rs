@@ -1040,6 +1040,29 @@ pub(crate) async fn put_as_inserted(w: &World, a: &bookline_core::model::Appoint
     }
 }
 
+/// The user deletes appointment `appointment_id`, whose insert may have reached Google
+/// unanswered: the next pass lists and sends exactly one delete, to the event id derived
+/// from the appointment, and the event is gone from Google.
+pub(crate) async fn delete_reaches_google(w: &World, appointment_id: &str, label: &str) {
+    let event_id = ids::event_id_for(appointment_id).unwrap();
+    w.store
+        .delete_appointment(appointment_id, ChangeSource::User)
+        .unwrap();
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(r.deleted_in_google, 1, "{label}: {r:?}");
+    assert_eq!(
+        w.routes().await,
+        json!({"events.list": 1, "events.delete": 1}),
+        "{label}: the pull's listing and one delete, nothing else"
+    );
+    assert_eq!(
+        event_status(w, &event_id).await.as_deref(),
+        Some("cancelled"),
+        "{label}: the event is gone from Google"
+    );
+}
+
 pub(crate) async fn event_status(w: &World, event_id: &str) -> Option<String> {
     w.client
         .get_event(&w.ctx.calendar_id, event_id)
@@ -1099,23 +1122,8 @@ async fn a_delete_after_a_lost_insert_answer_deletes_the_event() {
         );
         assert_eq!(outbox_rows(&w, &a.id), vec![("upsert".to_owned(), 1, true)]);
 
-        w.store
-            .delete_appointment(&a.id, ChangeSource::User)
-            .unwrap();
-        w.reset_stats().await;
         // The failed upsert waits for its retry time; the delete is due at once.
-        let r = w.pass().await;
-        assert_eq!(r.deleted_in_google, 1, "{kind}: {r:?}");
-        assert_eq!(
-            w.routes().await,
-            json!({"events.list": 1, "events.delete": 1}),
-            "{kind}: the pull's listing and one delete, nothing else"
-        );
-        assert_eq!(
-            event_status(&w, &event_id).await.as_deref(),
-            Some("cancelled"),
-            "{kind}: the event is gone from Google"
-        );
+        delete_reaches_google(&w, &a.id, kind).await;
         assert!(outbox_rows(&w, &a.id).is_empty(), "{kind}: all settled");
         assert!(w.google_events().await.is_empty());
         assert_eq!(w.link_count(), 0);
@@ -1141,7 +1149,6 @@ async fn a_delete_after_a_lost_insert_answer_deletes_the_event() {
 async fn a_delete_after_a_crash_during_the_insert_deletes_the_event() {
     let w = World::new(Direction::Both).await;
     let a = w.crm_create(timed("Crash during insert", at(18, 10)));
-    let event_id = ids::event_id_for(&a.id).unwrap();
     control(w.base(), "faults", json!({"latency_ms": 1500})).await;
     {
         let pass = w.try_pass();
@@ -1169,20 +1176,7 @@ async fn a_delete_after_a_crash_during_the_insert_deletes_the_event() {
     // Whether the emulator finished the abandoned request or not, the insert is taken to
     // have arrived (it may have).
     put_as_inserted(&w, &a).await;
-    w.store
-        .delete_appointment(&a.id, ChangeSource::User)
-        .unwrap();
-    w.reset_stats().await;
-    let r = w.pass().await;
-    assert_eq!(r.deleted_in_google, 1, "{r:?}");
-    assert_eq!(
-        w.routes().await,
-        json!({"events.list": 1, "events.delete": 1})
-    );
-    assert_eq!(
-        event_status(&w, &event_id).await.as_deref(),
-        Some("cancelled")
-    );
+    delete_reaches_google(&w, &a.id, "crash").await;
     assert_eq!(w.store.pending_outbox_count().unwrap(), 0);
 }
 
