@@ -113,6 +113,19 @@ async fn run_with_interruptions(
     (runs, last)
 }
 
+async fn run_resume(w: &World) -> BackfillProgress {
+    backfill::resume(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        |_| {},
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("the resumed transfer runs")
+}
+
 #[tokio::test]
 async fn each_direction_moves_exactly_its_sides_old_items() {
     for direction in [
@@ -486,16 +499,7 @@ async fn a_delete_after_a_transfer_died_during_its_insert_deletes_the_event() {
     crate::engine::put_as_inserted(&w, &a).await;
     crate::engine::delete_reaches_google(&w, &a.id, "transfer").await;
     // The resumed transfer finishes without bringing the event back.
-    let done = backfill::resume(
-        &w.engine,
-        &w.store,
-        &w.client,
-        &w.ctx,
-        |_| {},
-        &CancellationToken::new(),
-    )
-    .await
-    .expect("resume");
+    let done = run_resume(&w).await;
     assert_eq!(done.state, ProgressState::Finished, "{done:?}");
     assert_eq!(done.created_in_google, 0, "{done:?}");
     let titles: Vec<String> = w
@@ -667,16 +671,7 @@ async fn resuming_while_reading_google_plans_no_event_twice() {
         })
         .unwrap();
 
-    let done = backfill::resume(
-        &w.engine,
-        &w.store,
-        &w.client,
-        &w.ctx,
-        |_| {},
-        &CancellationToken::new(),
-    )
-    .await
-    .expect("resume");
+    let done = run_resume(&w).await;
     assert_eq!(done.state, ProgressState::Finished, "{done:?}");
     assert_eq!(i64::from(done.total), N, "one item per event: {done:?}");
     assert_eq!(i64::from(done.created_in_crm), N, "{done:?}");
