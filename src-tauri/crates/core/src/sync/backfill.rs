@@ -820,9 +820,8 @@ async fn import_while_listing(
                 new_events.push(event_id);
             }
         }
-        // Written in event id order, the order of the links table (clustered by event id,
-        // with rows large enough that random inserts split a page every few rows): the
-        // same rows cost a third less to write in this order than in the listing's.
+        // Written in event id order, so the links' unique (calendar, event id) index takes
+        // each page's rows in order rather than scattered over its pages.
         new_events.sort_unstable();
         for e in std::mem::take(&mut page.items) {
             if let Some(id) = e.id.clone() {
