@@ -22,8 +22,8 @@ use crate::ratelimit::RetryClass;
 use crate::store::{Result as StoreResult, Store, StoreError};
 use crate::sync::activity::{self, ActivityKind, NewActivity};
 use crate::sync::decide::{
-    decide, join, Direction, Mode, PairedBy, Side, SkipReason, StandaloneIndex, SyncItem, SyncKey,
-    SyncOp, TimeRange,
+    decide, join, CrmSide, Direction, Mode, PairedBy, Side, SkipReason, StandaloneIndex, SyncItem,
+    SyncKey, SyncOp, TimeRange,
 };
 use crate::sync::engine::{
     crm_side, google_side_of, series_ref, AccountContext, Planned, SyncEngine, SyncError,
@@ -160,18 +160,12 @@ async fn plan(
     let (crm, links_now, leads) = store.read(|conn| {
         let links_now = links::all_but(store, conn, &ctx.calendar_id, |e| settled.contains(e))?;
         let settled_appointments = settled_appointments(store, conn, &ctx.calendar_id, settled)?;
-        let ids = appointment_ids(store, conn)?;
-        let mut crm = Vec::with_capacity(ids.len());
-        let mut leads = HashMap::new();
-        for id in ids {
-            if settled_appointments.contains(&id) {
-                continue;
-            }
-            if let Some(a) = store.get_in(conn, &id)? {
-                leads.insert(a.id.clone(), a.lead.clone());
-                crm.push(crm_side(&a));
-            }
-        }
+        let appointments = appointments_except(store, conn, &settled_appointments)?;
+        let leads = appointments
+            .iter()
+            .map(|a| (a.id.clone(), a.lead.clone()))
+            .collect::<HashMap<_, _>>();
+        let crm = appointments.iter().map(crm_side).collect::<Vec<_>>();
         Ok((crm, links_now, leads))
     })?;
     let by_event: HashMap<&str, &Link> =
@@ -414,6 +408,25 @@ fn settled_appointments(
         let (event_id, appointment_id) = row.map_err(fail)?;
         if settled.contains(&event_id) {
             out.insert(appointment_id);
+        }
+    }
+    Ok(out)
+}
+
+/// The transfer's appointments (no moved occurrences: they belong to their series),
+/// except those in `skip`.
+fn appointments_except(
+    store: &Store,
+    conn: &Connection,
+    skip: &HashSet<String>,
+) -> StoreResult<Vec<crate::model::Appointment>> {
+    let mut out = Vec::new();
+    for id in appointment_ids(store, conn)? {
+        if skip.contains(&id) {
+            continue;
+        }
+        if let Some(a) = store.get_in(conn, &id)? {
+            out.push(a);
         }
     }
     Ok(out)
@@ -760,13 +773,10 @@ async fn import_while_listing(
 ) -> Result<(HashMap<String, Event>, String), SyncError> {
     let mode = request.mode();
     let index = store.read(|conn| {
-        let ids = appointment_ids(store, conn)?;
-        let mut crm = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(a) = store.get_in(conn, &id)? {
-                crm.push(crm_side(&a));
-            }
-        }
+        let crm: Vec<CrmSide> = appointments_except(store, conn, &HashSet::new())?
+            .iter()
+            .map(crm_side)
+            .collect();
         let linked = linked_event_ids(store, conn, &ctx.calendar_id)?;
         Ok(StandaloneIndex::new(
             &crm,
@@ -917,23 +927,16 @@ fn insert_new_event_items(
             failed: false,
         })
         .collect();
-    for rows in items.chunks(ITEMS_PER_INSERT) {
-        let mut sql =
-            String::from("INSERT INTO backfill_items (job_id, seq, action, event_id) VALUES ");
-        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 3);
-        for (i, item) in rows.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str("(?, ?, 'create_in_crm', ?)");
-            values.push(&job);
-            values.push(&item.seq);
-            values.push(&item.event_id);
-        }
-        conn.prepare_cached(&sql)
-            .and_then(|mut stmt| stmt.execute(values.as_slice()))
-            .map_err(|e| store.error("plan the transfer", e))?;
-    }
+    let rows: Vec<NewItem<'_>> = items
+        .iter()
+        .map(|item| NewItem {
+            seq: item.seq,
+            action: "create_in_crm",
+            appointment_id: None,
+            event_id: item.event_id.as_deref(),
+        })
+        .collect();
+    write_items(store, conn, job, &rows)?;
     Ok(items)
 }
 
@@ -953,24 +956,13 @@ async fn finish_plan(
     // Items already in the job (imported while listing, or failed there and to be tried
     // again by the run) are neither planned nor stored twice.
     let (known, first_seq) = store.read(|conn| job_events(store, conn, job.id))?;
-    let streamed = i64::try_from(known.len()).unwrap_or(i64::MAX);
     let planned = plan(engine, store, w, ctx, request, events, calendar_tz, &known).await?;
     store.write("plan the transfer", |tx| {
         let fail = |e| store.error("plan the transfer", e);
-        let items: Vec<&(SyncItem, Vec<SyncOp>)> = planned
-            .items
-            .iter()
-            .filter(|(item, _)| {
-                item.key
-                    .event_id
-                    .as_ref()
-                    .is_none_or(|e| !known.contains(e))
-            })
-            .collect();
-        insert_items(store, tx, job.id, first_seq, &items)?;
+        insert_items(store, tx, job.id, first_seq, &planned.items)?;
         // The events imported while listing are not in the plan; the preview counts them
         // as what they were: events to create in Bookline.
-        let streamed = u32::try_from(streamed).unwrap_or(u32::MAX);
+        let streamed = u32::try_from(known.len()).unwrap_or(u32::MAX);
         let mut preview = planned.preview.clone();
         preview.create_in_crm += streamed;
         let summary = JobSummary {
@@ -1011,29 +1003,51 @@ fn insert_items(
     conn: &Connection,
     job: i64,
     first_seq: i64,
-    items: &[&(SyncItem, Vec<SyncOp>)],
+    items: &[(SyncItem, Vec<SyncOp>)],
 ) -> StoreResult<()> {
-    for (n, rows) in items.chunks(ITEMS_PER_INSERT).enumerate() {
-        let first_seq =
-            first_seq.saturating_add(i64::try_from(n * ITEMS_PER_INSERT).unwrap_or(i64::MAX));
-        let seqs: Vec<i64> = (0..rows.len())
-            .map(|i| first_seq.saturating_add(i64::try_from(i).unwrap_or(i64::MAX)))
-            .collect();
-        let actions: Vec<&'static str> = rows.iter().map(|(_, ops)| item_action(ops)).collect();
+    let rows: Vec<NewItem<'_>> = items
+        .iter()
+        .enumerate()
+        .map(|(i, (item, ops))| NewItem {
+            seq: first_seq.saturating_add(i64::try_from(i).unwrap_or(i64::MAX)),
+            action: item_action(ops),
+            appointment_id: item.key.appointment_id.as_deref(),
+            event_id: item.key.event_id.as_deref(),
+        })
+        .collect();
+    write_items(store, conn, job, &rows)
+}
+
+/// A job item to store.
+struct NewItem<'a> {
+    seq: i64,
+    action: &'static str,
+    appointment_id: Option<&'a str>,
+    event_id: Option<&'a str>,
+}
+
+/// Writes job items, `ITEMS_PER_INSERT` rows per statement.
+fn write_items(
+    store: &Store,
+    conn: &Connection,
+    job: i64,
+    items: &[NewItem<'_>],
+) -> StoreResult<()> {
+    for rows in items.chunks(ITEMS_PER_INSERT) {
         let mut sql = String::from(
             "INSERT INTO backfill_items (job_id, seq, action, appointment_id, event_id) VALUES ",
         );
         let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 5);
-        for (i, (item, _)) in rows.iter().copied().enumerate() {
+        for (i, item) in rows.iter().enumerate() {
             if i > 0 {
                 sql.push_str(", ");
             }
             sql.push_str("(?, ?, ?, ?, ?)");
             values.push(&job);
-            values.push(&seqs[i]);
-            values.push(&actions[i]);
-            values.push(&item.key.appointment_id);
-            values.push(&item.key.event_id);
+            values.push(&item.seq);
+            values.push(&item.action);
+            values.push(&item.appointment_id);
+            values.push(&item.event_id);
         }
         conn.prepare_cached(&sql)
             .and_then(|mut stmt| stmt.execute(values.as_slice()))
