@@ -30,7 +30,7 @@ use bookline_core::store::{ChangeSource, Store};
 use bookline_core::sync::backfill::{self, BackfillProgress, BackfillRequest};
 use bookline_core::sync::engine::EngineOptions;
 use bookline_core::sync::writer::WriterOptions;
-use bookline_core::sync::{ids, service, Direction};
+use bookline_core::sync::{ids, Direction};
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, TimeZone, Utc};
 use gcal_emulator::Emulator;
 use serde_json::{json, Value};
@@ -142,7 +142,7 @@ fn child_role() -> bool {
         let cancel = CancellationToken::new();
         let result = if role == "sync" {
             // Confirmed: the soak deletes on both sides and must not stop at the guard.
-            match app.sync_once(true, &cancel).await {
+            match app.sync_once(true, &cancel, |_| {}).await {
                 Ok(report) => json!({ "ok": report.errors.is_empty(), "report": report }),
                 Err(e) => json!({ "ok": false, "error": e.message }),
             }
@@ -153,42 +153,29 @@ fn child_role() -> bool {
                 Some("crm-to-google") => Direction::CrmToGoogle,
                 _ => panic!("unknown child role {role}"),
             };
-            let ctx = service::account_context(app.account()).expect("connected");
-            let client = app.account().client().expect("a client");
-            let store = app.store();
             let progress = |p: &BackfillProgress| {
                 println!("PROGRESS {} {}", p.done, p.total);
                 let _ = std::io::stdout().flush();
             };
-            let unfinished = backfill::status(store).expect("status");
-            let run = match unfinished {
-                Some(_) => {
-                    backfill::resume(app.engine(), store, &client, &ctx, progress, &cancel).await
-                }
-                None => {
-                    let request = BackfillRequest {
-                        direction,
-                        since: None,
-                        until: None,
-                    };
-                    backfill::start(
-                        app.engine(),
-                        store,
-                        &client,
-                        &ctx,
-                        &request,
-                        progress,
-                        &cancel,
-                    )
+            // As the window and `bookline backfill` do: resume-or-start, under the lock.
+            let request = BackfillRequest {
+                direction,
+                since: None,
+                until: None,
+            };
+            let run = match app.begin_transfer(cancel.clone()) {
+                Ok(ticket) => app
+                    .transfer(ticket, &request, progress, |_| {})
                     .await
-                }
+                    .map(|outcome| outcome.progress),
+                Err(e) => Err(e),
             };
             match run {
                 Ok(p) => json!({
                     "ok": p.failed == 0 && p.state == backfill::ProgressState::Finished,
                     "progress": p,
                 }),
-                Err(e) => json!({ "ok": false, "error": e.to_string() }),
+                Err(e) => json!({ "ok": false, "error": e.message }),
             }
         };
         app.close().await;

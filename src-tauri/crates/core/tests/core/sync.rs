@@ -2007,7 +2007,10 @@ mod schema_tests {
             .read(|c| links::by_appointment(&store, c, "a1"))
             .unwrap()
             .unwrap();
-        assert_eq!((moved.calendar_id.as_str(), moved.event_id.as_str()), ("other", "e9"));
+        assert_eq!(
+            (moved.calendar_id.as_str(), moved.event_id.as_str()),
+            ("other", "e9")
+        );
         assert_eq!(store.read(|c| links::count(&store, c, "cal")).unwrap(), 0);
     }
 }
