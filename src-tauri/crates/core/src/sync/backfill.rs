@@ -22,12 +22,12 @@ use crate::ratelimit::RetryClass;
 use crate::store::{Result as StoreResult, Store, StoreError};
 use crate::sync::activity::{self, ActivityKind, NewActivity};
 use crate::sync::decide::{
-    decide, join, CrmSide, Direction, Mode, PairedBy, Side, SkipReason, StandaloneIndex, SyncItem,
-    SyncKey, SyncOp, TimeRange,
+    decide, join, pair_new_series, CrmSide, Direction, Mode, PairedBy, Side, SkipReason,
+    StandaloneIndex, SyncItem, SyncKey, SyncOp, TimeRange,
 };
 use crate::sync::engine::{
-    crm_side, google_side_of, series_ref, AccountContext, Planned, SyncEngine, SyncError,
-    SyncReport,
+    crm_side, google_side_of, new_appointment_id, series_ref, AccountContext, Planned, SyncEngine,
+    SyncError, SyncReport,
 };
 use crate::sync::ids;
 use crate::sync::links::{self, time_str, Link};
@@ -200,9 +200,26 @@ async fn plan(
         match_rule: MATCH_RULE.to_owned(),
         ..BackfillPreview::default()
     };
+    let decided: Vec<(SyncItem, Vec<SyncOp>)> = join(crm, google, records, &mode)
+        .into_iter()
+        .map(|item| {
+            let ops = decide(&item, request.direction, &mode);
+            (item, ops)
+        })
+        .collect();
+    // An old series and its moved or cancelled occurrences move together: the
+    // occurrences are planned (right behind their series) instead of waiting for a
+    // series that is only linked by this transfer. The ids given here are the plan's
+    // only; the run decides each chunk again (`run_chunk`).
+    let decided = pair_new_series(
+        decided,
+        |(item, ops)| (item, ops),
+        request.direction,
+        &mode,
+        new_appointment_id,
+    );
     let mut items = Vec::new();
-    for item in join(crm, google, records, &mode) {
-        let ops = decide(&item, request.direction, &mode);
+    for (item, ops) in decided {
         if let Some(reason) = &read_only {
             if ops.iter().any(|op| op.writes_to() == Some(Side::Google)) {
                 *cannot.entry(reason.clone()).or_default() += 1;
@@ -1285,6 +1302,14 @@ async fn run_chunk(
         }
         Ok(out)
     })?;
+    // Occurrences whose series this chunk creates go with it, behind it.
+    let planned = pair_new_series(
+        planned,
+        |p| (&mut p.item, &mut p.ops),
+        ctx.direction,
+        mode,
+        new_appointment_id,
+    );
     let mut report = SyncReport::default();
     let (to_run, nothing): (Vec<Planned>, Vec<Planned>) = planned
         .into_iter()
