@@ -1593,6 +1593,36 @@ async fn a_google_series_with_exceptions_arrives_whole_across_pages() {
     }
 }
 
+/// A series that cannot be stored yet takes its moved and cancelled occurrences down
+/// with it — the sync token stays before them all — and once the series is fixed in
+/// Google, the next pass brings the series and its occurrences together.
+#[tokio::test]
+async fn occurrences_of_a_series_that_failed_are_read_again_with_it() {
+    let w = World::with_options(
+        Direction::Both,
+        EngineOptions {
+            page_size: 1,
+            ..fast_options()
+        },
+    )
+    .await;
+    let master_id = google_series_with_exceptions(&w, false).await;
+    // A title over Bookline's limit: Google accepts it, the store refuses it.
+    w.google_patch(&master_id, json!({"summary": "x".repeat(400)}))
+        .await;
+    let r = w.try_pass().await.expect("pass");
+    assert_eq!(r.created_in_crm, 0, "{r:?}");
+    assert!(!r.errors.is_empty(), "{r:?}");
+    assert!(w.crm_all().is_empty());
+
+    w.google_patch(&master_id, json!({"summary": "Weekly review"}))
+        .await;
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 3, "{r:?}");
+    assert_series_with_exceptions(&w);
+    assert!(!w.pass().await.changed_anything());
+}
+
 #[tokio::test]
 async fn activity_pages_newest_first_and_prunes_oldest() {
     let w = World::new(Direction::Both).await;
