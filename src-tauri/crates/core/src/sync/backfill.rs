@@ -1202,7 +1202,9 @@ async fn run(
             progress(&p);
             return Ok(p);
         }
-        let items = store.read(|conn| pending_items(store, conn, job.id, chunk))?;
+        // Read ahead, so a chunk can end behind the occurrences of its last series.
+        let items = store.read(|conn| pending_items(store, conn, job.id, chunk * 2))?;
+        let items = keep_series_whole(items, chunk, &events);
         if items.is_empty() {
             break;
         }
@@ -1359,6 +1361,35 @@ async fn run_chunk(
         counts.failed = (counts.failed + failed).saturating_sub(failed_before);
     }
     Ok(())
+}
+
+/// The first `chunk` of `items`, plus the items right behind them that are occurrences
+/// of a series in the chunk (the plan puts them there, `pair_new_series`): a series and
+/// its occurrences commit together, so an occurrence never runs after its series failed
+/// and is skipped as waiting for a series that is not linked.
+fn keep_series_whole(
+    mut items: Vec<ItemRow>,
+    chunk: usize,
+    events: &HashMap<String, Event>,
+) -> Vec<ItemRow> {
+    let series_of = |item: &ItemRow| {
+        let event = events.get(item.event_id.as_deref()?)?;
+        event.recurring_event_id.clone()
+    };
+    let mut end = chunk.min(items.len());
+    if end > 0 {
+        let in_chunk: HashSet<&str> = items[..end]
+            .iter()
+            .filter_map(|i| i.event_id.as_deref())
+            .collect();
+        let extra = items[end..]
+            .iter()
+            .take_while(|i| series_of(i).is_some_and(|s| in_chunk.contains(s.as_str())))
+            .count();
+        end += extra;
+    }
+    items.truncate(end);
+    items
 }
 
 /// A job item still to do.
