@@ -1598,29 +1598,31 @@ async fn a_google_series_with_exceptions_arrives_whole_across_pages() {
 /// Google, the next pass brings the series and its occurrences together.
 #[tokio::test]
 async fn occurrences_of_a_series_that_failed_are_read_again_with_it() {
-    let w = World::with_options(
-        Direction::Both,
-        EngineOptions {
-            page_size: 1,
-            ..fast_options()
-        },
-    )
-    .await;
-    let master_id = google_series_with_exceptions(&w, false).await;
-    // A title over Bookline's limit: Google accepts it, the store refuses it.
-    w.google_patch(&master_id, json!({"summary": "x".repeat(400)}))
+    for page_size in [2500, 1] {
+        let w = World::with_options(
+            Direction::Both,
+            EngineOptions {
+                page_size,
+                ..fast_options()
+            },
+        )
         .await;
-    let r = w.try_pass().await.expect("pass");
-    assert_eq!(r.created_in_crm, 0, "{r:?}");
-    assert!(!r.errors.is_empty(), "{r:?}");
-    assert!(w.crm_all().is_empty());
+        let master_id = google_series_with_exceptions(&w, false).await;
+        // A title over Bookline's limit: Google accepts it, the store refuses it.
+        w.google_patch(&master_id, json!({"summary": "x".repeat(400)}))
+            .await;
+        let r = w.try_pass().await.expect("pass");
+        assert_eq!(r.created_in_crm, 0, "page size {page_size}: {r:?}");
+        assert!(!r.errors.is_empty(), "page size {page_size}: {r:?}");
+        assert!(w.crm_all().is_empty());
 
-    w.google_patch(&master_id, json!({"summary": "Weekly review"}))
-        .await;
-    let r = w.pass().await;
-    assert_eq!(r.created_in_crm, 3, "{r:?}");
-    assert_series_with_exceptions(&w);
-    assert!(!w.pass().await.changed_anything());
+        w.google_patch(&master_id, json!({"summary": "Weekly review"}))
+            .await;
+        let r = w.pass().await;
+        assert_eq!(r.created_in_crm, 3, "page size {page_size}: {r:?}");
+        assert_series_with_exceptions(&w);
+        assert!(!w.pass().await.changed_anything());
+    }
 }
 
 #[tokio::test]
