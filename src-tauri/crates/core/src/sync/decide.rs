@@ -19,7 +19,9 @@
 //! - deletes only from deletion records (a CRM delete or cancel, a cancelled Google
 //!   event), never from absence: an absent side means "no news" and is read as its
 //!   snapshot;
-//! - mass deletes need confirmation: `guard_deletes`.
+//! - mass deletes need confirmation: `guard_deletes`;
+//! - a series and its exceptions (moved, cancelled occurrences) are applied together,
+//!   also when Bookline first sees them in the same batch: `pair_new_series`.
 
 use crate::model::{AppointmentId, Origin, SeriesInstance, Timing};
 use crate::sync::fields::{Field, FieldSet, SyncFields, SyncStatus};
@@ -676,10 +678,13 @@ fn timing_key(timing: &Timing) -> TimingKey {
 /// token (or left out of a transfer's plan) and never read again: Bookline would show
 /// every occurrence at the series' own time.
 ///
-/// A series "is linked by the batch" when its decision ends in a `Link` and it has an
-/// appointment: its own (paired with a CRM row) or the one its `CreateInCrm` makes. Such
-/// a new appointment gets its id here, from `new_id`, so each occurrence can name its
-/// series before the series exists; the occurrences are then decided again as
+/// Only series the batch creates in Bookline (`CreateInCrm` then `Link`) take their
+/// occurrences here. The new appointment gets its id now, from `new_id`, so each
+/// occurrence can name its series before the series exists. A series the batch links
+/// to an appointment Bookline already has (re-linked by id, or matched by a transfer)
+/// is left out: that appointment may already have an occurrence row for the same
+/// original start, which only a stored series link lets `join` pair with, and creating
+/// another would show the occurrence twice. The occurrences are then decided again as
 /// occurrences of a linked series and put right behind their series, so `apply`
 /// (which applies a batch in order, in one transaction) creates the series before its
 /// occurrence rows, and a transfer's chunks keep them next to it. `parts` gives the key
@@ -688,14 +693,13 @@ fn timing_key(timing: &Timing) -> TimingKey {
 /// Idempotent: a second pass finds the series linked, and `join` pairs the occurrences
 /// by their own links.
 pub fn pair_new_series<T>(
-    batch: Vec<T>,
+    mut batch: Vec<T>,
     mut parts: impl FnMut(&mut T) -> (&mut SyncItem, &mut Vec<SyncOp>),
     direction: Direction,
     mode: &Mode,
     mut new_id: impl FnMut() -> AppointmentId,
 ) -> Vec<T> {
     // Which series events the batch holds occurrences of that are waiting for them.
-    let mut batch = batch;
     let waiting: HashSet<String> = batch
         .iter_mut()
         .filter_map(|t| waiting_series(parts(t).0))
@@ -703,7 +707,7 @@ pub fn pair_new_series<T>(
     if waiting.is_empty() {
         return batch;
     }
-    // The appointment each of those series has, or gets, in this batch.
+    // The appointment each of those series gets in this batch.
     let mut series_of: HashMap<String, AppointmentId> = HashMap::new();
     for t in batch.iter_mut() {
         let (item, ops) = parts(t);
@@ -719,18 +723,12 @@ pub fn pair_new_series<T>(
                 fields,
                 appointment_id,
                 instance_of: None,
-            } => Some((!fields.recurrence.is_empty()).then_some(appointment_id)),
+            } if !fields.recurrence.is_empty() => Some(appointment_id),
             _ => None,
         });
-        let appointment = match created {
-            Some(Some(id)) => id.get_or_insert_with(&mut new_id).clone(),
-            Some(None) => continue,
-            None => match (&item.key.appointment_id, &item.crm) {
-                (Some(id), Some(c)) if !c.fields.recurrence.is_empty() => id.clone(),
-                _ => continue,
-            },
-        };
-        series_of.insert(event_id, appointment);
+        if let Some(id) = created {
+            series_of.insert(event_id, id.get_or_insert_with(&mut new_id).clone());
+        }
     }
     let mut rest = Vec::with_capacity(batch.len());
     let mut occurrences: HashMap<String, Vec<T>> = HashMap::new();
