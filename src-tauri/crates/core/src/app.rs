@@ -458,21 +458,33 @@ impl App {
     /// interrupted one.
     pub fn transfer_progress(&self) -> Result<Option<BackfillProgress>, AppError> {
         let live = lock(&self.transfer).as_ref().map(|run| {
-            run.progress.clone().unwrap_or(BackfillProgress {
-                state: ProgressState::Running,
-                total: 0,
-                done: 0,
-                created_in_google: 0,
-                created_in_crm: 0,
-                linked: 0,
-                failed: 0,
-                eta_secs: None,
-                message: Some("Reading both calendars…".to_owned()),
+            run.progress.clone().unwrap_or_else(|| {
+                nothing_done(
+                    ProgressState::Running,
+                    Some("Reading both calendars…".to_owned()),
+                )
             })
         });
         match live {
             Some(progress) => Ok(Some(progress)),
             None => self.unfinished_transfer(),
+        }
+    }
+
+    /// The last progress of a transfer that stopped with `error`: the counts it reached
+    /// (a cancelled or failed transfer keeps its place), the state, and the sentence.
+    pub fn stopped_progress(&self, error: AppError) -> BackfillProgress {
+        let reached = self.unfinished_transfer().ok().flatten();
+        let state = if error.code == ErrorCode::Cancelled {
+            ProgressState::Cancelled
+        } else {
+            ProgressState::Failed
+        };
+        BackfillProgress {
+            state,
+            eta_secs: None,
+            message: Some(error.message),
+            ..reached.unwrap_or_else(|| nothing_done(state, None))
         }
     }
 
@@ -503,5 +515,20 @@ impl App {
     /// `shutdown`, for an owner that is done with the context.
     pub async fn close(self) {
         self.shutdown().await;
+    }
+}
+
+/// A transfer's progress before its first page.
+fn nothing_done(state: ProgressState, message: Option<String>) -> BackfillProgress {
+    BackfillProgress {
+        state,
+        total: 0,
+        done: 0,
+        created_in_google: 0,
+        created_in_crm: 0,
+        linked: 0,
+        failed: 0,
+        eta_secs: None,
+        message,
     }
 }
