@@ -57,10 +57,16 @@ async fn calendars_insert_lists_it_as_owner_and_delete_removes_it() {
     assert_eq!(entry["accessRole"], "owner");
     assert!(entry.get("primary").is_none());
     let g = c.get(&format!("calendars/{id}")).await;
-    assert_eq!((g.status.as_u16(), g.body["summary"].clone()), (200, json!("Bookline")));
+    assert_eq!(
+        (g.status.as_u16(), g.body["summary"].clone()),
+        (200, json!("Bookline"))
+    );
     // Events can be written to it.
     let ev = c
-        .insert(&id, timed("x", "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z"))
+        .insert(
+            &id,
+            timed("x", "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z"),
+        )
         .await;
     assert_eq!(ev.status, 200, "{}", ev.text);
     assert_eq!(ev.body["organizer"]["email"], id.as_str());
@@ -150,7 +156,10 @@ async fn calendars_insert_and_delete_errors() {
             None,
         )
         .await;
-    assert_eq!((r.status.as_u16(), r.reason()), (403, "insufficientPermissions"));
+    assert_eq!(
+        (r.status.as_u16(), r.reason()),
+        (403, "insufficientPermissions")
+    );
     c.shutdown().await;
 }
 
@@ -192,10 +201,16 @@ async fn move_changes_organizer_keeps_id_and_sync_tokens_see_both_sides() {
     // Incremental lists: cancelled in the source, new in the destination.
     let src = changes(&c, "primary", &src_tok).await;
     assert_eq!(src.len(), 1, "{src:?}");
-    assert_eq!((src[0]["id"].clone(), src[0]["status"].clone()), (json!("move00001"), json!("cancelled")));
+    assert_eq!(
+        (src[0]["id"].clone(), src[0]["status"].clone()),
+        (json!("move00001"), json!("cancelled"))
+    );
     let dst = changes(&c, &dest, &dst_tok).await;
     assert_eq!(dst.len(), 1, "{dst:?}");
-    assert_eq!((dst[0]["id"].clone(), dst[0]["status"].clone()), (json!("move00001"), json!("confirmed")));
+    assert_eq!(
+        (dst[0]["id"].clone(), dst[0]["status"].clone()),
+        (json!("move00001"), json!("confirmed"))
+    );
 
     // Moving it again from the source: not found there any more.
     let r = c
@@ -227,7 +242,10 @@ async fn move_changes_organizer_keeps_id_and_sync_tokens_see_both_sides() {
     assert_eq!(r.body["summary"], "Call 2");
     assert_eq!(r.body["organizer"]["email"], "sam@example.com");
     let g = c.get("calendars/primary/events/move00001").await;
-    assert_eq!((g.status.as_u16(), g.body["status"].clone()), (200, json!("confirmed")));
+    assert_eq!(
+        (g.status.as_u16(), g.body["status"].clone()),
+        (200, json!("confirmed"))
+    );
     c.shutdown().await;
 }
 
@@ -244,18 +262,30 @@ async fn move_errors_as_google() {
     let r = mv("calendars/primary/events/move00002/move".into()).await;
     assert_eq!((r.status.as_u16(), r.reason()), (400, "required"));
     // Unknown event, source or destination calendar.
-    let r = mv(format!("calendars/primary/events/nothere1/move?destination={dest}")).await;
+    let r = mv(format!(
+        "calendars/primary/events/nothere1/move?destination={dest}"
+    ))
+    .await;
     assert_eq!((r.status.as_u16(), r.reason()), (404, "notFound"));
-    let r = mv(format!("calendars/nobody@example.com/events/move00002/move?destination={dest}")).await;
+    let r = mv(format!(
+        "calendars/nobody@example.com/events/move00002/move?destination={dest}"
+    ))
+    .await;
     assert_eq!((r.status.as_u16(), r.reason()), (404, "notFound"));
-    let r = mv("calendars/primary/events/move00002/move?destination=nobody@example.com".into()).await;
+    let r =
+        mv("calendars/primary/events/move00002/move?destination=nobody@example.com".into()).await;
     assert_eq!((r.status.as_u16(), r.reason()), (404, "notFound"));
-    let r = mv("calendars/primary/events/move00002/move?destination=primary&sendUpdates=never".into()).await;
+    let r =
+        mv("calendars/primary/events/move00002/move?destination=primary&sendUpdates=never".into())
+            .await;
     assert_eq!((r.status.as_u16(), r.reason()), (400, "invalid"));
     // A deleted event is gone for a move.
     c.call(Method::DELETE, "calendars/primary/events/move00002", None)
         .await;
-    let r = mv(format!("calendars/primary/events/move00002/move?destination={dest}")).await;
+    let r = mv(format!(
+        "calendars/primary/events/move00002/move?destination={dest}"
+    ))
+    .await;
     assert_eq!((r.status.as_u16(), r.reason()), (404, "notFound"));
 
     // Instances of a series can't change organizer; the whole series can.
@@ -274,7 +304,10 @@ async fn move_errors_as_google() {
         .await;
     assert_eq!(p.status, 200, "{}", p.text);
     for id in [inst, "series0001_20300121T080000Z"] {
-        let r = mv(format!("calendars/primary/events/{id}/move?destination={dest}")).await;
+        let r = mv(format!(
+            "calendars/primary/events/{id}/move?destination={dest}"
+        ))
+        .await;
         assert_eq!(
             (r.status.as_u16(), r.reason()),
             (400, "cannotChangeOrganizerOfInstance"),
@@ -282,7 +315,10 @@ async fn move_errors_as_google() {
             r.text
         );
     }
-    let r = mv(format!("calendars/primary/events/series0001/move?destination={dest}")).await;
+    let r = mv(format!(
+        "calendars/primary/events/series0001/move?destination={dest}"
+    ))
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let (items, _, _) = list_all(&c, &dest, "singleEvents=true").await;
     assert_eq!(items.len(), 4, "{items:?}");
@@ -304,7 +340,10 @@ async fn move_errors_as_google() {
     let mut ev = timed("x", "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z");
     ev["id"] = json!("move00003");
     assert_eq!(c.insert("primary", ev).await.status, 200);
-    let r = mv(format!("calendars/primary/events/move00003/move?destination={reader}")).await;
+    let r = mv(format!(
+        "calendars/primary/events/move00003/move?destination={reader}"
+    ))
+    .await;
     assert_eq!(r.status, 403);
     c.shutdown().await;
 }
@@ -321,7 +360,10 @@ async fn primary_and_its_id_are_one_calendar() {
     assert_eq!(items.len(), 1);
     let tok2 = sync_token(&c, "sam@example.com").await;
     assert!(changes(&c, "primary", &tok2).await.is_empty());
-    assert_eq!(c.get("calendars/primary/events/alias0001").await.status, 200);
+    assert_eq!(
+        c.get("calendars/primary/events/alias0001").await.status,
+        200
+    );
     assert_eq!(
         c.get("calendars/primary").await.body["id"],
         "sam@example.com"
@@ -368,9 +410,24 @@ async fn stats_count_event_writes_by_send_updates() {
     let post = |path: &'static str, body: Value| async move {
         cr.call(Method::POST, path, Some(body)).await
     };
-    assert_eq!(post("calendars/primary/events?sendUpdates=none", mk("stat00001")).await.status, 200);
-    assert_eq!(post("calendars/primary/events?sendUpdates=all", mk("stat00002")).await.status, 200);
-    assert_eq!(post("calendars/primary/events", mk("stat00003")).await.status, 200);
+    assert_eq!(
+        post("calendars/primary/events?sendUpdates=none", mk("stat00001"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        post("calendars/primary/events?sendUpdates=all", mk("stat00002"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        post("calendars/primary/events", mk("stat00003"))
+            .await
+            .status,
+        200
+    );
     let r = c
         .call(
             Method::PATCH,
@@ -405,13 +462,22 @@ async fn stats_count_event_writes_by_send_updates() {
     assert_eq!(r.status, 200);
     // Reads and failed writes are not event writes.
     c.get("calendars/primary/events").await;
-    assert_eq!(post("calendars/primary/events?sendUpdates=all", mk("stat00001")).await.status, 409);
+    assert_eq!(
+        post("calendars/primary/events?sendUpdates=all", mk("stat00001"))
+            .await
+            .status,
+        409
+    );
     // Parts of a batch count one by one.
     let boundary = "b0undary";
     let mut body = String::new();
-    for (n, (q, id)) in [("?sendUpdates=none", "stat00004"), ("", "stat00005"), ("?sendUpdates=all", "stat00006")]
-        .iter()
-        .enumerate()
+    for (n, (q, id)) in [
+        ("?sendUpdates=none", "stat00004"),
+        ("", "stat00005"),
+        ("?sendUpdates=all", "stat00006"),
+    ]
+    .iter()
+    .enumerate()
     {
         let ev = mk(id).to_string();
         body.push_str(&format!(
@@ -423,7 +489,10 @@ async fn stats_count_event_writes_by_send_updates() {
         .http
         .post(format!("{}/batch/calendar/v3", c.base))
         .bearer_auth(&c.token)
-        .header("Content-Type", format!("multipart/mixed; boundary={boundary}"))
+        .header(
+            "Content-Type",
+            format!("multipart/mixed; boundary={boundary}"),
+        )
         .body(body)
         .send()
         .await

@@ -305,29 +305,29 @@ def test_calendars_insert_and_delete(svc, account):
 def test_events_move(svc, account):
     dest = svc.calendars().insert(body={"summary": "Bookline", "timeZone": "UTC"}).execute()["id"]
     ev = svc.events().insert(calendarId="primary", sendUpdates="none",
-                             body=timed("Call", "2030-08-01T10:00:00Z", "2030-08-01T11:00:00Z", id="pymove0001")).execute()
+                             body=timed("Call", "2030-08-01T10:00:00Z", "2030-08-01T11:00:00Z", id="pmove00001")).execute()
     r = svc.events().list(calendarId="primary").execute()
     src_token = r["nextSyncToken"]
     dst_token = svc.events().list(calendarId=dest).execute()["nextSyncToken"]
-    moved = svc.events().move(calendarId="primary", eventId="pymove0001", destination=dest, sendUpdates="none").execute()
-    assert moved["id"] == "pymove0001"
+    moved = svc.events().move(calendarId="primary", eventId="pmove00001", destination=dest, sendUpdates="none").execute()
+    assert moved["id"] == "pmove00001"
     assert moved["etag"] != ev["etag"]
     assert moved["organizer"]["email"] == dest
-    assert svc.events().get(calendarId=dest, eventId="pymove0001").execute()["summary"] == "Call"
+    assert svc.events().get(calendarId=dest, eventId="pmove00001").execute()["summary"] == "Call"
     src = svc.events().list(calendarId="primary", syncToken=src_token).execute()["items"]
-    assert [(i["id"], i["status"]) for i in src] == [("pymove0001", "cancelled")]
+    assert [(i["id"], i["status"]) for i in src] == [("pmove00001", "cancelled")]
     dst = svc.events().list(calendarId=dest, syncToken=dst_token).execute()["items"]
-    assert [(i["id"], i["status"]) for i in dst] == [("pymove0001", "confirmed")]
+    assert [(i["id"], i["status"]) for i in dst] == [("pmove00001", "confirmed")]
     with pytest.raises(HttpError) as e:
-        svc.events().move(calendarId="primary", eventId="pymove0001", destination=dest).execute()
+        svc.events().move(calendarId="primary", eventId="pmove00001", destination=dest).execute()
     assert (e.value.status_code, reason_of(e.value)) == (404, "notFound")
     with pytest.raises(HttpError) as e:
-        svc.events().move(calendarId=dest, eventId="pymove0001", destination="nobody@example.com").execute()
+        svc.events().move(calendarId=dest, eventId="pmove00001", destination="nobody@example.com").execute()
     assert (e.value.status_code, reason_of(e.value)) == (404, "notFound")
     # Back to the primary calendar named by its id.
-    back = svc.events().move(calendarId=dest, eventId="pymove0001", destination=account["calendar_id"]).execute()
+    back = svc.events().move(calendarId=dest, eventId="pmove00001", destination=account["calendar_id"]).execute()
     assert back["organizer"]["email"] == account["calendar_id"]
-    assert svc.events().get(calendarId="primary", eventId="pymove0001").execute()["status"] == "confirmed"
+    assert svc.events().get(calendarId="primary", eventId="pmove00001").execute()["status"] == "confirmed"
 
 
 def test_events_move_refuses_instances(svc):
@@ -348,9 +348,9 @@ def test_events_move_refuses_instances(svc):
 def test_stats_count_writes_by_send_updates(svc):
     before = stats()["send_updates"]
     svc.events().insert(calendarId="primary", sendUpdates="none",
-                        body=timed("a", "2030-08-01T10:00:00Z", "2030-08-01T11:00:00Z", id="pysend0001")).execute()
-    svc.events().patch(calendarId="primary", eventId="pysend0001", sendUpdates="all", body={"summary": "b"}).execute()
-    svc.events().delete(calendarId="primary", eventId="pysend0001").execute()
+                        body=timed("a", "2030-08-01T10:00:00Z", "2030-08-01T11:00:00Z", id="psend00001")).execute()
+    svc.events().patch(calendarId="primary", eventId="psend00001", sendUpdates="all", body={"summary": "b"}).execute()
+    svc.events().delete(calendarId="primary", eventId="psend00001").execute()
     after = stats()["send_updates"]
     delta = {k: after[k] - before[k] for k in ("none", "all", "externalOnly", "missing")}
     assert delta == {"none": 1, "all": 1, "externalOnly": 0, "missing": 1}
