@@ -260,3 +260,54 @@ async fn primary_and_the_primary_calendars_id_are_one_calendar() {
     assert_eq!(w.crm_all().len(), 2);
     assert_eq!(events_in(&w, &email).await.len(), 2);
 }
+
+#[tokio::test]
+async fn a_move_whose_answer_was_lost_is_finished_by_running_it_again() {
+    let (mut w, email, second, a, _) = two_calendars().await;
+    let a_event = ids::event_id_for(&a).unwrap();
+    let b = w.crm_create(timed("Call Bob", at(4, 9)));
+    w.pass().await;
+    // Google moved Ada's event, but the answer never reached Bookline (crash, lost
+    // connection): the link still names the primary calendar.
+    w.client
+        .move_event(&email, &a_event, &second)
+        .await
+        .unwrap();
+    let r = change(&w, &email, &second, MoveEvents).await;
+    assert_eq!((r.moved, r.kept), (2, 1), "{r:?}");
+    w.ctx.calendar_id = second.clone();
+    w.store
+        .update_appointment(&a, timed("Call Ada (2)", at(2, 9)), ChangeSource::User)
+        .unwrap();
+    let r = w.pass().await;
+    assert_eq!(r.updated_in_google, 1, "{r:?}");
+    let in_second = events_in(&w, &second).await;
+    assert_eq!(in_second[&a_event], "Call Ada (2)");
+    assert!(in_second.values().any(|t| t == "Call Bob"));
+    assert_eq!(w.crm_all().len(), 3);
+    let _ = b;
+}
+
+#[tokio::test]
+async fn the_old_calendars_leftover_of_a_moved_event_deletes_nothing() {
+    let (mut w, email, second, a, _) = two_calendars().await;
+    change(&w, &email, &second, MoveEvents).await;
+    w.ctx.calendar_id = second.clone();
+    w.pass().await;
+    // Back to the primary calendar, but Ada's event stays in the second one: the primary
+    // calendar's changes since its last pass show that event as cancelled there.
+    change(&w, &second, &email, KeepWhereTheyAre).await;
+    w.ctx.calendar_id = email.clone();
+    let r = w.pass().await;
+    assert_eq!((r.deleted_in_crm, r.deleted_in_google), (0, 0), "{r:?}");
+    assert!(w.crm_all().iter().any(|x| x.id == a));
+    w.store
+        .update_appointment(&a, timed("Call Ada (3)", at(2, 9)), ChangeSource::User)
+        .unwrap();
+    let r = w.pass().await;
+    assert_eq!(r.updated_in_google, 1, "{r:?}");
+    assert!(events_in(&w, &second)
+        .await
+        .values()
+        .any(|t| t == "Call Ada (3)"));
+}
