@@ -164,7 +164,11 @@ pub fn preview_calendar_change(
 ) -> Result<CalendarChangePreview, StoreError> {
     let (from, to) = (from.trim(), to.trim());
     let same = same_calendar(store, from, to)?;
-    let placed = if same { Vec::new() } else { outside(store, to)? };
+    let placed = if same {
+        Vec::new()
+    } else {
+        outside(store, to)?
+    };
     let counted: Vec<&PlacedLink> = placed
         .iter()
         .filter(|l| !moves_with_series(l, &placed))

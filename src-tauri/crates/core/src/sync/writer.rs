@@ -126,7 +126,10 @@ impl Writer<'_> {
 
     /// Runs `call` under the limiter, retrying transient failures. `Err` only for
     /// fatal errors; a failure that retrying could not fix is `Ok(Err(..))`.
-    pub(crate) async fn retried<T, F, Fut>(&self, mut call: F) -> Result<Result<T, GoogleError>, SyncError>
+    pub(crate) async fn retried<T, F, Fut>(
+        &self,
+        mut call: F,
+    ) -> Result<Result<T, GoogleError>, SyncError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, GoogleError>>,
@@ -214,10 +217,7 @@ impl Writer<'_> {
         }
         let mut out: Vec<Option<Outcome>> = vec![None; calls.len()];
         for (calendar, members) in groups {
-            let writer = Writer {
-                calendar,
-                ..*self
-            };
+            let writer = Writer { calendar, ..*self };
             let sub: Vec<WriteCall> = members.iter().map(|&i| calls[i].clone()).collect();
             for (i, outcome) in members.into_iter().zip(writer.run(&sub).await?) {
                 out[i] = Some(outcome);

@@ -53,7 +53,12 @@ fn title(e: &Event) -> String {
     e.summary.clone().unwrap_or_default()
 }
 
-async fn change(w: &World, from: &str, to: &str, choice: CalendarChangeChoice) -> CalendarChangeReport {
+async fn change(
+    w: &World,
+    from: &str,
+    to: &str,
+    choice: CalendarChangeChoice,
+) -> CalendarChangeReport {
     let r = apply_calendar_change(&w.store, &w.client, &w.engine, from, to, choice, &w.cancel)
         .await
         .expect("calendar change");
@@ -104,7 +109,11 @@ async fn moving_events_then_back_keeps_every_appointment_syncing_without_duplica
         (2, 1, 1)
     );
     assert!(p.move_sentence.contains("1 event"), "{}", p.move_sentence);
-    assert!(p.keep_sentence.contains("won't come back"), "{}", p.keep_sentence);
+    assert!(
+        p.keep_sentence.contains("won't come back"),
+        "{}",
+        p.keep_sentence
+    );
 
     w.reset_stats().await;
     let r = change(&w, &email, &second, MoveEvents).await;
@@ -120,7 +129,11 @@ async fn moving_events_then_back_keeps_every_appointment_syncing_without_duplica
 
     w.ctx.calendar_id = second.clone();
     assert_eq!(
-        events_in(&w, &second).await.keys().cloned().collect::<Vec<_>>(),
+        events_in(&w, &second)
+            .await
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>(),
         vec![a_event.clone()]
     );
     // The first pass after the switch reads the new calendar and changes nothing.
@@ -132,7 +145,11 @@ async fn moving_events_then_back_keeps_every_appointment_syncing_without_duplica
         .update_appointment(&a, timed("Call Ada (moved)", at(2, 9)), ChangeSource::User)
         .unwrap();
     w.store
-        .update_appointment(&g, timed("From Google (edited)", at(3, 10)), ChangeSource::User)
+        .update_appointment(
+            &g,
+            timed("From Google (edited)", at(3, 10)),
+            ChangeSource::User,
+        )
         .unwrap();
     let b = w.crm_create(timed("Call Bob", at(4, 9)));
     let r = w.pass().await;
@@ -183,7 +200,11 @@ async fn keeping_events_where_they_are_still_sends_their_edits_there() {
         .update_appointment(&a, timed("Call Ada (kept)", at(2, 9)), ChangeSource::User)
         .unwrap();
     w.store
-        .update_appointment(&g, timed("From Google (kept)", at(3, 10)), ChangeSource::User)
+        .update_appointment(
+            &g,
+            timed("From Google (kept)", at(3, 10)),
+            ChangeSource::User,
+        )
         .unwrap();
     let b = w.crm_create(timed("Call Bob", at(4, 9)));
     let r = w.pass().await;
@@ -192,7 +213,10 @@ async fn keeping_events_where_they_are_still_sends_their_edits_there() {
     assert_eq!(in_primary[&a_event], "Call Ada (kept)");
     assert!(in_primary.values().any(|t| t == "From Google (kept)"));
     let in_second = events_in(&w, &second).await;
-    assert_eq!(in_second.values().cloned().collect::<Vec<_>>(), vec!["Call Bob"]);
+    assert_eq!(
+        in_second.values().cloned().collect::<Vec<_>>(),
+        vec!["Call Bob"]
+    );
 
     // Back to the primary calendar, keeping Bob in the second one.
     let p = preview_calendar_change(&w.store, &second, &email).unwrap();
@@ -212,7 +236,11 @@ async fn keeping_events_where_they_are_still_sends_their_edits_there() {
     let r = w.pass().await;
     assert_eq!(r.updated_in_google, 1, "{r:?}");
     assert_eq!(
-        events_in(&w, &second).await.values().cloned().collect::<Vec<_>>(),
+        events_in(&w, &second)
+            .await
+            .values()
+            .cloned()
+            .collect::<Vec<_>>(),
         vec!["Call Bob (2)"]
     );
     assert_eq!(events_in(&w, &email).await.len(), 2);
@@ -243,7 +271,10 @@ async fn primary_and_the_primary_calendars_id_are_one_calendar() {
     assert_eq!(p.linked_events, 0);
     let r = change(&w, "primary", &email, KeepWhereTheyAre).await;
     assert!(r.same_calendar, "{r:?}");
-    assert_eq!((r.calendar_id.as_str(), r.moved, r.renamed_links), (email.as_str(), 0, 2));
+    assert_eq!(
+        (r.calendar_id.as_str(), r.moved, r.renamed_links),
+        (email.as_str(), 0, 2)
+    );
 
     // Synced under the id now: nothing new on either side, no second copy.
     w.ctx.calendar_id = r.calendar_id.clone();
