@@ -19,6 +19,9 @@ use bookline_core::store::Store;
 use bookline_core::sync::backfill::{
     self, BackfillPreview, BackfillProgress, BackfillRequest, ProgressState,
 };
+use bookline_core::sync::calendar_change::{
+    apply_calendar_change, preview_calendar_change, CalendarChangeChoice, CalendarChangeReport,
+};
 use bookline_core::sync::engine::{EngineOptions, SyncEngine};
 use bookline_core::sync::service::{account_context, status_view};
 use bookline_core::sync::settings::{self, SyncSettings};
@@ -86,6 +89,12 @@ pub struct SettingsArgs {
     /// The Google calendar to sync with ("primary" or an id from the calendar list).
     #[arg(long, value_name = "ID")]
     pub calendar: Option<String>,
+    /// With --calendar: move the events Bookline created to the new calendar.
+    #[arg(long, requires = "calendar", conflicts_with = "keep_events")]
+    pub move_events: bool,
+    /// With --calendar: leave the linked events where they are, still synced there.
+    #[arg(long, requires = "calendar")]
+    pub keep_events: bool,
     /// How often the app checks Google, in seconds (15 to 86400).
     #[arg(long, value_name = "SECS")]
     pub poll_interval: Option<u32>,
@@ -336,6 +345,12 @@ pub fn settings(target: &Target, args: &SettingsArgs) -> anyhow::Result<()> {
         }
         wanted.validate().map_err(report)?;
         check_calendar(app, &wanted).await?;
+        let mut moved = None;
+        if wanted.calendar_id != current.calendar_id {
+            let (calendar, report) = change_calendar(app, args, &current, &wanted).await?;
+            wanted.calendar_id = calendar;
+            moved = report;
+        }
         let saved = settings::save(store, &wanted).map_err(report)?;
         tracing::info!(
             direction = direction_key(saved.direction),
@@ -346,11 +361,63 @@ pub fn settings(target: &Target, args: &SettingsArgs) -> anyhow::Result<()> {
         if args.json {
             return print_json(&saved);
         }
+        if let Some(r) = moved.filter(|r| !r.same_calendar) {
+            println!(
+                "Moved {} event(s) to {}; {} linked event(s) stay where they are.",
+                r.moved, r.calendar_id, r.kept
+            );
+            for e in &r.errors {
+                println!("{e}");
+            }
+        }
         for line in change_meaning(&current, &saved) {
             println!("{line}");
         }
         Ok(())
     })
+}
+
+/// A new calendar is a decision (see `calendar_change`): with linked events elsewhere,
+/// one of --move-events / --keep-events is required. Returns the calendar id to save
+/// (`primary` resolved when connected) and what the change did.
+async fn change_calendar(
+    app: &App,
+    args: &SettingsArgs,
+    current: &SyncSettings,
+    wanted: &SyncSettings,
+) -> anyhow::Result<(String, Option<CalendarChangeReport>)> {
+    let (from, to) = (&current.calendar_id, &wanted.calendar_id);
+    let preview = preview_calendar_change(app.store(), from, to).map_err(report)?;
+    let choice = match (args.move_events, args.keep_events) {
+        (true, _) => CalendarChangeChoice::MoveEvents,
+        (_, true) => CalendarChangeChoice::KeepWhereTheyAre,
+        _ if preview.needs_choice => bail!(
+            "{} linked event(s) are in {} ({} made in Bookline, {} from Google): add              --move-events to move Bookline's {} to {} or --keep-events to leave them where              they are",
+            preview.linked_events,
+            preview.from,
+            preview.bookline_events,
+            preview.google_origin_events,
+            preview.bookline_events,
+            preview.to
+        ),
+        _ => CalendarChangeChoice::KeepWhereTheyAre,
+    };
+    if app.account().readiness() != Readiness::Ready {
+        return Ok((to.clone(), None));
+    }
+    let client = app.account().client()?;
+    let report = apply_calendar_change(
+        app.store(),
+        &client,
+        app.engine(),
+        from,
+        to,
+        choice,
+        &cancel_on_ctrl_c(),
+    )
+    .await
+    .map_err(AppError::from)?;
+    Ok((report.calendar_id.clone(), Some(report)))
 }
 
 /// When connected, the calendar must be one of the account's, and writable when the
