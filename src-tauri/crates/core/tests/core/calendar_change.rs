@@ -342,3 +342,63 @@ async fn the_old_calendars_leftover_of_a_moved_event_deletes_nothing() {
         .values()
         .any(|t| t == "Call Ada (3)"));
 }
+
+#[tokio::test]
+async fn a_series_moves_with_its_exceptions_and_both_keep_syncing() {
+    use bookline_core::model::{Origin, Recurrence, SeriesInstance};
+    let (mut w, email, second, _, _) = two_calendars().await;
+    let mut series = timed("Weekly standup", at(1, 9));
+    series.recurrence = Some(Recurrence {
+        lines: vec!["RRULE:FREQ=WEEKLY;COUNT=4".into()],
+    });
+    let s = w.crm_create(series);
+    w.pass().await;
+    let moved = w
+        .store
+        .create_instance_override(
+            SeriesInstance {
+                series_id: s.id.clone(),
+                original_start: "2027-03-08T09:00:00Z".into(),
+            },
+            timed("Standup (later)", at(8, 11)),
+            Origin::Crm,
+            ChangeSource::User,
+        )
+        .unwrap();
+    w.pass().await;
+    let series_event = ids::event_id_for(&s.id).unwrap();
+    let instance_event = format!("{series_event}_20270308T090000Z");
+    assert_eq!(
+        w.client
+            .get_event(&email, &instance_event)
+            .await
+            .unwrap()
+            .summary
+            .as_deref(),
+        Some("Standup (later)")
+    );
+
+    let p = preview_calendar_change(&w.store, &email, &second).unwrap();
+    assert_eq!((p.linked_events, p.bookline_events), (3, 2), "{p:?}");
+    let r = change(&w, &email, &second, MoveEvents).await;
+    assert_eq!((r.moved, r.kept), (2, 1), "{r:?}");
+    w.ctx.calendar_id = second.clone();
+    w.pass().await;
+
+    w.store
+        .update_appointment(
+            &moved.id,
+            timed("Standup (even later)", at(8, 12)),
+            ChangeSource::User,
+        )
+        .unwrap();
+    let r = w.pass().await;
+    assert_eq!(r.updated_in_google, 1, "{r:?}");
+    let e = w.client.get_event(&second, &instance_event).await.unwrap();
+    assert_eq!(e.summary.as_deref(), Some("Standup (even later)"));
+    assert!(events_in(&w, &email)
+        .await
+        .keys()
+        .all(|id| !id.starts_with(&series_event)));
+    assert_eq!(w.crm_all().len(), 4);
+}
