@@ -402,3 +402,47 @@ async fn a_series_moves_with_its_exceptions_and_both_keep_syncing() {
         .all(|id| !id.starts_with(&series_event)));
     assert_eq!(w.crm_all().len(), 4);
 }
+
+#[tokio::test]
+async fn a_move_google_keeps_refusing_leaves_the_event_linked_and_a_rerun_finishes_it() {
+    let (mut w, email, second, a, _) = two_calendars().await;
+    let b = w.crm_create(timed("Call Bob", at(4, 9)));
+    w.pass().await;
+    // Google fails every move for a while: the first move gives up after its retries.
+    crate::google::control(
+        w.base(),
+        "faults",
+        serde_json::json!({"fail_next": 9, "routes": ["events.move"], "kinds": ["backend_503"]}),
+    )
+    .await;
+    let r = apply_calendar_change(
+        &w.store, &w.client, &w.engine, &email, &second, MoveEvents, &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert_eq!((r.moved, r.errors.len()), (1, 1), "{r:?}");
+    assert_eq!(r.kept, 2, "{r:?}");
+    // Whatever did not move still syncs where it is.
+    w.ctx.calendar_id = second.clone();
+    w.store
+        .update_appointment(&a, timed("Call Ada (2)", at(2, 9)), ChangeSource::User)
+        .unwrap();
+    w.store
+        .update_appointment(&b.id, timed("Call Bob (2)", at(4, 9)), ChangeSource::User)
+        .unwrap();
+    let r = w.pass().await;
+    assert_eq!(r.updated_in_google, 2, "{r:?}");
+    // Running the change again moves the rest.
+    let r = change(&w, &email, &second, MoveEvents).await;
+    assert_eq!(r.moved, 1, "{r:?}");
+    let in_second = events_in(&w, &second).await;
+    assert_eq!(
+        in_second
+            .values()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>(),
+        ["Call Ada (2)".to_owned(), "Call Bob (2)".to_owned()].into()
+    );
+    w.pass().await;
+    assert_eq!(w.crm_all().len(), 3);
+}
