@@ -298,6 +298,19 @@ function dispatch(cmd: string, args: Record<string, unknown>): unknown {
       return structuredClone(settings);
     case 'save_sync_settings':
       return saveSettings(args.settings as SyncSettings);
+    case 'calendar_change_preview':
+      // The fake keeps no links: a change of calendar never has events to move.
+      return {
+        from: settings.calendar_id,
+        to: args.to as string,
+        same_calendar: false,
+        linked_events: 0,
+        bookline_events: 0,
+        google_origin_events: 0,
+        needs_choice: false,
+        move_sentence: '',
+        keep_sentence: '',
+      };
     case 'sync_now':
       return syncPass();
     case 'pause_sync':

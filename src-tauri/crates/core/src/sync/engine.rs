@@ -594,6 +594,15 @@ impl SyncEngine {
                             .map(str::to_owned)
                     })
                     .or_else(|| ids::appointment_id_from_event_id(&event_id));
+                if let (None, Some(id)) = (&link, &candidate) {
+                    if links::by_appointment(store, conn, id)?.is_some_and(|l| l.calendar_id != cal)
+                    {
+                        // The appointment is linked to its event in another calendar (moved
+                        // there, or kept there by a calendar change): what this calendar
+                        // shows under its id is a move's cancelled leftover or a copy.
+                        continue;
+                    }
+                }
                 let appointment = match &candidate {
                     Some(id) => store.get_in(conn, id)?,
                     None => None,
@@ -805,6 +814,7 @@ impl SyncEngine {
                 break;
             }
             let mut calls = Vec::new();
+            let mut calendars = Vec::new();
             let mut call_of: Vec<Option<usize>> = Vec::with_capacity(round.len());
             let mut build_errors: HashMap<usize, String> = HashMap::new();
             for (i, p) in round.iter().enumerate() {
@@ -814,6 +824,7 @@ impl SyncEngine {
                         Ok(call) => {
                             call_of.push(Some(calls.len()));
                             calls.push(call);
+                            calendars.push(store.read(|c| linked_calendar(store, c, p))?);
                         }
                         Err(message) => {
                             build_errors.insert(i, message);
@@ -822,8 +833,12 @@ impl SyncEngine {
                     },
                 }
             }
-            let mut outcomes: Vec<Option<Outcome>> =
-                w.run(&calls).await?.into_iter().map(Some).collect();
+            let mut outcomes: Vec<Option<Outcome>> = w
+                .run_in(&calls, &calendars)
+                .await?
+                .into_iter()
+                .map(Some)
+                .collect();
             let mut refetch: Vec<Planned> = Vec::new();
             for (i, p) in round.into_iter().enumerate() {
                 if let Some(message) = build_errors.remove(&i) {
@@ -848,7 +863,7 @@ impl SyncEngine {
                 }
             }
             round = self
-                .refetch(w, ctx, mode, refetch, calendar_tz, &mut ready)
+                .refetch(store, w, ctx, mode, refetch, calendar_tz, &mut ready)
                 .await?;
         }
         self.apply(store, ctx, ready, calendar_tz, report, finish)?;
@@ -857,8 +872,10 @@ impl SyncEngine {
 
     /// Reads back the events of keys Google refused as duplicate (409) or stale (412)
     /// and decides them again with what Google holds now.
+    #[allow(clippy::too_many_arguments)]
     async fn refetch(
         &self,
+        store: &Store,
         w: &Writer<'_>,
         ctx: &AccountContext,
         mode: &Mode,
@@ -875,7 +892,12 @@ impl SyncEngine {
                 event_id: event_id_of(p).unwrap_or_default(),
             })
             .collect();
-        let outcomes = w.run(&calls).await?;
+        let calendars = store.read(|c| {
+            keys.iter()
+                .map(|p| linked_calendar(store, c, p))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        let outcomes = w.run_in(&calls, &calendars).await?;
         let mut next = Vec::new();
         for (mut p, outcome) in keys.into_iter().zip(outcomes) {
             let event = match outcome {
@@ -1052,6 +1074,32 @@ fn merge_counts(into: &mut SyncReport, from: SyncReport) {
     into.deleted_in_crm += from.deleted_in_crm;
     into.conflicts += from.conflicts;
     into.errors.extend(from.errors);
+}
+
+/// The calendar a key's event lives in when it is linked: its link's (a calendar change
+/// may have kept it in the calendar synced before), or for a new exception of a series
+/// the series'. `None`: the pass's calendar.
+fn linked_calendar(
+    store: &Store,
+    conn: &Connection,
+    p: &Planned,
+) -> Result<Option<String>, StoreError> {
+    if let Some(link) = &p.link {
+        return Ok(Some(link.calendar_id.clone()));
+    }
+    let series = p.ops.iter().find_map(|op| match op {
+        SyncOp::CreateInGoogle {
+            instance: Some(series),
+            ..
+        } => Some(series),
+        _ => None,
+    });
+    match series {
+        Some(s) => Ok(
+            links::by_appointment(store, conn, &s.series_appointment_id)?.map(|l| l.calendar_id),
+        ),
+        None => Ok(None),
+    }
 }
 
 /// The event id a key's Google writes go to.
@@ -1335,7 +1383,8 @@ fn apply_one(
                 tx,
                 &Link {
                     appointment_id: id.to_owned(),
-                    calendar_id: ctx.calendar_id.clone(),
+                    calendar_id: linked_calendar(store, tx, p)?
+                        .unwrap_or_else(|| ctx.calendar_id.clone()),
                     event_id: event_id.to_owned(),
                     etag,
                     snapshot: Snapshot {

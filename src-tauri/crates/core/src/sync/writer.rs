@@ -126,7 +126,10 @@ impl Writer<'_> {
 
     /// Runs `call` under the limiter, retrying transient failures. `Err` only for
     /// fatal errors; a failure that retrying could not fix is `Ok(Err(..))`.
-    async fn retried<T, F, Fut>(&self, mut call: F) -> Result<Result<T, GoogleError>, SyncError>
+    pub(crate) async fn retried<T, F, Fut>(
+        &self,
+        mut call: F,
+    ) -> Result<Result<T, GoogleError>, SyncError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, GoogleError>>,
@@ -185,6 +188,47 @@ impl Writer<'_> {
             out.extend(self.batch(chunk).await?);
         }
         Ok(out)
+    }
+
+    /// `run` with each call sent to its own calendar (`None`: this writer's): the writes
+    /// of appointments linked in another calendar go there. One outcome per call, in
+    /// order.
+    pub async fn run_in(
+        &self,
+        calls: &[WriteCall],
+        calendars: &[Option<String>],
+    ) -> Result<Vec<Outcome>, SyncError> {
+        let calendar_of = |i: usize| {
+            calendars
+                .get(i)
+                .and_then(Option::as_deref)
+                .unwrap_or(self.calendar)
+        };
+        if (0..calls.len()).all(|i| calendar_of(i) == self.calendar) {
+            return self.run(calls).await;
+        }
+        let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+        for i in 0..calls.len() {
+            let cal = calendar_of(i);
+            match groups.iter_mut().find(|(c, _)| *c == cal) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((cal, vec![i])),
+            }
+        }
+        let mut out: Vec<Option<Outcome>> = vec![None; calls.len()];
+        for (calendar, members) in groups {
+            let writer = Writer { calendar, ..*self };
+            let sub: Vec<WriteCall> = members.iter().map(|&i| calls[i].clone()).collect();
+            for (i, outcome) in members.into_iter().zip(writer.run(&sub).await?) {
+                out[i] = Some(outcome);
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| Outcome::Failed(GoogleError::from_response(500, b"", None)))
+            })
+            .collect())
     }
 
     async fn one(&self, call: &WriteCall) -> Result<Outcome, SyncError> {
