@@ -3,9 +3,11 @@
 //! Messages are written for a salesperson, name the field in plain words, and say what
 //! to do. Input typed by the user (`ChangeSource::User`) gets every check; items arriving
 //! from Google (`ChangeSource::Sync`) get only the checks that protect the database
-//! (lengths, time zone, end not before start) — Google already accepted them, and refusing an
-//! odd-but-real event (a rule Bookline can't expand, an unusual phone format) would
-//! stall the sync for no gain.
+//! (generous size bounds, time zone, end not before start) — Google already accepted them,
+//! and refusing an odd-but-real event (a 350-character title, a rule Bookline can't
+//! expand, an unusual phone format) would stall the sync for no gain. Limits meant for
+//! typing (a 300-character title, 64 KB of notes) are the user's, not Google's. What the
+//! store still refuses from Google is parked by the sync engine (`sync::parked`).
 
 use std::str::FromStr;
 
@@ -25,6 +27,9 @@ pub enum ChangeSource {
 }
 
 pub const MAX_TITLE_CHARS: usize = 300;
+/// What the store accepts from Google in one text field (title, location, notes): far
+/// above any real event, and a bound so one row cannot bloat every list and search.
+pub const MAX_SYNCED_TEXT_BYTES: usize = 512 * 1024;
 /// 64 KiB of UTF-8. A page of meeting notes is a few KiB; a megabyte is a paste accident.
 pub const MAX_NOTES_BYTES: usize = 64 * 1024;
 pub const MAX_LOCATION_CHARS: usize = 1000;
@@ -61,11 +66,30 @@ pub fn validate_appointment(
     input: &AppointmentInput,
     source: ChangeSource,
 ) -> Result<(), ValidationError> {
-    validate_title(&input.title)?;
+    match source {
+        ChangeSource::User => validate_title(&input.title)?,
+        ChangeSource::Sync => {
+            // Still never empty (the engine gives an untitled event a stand-in), but
+            // Google's title is kept whole: storing it truncated would later write the
+            // shortened title back over the user's event.
+            if input.title.trim().is_empty() {
+                validate_title(&input.title)?;
+            }
+            check_synced_text("title", "The title", &input.title)?;
+        }
+    }
     let tz = validate_timezone(&input.timezone)?;
     validate_timing(&input.timing, source)?;
-    validate_location(&input.location)?;
-    validate_notes(&input.notes)?;
+    match source {
+        ChangeSource::User => {
+            validate_location(&input.location)?;
+            validate_notes(&input.notes)?;
+        }
+        ChangeSource::Sync => {
+            check_synced_text("location", "The location", &input.location)?;
+            check_synced_text("notes", "The notes", &input.notes)?;
+        }
+    }
     validate_lead(&input.lead, source)?;
     if let Some(recurrence) = &input.recurrence {
         validate_recurrence(recurrence, &input.timing, tz, source)?;
@@ -208,6 +232,21 @@ pub fn validate_lead(lead: &Lead, source: ChangeSource) -> Result<(), Validation
     if source == ChangeSource::User {
         validate_email(&lead.email)?;
         validate_phone(&lead.phone)?;
+    }
+    Ok(())
+}
+
+/// The database's bound on a text field that came from Google.
+fn check_synced_text(field: &'static str, label: &str, value: &str) -> Result<(), ValidationError> {
+    if value.len() > MAX_SYNCED_TEXT_BYTES {
+        return Err(ValidationError::new(
+            field,
+            format!(
+                "{label} in Google is too long for Bookline to store ({} KB; the limit is {} KB).",
+                value.len().div_ceil(1024),
+                MAX_SYNCED_TEXT_BYTES / 1024
+            ),
+        ));
     }
     Ok(())
 }
@@ -383,6 +422,23 @@ mod tests {
         let err = validate_appointment(&i, ChangeSource::User).unwrap_err();
         assert_eq!(err.field, "title");
         assert!(err.message.contains("301 characters"), "{}", err.message);
+    }
+
+    #[test]
+    fn typing_limits_do_not_apply_to_what_google_holds() {
+        let mut i = input();
+        i.title = "x".repeat(350);
+        i.location = "l".repeat(MAX_LOCATION_CHARS + 1);
+        i.notes = "n".repeat(MAX_NOTES_BYTES + 1);
+        assert_eq!(field_of(&i, ChangeSource::User), "title");
+        assert_eq!(validate_appointment(&i, ChangeSource::Sync), Ok(()));
+        i.title = "x".repeat(MAX_SYNCED_TEXT_BYTES + 1);
+        let err = validate_appointment(&i, ChangeSource::Sync).unwrap_err();
+        assert_eq!(err.field, "title");
+        assert!(
+            err.message.contains("too long for Bookline to store"),
+            "{err}"
+        );
     }
 
     #[test]
