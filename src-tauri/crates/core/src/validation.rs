@@ -75,7 +75,7 @@ pub fn validate_appointment(
             if input.title.trim().is_empty() {
                 validate_title(&input.title)?;
             }
-            check_synced_text("title", "The title", &input.title)?;
+            check_synced_text("title", "title", &input.title)?;
         }
     }
     let tz = validate_timezone(&input.timezone)?;
@@ -86,8 +86,8 @@ pub fn validate_appointment(
             validate_notes(&input.notes)?;
         }
         ChangeSource::Sync => {
-            check_synced_text("location", "The location", &input.location)?;
-            check_synced_text("notes", "The notes", &input.notes)?;
+            check_synced_text("location", "location", &input.location)?;
+            check_synced_text("notes", "description", &input.notes)?;
         }
     }
     validate_lead(&input.lead, source)?;
@@ -236,13 +236,18 @@ pub fn validate_lead(lead: &Lead, source: ChangeSource) -> Result<(), Validation
     Ok(())
 }
 
-/// The database's bound on a text field that came from Google.
-fn check_synced_text(field: &'static str, label: &str, value: &str) -> Result<(), ValidationError> {
+/// The database's bound on a text field that came from Google (`google_name`: what
+/// Google calls it).
+fn check_synced_text(
+    field: &'static str,
+    google_name: &str,
+    value: &str,
+) -> Result<(), ValidationError> {
     if value.len() > MAX_SYNCED_TEXT_BYTES {
         return Err(ValidationError::new(
             field,
             format!(
-                "{label} in Google is too long for Bookline to store ({} KB; the limit is {} KB).",
+                "Google's {google_name} is too long for Bookline to store ({} KB; the limit is {} KB).",
                 value.len().div_ceil(1024),
                 MAX_SYNCED_TEXT_BYTES / 1024
             ),

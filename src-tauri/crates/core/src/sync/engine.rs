@@ -1458,7 +1458,7 @@ fn apply_one(
             if let (Some(id), Some(link)) = (appointment_id.as_deref(), &p.link) {
                 // Nothing decided (`plan_events` kept the key for its new etag only):
                 // the snapshot still holds, the etag follows Google.
-                let read = p.ops.is_empty().then(|| p.google_etag.clone()).flatten();
+                let read = p.google_etag.clone().filter(|_| p.ops.is_empty());
                 match written.and_then(|e| e.etag.clone()).or(read) {
                     Some(etag) if Some(&etag) != link.etag.as_ref() => {
                         let mut l = link.clone();
