@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
-use crate::model::{AppointmentInput, Lead, Recurrence, Timing};
+use crate::model::{Appointment, AppointmentInput, Lead, Recurrence, Timing};
 use crate::recurrence;
 
 /// Who is making a change. Decides how strict validation is and whether the change is
@@ -66,29 +66,59 @@ pub fn validate_appointment(
     input: &AppointmentInput,
     source: ChangeSource,
 ) -> Result<(), ValidationError> {
-    match source {
-        ChangeSource::User => validate_title(&input.title)?,
-        ChangeSource::Sync => {
-            // Still never empty (the engine gives an untitled event a stand-in), but
-            // Google's title is kept whole: storing it truncated would later write the
-            // shortened title back over the user's event.
-            if input.title.trim().is_empty() {
-                validate_title(&input.title)?;
-            }
-            check_synced_text("title", "title", &input.title)?;
-        }
+    validate_with(input, source, Kept::default())
+}
+
+/// `validate_appointment` for an edit of `before`: the typing limits hold for what the
+/// user changes, not for a text left as it was — an appointment imported from Google
+/// with a 350-character title can have its time edited without being asked to shorten
+/// the title (which would then be written back over the user's event).
+pub fn validate_edit(
+    input: &AppointmentInput,
+    before: &Appointment,
+    source: ChangeSource,
+) -> Result<(), ValidationError> {
+    let kept = Kept {
+        title: input.title.trim() == before.title.trim(),
+        location: input.location == before.location,
+        notes: input.notes == before.notes,
+    };
+    validate_with(input, source, kept)
+}
+
+/// Texts an edit leaves as they were.
+#[derive(Debug, Clone, Copy, Default)]
+struct Kept {
+    title: bool,
+    location: bool,
+    notes: bool,
+}
+
+fn validate_with(
+    input: &AppointmentInput,
+    source: ChangeSource,
+    kept: Kept,
+) -> Result<(), ValidationError> {
+    let typed = |kept: bool| source == ChangeSource::User && !kept;
+    if typed(kept.title) || input.title.trim().is_empty() {
+        // Never empty, from anyone (the engine gives an untitled event a stand-in).
+        validate_title(&input.title)?;
+    } else {
+        // Google's title is kept whole: storing it truncated would later write the
+        // shortened title back over the user's event.
+        check_synced_text("title", "title", &input.title)?;
     }
     let tz = validate_timezone(&input.timezone)?;
     validate_timing(&input.timing, source)?;
-    match source {
-        ChangeSource::User => {
-            validate_location(&input.location)?;
-            validate_notes(&input.notes)?;
-        }
-        ChangeSource::Sync => {
-            check_synced_text("location", "location", &input.location)?;
-            check_synced_text("notes", "description", &input.notes)?;
-        }
+    if typed(kept.location) {
+        validate_location(&input.location)?;
+    } else {
+        check_synced_text("location", "location", &input.location)?;
+    }
+    if typed(kept.notes) {
+        validate_notes(&input.notes)?;
+    } else {
+        check_synced_text("notes", "description", &input.notes)?;
     }
     validate_lead(&input.lead, source)?;
     if let Some(recurrence) = &input.recurrence {
@@ -427,6 +457,36 @@ mod tests {
         let err = validate_appointment(&i, ChangeSource::User).unwrap_err();
         assert_eq!(err.field, "title");
         assert!(err.message.contains("301 characters"), "{}", err.message);
+    }
+
+    #[test]
+    fn an_edit_holds_only_the_changed_texts_to_the_typing_limits() {
+        let mut long = input();
+        long.title = "x".repeat(350);
+        let before = Appointment {
+            id: "a".into(),
+            title: long.title.clone(),
+            timing: long.timing.clone(),
+            timezone: long.timezone.clone(),
+            location: long.location.clone(),
+            notes: long.notes.clone(),
+            lead: long.lead.clone(),
+            status: long.status,
+            origin: crate::model::Origin::Google,
+            recurrence: None,
+            instance_of: None,
+            created_at: Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(),
+            updated_at: Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(),
+        };
+        let mut moved = long.clone();
+        moved.timing = Timing::Timed {
+            start: Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap(),
+            end: Utc.with_ymd_and_hms(2026, 3, 3, 10, 0, 0).unwrap(),
+        };
+        assert_eq!(validate_edit(&moved, &before, ChangeSource::User), Ok(()));
+        moved.title.push('y');
+        let err = validate_edit(&moved, &before, ChangeSource::User).unwrap_err();
+        assert_eq!(err.field, "title");
     }
 
     #[test]

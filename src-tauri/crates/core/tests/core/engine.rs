@@ -1528,6 +1528,23 @@ async fn a_long_google_title_imports_in_full_and_is_not_written_back() {
     let now = w.client.get_event(&w.ctx.calendar_id, &id).await.unwrap();
     assert_eq!(now.summary.as_deref(), Some(long.as_str()));
     assert_eq!(now.etag, e.etag, "the event was not touched");
+
+    // The user moves it: the title they did not touch is not held to the typing limit,
+    // and only the time goes to Google.
+    let a = w.crm_all().into_iter().find(|a| a.title == long).unwrap();
+    let mut input = timed(&long, at(5, 11));
+    input.timezone = a.timezone.clone();
+    w.store
+        .update_appointment(&a.id, input, ChangeSource::User)
+        .expect("editing the time keeps the long title");
+    let r = w.pass().await;
+    assert_eq!(r.updated_in_google, 1, "{r:?}");
+    let now = w.client.get_event(&w.ctx.calendar_id, &id).await.unwrap();
+    assert_eq!(now.summary.as_deref(), Some(long.as_str()));
+    assert_eq!(
+        now.start.and_then(|s| s.date_time).map(|t| t.to_utc()),
+        Some(at(5, 11))
+    );
 }
 
 /// Activity rows about one Google event.
