@@ -1761,3 +1761,151 @@ async fn a_crm_delete_after_an_unseen_google_edit_reads_the_event_again() {
     assert_eq!(w.link_count(), 0);
     assert!(!w.pass().await.changed_anything());
 }
+
+/// Serves `pages` as the answers to `events.list`, one per request in order (the last
+/// again once they run out): Google can hold events the emulator (rightly) refuses to
+/// create, such as one whose end comes before its start.
+async fn google_serving(pages: Vec<Value>) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = pages[n.min(pages.len() - 1)].to_string();
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    (base, served)
+}
+
+/// An event whose times cannot be read is parked when the listing is read: the pass
+/// succeeds and the token moves on, the other event arrives, the same version read again
+/// is not logged again, and a new version that reads is imported and unparked.
+#[tokio::test]
+async fn an_event_whose_times_cannot_be_read_is_parked_and_retried_when_it_changes() {
+    let now = Utc::now();
+    let stamp = (now + ChronoDuration::seconds(1)).to_rfc3339();
+    let event = |id: &str, etag: &str, summary: &str, end: &str| {
+        json!({
+            "id": id, "etag": etag, "status": "confirmed", "summary": summary,
+            "created": stamp, "updated": stamp,
+            "start": {"dateTime": "2027-03-05T10:00:00Z"},
+            "end": {"dateTime": end},
+        })
+    };
+    let page = |items: Vec<Value>, token: &str| json!({"kind": "calendar#events", "timeZone": "UTC", "items": items, "nextSyncToken": token});
+    let broken = event(
+        "brokenevent1",
+        "\"e1\"",
+        "Backwards",
+        "2027-03-05T09:00:00Z",
+    );
+    let (base, served) = google_serving(vec![
+        page(
+            vec![
+                broken.clone(),
+                event("goodevent1", "\"g1\"", "Fine", "2027-03-05T11:00:00Z"),
+            ],
+            "t1",
+        ),
+        // The same version again (as a full relist would bring it), then a new one.
+        page(vec![broken], "t2"),
+        page(
+            vec![event(
+                "brokenevent1",
+                "\"e2\"",
+                "Backwards",
+                "2027-03-05T10:30:00Z",
+            )],
+            "t3",
+        ),
+    ])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("bookline.sqlite3")).unwrap();
+    let client = CalendarClient::new(
+        Endpoints::from_base(&base).unwrap(),
+        Arc::new(StaticTokenSource::new("token".to_owned())),
+    )
+    .unwrap();
+    let ctx = AccountContext {
+        calendar_id: "cal@example.com".into(),
+        connected_at: now,
+        direction: Direction::Both,
+        privacy: PrivacySettings::default(),
+    };
+    let engine = SyncEngine::new(fast_options());
+    let cancel = CancellationToken::new();
+    let token = || {
+        store
+            .read(|c| links::sync_token(&store, c, &ctx.calendar_id))
+            .unwrap()
+    };
+    let logged = || {
+        store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT COUNT(*) FROM activity WHERE event_id = 'brokenevent1'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .unwrap())
+            })
+            .unwrap()
+    };
+
+    let r = engine
+        .run_pass(&store, &client, &ctx, &cancel)
+        .await
+        .unwrap();
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.created_in_crm, 1, "{r:?}");
+    assert_eq!(token().as_deref(), Some("t1"));
+    let parked = parked::list(&store).unwrap();
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    assert_eq!(parked[0].event_id, "brokenevent1");
+    assert_eq!(parked[0].title, "Backwards");
+    assert!(
+        parked[0].reason.contains("ends before it starts"),
+        "{parked:?}"
+    );
+    assert_eq!(logged(), 1);
+
+    let r = engine
+        .run_pass(&store, &client, &ctx, &cancel)
+        .await
+        .unwrap();
+    assert!(r.errors.is_empty() && !r.changed_anything(), "{r:?}");
+    assert_eq!(token().as_deref(), Some("t2"));
+    assert_eq!(parked::list(&store).unwrap().len(), 1);
+    assert_eq!(logged(), 1, "the same version is not logged again");
+
+    let r = engine
+        .run_pass(&store, &client, &ctx, &cancel)
+        .await
+        .unwrap();
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.created_in_crm, 1, "{r:?}");
+    assert_eq!(token().as_deref(), Some("t3"));
+    assert!(parked::list(&store).unwrap().is_empty());
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
