@@ -14,7 +14,7 @@ CREATE TABLE parked (
     -- Why Bookline could not store it, in a sentence.
     reason      TEXT NOT NULL,
     version     TEXT,
-    -- RFC 3339 UTC: when the event was first parked.
+    -- RFC 3339 UTC: when the event was parked (this version of it).
     since       TEXT NOT NULL,
     PRIMARY KEY (calendar_id, event_id)
 ) WITHOUT ROWID;

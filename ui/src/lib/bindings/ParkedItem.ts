@@ -13,6 +13,7 @@ title: string,
  */
 reason: string, 
 /**
- * RFC 3339: when it was first parked.
+ * RFC 3339: when it was parked (as Google holds it now: a new version that still
+ * cannot be stored is parked anew).
  */
 since: string, };

@@ -34,7 +34,8 @@ pub struct ParkedItem {
     pub title: String,
     /// Why Bookline could not store it, in a sentence.
     pub reason: String,
-    /// RFC 3339: when it was first parked.
+    /// RFC 3339: when it was parked (as Google holds it now: a new version that still
+    /// cannot be stored is parked anew).
     pub since: String,
 }
 
@@ -75,7 +76,7 @@ pub(crate) fn any(store: &Store, conn: &Connection, calendar_id: &str) -> Result
 
 /// Parks `event_id` at `version` (its etag). Returns whether this is news — the event
 /// was not parked, or was parked at another version — which is when the caller logs it;
-/// the same version again changes nothing (and keeps `since`).
+/// the same version again changes nothing (and keeps `since`); another is parked anew.
 pub(crate) fn park(
     store: &Store,
     conn: &Connection,
@@ -101,7 +102,7 @@ pub(crate) fn park(
         "INSERT INTO parked (calendar_id, event_id, title, reason, version, since) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
          ON CONFLICT (calendar_id, event_id) DO UPDATE SET title = excluded.title, \
-         reason = excluded.reason, version = excluded.version",
+         reason = excluded.reason, version = excluded.version, since = excluded.since",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
