@@ -696,6 +696,93 @@ mod google {
         rt.block_on(emulator.shutdown());
     }
 
+    /// A Google event Bookline cannot store (a recurrence of 1,001 lines) does not fail
+    /// `bookline sync`: it is parked, and `status --json` lists it with its reason.
+    #[test]
+    fn an_unstorable_event_is_parked_and_listed_by_status() {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            eprintln!("skipped: no D-Bus session, so no Secret Service to keep the sign-in in");
+            return;
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (emulator, base_url, email, token) = emulator_with_account(&rt, None, 0);
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut app = Bookline {
+            dir: data.path().to_path_buf(),
+            base_url: base_url.clone(),
+            outputs: Vec::new(),
+        };
+        connect_playing_the_browser(&mut app, &rt, &email);
+        let status = app.json(&["status", "--json"]);
+        assert_eq!(status["parked"], json!([]), "{status}");
+
+        let mut recurrence = vec!["RRULE:FREQ=DAILY".to_owned()];
+        for day in 0..1000 {
+            let date =
+                chrono::NaiveDate::from_ymd_opt(2030, 5, 1).expect("date") + chrono::Days::new(day);
+            recurrence.push(format!("EXDATE:{}T090000Z", date.format("%Y%m%d")));
+        }
+        let http = reqwest::Client::new();
+        let events_url = format!("{base_url}/calendar/v3/calendars/{email}/events");
+        let event_id = rt.block_on(async {
+            let mut id = String::new();
+            for (summary, recurrence) in [
+                ("Daily stand-up", Some(recurrence)),
+                ("Customer call", None),
+            ] {
+                let mut body = json!({
+                    "summary": summary,
+                    "start": { "dateTime": "2030-05-01T09:00:00Z", "timeZone": "UTC" },
+                    "end": { "dateTime": "2030-05-01T09:30:00Z", "timeZone": "UTC" },
+                });
+                if let Some(lines) = recurrence {
+                    body["recurrence"] = json!(lines);
+                }
+                let created: Value = http
+                    .post(&events_url)
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("new event")
+                    .json()
+                    .await
+                    .expect("event JSON");
+                if id.is_empty() {
+                    id = created["id"].as_str().expect("event id").to_owned();
+                }
+            }
+            id
+        });
+        let report = app.json(&["sync", "--json"]);
+        assert_eq!(report["errors"], json!([]), "{report}");
+        assert_eq!(report["created_in_crm"], 1, "{report}");
+
+        let status = app.json(&["status", "--json"]);
+        let parked = status["parked"].as_array().expect("a parked array");
+        assert_eq!(parked.len(), 1, "{status}");
+        assert_eq!(parked[0]["event_id"], event_id.as_str());
+        assert_eq!(parked[0]["title"], "Daily stand-up");
+        assert!(
+            parked[0]["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("repeat rule")),
+            "{status}"
+        );
+        assert!(parked[0]["since"].is_string(), "{status}");
+        let out = app.run(&["status"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(text.contains("Daily stand-up"), "{text}");
+        // The next run succeeds again and logs nothing new.
+        let report = app.json(&["sync", "--json"]);
+        assert_eq!(report["errors"], json!([]), "{report}");
+        rt.block_on(emulator.shutdown());
+    }
+
     /// `BOOKLINE_GOOGLE_QUOTA_PER_MINUTE` sets the engine's own quota: at 60 a minute
     /// (a burst of 2, then about one request a second) a pass of one listing and three
     /// inserts must wait about two seconds; with the default the same pass waits for

@@ -283,6 +283,12 @@ fn describe_status(s: &AppStatus) -> String {
         s.last_sync.as_deref().unwrap_or("never")
     ));
     text.push_str(&format!("Waiting to be sent: {}\n", s.pending));
+    for item in &s.parked {
+        text.push_str(&format!(
+            "Set aside (can't be stored): “{}” — {} (tried again when it changes in Google)\n",
+            item.title, item.reason
+        ));
+    }
     text
 }
 

@@ -11,6 +11,7 @@ pub mod fields;
 pub mod ids;
 pub mod links;
 pub mod mapping;
+pub mod parked;
 pub mod privacy;
 pub mod service;
 pub mod settings;

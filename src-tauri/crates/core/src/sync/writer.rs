@@ -27,8 +27,11 @@ pub enum WriteCall {
         body: Value,
         if_match: Option<String>,
     },
+    /// `events.delete` with `If-Match` when the etag is known: an event edited in
+    /// Google since it was read is not deleted (412 → `Outcome::Stale`).
     Delete {
         event_id: String,
+        if_match: Option<String>,
     },
     Get {
         event_id: String,
@@ -44,7 +47,9 @@ impl WriteCall {
                 body,
                 if_match,
             } => BatchCall::patch(event_id.clone(), body.clone(), if_match.as_deref()),
-            WriteCall::Delete { event_id } => BatchCall::delete(event_id.clone(), None),
+            WriteCall::Delete { event_id, if_match } => {
+                BatchCall::delete(event_id.clone(), if_match.as_deref())
+            }
             WriteCall::Get { event_id } => BatchCall::get(event_id.clone()),
         })
     }
@@ -59,7 +64,8 @@ pub enum Outcome {
     Deleted,
     /// 409 on insert: the id exists (an earlier attempt arrived). Read it back and link.
     Duplicate,
-    /// 412: the event changed in Google since it was read. Read it back and merge.
+    /// 412 on a patch or delete: the event changed in Google since it was read. Read it
+    /// back and decide again.
     Stale,
     /// 404/410 on a patch or get: the event does not exist (any more).
     Missing,
@@ -247,8 +253,8 @@ impl Writer<'_> {
                 .retried(|| c.patch_event(cal, event_id, body, if_match.as_deref()))
                 .await?
                 .map(|e| Outcome::Event(Box::new(e))),
-            WriteCall::Delete { event_id } => self
-                .retried(|| c.delete_event(cal, event_id, None))
+            WriteCall::Delete { event_id, if_match } => self
+                .retried(|| c.delete_event(cal, event_id, if_match.as_deref()))
                 .await?
                 .map(|()| Outcome::Deleted),
             WriteCall::Get { event_id } => self
@@ -363,7 +369,9 @@ fn classify(call: &WriteCall, e: GoogleError) -> Outcome {
     match call {
         WriteCall::Insert(_) if e.is_duplicate() => Outcome::Duplicate,
         WriteCall::Delete { .. } if e.is_gone() || e.is_not_found() => Outcome::Deleted,
-        WriteCall::Patch { .. } if e.is_precondition_failed() => Outcome::Stale,
+        WriteCall::Patch { .. } | WriteCall::Delete { .. } if e.is_precondition_failed() => {
+            Outcome::Stale
+        }
         WriteCall::Patch { .. } | WriteCall::Get { .. } if e.is_gone() || e.is_not_found() => {
             Outcome::Missing
         }
