@@ -8,6 +8,7 @@ import type { AppError } from './bindings/AppError';
 import type { Appointment } from './bindings/Appointment';
 import type { AppointmentInput } from './bindings/AppointmentInput';
 import type { AppointmentPage } from './bindings/AppointmentPage';
+import type { AppStatus } from './bindings/AppStatus';
 import type { CalendarChangeChoice } from './bindings/CalendarChangeChoice';
 import type { CalendarChangePreview } from './bindings/CalendarChangePreview';
 import type { ListQuery } from './bindings/ListQuery';
@@ -15,7 +16,6 @@ import type { Occurrence } from './bindings/Occurrence';
 import type { Status } from './bindings/Status';
 import type {
   ActivityEntry,
-  AppStatus,
   BackfillArgs,
   BackfillPreview,
   BackfillProgress,

@@ -12,11 +12,11 @@ import type { ListQuery } from '../bindings/ListQuery';
 import type { Occurrence } from '../bindings/Occurrence';
 import type { Status } from '../bindings/Status';
 import type { Timing } from '../bindings/Timing';
+import type { AppStatus } from '../bindings/AppStatus';
 import { parseTemplate, writesToCrm, writesToGoogle } from '../sync';
 import type {
   ActivityEntry,
   ActivityKind,
-  AppStatus,
   BackfillArgs,
   BackfillPreview,
   BackfillProgress,
@@ -478,6 +478,8 @@ function appStatus(): AppStatus {
       state,
       message: state === 'needs_reconnect' ? 'Google no longer accepts Bookline’s access (the permission was removed). Reconnect to resume syncing; nothing has been lost.' : null,
     },
+    // The fake stores whatever Google holds; nothing is ever set aside.
+    parked: [],
   };
 }
 
