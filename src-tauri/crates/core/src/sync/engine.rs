@@ -569,6 +569,9 @@ impl SyncEngine {
         let cal = ctx.calendar_id.as_str();
         let mut problems = Vec::new();
         let gathered = store.read(|conn| {
+            // Appointments kept by Remove Google Account remember their events: the
+            // events are paired with them by id (`PairedBy::SourceEventId`).
+            let remembered = remembers_events(store, conn)?;
             let mut crm = Vec::new();
             let mut google = Vec::new();
             let mut records = Vec::new();
@@ -594,10 +597,15 @@ impl SyncEngine {
                             .map(str::to_owned)
                     })
                     .or_else(|| ids::appointment_id_from_event_id(&event_id));
-                let appointment = match &candidate {
+                let mut appointment = match &candidate {
                     Some(id) => store.get_in(conn, id)?,
                     None => None,
                 };
+                let mut source_event_id = None;
+                if remembered && appointment.is_none() && link.is_none() {
+                    appointment = store.by_source_event_in(conn, &event_id)?;
+                    source_event_id = appointment.as_ref().map(|_| event_id.clone());
+                }
                 let lead = appointment
                     .as_ref()
                     .map(|a| a.lead.clone())
@@ -626,7 +634,10 @@ impl SyncEngine {
                     }
                 };
                 match &appointment {
-                    Some(a) => crm.push(crm_side(a)),
+                    Some(a) => crm.push(CrmSide {
+                        source_event_id,
+                        ..crm_side(a)
+                    }),
                     None => {
                         if let Some(l) = &link {
                             if pending_delete(store, conn, &l.appointment_id)? {
@@ -1357,6 +1368,10 @@ fn apply_one(
                 )
             });
             if is_new && !created {
+                if p.item.paired_by == Some(PairedBy::SourceEventId) {
+                    // Linked again: the link says which event it is from now on.
+                    store.clear_source_event_in(tx, id)?;
+                }
                 log.push(
                     NewActivity::new(
                         ActivityKind::Linked,
@@ -1633,6 +1648,16 @@ fn queued_deletes(store: &Store, conn: &Connection) -> Result<bool, StoreError> 
     conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox WHERE op = 'delete')")
         .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
         .map_err(|e| store.error("read pending changes", e))
+}
+
+/// Whether any appointment remembers the event it was linked to before the account was
+/// removed (`Store::source_event_id_in`).
+fn remembers_events(store: &Store, conn: &Connection) -> Result<bool, StoreError> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM appointments WHERE source_event_id IS NOT NULL)",
+    )
+    .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+    .map_err(|e| store.error("read the appointments", e))
 }
 
 /// Whether a delete of this appointment is waiting in the outbox.

@@ -1147,6 +1147,8 @@ async fn reconnect_after_keep_imported(transfer_first: bool) {
     } else {
         let r = pass().await;
         assert_eq!((r.created_in_crm, r.created_in_google), (0, 0), "{r:?}");
+        // The first pass reads the whole calendar and re-links both.
+        assert_eq!(count(&s.store, "links"), 2);
         let (preview, done) = transfer().await;
         assert_eq!(
             (preview.create_in_crm, preview.create_in_google),
