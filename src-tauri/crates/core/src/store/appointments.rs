@@ -418,7 +418,11 @@ impl Store {
     }
 
     /// Forgets the remembered event of an appointment linked again.
-    pub(crate) fn clear_source_event_in(&self, conn: &rusqlite::Connection, id: &str) -> Result<()> {
+    pub(crate) fn clear_source_event_in(
+        &self,
+        conn: &rusqlite::Connection,
+        id: &str,
+    ) -> Result<()> {
         conn.prepare_cached(
             "UPDATE appointments SET source_event_id = NULL \
              WHERE id = ?1 AND source_event_id IS NOT NULL",

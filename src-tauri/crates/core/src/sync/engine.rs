@@ -140,6 +140,20 @@ pub struct EngineOptions {
     pub page_size: u32,
     /// Outbox entries (appointments) handled per transaction.
     pub push_chunk: usize,
+    /// Runs right before a batch's CRM side is applied (after the batch was planned and
+    /// its Google writes are done): a seam for tests to land a user's edit in that
+    /// window. `None` in the app.
+    pub before_apply: Option<ApplyHook>,
+}
+
+/// `EngineOptions::before_apply`.
+#[derive(Clone)]
+pub struct ApplyHook(pub std::sync::Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for ApplyHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApplyHook")
+    }
 }
 
 impl Default for EngineOptions {
@@ -152,6 +166,7 @@ impl Default for EngineOptions {
             delete_policy: DeletePolicy::default(),
             page_size: 2500,
             push_chunk: 500,
+            before_apply: None,
         }
     }
 }
@@ -952,6 +967,9 @@ impl SyncEngine {
         finish: impl FnOnce(&Transaction<'_>, &SyncReport) -> Result<(), StoreError>,
     ) -> Result<(), SyncError> {
         const ACTION: &str = "save what sync changed";
+        if let Some(hook) = &self.options.before_apply {
+            (hook.0)();
+        }
         let mut finish = Some(finish);
         let mut run_finish = |tx: &Transaction<'_>, counts: &SyncReport| match finish.take() {
             Some(f) => f(tx, counts),

@@ -1142,7 +1142,11 @@ async fn reconnect_after_keep_imported(transfer_first: bool) {
             (0, 0),
             "{preview:?}"
         );
-        assert_eq!((done.created_in_crm, done.created_in_google), (0, 0), "{done:?}");
+        assert_eq!(
+            (done.created_in_crm, done.created_in_google),
+            (0, 0),
+            "{done:?}"
+        );
         pass().await;
     } else {
         let r = pass().await;
@@ -1155,7 +1159,11 @@ async fn reconnect_after_keep_imported(transfer_first: bool) {
             (0, 0),
             "{preview:?}"
         );
-        assert_eq!((done.created_in_crm, done.created_in_google), (0, 0), "{done:?}");
+        assert_eq!(
+            (done.created_in_crm, done.created_in_google),
+            (0, 0),
+            "{done:?}"
+        );
     }
     pass().await;
 

@@ -12,7 +12,7 @@ use bookline_core::ratelimit::Backoff;
 use bookline_core::store::{ChangeSource, Store};
 use bookline_core::sync::activity::{self, ActivityKind};
 use bookline_core::sync::engine::{
-    AccountContext, EngineOptions, SyncEngine, SyncError, SyncReport,
+    AccountContext, ApplyHook, EngineOptions, SyncEngine, SyncError, SyncReport,
 };
 use bookline_core::sync::ids;
 use bookline_core::sync::links;
@@ -869,6 +869,90 @@ async fn concurrent_edits_merge_by_field_and_log_the_conflict() {
         "{log:?}"
     );
     // Converged: nothing more to do.
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+}
+
+/// A user's edit that lands while a pull applies — after the pull read the row, before
+/// its transaction — is not taken as synced: an edit of another field stays next to
+/// Google's change, an edit of the same field is the later edit and wins, and both are
+/// pushed to Google.
+#[tokio::test]
+async fn an_edit_made_while_a_pull_applies_is_pushed_not_lost() {
+    type Edit = Box<dyn FnOnce() + Send>;
+    let armed: Arc<std::sync::Mutex<Option<Edit>>> = Arc::default();
+    let slot = armed.clone();
+    let options = EngineOptions {
+        before_apply: Some(ApplyHook(Arc::new(move || {
+            let edit = slot.lock().unwrap().take();
+            if let Some(edit) = edit {
+                edit();
+            }
+        }))),
+        ..fast_options()
+    };
+    let w = World::with_options(Direction::Both, options).await;
+    let ada = w.crm_create(timed("Call Ada", at(2, 9)));
+    let bob = w.crm_create(timed("Call Bob", at(3, 9)));
+    w.pass().await;
+    w.pass().await;
+    let ada_event = ids::event_id_for(&ada.id).unwrap();
+    let bob_event = ids::event_id_for(&bob.id).unwrap();
+
+    w.google_patch(&ada_event, json!({"location": "Room 1"}))
+        .await;
+    w.google_patch(&bob_event, json!({"summary": "Call Bob (Google)"}))
+        .await;
+    // The user edits both titles while the pull that brings those changes applies
+    // (another connection, as the window's would be).
+    let path = w.store.path().to_owned();
+    let (ada_id, bob_id) = (ada.id.clone(), bob.id.clone());
+    *armed.lock().unwrap() = Some(Box::new(move || {
+        let window = Store::open(&path).unwrap();
+        window
+            .update_appointment(
+                &ada_id,
+                timed("Call Ada (Bookline)", at(2, 9)),
+                ChangeSource::User,
+            )
+            .unwrap();
+        window
+            .update_appointment(
+                &bob_id,
+                timed("Call Bob (Bookline)", at(3, 9)),
+                ChangeSource::User,
+            )
+            .unwrap();
+    }));
+    w.pass().await;
+    assert!(
+        armed.lock().unwrap().is_none(),
+        "the edit landed in the pass"
+    );
+    w.pass().await;
+
+    let ada_now = w.store.get_appointment(&ada.id).unwrap().unwrap();
+    assert_eq!(
+        (ada_now.title.as_str(), ada_now.location.as_str()),
+        ("Call Ada (Bookline)", "Room 1")
+    );
+    let bob_now = w.store.get_appointment(&bob.id).unwrap().unwrap();
+    assert_eq!(bob_now.title, "Call Bob (Bookline)");
+    let ada_google = w
+        .client
+        .get_event(&w.ctx.calendar_id, &ada_event)
+        .await
+        .unwrap();
+    assert_eq!(title_of(&ada_google), "Call Ada (Bookline)");
+    assert_eq!(ada_google.location.as_deref(), Some("Room 1"));
+    let bob_google = w
+        .client
+        .get_event(&w.ctx.calendar_id, &bob_event)
+        .await
+        .unwrap();
+    assert_eq!(title_of(&bob_google), "Call Bob (Bookline)");
+    assert_eq!(w.store.pending_outbox_count().unwrap(), 0);
+    // Converged.
     let r = w.pass().await;
     assert!(!r.changed_anything(), "{r:?}");
 }
