@@ -1216,28 +1216,38 @@ fn apply_one(
                     .get_in(tx, &id)?
                     .ok_or(StoreError::NotFound { id: id.clone() })?;
                 lead = current.lead.clone();
+                // The user's edits since the plan are the later ones: their fields keep
+                // the user's values and wait in the outbox to be pushed.
+                let edited = edited_since_plan(p, &current);
+                let apply = fields.difference(edited);
                 let mut merged = fields_of(&current);
-                merged.take_fields(to, *fields);
-                let status = merged.status.to_crm(current.status);
-                let input = AppointmentInput {
-                    lead: current.lead.clone(),
-                    ..input_from(&merged, current.lead.clone(), status)
+                merged.take_fields(to, apply);
+                let saved = if apply.is_empty() {
+                    current
+                } else {
+                    let status = merged.status.to_crm(current.status);
+                    let input = AppointmentInput {
+                        lead: current.lead.clone(),
+                        ..input_from(&merged, current.lead.clone(), status)
+                    };
+                    let updated = store.update_in(tx, &id, input, ChangeSource::Sync)?;
+                    counts.updated_in_crm += 1;
+                    log.push(
+                        NewActivity::new(
+                            ActivityKind::Updated,
+                            Some(Side::Crm),
+                            format!("Updated “{}” in Bookline", updated.title),
+                        )
+                        .appointment(Some(&id))
+                        .detail(changed_fields(apply)),
+                    );
+                    updated
                 };
-                let updated = store.update_in(tx, &id, input, ChangeSource::Sync)?;
-                counts.updated_in_crm += 1;
-                log.push(
-                    NewActivity::new(
-                        ActivityKind::Updated,
-                        Some(Side::Crm),
-                        format!("Updated “{}” in Bookline", updated.title),
-                    )
-                    .appointment(Some(&id))
-                    .detail(changed_fields(*fields)),
-                );
-                crm_after = Some(fields_of(&updated));
+                crm_after = Some(synced_crm(p, &saved, edited, Some(to), *fields));
             }
             SyncOp::CancelInCrm => {
                 let id = appointment_id.clone().unwrap_or_default();
+                let before = store.get_in(tx, &id)?;
                 let cancelled =
                     store.set_status_in(tx, &id, Status::Cancelled, ChangeSource::Sync)?;
                 counts.deleted_in_crm += 1;
@@ -1252,7 +1262,9 @@ fn apply_one(
                     )
                     .appointment(Some(&id)),
                 );
-                crm_after = Some(fields_of(&cancelled));
+                let mut edited = before.map(|b| edited_since_plan(p, &b)).unwrap_or_default();
+                edited.remove(Field::Status);
+                crm_after = Some(synced_crm(p, &cancelled, edited, None, FieldSet::default()));
             }
             SyncOp::DeleteInCrm => {
                 let id = appointment_id.clone().unwrap_or_default();
@@ -1426,6 +1438,38 @@ fn apply_one(
             .map(|entry| entry.event(event_id.as_deref())),
     );
     Ok(())
+}
+
+/// The synced fields of `row` that changed since the plan read it: a user's edit that
+/// landed between plan and apply (it queued its own outbox entry).
+fn edited_since_plan(p: &Planned, row: &Appointment) -> FieldSet {
+    match p.item.crm.as_ref().filter(|c| !c.deleted) {
+        Some(planned) => planned.fields.diff(&fields_of(row)),
+        None => FieldSet::default(),
+    }
+}
+
+/// The CRM snapshot of a link after a CRM write: the row as saved, except that fields
+/// the user edited since the plan (`edited`) hold what the plan knew of them, with
+/// `to`'s values for the planned `fields`. So the snapshot never claims that the user's
+/// new value was synced, and the next push sends it.
+fn synced_crm(
+    p: &Planned,
+    saved: &Appointment,
+    edited: FieldSet,
+    to: Option<&SyncFields>,
+    fields: FieldSet,
+) -> SyncFields {
+    let mut after = fields_of(saved);
+    let Some(planned) = p.item.crm.as_ref().filter(|_| !edited.is_empty()) else {
+        return after;
+    };
+    let mut known = planned.fields.clone();
+    if let Some(to) = to {
+        known.take_fields(to, fields);
+    }
+    after.take_fields(&known, edited);
+    after
 }
 
 /// How long a failed outbox entry waits before the next pass tries it again.
