@@ -813,6 +813,71 @@ async fn each_direction_moves_only_its_way() {
     }
 }
 
+/// Widening the direction leaves nothing behind: what was created on the side the
+/// narrower direction did not send from is new since connecting, so the next pass moves
+/// it (once); what existed before connecting still waits for a transfer.
+async fn widening_moves_what_was_created_meanwhile(from: Direction) {
+    use bookline_core::sync::settings;
+    let mut w = World::new(from).await;
+    w.store
+        .set_setting(
+            bookline_core::account::SETTING_CONNECTED_AT,
+            &w.ctx.connected_at,
+        )
+        .unwrap();
+    w.google_old("Old lunch", at(4, 12)).await;
+    w.crm_create(timed("Call made meanwhile", at(4, 9)));
+    w.google_insert("Lunch made meanwhile", at(4, 11)).await;
+    w.pass().await;
+    w.pass().await;
+
+    let widened = settings::SyncSettings {
+        direction: Direction::Both,
+        ..settings::load(&w.store).unwrap()
+    };
+    settings::save(&w.store, &widened).unwrap();
+    w.ctx.direction = Direction::Both;
+    let r = w.pass().await;
+    let moved = match from {
+        Direction::GoogleToCrm => r.created_in_google,
+        _ => r.created_in_crm,
+    };
+    assert_eq!(moved, 1, "{from:?}: {r:?}");
+
+    let mut in_google: Vec<String> = w
+        .google_events()
+        .await
+        .iter()
+        .map(|e| title_of(e).to_owned())
+        .collect();
+    in_google.sort();
+    assert_eq!(
+        in_google,
+        ["Call made meanwhile", "Lunch made meanwhile", "Old lunch"],
+        "{from:?}"
+    );
+    let mut in_crm: Vec<String> = w.crm_all().into_iter().map(|a| a.title).collect();
+    in_crm.sort();
+    assert_eq!(
+        in_crm,
+        ["Call made meanwhile", "Lunch made meanwhile"],
+        "{from:?}"
+    );
+    assert_eq!(w.link_count(), 2, "{from:?}");
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{from:?}: {r:?}");
+}
+
+#[tokio::test]
+async fn widening_google_to_crm_to_both_sends_what_was_created_meanwhile() {
+    widening_moves_what_was_created_meanwhile(Direction::GoogleToCrm).await;
+}
+
+#[tokio::test]
+async fn widening_crm_to_google_to_both_imports_what_was_created_meanwhile() {
+    widening_moves_what_was_created_meanwhile(Direction::CrmToGoogle).await;
+}
+
 #[tokio::test]
 async fn concurrent_edits_merge_by_field_and_log_the_conflict() {
     let w = World::new(Direction::Both).await;
