@@ -825,6 +825,11 @@ async fn widening_moves_what_was_created_meanwhile(from: Direction) {
             &w.ctx.connected_at,
         )
         .unwrap();
+    let narrow = settings::SyncSettings {
+        direction: from,
+        ..settings::load(&w.store).unwrap()
+    };
+    settings::save(&w.store, &narrow).unwrap();
     w.google_old("Old lunch", at(4, 12)).await;
     w.crm_create(timed("Call made meanwhile", at(4, 9)));
     w.google_insert("Lunch made meanwhile", at(4, 11)).await;
