@@ -113,7 +113,7 @@ pub async fn run_backfill(app: AppHandle, ticket: TransferTicket, request: Backf
         .await
     {
         Ok(outcome) => outcome.progress,
-        Err(error) => ended_with(&state, commands::report(error)),
+        Err(error) => state.app().stopped_progress(commands::report(error)),
     };
     events::emit(&app, BACKFILL_PROGRESS, last.clone());
     events::appointments_changed(&app);
@@ -121,31 +121,6 @@ pub async fn run_backfill(app: AppHandle, ticket: TransferTicket, request: Backf
     if let Some(notice) = backfill_notice(&last) {
         events::notify(&app, &notice);
     }
-}
-
-/// The last progress event after a failure or a cancel, with the counts reached so far
-/// (what the transfer stored: a cancelled or failed job keeps its place).
-fn ended_with(state: &AppState, error: AppError) -> BackfillProgress {
-    let reached = state.app().unfinished_transfer().ok().flatten();
-    let mut progress = reached.unwrap_or(BackfillProgress {
-        state: ProgressState::Failed,
-        total: 0,
-        done: 0,
-        created_in_google: 0,
-        created_in_crm: 0,
-        linked: 0,
-        failed: 0,
-        eta_secs: None,
-        message: None,
-    });
-    progress.state = if error.code == ErrorCode::Cancelled {
-        ProgressState::Cancelled
-    } else {
-        ProgressState::Failed
-    };
-    progress.eta_secs = None;
-    progress.message = Some(error.message);
-    progress
 }
 
 /// Only a finished transfer is announced; a cancel was the user's own doing.
@@ -361,6 +336,7 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
             commands::list_calendars,
             commands::get_sync_settings,
             commands::save_sync_settings,
+            commands::calendar_change_preview,
             commands::sync_now,
             commands::pause_sync,
             commands::resume_sync,

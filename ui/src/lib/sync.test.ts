@@ -16,7 +16,8 @@ import {
   syncLine,
   syncProblem,
 } from './sync';
-import type { AppStatus, BackfillPreview, CalendarChoice, SyncSettings } from './types';
+import type { BackfillPreview, CalendarChoice, SyncSettings } from './types';
+import type { AppStatus } from './bindings/AppStatus';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 const ann = { name: 'Ann Smith', email: 'ann@example.com', phone: '+49 30 1234' };
@@ -35,6 +36,7 @@ function status(over: Partial<AppStatus> = {}): AppStatus {
     last_sync: '2026-11-25T11:55:00Z',
     pending: 0,
     sync: { state: 'idle', message: null },
+    parked: [],
     ...over,
   };
 }

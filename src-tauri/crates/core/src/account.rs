@@ -28,6 +28,7 @@ use crate::oauth::{self, OAuthClient, OAuthClientConfig, OAuthError, TokenManage
 use crate::runtime::{SyncLine, SyncPhase, SyncRuntimeHandle};
 use crate::secrets::{self, SecretStore};
 use crate::store::{Store, StoreError};
+use crate::sync::parked::{self, ParkedItem};
 use crate::sync::Direction;
 
 /// Setting: the connected account's email (JSON string).
@@ -79,6 +80,9 @@ pub struct AppStatus {
     /// Outbox items waiting to be sent.
     pub pending: u32,
     pub sync: SyncLine,
+    /// Google events Bookline cannot store, set aside with their reason (spec §3); each is
+    /// tried again when it changes in Google.
+    pub parked: Vec<ParkedItem>,
 }
 
 /// What Remove Google Account did.
@@ -405,6 +409,11 @@ impl AccountService {
             },
         };
         let pending = self.store.pending_outbox_count().map_err(storage)?;
+        let parked = if connected {
+            parked::list(&self.store).map_err(storage)?
+        } else {
+            Vec::new()
+        };
         Ok(AppStatus {
             connected,
             email,
@@ -425,6 +434,7 @@ impl AccountService {
             },
             pending: u32::try_from(pending).unwrap_or(u32::MAX),
             sync,
+            parked,
         })
     }
 
@@ -639,6 +649,7 @@ impl AccountService {
                 ] {
                     tx.execute(sql, []).map_err(fail)?;
                 }
+                parked::forget_all(&self.store, tx)?;
                 let removed = if keep_imported {
                     0
                 } else {

@@ -818,6 +818,7 @@ async fn status_and_reports_serialize_to_the_contract_shapes() {
             "email",
             "last_sync",
             "needs_reconnect",
+            "parked",
             "pending",
             "sync"
         ]

@@ -1,4 +1,4 @@
--- Schema version 10: an appointment remembers its Google event after Remove Google Account.
+-- Schema version 11: an appointment remembers its Google event after Remove Google Account.
 --
 -- Remove Google Account drops the links. Bookline's own events are found again on
 -- reconnect by the appointment id in their private property (and their derived id), but
