@@ -16,7 +16,9 @@ import {
   syncLine,
   syncProblem,
 } from './sync';
-import type { BackfillPreview, CalendarChoice, SyncSettings } from './types';
+import type { BackfillPreview } from './bindings/BackfillPreview';
+import type { CalendarChoice } from './bindings/CalendarChoice';
+import type { SyncSettings } from './bindings/SyncSettings';
 import type { AppStatus } from './bindings/AppStatus';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');

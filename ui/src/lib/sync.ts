@@ -4,7 +4,11 @@
 
 import type { AppError } from './bindings/AppError';
 import type { Lead } from './bindings/Lead';
-import type { BackfillPreview, BackfillProgress, CalendarChoice, Direction, SyncSettings } from './types';
+import type { BackfillPreview } from './bindings/BackfillPreview';
+import type { BackfillProgress } from './bindings/BackfillProgress';
+import type { CalendarChoice } from './bindings/CalendarChoice';
+import type { Direction } from './bindings/Direction';
+import type { SyncSettings } from './bindings/SyncSettings';
 import type { AppStatus } from './bindings/AppStatus';
 
 export interface DirectionOption {
