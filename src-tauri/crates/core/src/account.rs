@@ -16,7 +16,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
@@ -30,6 +29,7 @@ use crate::secrets::{self, SecretStore};
 use crate::store::{Store, StoreError};
 use crate::sync::parked::{self, ParkedItem};
 use crate::sync::Direction;
+use crate::sync::{backfill, links};
 
 /// Setting: the connected account's email (JSON string).
 pub const SETTING_EMAIL: &str = "google.email";
@@ -520,20 +520,12 @@ impl AccountService {
         // Managers made before this connect no longer speak for the account.
         self.generation.fetch_add(1, Ordering::SeqCst);
         let stored = self.store.write("save the Google account", |tx| {
-            put_setting(tx, &self.store, SETTING_EMAIL, &email)?;
-            tx.execute(
-                "DELETE FROM settings WHERE key = ?1",
-                [SETTING_NEEDS_RECONNECT],
-            )
-            .map_err(|e| self.store.error("save the Google account", e))?;
+            self.store.set_setting_in(tx, SETTING_EMAIL, &email)?;
+            self.store.remove_setting_in(tx, SETTING_NEEDS_RECONNECT)?;
             if first {
-                put_setting(tx, &self.store, SETTING_CONNECTED_AT, &now)?;
+                self.store.set_setting_in(tx, SETTING_CONNECTED_AT, &now)?;
                 // Changes queued before connecting are old: only backfill moves them.
-                tx.execute(
-                    "DELETE FROM outbox WHERE enqueued_at <= ?1",
-                    params![now.timestamp_millis()],
-                )
-                .map_err(|e| self.store.error("save the Google account", e))?;
+                self.store.outbox_forget_before_in(tx, now)?;
             }
             Ok(())
         });
@@ -628,35 +620,21 @@ impl AccountService {
         let (removed, kept) = self
             .store
             .write("remove the Google account", |tx| {
-                let fail = |e| self.store.error("remove the Google account", e);
                 // Each kept appointment remembers its event, so a reconnect re-links it
                 // instead of creating it again on either side: an event Bookline did not
                 // create (an imported one, a look-alike a transfer linked) has nothing
                 // else that names the appointment.
-                tx.execute(
-                    "UPDATE appointments SET source_event_id = \
-                     (SELECT l.event_id FROM links l WHERE l.appointment_id = appointments.id) \
-                     WHERE id IN (SELECT appointment_id FROM links)",
-                    [],
-                )
-                .map_err(fail)?;
-                for sql in [
-                    "DELETE FROM links",
-                    "DELETE FROM sync_tokens",
-                    "DELETE FROM backfill_items",
-                    "DELETE FROM backfill_jobs",
-                    "DELETE FROM outbox",
-                ] {
-                    tx.execute(sql, []).map_err(fail)?;
-                }
+                links::remember_events_on_appointments(&self.store, tx)?;
+                links::forget_all(&self.store, tx)?;
+                backfill::forget_all(&self.store, tx)?;
+                self.store.outbox_forget_all_in(tx)?;
                 parked::forget_all(&self.store, tx)?;
+                // Deleted directly (no outbox rows): this is not a user's delete to send
+                // to Google; the events stay in Google.
                 let removed = if keep_imported {
                     0
                 } else {
-                    // Deleted directly (no outbox rows): this is not a user's delete to send
-                    // to Google; the events stay in Google.
-                    tx.execute("DELETE FROM appointments WHERE origin = 'google'", [])
-                        .map_err(fail)?
+                    self.store.delete_google_origin_in(tx)?
                 };
                 for key in [
                     SETTING_EMAIL,
@@ -664,16 +642,9 @@ impl AccountService {
                     SETTING_LAST_SYNC,
                     SETTING_NEEDS_RECONNECT,
                 ] {
-                    tx.execute("DELETE FROM settings WHERE key = ?1", [key])
-                        .map_err(fail)?;
+                    self.store.remove_setting_in(tx, key)?;
                 }
-                let kept: i64 = tx
-                    .query_row(
-                        "SELECT COUNT(*) FROM appointments WHERE series_id IS NULL",
-                        [],
-                        |r| r.get(0),
-                    )
-                    .map_err(fail)?;
+                let kept = self.store.series_count_in(tx)?;
                 Ok((removed, kept))
             })
             .map_err(storage)?;
@@ -714,24 +685,4 @@ async fn revoke_quietly(oauth: &OAuthClient, token: &crate::secrets::Secret) {
     if let Err(e) = oauth.revoke_token(token).await {
         tracing::warn!("could not revoke an unused grant: {e}");
     }
-}
-
-fn put_setting<T: Serialize + ?Sized>(
-    tx: &rusqlite::Transaction<'_>,
-    store: &Store,
-    key: &str,
-    value: &T,
-) -> Result<(), StoreError> {
-    let json = serde_json::to_string(value).map_err(|source| StoreError::Setting {
-        key: key.to_owned(),
-        source,
-    })?;
-    tx.execute(
-        "INSERT INTO settings (key, value, updated_at_ms) VALUES (?1, ?2, ?3) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, \
-         updated_at_ms = excluded.updated_at_ms",
-        params![key, json, Utc::now().timestamp_millis()],
-    )
-    .map_err(|e| store.error("save a setting", e))?;
-    Ok(())
 }

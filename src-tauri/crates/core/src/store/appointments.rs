@@ -361,6 +361,25 @@ impl Store {
     }
 
     /// The Google event an unlinked appointment was linked to when the account was
+    /// Deletes every appointment that came from Google, without outbox entries (Remove
+    /// Google Account: not a user's delete to send; the events stay in Google). Returns
+    /// how many.
+    pub(crate) fn delete_google_origin_in(&self, tx: &Transaction<'_>) -> Result<usize> {
+        tx.execute("DELETE FROM appointments WHERE origin = 'google'", [])
+            .map_err(|e| self.error("remove the appointments that came from Google", e))
+    }
+
+    /// Appointments that are not occurrence rows of a series.
+    pub(crate) fn series_count_in(&self, tx: &Transaction<'_>) -> Result<u64> {
+        tx.query_row(
+            "SELECT COUNT(*) FROM appointments WHERE series_id IS NULL",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| u64::try_from(n).unwrap_or(0))
+        .map_err(|e| self.error("count the appointments", e))
+    }
+
     /// removed (Remove Google Account keeps it; a reconnect re-links by it).
     pub(crate) fn source_event_id_in(
         &self,

@@ -65,6 +65,28 @@ impl Store {
         )
     }
 
+    /// Drops the entries queued up to `until` (connecting: what was queued before is
+    /// old, and only a transfer moves old items).
+    pub(crate) fn outbox_forget_before_in(
+        &self,
+        tx: &Transaction<'_>,
+        until: DateTime<Utc>,
+    ) -> Result<()> {
+        tx.execute(
+            "DELETE FROM outbox WHERE enqueued_at <= ?1",
+            params![until.timestamp_millis()],
+        )
+        .map_err(|e| self.error("forget changes queued before connecting", e))?;
+        Ok(())
+    }
+
+    /// Drops every entry (Remove Google Account: nothing is to be sent any more).
+    pub(crate) fn outbox_forget_all_in(&self, tx: &Transaction<'_>) -> Result<()> {
+        tx.execute("DELETE FROM outbox", [])
+            .map_err(|e| self.error("forget the changes waiting for Google", e))?;
+        Ok(())
+    }
+
     /// Entries waiting to be sent (the `pending` of `bookline status`).
     pub fn pending_outbox_count(&self) -> Result<u64> {
         self.read(|conn| {

@@ -73,12 +73,15 @@ impl Store {
         Ok(())
     }
 
+    /// `remove_setting` inside the caller's transaction.
+    pub(crate) fn remove_setting_in(&self, tx: &Transaction<'_>, key: &str) -> Result<bool> {
+        tx.execute("DELETE FROM settings WHERE key = ?1", [key])
+            .map(|n| n > 0)
+            .map_err(|e| self.error("remove a setting", e))
+    }
+
     /// Forgets `key`; returns whether it was set.
     pub fn remove_setting(&self, key: &str) -> Result<bool> {
-        self.write("remove a setting", |tx| {
-            tx.execute("DELETE FROM settings WHERE key = ?1", [key])
-                .map(|n| n > 0)
-                .map_err(|e| self.error("remove a setting", e))
-        })
+        self.write("remove a setting", |tx| self.remove_setting_in(tx, key))
     }
 }

@@ -653,6 +653,15 @@ pub fn status(store: &Store) -> StoreResult<Option<BackfillProgress>> {
     })
 }
 
+/// Every transfer job and its items (Remove Google Account).
+pub(crate) fn forget_all(store: &Store, conn: &Connection) -> StoreResult<()> {
+    for sql in ["DELETE FROM backfill_items", "DELETE FROM backfill_jobs"] {
+        conn.execute(sql, [])
+            .map_err(|e| store.error("forget the transfers", e))?;
+    }
+    Ok(())
+}
+
 /// Gives up the unfinished job (what is done stays done).
 pub fn discard(store: &Store) -> StoreResult<bool> {
     store.write("give up the transfer", |tx| {

@@ -216,6 +216,29 @@ pub fn upsert(store: &Store, conn: &Connection, link: &Link) -> Result<()> {
     Ok(())
 }
 
+/// Copies each linked appointment's event id into `appointments.source_event_id`
+/// (before the links go with the account), so a reconnect re-links it instead of
+/// creating it again.
+pub fn remember_events_on_appointments(store: &Store, conn: &Connection) -> Result<()> {
+    conn.execute(
+        "UPDATE appointments SET source_event_id = \
+         (SELECT l.event_id FROM links l WHERE l.appointment_id = appointments.id) \
+         WHERE id IN (SELECT appointment_id FROM links)",
+        [],
+    )
+    .map_err(|e| store.error("remember the Google events of the appointments", e))?;
+    Ok(())
+}
+
+/// Every link and sync token (Remove Google Account).
+pub fn forget_all(store: &Store, conn: &Connection) -> Result<()> {
+    for sql in ["DELETE FROM links", "DELETE FROM sync_tokens"] {
+        conn.execute(sql, [])
+            .map_err(|e| store.error("forget the sync links", e))?;
+    }
+    Ok(())
+}
+
 /// Removes the link of an appointment; returns whether there was one.
 pub fn delete_by_appointment(
     store: &Store,
