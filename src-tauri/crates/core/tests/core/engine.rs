@@ -14,12 +14,13 @@ use bookline_core::sync::activity::{self, ActivityKind};
 use bookline_core::sync::engine::{
     AccountContext, EngineOptions, SyncEngine, SyncError, SyncReport,
 };
+use bookline_core::sync::held::{self, HeldChoice};
 use bookline_core::sync::ids;
 use bookline_core::sync::links;
 use bookline_core::sync::mapping::APPOINTMENT_ID_PROPERTY;
 use bookline_core::sync::privacy::PrivacySettings;
 use bookline_core::sync::writer::WriterOptions;
-use bookline_core::sync::Direction;
+use bookline_core::sync::{Direction, Side};
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, TimeZone, Utc};
 use gcal_emulator::Emulator;
 use serde_json::{json, Value};
@@ -1219,8 +1220,154 @@ async fn a_delete_of_a_never_pushed_appointment_sends_nothing() {
     );
 }
 
+/// Both sides agree: every appointment has exactly one live Google event under its link
+/// and every live event belongs to exactly one appointment.
+fn assert_sides_agree(w: &World, appointments: &[bookline_core::model::Appointment], events: &[Event]) {
+    let mut event_ids: Vec<&str> = events.iter().filter_map(|e| e.id.as_deref()).collect();
+    event_ids.sort_unstable();
+    let before = event_ids.len();
+    event_ids.dedup();
+    assert_eq!(before, event_ids.len(), "duplicate events");
+    assert_eq!(appointments.len(), events.len(), "one event per appointment");
+    for a in appointments {
+        let link = w
+            .store
+            .read(|c| links::by_appointment(&w.store, c, &a.id))
+            .unwrap()
+            .unwrap_or_else(|| panic!("“{}” has no link", a.title));
+        assert!(
+            event_ids.contains(&link.event_id.as_str()),
+            "“{}” is linked to an event that is not live",
+            a.title
+        );
+        assert_ne!(a.status, Status::Cancelled, "“{}” was cancelled", a.title);
+    }
+    let mut titles: Vec<&str> = appointments.iter().map(|a| a.title.as_str()).collect();
+    titles.sort_unstable();
+    let n = titles.len();
+    titles.dedup();
+    assert_eq!(n, titles.len(), "duplicate appointments");
+}
+
+/// 30 events imported from Google; then 25 of them deleted in Google, one new event in
+/// Google and one appointment edited in Bookline. The pass goes on: the new event and
+/// the edit sync, the 25 deletions are held.
+async fn google_mass_delete_world() -> (World, Vec<Event>) {
+    let w = World::new(Direction::Both).await;
+    let mut events = Vec::new();
+    for i in 0..30 {
+        events.push(
+            w.google_insert(
+                &format!("Imported {i}"),
+                at(18, 0) + ChronoDuration::minutes(i * 30),
+            )
+            .await,
+        );
+    }
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 30);
+    assert_eq!(r.held_deletes, 0);
+    for e in &events[..25] {
+        w.google_delete(e.id.as_deref().unwrap()).await;
+    }
+    w.google_insert("New in Google", at(20, 9)).await;
+    let kept = w
+        .crm_all()
+        .into_iter()
+        .find(|a| a.title == "Imported 27")
+        .unwrap();
+    let mut input = timed("Imported 27 (moved)", at(21, 10));
+    input.timezone = kept.timezone.clone();
+    w.store
+        .update_appointment(&kept.id, input, ChangeSource::User)
+        .unwrap();
+
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 1, "{r:?}");
+    assert_eq!(r.updated_in_google, 1, "{r:?}");
+    assert_eq!(r.deleted_in_crm, 0, "nothing deleted before the decision: {r:?}");
+    assert_eq!(r.held_deletes, 25, "{r:?}");
+    assert_eq!(w.crm_all().len(), 31);
+    let moved = w
+        .google_events()
+        .await
+        .into_iter()
+        .find(|e| e.summary.as_deref() == Some("Imported 27 (moved)"));
+    assert!(moved.is_some(), "the edit reached Google");
+    let held = held::pending(&w.store).unwrap();
+    assert_eq!((held.crm, held.google), (25, 0), "{held:?}");
+    assert_eq!(held.first.len(), 10);
+    assert!(held.first.iter().all(|i| i.side == Side::Crm));
+    assert!(held.first.iter().all(|i| i.title.starts_with("Imported ")));
+
+    // Later passes keep holding and sync everything else; new deletes join the held set.
+    w.google_insert("Also new in Google", at(22, 9)).await;
+    w.google_delete(events[25].id.as_deref().unwrap()).await;
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 1, "{r:?}");
+    assert_eq!(r.deleted_in_crm, 0, "{r:?}");
+    assert_eq!(r.held_deletes, 26, "{r:?}");
+    assert_eq!(w.crm_all().len(), 32);
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+    assert_eq!(r.held_deletes, 26);
+    (w, events)
+}
+
 #[tokio::test]
-async fn mass_delete_stops_and_asks_first() {
+async fn a_google_mass_delete_is_held_and_delete_them_applies_it() {
+    let (w, _) = google_mass_delete_world().await;
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Delete,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.deleted_in_crm, 26, "{r:?}");
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.held_deletes, 0);
+    assert_eq!(held::pending(&w.store).unwrap().crm, 0);
+    assert_eq!(w.crm_all().len(), 6);
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+    assert_sides_agree(&w, &w.crm_all(), &w.google_events().await);
+}
+
+#[tokio::test]
+async fn a_google_mass_delete_is_held_and_keep_them_restores_the_events() {
+    let (w, _) = google_mass_delete_world().await;
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Keep,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.deleted_in_crm, 0, "{r:?}");
+    assert_eq!(r.held_deletes, 0);
+    assert_eq!(held::pending(&w.store).unwrap().crm, 0);
+    assert_eq!(w.crm_all().len(), 32);
+    let events = w.google_events().await;
+    assert_eq!(events.len(), 32);
+    assert_sides_agree(&w, &w.crm_all(), &events);
+    // Nothing comes back on the next passes (no echo, no re-delete).
+    let r = w.pass().await;
+    assert_eq!(r.deleted_in_crm + r.created_in_crm + r.created_in_google, 0, "{r:?}");
+    w.pass().await;
+    assert_sides_agree(&w, &w.crm_all(), &w.google_events().await);
+}
+
+/// 30 appointments sent to Google; then 25 of them deleted in Bookline, one new
+/// appointment in Bookline and one event edited in Google.
+async fn crm_mass_delete_world() -> (World, Vec<String>) {
     let w = World::new(Direction::Both).await;
     let mut ids_ = Vec::new();
     for i in 0..30 {
@@ -1236,28 +1383,90 @@ async fn mass_delete_stops_and_asks_first() {
     for id in &ids_[..25] {
         w.store.delete_appointment(id, ChangeSource::User).unwrap();
     }
-    match w.try_pass().await {
-        Err(SyncError::NeedsConfirmation { google_deletes, .. }) => assert_eq!(google_deletes, 25),
-        other => panic!("expected a confirmation request, got {other:?}"),
+    w.crm_create(timed("New in Bookline", at(23, 9)));
+    let edited = ids::event_id_for(&ids_[28]).unwrap();
+    w.google_patch(&edited, json!({"summary": "Bulk 28 (renamed in Google)"}))
+        .await;
+
+    let r = w.pass().await;
+    assert_eq!(r.created_in_google, 1, "{r:?}");
+    assert_eq!(r.updated_in_crm, 1, "{r:?}");
+    assert_eq!(r.deleted_in_google, 0, "nothing deleted before the decision: {r:?}");
+    assert_eq!(r.held_deletes, 25, "{r:?}");
+    assert_eq!(w.google_events().await.len(), 31);
+    let held = held::pending(&w.store).unwrap();
+    assert_eq!((held.crm, held.google), (0, 25), "{held:?}");
+    assert!(held.first.iter().all(|i| i.side == Side::Google));
+    assert!(held
+        .first
+        .iter()
+        .all(|i| i.appointment_id.as_deref().is_some_and(|id| ids_[..25].iter().any(|x| x == id))));
+
+    // The next pass still holds, and syncs the rest.
+    w.crm_create(timed("Also new in Bookline", at(24, 9)));
+    let r = w.pass().await;
+    assert_eq!(r.created_in_google, 1, "{r:?}");
+    assert_eq!(r.deleted_in_google, 0, "{r:?}");
+    assert_eq!(r.held_deletes, 25);
+    assert_eq!(w.google_events().await.len(), 32);
+    (w, ids_)
+}
+
+#[tokio::test]
+async fn a_bookline_mass_delete_is_held_and_delete_them_applies_it() {
+    let (w, _) = crm_mass_delete_world().await;
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Delete,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.deleted_in_google, 25, "{r:?}");
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.held_deletes, 0);
+    assert_eq!(w.google_events().await.len(), 7);
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+    assert_sides_agree(&w, &w.crm_all(), &w.google_events().await);
+}
+
+#[tokio::test]
+async fn a_bookline_mass_delete_is_held_and_keep_them_reimports_the_events() {
+    let (w, ids_) = crm_mass_delete_world().await;
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Keep,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.deleted_in_google, 0, "{r:?}");
+    assert_eq!(r.created_in_crm, 25, "{r:?}");
+    assert_eq!(r.held_deletes, 0);
+    let all = w.crm_all();
+    assert_eq!(all.len(), 32);
+    // Re-imported under their old ids: the links and Google's event ids still fit.
+    for id in &ids_[..25] {
+        assert!(all.iter().any(|a| &a.id == id), "{id} is back");
     }
-    assert_eq!(
-        w.google_events().await.len(),
-        30,
-        "nothing deleted before confirmation"
-    );
-    let r = w
-        .engine
-        .run_pass_confirmed(&w.store, &w.client, &w.ctx, &w.cancel)
-        .await
-        .unwrap();
-    assert_eq!(r.deleted_in_google, 25);
-    assert_eq!(w.google_events().await.len(), 5);
+    assert_eq!(w.google_events().await.len(), 32);
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+    assert_sides_agree(&w, &w.crm_all(), &w.google_events().await);
 }
 
 /// The guard weighs the whole pass: 25 deletions from Google arriving over three pages
-/// of 10 (each page alone under the limit of 20) stop the pass before any is applied.
+/// of 10 (each page alone under the limit of 20) are all held, none applied.
 #[tokio::test]
-async fn a_mass_delete_spread_over_pages_stops_before_any_page_applies() {
+async fn a_mass_delete_spread_over_pages_is_held_before_any_page_applies() {
     let options = EngineOptions {
         page_size: 10,
         delete_policy: bookline_core::sync::DeletePolicy {
@@ -1283,27 +1492,58 @@ async fn a_mass_delete_spread_over_pages_stops_before_any_page_applies() {
     for e in &events[..25] {
         w.google_delete(e.id.as_deref().unwrap()).await;
     }
-    match w.try_pass().await {
-        Err(SyncError::NeedsConfirmation { crm_deletes, .. }) => assert_eq!(crm_deletes, 25),
-        other => panic!("expected a confirmation request, got {other:?}"),
-    }
-    assert_eq!(w.crm_all().len(), 30, "no page applied before confirmation");
-    // Asking again asks again (the sync token did not move past the deletions).
-    assert!(matches!(
-        w.try_pass().await,
-        Err(SyncError::NeedsConfirmation { .. })
-    ));
-    let r = w
-        .engine
-        .run_pass_confirmed(&w.store, &w.client, &w.ctx, &w.cancel)
-        .await
-        .unwrap();
+    let r = w.pass().await;
+    assert_eq!(r.deleted_in_crm, 0, "{r:?}");
+    assert_eq!(r.held_deletes, 25, "{r:?}");
+    assert_eq!(w.crm_all().len(), 30, "no page applied before the decision");
+    // Asking again holds again.
+    assert_eq!(w.pass().await.held_deletes, 25);
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Delete,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.deleted_in_crm, 25, "{r:?}");
     assert_eq!(w.crm_all().len(), 5);
     // Small deletions stay ordinary edits.
     w.google_delete(events[25].id.as_deref().unwrap()).await;
     let r = w.pass().await;
     assert_eq!(r.deleted_in_crm, 1);
+    assert_eq!(r.held_deletes, 0);
+}
+
+/// `run_pass_confirmed` (`bookline sync --yes` before the decision existed) still lets a
+/// mass delete through at once.
+#[tokio::test]
+async fn a_confirmed_pass_deletes_without_holding() {
+    let w = World::new(Direction::Both).await;
+    let mut ids_ = Vec::new();
+    for i in 0..30 {
+        ids_.push(
+            w.crm_create(timed(
+                &format!("Bulk {i}"),
+                at(17, 0) + ChronoDuration::minutes(i * 30),
+            ))
+            .id,
+        );
+    }
+    w.pass().await;
+    for id in &ids_[..25] {
+        w.store.delete_appointment(id, ChangeSource::User).unwrap();
+    }
+    let r = w
+        .engine
+        .run_pass_confirmed(&w.store, &w.client, &w.ctx, &w.cancel)
+        .await
+        .unwrap();
+    assert_eq!(r.deleted_in_google, 25);
+    assert_eq!(r.held_deletes, 0);
+    assert_eq!(w.google_events().await.len(), 5);
 }
 
 #[tokio::test]
