@@ -28,6 +28,7 @@ use crate::oauth::{self, OAuthClient, OAuthClientConfig, OAuthError, TokenManage
 use crate::runtime::{SyncLine, SyncPhase, SyncRuntimeHandle};
 use crate::secrets::{self, SecretStore};
 use crate::store::{Store, StoreError};
+use crate::sync::held::{self, HeldDeletes};
 use crate::sync::Direction;
 
 /// Setting: the connected account's email (JSON string).
@@ -83,6 +84,8 @@ pub struct AppStatus {
     /// Outbox items waiting to be sent.
     pub pending: u32,
     pub sync: SyncLine,
+    /// Deletions held for the user's decision (Delete them / Keep them).
+    pub held_deletes: HeldDeletes,
 }
 
 /// What Remove Google Account did.
@@ -414,6 +417,24 @@ impl AccountService {
             },
         };
         let pending = self.store.pending_outbox_count().map_err(storage)?;
+        let held_deletes = if connected {
+            held::pending(&self.store).map_err(storage)?
+        } else {
+            HeldDeletes::default()
+        };
+        // The table is the truth (a CLI process without a loop, or a decision just made
+        // while the loop's last pass still remembers the held set).
+        let sync = match sync.state {
+            SyncPhase::Idle if held_deletes.total() > 0 => SyncLine {
+                state: SyncPhase::NeedsDecision,
+                message: Some(held::sentence(held_deletes.total())),
+            },
+            SyncPhase::NeedsDecision if held_deletes.total() == 0 => SyncLine {
+                state: SyncPhase::Idle,
+                message: None,
+            },
+            _ => sync,
+        };
         Ok(AppStatus {
             connected,
             email,
@@ -434,6 +455,7 @@ impl AccountService {
             },
             pending: u32::try_from(pending).unwrap_or(u32::MAX),
             sync,
+            held_deletes,
         })
     }
 
@@ -636,6 +658,7 @@ impl AccountService {
                 ] {
                     tx.execute(sql, []).map_err(fail)?;
                 }
+                crate::sync::held::clear(&self.store, tx)?;
                 let removed = if keep_imported {
                     0
                 } else {

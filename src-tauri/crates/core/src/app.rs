@@ -18,7 +18,8 @@ use crate::runtime::{RuntimeConfig, SyncRuntime, SyncRuntimeHandle};
 use crate::secrets::{KeyringSecretStore, SecretStore};
 use crate::store::Store;
 use crate::sync::engine::{EngineOptions, SyncEngine, SyncReport};
-use crate::sync::service::{run_pass, status_view, EnginePass};
+use crate::sync::held::{self, HeldChoice, HeldDeletes};
+use crate::sync::service::{resolve_held, run_pass, status_view, EnginePass};
 use crate::sync::settings;
 
 /// How to build the context.
@@ -150,6 +151,21 @@ impl App {
         cancel: &CancellationToken,
     ) -> Result<SyncReport, AppError> {
         run_pass(&self.engine, &self.account, cancel, confirmed).await
+    }
+
+    /// The deletions held for the user's decision.
+    pub fn held_deletes(&self) -> Result<HeldDeletes, AppError> {
+        Ok(held::pending(&self.store)?)
+    }
+
+    /// Applies the user's decision on the held deletions (Delete them / Keep them). A
+    /// running background loop must be held by the caller meanwhile.
+    pub async fn resolve_held_deletes(
+        &self,
+        choice: HeldChoice,
+        cancel: &CancellationToken,
+    ) -> Result<SyncReport, AppError> {
+        resolve_held(&self.engine, &self.account, choice, cancel).await
     }
 
     /// Stops the demo emulator when there is one, saving its state at once (its own

@@ -7,6 +7,7 @@ pub mod backfill;
 pub mod decide;
 pub mod engine;
 pub mod fields;
+pub mod held;
 pub mod ids;
 pub mod links;
 pub mod mapping;

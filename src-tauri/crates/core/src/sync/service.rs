@@ -14,6 +14,7 @@ use crate::runtime::{PassFuture, SyncPass};
 use crate::store::Store;
 use crate::sync::decide::Direction;
 use crate::sync::engine::{AccountContext, SyncEngine, SyncReport};
+use crate::sync::held::{self, HeldChoice};
 use crate::sync::settings;
 
 /// What the engine needs about the connected account, from the account's watermark and
@@ -59,6 +60,21 @@ pub async fn run_pass(
         engine.run_pass(store, &client, &ctx, cancel).await
     };
     result.map_err(AppError::from)
+}
+
+/// The user's decision on the held deletions (Delete them / Keep them) for the connected
+/// account. The caller keeps passes from running meanwhile.
+pub async fn resolve_held(
+    engine: &SyncEngine,
+    account: &AccountService,
+    choice: HeldChoice,
+    cancel: &CancellationToken,
+) -> Result<SyncReport, AppError> {
+    let ctx = account_context(account)?;
+    let client = account.client()?;
+    held::resolve(engine, account.store(), &client, &ctx, choice, cancel)
+        .await
+        .map_err(AppError::from)
 }
 
 /// The real `SyncPass`: one engine (and so one rate limiter) per account, shared by the

@@ -1222,13 +1222,21 @@ async fn a_delete_of_a_never_pushed_appointment_sends_nothing() {
 
 /// Both sides agree: every appointment has exactly one live Google event under its link
 /// and every live event belongs to exactly one appointment.
-fn assert_sides_agree(w: &World, appointments: &[bookline_core::model::Appointment], events: &[Event]) {
+fn assert_sides_agree(
+    w: &World,
+    appointments: &[bookline_core::model::Appointment],
+    events: &[Event],
+) {
     let mut event_ids: Vec<&str> = events.iter().filter_map(|e| e.id.as_deref()).collect();
     event_ids.sort_unstable();
     let before = event_ids.len();
     event_ids.dedup();
     assert_eq!(before, event_ids.len(), "duplicate events");
-    assert_eq!(appointments.len(), events.len(), "one event per appointment");
+    assert_eq!(
+        appointments.len(),
+        events.len(),
+        "one event per appointment"
+    );
     for a in appointments {
         let link = w
             .store
@@ -1285,7 +1293,10 @@ async fn google_mass_delete_world() -> (World, Vec<Event>) {
     let r = w.pass().await;
     assert_eq!(r.created_in_crm, 1, "{r:?}");
     assert_eq!(r.updated_in_google, 1, "{r:?}");
-    assert_eq!(r.deleted_in_crm, 0, "nothing deleted before the decision: {r:?}");
+    assert_eq!(
+        r.deleted_in_crm, 0,
+        "nothing deleted before the decision: {r:?}"
+    );
     assert_eq!(r.held_deletes, 25, "{r:?}");
     assert_eq!(w.crm_all().len(), 31);
     let moved = w
@@ -1360,7 +1371,11 @@ async fn a_google_mass_delete_is_held_and_keep_them_restores_the_events() {
     assert_sides_agree(&w, &w.crm_all(), &events);
     // Nothing comes back on the next passes (no echo, no re-delete).
     let r = w.pass().await;
-    assert_eq!(r.deleted_in_crm + r.created_in_crm + r.created_in_google, 0, "{r:?}");
+    assert_eq!(
+        r.deleted_in_crm + r.created_in_crm + r.created_in_google,
+        0,
+        "{r:?}"
+    );
     w.pass().await;
     assert_sides_agree(&w, &w.crm_all(), &w.google_events().await);
 }
@@ -1391,16 +1406,19 @@ async fn crm_mass_delete_world() -> (World, Vec<String>) {
     let r = w.pass().await;
     assert_eq!(r.created_in_google, 1, "{r:?}");
     assert_eq!(r.updated_in_crm, 1, "{r:?}");
-    assert_eq!(r.deleted_in_google, 0, "nothing deleted before the decision: {r:?}");
+    assert_eq!(
+        r.deleted_in_google, 0,
+        "nothing deleted before the decision: {r:?}"
+    );
     assert_eq!(r.held_deletes, 25, "{r:?}");
     assert_eq!(w.google_events().await.len(), 31);
     let held = held::pending(&w.store).unwrap();
     assert_eq!((held.crm, held.google), (0, 25), "{held:?}");
     assert!(held.first.iter().all(|i| i.side == Side::Google));
-    assert!(held
-        .first
-        .iter()
-        .all(|i| i.appointment_id.as_deref().is_some_and(|id| ids_[..25].iter().any(|x| x == id))));
+    assert!(held.first.iter().all(|i| i
+        .appointment_id
+        .as_deref()
+        .is_some_and(|id| ids_[..25].iter().any(|x| x == id))));
 
     // The next pass still holds, and syncs the rest.
     w.crm_create(timed("Also new in Bookline", at(24, 9)));
