@@ -20,6 +20,7 @@ use bookline_core::sync::backfill::{
     self, BackfillPreview, BackfillProgress, BackfillRequest, ProgressState,
 };
 use bookline_core::sync::engine::{EngineOptions, SyncEngine};
+use bookline_core::sync::held::{self, HeldChoice};
 use bookline_core::sync::service::{account_context, status_view};
 use bookline_core::sync::settings::{self, SyncSettings};
 use bookline_core::sync::{Direction, SyncReport};
@@ -109,9 +110,13 @@ pub struct SettingsArgs {
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// Go ahead even when the pass would delete more than the delete guard allows.
-    #[arg(long)]
+    /// Go ahead even when the pass would delete more than the delete guard allows, and
+    /// apply the deletions held for a decision (Delete them).
+    #[arg(long, conflicts_with = "keep")]
     pub yes: bool,
+    /// Keep the items of the held deletions: restore each from the other side (Keep them).
+    #[arg(long)]
+    pub keep: bool,
     /// Print the counts as JSON.
     #[arg(long)]
     pub json: bool,
@@ -281,6 +286,19 @@ fn describe_status(s: &AppStatus) -> String {
         s.last_sync.as_deref().unwrap_or("never")
     ));
     text.push_str(&format!("Waiting to be sent: {}\n", s.pending));
+    let held = &s.held_deletes;
+    if held.total() > 0 {
+        text.push_str(&format!(
+            "{} ({} in Bookline, {} in Google). Run `bookline sync --yes` to delete them or \
+             `bookline sync --keep` to keep them.\n",
+            held::sentence(held.total()).trim_end_matches('.'),
+            held.crm,
+            held.google
+        ));
+        for item in &held.first {
+            text.push_str(&format!("  - {}\n", item.title));
+        }
+    }
     text
 }
 
@@ -471,7 +489,18 @@ fn require_ready(account: &AccountService) -> Result<(), AppError> {
 pub fn sync(target: &Target, args: &SyncArgs) -> anyhow::Result<()> {
     with_app(target, async |app| {
         require_ready(app.account())?;
-        let report = sync_pass(app, args.yes).await?;
+        let mut report = sync_pass(app, args.yes).await?;
+        let choice = match (args.yes, args.keep) {
+            (true, _) => Some(HeldChoice::Delete),
+            (_, true) => Some(HeldChoice::Keep),
+            _ => None,
+        };
+        if let (Some(choice), true) = (choice, report.held_deletes > 0) {
+            let decided = app
+                .resolve_held_deletes(choice, &cancel_on_ctrl_c())
+                .await?;
+            report.absorb(decided);
+        }
         if args.json {
             print_json(&report)?;
         } else {
@@ -481,6 +510,12 @@ pub fn sync(target: &Target, args: &SyncArgs) -> anyhow::Result<()> {
             bail!(
                 "{} item(s) could not be synced and stay queued for the next pass",
                 report.errors.len()
+            );
+        }
+        if report.held_deletes > 0 {
+            bail!(
+                "{} Run `bookline sync --yes` to delete them or `bookline sync --keep` to keep them",
+                held::sentence(report.held_deletes).trim_end_matches('.')
             );
         }
         Ok(())
@@ -520,6 +555,12 @@ fn describe_sync(r: &SyncReport) -> String {
     }
     for e in &r.errors {
         text.push_str(&format!("Error: {e}\n"));
+    }
+    if r.held_deletes > 0 {
+        text.push_str(&format!(
+            "Held for your decision: {} deletion(s)\n",
+            r.held_deletes
+        ));
     }
     text
 }

@@ -76,6 +76,14 @@ impl SyncReport {
             + self.deleted_in_crm
             > 0
     }
+
+    /// Adds what a later step (a decision on held deletions after the pass) did; what is
+    /// held is what the later step left.
+    pub fn absorb(&mut self, later: SyncReport) {
+        let held = later.held_deletes;
+        merge_counts(self, later);
+        self.held_deletes = held;
+    }
 }
 
 /// Why a pass stopped before its end. Item-level failures are not errors of the pass:

@@ -297,6 +297,12 @@ pub async fn resolve(
 ) -> std::result::Result<SyncReport, SyncError> {
     let held = store.read(|c| rows(store, c, &ctx.calendar_id))?;
     let mut report = SyncReport::default();
+    if held.is_empty() {
+        store.write("forget the held deletions", |tx| {
+            forget(store, tx, &ctx.calendar_id, &[])
+        })?;
+        return Ok(report);
+    }
     let writer = engine.writer(client, &ctx.calendar_id, cancel);
     let mode = Mode::Ongoing {
         connected_at: ctx.connected_at,
