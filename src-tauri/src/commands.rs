@@ -20,6 +20,7 @@ use bookline_core::store::{ChangeSource, StoreError};
 use bookline_core::sync::activity::{self, ActivityEntry};
 use bookline_core::sync::backfill::{self, BackfillPreview, BackfillProgress, BackfillRequest};
 use bookline_core::sync::decide::Direction;
+use bookline_core::sync::held::{HeldChoice, HeldDeletes};
 use bookline_core::sync::service::account_context;
 use bookline_core::sync::settings::{self, SyncSettings};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -224,6 +225,32 @@ pub async fn save_sync_settings(
 #[tauri::command]
 pub async fn sync_now(state: State<'_, AppState>) -> Cmd<SyncReport> {
     state.runtime().sync_now().await
+}
+
+#[tauri::command]
+pub async fn held_deletes(state: State<'_, AppState>) -> Cmd<HeldDeletes> {
+    state.app().held_deletes()
+}
+
+/// Delete them / Keep them for the held mass delete. The sync loop waits meanwhile, then
+/// runs a pass so its state (and the tray) follow at once.
+#[tauri::command]
+pub async fn resolve_held_deletes(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    choice: HeldChoice,
+) -> Cmd<SyncReport> {
+    let decided = {
+        let _hold = state.runtime().hold().await;
+        state
+            .app()
+            .resolve_held_deletes(choice, &CancellationToken::new())
+            .await
+    };
+    state.runtime().request_sync();
+    events::status_changed(&app);
+    events::appointments_changed(&app);
+    decided
 }
 
 #[tauri::command]

@@ -441,6 +441,8 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
             commands::get_sync_settings,
             commands::save_sync_settings,
             commands::sync_now,
+            commands::held_deletes,
+            commands::resolve_held_deletes,
             commands::pause_sync,
             commands::resume_sync,
             commands::backfill_preview,
