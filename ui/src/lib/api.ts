@@ -10,6 +10,8 @@ import type { AppointmentInput } from './bindings/AppointmentInput';
 import type { AppointmentPage } from './bindings/AppointmentPage';
 import type { ListQuery } from './bindings/ListQuery';
 import type { Occurrence } from './bindings/Occurrence';
+import type { HeldChoice } from './bindings/HeldChoice';
+import type { HeldDeletes } from './bindings/HeldDeletes';
 import type { Status } from './bindings/Status';
 import type {
   ActivityEntry,
@@ -85,6 +87,8 @@ export const api = {
   getSyncSettings: () => call<SyncSettings>('get_sync_settings'),
   saveSyncSettings: (settings: SyncSettings) => call<SyncSettings>('save_sync_settings', { settings }),
   syncNow: () => call<SyncReport>('sync_now'),
+  heldDeletes: () => call<HeldDeletes>('held_deletes'),
+  resolveHeldDeletes: (choice: HeldChoice) => call<SyncReport>('resolve_held_deletes', { choice }),
   pauseSync: () => call<AppStatus>('pause_sync'),
   resumeSync: () => call<AppStatus>('resume_sync'),
   backfillPreview: (args: BackfillArgs) => call<BackfillPreview>('backfill_preview', { ...args }),

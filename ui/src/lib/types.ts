@@ -5,7 +5,9 @@
 /** The seed's options A, B, C. */
 export type Direction = 'both' | 'google-to-crm' | 'crm-to-google';
 
-export type SyncStateName = 'idle' | 'syncing' | 'paused' | 'offline' | 'error' | 'needs_reconnect';
+import type { HeldDeletes } from './bindings/HeldDeletes';
+
+export type SyncStateName = 'idle' | 'syncing' | 'paused' | 'offline' | 'error' | 'needs_reconnect' | 'needs_decision';
 
 /** What `app_status` answers; also pushed as the `status-changed` event. */
 export interface AppStatus {
@@ -26,6 +28,8 @@ export interface AppStatus {
   /** Outbox items waiting to be sent. */
   pending: number;
   sync: { state: SyncStateName; message: string | null };
+  /** Deletions held for the user's decision (Delete them / Keep them). */
+  held_deletes: HeldDeletes;
 }
 
 /** The `connect-waiting` event: the URL was opened in the system browser. */
@@ -73,6 +77,8 @@ export interface SyncReport {
   deleted_in_crm: number;
   conflicts: number;
   errors: string[];
+  /** Deletions still held for the user's decision after the pass. */
+  held_deletes: number;
 }
 
 export interface BackfillPreview {
