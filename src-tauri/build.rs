@@ -21,6 +21,8 @@ const COMMANDS: &[&str] = &[
     "get_sync_settings",
     "save_sync_settings",
     "sync_now",
+    "held_deletes",
+    "resolve_held_deletes",
     "pause_sync",
     "resume_sync",
     "backfill_preview",
