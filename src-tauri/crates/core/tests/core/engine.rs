@@ -1481,6 +1481,78 @@ async fn a_bookline_mass_delete_is_held_and_keep_them_reimports_the_events() {
     assert_sides_agree(&w, &w.crm_all(), &w.google_events().await);
 }
 
+/// Bookline's own events deleted in Google: Keep them writes them back under the same
+/// ids; deleted again, Delete them cancels the appointments (they were made in Bookline,
+/// so their lead details stay).
+#[tokio::test]
+async fn bookline_events_deleted_in_google_are_kept_then_cancelled() {
+    let w = World::new(Direction::Both).await;
+    let mut ids_ = Vec::new();
+    for i in 0..30 {
+        ids_.push(
+            w.crm_create(timed(
+                &format!("Pitch {i}"),
+                at(17, 0) + ChronoDuration::minutes(i * 30),
+            ))
+            .id,
+        );
+    }
+    w.pass().await;
+    let delete_25 = || async {
+        for id in &ids_[..25] {
+            w.google_delete(&ids::event_id_for(id).unwrap()).await;
+        }
+    };
+    delete_25().await;
+    let r = w.pass().await;
+    assert_eq!(r.held_deletes, 25, "{r:?}");
+    assert_eq!(r.deleted_in_crm, 0, "{r:?}");
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Keep,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.held_deletes, 0);
+    let events = w.google_events().await;
+    assert_eq!(events.len(), 30);
+    for id in &ids_ {
+        let event_id = ids::event_id_for(id).unwrap();
+        assert!(events
+            .iter()
+            .any(|e| e.id.as_deref() == Some(event_id.as_str())));
+    }
+    assert!(!w.pass().await.changed_anything());
+    assert_sides_agree(&w, &w.crm_all(), &w.google_events().await);
+
+    delete_25().await;
+    assert_eq!(w.pass().await.held_deletes, 25);
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Delete,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.deleted_in_crm, 25, "{r:?}");
+    let all = w.crm_all();
+    assert_eq!(all.len(), 30, "made in Bookline: cancelled, not removed");
+    assert_eq!(
+        all.iter().filter(|a| a.status == Status::Cancelled).count(),
+        25
+    );
+    assert!(!w.pass().await.changed_anything());
+    assert_eq!(w.google_events().await.len(), 5);
+}
+
 /// The guard weighs the whole pass: 25 deletions from Google arriving over three pages
 /// of 10 (each page alone under the limit of 20) are all held, none applied.
 #[tokio::test]
