@@ -18,10 +18,9 @@ use bookline_core::model::{
 use bookline_core::runtime::PassReport as SyncReport;
 use bookline_core::store::{ChangeSource, StoreError};
 use bookline_core::sync::activity::{self, ActivityEntry};
-use bookline_core::sync::backfill::{self, BackfillPreview, BackfillProgress, BackfillRequest};
+use bookline_core::sync::backfill::{BackfillPreview, BackfillProgress, BackfillRequest};
 use bookline_core::sync::decide::Direction;
 use bookline_core::sync::held::{HeldChoice, HeldDeletes};
-use bookline_core::sync::service::account_context;
 use bookline_core::sync::settings::{self, SyncSettings};
 use chrono::{DateTime, NaiveDate, Utc};
 use tauri::{AppHandle, State};
@@ -113,7 +112,7 @@ pub async fn delete_appointment(state: State<'_, AppState>, id: AppointmentId) -
 
 #[tauri::command]
 pub async fn app_status(state: State<'_, AppState>) -> Cmd<AppStatus> {
-    state.app().account().status()
+    state.app().status()
 }
 
 /// The week view sends its window as RFC 3339 instants (with the user's offset).
@@ -165,7 +164,6 @@ pub async fn connect_google(app: AppHandle, state: State<'_, AppState>) -> Cmd<A
     let emitter = app.clone();
     let result = state
         .app()
-        .account()
         .connect(
             |url| browser::open(&app, url),
             move |url| events::connect_waiting(&emitter, url),
@@ -191,7 +189,7 @@ pub async fn disconnect_google(
     state: State<'_, AppState>,
     keep_imported: bool,
 ) -> Cmd<DisconnectReport> {
-    let report = state.app().account().disconnect(keep_imported).await?;
+    let report = state.app().disconnect(keep_imported).await?;
     events::status_changed(&app);
     events::appointments_changed(&app);
     Ok(report)
@@ -199,7 +197,7 @@ pub async fn disconnect_google(
 
 #[tauri::command]
 pub async fn list_calendars(state: State<'_, AppState>) -> Cmd<Vec<CalendarChoice>> {
-    state.app().account().list_calendars().await
+    state.app().list_calendars().await
 }
 
 #[tauri::command]
@@ -213,13 +211,11 @@ pub async fn save_sync_settings(
     state: State<'_, AppState>,
     settings: SyncSettings,
 ) -> Cmd<SyncSettings> {
-    let saved = settings::save(state.store()?, &settings).map_err(report)?;
-    state
-        .runtime()
-        .set_poll_interval(Duration::from_secs(saved.poll_interval_secs.into()));
-    crate::gui::apply_start_at_login(&app, saved.start_at_login)?;
+    let change = state.app().save_settings(settings).await.map_err(report)?;
+    // The login item is the desktop's, not the core's.
+    crate::gui::apply_start_at_login(&app, change.saved.start_at_login)?;
     events::status_changed(&app);
-    Ok(saved)
+    Ok(change.saved)
 }
 
 #[tauri::command]
@@ -232,22 +228,17 @@ pub async fn held_deletes(state: State<'_, AppState>) -> Cmd<HeldDeletes> {
     state.app().held_deletes()
 }
 
-/// Delete them / Keep them for the held mass delete. The sync loop waits meanwhile, then
-/// runs a pass so its state (and the tray) follow at once.
+/// Delete them / Keep them for the held mass delete.
 #[tauri::command]
 pub async fn resolve_held_deletes(
     app: AppHandle,
     state: State<'_, AppState>,
     choice: HeldChoice,
 ) -> Cmd<SyncReport> {
-    let decided = {
-        let _hold = state.runtime().hold().await;
-        state
-            .app()
-            .resolve_held_deletes(choice, &CancellationToken::new())
-            .await
-    };
-    state.runtime().request_sync();
+    let decided = state
+        .app()
+        .resolve_held_deletes(choice, &CancellationToken::new(), |_| {})
+        .await;
     events::status_changed(&app);
     events::appointments_changed(&app);
     decided
@@ -256,13 +247,13 @@ pub async fn resolve_held_deletes(
 #[tauri::command]
 pub async fn pause_sync(state: State<'_, AppState>) -> Cmd<AppStatus> {
     state.runtime().pause().await?;
-    state.app().account().status()
+    state.app().status()
 }
 
 #[tauri::command]
 pub async fn resume_sync(state: State<'_, AppState>) -> Cmd<AppStatus> {
     state.runtime().resume().await?;
-    state.app().account().status()
+    state.app().status()
 }
 
 #[tauri::command]
@@ -277,19 +268,11 @@ pub async fn backfill_preview(
         since,
         until,
     };
-    let account = state.app().account();
-    let ctx = account_context(account)?;
-    let client = account.client()?;
-    backfill::preview(
-        state.app().engine(),
-        state.store()?,
-        &client,
-        &ctx,
-        &request,
-        &CancellationToken::new(),
-    )
-    .await
-    .map_err(report)
+    state
+        .app()
+        .transfer_preview(&request, &CancellationToken::new())
+        .await
+        .map_err(report)
 }
 
 /// Starts (or resumes, when an earlier job is unfinished) the transfer on Tauri's runtime
@@ -308,27 +291,22 @@ pub async fn backfill_start(
         since,
         until,
     };
-    // Checked here so the dialog hears about "not connected" instead of a failed event.
-    let account = state.app().account();
-    account_context(account)?;
-    account.client()?;
-    let cancel = state.begin_backfill()?;
-    tauri::async_runtime::spawn(crate::gui::run_backfill(app, request, cancel));
+    // Claimed here, so the dialog hears "not connected" or "already running" at once
+    // instead of as a failed progress event.
+    let ticket = state.app().begin_transfer(CancellationToken::new())?;
+    tauri::async_runtime::spawn(crate::gui::run_backfill(app, ticket, request));
     Ok(())
 }
 
 #[tauri::command]
 pub async fn backfill_cancel(state: State<'_, AppState>) -> Cmd<()> {
-    state.cancel_backfill();
+    state.app().cancel_transfer();
     Ok(())
 }
 
 #[tauri::command]
 pub async fn backfill_status(state: State<'_, AppState>) -> Cmd<Option<BackfillProgress>> {
-    if let Some(live) = state.backfill_progress() {
-        return Ok(Some(live));
-    }
-    backfill::status(state.store()?).map_err(report)
+    state.app().transfer_progress().map_err(report)
 }
 
 #[tauri::command]

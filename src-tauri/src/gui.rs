@@ -11,18 +11,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use bookline_core::app::{App, AppOptions};
-use bookline_core::demo::DemoConsent;
+use bookline_core::app::{App, AppOptions, TransferTicket};
 use bookline_core::error::{AppError, ErrorCode};
 use bookline_core::runtime::SyncRuntimeHandle;
 use bookline_core::store::Store;
-use bookline_core::sync::backfill::{self, BackfillProgress, BackfillRequest, ProgressState};
-use bookline_core::sync::service::account_context;
+use bookline_core::sync::backfill::{BackfillProgress, BackfillRequest, ProgressState};
 use tauri::webview::PageLoadEvent;
 use tauri::{AppHandle, Manager, RunEvent, WindowEvent};
 use tauri_plugin_autostart::{MacosLauncher, ManagerExt as _};
 use tokio_util::sync::CancellationToken;
 
+use crate::demo::google::{DemoConsent, DemoEnvironment};
 use crate::events::{self, Notice, BACKFILL_PROGRESS};
 use crate::{commands, tray};
 
@@ -50,22 +49,14 @@ pub struct GuiOptions {
     pub quota_per_minute: Option<u32>,
 }
 
-/// Everything the IPC commands reach: the core context, the background sync loop, and
-/// the two long operations the window can cancel.
+/// Everything the IPC commands reach: the application API, the background sync loop,
+/// and the sign-in the window can cancel (the transfer's own state is `App`'s).
 pub struct AppState {
     app: App,
     runtime: SyncRuntimeHandle,
     connect: Mutex<Option<CancellationToken>>,
-    backfill: Mutex<Option<BackfillRun>>,
     /// Set by the first Quit; a second click (or a SIGTERM meanwhile) does nothing.
     quitting: AtomicBool,
-}
-
-/// The transfer running in the background, and its latest progress (so a window that
-/// was hidden and shown again can ask for it).
-struct BackfillRun {
-    cancel: CancellationToken,
-    progress: Option<BackfillProgress>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -104,127 +95,32 @@ impl AppState {
             token.cancel();
         }
     }
-
-    pub fn begin_backfill(&self) -> Result<CancellationToken, AppError> {
-        let mut current = lock(&self.backfill);
-        if current.is_some() {
-            return Err(AppError::new(
-                ErrorCode::Validation,
-                "A Synchronize Google Calendar transfer is already running.",
-            ));
-        }
-        let cancel = CancellationToken::new();
-        *current = Some(BackfillRun {
-            cancel: cancel.clone(),
-            progress: None,
-        });
-        Ok(cancel)
-    }
-
-    pub fn cancel_backfill(&self) {
-        if let Some(run) = lock(&self.backfill).as_ref() {
-            run.cancel.cancel();
-        }
-    }
-
-    /// The running transfer's progress. While it is still reading both calendars (no page
-    /// done yet) it is "running" at zero, so the window does not mistake the job row it
-    /// has just written for an interrupted one.
-    pub fn backfill_progress(&self) -> Option<BackfillProgress> {
-        lock(&self.backfill).as_ref().map(|run| {
-            run.progress.clone().unwrap_or(BackfillProgress {
-                state: ProgressState::Running,
-                total: 0,
-                done: 0,
-                created_in_google: 0,
-                created_in_crm: 0,
-                linked: 0,
-                failed: 0,
-                eta_secs: None,
-                message: Some("Reading both calendars…".to_owned()),
-            })
-        })
-    }
-
-    fn set_backfill_progress(&self, progress: &BackfillProgress) {
-        if let Some(run) = lock(&self.backfill).as_mut() {
-            run.progress = Some(progress.clone());
-        }
-    }
-
-    fn end_backfill(&self) {
-        lock(&self.backfill).take();
-    }
 }
 
-/// Runs a transfer to its end, reporting every page to the window. The ongoing sync
-/// loop is held meanwhile, so a pass never sees a half-written page.
-pub async fn run_backfill(app: AppHandle, request: BackfillRequest, cancel: CancellationToken) {
+/// Runs a claimed transfer to its end (`App::transfer`), reporting every page to the
+/// window, then announces how it ended.
+pub async fn run_backfill(app: AppHandle, ticket: TransferTicket, request: BackfillRequest) {
     let state = app.state::<AppState>();
-    let last = match backfill_job(&app, &state, &request, &cancel).await {
-        Ok(progress) => progress,
-        Err(error) => ended_with(&state, error),
+    let on_page = |progress: &BackfillProgress| {
+        events::emit(&app, BACKFILL_PROGRESS, progress.clone());
+        events::appointments_changed(&app);
     };
-    state.end_backfill();
+    let last = match state
+        .app()
+        .transfer(ticket, &request, on_page, |owner| {
+            tracing::info!("the transfer waits for {owner}")
+        })
+        .await
+    {
+        Ok(outcome) => outcome.progress,
+        Err(error) => state.app().stopped_progress(commands::report(error)),
+    };
     events::emit(&app, BACKFILL_PROGRESS, last.clone());
     events::appointments_changed(&app);
     events::status_changed(&app);
     if let Some(notice) = backfill_notice(&last) {
         events::notify(&app, &notice);
     }
-}
-
-async fn backfill_job(
-    app: &AppHandle,
-    state: &AppState,
-    request: &BackfillRequest,
-    cancel: &CancellationToken,
-) -> Result<BackfillProgress, AppError> {
-    let _hold = state.runtime().hold().await;
-    let account = state.app().account();
-    let ctx = account_context(account)?;
-    let client = account.client()?;
-    let store = state.app().store();
-    let engine = state.app().engine();
-    let on_page = |progress: &BackfillProgress| {
-        state.set_backfill_progress(progress);
-        events::emit(app, BACKFILL_PROGRESS, progress.clone());
-        events::appointments_changed(app);
-    };
-    // An interrupted job is finished first: starting anew would plan it again.
-    let unfinished = backfill::status(store).map_err(commands::report)?.is_some();
-    let result = if unfinished {
-        backfill::resume(engine, store, &client, &ctx, on_page, cancel).await
-    } else {
-        backfill::start(engine, store, &client, &ctx, request, on_page, cancel).await
-    };
-    result.map_err(commands::report)
-}
-
-/// The last progress event after a failure or a cancel, with the counts reached so far.
-fn ended_with(state: &AppState, error: AppError) -> BackfillProgress {
-    let reached = lock(&state.backfill)
-        .as_ref()
-        .and_then(|run| run.progress.clone());
-    let mut progress = reached.unwrap_or(BackfillProgress {
-        state: ProgressState::Failed,
-        total: 0,
-        done: 0,
-        created_in_google: 0,
-        created_in_crm: 0,
-        linked: 0,
-        failed: 0,
-        eta_secs: None,
-        message: None,
-    });
-    progress.state = if error.code == ErrorCode::Cancelled {
-        ProgressState::Cancelled
-    } else {
-        ProgressState::Failed
-    };
-    progress.eta_secs = None;
-    progress.message = Some(error.message);
-    progress
 }
 
 /// Only a finished transfer is announced; a cancel was the user's own doing.
@@ -304,12 +200,12 @@ pub fn quit(app: &AppHandle) {
 
 /// Cancels a running transfer and waits (bounded) until it has saved its place.
 async fn stop_backfill(state: &AppState) {
-    if lock(&state.backfill).is_none() {
+    if !state.app().transfer_running() {
         return;
     }
-    state.cancel_backfill();
+    state.app().cancel_transfer();
     let deadline = Instant::now() + BACKFILL_STOP_WAIT;
-    while lock(&state.backfill).is_some() && Instant::now() < deadline {
+    while state.app().transfer_running() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -457,22 +353,25 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
     // Built on Tauri's own tokio runtime, which outlives the window: the demo emulator
     // and the sync loop run on it.
     let state = tauri::async_runtime::block_on(async {
-        let mut app_options = AppOptions::new(options.data_dir);
-        app_options.google_base_url = options.google_base_url;
-        app_options.demo = options.demo.then_some(DemoConsent::Browser);
+        let mut app_options = AppOptions {
+            google_base_url: options.google_base_url,
+            holder: "the Bookline window".to_owned(),
+            ..AppOptions::new(options.data_dir.clone())
+        };
         if let Some(n) = options.quota_per_minute {
             app_options.engine.quota_per_window = n;
         }
-        let app = App::open(app_options).await?;
-        if let Some(url) = app.demo_base_url() {
-            tracing::info!(url, "demo emulator listening");
+        if options.demo {
+            let env = DemoEnvironment::start(&options.data_dir, DemoConsent::Browser).await?;
+            tracing::info!(url = env.base_url(), "demo emulator listening");
+            app_options = env.into_app_options(app_options);
         }
+        let app = App::open(app_options).await?;
         let runtime = app.spawn_runtime_every(poll_override())?;
         Ok::<_, AppError>(AppState {
             app,
             runtime,
             connect: Mutex::new(None),
-            backfill: Mutex::new(None),
             quitting: AtomicBool::new(false),
         })
     })?;

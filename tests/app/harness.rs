@@ -82,7 +82,7 @@ pub fn connect_playing_the_browser(app: &mut Bookline, rt: &tokio::runtime::Runt
         }
     };
     let url = reqwest::Url::parse(&url).expect("a URL");
-    rt.block_on(bookline_core::demo::follow_consent(&url))
+    rt.block_on(bookline_core::oauth::follow_consent(&url))
         .expect("the browser step");
     stdout
         .read_to_string(&mut printed)

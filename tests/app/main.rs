@@ -4,6 +4,7 @@
 //! - `e2e`: the real window through tauri-driver + WebKitWebDriver (`#[ignore]`d, run by
 //!   `make test` under Xvfb with `--run-ignored only`).
 
+mod api;
 mod cli;
 mod crash;
 mod e2e;

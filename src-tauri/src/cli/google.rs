@@ -7,30 +7,24 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use bookline_core::account::{
-    AccountService, AppStatus, DisconnectReport, Readiness, CONNECT_TIMEOUT,
-};
+use bookline_core::account::{AppStatus, DisconnectReport, Readiness, CONNECT_TIMEOUT};
 use bookline_core::app::{App, AppOptions};
-use bookline_core::demo::{run_headless_demo, DemoConsent, DemoEnvironment};
-use bookline_core::error::{AppError, ErrorCode};
-use bookline_core::paths;
 use bookline_core::secrets::KeyringSecretStore;
-use bookline_core::store::Store;
 use bookline_core::sync::backfill::{
-    self, BackfillPreview, BackfillProgress, BackfillRequest, ProgressState,
+    BackfillPreview, BackfillProgress, BackfillRequest, ProgressState,
 };
-use bookline_core::sync::engine::{EngineOptions, SyncEngine};
+use bookline_core::sync::engine::EngineOptions;
 use bookline_core::sync::held::{self, HeldChoice};
-use bookline_core::sync::service::{account_context, status_view};
 use bookline_core::sync::settings::{self, SyncSettings};
 use bookline_core::sync::{Direction, SyncReport};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::commands::report;
+use crate::demo::google::run_headless_demo;
 
 /// `--google-quota-per-minute`'s environment variable.
 pub const QUOTA_ENV: &str = "BOOKLINE_GOOGLE_QUOTA_PER_MINUTE";
@@ -163,6 +157,7 @@ fn parse_date(value: &str) -> Result<NaiveDate, String> {
 /// or `--google-base-url`), closing the context whatever `work` returned.
 fn with_app<T>(
     target: &Target,
+    command: &str,
     work: impl AsyncFnOnce(&App) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -177,6 +172,7 @@ fn with_app<T>(
         let app = App::open(AppOptions {
             google_base_url: target.google_base_url.clone(),
             engine,
+            holder: format!("`bookline {command}` in a terminal"),
             ..AppOptions::new(target.data_dir.clone())
         })
         .await?;
@@ -206,7 +202,7 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 
 /// `bookline connect [--no-browser]`.
 pub fn connect(target: &Target, args: &ConnectArgs) -> anyhow::Result<()> {
-    with_app(target, async |app| {
+    with_app(target, "connect", async |app| {
         if let Some(email) = app.account().email()? {
             if app.account().readiness() == Readiness::Ready {
                 println!("Already connected as {email}.");
@@ -216,7 +212,6 @@ pub fn connect(target: &Target, args: &ConnectArgs) -> anyhow::Result<()> {
         }
         let no_browser = args.no_browser;
         let status = app
-            .account()
             .connect(
                 |url| {
                     if no_browser {
@@ -250,8 +245,8 @@ pub fn connect(target: &Target, args: &ConnectArgs) -> anyhow::Result<()> {
 
 /// `bookline status [--json]`.
 pub fn status(target: &Target, args: &JsonArgs) -> anyhow::Result<()> {
-    with_app(target, async |app| {
-        let status = app.account().status()?;
+    with_app(target, "status", async |app| {
+        let status = app.status()?;
         if args.json {
             return print_json(&status);
         }
@@ -310,19 +305,10 @@ fn direction_words(d: Direction) -> &'static str {
     }
 }
 
-fn direction_key(d: Direction) -> &'static str {
-    match d {
-        Direction::Both => "both",
-        Direction::GoogleToCrm => "google-to-crm",
-        Direction::CrmToGoogle => "crm-to-google",
-    }
-}
-
 /// `bookline settings [...]`: shows the settings, or validates, saves and explains a change.
 pub fn settings(target: &Target, args: &SettingsArgs) -> anyhow::Result<()> {
-    with_app(target, async |app| {
-        let store = app.store();
-        let current = settings::load(store).map_err(report)?;
+    with_app(target, "settings", async |app| {
+        let current = settings::load(app.store()).map_err(report)?;
         let mut wanted = current.clone();
         if let Some(d) = args.direction {
             wanted.direction = d.into();
@@ -352,48 +338,15 @@ pub fn settings(target: &Target, args: &SettingsArgs) -> anyhow::Result<()> {
             print!("{}", describe_settings(&current));
             return Ok(());
         }
-        wanted.validate().map_err(report)?;
-        check_calendar(app, &wanted).await?;
-        let saved = settings::save(store, &wanted).map_err(report)?;
-        tracing::info!(
-            direction = direction_key(saved.direction),
-            calendar = %saved.calendar_id,
-            poll = saved.poll_interval_secs,
-            "sync settings changed from the CLI"
-        );
+        let change = app.save_settings(wanted).await.map_err(report)?;
         if args.json {
-            return print_json(&saved);
+            return print_json(&change.saved);
         }
-        for line in change_meaning(&current, &saved) {
+        for line in change_meaning(&change.previous, &change.saved) {
             println!("{line}");
         }
         Ok(())
     })
-}
-
-/// When connected, the calendar must be one of the account's, and writable when the
-/// direction writes to Google. Without a connection it is checked at the first sync.
-async fn check_calendar(app: &App, wanted: &SyncSettings) -> anyhow::Result<()> {
-    if wanted.calendar_id == "primary" || app.account().readiness() != Readiness::Ready {
-        return Ok(());
-    }
-    let calendars = app.account().list_calendars().await?;
-    let Some(found) = calendars.iter().find(|c| c.id == wanted.calendar_id) else {
-        let known: Vec<&str> = calendars.iter().map(|c| c.id.as_str()).collect();
-        bail!(
-            "Google has no calendar {:?} for this account; choose one of: primary, {}",
-            wanted.calendar_id,
-            known.join(", ")
-        );
-    };
-    if wanted.direction.writes_google() && !found.writable {
-        bail!(
-            "The calendar {:?} is read-only for this account, so Bookline cannot write to it; \
-             choose a writable calendar or the direction google-to-crm",
-            found.summary
-        );
-    }
-    Ok(())
 }
 
 fn yes_no(v: bool) -> &'static str {
@@ -470,34 +423,31 @@ fn change_meaning(old: &SyncSettings, new: &SyncSettings) -> Vec<String> {
     lines
 }
 
-/// Fails with the sentence to show when no pass can run.
-fn require_ready(account: &AccountService) -> Result<(), AppError> {
-    match account.readiness() {
-        Readiness::Ready => Ok(()),
-        Readiness::NotConnected => Err(AppError::new(
-            ErrorCode::NotConnected,
-            "No Google account is connected; run `bookline connect` first.",
-        )),
-        Readiness::NeedsReconnect(why) => Err(AppError::new(
-            ErrorCode::NeedsReconnect,
-            format!("{why} Run `bookline connect`."),
-        )),
-    }
-}
-
 /// `bookline sync [--json]`.
 pub fn sync(target: &Target, args: &SyncArgs) -> anyhow::Result<()> {
-    with_app(target, async |app| {
-        require_ready(app.account())?;
-        let mut report = sync_pass(app, args.yes).await?;
+    with_app(target, "sync", async |app| {
+        // Ctrl-C cancels the confirmed (deleting) pass cleanly; a plain pass just ends.
+        let cancel = if args.yes {
+            cancel_on_ctrl_c()
+        } else {
+            CancellationToken::new()
+        };
+        let report = app
+            .sync_once(args.yes, &cancel, |owner| {
+                eprintln!("Waiting: a sync is running in {owner}…")
+            })
+            .await?;
         let choice = match (args.yes, args.keep) {
             (true, _) => Some(HeldChoice::Delete),
             (_, true) => Some(HeldChoice::Keep),
             _ => None,
         };
+        let mut report = report;
         if let (Some(choice), true) = (choice, report.held_deletes > 0) {
             let decided = app
-                .resolve_held_deletes(choice, &cancel_on_ctrl_c())
+                .resolve_held_deletes(choice, &cancel_on_ctrl_c(), |owner| {
+                    eprintln!("Waiting: a sync is running in {owner}…")
+                })
                 .await?;
             report.absorb(decided);
         }
@@ -520,20 +470,6 @@ pub fn sync(target: &Target, args: &SyncArgs) -> anyhow::Result<()> {
         }
         Ok(())
     })
-}
-
-/// One pass (as `App::sync_once`, optionally past the delete guard), then the time is
-/// recorded so `status` shows it, as the background loop does.
-async fn sync_pass(app: &App, confirmed: bool) -> anyhow::Result<SyncReport> {
-    // Ctrl-C cancels the confirmed (deleting) pass cleanly; a plain pass just ends.
-    let cancel = if confirmed {
-        cancel_on_ctrl_c()
-    } else {
-        CancellationToken::new()
-    };
-    let report = app.sync_once(confirmed, &cancel).await?;
-    app.account().record_last_sync(Utc::now())?;
-    Ok(report)
 }
 
 fn describe_sync(r: &SyncReport) -> String {
@@ -572,22 +508,16 @@ pub fn backfill(target: &Target, args: &BackfillArgs) -> anyhow::Result<()> {
             bail!("--until {until} is before --since {since}");
         }
     }
-    with_app(target, async |app| {
-        require_ready(app.account())?;
-        let ctx = account_context(app.account())?;
-        let client = app.account().client()?;
-        let store = app.store();
+    with_app(target, "backfill", async |app| {
         let request = BackfillRequest {
             direction: args.direction.into(),
             since: args.since,
             until: args.until,
         };
         let cancel = cancel_on_ctrl_c();
-        let unfinished = backfill::status(store).map_err(report)?;
+        let unfinished = app.unfinished_transfer()?;
         if args.dry_run {
-            let preview = backfill::preview(app.engine(), store, &client, &ctx, &request, &cancel)
-                .await
-                .map_err(AppError::from)?;
+            let preview = app.transfer_preview(&request, &cancel).await?;
             if args.json {
                 let mut value = serde_json::to_value(&preview)?;
                 value["dry_run"] = json!(true);
@@ -604,43 +534,29 @@ pub fn backfill(target: &Target, args: &BackfillArgs) -> anyhow::Result<()> {
             }
             return Ok(());
         }
+        let ticket = app.begin_transfer(cancel)?;
         let shown = Progress::new(args.json);
-        let resumed = unfinished.is_some();
-        let result = match unfinished {
-            Some(u) => {
-                shown.line(&format!(
-                    "Resuming the unfinished transfer ({} of {} done); the direction and dates \
-                     given now apply to the next one.",
-                    u.done, u.total
-                ));
-                backfill::resume(
-                    app.engine(),
-                    store,
-                    &client,
-                    &ctx,
-                    |p| shown.update(p),
-                    &cancel,
-                )
-                .await
-            }
-            None => {
-                backfill::start(
-                    app.engine(),
-                    store,
-                    &client,
-                    &ctx,
-                    &request,
-                    |p| shown.update(p),
-                    &cancel,
-                )
-                .await
-            }
-        };
+        if let Some(u) = &unfinished {
+            shown.line(&format!(
+                "Resuming the unfinished transfer ({} of {} done); the direction and dates \
+                 given now apply to the next one.",
+                u.done, u.total
+            ));
+        }
+        let result = app
+            .transfer(
+                ticket,
+                &request,
+                |p| shown.update(p),
+                |owner| shown.line(&format!("Waiting: a sync is running in {owner}…")),
+            )
+            .await;
         shown.finish();
-        let progress = result.map_err(AppError::from)?;
+        let outcome = result?;
+        let progress = outcome.progress;
         if args.json {
             let mut value = serde_json::to_value(&progress)?;
-            value["resumed"] = json!(resumed);
+            value["resumed"] = json!(outcome.resumed);
             print_json(&value)?;
         } else {
             print!("{}", describe_progress(&progress));
@@ -745,14 +661,14 @@ impl Progress {
 
 /// `bookline disconnect [--yes] [--keep-imported]`.
 pub fn disconnect(target: &Target, args: &DisconnectArgs) -> anyhow::Result<()> {
-    with_app(target, async |app| {
+    with_app(target, "disconnect", async |app| {
         let Some(email) = app.account().email()? else {
             bail!("no Google account is connected");
         };
         if !args.yes && !confirm(&email, args.keep_imported)? {
             bail!("nothing was changed");
         }
-        let report = app.account().disconnect(args.keep_imported).await?;
+        let report = app.disconnect(args.keep_imported).await?;
         if args.json {
             return print_json(&report);
         }
@@ -821,63 +737,22 @@ pub fn headless_demo(data_dir: &Path, json_out: bool) -> anyhow::Result<()> {
         data_dir,
         Arc::new(KeyringSecretStore::new()),
     ))?;
-    if !json_out {
-        print!("{demo}");
-    }
-    // The emulator starts again from the state the first step saved, as a second run of
-    // the app would: the same account, the same sign-in, the demo's own OAuth client
-    // (whatever client the environment names for real Google).
-    let (report, preview) = runtime.block_on(async {
-        let env = DemoEnvironment::start(data_dir, DemoConsent::AutoAllow).await?;
-        let result = demo_sync_and_preview(&env, data_dir).await;
-        env.shutdown().await;
-        result
-    })?;
     if json_out {
-        return print_json(&json!({ "demo": demo, "sync": report, "backfill_preview": preview }));
+        return print_json(&json!({
+            "demo": demo,
+            "sync": demo.sync,
+            "backfill_preview": demo.backfill_preview,
+        }));
     }
+    print!("{demo}");
     println!("One sync pass (only items new since connecting move by themselves):");
-    print!("{}", indent(&describe_sync(&report)));
+    print!("{}", indent(&describe_sync(&demo.sync)));
     println!("Backfill dry run, both directions (older items; nothing written):");
-    print!("{}", indent(&describe_preview(&preview)));
+    print!("{}", indent(&describe_preview(&demo.backfill_preview)));
     println!(
         "Open the demo window (`bookline demo`) and use Synchronize Google Calendar to copy them."
     );
     Ok(())
-}
-
-async fn demo_sync_and_preview(
-    env: &DemoEnvironment,
-    data_dir: &Path,
-) -> anyhow::Result<(SyncReport, BackfillPreview)> {
-    let store = Arc::new(Store::open(&paths::database_path(data_dir)).map_err(report)?);
-    let account = AccountService::new(
-        store.clone(),
-        Arc::new(KeyringSecretStore::new()),
-        env.endpoints().clone(),
-        None,
-        true,
-    )?
-    .with_sync_view(status_view);
-    require_ready(&account)?;
-    let engine = SyncEngine::new(EngineOptions::default());
-    let ctx = account_context(&account)?;
-    let client = account.client()?;
-    let cancel = cancel_on_ctrl_c();
-    let report = engine
-        .run_pass(&store, &client, &ctx, &cancel)
-        .await
-        .map_err(AppError::from)?;
-    account.record_last_sync(Utc::now())?;
-    let request = BackfillRequest {
-        direction: Direction::Both,
-        since: None,
-        until: None,
-    };
-    let preview = backfill::preview(&engine, &store, &client, &ctx, &request, &cancel)
-        .await
-        .map_err(AppError::from)?;
-    Ok((report, preview))
 }
 
 fn indent(text: &str) -> String {

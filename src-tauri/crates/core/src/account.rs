@@ -58,10 +58,6 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// is sent to Google instead of after.
 const KEYRING_PROBE: &str = "bookline-keyring-check";
 
-/// The OAuth client used against the built-in emulator (it accepts any client).
-pub const DEMO_CLIENT_ID: &str = "bookline-demo.apps.googleusercontent.com";
-pub const DEMO_CLIENT_SECRET: &str = "bookline-demo-secret";
-
 /// What the window and `status --json` show (the IPC contract's `AppStatus`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -181,9 +177,9 @@ fn not_connected() -> AppError {
 
 impl AccountService {
     /// A service over `store`. `oauth_config` is `None` when no Google client is
-    /// configured (then `connect` explains what to do, unless `demo`). An account
-    /// connected earlier is picked up from the settings; its access token is fetched
-    /// from the keyring's refresh token on first use.
+    /// configured (then `connect` explains what to do); `demo` only marks the status (the
+    /// demo brings its own client). An account connected earlier is picked up from the
+    /// settings; its access token is fetched from the keyring's refresh token on first use.
     pub fn new(
         store: Arc<Store>,
         secrets: Arc<dyn SecretStore>,
@@ -191,11 +187,6 @@ impl AccountService {
         oauth_config: Option<OAuthClientConfig>,
         demo: bool,
     ) -> Result<Self, AppError> {
-        let oauth_config = match (oauth_config, demo) {
-            (Some(c), _) => Some(c),
-            (None, true) => Some(OAuthClientConfig::new(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)),
-            (None, false) => None,
-        };
         let service = Self {
             store,
             secrets,

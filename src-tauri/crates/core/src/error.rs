@@ -25,6 +25,9 @@ pub enum ErrorCode {
     Network,
     /// The user cancelled, or a wait timed out.
     Cancelled,
+    /// Another pass or transfer holds this data dir's sync lock (another Bookline process,
+    /// e.g. the tray app while `bookline sync` runs); trying again later works.
+    Busy,
     /// OAuth client id/secret missing or rejected.
     Configuration,
     Internal,

@@ -1,9 +1,9 @@
-//! bookline-core: everything Bookline does, without Tauri. The desktop shell and the CLI
-//! are thin layers over the services here.
+//! bookline-core: everything Bookline does, without Tauri (and without the Google
+//! emulator, which only its tests use). The desktop shell and the CLI are thin layers over
+//! `app::App`, the application API.
 
 pub mod account;
 pub mod app;
-pub mod demo;
 pub mod error;
 pub mod google;
 pub mod input;
@@ -16,4 +16,5 @@ pub mod runtime;
 pub mod secrets;
 pub mod store;
 pub mod sync;
+pub mod sync_lock;
 pub mod validation;

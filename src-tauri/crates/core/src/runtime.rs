@@ -609,10 +609,8 @@ impl Worker {
             Ok(report) => {
                 self.failures = 0;
                 self.failing_since = None;
+                // The pass saved its time (`sync::service::run_pass`); this is the loop's view.
                 let now = Utc::now();
-                if let Err(e) = self.account.record_last_sync(now) {
-                    tracing::warn!("could not save the last sync time: {e}");
-                }
                 let message = match report.errors.len() {
                     0 if self.paused => Some("Sync is paused.".to_owned()),
                     0 if report.held_deletes > 0 => {
@@ -643,6 +641,14 @@ impl Worker {
                 self.publish_idle();
             }
             Err(e) if e.code == ErrorCode::Cancelled => self.publish_idle(),
+            // Another process (a terminal's `bookline sync` or `backfill`) holds the data
+            // dir's sync lock: not a failure of this loop, so no backoff; the next poll
+            // tries again, and the sentence says why nothing happened meanwhile.
+            Err(e) if e.code == ErrorCode::Busy => {
+                self.publish_idle();
+                let message = e.message.clone();
+                self.status.send_modify(|s| s.message = Some(message));
+            }
             Err(e) if e.code == ErrorCode::NeedsReconnect => {
                 let message = e.message.clone();
                 self.status.send_modify(|s| {

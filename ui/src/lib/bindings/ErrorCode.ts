@@ -3,4 +3,4 @@
 /**
  * Only codes the UI (or a script using `--json`) acts on differently.
  */
-export type ErrorCode = "validation" | "not_found" | "storage" | "not_connected" | "needs_reconnect" | "keyring" | "network" | "cancelled" | "configuration" | "internal";
+export type ErrorCode = "validation" | "not_found" | "storage" | "not_connected" | "needs_reconnect" | "keyring" | "network" | "cancelled" | "busy" | "configuration" | "internal";

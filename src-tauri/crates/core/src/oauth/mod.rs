@@ -653,6 +653,42 @@ fn transport_detail(e: &reqwest::Error) -> String {
     detail
 }
 
+/// Plays the browser for an authorization server that consents at once (the emulator
+/// with auto-consent: the headless demo, tests): opens the authorization URL without
+/// following the redirect, then delivers the redirect to the loopback listener.
+pub async fn follow_consent(auth_url: &Url) -> Result<(), String> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let consent = http
+        .get(auth_url.clone())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !consent.status().is_redirection() {
+        return Err(format!(
+            "the consent page answered {} instead of redirecting (is auto-consent on?)",
+            consent.status()
+        ));
+    }
+    let location = consent
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or("the consent redirect has no Location")?
+        .to_owned();
+    let page = http
+        .get(&location)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !page.status().is_success() {
+        return Err(format!("the loopback listener answered {}", page.status()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,12 +22,12 @@ use crate::ratelimit::RetryClass;
 use crate::store::{Result as StoreResult, Store, StoreError};
 use crate::sync::activity::{self, ActivityKind, NewActivity};
 use crate::sync::decide::{
-    decide, join, CrmSide, Direction, Mode, PairedBy, Side, SkipReason, StandaloneIndex, SyncItem,
-    SyncKey, SyncOp, TimeRange,
+    decide, join, pair_new_series, CrmSide, Direction, Mode, PairedBy, Side, SkipReason,
+    StandaloneIndex, SyncItem, SyncKey, SyncOp, TimeRange,
 };
 use crate::sync::engine::{
-    crm_side, google_side_of, series_ref, AccountContext, Planned, SyncEngine, SyncError,
-    SyncReport,
+    crm_side, google_side_of, new_appointment_id, series_ref, AccountContext, Planned, SyncEngine,
+    SyncError, SyncReport,
 };
 use crate::sync::ids;
 use crate::sync::links::{self, time_str, Link};
@@ -200,9 +200,26 @@ async fn plan(
         match_rule: MATCH_RULE.to_owned(),
         ..BackfillPreview::default()
     };
+    let decided: Vec<(SyncItem, Vec<SyncOp>)> = join(crm, google, records, &mode)
+        .into_iter()
+        .map(|item| {
+            let ops = decide(&item, request.direction, &mode);
+            (item, ops)
+        })
+        .collect();
+    // An old series and its moved or cancelled occurrences move together: the
+    // occurrences are planned (right behind their series) instead of waiting for a
+    // series that is only linked by this transfer. The ids given here are the plan's
+    // only; the run decides each chunk again (`run_chunk`).
+    let decided = pair_new_series(
+        decided,
+        |(item, ops)| (item, ops),
+        request.direction,
+        &mode,
+        new_appointment_id,
+    );
     let mut items = Vec::new();
-    for item in join(crm, google, records, &mode) {
-        let ops = decide(&item, request.direction, &mode);
+    for (item, ops) in decided {
         if let Some(reason) = &read_only {
             if ops.iter().any(|op| op.writes_to() == Some(Side::Google)) {
                 *cannot.entry(reason.clone()).or_default() += 1;
@@ -1185,7 +1202,9 @@ async fn run(
             progress(&p);
             return Ok(p);
         }
-        let items = store.read(|conn| pending_items(store, conn, job.id, chunk))?;
+        // Read ahead, so a chunk can end behind the occurrences of its last series.
+        let items = store.read(|conn| pending_items(store, conn, job.id, chunk * 2))?;
+        let items = keep_series_whole(items, chunk, &events);
         if items.is_empty() {
             break;
         }
@@ -1285,6 +1304,14 @@ async fn run_chunk(
         }
         Ok(out)
     })?;
+    // Occurrences whose series this chunk creates go with it, behind it.
+    let planned = pair_new_series(
+        planned,
+        |p| (&mut p.item, &mut p.ops),
+        ctx.direction,
+        mode,
+        new_appointment_id,
+    );
     let mut report = SyncReport::default();
     let (to_run, nothing): (Vec<Planned>, Vec<Planned>) = planned
         .into_iter()
@@ -1334,6 +1361,35 @@ async fn run_chunk(
         counts.failed = (counts.failed + failed).saturating_sub(failed_before);
     }
     Ok(())
+}
+
+/// The first `chunk` of `items`, plus the items right behind them that are occurrences
+/// of a series in the chunk (the plan puts them there, `pair_new_series`): a series and
+/// its occurrences commit together, so an occurrence never runs after its series failed
+/// and is skipped as waiting for a series that is not linked.
+fn keep_series_whole(
+    mut items: Vec<ItemRow>,
+    chunk: usize,
+    events: &HashMap<String, Event>,
+) -> Vec<ItemRow> {
+    let series_of = |item: &ItemRow| {
+        let event = events.get(item.event_id.as_deref()?)?;
+        event.recurring_event_id.clone()
+    };
+    let mut end = chunk.min(items.len());
+    if end > 0 {
+        let in_chunk: HashSet<&str> = items[..end]
+            .iter()
+            .filter_map(|i| i.event_id.as_deref())
+            .collect();
+        let extra = items[end..]
+            .iter()
+            .take_while(|i| series_of(i).is_some_and(|s| in_chunk.contains(s.as_str())))
+            .count();
+        end += extra;
+    }
+    items.truncate(end);
+    items
 }
 
 /// A job item still to do.

@@ -19,7 +19,9 @@
 //! - deletes only from deletion records (a CRM delete or cancel, a cancelled Google
 //!   event), never from absence: an absent side means "no news" and is read as its
 //!   snapshot;
-//! - mass deletes need confirmation: `guard_deletes`.
+//! - mass deletes need confirmation: `guard_deletes`;
+//! - a series and its exceptions (moved, cancelled occurrences) are applied together,
+//!   also when Bookline first sees them in the same batch: `pair_new_series`.
 
 use crate::model::{AppointmentId, Origin, SeriesInstance, Timing};
 use crate::sync::fields::{Field, FieldSet, SyncFields, SyncStatus};
@@ -666,6 +668,112 @@ fn timing_key(timing: &Timing) -> TimingKey {
             i64::from(end.num_days_from_ce()),
         ),
     }
+}
+
+/// Pairs the occurrences (moved, edited or cancelled in Google) of a series with that
+/// series when both are decided in the same batch — one page, one listing, one chunk of
+/// a transfer — and the series is not linked yet, so `join` could not find it and
+/// `decide` made the occurrence wait (`SeriesNotLinked`). Without this the occurrences
+/// of a series that Bookline first sees together with them would be passed by the sync
+/// token (or left out of a transfer's plan) and never read again: Bookline would show
+/// every occurrence at the series' own time.
+///
+/// Only series the batch creates in Bookline (`CreateInCrm` then `Link`) take their
+/// occurrences here. The new appointment gets its id now, from `new_id`, so each
+/// occurrence can name its series before the series exists. A series the batch links
+/// to an appointment Bookline already has (re-linked by id, or matched by a transfer)
+/// is left out: that appointment may already have an occurrence row for the same
+/// original start, which only a stored series link lets `join` pair with, and creating
+/// another would show the occurrence twice. The occurrences are then decided again as
+/// occurrences of a linked series and put right behind their series, so `apply`
+/// (which applies a batch in order, in one transaction) creates the series before its
+/// occurrence rows, and a transfer's chunks keep them next to it. `parts` gives the key
+/// and the ops of a batch element.
+///
+/// Idempotent: a second pass finds the series linked, and `join` pairs the occurrences
+/// by their own links.
+pub fn pair_new_series<T>(
+    mut batch: Vec<T>,
+    mut parts: impl FnMut(&mut T) -> (&mut SyncItem, &mut Vec<SyncOp>),
+    direction: Direction,
+    mode: &Mode,
+    mut new_id: impl FnMut() -> AppointmentId,
+) -> Vec<T> {
+    // Which series events the batch holds occurrences of that are waiting for them.
+    let waiting: HashSet<String> = batch
+        .iter_mut()
+        .filter_map(|t| waiting_series(parts(t).0))
+        .collect();
+    if waiting.is_empty() {
+        return batch;
+    }
+    // The appointment each of those series gets in this batch.
+    let mut series_of: HashMap<String, AppointmentId> = HashMap::new();
+    for t in batch.iter_mut() {
+        let (item, ops) = parts(t);
+        let Some(event_id) = item.key.event_id.clone() else {
+            continue;
+        };
+        if !waiting.contains(&event_id) || !matches!(ops.last(), Some(SyncOp::Link { .. })) {
+            continue;
+        }
+        // Only a repeating appointment has occurrences (the store refuses others).
+        let created = ops.iter_mut().find_map(|op| match op {
+            SyncOp::CreateInCrm {
+                fields,
+                appointment_id,
+                instance_of: None,
+            } if !fields.recurrence.is_empty() => Some(appointment_id),
+            _ => None,
+        });
+        if let Some(id) = created {
+            series_of.insert(event_id, id.get_or_insert_with(&mut new_id).clone());
+        }
+    }
+    let mut rest = Vec::with_capacity(batch.len());
+    let mut occurrences: HashMap<String, Vec<T>> = HashMap::new();
+    for mut t in batch {
+        let (item, ops) = parts(&mut t);
+        let series = waiting_series(item).and_then(|e| series_of.get(&e).map(|a| (e, a)));
+        match (
+            series,
+            item.google.as_ref().and_then(|g| g.instance_of.as_ref()),
+        ) {
+            (Some((series_event_id, appointment)), Some(instance)) => {
+                item.series = Some(InstanceRef {
+                    series_appointment_id: appointment.clone(),
+                    series_event_id: series_event_id.clone(),
+                    original_start: instance.original_start.clone(),
+                });
+                *ops = decide(item, direction, mode);
+                occurrences.entry(series_event_id).or_default().push(t);
+            }
+            _ => rest.push(t),
+        }
+    }
+    // Each series' occurrences right behind it, in the order they came.
+    let mut out = Vec::with_capacity(rest.len());
+    for mut t in rest {
+        let event_id = parts(&mut t).0.key.event_id.clone();
+        out.push(t);
+        if let Some(after) = event_id.and_then(|e| occurrences.remove(&e)) {
+            out.extend(after);
+        }
+    }
+    out
+}
+
+/// The series event an unlinked Google occurrence waits for (`SeriesNotLinked`), if it
+/// is one.
+fn waiting_series(item: &SyncItem) -> Option<String> {
+    if item.base.is_some() || item.crm.is_some() || item.series.is_some() {
+        return None;
+    }
+    item.google
+        .as_ref()?
+        .instance_of
+        .as_ref()
+        .map(|i| i.series_event_id.clone())
 }
 
 /// `join` then `decide` for every key; keys with no ops are left out.

@@ -24,8 +24,8 @@ use crate::ratelimit::RateLimiter;
 use crate::store::{OutboxOp, Store, StoreError};
 use crate::sync::activity::{self, ActivityKind, NewActivity};
 use crate::sync::decide::{
-    decide, guard_totals, join, CrmSide, DeletePolicy, Direction, GoogleSide, InstanceRef,
-    LinkRecord, Mode, PairedBy, Side, Snapshot, SyncItem, SyncKey, SyncOp,
+    decide, guard_totals, join, pair_new_series, CrmSide, DeletePolicy, Direction, GoogleSide,
+    InstanceRef, LinkRecord, Mode, PairedBy, Side, Snapshot, SyncItem, SyncKey, SyncOp,
 };
 use crate::sync::fields::{Field, FieldSet, SyncFields, SyncStatus};
 use crate::sync::held;
@@ -487,6 +487,7 @@ impl SyncEngine {
                     _ => break,
                 }
             }
+            gather_series(&mut pages);
             self.guard_listing(store, ctx, mode, &pages, guard)?;
             // Whether an item of this listing failed to apply (see the token save below).
             let listing_failed = std::sync::atomic::AtomicBool::new(false);
@@ -699,9 +700,24 @@ impl SyncEngine {
             Ok((crm, google, records, extra))
         })?;
         let (crm, google, records, mut extra) = gathered;
+        let decided: Vec<(SyncItem, Vec<SyncOp>)> = join(crm, google, records, mode)
+            .into_iter()
+            .map(|item| {
+                let ops = decide(&item, ctx.direction, mode);
+                (item, ops)
+            })
+            .collect();
+        // A series new in this page and its moved or cancelled occurrences land together
+        // (the occurrences after the series, in the page's one transaction).
+        let decided = pair_new_series(
+            decided,
+            |(item, ops)| (item, ops),
+            ctx.direction,
+            mode,
+            new_appointment_id,
+        );
         let mut planned = Vec::new();
-        for item in join(crm, google, records, mode) {
-            let ops = decide(&item, ctx.direction, mode);
+        for (item, ops) in decided {
             if ops.iter().all(|op| !op.is_effective()) {
                 continue;
             }
@@ -1639,6 +1655,37 @@ fn orphan_delete(
     Ok(Some(p))
 }
 
+/// Moves each occurrence of a series (an event with `recurringEventId`) onto the page
+/// of the listing that holds its series, wherever either was listed. Pages are planned
+/// and applied one at a time, and an occurrence of a series Bookline does not hold yet
+/// can only be paired with it (`pair_new_series`) in the same plan: planned on a page
+/// before its series, it would wait for a series that is not linked, and the listing's
+/// sync token would pass it for good. The token is saved with the last page, after
+/// every page applied, so moving events between pages changes nothing else.
+fn gather_series(pages: &mut [EventsPage]) {
+    let occurrences = pages
+        .iter()
+        .any(|p| p.items.iter().any(|e| e.recurring_event_id.is_some()));
+    if !occurrences || pages.len() < 2 {
+        return;
+    }
+    let page_of: HashMap<String, usize> = pages
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| p.items.iter().filter_map(move |e| Some((e.id.clone()?, i))))
+        .collect();
+    for i in 0..pages.len() {
+        let mut stay = Vec::new();
+        for e in std::mem::take(&mut pages[i].items) {
+            match e.recurring_event_id.as_ref().and_then(|m| page_of.get(m)) {
+                Some(&j) if j != i => pages[j].items.push(e),
+                _ => stay.push(e),
+            }
+        }
+        pages[i].items = stay;
+    }
+}
+
 /// Whether any delete is waiting in the outbox.
 fn queued_deletes(store: &Store, conn: &Connection) -> Result<bool, StoreError> {
     conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox WHERE op = 'delete')")
@@ -1655,6 +1702,12 @@ fn pending_delete(
     conn.prepare_cached("SELECT 1 FROM outbox WHERE appointment_id = ?1 AND op = 'delete' LIMIT 1")
         .and_then(|mut stmt| stmt.exists([appointment_id]))
         .map_err(|e| store.error("read pending changes", e))
+}
+
+/// A fresh appointment id, as the store makes them: for a series created by sync whose
+/// occurrences must name it before it exists (`pair_new_series`).
+pub(crate) fn new_appointment_id() -> String {
+    uuid::Uuid::now_v7().to_string()
 }
 
 /// The synced fields of an appointment.

@@ -183,9 +183,20 @@ pub fn upsert(store: &Store, conn: &Connection, link: &Link) -> Result<()> {
     };
     let crm = encode(&link.snapshot.crm)?;
     let google = encode(&link.snapshot.google)?;
+    // Not `INSERT OR REPLACE`: that would also replace the link of *another*
+    // appointment holding this event, leaving that appointment behind as a duplicate
+    // (two processes importing one new event did exactly that). An appointment's own link
+    // is updated in place (a new etag, event or calendar); an event already linked to
+    // another appointment fails on the (calendar_id, event_id) key.
     conn.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO links ({COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        "INSERT INTO links ({COLUMNS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+         ON CONFLICT (appointment_id) DO UPDATE SET calendar_id = excluded.calendar_id, \
+           event_id = excluded.event_id, etag = excluded.etag, \
+           crm_snapshot = excluded.crm_snapshot, google_snapshot = excluded.google_snapshot, \
+           synced_at = excluded.synced_at, last_error = excluded.last_error, \
+           google_summary = excluded.google_summary, \
+           google_description = excluded.google_description"
     ))
     .and_then(|mut stmt| {
         stmt.execute(params![

@@ -5,7 +5,9 @@
 //! Calendar Sync Settings applies from the next pass without restarting anything.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use crate::account::AccountService;
@@ -14,8 +16,13 @@ use crate::runtime::{PassFuture, SyncPass};
 use crate::store::Store;
 use crate::sync::decide::Direction;
 use crate::sync::engine::{AccountContext, SyncEngine, SyncReport};
-use crate::sync::held::{self, HeldChoice};
 use crate::sync::settings;
+use crate::sync_lock::SyncLock;
+
+/// How long a pass waits for another process's pass or transfer on the same data dir
+/// before it reports `ErrorCode::Busy` (a pass takes a second or two; a transfer may take
+/// minutes, and the background loop then simply tries again at its next poll).
+pub const PASS_LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// What the engine needs about the connected account, from the account's watermark and
 /// the saved sync settings.
@@ -41,16 +48,24 @@ pub fn status_view(store: &Store) -> Result<(Direction, Option<String>), AppErro
     Ok((settings.direction, Some(settings.calendar_id)))
 }
 
-/// One ongoing-sync pass for the connected account with its saved settings;
-/// `confirmed` lets it past the mass-delete guard (the user said yes).
+/// One ongoing-sync pass for the connected account with its saved settings, under the
+/// data dir's sync lock (one pass or transfer at a time across processes); records the
+/// time of a pass that ran to its end. `confirmed` lets it past the mass-delete guard
+/// (the user said yes). `on_wait` hears who holds the lock when the pass has to wait.
+/// Every front runs its passes through here: the background loop, Sync now, the CLI.
 pub async fn run_pass(
     engine: &SyncEngine,
     account: &AccountService,
+    lock: &SyncLock,
     cancel: &CancellationToken,
     confirmed: bool,
+    on_wait: impl FnOnce(&str),
 ) -> Result<SyncReport, AppError> {
     let ctx = account_context(account)?;
     let client = account.client()?;
+    let _lock = lock
+        .acquire("a sync pass", PASS_LOCK_WAIT, cancel, on_wait)
+        .await?;
     let store = account.store();
     let result = if confirmed {
         engine
@@ -59,33 +74,24 @@ pub async fn run_pass(
     } else {
         engine.run_pass(store, &client, &ctx, cancel).await
     };
-    result.map_err(AppError::from)
-}
-
-/// The user's decision on the held deletions (Delete them / Keep them) for the connected
-/// account. The caller keeps passes from running meanwhile.
-pub async fn resolve_held(
-    engine: &SyncEngine,
-    account: &AccountService,
-    choice: HeldChoice,
-    cancel: &CancellationToken,
-) -> Result<SyncReport, AppError> {
-    let ctx = account_context(account)?;
-    let client = account.client()?;
-    held::resolve(engine, account.store(), &client, &ctx, choice, cancel)
-        .await
-        .map_err(AppError::from)
+    let report = result.map_err(AppError::from)?;
+    // The pass itself succeeded: a failed write of its time is worth a warning only.
+    if let Err(e) = account.record_last_sync(Utc::now()) {
+        tracing::warn!("could not save the last sync time: {e}");
+    }
+    Ok(report)
 }
 
 /// The real `SyncPass`: one engine (and so one rate limiter) per account, shared by the
 /// background loop and "Sync now".
 pub struct EnginePass {
     engine: Arc<SyncEngine>,
+    lock: Arc<SyncLock>,
 }
 
 impl EnginePass {
-    pub fn new(engine: Arc<SyncEngine>) -> Self {
-        Self { engine }
+    pub fn new(engine: Arc<SyncEngine>, lock: Arc<SyncLock>) -> Self {
+        Self { engine, lock }
     }
 
     pub fn engine(&self) -> &Arc<SyncEngine> {
@@ -95,6 +101,8 @@ impl EnginePass {
 
 impl SyncPass for EnginePass {
     fn run<'a>(&'a self, account: &'a AccountService, cancel: CancellationToken) -> PassFuture<'a> {
-        Box::pin(async move { run_pass(&self.engine, account, &cancel, false).await })
+        Box::pin(async move {
+            run_pass(&self.engine, account, &self.lock, &cancel, false, |_| {}).await
+        })
     }
 }

@@ -1,6 +1,5 @@
 //! Connect / status / reconnect / Remove Google Account against the gcal-emulator, with a
-//! real SQLite file and the test playing the browser; the headless demo; the real
-//! keyring.
+//! real SQLite file and the test playing the browser; the real keyring.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -9,10 +8,10 @@ use std::time::Duration;
 use bookline_core::account::{
     AccountService, ReconnectMarker, SETTING_CONNECTED_AT, SETTING_EMAIL, SETTING_NEEDS_RECONNECT,
 };
-use bookline_core::demo::{follow_consent, run_headless_demo};
 use bookline_core::error::ErrorCode;
 use bookline_core::google::Endpoints;
 use bookline_core::model::{AppointmentInput, Origin, Status, Timing};
+use bookline_core::oauth::follow_consent;
 use bookline_core::oauth::{OAuthClient, OAuthClientConfig, OAuthError};
 use bookline_core::runtime::{
     PassFuture, PassReport, RuntimeConfig, SyncPass, SyncPhase, SyncRuntime, SyncRuntimeHandle,
@@ -645,37 +644,6 @@ async fn signing_in_as_another_account_is_refused() {
     assert_eq!(secrets.get("bob@example.com").unwrap(), None);
 }
 
-#[tokio::test]
-async fn headless_demo_connects_once_and_reuses_the_account() {
-    let dir = tempfile::tempdir().unwrap();
-    let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecretStore::new());
-    let first = run_headless_demo(dir.path(), secrets.clone())
-        .await
-        .unwrap();
-    println!("{first}");
-    assert!(first.signed_in);
-    assert_eq!(first.status.email.as_deref(), Some("demo@example.com"));
-    assert!(first.status.demo);
-    assert!(first.calendars.iter().any(|c| c.primary));
-    assert!(dir
-        .path()
-        .join(bookline_core::demo::EMULATOR_STATE_FILE)
-        .exists());
-    // The emulator's state (with the grant) was saved: a second run needs no sign-in.
-    let second = run_headless_demo(dir.path(), secrets.clone())
-        .await
-        .unwrap();
-    assert!(!second.signed_in, "{second}");
-    assert_eq!(second.status.connected_at, first.status.connected_at);
-    let refresh = secrets.get("demo@example.com").unwrap().unwrap();
-    let bytes = data_dir_bytes(dir.path());
-    // The emulator's own state file holds the grant (it plays Google); Bookline's files
-    // must not.
-    let db = std::fs::read(dir.path().join("bookline.sqlite3")).unwrap();
-    assert!(!contains(&db, &refresh));
-    assert!(contains(&bytes, "demo@example.com"));
-}
-
 /// The real OS keyring (Secret Service). Runs where a session bus exists; run it inside
 /// `dbus-run-session` with an unlocked gnome-keyring (see architecture.md).
 #[tokio::test]
@@ -962,16 +930,19 @@ async fn runtime_with_the_engine_moves_new_items_both_ways() {
     };
     use bookline_core::sync::engine::{EngineOptions, SyncEngine};
     use bookline_core::sync::service::EnginePass;
+    use bookline_core::sync_lock::SyncLock;
 
     let secrets = Arc::new(MemorySecretStore::new());
     let s = setup(secrets.clone()).await;
     connect(&s.account).await;
     let account = Arc::new(s.account);
+    let lock_dir = tempfile::tempdir().unwrap();
     let handle = SyncRuntime::spawn(
         account.clone(),
-        Arc::new(EnginePass::new(Arc::new(SyncEngine::new(
-            EngineOptions::default(),
-        )))),
+        Arc::new(EnginePass::new(
+            Arc::new(SyncEngine::new(EngineOptions::default())),
+            Arc::new(SyncLock::new(lock_dir.path(), "the test")),
+        )),
         RuntimeConfig {
             poll_interval: Duration::from_secs(3600),
             ..Default::default()

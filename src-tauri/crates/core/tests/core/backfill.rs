@@ -320,6 +320,50 @@ async fn recurring_and_all_day_arrive_intact() {
     assert!(!w.pass().await.changed_anything());
 }
 
+/// An old series whose second occurrence was moved and third deleted in Google arrives
+/// whole through the transfer into Bookline, in each direction that writes Bookline, on
+/// one page and on pages of one event: the moved occurrence at its new time, the
+/// cancelled one cancelled. Running it again and the next pass change nothing.
+#[tokio::test]
+async fn an_old_series_with_exceptions_transfers_whole() {
+    for (direction, page_size) in [
+        (Direction::GoogleToCrm, 2500),
+        (Direction::Both, 2500),
+        (Direction::GoogleToCrm, 1),
+        (Direction::Both, 1),
+    ] {
+        let mut w = World::with_options(
+            Direction::Both,
+            bookline_core::sync::engine::EngineOptions {
+                page_size,
+                ..crate::engine::fast_options()
+            },
+        )
+        .await;
+        crate::engine::google_series_with_exceptions(&w, true).await;
+        w.ctx.connected_at = Utc::now();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        // Ongoing sync leaves the old series alone, exceptions included.
+        assert!(!w.pass().await.changed_anything());
+        assert!(w.crm_all().is_empty());
+
+        let p = run_start(&w, &request(direction)).await;
+        assert_eq!(p.state, ProgressState::Finished);
+        assert_eq!(
+            p.created_in_crm, 3,
+            "{direction:?}, page size {page_size}: {p:?}"
+        );
+        assert_eq!(p.failed, 0, "{p:?}");
+        crate::engine::assert_series_with_exceptions(&w);
+        assert_eq!(w.link_count(), 3);
+
+        let again = run_start(&w, &request(direction)).await;
+        assert_eq!(again.created_in_crm, 0, "{again:?}");
+        assert!(!w.pass().await.changed_anything());
+        crate::engine::assert_series_with_exceptions(&w);
+    }
+}
+
 /// A calendar the account may only read: the preview counts the items that would have to
 /// be written there as "can't be transferred", with the reason, and the run leaves them
 /// alone instead of failing each with a 403.

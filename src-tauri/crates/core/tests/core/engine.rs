@@ -1790,6 +1790,171 @@ async fn moved_and_cancelled_instances_of_a_google_series_arrive() {
     assert!(!w.pass().await.changed_anything());
 }
 
+/// A weekly series of three in Google ("Weekly review", Mondays 09:00 UTC from March 1st,
+/// in Berlin time), its second occurrence moved to 13:00 and its third deleted. With
+/// `old`, the series looks as if it was made long before the account was connected (only a
+/// transfer moves it). Returns the series' event id.
+pub(crate) async fn google_series_with_exceptions(w: &World, old: bool) -> String {
+    let start = at(1, 9);
+    let body = json!({
+        "summary": "Weekly review",
+        "start": {"dateTime": start.to_rfc3339(), "timeZone": "Europe/Berlin"},
+        "end": {"dateTime": (start + ChronoDuration::minutes(30)).to_rfc3339(), "timeZone": "Europe/Berlin"},
+        "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"],
+    });
+    let master_id = if old {
+        let mut body = body;
+        body["created"] = json!("2020-01-01T00:00:00.000Z");
+        body["updated"] = json!("2020-01-01T00:00:00.000Z");
+        control(w.base(), &format!("events/{}", w.ctx.calendar_id), body).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    } else {
+        let event: Event = serde_json::from_value(body).unwrap();
+        w.client
+            .insert_event(&w.ctx.calendar_id, &event)
+            .await
+            .unwrap()
+            .id
+            .unwrap()
+    };
+    w.google_patch(
+        &format!("{master_id}_20270308T090000Z"),
+        json!({
+            "start": {"dateTime": at(8, 13).to_rfc3339(), "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": (at(8, 13) + ChronoDuration::minutes(30)).to_rfc3339(), "timeZone": "Europe/Berlin"}
+        }),
+    )
+    .await;
+    w.google_delete(&format!("{master_id}_20270315T090000Z"))
+        .await;
+    master_id
+}
+
+/// Bookline holds the series of `google_series_with_exceptions` whole: the series, the
+/// moved occurrence at 13:00 and the cancelled one, both occurrence rows of the series;
+/// the week's occurrences show the first at 09:00, the second at 13:00 and nothing booked
+/// on the third.
+pub(crate) fn assert_series_with_exceptions(w: &World) {
+    let crm = w.crm_all();
+    let series: Vec<_> = crm.iter().filter(|a| a.recurrence.is_some()).collect();
+    assert_eq!(series.len(), 1, "{crm:#?}");
+    let series = series[0];
+    assert_eq!(series.title, "Weekly review");
+    let occurrences: Vec<_> = crm.iter().filter(|a| a.instance_of.is_some()).collect();
+    assert_eq!(
+        occurrences.len(),
+        2,
+        "moved + cancelled occurrence rows: {crm:#?}"
+    );
+    assert!(occurrences
+        .iter()
+        .all(|o| o.instance_of.as_ref().unwrap().series_id == series.id));
+    let moved = occurrences
+        .iter()
+        .find(|a| a.status != Status::Cancelled)
+        .expect("the moved occurrence");
+    assert_eq!(
+        moved.timing,
+        Timing::Timed {
+            start: at(8, 13),
+            end: at(8, 13) + ChronoDuration::minutes(30)
+        }
+    );
+    assert!(
+        occurrences.iter().any(|a| a.status == Status::Cancelled),
+        "the cancelled occurrence: {crm:#?}"
+    );
+    assert_eq!(crm.len(), 3, "nothing else: {crm:#?}");
+
+    let week: Vec<(DateTime<Utc>, Status)> = w
+        .store
+        .occurrences(at(1, 0), at(22, 0))
+        .unwrap()
+        .into_iter()
+        .map(|o| match o.timing {
+            Timing::Timed { start, .. } => (start, o.status),
+            Timing::AllDay { .. } => panic!("unexpected all-day occurrence"),
+        })
+        .collect();
+    let booked: Vec<DateTime<Utc>> = week
+        .iter()
+        .filter(|(_, status)| *status != Status::Cancelled)
+        .map(|(start, _)| *start)
+        .collect();
+    // The moved occurrence at its new time; none left at 09:00 on the 8th or the 15th.
+    assert_eq!(booked, vec![at(1, 9), at(8, 13)], "{week:?}");
+}
+
+/// The series, a moved and a cancelled occurrence all exist before Bookline's first pass
+/// sees the series: one pass brings all three, and the next changes nothing.
+#[tokio::test]
+async fn a_google_series_with_exceptions_arrives_whole_in_one_pass() {
+    let w = World::new(Direction::Both).await;
+    google_series_with_exceptions(&w, false).await;
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 3, "{r:?}");
+    assert_series_with_exceptions(&w);
+    assert_eq!(w.link_count(), 3);
+    assert!(!w.pass().await.changed_anything());
+    assert_series_with_exceptions(&w);
+}
+
+/// The same on small pages: the series and its exceptions arrive on different pages of
+/// one listing, and still land together in one pass.
+#[tokio::test]
+async fn a_google_series_with_exceptions_arrives_whole_across_pages() {
+    for page_size in [1, 2] {
+        let w = World::with_options(
+            Direction::GoogleToCrm,
+            EngineOptions {
+                page_size,
+                ..fast_options()
+            },
+        )
+        .await;
+        google_series_with_exceptions(&w, false).await;
+        let r = w.pass().await;
+        assert_eq!(r.created_in_crm, 3, "page size {page_size}: {r:?}");
+        assert_series_with_exceptions(&w);
+        assert!(!w.pass().await.changed_anything(), "page size {page_size}");
+        assert_series_with_exceptions(&w);
+    }
+}
+
+/// A series that cannot be stored yet takes its moved and cancelled occurrences down
+/// with it — the sync token stays before them all — and once the series is fixed in
+/// Google, the next pass brings the series and its occurrences together.
+#[tokio::test]
+async fn occurrences_of_a_series_that_failed_are_read_again_with_it() {
+    for page_size in [2500, 1] {
+        let w = World::with_options(
+            Direction::Both,
+            EngineOptions {
+                page_size,
+                ..fast_options()
+            },
+        )
+        .await;
+        let master_id = google_series_with_exceptions(&w, false).await;
+        // A title over Bookline's limit: Google accepts it, the store refuses it.
+        w.google_patch(&master_id, json!({"summary": "x".repeat(400)}))
+            .await;
+        let r = w.try_pass().await.expect("pass");
+        assert_eq!(r.created_in_crm, 0, "page size {page_size}: {r:?}");
+        assert!(!r.errors.is_empty(), "page size {page_size}: {r:?}");
+        assert!(w.crm_all().is_empty());
+
+        w.google_patch(&master_id, json!({"summary": "Weekly review"}))
+            .await;
+        let r = w.pass().await;
+        assert_eq!(r.created_in_crm, 3, "page size {page_size}: {r:?}");
+        assert_series_with_exceptions(&w);
+        assert!(!w.pass().await.changed_anything());
+    }
+}
+
 #[tokio::test]
 async fn activity_pages_newest_first_and_prunes_oldest() {
     let w = World::new(Direction::Both).await;

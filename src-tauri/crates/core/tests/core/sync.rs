@@ -1990,6 +1990,59 @@ mod schema_tests {
             .unwrap();
         conn.execute(job, []).unwrap();
     }
+
+    /// Two processes that both imported one new Google event (before the sync lock) each
+    /// made an appointment and a link; the second link silently replaced the first and
+    /// left a duplicate appointment behind. The link writer refuses a second appointment
+    /// for one event, and still moves an appointment's own link (another event id or
+    /// calendar).
+    #[test]
+    fn a_link_never_moves_an_event_to_a_second_appointment() {
+        use bookline_core::store::Store;
+        use bookline_core::sync::links::{self, Link};
+        use bookline_core::sync::Snapshot;
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("bookline.sqlite3")).unwrap();
+        let link = |appointment: &str, calendar: &str, event: &str| Link {
+            appointment_id: appointment.to_owned(),
+            calendar_id: calendar.to_owned(),
+            event_id: event.to_owned(),
+            etag: None,
+            snapshot: Snapshot {
+                crm: super::fields("Call"),
+                google: super::fields("Call"),
+            },
+            synced_at: chrono::Utc::now(),
+            last_error: None,
+            google_text: None,
+        };
+        let write = |l: Link| store.write("test", |tx| links::upsert(&store, tx, &l));
+        write(link("a1", "cal", "e1")).unwrap();
+        assert!(
+            write(link("a2", "cal", "e1")).is_err(),
+            "a second appointment for one event is refused"
+        );
+        let kept = store
+            .read(|c| links::by_event(&store, c, "cal", "e1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept.appointment_id, "a1");
+        // The appointment's own link may change: a new etag, another event, a calendar.
+        let mut again = link("a1", "cal", "e1");
+        again.etag = Some("\"2\"".to_owned());
+        write(again).unwrap();
+        write(link("a1", "other", "e9")).unwrap();
+        let moved = store
+            .read(|c| links::by_appointment(&store, c, "a1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (moved.calendar_id.as_str(), moved.event_id.as_str()),
+            ("other", "e9")
+        );
+        assert_eq!(store.read(|c| links::count(&store, c, "cal")).unwrap(), 0);
+    }
 }
 
 mod mapping_tests {
@@ -2832,6 +2885,200 @@ mod occurrences {
         assert_eq!(g.fields.title, "Weekly (moved)");
         assert_eq!(g.fields.timing, moved.timing);
         emu.shutdown().await;
+    }
+
+    /// A Google series Bookline does not hold yet and its moved and cancelled
+    /// occurrences, decided in one batch (a page, a transfer's plan or chunk).
+    mod new_series_in_one_batch {
+        use super::*;
+        use bookline_core::sync::decide::pair_new_series;
+
+        const NEW_SERIES_APPT: &str = "01936f5e-8a4b-7c3d-9e2f-00000000000c";
+        const SECOND: &str = "2026-05-15T08:00:00Z";
+
+        fn weekly() -> SyncFields {
+            with(&fields("Weekly"), |f| {
+                f.recurrence = vec!["RRULE:FREQ=WEEKLY;COUNT=4".into()]
+            })
+        }
+
+        fn master(created: i64) -> GoogleSide {
+            GoogleSide {
+                event_id: "googleseries1".into(),
+                ..google(weekly(), created, created)
+            }
+        }
+
+        fn occurrence(f: SyncFields, original: &str, cancelled: bool) -> GoogleSide {
+            GoogleSide {
+                event_id: ids::instance_event_id("googleseries1", original).unwrap(),
+                instance_of: Some(GoogleInstance {
+                    series_event_id: "googleseries1".into(),
+                    original_start: original.into(),
+                }),
+                cancelled,
+                ..google(f, -30, 5)
+            }
+        }
+
+        /// `join` + `decide` + `pair_new_series`, with one id for a new series.
+        fn plan(
+            crm: Vec<CrmSide>,
+            google: Vec<GoogleSide>,
+            direction: Direction,
+            mode: &Mode,
+        ) -> (Vec<(SyncItem, Vec<SyncOp>)>, usize) {
+            let decided = join(crm, google, vec![], mode)
+                .into_iter()
+                .map(|item| {
+                    let ops = decide(&item, direction, mode);
+                    (item, ops)
+                })
+                .collect();
+            let mut ids_given = 0;
+            let out = pair_new_series(
+                decided,
+                |(item, ops)| (item, ops),
+                direction,
+                mode,
+                || {
+                    ids_given += 1;
+                    NEW_SERIES_APPT.to_owned()
+                },
+            );
+            (out, ids_given)
+        }
+
+        fn series_instance(series: &str, original: &str) -> Option<SeriesInstance> {
+            Some(SeriesInstance {
+                series_id: series.into(),
+                original_start: original.into(),
+            })
+        }
+
+        #[test]
+        fn land_together_with_the_series_first_whatever_the_order() {
+            let moved = fields("Weekly (moved)");
+            let cancelled = with(&fields("Weekly"), |f| f.status = SyncStatus::Cancelled);
+            let events = vec![
+                occurrence(cancelled.clone(), SECOND, true),
+                master(5),
+                occurrence(moved.clone(), ORIGINAL, false),
+            ];
+            for rotation in 0..events.len() {
+                let mut google = events.clone();
+                google.rotate_left(rotation);
+                let (out, ids_given) = plan(vec![], google, Direction::Both, &ongoing());
+                assert_eq!(ids_given, 1);
+                let keys: Vec<_> = out
+                    .iter()
+                    .map(|(i, _)| i.key.event_id.clone().unwrap())
+                    .collect();
+                assert_eq!(keys[0], "googleseries1", "the series first: {keys:?}");
+                assert_eq!(
+                    out[0].1,
+                    vec![
+                        SyncOp::CreateInCrm {
+                            fields: weekly(),
+                            appointment_id: Some(NEW_SERIES_APPT.into()),
+                            instance_of: None,
+                        },
+                        SyncOp::Link {
+                            snapshot: snap(&weekly(), &weekly()),
+                        },
+                    ]
+                );
+                let ops_of = |original: &str| {
+                    let id = ids::instance_event_id("googleseries1", original).unwrap();
+                    out.iter()
+                        .find(|(i, _)| i.key.event_id.as_deref() == Some(id.as_str()))
+                        .map(|(_, ops)| ops.clone())
+                        .unwrap()
+                };
+                assert_eq!(
+                    ops_of(ORIGINAL),
+                    vec![
+                        SyncOp::CreateInCrm {
+                            fields: moved.clone(),
+                            appointment_id: None,
+                            instance_of: series_instance(NEW_SERIES_APPT, ORIGINAL),
+                        },
+                        SyncOp::Link {
+                            snapshot: snap(&moved, &moved),
+                        },
+                    ]
+                );
+                assert_eq!(
+                    ops_of(SECOND),
+                    vec![
+                        SyncOp::CreateInCrm {
+                            fields: cancelled.clone(),
+                            appointment_id: None,
+                            instance_of: series_instance(NEW_SERIES_APPT, SECOND),
+                        },
+                        SyncOp::Link {
+                            snapshot: snap(&cancelled, &cancelled),
+                        },
+                    ]
+                );
+            }
+        }
+
+        #[test]
+        fn wait_with_a_series_that_does_not_move() {
+            let moved = fields("Weekly (moved)");
+            // Made before connecting: ongoing sync leaves the series to a transfer, and
+            // its occurrence waits with it.
+            let (out, ids_given) = plan(
+                vec![],
+                vec![master(-60), occurrence(moved.clone(), ORIGINAL, false)],
+                Direction::Both,
+                &ongoing(),
+            );
+            assert_eq!(ids_given, 0);
+            assert_eq!(out[0].1, skip(SkipReason::OldWaitsForBackfill));
+            assert_eq!(out[1].1, skip(SkipReason::SeriesNotLinked));
+            // A direction that does not write Bookline.
+            let (out, ids_given) = plan(
+                vec![],
+                vec![master(5), occurrence(moved, ORIGINAL, false)],
+                Direction::CrmToGoogle,
+                &ongoing(),
+            );
+            assert_eq!(ids_given, 0);
+            assert!(out
+                .iter()
+                .all(|(_, ops)| !ops.iter().any(|op| op.writes_to() == Some(Side::Crm))));
+        }
+
+        #[test]
+        fn wait_for_a_series_linked_to_an_appointment_bookline_has() {
+            // The old series was typed into both sides: the transfer links it. Its
+            // moved occurrence is not created beside an occurrence row the CRM series
+            // may already have for the same start.
+            let moved = fields("Weekly (moved)");
+            let crm_series = CrmSide {
+                appointment_id: SERIES_APPT.into(),
+                ..crm(weekly(), -60, -60)
+            };
+            let mode = backfill(Direction::GoogleToCrm);
+            let (out, ids_given) = plan(
+                vec![crm_series],
+                vec![master(-60), occurrence(moved, ORIGINAL, false)],
+                Direction::GoogleToCrm,
+                &mode,
+            );
+            assert_eq!(ids_given, 0);
+            let series = out
+                .iter()
+                .find(|(i, _)| i.key.appointment_id.as_deref() == Some(SERIES_APPT))
+                .unwrap();
+            assert_eq!(series.0.paired_by, Some(PairedBy::EqualContent));
+            assert!(out
+                .iter()
+                .filter(|(i, _)| i.key.appointment_id.is_none())
+                .all(|(_, ops)| *ops == skip(SkipReason::SeriesNotLinked)));
+        }
     }
 }
 

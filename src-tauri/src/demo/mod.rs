@@ -2,6 +2,8 @@
 //! upcoming and past meetings, an all-day event, a weekly series and a cancelled call —
 //! so every part of the window has something to show.
 
+pub mod google;
+
 use bookline_core::error::AppError;
 use bookline_core::model::{AppointmentInput, Lead, Origin, Recurrence, Status, Timing};
 use bookline_core::store::{ChangeSource, Store};

@@ -1,5 +1,7 @@
-//! `bookline demo`: the built-in Google emulator, in-process, with seeded demo data and
+//! `bookline demo`'s Google: the built-in emulator, in-process, with seeded demo data and
 //! its state kept in the data dir, so Bookline can be tried without a Google Cloud client.
+//! Wired here, in the app crate, and handed to `bookline_core::App` as endpoints, an
+//! OAuth client and a shutdown hook: the core knows nothing of the emulator.
 //!
 //! With a window, consent is left to the emulator's consent page, which Connect With
 //! Google opens in the system browser like the real one. Headless (`demo --headless`),
@@ -10,21 +12,25 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bookline_core::account::{AppStatus, CalendarChoice, Readiness};
+use bookline_core::app::{App, AppOptions};
+use bookline_core::error::{AppError, ErrorCode};
+use bookline_core::google::Endpoints;
+use bookline_core::oauth::{follow_consent, OAuthClientConfig};
+use bookline_core::secrets::SecretStore;
+use bookline_core::sync::backfill::{BackfillPreview, BackfillRequest};
+use bookline_core::sync::{Direction, SyncReport};
 use gcal_emulator::{Emulator, EmulatorOptions};
 use serde::Serialize;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
-use url::Url;
-
-use crate::account::{AccountService, AppStatus, CalendarChoice, Readiness};
-use crate::error::{AppError, ErrorCode};
-use crate::google::Endpoints;
-use crate::paths;
-use crate::secrets::SecretStore;
-use crate::store::Store;
 
 /// The emulator's state file inside the data dir.
 pub const EMULATOR_STATE_FILE: &str = "demo-google-state.json";
+
+/// The OAuth client used against the built-in emulator (it accepts any client).
+pub const DEMO_CLIENT_ID: &str = "bookline-demo.apps.googleusercontent.com";
+pub const DEMO_CLIENT_SECRET: &str = "bookline-demo-secret";
 
 /// How long the headless demo waits for its own "browser".
 const HEADLESS_TIMEOUT: Duration = Duration::from_secs(30);
@@ -116,49 +122,23 @@ impl DemoEnvironment {
         &self.state_file
     }
 
-    pub fn into_parts(self) -> (Emulator, Endpoints) {
-        (self.emulator, self.endpoints)
-    }
-
     /// Stops the emulator and saves its state.
     pub async fn shutdown(self) {
         self.emulator.shutdown().await;
     }
-}
 
-/// Plays the browser for an emulator with automatic consent: opens the authorization URL
-/// without following the redirect, then delivers the redirect to the loopback listener.
-pub async fn follow_consent(auth_url: &Url) -> Result<(), String> {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| e.to_string())?;
-    let consent = http
-        .get(auth_url.clone())
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if !consent.status().is_redirection() {
-        return Err(format!(
-            "the consent page answered {} instead of redirecting (is auto-consent on?)",
-            consent.status()
-        ));
+    /// Options that point an `App` at this emulator with the demo's OAuth client; the
+    /// app's shutdown stops the emulator and saves its state at once (its own autosave
+    /// runs only every 5 s, so a change made just before quitting would be lost).
+    pub fn into_app_options(self, options: AppOptions) -> AppOptions {
+        AppOptions {
+            endpoints: Some(self.endpoints.clone()),
+            oauth_client: Some(OAuthClientConfig::new(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)),
+            demo: true,
+            on_shutdown: Some(Box::new(move || Box::pin(self.shutdown()))),
+            ..options
+        }
     }
-    let location = consent
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or("the consent redirect has no Location")?
-        .to_owned();
-    let page = http
-        .get(&location)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if !page.status().is_success() {
-        return Err(format!("the loopback listener answered {}", page.status()));
-    }
-    Ok(())
 }
 
 /// What `bookline demo --headless` did.
@@ -172,6 +152,14 @@ pub struct DemoReport {
     pub status: AppStatus,
     /// What happened, one sentence per step.
     pub steps: Vec<String>,
+    /// One ongoing-sync pass (only items new since connecting move by themselves);
+    /// `demo --headless --json` prints it beside the report.
+    #[serde(skip)]
+    pub sync: SyncReport,
+    /// A transfer dry run in both directions (older items; nothing written); printed
+    /// beside the report too.
+    #[serde(skip)]
+    pub backfill_preview: BackfillPreview,
 }
 
 impl fmt::Display for DemoReport {
@@ -183,37 +171,44 @@ impl fmt::Display for DemoReport {
     }
 }
 
-/// The headless demo: emulator with auto-consent, connect (unless an earlier run's
-/// account still works), list the calendars, report. The emulator is stopped (state
-/// saved) before returning. `secrets` is where the refresh token goes — the OS keyring
-/// (`KeyringSecretStore`) in the real app.
+/// The headless demo: the emulator with auto-consent, and through the one application
+/// API the window uses: connect (unless an earlier run's account still works), list the
+/// calendars, one sync pass, a transfer preview. The emulator is stopped (state saved)
+/// before returning. `secrets` is where the refresh token goes — the OS keyring in the
+/// real app.
 pub async fn run_headless_demo(
     data_dir: &Path,
     secrets: Arc<dyn SecretStore>,
 ) -> Result<DemoReport, AppError> {
     let env = DemoEnvironment::start(data_dir, DemoConsent::AutoAllow).await?;
-    let result = headless_steps(&env, data_dir, secrets).await;
-    env.shutdown().await;
+    let base_url = env.base_url().to_owned();
+    let state_file = env.state_file().to_path_buf();
+    let app = App::open(env.into_app_options(AppOptions {
+        secrets: Some(secrets),
+        holder: "bookline demo --headless".to_owned(),
+        ..AppOptions::new(data_dir.to_path_buf())
+    }))
+    .await?;
+    let result = headless_steps(&app, &base_url, &state_file, data_dir).await;
+    app.close().await;
     result
 }
 
 async fn headless_steps(
-    env: &DemoEnvironment,
+    app: &App,
+    base_url: &str,
+    state_file: &Path,
     data_dir: &Path,
-    secrets: Arc<dyn SecretStore>,
 ) -> Result<DemoReport, AppError> {
     let mut steps = vec![format!(
-        "Started the built-in Google emulator at {} (state in {}).",
-        env.base_url(),
-        env.state_file().display()
+        "Started the built-in Google emulator at {base_url} (state in {}).",
+        state_file.display()
     )];
-    let store = Arc::new(Store::open(&paths::database_path(data_dir)).map_err(AppError::from)?);
-    let account = AccountService::new(store, secrets, env.endpoints().clone(), None, true)?;
-    let signed_in = account.readiness() != Readiness::Ready;
+    let signed_in = app.account().readiness() != Readiness::Ready;
     if signed_in {
         let cancel = CancellationToken::new();
         let browser_failed = cancel.clone();
-        let status = account
+        let status = app
             .connect(
                 |url| {
                     let url = url.clone();
@@ -238,10 +233,10 @@ async fn headless_steps(
     } else {
         steps.push(format!(
             "Already connected as {} from an earlier run.",
-            account.email()?.unwrap_or_default()
+            app.account().email()?.unwrap_or_default()
         ));
     }
-    let calendars = account.list_calendars().await?;
+    let calendars = app.list_calendars().await?;
     steps.push(format!(
         "Google calendars: {}.",
         calendars
@@ -254,7 +249,7 @@ async fn headless_steps(
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let status = account.status()?;
+    let status = app.status()?;
     steps.push(format!(
         "Status: connected={}, needs_reconnect={}, connected_at={}, pending={}.",
         status.connected,
@@ -262,12 +257,26 @@ async fn headless_steps(
         status.connected_at.as_deref().unwrap_or("-"),
         status.pending
     ));
+    let cancel = CancellationToken::new();
+    let sync = app.sync_once(false, &cancel, |_| {}).await?;
+    let backfill_preview = app
+        .transfer_preview(
+            &BackfillRequest {
+                direction: Direction::Both,
+                since: None,
+                until: None,
+            },
+            &cancel,
+        )
+        .await?;
     Ok(DemoReport {
-        base_url: env.base_url().to_owned(),
+        base_url: base_url.to_owned(),
         data_dir: data_dir.to_path_buf(),
         signed_in,
         calendars,
         status,
         steps,
+        sync,
+        backfill_preview,
     })
 }
