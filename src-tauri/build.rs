@@ -20,6 +20,7 @@ const COMMANDS: &[&str] = &[
     "list_calendars",
     "get_sync_settings",
     "save_sync_settings",
+    "calendar_change_preview",
     "sync_now",
     "held_deletes",
     "resolve_held_deletes",

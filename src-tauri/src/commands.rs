@@ -19,6 +19,7 @@ use bookline_core::runtime::PassReport as SyncReport;
 use bookline_core::store::{ChangeSource, StoreError};
 use bookline_core::sync::activity::{self, ActivityEntry};
 use bookline_core::sync::backfill::{BackfillPreview, BackfillProgress, BackfillRequest};
+use bookline_core::sync::calendar_change::{CalendarChangeChoice, CalendarChangePreview};
 use bookline_core::sync::decide::Direction;
 use bookline_core::sync::held::{HeldChoice, HeldDeletes};
 use bookline_core::sync::settings::{self, SyncSettings};
@@ -210,12 +211,27 @@ pub async fn save_sync_settings(
     app: AppHandle,
     state: State<'_, AppState>,
     settings: SyncSettings,
+    calendar_choice: Option<CalendarChangeChoice>,
 ) -> Cmd<SyncSettings> {
-    let change = state.app().save_settings(settings).await.map_err(report)?;
+    let change = state
+        .app()
+        .save_settings(settings, calendar_choice)
+        .await
+        .map_err(report)?;
     // The login item is the desktop's, not the core's.
     crate::gui::apply_start_at_login(&app, change.saved.start_at_login)?;
     events::status_changed(&app);
     Ok(change.saved)
+}
+
+/// What changing the synced calendar would do with the linked events (the settings
+/// dialog asks "move or keep" when `needs_choice`).
+#[tauri::command]
+pub async fn calendar_change_preview(
+    state: State<'_, AppState>,
+    to: String,
+) -> Cmd<CalendarChangePreview> {
+    state.app().calendar_change_preview(&to)
 }
 
 #[tauri::command]

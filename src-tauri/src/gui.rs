@@ -336,6 +336,7 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
             commands::list_calendars,
             commands::get_sync_settings,
             commands::save_sync_settings,
+            commands::calendar_change_preview,
             commands::sync_now,
             commands::held_deletes,
             commands::resolve_held_deletes,

@@ -104,7 +104,7 @@ fn the_window_and_the_cli_refuse_a_read_only_calendar_alike() {
     let mut wanted = settings::load(window.store()).expect("settings");
     wanted.calendar_id = holidays.clone();
     let refused = rt
-        .block_on(window.save_settings(wanted.clone()))
+        .block_on(window.save_settings(wanted.clone(), None))
         .expect_err("the window saved a read-only calendar");
     assert_eq!(refused.code, ErrorCode::Validation);
     assert!(
@@ -128,7 +128,7 @@ fn the_window_and_the_cli_refuse_a_read_only_calendar_alike() {
     // Reading from it is fine: Google → Bookline only.
     wanted.direction = bookline_core::sync::Direction::GoogleToCrm;
     let change = rt
-        .block_on(window.save_settings(wanted))
+        .block_on(window.save_settings(wanted, None))
         .expect("a read-only calendar for google-to-crm");
     assert_eq!(change.saved.calendar_id, holidays);
     assert_eq!(change.previous.calendar_id, "primary");

@@ -696,6 +696,93 @@ mod google {
         rt.block_on(emulator.shutdown());
     }
 
+    /// A Google event Bookline cannot store (a recurrence of 1,001 lines) does not fail
+    /// `bookline sync`: it is parked, and `status --json` lists it with its reason.
+    #[test]
+    fn an_unstorable_event_is_parked_and_listed_by_status() {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            eprintln!("skipped: no D-Bus session, so no Secret Service to keep the sign-in in");
+            return;
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (emulator, base_url, email, token) = emulator_with_account(&rt, None, 0);
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut app = Bookline {
+            dir: data.path().to_path_buf(),
+            base_url: base_url.clone(),
+            outputs: Vec::new(),
+        };
+        connect_playing_the_browser(&mut app, &rt, &email);
+        let status = app.json(&["status", "--json"]);
+        assert_eq!(status["parked"], json!([]), "{status}");
+
+        let mut recurrence = vec!["RRULE:FREQ=DAILY".to_owned()];
+        for day in 0..1000 {
+            let date =
+                chrono::NaiveDate::from_ymd_opt(2030, 5, 1).expect("date") + chrono::Days::new(day);
+            recurrence.push(format!("EXDATE:{}T090000Z", date.format("%Y%m%d")));
+        }
+        let http = reqwest::Client::new();
+        let events_url = format!("{base_url}/calendar/v3/calendars/{email}/events");
+        let event_id = rt.block_on(async {
+            let mut id = String::new();
+            for (summary, recurrence) in [
+                ("Daily stand-up", Some(recurrence)),
+                ("Customer call", None),
+            ] {
+                let mut body = json!({
+                    "summary": summary,
+                    "start": { "dateTime": "2030-05-01T09:00:00Z", "timeZone": "UTC" },
+                    "end": { "dateTime": "2030-05-01T09:30:00Z", "timeZone": "UTC" },
+                });
+                if let Some(lines) = recurrence {
+                    body["recurrence"] = json!(lines);
+                }
+                let created: Value = http
+                    .post(&events_url)
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("new event")
+                    .json()
+                    .await
+                    .expect("event JSON");
+                if id.is_empty() {
+                    id = created["id"].as_str().expect("event id").to_owned();
+                }
+            }
+            id
+        });
+        let report = app.json(&["sync", "--json"]);
+        assert_eq!(report["errors"], json!([]), "{report}");
+        assert_eq!(report["created_in_crm"], 1, "{report}");
+
+        let status = app.json(&["status", "--json"]);
+        let parked = status["parked"].as_array().expect("a parked array");
+        assert_eq!(parked.len(), 1, "{status}");
+        assert_eq!(parked[0]["event_id"], event_id.as_str());
+        assert_eq!(parked[0]["title"], "Daily stand-up");
+        assert!(
+            parked[0]["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("repeat rule")),
+            "{status}"
+        );
+        assert!(parked[0]["since"].is_string(), "{status}");
+        let out = app.run(&["status"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(text.contains("Daily stand-up"), "{text}");
+        // The next run succeeds again and logs nothing new.
+        let report = app.json(&["sync", "--json"]);
+        assert_eq!(report["errors"], json!([]), "{report}");
+        rt.block_on(emulator.shutdown());
+    }
+
     /// A mass delete in Google is held, not applied: `sync` says so and exits non-zero,
     /// `status --json` lists it, `sync --keep` restores the events and `sync --yes`
     /// deletes the appointments.
@@ -1079,6 +1166,175 @@ mod google {
         assert_eq!(again["resumed"], false);
         let disconnected = app.json(&["disconnect", "--yes", "--json"]);
         assert_eq!(disconnected["revoked"], true);
+        rt.block_on(emulator.shutdown());
+    }
+
+    /// `settings --calendar`: with linked events elsewhere the user must choose (one line
+    /// naming both flags and the counts, exit 1, nothing saved); `--move-events` moves
+    /// Bookline's events, `--keep-events` leaves them linked where they are, and
+    /// `primary` ↔ the account's email is no change at all.
+    #[test]
+    fn changing_the_calendar_asks_to_move_or_keep_the_linked_events() {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            eprintln!("skipped: no D-Bus session, so no Secret Service to keep the sign-in in");
+            return;
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (emulator, base_url, email, token) = emulator_with_account(&rt, None, 0);
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut app = Bookline {
+            dir: data.path().to_path_buf(),
+            base_url: base_url.clone(),
+            outputs: Vec::new(),
+        };
+        connect_playing_the_browser(&mut app, &rt, &email);
+        let http = reqwest::Client::new();
+        let second: String = rt.block_on(async {
+            let made: Value = http
+                .post(format!("{base_url}/calendar/v3/calendars"))
+                .bearer_auth(&token)
+                .json(&json!({ "summary": "Bookline", "timeZone": "UTC" }))
+                .send()
+                .await
+                .expect("calendars.insert")
+                .json()
+                .await
+                .expect("calendar JSON");
+            made["id"].as_str().expect("calendar id").to_owned()
+        });
+        let event_ids = |rt: &tokio::runtime::Runtime, calendar: &str| -> BTreeSet<String> {
+            rt.block_on(async {
+                let listed: Value = http
+                    .get(format!(
+                        "{base_url}/calendar/v3/calendars/{calendar}/events"
+                    ))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .expect("list events")
+                    .json()
+                    .await
+                    .expect("events JSON");
+                listed["items"]
+                    .as_array()
+                    .map(|items| {
+                        items
+                            .iter()
+                            .filter(|i| i["status"] != "cancelled")
+                            .filter_map(|i| i["summary"].as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+        };
+        for (title, day) in [("Pitch", "2030-04-02"), ("Demo", "2030-04-03")] {
+            app.json(&[
+                "appointments",
+                "add",
+                "--json",
+                "--title",
+                title,
+                "--start",
+                &format!("{day}T09:00"),
+                "--end",
+                &format!("{day}T10:00"),
+                "--timezone",
+                "UTC",
+            ]);
+        }
+        let report = app.json(&["sync", "--json"]);
+        assert_eq!(report["created_in_google"], 2, "{report}");
+
+        // primary ↔ the account's email: the same calendar, no question asked.
+        let out = app.run(&["settings", "--calendar", &email]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            app.json(&["settings", "--json"])["calendar_id"],
+            email.as_str()
+        );
+        let report = app.json(&["sync", "--json"]);
+        assert_eq!(report["created_in_crm"], 0, "{report}");
+        assert_eq!(report["created_in_google"], 0, "{report}");
+
+        // Another calendar: a choice is needed.
+        let out = app.run(&["settings", "--calendar", &second]);
+        assert_eq!(out.status.code(), Some(1));
+        assert_one_line(&out.stderr);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--move-events") && stderr.contains("--keep-events"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("2 linked event"), "{stderr}");
+        assert_eq!(
+            app.json(&["settings", "--json"])["calendar_id"],
+            email.as_str()
+        );
+        let out = app.run(&[
+            "settings",
+            "--calendar",
+            &second,
+            "--move-events",
+            "--keep-events",
+        ]);
+        assert!(!out.status.success());
+
+        let out = app.run(&["settings", "--calendar", &second, "--move-events"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Moved 2 event"));
+        assert_eq!(
+            app.json(&["status", "--json"])["calendar_id"],
+            second.as_str()
+        );
+        assert_eq!(
+            event_ids(&rt, &second),
+            BTreeSet::from(["Pitch".to_owned(), "Demo".to_owned()])
+        );
+        assert!(event_ids(&rt, &email).is_empty());
+
+        // Back to primary, keeping them where they are: an edit still reaches its event.
+        let out = app.run(&["settings", "--calendar", "primary", "--keep-events"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            app.json(&["settings", "--json"])["calendar_id"],
+            email.as_str()
+        );
+        let listed = app.list();
+        let pitch = listed
+            .iter()
+            .find(|i| i["title"] == "Pitch")
+            .and_then(|i| i["id"].as_str())
+            .expect("Pitch")
+            .to_owned();
+        app.json(&[
+            "appointments",
+            "edit",
+            &pitch,
+            "--title",
+            "Pitch (2)",
+            "--json",
+        ]);
+        let report = app.json(&["sync", "--json"]);
+        assert_eq!(report["errors"], json!([]), "{report}");
+        assert_eq!(report["updated_in_google"], 1, "{report}");
+        assert!(event_ids(&rt, &second).contains("Pitch (2)"));
+        assert_eq!(app.list().len(), 2);
         rt.block_on(emulator.shutdown());
     }
 }

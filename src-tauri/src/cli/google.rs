@@ -13,6 +13,7 @@ use bookline_core::secrets::KeyringSecretStore;
 use bookline_core::sync::backfill::{
     BackfillPreview, BackfillProgress, BackfillRequest, ProgressState,
 };
+use bookline_core::sync::calendar_change::CalendarChangeChoice;
 use bookline_core::sync::engine::EngineOptions;
 use bookline_core::sync::held::{self, HeldChoice};
 use bookline_core::sync::settings::{self, SyncSettings};
@@ -81,6 +82,12 @@ pub struct SettingsArgs {
     /// The Google calendar to sync with ("primary" or an id from the calendar list).
     #[arg(long, value_name = "ID")]
     pub calendar: Option<String>,
+    /// With --calendar: move the events Bookline created to the new calendar.
+    #[arg(long, requires = "calendar", conflicts_with = "keep_events")]
+    pub move_events: bool,
+    /// With --calendar: leave the linked events where they are, still synced there.
+    #[arg(long, requires = "calendar")]
+    pub keep_events: bool,
     /// How often the app checks Google, in seconds (15 to 86400).
     #[arg(long, value_name = "SECS")]
     pub poll_interval: Option<u32>,
@@ -294,6 +301,12 @@ fn describe_status(s: &AppStatus) -> String {
             text.push_str(&format!("  - {}\n", item.title));
         }
     }
+    for item in &s.parked {
+        text.push_str(&format!(
+            "Set aside (can't be stored): “{}” — {} (tried again when it changes in Google)\n",
+            item.title, item.reason
+        ));
+    }
     text
 }
 
@@ -338,9 +351,40 @@ pub fn settings(target: &Target, args: &SettingsArgs) -> anyhow::Result<()> {
             print!("{}", describe_settings(&current));
             return Ok(());
         }
-        let change = app.save_settings(wanted).await.map_err(report)?;
+        let choice = match (args.move_events, args.keep_events) {
+            (true, _) => Some(CalendarChangeChoice::MoveEvents),
+            (_, true) => Some(CalendarChangeChoice::KeepWhereTheyAre),
+            _ => None,
+        };
+        if choice.is_none() && wanted.calendar_id != current.calendar_id {
+            // The same decision the window asks for, in the words of this command's flags.
+            let preview = app.calendar_change_preview(&wanted.calendar_id)?;
+            if preview.needs_choice {
+                bail!(
+                    "{} linked event(s) are in {} ({} made in Bookline, {} from Google): add \
+                     --move-events to move Bookline's {} to {} or --keep-events to leave them \
+                     where they are",
+                    preview.linked_events,
+                    preview.from,
+                    preview.bookline_events,
+                    preview.google_origin_events,
+                    preview.bookline_events,
+                    preview.to
+                );
+            }
+        }
+        let change = app.save_settings(wanted, choice).await.map_err(report)?;
         if args.json {
             return print_json(&change.saved);
+        }
+        if let Some(r) = change.calendar_change.as_ref().filter(|r| !r.same_calendar) {
+            println!(
+                "Moved {} event(s) to {}; {} linked event(s) stay where they are.",
+                r.moved, r.calendar_id, r.kept
+            );
+            for e in &r.errors {
+                println!("{e}");
+            }
         }
         for line in change_meaning(&change.previous, &change.saved) {
             println!("{line}");

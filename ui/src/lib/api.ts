@@ -8,6 +8,9 @@ import type { AppError } from './bindings/AppError';
 import type { Appointment } from './bindings/Appointment';
 import type { AppointmentInput } from './bindings/AppointmentInput';
 import type { AppointmentPage } from './bindings/AppointmentPage';
+import type { AppStatus } from './bindings/AppStatus';
+import type { CalendarChangeChoice } from './bindings/CalendarChangeChoice';
+import type { CalendarChangePreview } from './bindings/CalendarChangePreview';
 import type { ListQuery } from './bindings/ListQuery';
 import type { Occurrence } from './bindings/Occurrence';
 import type { HeldChoice } from './bindings/HeldChoice';
@@ -15,7 +18,6 @@ import type { HeldDeletes } from './bindings/HeldDeletes';
 import type { Status } from './bindings/Status';
 import type {
   ActivityEntry,
-  AppStatus,
   BackfillArgs,
   BackfillPreview,
   BackfillProgress,
@@ -85,7 +87,9 @@ export const api = {
   disconnectGoogle: (keepImported: boolean) => call<DisconnectReport>('disconnect_google', { keepImported }),
   listCalendars: () => call<CalendarChoice[]>('list_calendars'),
   getSyncSettings: () => call<SyncSettings>('get_sync_settings'),
-  saveSyncSettings: (settings: SyncSettings) => call<SyncSettings>('save_sync_settings', { settings }),
+  saveSyncSettings: (settings: SyncSettings, calendarChoice: CalendarChangeChoice | null = null) =>
+    call<SyncSettings>('save_sync_settings', { settings, calendarChoice }),
+  calendarChangePreview: (to: string) => call<CalendarChangePreview>('calendar_change_preview', { to }),
   syncNow: () => call<SyncReport>('sync_now'),
   heldDeletes: () => call<HeldDeletes>('held_deletes'),
   resolveHeldDeletes: (choice: HeldChoice) => call<SyncReport>('resolve_held_deletes', { choice }),

@@ -16,7 +16,8 @@ import {
   syncLine,
   syncProblem,
 } from './sync';
-import type { AppStatus, BackfillPreview, CalendarChoice, SyncSettings } from './types';
+import type { BackfillPreview, CalendarChoice, SyncSettings } from './types';
+import type { AppStatus } from './bindings/AppStatus';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 const ann = { name: 'Ann Smith', email: 'ann@example.com', phone: '+49 30 1234' };
@@ -36,6 +37,7 @@ function status(over: Partial<AppStatus> = {}): AppStatus {
     pending: 0,
     sync: { state: 'idle', message: null },
     held_deletes: { crm: 0, google: 0, first: [] },
+    parked: [],
     ...over,
   };
 }

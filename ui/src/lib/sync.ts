@@ -4,7 +4,8 @@
 
 import type { AppError } from './bindings/AppError';
 import type { Lead } from './bindings/Lead';
-import type { AppStatus, BackfillPreview, BackfillProgress, CalendarChoice, Direction, SyncSettings } from './types';
+import type { BackfillPreview, BackfillProgress, CalendarChoice, Direction, SyncSettings } from './types';
+import type { AppStatus } from './bindings/AppStatus';
 
 export interface DirectionOption {
   value: Direction;

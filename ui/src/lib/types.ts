@@ -5,33 +5,6 @@
 /** The seed's options A, B, C. */
 export type Direction = 'both' | 'google-to-crm' | 'crm-to-google';
 
-import type { HeldDeletes } from './bindings/HeldDeletes';
-
-export type SyncStateName = 'idle' | 'syncing' | 'paused' | 'offline' | 'error' | 'needs_reconnect' | 'needs_decision';
-
-/** What `app_status` answers; also pushed as the `status-changed` event. */
-export interface AppStatus {
-  connected: boolean;
-  email: string | null;
-  /** Running against the built-in Google emulator. */
-  demo: boolean;
-  /** A Google OAuth client is configured (or demo). */
-  client_configured: boolean;
-  /** Google refused the grant: show Reconnect. */
-  needs_reconnect: boolean;
-  /** RFC 3339. */
-  connected_at: string | null;
-  direction: Direction;
-  calendar_id: string | null;
-  /** RFC 3339 of the last successful pass. */
-  last_sync: string | null;
-  /** Outbox items waiting to be sent. */
-  pending: number;
-  sync: { state: SyncStateName; message: string | null };
-  /** Deletions held for the user's decision (Delete them / Keep them). */
-  held_deletes: HeldDeletes;
-}
-
 /** The `connect-waiting` event: the URL was opened in the system browser. */
 export interface ConnectWaiting {
   auth_url: string;

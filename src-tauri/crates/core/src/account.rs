@@ -29,6 +29,7 @@ use crate::runtime::{SyncLine, SyncPhase, SyncRuntimeHandle};
 use crate::secrets::{self, SecretStore};
 use crate::store::{Store, StoreError};
 use crate::sync::held::{self, HeldDeletes};
+use crate::sync::parked::{self, ParkedItem};
 use crate::sync::Direction;
 
 /// Setting: the connected account's email (JSON string).
@@ -82,6 +83,9 @@ pub struct AppStatus {
     pub sync: SyncLine,
     /// Deletions held for the user's decision (Delete them / Keep them).
     pub held_deletes: HeldDeletes,
+    /// Google events Bookline cannot store, set aside with their reason (spec §3); each is
+    /// tried again when it changes in Google.
+    pub parked: Vec<ParkedItem>,
 }
 
 /// What Remove Google Account did.
@@ -426,6 +430,11 @@ impl AccountService {
             },
             _ => sync,
         };
+        let parked = if connected {
+            parked::list(&self.store).map_err(storage)?
+        } else {
+            Vec::new()
+        };
         Ok(AppStatus {
             connected,
             email,
@@ -447,6 +456,7 @@ impl AccountService {
             pending: u32::try_from(pending).unwrap_or(u32::MAX),
             sync,
             held_deletes,
+            parked,
         })
     }
 
@@ -650,6 +660,7 @@ impl AccountService {
                     tx.execute(sql, []).map_err(fail)?;
                 }
                 crate::sync::held::clear(&self.store, tx)?;
+                parked::forget_all(&self.store, tx)?;
                 let removed = if keep_imported {
                     0
                 } else {

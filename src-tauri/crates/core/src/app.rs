@@ -37,6 +37,10 @@ use crate::store::Store;
 use crate::sync::backfill::{
     self, BackfillPreview, BackfillProgress, BackfillRequest, ProgressState,
 };
+use crate::sync::calendar_change::{
+    apply_calendar_change, preview_calendar_change, CalendarChangeChoice, CalendarChangePreview,
+    CalendarChangeReport,
+};
 use crate::sync::engine::{EngineOptions, SyncEngine, SyncReport};
 use crate::sync::held::{self, HeldChoice, HeldDeletes};
 use crate::sync::service::{account_context, run_pass, status_view, EnginePass};
@@ -87,12 +91,17 @@ impl AppOptions {
     }
 }
 
-/// What `save_settings` did: the settings before and as saved.
+/// What `save_settings` did: the settings before and as saved, and what a change of
+/// calendar did with the linked events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SettingsChange {
     pub previous: SyncSettings,
     pub saved: SyncSettings,
+    pub calendar_change: Option<CalendarChangeReport>,
 }
+
+/// How long a calendar change waits for a pass or transfer of another process.
+const CALENDAR_CHANGE_LOCK_WAIT: Duration = Duration::from_secs(60);
 
 /// How a transfer ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -336,14 +345,66 @@ impl App {
 
     // ---- Settings ----
 
+    /// What changing the synced calendar to `to` would mean for the linked events: how
+    /// many, whose, and whether the user must choose to move or keep them (the window's
+    /// settings dialog and `bookline settings --calendar` show it before saving).
+    pub fn calendar_change_preview(&self, to: &str) -> Result<CalendarChangePreview, AppError> {
+        let current = settings::load(&self.store)?;
+        Ok(preview_calendar_change(
+            &self.store,
+            &current.calendar_id,
+            to,
+        )?)
+    }
+
     /// Validates and saves the sync settings, with the calendar rules: when connected,
     /// the calendar must be one of the account's, and writable when the direction writes
-    /// to Google. The background loop picks up a new poll interval at once.
-    pub async fn save_settings(&self, wanted: SyncSettings) -> Result<SettingsChange, AppError> {
+    /// to Google; a new calendar is a decision (`calendar_choice`: move Bookline's linked
+    /// events there, or keep them linked where they are), required when linked events
+    /// exist elsewhere, and carried out here under the sync lock with the background loop
+    /// held, so no pass sees half-moved links. `primary` is saved as the calendar's real
+    /// id. The background loop picks up a new poll interval at once.
+    pub async fn save_settings(
+        &self,
+        mut wanted: SyncSettings,
+        calendar_choice: Option<CalendarChangeChoice>,
+    ) -> Result<SettingsChange, AppError> {
         let previous = settings::load(&self.store)?;
         wanted.validate()?;
         if wanted.calendar_id != previous.calendar_id || wanted.direction != previous.direction {
             self.check_calendar(&wanted).await?;
+        }
+        let mut calendar_change = None;
+        if wanted.calendar_id != previous.calendar_id {
+            let preview =
+                preview_calendar_change(&self.store, &previous.calendar_id, &wanted.calendar_id)?;
+            let choice = match calendar_choice {
+                Some(choice) => choice,
+                None if preview.needs_choice => {
+                    return Err(AppError::new(
+                        ErrorCode::Validation,
+                        format!(
+                            "{} linked event(s) are in {} ({} made in Bookline, {} from \
+                             Google): choose whether to move Bookline's {} to {} or to keep \
+                             them where they are.",
+                            preview.linked_events,
+                            preview.from,
+                            preview.bookline_events,
+                            preview.google_origin_events,
+                            preview.bookline_events,
+                            preview.to
+                        ),
+                    ))
+                }
+                None => CalendarChangeChoice::KeepWhereTheyAre,
+            };
+            if self.account.readiness() == Readiness::Ready {
+                let report = self
+                    .change_calendar(&previous.calendar_id, &wanted.calendar_id, choice)
+                    .await?;
+                wanted.calendar_id = report.calendar_id.clone();
+                calendar_change = Some(report);
+            }
         }
         let saved = settings::save(&self.store, &wanted)?;
         if let Some(runtime) = self.account.runtime() {
@@ -356,7 +417,45 @@ impl App {
             poll = saved.poll_interval_secs,
             "sync settings saved"
         );
-        Ok(SettingsChange { previous, saved })
+        Ok(SettingsChange {
+            previous,
+            saved,
+            calendar_change,
+        })
+    }
+
+    async fn change_calendar(
+        &self,
+        from: &str,
+        to: &str,
+        choice: CalendarChangeChoice,
+    ) -> Result<CalendarChangeReport, AppError> {
+        let cancel = CancellationToken::new();
+        let _hold = match self.account.runtime() {
+            Some(runtime) => Some(runtime.hold().await),
+            None => None,
+        };
+        let _lock = self
+            .sync_lock
+            .acquire(
+                "a change of calendar",
+                CALENDAR_CHANGE_LOCK_WAIT,
+                &cancel,
+                |_| {},
+            )
+            .await?;
+        let client = self.account.client()?;
+        apply_calendar_change(
+            &self.store,
+            &client,
+            &self.engine,
+            from,
+            to,
+            choice,
+            &cancel,
+        )
+        .await
+        .map_err(AppError::from)
     }
 
     /// The calendar rules of `save_settings`. Without a ready connection they wait for

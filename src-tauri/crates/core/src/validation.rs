@@ -3,15 +3,17 @@
 //! Messages are written for a salesperson, name the field in plain words, and say what
 //! to do. Input typed by the user (`ChangeSource::User`) gets every check; items arriving
 //! from Google (`ChangeSource::Sync`) get only the checks that protect the database
-//! (lengths, time zone, end not before start) — Google already accepted them, and refusing an
-//! odd-but-real event (a rule Bookline can't expand, an unusual phone format) would
-//! stall the sync for no gain.
+//! (generous size bounds, time zone, end not before start) — Google already accepted them,
+//! and refusing an odd-but-real event (a 350-character title, a rule Bookline can't
+//! expand, an unusual phone format) would stall the sync for no gain. Limits meant for
+//! typing (a 300-character title, 64 KB of notes) are the user's, not Google's. What the
+//! store still refuses from Google is parked by the sync engine (`sync::parked`).
 
 use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
-use crate::model::{AppointmentInput, Lead, Recurrence, Timing};
+use crate::model::{Appointment, AppointmentInput, Lead, Recurrence, Timing};
 use crate::recurrence;
 
 /// Who is making a change. Decides how strict validation is and whether the change is
@@ -25,6 +27,9 @@ pub enum ChangeSource {
 }
 
 pub const MAX_TITLE_CHARS: usize = 300;
+/// What the store accepts from Google in one text field (title, location, notes): far
+/// above any real event, and a bound so one row cannot bloat every list and search.
+pub const MAX_SYNCED_TEXT_BYTES: usize = 512 * 1024;
 /// 64 KiB of UTF-8. A page of meeting notes is a few KiB; a megabyte is a paste accident.
 pub const MAX_NOTES_BYTES: usize = 64 * 1024;
 pub const MAX_LOCATION_CHARS: usize = 1000;
@@ -61,11 +66,60 @@ pub fn validate_appointment(
     input: &AppointmentInput,
     source: ChangeSource,
 ) -> Result<(), ValidationError> {
-    validate_title(&input.title)?;
+    validate_with(input, source, Kept::default())
+}
+
+/// `validate_appointment` for an edit of `before`: the typing limits hold for what the
+/// user changes, not for a text left as it was — an appointment imported from Google
+/// with a 350-character title can have its time edited without being asked to shorten
+/// the title (which would then be written back over the user's event).
+pub fn validate_edit(
+    input: &AppointmentInput,
+    before: &Appointment,
+    source: ChangeSource,
+) -> Result<(), ValidationError> {
+    let kept = Kept {
+        title: input.title.trim() == before.title.trim(),
+        location: input.location == before.location,
+        notes: input.notes == before.notes,
+    };
+    validate_with(input, source, kept)
+}
+
+/// Texts an edit leaves as they were.
+#[derive(Debug, Clone, Copy, Default)]
+struct Kept {
+    title: bool,
+    location: bool,
+    notes: bool,
+}
+
+fn validate_with(
+    input: &AppointmentInput,
+    source: ChangeSource,
+    kept: Kept,
+) -> Result<(), ValidationError> {
+    let typed = |kept: bool| source == ChangeSource::User && !kept;
+    if typed(kept.title) || input.title.trim().is_empty() {
+        // Never empty, from anyone (the engine gives an untitled event a stand-in).
+        validate_title(&input.title)?;
+    } else {
+        // Google's title is kept whole: storing it truncated would later write the
+        // shortened title back over the user's event.
+        check_synced_text("title", "title", &input.title)?;
+    }
     let tz = validate_timezone(&input.timezone)?;
     validate_timing(&input.timing, source)?;
-    validate_location(&input.location)?;
-    validate_notes(&input.notes)?;
+    if typed(kept.location) {
+        validate_location(&input.location)?;
+    } else {
+        check_synced_text("location", "location", &input.location)?;
+    }
+    if typed(kept.notes) {
+        validate_notes(&input.notes)?;
+    } else {
+        check_synced_text("notes", "description", &input.notes)?;
+    }
     validate_lead(&input.lead, source)?;
     if let Some(recurrence) = &input.recurrence {
         validate_recurrence(recurrence, &input.timing, tz, source)?;
@@ -208,6 +262,26 @@ pub fn validate_lead(lead: &Lead, source: ChangeSource) -> Result<(), Validation
     if source == ChangeSource::User {
         validate_email(&lead.email)?;
         validate_phone(&lead.phone)?;
+    }
+    Ok(())
+}
+
+/// The database's bound on a text field that came from Google (`google_name`: what
+/// Google calls it).
+fn check_synced_text(
+    field: &'static str,
+    google_name: &str,
+    value: &str,
+) -> Result<(), ValidationError> {
+    if value.len() > MAX_SYNCED_TEXT_BYTES {
+        return Err(ValidationError::new(
+            field,
+            format!(
+                "Google's {google_name} is too long for Bookline to store ({} KB; the limit is {} KB).",
+                value.len().div_ceil(1024),
+                MAX_SYNCED_TEXT_BYTES / 1024
+            ),
+        ));
     }
     Ok(())
 }
@@ -383,6 +457,53 @@ mod tests {
         let err = validate_appointment(&i, ChangeSource::User).unwrap_err();
         assert_eq!(err.field, "title");
         assert!(err.message.contains("301 characters"), "{}", err.message);
+    }
+
+    #[test]
+    fn an_edit_holds_only_the_changed_texts_to_the_typing_limits() {
+        let mut long = input();
+        long.title = "x".repeat(350);
+        let before = Appointment {
+            id: "a".into(),
+            title: long.title.clone(),
+            timing: long.timing.clone(),
+            timezone: long.timezone.clone(),
+            location: long.location.clone(),
+            notes: long.notes.clone(),
+            lead: long.lead.clone(),
+            status: long.status,
+            origin: crate::model::Origin::Google,
+            recurrence: None,
+            instance_of: None,
+            created_at: Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(),
+            updated_at: Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(),
+        };
+        let mut moved = long.clone();
+        moved.timing = Timing::Timed {
+            start: Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap(),
+            end: Utc.with_ymd_and_hms(2026, 3, 3, 10, 0, 0).unwrap(),
+        };
+        assert_eq!(validate_edit(&moved, &before, ChangeSource::User), Ok(()));
+        moved.title.push('y');
+        let err = validate_edit(&moved, &before, ChangeSource::User).unwrap_err();
+        assert_eq!(err.field, "title");
+    }
+
+    #[test]
+    fn typing_limits_do_not_apply_to_what_google_holds() {
+        let mut i = input();
+        i.title = "x".repeat(350);
+        i.location = "l".repeat(MAX_LOCATION_CHARS + 1);
+        i.notes = "n".repeat(MAX_NOTES_BYTES + 1);
+        assert_eq!(field_of(&i, ChangeSource::User), "title");
+        assert_eq!(validate_appointment(&i, ChangeSource::Sync), Ok(()));
+        i.title = "x".repeat(MAX_SYNCED_TEXT_BYTES + 1);
+        let err = validate_appointment(&i, ChangeSource::Sync).unwrap_err();
+        assert_eq!(err.field, "title");
+        assert!(
+            err.message.contains("too long for Bookline to store"),
+            "{err}"
+        );
     }
 
     #[test]

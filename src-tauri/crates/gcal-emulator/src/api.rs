@@ -82,6 +82,8 @@ enum Route {
     CalendarListList,
     CalendarListGet(String),
     CalendarsGet(String),
+    CalendarsInsert,
+    CalendarsDelete(String),
     EventsList(String),
     EventsInsert(String),
     EventsImport(String),
@@ -90,6 +92,7 @@ enum Route {
     EventsPatch(String, String),
     EventsDelete(String, String),
     EventsInstances(String, String),
+    EventsMove(String, String),
 }
 
 impl Route {
@@ -98,6 +101,8 @@ impl Route {
             Route::CalendarListList => "calendarList.list",
             Route::CalendarListGet(_) => "calendarList.get",
             Route::CalendarsGet(_) => "calendars.get",
+            Route::CalendarsInsert => "calendars.insert",
+            Route::CalendarsDelete(_) => "calendars.delete",
             Route::EventsList(_) => "events.list",
             Route::EventsInsert(_) => "events.insert",
             Route::EventsImport(_) => "events.import",
@@ -106,7 +111,21 @@ impl Route {
             Route::EventsPatch(..) => "events.patch",
             Route::EventsDelete(..) => "events.delete",
             Route::EventsInstances(..) => "events.instances",
+            Route::EventsMove(..) => "events.move",
         }
+    }
+
+    /// Calls that write events: counted in stats by their `sendUpdates` value.
+    fn writes_events(&self) -> bool {
+        matches!(
+            self,
+            Route::EventsInsert(_)
+                | Route::EventsImport(_)
+                | Route::EventsUpdate(..)
+                | Route::EventsPatch(..)
+                | Route::EventsDelete(..)
+                | Route::EventsMove(..)
+        )
     }
 }
 
@@ -151,6 +170,9 @@ fn allowed_scopes(route: &str) -> &'static [&'static str] {
             "calendar.calendars.readonly",
             "calendar.readonly",
         ],
+        "calendars.insert" | "calendars.delete" => {
+            &["calendar", "calendar.app.created", "calendar.calendars"]
+        }
         "events.list" | "events.get" | "events.instances" => READ_EVENTS,
         _ => WRITE_EVENTS,
     }
@@ -176,6 +198,8 @@ fn route(method: &str, path: &str) -> Option<Route> {
         ("GET", ["users", "me", "calendarList"]) => Route::CalendarListList,
         ("GET", ["users", "me", "calendarList", c]) => Route::CalendarListGet(o(c)),
         ("GET", ["calendars", c]) => Route::CalendarsGet(o(c)),
+        ("POST", ["calendars"]) => Route::CalendarsInsert,
+        ("DELETE", ["calendars", c]) => Route::CalendarsDelete(o(c)),
         ("GET", ["calendars", c, "events"]) => Route::EventsList(o(c)),
         ("POST", ["calendars", c, "events"]) => Route::EventsInsert(o(c)),
         ("POST", ["calendars", c, "events", "import"]) => Route::EventsImport(o(c)),
@@ -184,6 +208,7 @@ fn route(method: &str, path: &str) -> Option<Route> {
         ("PATCH", ["calendars", c, "events", e]) => Route::EventsPatch(o(c), o(e)),
         ("DELETE", ["calendars", c, "events", e]) => Route::EventsDelete(o(c), o(e)),
         ("GET", ["calendars", c, "events", e, "instances"]) => Route::EventsInstances(o(c), o(e)),
+        ("POST", ["calendars", c, "events", e, "move"]) => Route::EventsMove(o(c), o(e)),
         _ => return None,
     })
 }
@@ -286,6 +311,18 @@ fn calendar_list_entry(c: &Calendar) -> Value {
     v
 }
 
+fn calendar_resource(c: &Calendar) -> Value {
+    json!({
+        "kind": "calendar#calendar",
+        "etag": format!("\"{}\"", 1_600_000_000_000u64 + c.id.len() as u64),
+        "id": c.id,
+        "summary": c.summary,
+        "description": c.description,
+        "timeZone": c.time_zone,
+        "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]},
+    })
+}
+
 fn role_rank(r: &str) -> u8 {
     match r {
         "freeBusyReader" => 0,
@@ -336,19 +373,48 @@ fn dispatch(
         }
         Route::CalendarsGet(c) => {
             let data = shared.read();
-            let c = resolve(&data, user, c)?;
             Ok(ApiResp::value(
                 200,
-                &json!({
-                    "kind": "calendar#calendar",
-                    "etag": format!("\"{}\"", 1_600_000_000_000u64 + c.id.len() as u64),
-                    "id": c.id,
-                    "summary": c.summary,
-                    "description": c.description,
-                    "timeZone": c.time_zone,
-                    "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]},
-                }),
+                &calendar_resource(resolve(&data, user, c)?),
             ))
+        }
+        Route::CalendarsInsert => {
+            let body = parse_body(call.body)?;
+            let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+            let summary = text("summary")
+                .filter(|s| !s.trim().is_empty())
+                .ok_or_else(|| ApiError::required("Missing title."))?;
+            let mut data = shared.write();
+            let tz = match text("timeZone") {
+                Some(z) => {
+                    events::parse_tz(&z).ok_or_else(|| ApiError::invalid("Invalid time zone."))?;
+                    z
+                }
+                // A new calendar takes the zone of the user's primary calendar.
+                None => resolve(&data, user, "primary")
+                    .map(|c| c.time_zone.clone())
+                    .unwrap_or_else(|_| "UTC".into()),
+            };
+            let description = text("description").unwrap_or_default();
+            let c = data.insert_calendar(user, &summary, &description, &tz);
+            Ok(ApiResp::value(200, &calendar_resource(c)))
+        }
+        Route::CalendarsDelete(c) => {
+            let mut data = shared.write();
+            let cal = resolve(&data, user, c)?;
+            if cal.primary {
+                return Err(ApiError::new(
+                    403,
+                    "cannotDeletePrimaryCalendar",
+                    "Cannot delete primary calendar.",
+                ));
+            }
+            if cal.access_role != "owner" {
+                return Err(ApiError::forbidden());
+            }
+            let id = cal.id.clone();
+            data.calendars.remove(&id);
+            Ok(ApiResp::empty(204))
         }
         Route::EventsList(c) => {
             let p = ListParams::parse(q)?;
@@ -392,6 +458,16 @@ fn dispatch(
             let id = resolve_writable(&data, user, c)?;
             events::delete(&mut data, &id, e, call.if_match)?;
             Ok(ApiResp::empty(204))
+        }
+        Route::EventsMove(c, e) => {
+            let Some((_, dest)) = q.iter().find(|(k, _)| k == "destination") else {
+                return Err(ApiError::required("Required parameter: destination"));
+            };
+            let mut data = shared.write();
+            let src = resolve_writable(&data, user, c)?;
+            let dst = resolve_writable(&data, user, dest)?;
+            let j = events::move_event(&mut data, &src, e, &dst)?;
+            Ok(ApiResp::json(200, j.to_string()))
         }
     }
 }
@@ -455,6 +531,13 @@ pub fn handle(shared: &Shared, call: &Call, in_batch: bool) -> Outcome {
         Ok(resp) => resp,
         Err(e) => e.into_resp(),
     };
+    if r.writes_events() && (200..300).contains(&resp.status) {
+        let send_updates = q
+            .iter()
+            .find(|(k, _)| k == "sendUpdates")
+            .map(|(_, v)| v.as_str());
+        shared.rt().stats.count_send_updates(send_updates);
+    }
     Outcome {
         route: name,
         resp,

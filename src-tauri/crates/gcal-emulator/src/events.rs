@@ -715,6 +715,114 @@ pub fn delete(data: &mut Data, cal_id: &str, id: &str, if_match: Option<&str>) -
     Ok(())
 }
 
+fn cannot_move_instance() -> ApiError {
+    ApiError::new(
+        400,
+        "cannotChangeOrganizerOfInstance",
+        "Cannot change the organizer of an instance.",
+    )
+}
+
+/// `events.move`: the event (a series with its exceptions) leaves `src_id` — which keeps
+/// a cancelled record, so its sync tokens see it go — and arrives in `dst_id` with the same
+/// id, a new etag and the destination as organizer. Instances can't move (Google's `400
+/// cannotChangeOrganizerOfInstance`); a deleted or unknown event is `404`.
+pub fn move_event(data: &mut Data, src_id: &str, id: &str, dst_id: &str) -> ApiResult<Arc<str>> {
+    let src = data.calendars.get(src_id).ok_or_else(ApiError::not_found)?;
+    let i = match find_or_instance(src, id) {
+        Some(Ok(i)) => i,
+        Some(Err(_)) => return Err(cannot_move_instance()),
+        None => return Err(ApiError::not_found()),
+    };
+    let rec = &src.events[i];
+    if rec.derived.cancelled {
+        return Err(ApiError::not_found());
+    }
+    if rec.derived.recurring_event_id.is_some() {
+        return Err(cannot_move_instance());
+    }
+    if src_id == dst_id {
+        return Ok(rec.derived.json.clone());
+    }
+    // The event and, for a series, its stored exceptions.
+    let moving: Vec<usize> = std::iter::once(i)
+        .chain(
+            src.events
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.derived.recurring_event_id.as_deref() == Some(id))
+                .map(|(n, _)| n),
+        )
+        .collect();
+    let dst = data.calendars.get(dst_id).ok_or_else(ApiError::not_found)?;
+    for &n in &moving {
+        if let Some(d) = dst.get(src.events[n].id()) {
+            if !d.derived.cancelled {
+                return Err(ApiError::duplicate());
+            }
+        }
+    }
+    let records: Vec<Map<String, Value>> =
+        moving.iter().map(|&n| src.events[n].res.clone()).collect();
+    let seq = data.next_seq();
+    let now = rfc3339_ms(now_ms());
+    let mut etags = Vec::with_capacity(moving.len() * 2);
+    for _ in 0..moving.len() * 2 {
+        etags.push(data.next_etag());
+    }
+    let mut etags = etags.into_iter();
+    // Source: cancelled records.
+    let src = data
+        .calendars
+        .get_mut(src_id)
+        .ok_or_else(ApiError::not_found)?;
+    let src_tz = src.time_zone.clone();
+    for &n in &moving {
+        let r = &mut src.events[n];
+        r.res.insert("status".into(), json!("cancelled"));
+        r.res.insert("etag".into(), json!(etags.next()));
+        r.res.insert("updated".into(), json!(now.clone()));
+        r.mod_seq = seq;
+        derive(r, &src_tz);
+    }
+    // Destination: the same resources, organised by the destination calendar.
+    let dst = data
+        .calendars
+        .get_mut(dst_id)
+        .ok_or_else(ApiError::not_found)?;
+    let organizer = owner_person(dst);
+    let dst_tz = dst.time_zone.clone();
+    let mut first = None;
+    for mut res in records {
+        let eid = res
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        res.insert("organizer".into(), organizer.clone());
+        res.insert("etag".into(), json!(etags.next()));
+        res.insert("updated".into(), json!(now.clone()));
+        res.insert("htmlLink".into(), json!(html_link(&eid, &dst.id)));
+        let mut r = EventRec {
+            res,
+            mod_seq: seq,
+            derived: Derived::default(),
+        };
+        derive(&mut r, &dst_tz);
+        if first.is_none() {
+            first = Some(r.derived.json.clone());
+        }
+        match dst.index.get(&eid) {
+            Some(&n) => dst.events[n] = r,
+            None => {
+                dst.index.insert(eid, dst.events.len());
+                dst.events.push(r);
+            }
+        }
+    }
+    first.ok_or_else(ApiError::not_found)
+}
+
 /// Query parameters of `events.list` and `events.instances`.
 #[derive(Debug, Default)]
 pub struct ListParams {

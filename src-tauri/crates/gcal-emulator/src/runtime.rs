@@ -120,9 +120,23 @@ pub struct Stats {
     pub quota_user: u64,
     pub quota_project: u64,
     pub faults: BTreeMap<&'static str, u64>,
+    /// Successful event writes by their `sendUpdates` value: none, all, externalOnly,
+    /// missing (no parameter).
+    pub send_updates: [u64; 4],
 }
 
 impl Stats {
+    /// Counts one event write with this `sendUpdates` value (`None`: not given).
+    pub fn count_send_updates(&mut self, v: Option<&str>) {
+        let i = match v {
+            Some("none") => 0,
+            Some("all") => 1,
+            Some("externalOnly") => 2,
+            _ => 3,
+        };
+        self.send_updates[i] += 1;
+    }
+
     pub fn to_json(&self) -> Value {
         let mut by_route: BTreeMap<&str, u64> = BTreeMap::new();
         let mut total = 0;
@@ -150,6 +164,12 @@ impl Stats {
                 "total": self.quota_user + self.quota_project,
             },
             "faults_injected": self.faults,
+            "send_updates": {
+                "none": self.send_updates[0],
+                "all": self.send_updates[1],
+                "externalOnly": self.send_updates[2],
+                "missing": self.send_updates[3],
+            },
         })
     }
 }

@@ -264,6 +264,37 @@ impl Data {
         }
     }
 
+    /// Creates a secondary calendar owned by `owner` (`calendars.insert`).
+    pub fn insert_calendar(
+        &mut self,
+        owner: &str,
+        summary: &str,
+        description: &str,
+        time_zone: &str,
+    ) -> &Calendar {
+        let id = loop {
+            let id = format!("c_{}@group.calendar.google.com", random_event_id());
+            if !self.calendars.contains_key(&id) {
+                break id;
+            }
+        };
+        let cal = Calendar {
+            id: id.clone(),
+            owner: owner.to_string(),
+            summary: summary.to_string(),
+            description: description.to_string(),
+            time_zone: time_zone.to_string(),
+            access_role: "owner".into(),
+            primary: false,
+            color_id: "7".into(),
+            background_color: "#42d692".into(),
+            events: Vec::new(),
+            index: HashMap::new(),
+            sync_generation: 0,
+        };
+        self.calendars.entry(id).or_insert(cal)
+    }
+
     pub fn issue_grant(&mut self, email: &str, client_id: &str, scope: &str) -> IssuedTokens {
         let refresh = format!("1//emu-{}", random_token(40));
         self.grants.insert(

@@ -12,11 +12,11 @@ import type { ListQuery } from '../bindings/ListQuery';
 import type { Occurrence } from '../bindings/Occurrence';
 import type { Status } from '../bindings/Status';
 import type { Timing } from '../bindings/Timing';
+import type { AppStatus } from '../bindings/AppStatus';
 import { parseTemplate, writesToCrm, writesToGoogle } from '../sync';
 import type {
   ActivityEntry,
   ActivityKind,
-  AppStatus,
   BackfillArgs,
   BackfillPreview,
   BackfillProgress,
@@ -302,6 +302,19 @@ function dispatch(cmd: string, args: Record<string, unknown>): unknown {
       return { crm: 0, google: 0, first: [] };
     case 'resolve_held_deletes':
       return syncPass();
+    case 'calendar_change_preview':
+      // The fake keeps no links: a change of calendar never has events to move.
+      return {
+        from: settings.calendar_id,
+        to: args.to as string,
+        same_calendar: false,
+        linked_events: 0,
+        bookline_events: 0,
+        google_origin_events: 0,
+        needs_choice: false,
+        move_sentence: '',
+        keep_sentence: '',
+      };
     case 'sync_now':
       return syncPass();
     case 'pause_sync':
@@ -470,6 +483,8 @@ function appStatus(): AppStatus {
       state,
       message: state === 'needs_reconnect' ? 'Google no longer accepts Bookline’s access (the permission was removed). Reconnect to resume syncing; nothing has been lost.' : null,
     },
+    // The fake stores whatever Google holds; nothing is ever set aside.
+    parked: [],
   };
 }
 

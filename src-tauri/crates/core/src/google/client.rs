@@ -381,6 +381,59 @@ impl CalendarClient {
         .map(|_| ())
     }
 
+    /// `calendarList.get`: one entry of the user's calendar list. `"primary"` answers the
+    /// primary calendar under its real id (the account's email), which is how Bookline
+    /// tells that `primary` and that id are one calendar.
+    pub async fn get_calendar_list_entry(
+        &self,
+        calendar: &str,
+    ) -> Result<CalendarListEntry, GoogleError> {
+        let url = self.url(&["users", "me", "calendarList", calendar]);
+        self.send_json(|http| http.get(&url)).await
+    }
+
+    /// `events.move` with `sendUpdates=none`: the event (a whole series with its
+    /// exceptions) leaves `calendar` for `destination`, keeping its id; the answer is the
+    /// moved event with its new etag. Google refuses to move one instance of a series
+    /// (`400 cannotChangeOrganizerOfInstance`) and answers 404 for an event that is not
+    /// (or no longer) in `calendar`.
+    pub async fn move_event(
+        &self,
+        calendar: &str,
+        event_id: &str,
+        destination: &str,
+    ) -> Result<Event, GoogleError> {
+        let url = self.url(&["calendars", calendar, "events", event_id, "move"]);
+        self.send_json(|http| {
+            http.post(&url)
+                .query(&[("destination", destination), ("sendUpdates", "none")])
+        })
+        .await
+    }
+
+    /// `calendars.insert`: a new secondary calendar owned by the user (needs the full
+    /// `calendar` scope, which Bookline's own grant does not ask for: tests and tools).
+    pub async fn insert_calendar(
+        &self,
+        summary: &str,
+        time_zone: Option<&str>,
+    ) -> Result<CalendarListEntry, GoogleError> {
+        let url = self.url(&["calendars"]);
+        let mut body = serde_json::json!({ "summary": summary });
+        if let Some(zone) = time_zone {
+            body["timeZone"] = Value::from(zone);
+        }
+        self.send_json(|http| json_body(http.post(&url), &body))
+            .await
+    }
+
+    /// `calendars.delete` of a secondary calendar (the primary one answers 403
+    /// `cannotDeletePrimaryCalendar`).
+    pub async fn delete_calendar(&self, calendar: &str) -> Result<(), GoogleError> {
+        let url = self.url(&["calendars", calendar]);
+        self.send(|http| http.delete(&url)).await.map(|_| ())
+    }
+
     /// Several calls on one calendar in one request (keep to `MAX_RECOMMENDED_BATCH`).
     /// The outer `Err` means the batch as a whole failed; otherwise there is one result per
     /// call, in call order. Each call still counts against Google's quota.

@@ -14,7 +14,7 @@ use crate::model::{
     Period, Recurrence, SeriesInstance, Status, SyncState, Timing,
 };
 use crate::recurrence::{self, InstanceKey};
-use crate::validation::{validate_appointment, ChangeSource, ValidationError};
+use crate::validation::{validate_appointment, validate_edit, ChangeSource, ValidationError};
 
 /// The largest page the list returns; the UI asks for windows of rows as it scrolls.
 pub const MAX_PAGE: u32 = 500;
@@ -178,12 +178,12 @@ impl Store {
         input: AppointmentInput,
         source: ChangeSource,
     ) -> Result<Appointment> {
-        validate_appointment(&input, source)?;
+        let existing = load(tx, self, id)?.ok_or_else(|| not_found(id))?;
+        validate_edit(&input, &existing, source)?;
         let input = normalize(input);
         let values = row_values(&input, source == ChangeSource::Sync)?;
         let now = now_ms();
         {
-            let existing = load(tx, self, id)?.ok_or_else(|| not_found(id))?;
             if existing.instance_of.is_some() && input.recurrence.is_some() {
                 return Err(ValidationError::new(
                     "repeat rule",

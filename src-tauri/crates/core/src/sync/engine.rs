@@ -32,6 +32,7 @@ use crate::sync::held;
 use crate::sync::ids;
 use crate::sync::links::{self, GoogleText, Link};
 use crate::sync::mapping::{self, MappingContext, APPOINTMENT_ID_PROPERTY};
+use crate::sync::parked;
 use crate::sync::privacy::PrivacySettings;
 use crate::sync::writer::{Outcome, WriteCall, Writer, WriterOptions};
 use crate::validation::ChangeSource;
@@ -279,6 +280,13 @@ pub(crate) struct Planned {
     pub job_item: Option<(i64, i64)>,
     /// The event's summary and description as read in this pass, if it was read.
     pub google_text: Option<GoogleText>,
+    /// The event's etag as read in this pass (listing or re-read), if it was read: the
+    /// version the decision saw. Sent as `If-Match` and kept on the link, so a write is
+    /// made only on the version it was decided on (else 412, read again, decide again).
+    pub google_etag: Option<String>,
+    /// Read from the pull's listing: when the store refuses what Google holds, the event
+    /// is parked (`sync::parked`) instead of failing every pass.
+    pub park_on_refusal: bool,
 }
 
 impl Planned {
@@ -292,6 +300,8 @@ impl Planned {
             outbox: Vec::new(),
             job_item: None,
             google_text: None,
+            google_etag: None,
+            park_on_refusal: false,
         }
     }
 
@@ -498,6 +508,7 @@ impl SyncEngine {
                 } else {
                     None
                 };
+                let listed: Vec<Listed> = page.items.iter().filter_map(Listed::of).collect();
                 let problems_before = report.errors.len();
                 let (mut planned, problems) =
                     self.plan_events(store, ctx, mode, &calendar_tz, page.items)?;
@@ -510,6 +521,12 @@ impl SyncEngine {
                 } else {
                     Vec::new()
                 };
+                // An event whose times cannot be read can't be stored at all: it is
+                // parked, not an error of the pass (the token moves past it).
+                let (unreadable, problems): (Vec<_>, Vec<_>) = problems
+                    .into_iter()
+                    .partition(|p| p.kind == ActivityKind::Error && p.event_id.is_some());
+                park_listed(store, cal, &listed, &unreadable)?;
                 for p in &problems {
                     if p.kind == ActivityKind::Error {
                         report.errors.push(p.summary.clone());
@@ -637,6 +654,15 @@ impl SyncEngine {
                             .map(str::to_owned)
                     })
                     .or_else(|| ids::appointment_id_from_event_id(&event_id));
+                if let (None, Some(id)) = (&link, &candidate) {
+                    if links::by_appointment(store, conn, id)?.is_some_and(|l| l.calendar_id != cal)
+                    {
+                        // The appointment is linked to its event in another calendar (moved
+                        // there, or kept there by a calendar change): what this calendar
+                        // shows under its id is a move's cancelled leftover or a copy.
+                        continue;
+                    }
+                }
                 let appointment = match &candidate {
                     Some(id) => store.get_in(conn, id)?,
                     None => None,
@@ -663,7 +689,8 @@ impl SyncEngine {
                                 Some(Side::Google),
                                 format!("An event in Google could not be read: {e}"),
                             )
-                            .event(Some(&event_id)),
+                            .event(Some(&event_id))
+                            .detail(e.to_string()),
                         );
                         continue;
                     }
@@ -685,7 +712,13 @@ impl SyncEngine {
                 }
                 extra.insert(
                     event_id,
-                    (lead, link, event.status.clone(), Some(text_of(event))),
+                    (
+                        lead,
+                        link,
+                        event.status.clone(),
+                        Some(text_of(event)),
+                        event.etag.clone(),
+                    ),
                 );
                 google.push(side);
             }
@@ -719,17 +752,36 @@ impl SyncEngine {
         let mut planned = Vec::new();
         for (item, ops) in decided {
             if ops.iter().all(|op| !op.is_effective()) {
-                continue;
+                // Nothing to do — but a linked event changed in Google in what Bookline
+                // does not sync (a colour, guests) has a new etag. With nothing decided
+                // the snapshot still says what both sides hold, so the link takes the
+                // new etag (`apply_one`); else the next write from Bookline would be
+                // refused (412) and cost a re-read.
+                let stale_etag = ops.is_empty()
+                    && item
+                        .key
+                        .event_id
+                        .as_ref()
+                        .and_then(|e| extra.get(e))
+                        .is_some_and(|(_, link, _, _, etag)| {
+                            etag.is_some() && link.as_ref().is_some_and(|l| l.etag != *etag)
+                        });
+                if !stale_etag {
+                    continue;
+                }
             }
             let mut p = Planned::new(item, ops);
-            if let Some((lead, link, status, text)) =
+            if let Some((lead, link, status, text, etag)) =
                 p.item.key.event_id.as_ref().and_then(|e| extra.remove(e))
             {
                 p.lead = lead;
                 p.link = link;
                 p.event_status = status;
                 p.google_text = text;
+                p.google_etag = etag;
             }
+            // Planned from the pull's listing: see `Planned::park_on_refusal`.
+            p.park_on_refusal = true;
             planned.push(p);
         }
         Ok((planned, problems))
@@ -863,6 +915,7 @@ impl SyncEngine {
                 break;
             }
             let mut calls = Vec::new();
+            let mut calendars = Vec::new();
             let mut call_of: Vec<Option<usize>> = Vec::with_capacity(round.len());
             let mut build_errors: HashMap<usize, String> = HashMap::new();
             for (i, p) in round.iter().enumerate() {
@@ -872,6 +925,7 @@ impl SyncEngine {
                         Ok(call) => {
                             call_of.push(Some(calls.len()));
                             calls.push(call);
+                            calendars.push(store.read(|c| linked_calendar(store, c, p))?);
                         }
                         Err(message) => {
                             build_errors.insert(i, message);
@@ -880,8 +934,12 @@ impl SyncEngine {
                     },
                 }
             }
-            let mut outcomes: Vec<Option<Outcome>> =
-                w.run(&calls).await?.into_iter().map(Some).collect();
+            let mut outcomes: Vec<Option<Outcome>> = w
+                .run_in(&calls, &calendars)
+                .await?
+                .into_iter()
+                .map(Some)
+                .collect();
             let mut refetch: Vec<Planned> = Vec::new();
             for (i, p) in round.into_iter().enumerate() {
                 if let Some(message) = build_errors.remove(&i) {
@@ -906,7 +964,7 @@ impl SyncEngine {
                 }
             }
             round = self
-                .refetch(w, ctx, mode, refetch, calendar_tz, &mut ready)
+                .refetch(store, w, ctx, mode, refetch, calendar_tz, &mut ready)
                 .await?;
         }
         self.apply(store, ctx, ready, calendar_tz, report, finish)?;
@@ -915,8 +973,10 @@ impl SyncEngine {
 
     /// Reads back the events of keys Google refused as duplicate (409) or stale (412)
     /// and decides them again with what Google holds now.
+    #[allow(clippy::too_many_arguments)]
     async fn refetch(
         &self,
+        store: &Store,
         w: &Writer<'_>,
         ctx: &AccountContext,
         mode: &Mode,
@@ -933,7 +993,12 @@ impl SyncEngine {
                 event_id: event_id_of(p).unwrap_or_default(),
             })
             .collect();
-        let outcomes = w.run(&calls).await?;
+        let calendars = store.read(|c| {
+            keys.iter()
+                .map(|p| linked_calendar(store, c, p))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        let outcomes = w.run_in(&calls, &calendars).await?;
         let mut next = Vec::new();
         for (mut p, outcome) in keys.into_iter().zip(outcomes) {
             let event = match outcome {
@@ -970,6 +1035,7 @@ impl SyncEngine {
             if let Some(link) = &mut p.link {
                 link.etag = event.etag.clone();
             }
+            p.google_etag = event.etag.clone();
             p.event_status = event.status.clone();
             p.google_text = Some(text_of(&event));
             p.item.google = Some(side);
@@ -1029,6 +1095,15 @@ impl SyncEngine {
                 item_failed = true;
                 return Err(e);
             }
+            unpark_applied(
+                store,
+                tx,
+                ctx,
+                ready.iter().filter_map(|r| match r {
+                    Ready::Apply(p, _) => Some(p),
+                    Ready::Failed(..) => None,
+                }),
+            )?;
             // The job items of the page are marked in one statement, not one per item.
             crate::sync::backfill::mark_done(
                 store,
@@ -1082,11 +1157,37 @@ impl SyncEngine {
                                     sql(tx, "RELEASE item")?;
                                     merge_counts(&mut counts, item_counts);
                                     crate::sync::backfill::mark_done(store, tx, p.job_item)?;
+                                    unpark_applied(store, tx, ctx, [p])?;
                                 }
                                 Err(e) => {
                                     sql(tx, "ROLLBACK TO item")?;
                                     sql(tx, "RELEASE item")?;
-                                    record_failure(store, tx, p, &e.to_string(), &mut counts)?;
+                                    // The store refuses what Google holds (the checks
+                                    // that protect the database): retrying the same
+                                    // version can only fail again, so it is parked and
+                                    // the pass goes on. Anything else (the disk, a lock)
+                                    // may pass next time: a failure, read again.
+                                    match (&e, p.item.key.event_id.as_deref()) {
+                                        (StoreError::Validation { .. }, Some(event_id))
+                                            if p.park_on_refusal =>
+                                        {
+                                            park_refused(
+                                                store,
+                                                tx,
+                                                ctx,
+                                                p,
+                                                event_id,
+                                                &e.to_string(),
+                                            )?;
+                                        }
+                                        _ => record_failure(
+                                            store,
+                                            tx,
+                                            p,
+                                            &e.to_string(),
+                                            &mut counts,
+                                        )?,
+                                    }
                                 }
                             }
                         }
@@ -1110,6 +1211,32 @@ fn merge_counts(into: &mut SyncReport, from: SyncReport) {
     into.deleted_in_crm += from.deleted_in_crm;
     into.conflicts += from.conflicts;
     into.errors.extend(from.errors);
+}
+
+/// The calendar a key's event lives in when it is linked: its link's (a calendar change
+/// may have kept it in the calendar synced before), or for a new exception of a series
+/// the series'. `None`: the pass's calendar.
+fn linked_calendar(
+    store: &Store,
+    conn: &Connection,
+    p: &Planned,
+) -> Result<Option<String>, StoreError> {
+    if let Some(link) = &p.link {
+        return Ok(Some(link.calendar_id.clone()));
+    }
+    let series = p.ops.iter().find_map(|op| match op {
+        SyncOp::CreateInGoogle {
+            instance: Some(series),
+            ..
+        } => Some(series),
+        _ => None,
+    });
+    match series {
+        Some(s) => Ok(
+            links::by_appointment(store, conn, &s.series_appointment_id)?.map(|l| l.calendar_id),
+        ),
+        None => Ok(None),
+    }
 }
 
 /// The event id a key's Google writes go to.
@@ -1136,6 +1263,22 @@ pub(crate) fn event_id_of(p: &Planned) -> Option<String> {
                 .as_deref()
                 .and_then(ids::event_id_for)
         })
+}
+
+/// The etag to send as `If-Match` with a write to `event_id`: the version this key's
+/// decision read (this pass's listing or re-read), else the link's. Only an etag of that
+/// same event: another event's would make every attempt fail with 412.
+fn if_match_for(p: &Planned, event_id: &str) -> Option<String> {
+    let read = p
+        .google_etag
+        .clone()
+        .filter(|_| p.item.key.event_id.as_deref() == Some(event_id));
+    read.or_else(|| {
+        p.link
+            .as_ref()
+            .filter(|l| l.event_id == event_id)
+            .and_then(|l| l.etag.clone())
+    })
 }
 
 fn write_call(p: &Planned, op: &SyncOp, privacy: &PrivacySettings) -> Result<WriteCall, String> {
@@ -1175,15 +1318,19 @@ fn write_call(p: &Planned, op: &SyncOp, privacy: &PrivacySettings) -> Result<Wri
         SyncOp::UpdateGoogle { fields, to } => {
             let event_id = event_id_of(p).ok_or_else(|| "The event id is unknown".to_owned())?;
             let status = p.event_status.clone().or(Some(EventStatus::Confirmed));
+            let if_match = if_match_for(p, &event_id);
             Ok(WriteCall::Patch {
                 event_id,
                 body: mapping::patch_body(*fields, to, &p.lead, privacy, status.as_ref()),
-                if_match: p.link.as_ref().and_then(|l| l.etag.clone()),
+                if_match,
             })
         }
         SyncOp::DeleteInGoogle => {
             let event_id = event_id_of(p).ok_or_else(|| "The event id is unknown".to_owned())?;
-            Ok(WriteCall::Delete { event_id })
+            // A delete, too, only of the version it was decided on: an event edited in
+            // Google since is read again (412 → `refetch`) and decided again.
+            let if_match = if_match_for(p, &event_id);
+            Ok(WriteCall::Delete { event_id, if_match })
         }
         _ => Err("not a Google write".to_owned()),
     }
@@ -1384,8 +1531,11 @@ fn apply_one(
                     mapping::fields_from_event(e, &mctx).ok()
                 })
                 .unwrap_or_else(|| snapshot.google.clone());
+            // The snapshot records the event as written or as read in this pass: the
+            // etag is that version's, so the next write's `If-Match` matches it.
             let etag = written
                 .and_then(|e| e.etag.clone())
+                .or_else(|| p.google_etag.clone())
                 .or_else(|| p.link.as_ref().and_then(|l| l.etag.clone()));
             let is_new = p.link.is_none();
             links::upsert(
@@ -1393,7 +1543,8 @@ fn apply_one(
                 tx,
                 &Link {
                     appointment_id: id.to_owned(),
-                    calendar_id: ctx.calendar_id.clone(),
+                    calendar_id: linked_calendar(store, tx, p)?
+                        .unwrap_or_else(|| ctx.calendar_id.clone()),
                     event_id: event_id.to_owned(),
                     etag,
                     snapshot: Snapshot {
@@ -1428,12 +1579,18 @@ fn apply_one(
         }
         _ => {
             if let (Some(id), Some(link)) = (appointment_id.as_deref(), &p.link) {
-                match written.and_then(|e| e.etag.clone()) {
+                // Nothing decided (`plan_events` kept the key for its new etag only):
+                // the snapshot still holds, the etag follows Google.
+                let read = p.google_etag.clone().filter(|_| p.ops.is_empty());
+                match written.and_then(|e| e.etag.clone()).or(read) {
                     Some(etag) if Some(&etag) != link.etag.as_ref() => {
                         let mut l = link.clone();
                         l.etag = Some(etag);
                         l.last_error = None;
-                        l.google_text = written.map(|e| text_of(e));
+                        l.google_text = written
+                            .map(|e| text_of(e))
+                            .or_else(|| p.google_text.clone())
+                            .or_else(|| link.google_text.clone());
                         links::upsert(store, tx, &l)?;
                     }
                     _ if link.last_error.is_some() => links::set_error(store, tx, id, None)?,
@@ -1498,6 +1655,137 @@ fn record_failure(
             .event(event_id_of(p).as_deref())
             .detail(message),
     )?;
+    Ok(())
+}
+
+/// An event of a listing page, as parking needs it.
+struct Listed {
+    id: String,
+    etag: Option<String>,
+    title: String,
+}
+
+impl Listed {
+    fn of(event: &Event) -> Option<Listed> {
+        Some(Listed {
+            id: event.id.clone()?,
+            etag: event.etag.clone(),
+            title: event.summary.clone().unwrap_or_default(),
+        })
+    }
+}
+
+/// The activity entry of a newly parked event (written once per version of the event).
+fn parked_entry(title: &str, reason: &str) -> NewActivity {
+    NewActivity::new(
+        ActivityKind::Error,
+        Some(Side::Google),
+        format!(
+            "“{title}” in Google can't be stored in Bookline; it is set aside until it \
+             changes in Google: {reason}"
+        ),
+    )
+    .detail(reason)
+}
+
+/// Before a listing page is applied: forgets the parked events Google sent a new version
+/// of (they are tried again as news), and parks the page's events whose times could not
+/// be read (`unreadable`: their problems from `plan_events`), logging each once.
+fn park_listed(
+    store: &Store,
+    calendar_id: &str,
+    listed: &[Listed],
+    unreadable: &[NewActivity],
+) -> Result<(), StoreError> {
+    if unreadable.is_empty() && !store.read(|c| parked::any(store, c, calendar_id))? {
+        return Ok(());
+    }
+    store.write("set aside the events Bookline cannot store", |tx| {
+        parked::forget_changed(
+            store,
+            tx,
+            calendar_id,
+            listed.iter().map(|l| (l.id.as_str(), l.etag.as_deref())),
+        )?;
+        for problem in unreadable {
+            let Some(event_id) = problem.event_id.as_deref() else {
+                continue;
+            };
+            let event = listed.iter().find(|l| l.id == event_id);
+            let title = event
+                .map(|l| l.title.trim())
+                .filter(|t| !t.is_empty())
+                .unwrap_or("(no title)");
+            let reason = problem.detail.as_deref().unwrap_or(&problem.summary);
+            let version = event.and_then(|l| l.etag.as_deref());
+            if parked::park(store, tx, calendar_id, event_id, title, reason, version)? {
+                activity::append(
+                    store,
+                    tx,
+                    &parked_entry(title, reason).event(Some(event_id)),
+                )?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Parks a key of the pull whose Google side the store refused (see `apply`).
+fn park_refused(
+    store: &Store,
+    tx: &Transaction<'_>,
+    ctx: &AccountContext,
+    p: &Planned,
+    event_id: &str,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let title = p.title();
+    let appointment_id = p.item.key.appointment_id.as_deref();
+    if let Some(id) = appointment_id {
+        // A linked appointment keeps what it had; its row says why Google's change did
+        // not arrive (cleared when a later version applies and rewrites the link).
+        links::set_error(store, tx, id, Some(reason))?;
+    }
+    let version = p.google_etag.as_deref();
+    if parked::park(
+        store,
+        tx,
+        &ctx.calendar_id,
+        event_id,
+        &title,
+        reason,
+        version,
+    )? {
+        activity::append(
+            store,
+            tx,
+            &parked_entry(&title, reason)
+                .appointment(appointment_id)
+                .event(Some(event_id)),
+        )?;
+    }
+    Ok(())
+}
+
+/// Unparks the events of the pull's keys that applied (one parked at this version that
+/// now applies: e.g. its series arrived since).
+fn unpark_applied<'a>(
+    store: &Store,
+    tx: &Transaction<'_>,
+    ctx: &AccountContext,
+    applied: impl IntoIterator<Item = &'a Planned>,
+) -> Result<(), StoreError> {
+    let mut applied = applied
+        .into_iter()
+        .filter(|p| p.park_on_refusal)
+        .filter_map(|p| p.item.key.event_id.as_deref())
+        .peekable();
+    if applied.peek().is_none() || !parked::any(store, tx, &ctx.calendar_id)? {
+        return Ok(());
+    }
+    for event_id in applied {
+        parked::forget(store, tx, &ctx.calendar_id, event_id)?;
+    }
     Ok(())
 }
 
@@ -1801,8 +2089,14 @@ pub(crate) fn google_side_of(
     )
 }
 
-/// What `plan_events` keeps per event for the plan.
-type Extra = (Lead, Option<Link>, Option<EventStatus>, Option<GoogleText>);
+/// What `plan_events` keeps per event for the plan (the last: its etag).
+type Extra = (
+    Lead,
+    Option<Link>,
+    Option<EventStatus>,
+    Option<GoogleText>,
+    Option<String>,
+);
 
 /// What an event shows: its summary and description.
 pub(crate) fn text_of(event: &Event) -> GoogleText {

@@ -300,3 +300,96 @@ pub fn by_event_any(store: &Store, conn: &Connection, event_id: &str) -> Result<
         .map_err(|e| store.error("read a sync link", e))?;
     raw.map(from_raw).transpose()
 }
+
+/// One link as a calendar change sees it: where its event is and where the appointment
+/// came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedLink {
+    pub appointment_id: String,
+    pub calendar_id: String,
+    pub event_id: String,
+    /// The appointment was made in Bookline (origin `crm`); `false` for Google's own
+    /// events and for links whose appointment row is gone.
+    pub bookline_origin: bool,
+}
+
+/// Every link whose calendar is not `calendar_id`, in event-id order (a series' event id
+/// sorts before its instances' `{series}_{start}` ids).
+pub fn placed_outside(
+    store: &Store,
+    conn: &Connection,
+    calendar_id: &str,
+) -> Result<Vec<PlacedLink>> {
+    let fail = |e| store.error("read the sync links", e);
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT l.appointment_id, l.calendar_id, l.event_id, a.origin = 'crm' \
+             FROM links l LEFT JOIN appointments a ON a.id = l.appointment_id \
+             WHERE l.calendar_id <> ?1 ORDER BY l.calendar_id, l.event_id",
+        )
+        .map_err(fail)?;
+    let rows = stmt
+        .query_map([calendar_id], |r| {
+            Ok(PlacedLink {
+                appointment_id: r.get(0)?,
+                calendar_id: r.get(1)?,
+                event_id: r.get(2)?,
+                bookline_origin: r.get::<_, Option<bool>>(3)?.unwrap_or(false),
+            })
+        })
+        .map_err(fail)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(fail)?;
+    Ok(rows)
+}
+
+/// Renames a calendar in the links and the sync tokens (`primary` → the id Google gives
+/// it). A token already saved under `to` is kept; returns how many links changed.
+pub fn rename_calendar(store: &Store, conn: &Connection, from: &str, to: &str) -> Result<usize> {
+    if from == to {
+        return Ok(0);
+    }
+    let n = conn
+        .execute(
+            "UPDATE OR IGNORE links SET calendar_id = ?2 WHERE calendar_id = ?1",
+            params![from, to],
+        )
+        .map_err(|e| store.error("rename the calendar of the sync links", e))?;
+    conn.execute(
+        "UPDATE OR IGNORE sync_tokens SET calendar_id = ?2 WHERE calendar_id = ?1",
+        params![from, to],
+    )
+    .map_err(|e| store.error("rename the calendar of a sync token", e))?;
+    clear_sync_token(store, conn, from)?;
+    Ok(n)
+}
+
+/// Records that an event (and, for a series, its instances) now lives in `to`: the
+/// links of `event_id` and of `{event_id}_…` in `from` move with it. `etag` is the moved
+/// event's (the instances' etags changed too; a stale one costs one re-read).
+pub fn move_event_links(
+    store: &Store,
+    conn: &Connection,
+    from: &str,
+    event_id: &str,
+    to: &str,
+    etag: Option<&str>,
+) -> Result<usize> {
+    let fail = |e| store.error("move a sync link to another calendar", e);
+    let n = conn
+        .execute(
+            "UPDATE links SET calendar_id = ?3, etag = COALESCE(?4, etag) \
+             WHERE calendar_id = ?1 AND event_id = ?2",
+            params![from, event_id, to, etag],
+        )
+        .map_err(fail)?;
+    let prefix = format!("{event_id}_");
+    let m = conn
+        .execute(
+            "UPDATE links SET calendar_id = ?3 \
+             WHERE calendar_id = ?1 AND substr(event_id, 1, length(?2)) = ?2",
+            params![from, prefix, to],
+        )
+        .map_err(fail)?;
+    Ok(n + m)
+}

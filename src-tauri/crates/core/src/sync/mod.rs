@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod backfill;
+pub mod calendar_change;
 pub mod decide;
 pub mod engine;
 pub mod fields;
@@ -11,6 +12,7 @@ pub mod held;
 pub mod ids;
 pub mod links;
 pub mod mapping;
+pub mod parked;
 pub mod privacy;
 pub mod service;
 pub mod settings;

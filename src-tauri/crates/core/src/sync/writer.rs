@@ -27,8 +27,11 @@ pub enum WriteCall {
         body: Value,
         if_match: Option<String>,
     },
+    /// `events.delete` with `If-Match` when the etag is known: an event edited in
+    /// Google since it was read is not deleted (412 → `Outcome::Stale`).
     Delete {
         event_id: String,
+        if_match: Option<String>,
     },
     Get {
         event_id: String,
@@ -44,7 +47,9 @@ impl WriteCall {
                 body,
                 if_match,
             } => BatchCall::patch(event_id.clone(), body.clone(), if_match.as_deref()),
-            WriteCall::Delete { event_id } => BatchCall::delete(event_id.clone(), None),
+            WriteCall::Delete { event_id, if_match } => {
+                BatchCall::delete(event_id.clone(), if_match.as_deref())
+            }
             WriteCall::Get { event_id } => BatchCall::get(event_id.clone()),
         })
     }
@@ -59,7 +64,8 @@ pub enum Outcome {
     Deleted,
     /// 409 on insert: the id exists (an earlier attempt arrived). Read it back and link.
     Duplicate,
-    /// 412: the event changed in Google since it was read. Read it back and merge.
+    /// 412 on a patch or delete: the event changed in Google since it was read. Read it
+    /// back and decide again.
     Stale,
     /// 404/410 on a patch or get: the event does not exist (any more).
     Missing,
@@ -126,7 +132,10 @@ impl Writer<'_> {
 
     /// Runs `call` under the limiter, retrying transient failures. `Err` only for
     /// fatal errors; a failure that retrying could not fix is `Ok(Err(..))`.
-    async fn retried<T, F, Fut>(&self, mut call: F) -> Result<Result<T, GoogleError>, SyncError>
+    pub(crate) async fn retried<T, F, Fut>(
+        &self,
+        mut call: F,
+    ) -> Result<Result<T, GoogleError>, SyncError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, GoogleError>>,
@@ -187,6 +196,47 @@ impl Writer<'_> {
         Ok(out)
     }
 
+    /// `run` with each call sent to its own calendar (`None`: this writer's): the writes
+    /// of appointments linked in another calendar go there. One outcome per call, in
+    /// order.
+    pub async fn run_in(
+        &self,
+        calls: &[WriteCall],
+        calendars: &[Option<String>],
+    ) -> Result<Vec<Outcome>, SyncError> {
+        let calendar_of = |i: usize| {
+            calendars
+                .get(i)
+                .and_then(Option::as_deref)
+                .unwrap_or(self.calendar)
+        };
+        if (0..calls.len()).all(|i| calendar_of(i) == self.calendar) {
+            return self.run(calls).await;
+        }
+        let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+        for i in 0..calls.len() {
+            let cal = calendar_of(i);
+            match groups.iter_mut().find(|(c, _)| *c == cal) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((cal, vec![i])),
+            }
+        }
+        let mut out: Vec<Option<Outcome>> = vec![None; calls.len()];
+        for (calendar, members) in groups {
+            let writer = Writer { calendar, ..*self };
+            let sub: Vec<WriteCall> = members.iter().map(|&i| calls[i].clone()).collect();
+            for (i, outcome) in members.into_iter().zip(writer.run(&sub).await?) {
+                out[i] = Some(outcome);
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| Outcome::Failed(GoogleError::from_response(500, b"", None)))
+            })
+            .collect())
+    }
+
     async fn one(&self, call: &WriteCall) -> Result<Outcome, SyncError> {
         let c = self.client;
         let cal = self.calendar;
@@ -203,8 +253,8 @@ impl Writer<'_> {
                 .retried(|| c.patch_event(cal, event_id, body, if_match.as_deref()))
                 .await?
                 .map(|e| Outcome::Event(Box::new(e))),
-            WriteCall::Delete { event_id } => self
-                .retried(|| c.delete_event(cal, event_id, None))
+            WriteCall::Delete { event_id, if_match } => self
+                .retried(|| c.delete_event(cal, event_id, if_match.as_deref()))
                 .await?
                 .map(|()| Outcome::Deleted),
             WriteCall::Get { event_id } => self
@@ -319,7 +369,9 @@ fn classify(call: &WriteCall, e: GoogleError) -> Outcome {
     match call {
         WriteCall::Insert(_) if e.is_duplicate() => Outcome::Duplicate,
         WriteCall::Delete { .. } if e.is_gone() || e.is_not_found() => Outcome::Deleted,
-        WriteCall::Patch { .. } if e.is_precondition_failed() => Outcome::Stale,
+        WriteCall::Patch { .. } | WriteCall::Delete { .. } if e.is_precondition_failed() => {
+            Outcome::Stale
+        }
         WriteCall::Patch { .. } | WriteCall::Get { .. } if e.is_gone() || e.is_not_found() => {
             Outcome::Missing
         }

@@ -819,6 +819,7 @@ async fn status_and_reports_serialize_to_the_contract_shapes() {
             "held_deletes",
             "last_sync",
             "needs_reconnect",
+            "parked",
             "pending",
             "sync"
         ]

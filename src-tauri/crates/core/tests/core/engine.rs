@@ -18,6 +18,7 @@ use bookline_core::sync::held::{self, HeldChoice};
 use bookline_core::sync::ids;
 use bookline_core::sync::links;
 use bookline_core::sync::mapping::APPOINTMENT_ID_PROPERTY;
+use bookline_core::sync::parked;
 use bookline_core::sync::privacy::PrivacySettings;
 use bookline_core::sync::writer::WriterOptions;
 use bookline_core::sync::{Direction, Side};
@@ -1993,38 +1994,413 @@ async fn activity_pages_newest_first_and_prunes_oldest() {
     );
 }
 
-/// A Google change that fails to apply is not skipped by saving the sync token past it:
-/// the next pass reads it again and reports it again, other changes still arrive, and
-/// once the event is fixed in Google it comes in.
+/// Bookline's typing limits are for typing: a 350-character title that Google already
+/// holds is imported in full, the pass reports no error, the sync token moves on, and
+/// the title is never written back to Google (the user's event stays as it is).
 #[tokio::test]
-async fn a_failed_google_change_is_read_again_until_it_applies() {
+async fn a_long_google_title_imports_in_full_and_is_not_written_back() {
     let w = World::new(Direction::Both).await;
-    // A title over Bookline's limit: Google accepts it, the store refuses it.
-    let e = w.google_insert("Long reminder", at(5, 9)).await;
+    let long = "x".repeat(350);
+    let e = w.google_insert(&long, at(5, 9)).await;
     let id = e.id.clone().unwrap();
-    w.google_patch(&id, json!({"summary": "x".repeat(400)}))
-        .await;
-    let r = w.try_pass().await.expect("pass");
-    assert_eq!(r.created_in_crm, 0, "{r:?}");
-    assert_eq!(r.errors.len(), 1, "{r:?}");
-
     w.google_insert("Call booked meanwhile", at(6, 10)).await;
-    let r = w.try_pass().await.expect("pass");
-    assert_eq!(r.created_in_crm, 1, "other changes still arrive: {r:?}");
-    assert_eq!(r.errors.len(), 1, "the failure is reported again: {r:?}");
-
-    w.google_patch(&id, json!({"summary": "Shorter reminder"}))
-        .await;
-    let r = w.try_pass().await.expect("pass");
-    assert_eq!(r.created_in_crm, 1, "{r:?}");
-    assert!(r.errors.is_empty(), "{r:?}");
-    let mut titles: Vec<String> = w.crm_all().into_iter().map(|a| a.title).collect();
-    titles.sort();
-    assert_eq!(titles, ["Call booked meanwhile", "Shorter reminder"]);
-
-    // Everything applied: the token moves on and an idle pass is one request again.
     w.reset_stats().await;
     let r = w.pass().await;
-    assert!(!r.changed_anything() && r.errors.is_empty(), "{r:?}");
-    assert_eq!(stats(w.base()).await["total"], 1);
+    assert_eq!(r.created_in_crm, 2, "{r:?}");
+    let mut titles: Vec<String> = w.crm_all().into_iter().map(|a| a.title).collect();
+    titles.sort();
+    assert_eq!(titles, ["Call booked meanwhile".to_owned(), long.clone()]);
+
+    // The token moved on: an idle pass is one request, and changes nothing.
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(r, SyncReport::default());
+    assert_eq!(stats(w.base()).await["total"], 1, "{}", w.routes().await);
+    let r = w.pass().await;
+    assert_eq!(r, SyncReport::default());
+
+    // Nothing was written back: the event in Google is as the user left it.
+    let now = w.client.get_event(&w.ctx.calendar_id, &id).await.unwrap();
+    assert_eq!(now.summary.as_deref(), Some(long.as_str()));
+    assert_eq!(now.etag, e.etag, "the event was not touched");
+
+    // The user moves it: the title they did not touch is not held to the typing limit,
+    // and only the time goes to Google.
+    let a = w.crm_all().into_iter().find(|a| a.title == long).unwrap();
+    let mut input = timed(&long, at(5, 11));
+    input.timezone = a.timezone.clone();
+    w.store
+        .update_appointment(&a.id, input, ChangeSource::User)
+        .expect("editing the time keeps the long title");
+    let r = w.pass().await;
+    assert_eq!(r.updated_in_google, 1, "{r:?}");
+    let now = w.client.get_event(&w.ctx.calendar_id, &id).await.unwrap();
+    assert_eq!(now.summary.as_deref(), Some(long.as_str()));
+    assert_eq!(
+        now.start.and_then(|s| s.date_time).map(|t| t.to_utc()),
+        Some(at(5, 11))
+    );
+}
+
+/// Activity rows about one Google event.
+fn activity_about(w: &World, event_id: &str) -> i64 {
+    w.store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM activity WHERE event_id = ?1",
+                [event_id],
+                |r| r.get(0),
+            )
+            .unwrap())
+        })
+        .unwrap()
+}
+
+/// A recurrence of 1,001 lines: Google holds it, Bookline's store refuses it (the bound
+/// that keeps every list query fast).
+fn oversized_recurrence() -> Vec<String> {
+    let mut lines = vec!["RRULE:FREQ=DAILY".to_owned()];
+    let day = NaiveDate::from_ymd_opt(2027, 4, 1).unwrap();
+    for i in 0..1000u64 {
+        let d = day + chrono::Days::new(i);
+        lines.push(format!("EXDATE:{}T090000Z", d.format("%Y%m%d")));
+    }
+    lines
+}
+
+/// An event Bookline truly cannot store is parked: the pass succeeds and the token moves
+/// on, other events still arrive, the item is listed with its reason and logged once (not
+/// on every pass, nor when a full relist reads it again unchanged), and once it changes in
+/// Google it is tried again, imported and unparked.
+#[tokio::test]
+async fn an_event_bookline_cannot_store_is_parked_once_and_retried_when_it_changes() {
+    let w = World::new(Direction::Both).await;
+    let series = w
+        .google_patch(
+            &w.google_insert("Daily stand-up", at(5, 9)).await.id.unwrap(),
+            json!({
+                "start": {"dateTime": at(5, 9).to_rfc3339(), "timeZone": "UTC"},
+                "end": {"dateTime": (at(5, 9) + ChronoDuration::hours(1)).to_rfc3339(), "timeZone": "UTC"},
+                "recurrence": oversized_recurrence(),
+            }),
+        )
+        .await;
+    let id = series.id.clone().unwrap();
+    w.google_insert("Call booked meanwhile", at(6, 10)).await;
+
+    let r = w.try_pass().await.expect("pass");
+    assert!(
+        r.errors.is_empty(),
+        "a parked item is not an error of the pass: {r:?}"
+    );
+    assert_eq!(r.created_in_crm, 1, "the other event arrives: {r:?}");
+    let parked = parked::list(&w.store).unwrap();
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    assert_eq!(parked[0].event_id, id);
+    assert_eq!(parked[0].title, "Daily stand-up");
+    assert!(parked[0].reason.contains("repeat rule"), "{parked:?}");
+    let since = parked[0].since.clone();
+    let v = serde_json::to_value(&parked[0]).unwrap();
+    for key in ["event_id", "title", "reason", "since"] {
+        assert!(v.get(key).is_some(), "{key} missing in {v}");
+    }
+    assert_eq!(activity_about(&w, &id), 1);
+
+    // The token moved on: an idle pass is one request; another event still arrives.
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(r, SyncReport::default());
+    assert_eq!(stats(w.base()).await["total"], 1, "{}", w.routes().await);
+    w.google_insert("Another call", at(7, 10)).await;
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 1, "{r:?}");
+    assert_eq!(activity_about(&w, &id), 1, "logged once over three passes");
+
+    // A full relist reads it again unchanged: still parked, still logged once.
+    w.store
+        .write("forget the token", |tx| {
+            links::clear_sync_token(&w.store, tx, &w.ctx.calendar_id)
+        })
+        .unwrap();
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+    let again = parked::list(&w.store).unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].since, since, "parked since the first time");
+    assert_eq!(activity_about(&w, &id), 1);
+
+    // Fixed in Google: tried again, imported, unparked.
+    w.google_patch(&id, json!({"recurrence": ["RRULE:FREQ=DAILY;COUNT=3"]}))
+        .await;
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 1, "{r:?}");
+    assert!(parked::list(&w.store).unwrap().is_empty());
+    let mut titles: Vec<String> = w.crm_all().into_iter().map(|a| a.title).collect();
+    titles.sort();
+    assert_eq!(
+        titles,
+        ["Another call", "Call booked meanwhile", "Daily stand-up"]
+    );
+    assert!(!w.pass().await.changed_anything());
+}
+
+/// The link's etag as stored.
+fn link_etag(w: &World, appointment_id: &str) -> Option<String> {
+    w.store
+        .read(|c| links::by_appointment(&w.store, c, appointment_id))
+        .unwrap()
+        .and_then(|l| l.etag)
+}
+
+/// A pull that reads an event changed in Google keeps Google's new etag on the link, so
+/// the next write from Bookline goes through with `If-Match` and no re-read.
+#[tokio::test]
+async fn a_pull_keeps_the_links_etag_current() {
+    let w = World::new(Direction::Both).await;
+    let a = w.crm_create(timed("Demo", at(8, 9)));
+    w.pass().await;
+    let event_id = ids::event_id_for(&a.id).unwrap();
+    let edited = w
+        .google_patch(&event_id, json!({"location": "Room 4"}))
+        .await;
+    let r = w.pass().await;
+    assert_eq!(r.updated_in_crm, 1, "{r:?}");
+    assert_eq!(link_etag(&w, &a.id), edited.etag);
+
+    // A change in Google that touches no synced field (a colour): nothing to apply, and
+    // the etag still follows Google.
+    let coloured = w.google_patch(&event_id, json!({"colorId": "5"})).await;
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+    assert_eq!(link_etag(&w, &a.id), coloured.etag);
+
+    let mut input = timed("Demo v2", at(8, 9));
+    input.location = "Room 4".into();
+    w.store
+        .update_appointment(&a.id, input, ChangeSource::User)
+        .unwrap();
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(r.updated_in_google, 1, "{r:?}");
+    assert_eq!(w.route("events.patch").await, 1, "{}", w.routes().await);
+    assert_eq!(
+        w.route("events.get").await,
+        0,
+        "no 412, no re-read: {}",
+        w.routes().await
+    );
+    let now = w
+        .client
+        .get_event(&w.ctx.calendar_id, &event_id)
+        .await
+        .unwrap();
+    assert_eq!(now.summary.as_deref(), Some("Demo v2"));
+    assert_eq!(now.color_id.as_deref(), Some("5"));
+    assert_eq!(link_etag(&w, &a.id), now.etag);
+}
+
+/// A CRM delete whose event was edited in Google after the last pull (the edit landed
+/// between the pull's listing and the push): the delete carries `If-Match`, Google answers
+/// 412, and Bookline reads the event again and decides with what Google holds now —
+/// instead of deleting blindly. The decision table (decide.rs, "Deleted in the CRM")
+/// still deletes a live event when the user deleted the appointment; what the re-read
+/// guarantees is that the decision saw the edit.
+#[tokio::test]
+async fn a_crm_delete_after_an_unseen_google_edit_reads_the_event_again() {
+    let w = World::new(Direction::Both).await;
+    let a = w.crm_create(timed("Review", at(9, 9)));
+    w.pass().await;
+    let event_id = ids::event_id_for(&a.id).unwrap();
+    w.google_patch(&event_id, json!({"location": "Moved to Room 9"}))
+        .await;
+    // The pull of the next pass does not see that edit: move the stored token past it,
+    // as if the edit had come in after the pull's listing.
+    let token = w
+        .store
+        .read(|c| links::sync_token(&w.store, c, &w.ctx.calendar_id))
+        .unwrap();
+    let page = w
+        .client
+        .list_events(
+            &w.ctx.calendar_id,
+            &ListParams {
+                sync_token: token,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    let next = page.next_sync_token.unwrap();
+    w.store
+        .write("move the token", |tx| {
+            links::save_sync_token(&w.store, tx, &w.ctx.calendar_id, &next)
+        })
+        .unwrap();
+    w.store
+        .delete_appointment(&a.id, ChangeSource::User)
+        .unwrap();
+
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(
+        w.route("events.delete").await,
+        2,
+        "the first delete is refused (412), the second goes with the current etag: {}",
+        w.routes().await
+    );
+    assert_eq!(w.route("events.get").await, 1, "{}", w.routes().await);
+    // What the decision table says for a CRM delete of a live event: delete it.
+    assert_eq!(r.deleted_in_google, 1, "{r:?}");
+    assert!(w.google_events().await.is_empty());
+    assert_eq!(w.link_count(), 0);
+    assert!(!w.pass().await.changed_anything());
+}
+
+/// Serves `pages` as the answers to `events.list`, one per request in order (the last
+/// again once they run out): Google can hold events the emulator (rightly) refuses to
+/// create, such as one whose end comes before its start.
+async fn google_serving(pages: Vec<Value>) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = pages[n.min(pages.len() - 1)].to_string();
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    (base, served)
+}
+
+/// An event whose times cannot be read is parked when the listing is read: the pass
+/// succeeds and the token moves on, the other event arrives, the same version read again
+/// is not logged again, and a new version that reads is imported and unparked.
+#[tokio::test]
+async fn an_event_whose_times_cannot_be_read_is_parked_and_retried_when_it_changes() {
+    let now = Utc::now();
+    let stamp = (now + ChronoDuration::seconds(1)).to_rfc3339();
+    let event = |id: &str, etag: &str, summary: &str, end: &str| {
+        json!({
+            "id": id, "etag": etag, "status": "confirmed", "summary": summary,
+            "created": stamp, "updated": stamp,
+            "start": {"dateTime": "2027-03-05T10:00:00Z"},
+            "end": {"dateTime": end},
+        })
+    };
+    let page = |items: Vec<Value>, token: &str| json!({"kind": "calendar#events", "timeZone": "UTC", "items": items, "nextSyncToken": token});
+    let broken = event(
+        "brokenevent1",
+        "\"e1\"",
+        "Backwards",
+        "2027-03-05T09:00:00Z",
+    );
+    let (base, served) = google_serving(vec![
+        page(
+            vec![
+                broken.clone(),
+                event("goodevent1", "\"g1\"", "Fine", "2027-03-05T11:00:00Z"),
+            ],
+            "t1",
+        ),
+        // The same version again (as a full relist would bring it), then a new one.
+        page(vec![broken], "t2"),
+        page(
+            vec![event(
+                "brokenevent1",
+                "\"e2\"",
+                "Backwards",
+                "2027-03-05T10:30:00Z",
+            )],
+            "t3",
+        ),
+    ])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("bookline.sqlite3")).unwrap();
+    let client = CalendarClient::new(
+        Endpoints::from_base(&base).unwrap(),
+        Arc::new(StaticTokenSource::new("token".to_owned())),
+    )
+    .unwrap();
+    let ctx = AccountContext {
+        calendar_id: "cal@example.com".into(),
+        connected_at: now,
+        direction: Direction::Both,
+        privacy: PrivacySettings::default(),
+    };
+    let engine = SyncEngine::new(fast_options());
+    let cancel = CancellationToken::new();
+    let token = || {
+        store
+            .read(|c| links::sync_token(&store, c, &ctx.calendar_id))
+            .unwrap()
+    };
+    let logged = || {
+        store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT COUNT(*) FROM activity WHERE event_id = 'brokenevent1'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .unwrap())
+            })
+            .unwrap()
+    };
+
+    let r = engine
+        .run_pass(&store, &client, &ctx, &cancel)
+        .await
+        .unwrap();
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.created_in_crm, 1, "{r:?}");
+    assert_eq!(token().as_deref(), Some("t1"));
+    let parked = parked::list(&store).unwrap();
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    assert_eq!(parked[0].event_id, "brokenevent1");
+    assert_eq!(parked[0].title, "Backwards");
+    assert!(
+        parked[0].reason.contains("ends before it starts"),
+        "{parked:?}"
+    );
+    assert_eq!(logged(), 1);
+
+    let r = engine
+        .run_pass(&store, &client, &ctx, &cancel)
+        .await
+        .unwrap();
+    assert!(r.errors.is_empty() && !r.changed_anything(), "{r:?}");
+    assert_eq!(token().as_deref(), Some("t2"));
+    assert_eq!(parked::list(&store).unwrap().len(), 1);
+    assert_eq!(logged(), 1, "the same version is not logged again");
+
+    let r = engine
+        .run_pass(&store, &client, &ctx, &cancel)
+        .await
+        .unwrap();
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.created_in_crm, 1, "{r:?}");
+    assert_eq!(token().as_deref(), Some("t3"));
+    assert!(parked::list(&store).unwrap().is_empty());
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 3);
 }

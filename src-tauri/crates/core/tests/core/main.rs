@@ -3,6 +3,7 @@
 
 mod account;
 mod backfill;
+mod calendar_change;
 mod engine;
 mod fuzz;
 mod google;

@@ -275,3 +275,82 @@ def test_google_auth_refreshes_against_the_token_endpoint(account):
     assert creds.token and creds.token != account["access_token"]
     svc = service_for(creds.token)
     assert svc.calendars().get(calendarId="primary").execute()["id"] == account["calendar_id"]
+
+
+def stats():
+    return json.loads(urllib.request.urlopen(BASE + "/_emulator/stats").read())
+
+
+def test_calendars_insert_and_delete(svc, account):
+    cal = svc.calendars().insert(body={"summary": "Bookline", "timeZone": "Europe/Paris"}).execute()
+    assert cal["kind"] == "calendar#calendar"
+    assert cal["id"].endswith("@group.calendar.google.com")
+    assert cal["timeZone"] == "Europe/Paris"
+    entries = {c["id"]: c for c in svc.calendarList().list().execute()["items"]}
+    assert entries[cal["id"]]["accessRole"] == "owner"
+    assert svc.calendars().get(calendarId=cal["id"]).execute()["summary"] == "Bookline"
+    assert svc.calendars().delete(calendarId=cal["id"]).execute() == ""
+    with pytest.raises(HttpError) as e:
+        svc.calendars().get(calendarId=cal["id"]).execute()
+    assert (e.value.status_code, reason_of(e.value)) == (404, "notFound")
+    for name in ("primary", account["calendar_id"]):
+        with pytest.raises(HttpError) as e:
+            svc.calendars().delete(calendarId=name).execute()
+        assert (e.value.status_code, reason_of(e.value)) == (403, "cannotDeletePrimaryCalendar")
+    with pytest.raises(HttpError) as e:
+        svc.calendars().insert(body={"timeZone": "UTC"}).execute()
+    assert (e.value.status_code, reason_of(e.value)) == (400, "required")
+
+
+def test_events_move(svc, account):
+    dest = svc.calendars().insert(body={"summary": "Bookline", "timeZone": "UTC"}).execute()["id"]
+    ev = svc.events().insert(calendarId="primary", sendUpdates="none",
+                             body=timed("Call", "2030-08-01T10:00:00Z", "2030-08-01T11:00:00Z", id="pmove00001")).execute()
+    r = svc.events().list(calendarId="primary").execute()
+    src_token = r["nextSyncToken"]
+    dst_token = svc.events().list(calendarId=dest).execute()["nextSyncToken"]
+    moved = svc.events().move(calendarId="primary", eventId="pmove00001", destination=dest, sendUpdates="none").execute()
+    assert moved["id"] == "pmove00001"
+    assert moved["etag"] != ev["etag"]
+    assert moved["organizer"]["email"] == dest
+    assert svc.events().get(calendarId=dest, eventId="pmove00001").execute()["summary"] == "Call"
+    src = svc.events().list(calendarId="primary", syncToken=src_token).execute()["items"]
+    assert [(i["id"], i["status"]) for i in src] == [("pmove00001", "cancelled")]
+    dst = svc.events().list(calendarId=dest, syncToken=dst_token).execute()["items"]
+    assert [(i["id"], i["status"]) for i in dst] == [("pmove00001", "confirmed")]
+    with pytest.raises(HttpError) as e:
+        svc.events().move(calendarId="primary", eventId="pmove00001", destination=dest).execute()
+    assert (e.value.status_code, reason_of(e.value)) == (404, "notFound")
+    with pytest.raises(HttpError) as e:
+        svc.events().move(calendarId=dest, eventId="pmove00001", destination="nobody@example.com").execute()
+    assert (e.value.status_code, reason_of(e.value)) == (404, "notFound")
+    # Back to the primary calendar named by its id.
+    back = svc.events().move(calendarId=dest, eventId="pmove00001", destination=account["calendar_id"]).execute()
+    assert back["organizer"]["email"] == account["calendar_id"]
+    assert svc.events().get(calendarId="primary", eventId="pmove00001").execute()["status"] == "confirmed"
+
+
+def test_events_move_refuses_instances(svc):
+    dest = svc.calendars().insert(body={"summary": "Bookline"}).execute()["id"]
+    master = svc.events().insert(calendarId="primary", body={
+        "summary": "Weekly", "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"],
+        "start": {"dateTime": "2030-09-02T09:00:00Z", "timeZone": "UTC"},
+        "end": {"dateTime": "2030-09-02T09:30:00Z", "timeZone": "UTC"},
+    }).execute()
+    inst = svc.events().instances(calendarId="primary", eventId=master["id"]).execute()["items"]
+    with pytest.raises(HttpError) as e:
+        svc.events().move(calendarId="primary", eventId=inst[1]["id"], destination=dest).execute()
+    assert (e.value.status_code, reason_of(e.value)) == (400, "cannotChangeOrganizerOfInstance")
+    svc.events().move(calendarId="primary", eventId=master["id"], destination=dest).execute()
+    assert len(svc.events().instances(calendarId=dest, eventId=master["id"]).execute()["items"]) == 3
+
+
+def test_stats_count_writes_by_send_updates(svc):
+    before = stats()["send_updates"]
+    svc.events().insert(calendarId="primary", sendUpdates="none",
+                        body=timed("a", "2030-08-01T10:00:00Z", "2030-08-01T11:00:00Z", id="psend00001")).execute()
+    svc.events().patch(calendarId="primary", eventId="psend00001", sendUpdates="all", body={"summary": "b"}).execute()
+    svc.events().delete(calendarId="primary", eventId="psend00001").execute()
+    after = stats()["send_updates"]
+    delta = {k: after[k] - before[k] for k in ("none", "all", "externalOnly", "missing")}
+    assert delta == {"none": 1, "all": 1, "externalOnly": 0, "missing": 1}
