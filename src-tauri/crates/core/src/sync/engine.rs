@@ -603,20 +603,6 @@ impl SyncEngine {
         guard.check(self, store, ctx, deletes).map(|_| ())
     }
 
-    /// Plans held keys for Delete them: the events as Google has them now, decided like
-    /// a pull (a held Bookline delete reads as a pending delete).
-    pub(crate) fn plan_held(
-        &self,
-        store: &Store,
-        ctx: &AccountContext,
-        mode: &Mode,
-        events: Vec<Event>,
-    ) -> Result<Vec<Planned>, SyncError> {
-        let (planned, problems) = self.plan_events(store, ctx, mode, "UTC", events)?;
-        activity::append_all(store, &problems)?;
-        Ok(planned)
-    }
-
     /// Reads what the CRM knows about a page of events and decides each key.
     fn plan_events(
         &self,

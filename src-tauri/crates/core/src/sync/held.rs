@@ -24,12 +24,14 @@ use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
 use crate::google::{CalendarClient, Event, EventStatus};
+use crate::model::Appointment;
 use crate::model::Timing;
 use crate::store::{Result, Store};
 use crate::sync::activity::{self, ActivityKind, NewActivity};
-use crate::sync::decide::{Mode, PairedBy, Side, Snapshot, SyncItem, SyncKey, SyncOp};
+use crate::sync::decide::{decide, Mode, PairedBy, Side, Snapshot, SyncItem, SyncKey, SyncOp};
 use crate::sync::engine::{
-    crm_side, event_id_of, text_of, AccountContext, Planned, SyncEngine, SyncError, SyncReport,
+    crm_side, deleted_side, event_id_of, text_of, AccountContext, Planned, SyncEngine, SyncError,
+    SyncReport,
 };
 use crate::sync::fields::{FieldSet, SyncFields};
 use crate::sync::links::{self, time_str};
@@ -101,6 +103,12 @@ fn side_key(side: Side) -> &'static str {
 }
 
 const COLUMNS: &str = "side, appointment_id, event_id, title, starts, held_at";
+
+/// A held row with the calendar its event lives in.
+struct HeldRow {
+    calendar_id: String,
+    item: HeldItem,
+}
 
 fn read_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<HeldItem> {
     let side: String = row.get(0)?;
@@ -205,6 +213,11 @@ pub(crate) fn record(
         let Some(event_id) = event_id_of(p) else {
             continue;
         };
+        // A calendar change may have kept the event in the calendar synced before.
+        let calendar = p
+            .link
+            .as_ref()
+            .map_or(calendar_id, |l| l.calendar_id.as_str());
         let fields = p
             .item
             .crm
@@ -223,7 +236,7 @@ pub(crate) fn record(
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
-                calendar_id,
+                calendar,
                 event_id,
                 p.item.key.appointment_id,
                 side_key(side),
@@ -255,30 +268,29 @@ pub(crate) fn clear(store: &Store, tx: &Transaction<'_>) -> Result<()> {
         .map_err(|e| store.error("forget the held deletions", e))
 }
 
-fn rows(store: &Store, conn: &Connection, calendar_id: &str) -> Result<Vec<HeldItem>> {
+fn rows(store: &Store, conn: &Connection) -> Result<Vec<HeldRow>> {
     conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM held_deletes WHERE calendar_id = ?1 ORDER BY event_id"
+        "SELECT {COLUMNS}, calendar_id FROM held_deletes ORDER BY calendar_id, event_id"
     ))
     .and_then(|mut stmt| {
-        stmt.query_map([calendar_id], read_item)?
-            .collect::<rusqlite::Result<Vec<_>>>()
+        stmt.query_map([], |row| {
+            Ok(HeldRow {
+                item: read_item(row)?,
+                calendar_id: row.get(6)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()
     })
     .map_err(|e| store.error("read the held deletions", e))
 }
 
-/// Removes the rows of these events, and the rows of other calendars (held before the
-/// synced calendar changed: their events are not reachable any more).
-fn forget(store: &Store, tx: &Transaction<'_>, calendar_id: &str, events: &[String]) -> Result<()> {
+/// Removes the rows of these (calendar, event) pairs.
+fn forget(store: &Store, tx: &Transaction<'_>, events: &[(String, String)]) -> Result<()> {
     let fail = |e| store.error("forget the held deletions", e);
-    tx.execute(
-        "DELETE FROM held_deletes WHERE calendar_id <> ?1",
-        [calendar_id],
-    )
-    .map_err(fail)?;
     let mut stmt = tx
         .prepare_cached("DELETE FROM held_deletes WHERE calendar_id = ?1 AND event_id = ?2")
         .map_err(fail)?;
-    for event_id in events {
+    for (calendar_id, event_id) in events {
         stmt.execute(params![calendar_id, event_id]).map_err(fail)?;
     }
     Ok(())
@@ -295,12 +307,9 @@ pub async fn resolve(
     choice: HeldChoice,
     cancel: &CancellationToken,
 ) -> std::result::Result<SyncReport, SyncError> {
-    let held = store.read(|c| rows(store, c, &ctx.calendar_id))?;
+    let held = store.read(|c| rows(store, c))?;
     let mut report = SyncReport::default();
     if held.is_empty() {
-        store.write("forget the held deletions", |tx| {
-            forget(store, tx, &ctx.calendar_id, &[])
-        })?;
         return Ok(report);
     }
     let writer = engine.writer(client, &ctx.calendar_id, cancel);
@@ -312,17 +321,18 @@ pub async fn resolve(
     let calls: Vec<WriteCall> = held
         .iter()
         .map(|h| WriteCall::Get {
-            event_id: h.event_id.clone(),
+            event_id: h.item.event_id.clone(),
         })
         .collect();
-    let outcomes = writer.run(&calls).await?;
+    let calendars: Vec<Option<String>> = held.iter().map(|h| Some(h.calendar_id.clone())).collect();
+    let outcomes = writer.run_in(&calls, &calendars).await?;
     let mut events = Vec::with_capacity(held.len());
     for (h, outcome) in held.iter().zip(outcomes) {
         match outcome {
             Outcome::Event(e) => events.push(*e),
             // Gone for good: what Google would list as its deletion record.
             Outcome::Missing | Outcome::Deleted => events.push(Event {
-                id: Some(h.event_id.clone()),
+                id: Some(h.item.event_id.clone()),
                 status: Some(EventStatus::Cancelled),
                 ..Event::default()
             }),
@@ -336,12 +346,12 @@ pub async fn resolve(
             }
         }
     }
-    let planned = match choice {
-        HeldChoice::Delete => engine.plan_held(store, ctx, &mode, events)?,
-        HeldChoice::Keep => store.read(|conn| keep_plans(store, conn, ctx, &held, events))?,
-    };
-    let event_ids: Vec<String> = held.iter().map(|h| h.event_id.clone()).collect();
-    let (crm, google) = held.iter().fold((0, 0), |(c, g), h| match h.side {
+    let planned = store.read(|conn| plans(store, conn, ctx, &mode, choice, &held, events))?;
+    let keys: Vec<(String, String)> = held
+        .iter()
+        .map(|h| (h.calendar_id.clone(), h.item.event_id.clone()))
+        .collect();
+    let (crm, google) = held.iter().fold((0, 0), |(c, g), h| match h.item.side {
         Side::Crm => (c + 1, g),
         Side::Google => (c, g + 1),
     });
@@ -353,7 +363,6 @@ pub async fn resolve(
             "You chose Keep them: {crm} event(s) restored in Google, {google} appointment(s) restored in Bookline"
         ),
     };
-    let calendar = ctx.calendar_id.clone();
     engine
         .execute(
             store,
@@ -367,7 +376,7 @@ pub async fn resolve(
                 // An item that failed keeps every row: deciding again re-reads each one,
                 // and those already done are no-ops then.
                 if counts.errors.is_empty() {
-                    forget(store, tx, &calendar, &event_ids)?;
+                    forget(store, tx, &keys)?;
                     activity::append(
                         store,
                         tx,
@@ -382,19 +391,25 @@ pub async fn resolve(
     Ok(report)
 }
 
-/// The plans of Keep them: each side restored from the other.
-fn keep_plans(
+/// The plans of a decision, one per held row, from both sides as they are now. Delete
+/// them: the key decided as a pass would decide it, with the deletion record in place
+/// (the cancelled event, or the appointment gone or cancelled). Keep them: each side
+/// restored from the other.
+fn plans(
     store: &Store,
     conn: &Connection,
     ctx: &AccountContext,
-    held: &[HeldItem],
+    mode: &Mode,
+    choice: HeldChoice,
+    held: &[HeldRow],
     events: Vec<Event>,
 ) -> Result<Vec<Planned>> {
     let mut out = Vec::with_capacity(held.len());
-    for (h, event) in held.iter().zip(events) {
+    for (row, event) in held.iter().zip(events) {
+        let h = &row.item;
         let link = match &h.appointment_id {
             Some(id) => links::by_appointment(store, conn, id)?,
-            None => links::by_event(store, conn, &ctx.calendar_id, &h.event_id)?,
+            None => links::by_event(store, conn, &row.calendar_id, &h.event_id)?,
         };
         let appointment = match &h.appointment_id {
             Some(id) => store.get_in(conn, id)?,
@@ -412,6 +427,10 @@ fn keep_plans(
             paired_by: link.as_ref().map(|_| PairedBy::Link),
             series: None,
         };
+        if choice == HeldChoice::Delete {
+            out.push(delete_plan(ctx, mode, key, link, appointment, &event));
+            continue;
+        }
         let live_event = !event.is_cancelled();
         let p = match (h.side, appointment, live_event) {
             // Deleted in Google, the appointment is still here: write the event back
@@ -494,4 +513,49 @@ fn keep_plans(
         out.push(p);
     }
     Ok(out)
+}
+
+/// Delete them for one key: decided like a pass, past the guard.
+fn delete_plan(
+    ctx: &AccountContext,
+    mode: &Mode,
+    key: SyncKey,
+    link: Option<links::Link>,
+    appointment: Option<Appointment>,
+    event: &Event,
+) -> Planned {
+    let lead = appointment
+        .as_ref()
+        .map(|a| a.lead.clone())
+        .unwrap_or_default();
+    let mctx = MappingContext {
+        calendar_timezone: "UTC",
+        privacy: &ctx.privacy,
+        lead: &lead,
+    };
+    let google = mapping::google_side(event, &mctx, link.as_ref().map(|l| &l.snapshot.google)).ok();
+    let crm = match (&appointment, &link) {
+        (Some(a), _) => Some(crm_side(a)),
+        (None, Some(l)) => Some(deleted_side(l)),
+        (None, None) => None,
+    };
+    let item = SyncItem {
+        key,
+        crm,
+        google,
+        base: link.as_ref().map(|l| l.snapshot.clone()),
+        paired_by: Some(if link.is_some() {
+            PairedBy::Link
+        } else {
+            PairedBy::DerivedEventId
+        }),
+        series: None,
+    };
+    let ops = decide(&item, ctx.direction, mode);
+    let mut p = Planned::new(item, ops);
+    p.lead = lead;
+    p.link = link;
+    p.event_status = event.status.clone();
+    p.google_text = Some(text_of(event));
+    p
 }

@@ -1554,6 +1554,107 @@ async fn bookline_events_deleted_in_google_are_kept_then_cancelled() {
     assert_eq!(w.google_events().await.len(), 5);
 }
 
+/// Appointments whose events a calendar change kept in the calendar synced before: their
+/// held deletion is decided there — Keep them re-imports from that calendar, Delete them
+/// deletes there.
+#[tokio::test]
+async fn held_deletions_of_events_kept_in_an_earlier_calendar_are_decided_there() {
+    use bookline_core::sync::calendar_change::{apply_calendar_change, CalendarChangeChoice};
+    let mut w = World::new(Direction::Both).await;
+    let first = w.ctx.calendar_id.clone();
+    let mut ids_ = Vec::new();
+    for i in 0..30 {
+        ids_.push(
+            w.crm_create(timed(
+                &format!("Kept {i}"),
+                at(17, 0) + ChronoDuration::minutes(i * 30),
+            ))
+            .id,
+        );
+    }
+    w.pass().await;
+    let second = w
+        .client
+        .insert_calendar("Bookline", Some("UTC"))
+        .await
+        .unwrap()
+        .id;
+    let r = apply_calendar_change(
+        &w.store,
+        &w.client,
+        &w.engine,
+        &first,
+        &second,
+        CalendarChangeChoice::KeepWhereTheyAre,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert!(r.errors.is_empty(), "{r:?}");
+    w.ctx.calendar_id = second.clone();
+    w.pass().await;
+    let live_in = |calendar: String| {
+        let w = &w;
+        async move {
+            w.client
+                .list_events(
+                    &calendar,
+                    &ListParams {
+                        max_results: Some(2500),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .filter(|e| !e.is_cancelled())
+                .count()
+        }
+    };
+
+    for id in &ids_[..25] {
+        w.store.delete_appointment(id, ChangeSource::User).unwrap();
+    }
+    assert_eq!(w.pass().await.held_deletes, 25);
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Keep,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.created_in_crm, 25, "{r:?}");
+    assert_eq!(w.crm_all().len(), 30);
+    assert_eq!(live_in(first.clone()).await, 30);
+    assert!(!w.pass().await.changed_anything());
+
+    for id in &ids_[..25] {
+        w.store.delete_appointment(id, ChangeSource::User).unwrap();
+    }
+    assert_eq!(w.pass().await.held_deletes, 25);
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Delete,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.deleted_in_google, 25, "{r:?}");
+    assert_eq!(live_in(first).await, 5);
+    assert_eq!(live_in(second).await, 0);
+    assert_eq!(w.crm_all().len(), 5);
+    assert!(!w.pass().await.changed_anything());
+}
+
 /// The guard weighs the whole pass: 25 deletions from Google arriving over three pages
 /// of 10 (each page alone under the limit of 20) are all held, none applied.
 #[tokio::test]
