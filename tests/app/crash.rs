@@ -1219,7 +1219,15 @@ impl Ledger {
             4..=7 => {
                 let mut input = input_of(&a);
                 match rng.below(6) {
-                    0 => input.title = format!("{} ✎{label}", a.title),
+                    0 => {
+                        input.title = if a.title.chars().count() > 250 {
+                            // Typing stops at 300 characters: the user shortens the long
+                            // title Google brought instead of adding to it.
+                            format!("Shortened ✎{label}")
+                        } else {
+                            format!("{} ✎{label}", a.title)
+                        }
+                    }
                     1 => {
                         let shift = ChronoDuration::hours(rng.range(1, 48) as i64);
                         input.timing = match a.timing {
@@ -1304,8 +1312,13 @@ impl Ledger {
         if live.is_empty() || roll < 4 {
             let (timing, zone) = random_timing(rng);
             let (start, end) = timing_json(&timing, &zone);
-            let mut body =
-                json!({"summary": format!("Google {label}"), "start": start, "end": end});
+            // Now and then a title longer than Bookline lets anyone type: it imports whole.
+            let summary = if rng.chance(0.12) {
+                format!("Google {label}{}", " and a very long agenda".repeat(15))
+            } else {
+                format!("Google {label}")
+            };
+            let mut body = json!({"summary": summary, "start": start, "end": end});
             if rng.chance(0.5) {
                 body["location"] = json!(format!("Office {}", rng.below(9)));
             }

@@ -437,6 +437,24 @@ fn change_meaning(old: &SyncSettings, new: &SyncSettings) -> Vec<String> {
                 new.calendar_id
             ),
         });
+        let widened = [
+            (
+                new.direction.writes_google() && !old.direction.writes_google(),
+                "appointments made in Bookline",
+                "Google",
+            ),
+            (
+                new.direction.writes_crm() && !old.direction.writes_crm(),
+                "events made in Google",
+                "Bookline",
+            ),
+        ];
+        for (_, what, to) in widened.iter().filter(|w| w.0) {
+            lines.push(format!(
+                "The {what} since connecting that the old direction did not send go to {to} \
+                 on the next sync."
+            ));
+        }
     }
     if old.calendar_id != new.calendar_id {
         lines.push(format!(

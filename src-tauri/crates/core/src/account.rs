@@ -610,7 +610,8 @@ impl AccountService {
     /// Remove Google Account. Stops sync (the pass in flight is cancelled), revokes the
     /// grant at Google (a failure there is reported, not fatal), deletes the keyring
     /// entry, drops links, sync tokens, backfill jobs and the outbox, and removes
-    /// Google-originated appointments unless `keep_imported`. CRM appointments stay.
+    /// Google-originated appointments unless `keep_imported`. CRM appointments stay; a
+    /// kept appointment keeps its event's id (`source_event_id`) for a reconnect.
     pub async fn disconnect(&self, keep_imported: bool) -> Result<DisconnectReport, AppError> {
         let _change = self.change.lock().await;
         let email = self.email()?.ok_or_else(not_connected)?;
@@ -650,6 +651,17 @@ impl AccountService {
             .store
             .write("remove the Google account", |tx| {
                 let fail = |e| self.store.error("remove the Google account", e);
+                // Each kept appointment remembers its event, so a reconnect re-links it
+                // instead of creating it again on either side: an event Bookline did not
+                // create (an imported one, a look-alike a transfer linked) has nothing
+                // else that names the appointment.
+                tx.execute(
+                    "UPDATE appointments SET source_event_id = \
+                     (SELECT l.event_id FROM links l WHERE l.appointment_id = appointments.id) \
+                     WHERE id IN (SELECT appointment_id FROM links)",
+                    [],
+                )
+                .map_err(fail)?;
                 for sql in [
                     "DELETE FROM links",
                     "DELETE FROM sync_tokens",

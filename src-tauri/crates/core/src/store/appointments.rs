@@ -360,6 +360,78 @@ impl Store {
         load(conn, self, id)
     }
 
+    /// The Google event an unlinked appointment was linked to when the account was
+    /// removed (Remove Google Account keeps it; a reconnect re-links by it).
+    pub(crate) fn source_event_id_in(
+        &self,
+        conn: &rusqlite::Connection,
+        id: &str,
+    ) -> Result<Option<String>> {
+        conn.prepare_cached(
+            "SELECT source_event_id FROM appointments WHERE id = ?1 \
+             AND source_event_id IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM links WHERE links.appointment_id = ?1)",
+        )
+        .and_then(|mut stmt| stmt.query_row([id], |r| r.get(0)).optional())
+        .map_err(|e| self.error("read the appointment", e))
+    }
+
+    /// `source_event_id_in` of every unlinked appointment that has one, by appointment id.
+    pub(crate) fn source_event_ids_in(
+        &self,
+        conn: &rusqlite::Connection,
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let fail = |e| self.error("read the appointments", e);
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id, source_event_id FROM appointments a \
+                 WHERE source_event_id IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM links l WHERE l.appointment_id = a.id)",
+            )
+            .map_err(fail)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(fail)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(fail)?;
+        Ok(rows)
+    }
+
+    /// The unlinked appointment whose `source_event_id_in` is `event_id`.
+    pub(crate) fn by_source_event_in(
+        &self,
+        conn: &rusqlite::Connection,
+        event_id: &str,
+    ) -> Result<Option<Appointment>> {
+        let id: Option<String> = conn
+            .prepare_cached(
+                "SELECT id FROM appointments a WHERE source_event_id = ?1 \
+                 AND NOT EXISTS (SELECT 1 FROM links l WHERE l.appointment_id = a.id) \
+                 ORDER BY id LIMIT 1",
+            )
+            .and_then(|mut stmt| stmt.query_row([event_id], |r| r.get(0)).optional())
+            .map_err(|e| self.error("read the appointment", e))?;
+        match id {
+            Some(id) => load(conn, self, &id),
+            None => Ok(None),
+        }
+    }
+
+    /// Forgets the remembered event of an appointment linked again.
+    pub(crate) fn clear_source_event_in(
+        &self,
+        conn: &rusqlite::Connection,
+        id: &str,
+    ) -> Result<()> {
+        conn.prepare_cached(
+            "UPDATE appointments SET source_event_id = NULL \
+             WHERE id = ?1 AND source_event_id IS NOT NULL",
+        )
+        .and_then(|mut stmt| stmt.execute([id]))
+        .map_err(|e| self.error("save the appointment", e))?;
+        Ok(())
+    }
+
     /// How many appointments are stored (series count once).
     pub fn appointment_count(&self) -> Result<u64> {
         self.read(|conn| {

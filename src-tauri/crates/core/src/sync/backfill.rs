@@ -165,7 +165,7 @@ async fn plan(
             .iter()
             .map(|a| (a.id.clone(), a.lead.clone()))
             .collect::<HashMap<_, _>>();
-        let crm = appointments.iter().map(crm_side).collect::<Vec<_>>();
+        let crm = crm_sides(store, conn, &appointments)?;
         Ok((crm, links_now, leads))
     })?;
     let by_event: HashMap<&str, &Link> =
@@ -447,6 +447,23 @@ fn appointments_except(
         }
     }
     Ok(out)
+}
+
+/// The engine's view of `appointments`, each with the event it remembers from before
+/// the account was removed (so `join` re-links it by id).
+fn crm_sides(
+    store: &Store,
+    conn: &Connection,
+    appointments: &[crate::model::Appointment],
+) -> StoreResult<Vec<CrmSide>> {
+    let mut sources = store.source_event_ids_in(conn)?;
+    Ok(appointments
+        .iter()
+        .map(|a| CrmSide {
+            source_event_id: sources.remove(&a.id),
+            ..crm_side(a)
+        })
+        .collect())
 }
 
 fn appointment_ids(store: &Store, conn: &Connection) -> StoreResult<Vec<String>> {
@@ -790,10 +807,8 @@ async fn import_while_listing(
 ) -> Result<(HashMap<String, Event>, String), SyncError> {
     let mode = request.mode();
     let index = store.read(|conn| {
-        let crm: Vec<CrmSide> = appointments_except(store, conn, &HashSet::new())?
-            .iter()
-            .map(crm_side)
-            .collect();
+        let appointments = appointments_except(store, conn, &HashSet::new())?;
+        let crm: Vec<CrmSide> = crm_sides(store, conn, &appointments)?;
         let linked = linked_event_ids(store, conn, &ctx.calendar_id)?;
         Ok(StandaloneIndex::new(
             &crm,
@@ -1461,6 +1476,10 @@ fn item_plan(
     let event_id = event_id
         .or_else(|| link.as_ref().map(|l| l.event_id.clone()))
         .or_else(|| appointment_id.as_deref().and_then(ids::event_id_for));
+    let source_event_id = match (&appointment, &link) {
+        (Some(a), None) => store.source_event_id_in(conn, &a.id)?,
+        _ => None,
+    };
     let lead = appointment
         .as_ref()
         .map(|a| a.lead.clone())
@@ -1484,6 +1503,9 @@ fn item_plan(
         (None, Some(_), Some(g)) if g.bookline_appointment_id.is_some() => {
             Some(PairedBy::BooklineProperty)
         }
+        (None, Some(_), Some(g)) if source_event_id.as_ref() == Some(&g.event_id) => {
+            Some(PairedBy::SourceEventId)
+        }
         (None, Some(_), Some(_)) => Some(PairedBy::EqualContent),
         _ => None,
     };
@@ -1496,7 +1518,10 @@ fn item_plan(
                 None
             },
         },
-        crm: appointment.as_ref().map(crm_side),
+        crm: appointment.as_ref().map(|a| CrmSide {
+            source_event_id,
+            ..crm_side(a)
+        }),
         google,
         base: link.as_ref().map(|l| l.snapshot.clone()),
         paired_by,

@@ -83,8 +83,8 @@ pub struct CrmSide {
     pub updated_at: DateTime<Utc>,
     /// A deletion record (the appointment was deleted and the delete is not yet synced).
     pub deleted: bool,
-    /// For appointments imported from Google: the event they came from. Lets a
-    /// reconnect re-link them instead of importing the event again.
+    /// For appointments kept by Remove Google Account: the event they were linked to.
+    /// Lets a reconnect re-link them instead of creating them again on either side.
     pub source_event_id: Option<String>,
     /// Set when the appointment is one moved, edited or cancelled occurrence of a series.
     #[serde(default)]
@@ -631,7 +631,12 @@ pub struct StandaloneIndex {
 impl StandaloneIndex {
     pub fn new<'a>(crm: &[CrmSide], linked_event_ids: impl IntoIterator<Item = &'a str>) -> Self {
         StandaloneIndex {
-            linked_events: linked_event_ids.into_iter().map(str::to_owned).collect(),
+            // An event an appointment remembers pairs with it by id, like a linked one.
+            linked_events: linked_event_ids
+                .into_iter()
+                .map(str::to_owned)
+                .chain(crm.iter().filter_map(|c| c.source_event_id.clone()))
+                .collect(),
             look_alikes: crm
                 .iter()
                 .map(|c| {

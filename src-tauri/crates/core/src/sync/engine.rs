@@ -145,6 +145,20 @@ pub struct EngineOptions {
     pub page_size: u32,
     /// Outbox entries (appointments) handled per transaction.
     pub push_chunk: usize,
+    /// Runs right before a batch's CRM side is applied (after the batch was planned and
+    /// its Google writes are done): a seam for tests to land a user's edit in that
+    /// window. `None` in the app.
+    pub before_apply: Option<ApplyHook>,
+}
+
+/// `EngineOptions::before_apply`.
+#[derive(Clone)]
+pub struct ApplyHook(pub std::sync::Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for ApplyHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApplyHook")
+    }
 }
 
 impl Default for EngineOptions {
@@ -157,6 +171,7 @@ impl Default for EngineOptions {
             delete_policy: DeletePolicy::default(),
             page_size: 2500,
             push_chunk: 500,
+            before_apply: None,
         }
     }
 }
@@ -615,6 +630,9 @@ impl SyncEngine {
         let cal = ctx.calendar_id.as_str();
         let mut problems = Vec::new();
         let gathered = store.read(|conn| {
+            // Appointments kept by Remove Google Account remember their events: the
+            // events are paired with them by id (`PairedBy::SourceEventId`).
+            let remembered = remembers_events(store, conn)?;
             let mut crm = Vec::new();
             let mut google = Vec::new();
             let mut records = Vec::new();
@@ -649,10 +667,15 @@ impl SyncEngine {
                         continue;
                     }
                 }
-                let appointment = match &candidate {
+                let mut appointment = match &candidate {
                     Some(id) => store.get_in(conn, id)?,
                     None => None,
                 };
+                let mut source_event_id = None;
+                if remembered && appointment.is_none() && link.is_none() {
+                    appointment = store.by_source_event_in(conn, &event_id)?;
+                    source_event_id = appointment.as_ref().map(|_| event_id.clone());
+                }
                 let lead = appointment
                     .as_ref()
                     .map(|a| a.lead.clone())
@@ -682,7 +705,10 @@ impl SyncEngine {
                     }
                 };
                 match &appointment {
-                    Some(a) => crm.push(crm_side(a)),
+                    Some(a) => crm.push(CrmSide {
+                        source_event_id,
+                        ..crm_side(a)
+                    }),
                     None => {
                         if let Some(l) = &link {
                             if pending_delete(store, conn, &l.appointment_id)?
@@ -1051,6 +1077,9 @@ impl SyncEngine {
         finish: impl FnOnce(&Transaction<'_>, &SyncReport) -> Result<(), StoreError>,
     ) -> Result<(), SyncError> {
         const ACTION: &str = "save what sync changed";
+        if let Some(hook) = &self.options.before_apply {
+            (hook.0)();
+        }
         let mut finish = Some(finish);
         let mut run_finish = |tx: &Transaction<'_>, counts: &SyncReport| match finish.take() {
             Some(f) => f(tx, counts),
@@ -1378,28 +1407,38 @@ fn apply_one(
                     .get_in(tx, &id)?
                     .ok_or(StoreError::NotFound { id: id.clone() })?;
                 lead = current.lead.clone();
+                // The user's edits since the plan are the later ones: their fields keep
+                // the user's values and wait in the outbox to be pushed.
+                let edited = edited_since_plan(p, &current);
+                let apply = fields.difference(edited);
                 let mut merged = fields_of(&current);
-                merged.take_fields(to, *fields);
-                let status = merged.status.to_crm(current.status);
-                let input = AppointmentInput {
-                    lead: current.lead.clone(),
-                    ..input_from(&merged, current.lead.clone(), status)
+                merged.take_fields(to, apply);
+                let saved = if apply.is_empty() {
+                    current
+                } else {
+                    let status = merged.status.to_crm(current.status);
+                    let input = AppointmentInput {
+                        lead: current.lead.clone(),
+                        ..input_from(&merged, current.lead.clone(), status)
+                    };
+                    let updated = store.update_in(tx, &id, input, ChangeSource::Sync)?;
+                    counts.updated_in_crm += 1;
+                    log.push(
+                        NewActivity::new(
+                            ActivityKind::Updated,
+                            Some(Side::Crm),
+                            format!("Updated “{}” in Bookline", updated.title),
+                        )
+                        .appointment(Some(&id))
+                        .detail(changed_fields(apply)),
+                    );
+                    updated
                 };
-                let updated = store.update_in(tx, &id, input, ChangeSource::Sync)?;
-                counts.updated_in_crm += 1;
-                log.push(
-                    NewActivity::new(
-                        ActivityKind::Updated,
-                        Some(Side::Crm),
-                        format!("Updated “{}” in Bookline", updated.title),
-                    )
-                    .appointment(Some(&id))
-                    .detail(changed_fields(*fields)),
-                );
-                crm_after = Some(fields_of(&updated));
+                crm_after = Some(synced_crm(p, &saved, edited, Some(to), *fields));
             }
             SyncOp::CancelInCrm => {
                 let id = appointment_id.clone().unwrap_or_default();
+                let before = store.get_in(tx, &id)?;
                 let cancelled =
                     store.set_status_in(tx, &id, Status::Cancelled, ChangeSource::Sync)?;
                 counts.deleted_in_crm += 1;
@@ -1414,7 +1453,9 @@ fn apply_one(
                     )
                     .appointment(Some(&id)),
                 );
-                crm_after = Some(fields_of(&cancelled));
+                let mut edited = before.map(|b| edited_since_plan(p, &b)).unwrap_or_default();
+                edited.remove(Field::Status);
+                crm_after = Some(synced_crm(p, &cancelled, edited, None, FieldSet::default()));
             }
             SyncOp::DeleteInCrm => {
                 let id = appointment_id.clone().unwrap_or_default();
@@ -1552,6 +1593,10 @@ fn apply_one(
                 )
             });
             if is_new && !created {
+                if p.item.paired_by == Some(PairedBy::SourceEventId) {
+                    // Linked again: the link says which event it is from now on.
+                    store.clear_source_event_in(tx, id)?;
+                }
                 log.push(
                     NewActivity::new(
                         ActivityKind::Linked,
@@ -1594,6 +1639,38 @@ fn apply_one(
             .map(|entry| entry.event(event_id.as_deref())),
     );
     Ok(())
+}
+
+/// The synced fields of `row` that changed since the plan read it: a user's edit that
+/// landed between plan and apply (it queued its own outbox entry).
+fn edited_since_plan(p: &Planned, row: &Appointment) -> FieldSet {
+    match p.item.crm.as_ref().filter(|c| !c.deleted) {
+        Some(planned) => planned.fields.diff(&fields_of(row)),
+        None => FieldSet::default(),
+    }
+}
+
+/// The CRM snapshot of a link after a CRM write: the row as saved, except that fields
+/// the user edited since the plan (`edited`) hold what the plan knew of them, with
+/// `to`'s values for the planned `fields`. So the snapshot never claims that the user's
+/// new value was synced, and the next push sends it.
+fn synced_crm(
+    p: &Planned,
+    saved: &Appointment,
+    edited: FieldSet,
+    to: Option<&SyncFields>,
+    fields: FieldSet,
+) -> SyncFields {
+    let mut after = fields_of(saved);
+    let Some(planned) = p.item.crm.as_ref().filter(|_| !edited.is_empty()) else {
+        return after;
+    };
+    let mut known = planned.fields.clone();
+    if let Some(to) = to {
+        known.take_fields(to, fields);
+    }
+    after.take_fields(&known, edited);
+    after
 }
 
 /// How long a failed outbox entry waits before the next pass tries it again.
@@ -1965,6 +2042,16 @@ fn queued_deletes(store: &Store, conn: &Connection) -> Result<bool, StoreError> 
     conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox WHERE op = 'delete')")
         .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
         .map_err(|e| store.error("read pending changes", e))
+}
+
+/// Whether any appointment remembers the event it was linked to before the account was
+/// removed (`Store::source_event_id_in`).
+fn remembers_events(store: &Store, conn: &Connection) -> Result<bool, StoreError> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM appointments WHERE source_event_id IS NOT NULL)",
+    )
+    .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+    .map_err(|e| store.error("read the appointments", e))
 }
 
 /// Whether a delete of this appointment is waiting in the outbox.

@@ -289,6 +289,13 @@ pub fn clear_sync_token(store: &Store, conn: &Connection, calendar_id: &str) -> 
     Ok(())
 }
 
+/// Forgets the sync token of every calendar: the next pass lists the calendar in full.
+pub fn clear_sync_tokens(store: &Store, conn: &Connection) -> Result<()> {
+    conn.execute("DELETE FROM sync_tokens", [])
+        .map_err(|e| store.error("forget the sync token", e))?;
+    Ok(())
+}
+
 /// The link of an event in whichever calendar (event ids are unique per calendar, and
 /// Bookline syncs one calendar at a time).
 pub fn by_event_any(store: &Store, conn: &Connection, event_id: &str) -> Result<Option<Link>> {

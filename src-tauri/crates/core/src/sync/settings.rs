@@ -2,10 +2,12 @@
 //! Stored as one JSON value in the store's settings table, so a settings change and the
 //! data it governs live in the same file.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::Status;
 use crate::store::{Result, Store, StoreError};
+use crate::sync::activity::{self, ActivityKind, NewActivity};
 use crate::sync::decide::Direction;
 use crate::sync::links;
 use crate::sync::privacy::{PrivacySettings, DEFAULT_TITLE_TEMPLATE};
@@ -106,6 +108,15 @@ pub fn load(store: &Store) -> Result<SyncSettings> {
 /// transaction queues an upsert for every linked appointment whose Google summary or
 /// description would read differently, so the next pass patches exactly those events
 /// (and no others).
+///
+/// When the direction widens while an account is connected, what the narrower direction
+/// passed by is not left behind: it was created after connecting, so it is ongoing
+/// sync's (not a transfer's) and the next pass moves it. Newly sending to Google queues
+/// an upsert of every unlinked appointment created since connecting (their entries were
+/// settled as "the direction excludes it"); newly bringing Google's events in forgets the
+/// sync token, so the next pass reads the calendar in full and finds the events created
+/// since connecting that the token had passed (linked ones re-pair by id, old ones still
+/// wait for a transfer).
 pub fn save(store: &Store, settings: &SyncSettings) -> Result<SyncSettings> {
     let mut settings = settings.clone();
     settings.calendar_id = settings.calendar_id.trim().to_owned();
@@ -117,6 +128,7 @@ pub fn save(store: &Store, settings: &SyncSettings) -> Result<SyncSettings> {
         if before != after && settings.direction.writes_google() {
             queue_rerendered(store, tx, &settings.calendar_id, &before, &after)?;
         }
+        offer_what_was_excluded(store, tx, old.direction, &settings)?;
         Ok(())
     })?;
     Ok(settings)
@@ -150,6 +162,71 @@ fn queue_rerendered(
         }
     }
     Ok(queued)
+}
+
+/// The widening part of `save`: queues or re-reads what `old` kept from moving and
+/// `settings.direction` moves, and says so in the activity log.
+fn offer_what_was_excluded(
+    store: &Store,
+    tx: &rusqlite::Transaction<'_>,
+    old: Direction,
+    settings: &SyncSettings,
+) -> Result<()> {
+    let to_google = settings.direction.writes_google() && !old.writes_google();
+    let to_crm = settings.direction.writes_crm() && !old.writes_crm();
+    if !to_google && !to_crm {
+        return Ok(());
+    }
+    let Some(connected_at) =
+        store.get_setting_in::<DateTime<Utc>>(tx, crate::account::SETTING_CONNECTED_AT)?
+    else {
+        // Not connected: connecting starts afresh.
+        return Ok(());
+    };
+    let mut notes = Vec::new();
+    if to_google {
+        let fail = |e| store.error("save the sync settings", e);
+        let ids: Vec<String> = tx
+            .prepare(
+                "SELECT id FROM appointments a WHERE created_at_ms > ?1 \
+                 AND NOT EXISTS (SELECT 1 FROM links l WHERE l.appointment_id = a.id) \
+                 ORDER BY created_at_ms, id",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map([connected_at.timestamp_millis()], |r| r.get(0))?
+                    .collect()
+            })
+            .map_err(fail)?;
+        for id in &ids {
+            store.queue_upsert_in(tx, id)?;
+        }
+        if !ids.is_empty() {
+            notes.push(format!(
+                "{} appointment(s) made in Bookline while it did not send to Google are queued",
+                ids.len()
+            ));
+        }
+    }
+    if to_crm {
+        // Every calendar's: `primary` and its id name one calendar.
+        links::clear_sync_tokens(store, tx)?;
+        notes.push(
+            "Google is read again in full to bring in the events made there while it did not"
+                .to_owned(),
+        );
+    }
+    if !notes.is_empty() {
+        activity::append(
+            store,
+            tx,
+            &NewActivity::new(
+                ActivityKind::Info,
+                None,
+                format!("The sync direction was widened: {}", notes.join("; ")),
+            ),
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

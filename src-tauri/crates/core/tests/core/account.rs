@@ -1027,3 +1027,183 @@ async fn runtime_with_the_engine_moves_new_items_both_ways() {
     assert_eq!(st["total"], 1, "an idle pass is one events.list: {st}");
     handle.shutdown().await;
 }
+
+/// Remove Google Account with "keep imported", then connect the same account again: the
+/// appointment imported from Google and the one Bookline pushed are re-linked to their
+/// events (by event id, and by the private property) — never created again on either
+/// side, whether the first thing after reconnecting is a pass or a transfer in both
+/// directions. The imported appointment was edited while disconnected, so it no longer
+/// looks like its event: only its event id can find it.
+async fn reconnect_after_keep_imported(transfer_first: bool) {
+    use bookline_core::google::{
+        CalendarClient, Event, EventDateTime, ListParams, StaticTokenSource,
+    };
+    use bookline_core::sync::backfill::{self, BackfillRequest, ProgressState};
+    use bookline_core::sync::engine::{EngineOptions, SyncEngine};
+    use bookline_core::sync::links;
+    use bookline_core::sync::service::account_context;
+    use bookline_core::sync::Direction;
+
+    let secrets = Arc::new(MemorySecretStore::new());
+    let s = setup(secrets.clone()).await;
+    connect(&s.account).await;
+    let engine = SyncEngine::new(EngineOptions::default());
+    let cancel = CancellationToken::new();
+    let pass = || async {
+        let ctx = account_context(&s.account).unwrap();
+        let client = s.account.client().unwrap();
+        let report = engine
+            .run_pass(&s.store, &client, &ctx, &cancel)
+            .await
+            .expect("pass");
+        assert!(report.errors.is_empty(), "{report:?}");
+        report
+    };
+    let transfer = || async {
+        let ctx = account_context(&s.account).unwrap();
+        let client = s.account.client().unwrap();
+        let request = BackfillRequest {
+            direction: Direction::Both,
+            since: None,
+            until: None,
+        };
+        let preview = backfill::preview(&engine, &s.store, &client, &ctx, &request, &cancel)
+            .await
+            .expect("preview");
+        let done = backfill::start(&engine, &s.store, &client, &ctx, &request, |_| {}, &cancel)
+            .await
+            .expect("transfer");
+        assert_eq!(done.state, ProgressState::Finished, "{done:?}");
+        (preview, done)
+    };
+
+    // The user's phone: another client of the same calendar.
+    let phone = crate::google::account(s.emu.base_url(), ADA).await;
+    let google = CalendarClient::new(
+        Endpoints::from_base(s.emu.base_url()).unwrap(),
+        Arc::new(StaticTokenSource::new(phone.access_token.clone())),
+    )
+    .unwrap();
+    let live_events = || async {
+        google
+            .list_events(&phone.calendar_id, &ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|e| !e.is_cancelled())
+            .collect::<Vec<Event>>()
+    };
+    let start = Utc::now() + chrono::Duration::days(2);
+    let lunch = google
+        .insert_event(
+            &phone.calendar_id,
+            &Event {
+                summary: Some("Lunch booked on the phone".into()),
+                start: Some(EventDateTime::timed(
+                    start.fixed_offset(),
+                    Some("UTC".into()),
+                )),
+                end: Some(EventDateTime::timed(
+                    (start + chrono::Duration::hours(1)).fixed_offset(),
+                    Some("UTC".into()),
+                )),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let lunch_id = lunch.id.clone().unwrap();
+    let call = s
+        .store
+        .create_appointment(input("Call with Ada"), Origin::Crm, ChangeSource::User)
+        .unwrap();
+    let r = pass().await;
+    assert_eq!((r.created_in_crm, r.created_in_google), (1, 1), "{r:?}");
+    assert_eq!(count(&s.store, "links"), 2);
+    let imported = s
+        .store
+        .read(|c| links::by_event_any(&s.store, c, &lunch_id))
+        .unwrap()
+        .expect("the imported event is linked")
+        .appointment_id;
+
+    let report = s.account.disconnect(true).await.unwrap();
+    assert_eq!(report.kept_appointments, 2);
+    assert_eq!(count(&s.store, "links"), 0);
+    // Edited while disconnected: it no longer looks like its event.
+    let mut edit = input("Lunch with Ada and Bob");
+    let kept = s.store.get_appointment(&imported).unwrap().unwrap();
+    edit.timing = kept.timing.clone();
+    edit.timezone = kept.timezone.clone();
+    s.store
+        .update_appointment(&imported, edit, ChangeSource::User)
+        .unwrap();
+
+    connect(&s.account).await;
+    if transfer_first {
+        let (preview, done) = transfer().await;
+        assert_eq!(
+            (preview.create_in_crm, preview.create_in_google),
+            (0, 0),
+            "{preview:?}"
+        );
+        assert_eq!(
+            (done.created_in_crm, done.created_in_google),
+            (0, 0),
+            "{done:?}"
+        );
+        pass().await;
+    } else {
+        let r = pass().await;
+        assert_eq!((r.created_in_crm, r.created_in_google), (0, 0), "{r:?}");
+        // The first pass reads the whole calendar and re-links both.
+        assert_eq!(count(&s.store, "links"), 2);
+        let (preview, done) = transfer().await;
+        assert_eq!(
+            (preview.create_in_crm, preview.create_in_google),
+            (0, 0),
+            "{preview:?}"
+        );
+        assert_eq!(
+            (done.created_in_crm, done.created_in_google),
+            (0, 0),
+            "{done:?}"
+        );
+    }
+    pass().await;
+
+    // No duplicate on either side, and both links made again, to the same events.
+    assert_eq!(count(&s.store, "appointments"), 2);
+    let events = live_events().await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(count(&s.store, "links"), 2);
+    let link_of = |id: &str| {
+        s.store
+            .read(|c| links::by_appointment(&s.store, c, id))
+            .unwrap()
+            .unwrap_or_else(|| panic!("{id} is linked"))
+            .event_id
+    };
+    assert_eq!(link_of(&imported), lunch_id);
+    assert_eq!(
+        Some(link_of(&call.id)),
+        bookline_core::sync::ids::event_id_for(&call.id)
+    );
+    // The edit made while disconnected is the later one: it reached the event.
+    let lunch_now = events
+        .iter()
+        .find(|e| e.id.as_deref() == Some(lunch_id.as_str()))
+        .unwrap();
+    assert_eq!(lunch_now.summary.as_deref(), Some("Lunch with Ada and Bob"));
+}
+
+#[tokio::test]
+async fn reconnect_after_keep_imported_relinks_on_the_first_pass() {
+    reconnect_after_keep_imported(false).await;
+}
+
+#[tokio::test]
+async fn reconnect_after_keep_imported_relinks_in_a_transfer() {
+    reconnect_after_keep_imported(true).await;
+}

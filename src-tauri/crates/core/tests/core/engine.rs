@@ -12,7 +12,7 @@ use bookline_core::ratelimit::Backoff;
 use bookline_core::store::{ChangeSource, Store};
 use bookline_core::sync::activity::{self, ActivityKind};
 use bookline_core::sync::engine::{
-    AccountContext, EngineOptions, SyncEngine, SyncError, SyncReport,
+    AccountContext, ApplyHook, EngineOptions, SyncEngine, SyncError, SyncReport,
 };
 use bookline_core::sync::held::{self, HeldChoice};
 use bookline_core::sync::ids;
@@ -815,6 +815,76 @@ async fn each_direction_moves_only_its_way() {
     }
 }
 
+/// Widening the direction leaves nothing behind: what was created on the side the
+/// narrower direction did not send from is new since connecting, so the next pass moves
+/// it (once); what existed before connecting still waits for a transfer.
+async fn widening_moves_what_was_created_meanwhile(from: Direction) {
+    use bookline_core::sync::settings;
+    let mut w = World::new(from).await;
+    w.store
+        .set_setting(
+            bookline_core::account::SETTING_CONNECTED_AT,
+            &w.ctx.connected_at,
+        )
+        .unwrap();
+    let narrow = settings::SyncSettings {
+        direction: from,
+        ..settings::load(&w.store).unwrap()
+    };
+    settings::save(&w.store, &narrow).unwrap();
+    w.google_old("Old lunch", at(4, 12)).await;
+    w.crm_create(timed("Call made meanwhile", at(4, 9)));
+    w.google_insert("Lunch made meanwhile", at(4, 11)).await;
+    w.pass().await;
+    w.pass().await;
+
+    let widened = settings::SyncSettings {
+        direction: Direction::Both,
+        ..settings::load(&w.store).unwrap()
+    };
+    settings::save(&w.store, &widened).unwrap();
+    w.ctx.direction = Direction::Both;
+    let r = w.pass().await;
+    let moved = match from {
+        Direction::GoogleToCrm => r.created_in_google,
+        _ => r.created_in_crm,
+    };
+    assert_eq!(moved, 1, "{from:?}: {r:?}");
+
+    let mut in_google: Vec<String> = w
+        .google_events()
+        .await
+        .iter()
+        .map(|e| title_of(e).to_owned())
+        .collect();
+    in_google.sort();
+    assert_eq!(
+        in_google,
+        ["Call made meanwhile", "Lunch made meanwhile", "Old lunch"],
+        "{from:?}"
+    );
+    let mut in_crm: Vec<String> = w.crm_all().into_iter().map(|a| a.title).collect();
+    in_crm.sort();
+    assert_eq!(
+        in_crm,
+        ["Call made meanwhile", "Lunch made meanwhile"],
+        "{from:?}"
+    );
+    assert_eq!(w.link_count(), 2, "{from:?}");
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{from:?}: {r:?}");
+}
+
+#[tokio::test]
+async fn widening_google_to_crm_to_both_sends_what_was_created_meanwhile() {
+    widening_moves_what_was_created_meanwhile(Direction::GoogleToCrm).await;
+}
+
+#[tokio::test]
+async fn widening_crm_to_google_to_both_imports_what_was_created_meanwhile() {
+    widening_moves_what_was_created_meanwhile(Direction::CrmToGoogle).await;
+}
+
 #[tokio::test]
 async fn concurrent_edits_merge_by_field_and_log_the_conflict() {
     let w = World::new(Direction::Both).await;
@@ -871,6 +941,90 @@ async fn concurrent_edits_merge_by_field_and_log_the_conflict() {
         "{log:?}"
     );
     // Converged: nothing more to do.
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+}
+
+/// A user's edit that lands while a pull applies — after the pull read the row, before
+/// its transaction — is not taken as synced: an edit of another field stays next to
+/// Google's change, an edit of the same field is the later edit and wins, and both are
+/// pushed to Google.
+#[tokio::test]
+async fn an_edit_made_while_a_pull_applies_is_pushed_not_lost() {
+    type Edit = Box<dyn FnOnce() + Send>;
+    let armed: Arc<std::sync::Mutex<Option<Edit>>> = Arc::default();
+    let slot = armed.clone();
+    let options = EngineOptions {
+        before_apply: Some(ApplyHook(Arc::new(move || {
+            let edit = slot.lock().unwrap().take();
+            if let Some(edit) = edit {
+                edit();
+            }
+        }))),
+        ..fast_options()
+    };
+    let w = World::with_options(Direction::Both, options).await;
+    let ada = w.crm_create(timed("Call Ada", at(2, 9)));
+    let bob = w.crm_create(timed("Call Bob", at(3, 9)));
+    w.pass().await;
+    w.pass().await;
+    let ada_event = ids::event_id_for(&ada.id).unwrap();
+    let bob_event = ids::event_id_for(&bob.id).unwrap();
+
+    w.google_patch(&ada_event, json!({"location": "Room 1"}))
+        .await;
+    w.google_patch(&bob_event, json!({"summary": "Call Bob (Google)"}))
+        .await;
+    // The user edits both titles while the pull that brings those changes applies
+    // (another connection, as the window's would be).
+    let path = w.store.path().to_owned();
+    let (ada_id, bob_id) = (ada.id.clone(), bob.id.clone());
+    *armed.lock().unwrap() = Some(Box::new(move || {
+        let window = Store::open(&path).unwrap();
+        window
+            .update_appointment(
+                &ada_id,
+                timed("Call Ada (Bookline)", at(2, 9)),
+                ChangeSource::User,
+            )
+            .unwrap();
+        window
+            .update_appointment(
+                &bob_id,
+                timed("Call Bob (Bookline)", at(3, 9)),
+                ChangeSource::User,
+            )
+            .unwrap();
+    }));
+    w.pass().await;
+    assert!(
+        armed.lock().unwrap().is_none(),
+        "the edit landed in the pass"
+    );
+    w.pass().await;
+
+    let ada_now = w.store.get_appointment(&ada.id).unwrap().unwrap();
+    assert_eq!(
+        (ada_now.title.as_str(), ada_now.location.as_str()),
+        ("Call Ada (Bookline)", "Room 1")
+    );
+    let bob_now = w.store.get_appointment(&bob.id).unwrap().unwrap();
+    assert_eq!(bob_now.title, "Call Bob (Bookline)");
+    let ada_google = w
+        .client
+        .get_event(&w.ctx.calendar_id, &ada_event)
+        .await
+        .unwrap();
+    assert_eq!(title_of(&ada_google), "Call Ada (Bookline)");
+    assert_eq!(ada_google.location.as_deref(), Some("Room 1"));
+    let bob_google = w
+        .client
+        .get_event(&w.ctx.calendar_id, &bob_event)
+        .await
+        .unwrap();
+    assert_eq!(title_of(&bob_google), "Call Bob (Bookline)");
+    assert_eq!(w.store.pending_outbox_count().unwrap(), 0);
+    // Converged.
     let r = w.pass().await;
     assert!(!r.changed_anything(), "{r:?}");
 }

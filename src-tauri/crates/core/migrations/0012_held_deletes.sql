@@ -1,4 +1,4 @@
--- Schema version 11: deletions held for the user's decision.
+-- Schema version 12: deletions held for the user's decision.
 --
 -- A pass that would delete more than the delete guard allows (spec §3: more than 20
 -- items or 10 % of the calendar) does not stop: it holds every deletion of the pass here
