@@ -1809,6 +1809,53 @@ async fn held_deletions_of_events_kept_in_an_earlier_calendar_are_decided_there(
     assert!(!w.pass().await.changed_anything());
 }
 
+/// Bookline deletions held while the pull lists their events (a full listing after the
+/// sync token was lost): the deletion waits in the held set only, so Keep them is not
+/// undone by the queued delete on the next pass.
+#[tokio::test]
+async fn bookline_deletions_held_during_a_full_listing_stay_kept() {
+    let w = World::new(Direction::Both).await;
+    let mut ids_ = Vec::new();
+    for i in 0..30 {
+        ids_.push(
+            w.crm_create(timed(
+                &format!("Listed {i}"),
+                at(17, 0) + ChronoDuration::minutes(i * 30),
+            ))
+            .id,
+        );
+    }
+    w.pass().await;
+    for id in &ids_[..25] {
+        w.store.delete_appointment(id, ChangeSource::User).unwrap();
+    }
+    w.store
+        .write("forget the token", |tx| {
+            links::clear_sync_token(&w.store, tx, &w.ctx.calendar_id)
+        })
+        .unwrap();
+    let r = w.pass().await;
+    assert_eq!(r.held_deletes, 25, "{r:?}");
+    assert_eq!(r.deleted_in_google, 0, "{r:?}");
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Keep,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.created_in_crm, 25, "{r:?}");
+    let r = w.pass().await;
+    assert_eq!(r.deleted_in_google, 0, "{r:?}");
+    assert_eq!(r.held_deletes, 0, "{r:?}");
+    assert_eq!(w.google_events().await.len(), 30);
+    assert_eq!(w.crm_all().len(), 30);
+    assert_eq!(w.store.pending_outbox_count().unwrap(), 0);
+}
+
 /// The guard weighs the whole pass: 25 deletions from Google arriving over three pages
 /// of 10 (each page alone under the limit of 20) are all held, none applied.
 #[tokio::test]
