@@ -250,6 +250,15 @@ pub(crate) fn record(
             tx.execute("DELETE FROM outbox WHERE seq = ?1", [seq])
                 .map_err(fail)?;
         }
+        // A Bookline delete held by the pull (its event was listed) has its queued delete
+        // settled here too: left queued, it would delete the event after Keep them.
+        if let (Side::Google, Some(id)) = (side, p.item.key.appointment_id.as_deref()) {
+            tx.execute(
+                "DELETE FROM outbox WHERE appointment_id = ?1 AND op = 'delete'",
+                [id],
+            )
+            .map_err(fail)?;
+        }
     }
     Ok(())
 }
