@@ -24,14 +24,16 @@ const TRAY_REFRESH: Duration = Duration::from_secs(30);
 /// told over D-Bus and redrawing) would cost more than the poll itself.
 const SYNCING_SHOWN_AFTER: Duration = Duration::from_millis(1500);
 
-#[derive(Serialize, Clone)]
-struct ConnectWaiting<'a> {
-    auth_url: &'a str,
+/// The `connect-waiting` event: the sign-in URL was opened in the system browser.
+#[derive(Serialize, Clone, ts_rs::TS)]
+#[ts(export)]
+pub struct ConnectWaiting {
+    pub auth_url: String,
 }
 
 /// Pushes the current `AppStatus` to the window.
 pub fn status_changed(app: &AppHandle) {
-    match app.state::<AppState>().app().account().status() {
+    match app.state::<AppState>().app().status() {
         Ok(status) => emit(app, STATUS_CHANGED, status),
         Err(e) => tracing::warn!("status for the window: {}", e.message),
     }
@@ -47,7 +49,7 @@ pub fn connect_waiting(app: &AppHandle, url: &Url) {
         app,
         CONNECT_WAITING,
         ConnectWaiting {
-            auth_url: url.as_str(),
+            auth_url: url.to_string(),
         },
     );
 }

@@ -16,17 +16,15 @@ import type { Occurrence } from './bindings/Occurrence';
 import type { HeldChoice } from './bindings/HeldChoice';
 import type { HeldDeletes } from './bindings/HeldDeletes';
 import type { Status } from './bindings/Status';
-import type {
-  ActivityEntry,
-  BackfillArgs,
-  BackfillPreview,
-  BackfillProgress,
-  CalendarChoice,
-  ConnectWaiting,
-  DisconnectReport,
-  SyncReport,
-  SyncSettings,
-} from './types';
+import type { ActivityEntry } from './bindings/ActivityEntry';
+import type { BackfillRequest } from './bindings/BackfillRequest';
+import type { BackfillPreview } from './bindings/BackfillPreview';
+import type { BackfillProgress } from './bindings/BackfillProgress';
+import type { CalendarChoice } from './bindings/CalendarChoice';
+import type { ConnectWaiting } from './bindings/ConnectWaiting';
+import type { DisconnectReport } from './bindings/DisconnectReport';
+import type { SyncReport } from './bindings/SyncReport';
+import type { SyncSettings } from './bindings/SyncSettings';
 
 type InvokeFn = <T>(cmd: string, args?: Record<string, unknown>) => Promise<T>;
 
@@ -95,8 +93,8 @@ export const api = {
   resolveHeldDeletes: (choice: HeldChoice) => call<SyncReport>('resolve_held_deletes', { choice }),
   pauseSync: () => call<AppStatus>('pause_sync'),
   resumeSync: () => call<AppStatus>('resume_sync'),
-  backfillPreview: (args: BackfillArgs) => call<BackfillPreview>('backfill_preview', { ...args }),
-  backfillStart: (args: BackfillArgs) => call<void>('backfill_start', { ...args }),
+  backfillPreview: (args: BackfillRequest) => call<BackfillPreview>('backfill_preview', { ...args }),
+  backfillStart: (args: BackfillRequest) => call<void>('backfill_start', { ...args }),
   backfillCancel: () => call<void>('backfill_cancel'),
   backfillStatus: () => call<BackfillProgress | null>('backfill_status'),
   activityLog: (limit: number, beforeId: number | null) => call<ActivityEntry[]>('activity_log', { limit, beforeId }),

@@ -16,7 +16,9 @@ import {
   syncLine,
   syncProblem,
 } from './sync';
-import type { BackfillPreview, CalendarChoice, SyncSettings } from './types';
+import type { BackfillPreview } from './bindings/BackfillPreview';
+import type { CalendarChoice } from './bindings/CalendarChoice';
+import type { SyncSettings } from './bindings/SyncSettings';
 import type { AppStatus } from './bindings/AppStatus';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
@@ -142,6 +144,16 @@ describe('settings changes', () => {
   it('explains C to A', () => {
     const [first] = explainSettingsChange({ ...settings, direction: 'crm-to-google' }, settings, calendars);
     expect(first).toBe('New appointments will still be sent to Google; new events and changes in Google will come into Bookline from now on.');
+  });
+  it('says what widening sends over and what stays for the transfer', () => {
+    const lines = explainSettingsChange({ ...settings, direction: 'google-to-crm' }, settings, calendars);
+    expect(lines).toEqual([
+      'New appointments you add in Bookline will be sent to Google from now on; changes in Google will still come in.',
+      'Appointments made in Bookline since you connected that were not sent to Google go there on the next sync.',
+      'Appointments from before you connected do not move — use Synchronize Google Calendar for those.',
+    ]);
+    const fromC = explainSettingsChange({ ...settings, direction: 'crm-to-google' }, settings, calendars);
+    expect(fromC[1]).toBe('Events made in Google since you connected that did not come in come into Bookline on the next sync.');
   });
   it('explains B to C', () => {
     const [first] = explainSettingsChange({ ...settings, direction: 'google-to-crm' }, { ...settings, direction: 'crm-to-google' }, calendars);

@@ -4,7 +4,11 @@
 
 import type { AppError } from './bindings/AppError';
 import type { Lead } from './bindings/Lead';
-import type { BackfillPreview, BackfillProgress, CalendarChoice, Direction, SyncSettings } from './types';
+import type { BackfillPreview } from './bindings/BackfillPreview';
+import type { BackfillProgress } from './bindings/BackfillProgress';
+import type { CalendarChoice } from './bindings/CalendarChoice';
+import type { Direction } from './bindings/Direction';
+import type { SyncSettings } from './bindings/SyncSettings';
 import type { AppStatus } from './bindings/AppStatus';
 
 export interface DirectionOption {
@@ -149,11 +153,15 @@ export function explainSettingsChange(before: SyncSettings, after: SyncSettings,
     const toGoogle = g === wasG ? (g ? 'New appointments will still be sent to Google' : 'New appointments will still stay in Bookline only') : g ? 'New appointments you add in Bookline will be sent to Google from now on' : 'New appointments will no longer be sent to Google';
     const toCrm = c === wasC ? (c ? 'changes in Google will still come in' : 'Google events will still not come in') : c ? 'new events and changes in Google will come into Bookline from now on' : 'new events and changes in Google will no longer come into Bookline';
     out.push(`${toGoogle}; ${toCrm}.`);
-    out.push('Appointments that already exist do not move — use Synchronize Google Calendar for those.');
+    // Widening leaves nothing behind: what was made since connecting and held back by the
+    // narrower direction goes over on the next sync (the core queues it when saving).
+    if (g && !wasG) out.push('Appointments made in Bookline since you connected that were not sent to Google go there on the next sync.');
+    if (c && !wasC) out.push('Events made in Google since you connected that did not come in come into Bookline on the next sync.');
+    out.push('Appointments from before you connected do not move — use Synchronize Google Calendar for those.');
   }
   if (before.calendar_id !== after.calendar_id) {
     out.push(
-      `Bookline will sync with ${calendarName(after.calendar_id, calendars)} instead of ${calendarName(before.calendar_id, calendars)}. Events already in the old calendar stay there; older events in the new one come in only through Synchronize Google Calendar.`,
+      `Bookline will sync with ${calendarName(after.calendar_id, calendars)} instead of ${calendarName(before.calendar_id, calendars)}. Older events in the new one come in only through Synchronize Google Calendar.`,
     );
   }
   if (before.poll_interval_secs !== after.poll_interval_secs) {

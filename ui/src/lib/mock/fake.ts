@@ -14,17 +14,15 @@ import type { Status } from '../bindings/Status';
 import type { Timing } from '../bindings/Timing';
 import type { AppStatus } from '../bindings/AppStatus';
 import { parseTemplate, writesToCrm, writesToGoogle } from '../sync';
-import type {
-  ActivityEntry,
-  ActivityKind,
-  BackfillArgs,
-  BackfillPreview,
-  BackfillProgress,
-  CalendarChoice,
-  DisconnectReport,
-  SyncReport,
-  SyncSettings,
-} from '../types';
+import type { ActivityEntry } from '../bindings/ActivityEntry';
+import type { ActivityKind } from '../bindings/ActivityKind';
+import type { BackfillRequest } from '../bindings/BackfillRequest';
+import type { BackfillPreview } from '../bindings/BackfillPreview';
+import type { BackfillProgress } from '../bindings/BackfillProgress';
+import type { CalendarChoice } from '../bindings/CalendarChoice';
+import type { DisconnectReport } from '../bindings/DisconnectReport';
+import type { SyncReport } from '../bindings/SyncReport';
+import type { SyncSettings } from '../bindings/SyncSettings';
 import { addDays, isValidTimeZone, toRfc3339, userTimeZone, utcToZoned, zonedToUtc } from '../tz';
 
 const HOUR = 3_600_000;
@@ -672,13 +670,13 @@ async function syncPass(): Promise<SyncReport> {
   return report;
 }
 
-function backfillArgs(args: Record<string, unknown>): BackfillArgs {
+function backfillArgs(args: Record<string, unknown>): BackfillRequest {
   const date = (v: unknown): string | null => {
     if (v == null || v === '') return null;
     if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v)) fail('validation', `“${String(v)}” is not a date (YYYY-MM-DD).`);
     return v;
   };
-  const direction = args.direction as BackfillArgs['direction'];
+  const direction = args.direction as BackfillRequest['direction'];
   if (!['both', 'google-to-crm', 'crm-to-google'].includes(direction)) fail('validation', `Unknown direction “${String(direction)}”.`);
   const since = date(args.since);
   const until = date(args.until);
@@ -686,14 +684,14 @@ function backfillArgs(args: Record<string, unknown>): BackfillArgs {
   return { direction, since, until };
 }
 
-function inRange(a: Appointment, r: BackfillArgs): boolean {
+function inRange(a: Appointment, r: BackfillRequest): boolean {
   const [s] = bounds(a.timing);
   if (r.since && s < Date.parse(`${r.since}T00:00:00Z`)) return false;
   if (r.until && s >= Date.parse(`${r.until}T00:00:00Z`) + DAY) return false;
   return true;
 }
 
-function candidates(r: BackfillArgs) {
+function candidates(r: BackfillRequest) {
   const old = store.filter((a) => a.origin === 'crm' && !linked.has(a.id) && !pendingIds.has(a.id) && inRange(a, r));
   const share = r.since || r.until ? Math.min(1, old.length / Math.max(1, store.length)) : 1;
   const equal = old.filter((a) => hash(a.id) % 250 === 3);
@@ -705,7 +703,7 @@ function candidates(r: BackfillArgs) {
   };
 }
 
-function backfillPreview(r: BackfillArgs): BackfillPreview {
+function backfillPreview(r: BackfillRequest): BackfillPreview {
   requireConnected();
   const c = candidates(r);
   const cannot: BackfillPreview['cannot_transfer'] = [];
@@ -728,7 +726,7 @@ let job: { progress: BackfillProgress; cancel: boolean } | null =
       }
     : null;
 
-function backfillStart(r: BackfillArgs): null {
+function backfillStart(r: BackfillRequest): null {
   requireConnected();
   if (job?.progress.state === 'running') fail('validation', 'A transfer is already running.');
   const c = candidates(r);

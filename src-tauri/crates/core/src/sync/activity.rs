@@ -5,6 +5,7 @@
 use chrono::Utc;
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::store::{Result, Store};
 use crate::sync::decide::Side;
@@ -13,8 +14,9 @@ use crate::sync::links::{parse_time, time_str};
 /// Rows kept by `prune` by default: months of ordinary use, a few MB at most.
 pub const DEFAULT_KEEP: usize = 20_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(export)]
 pub enum ActivityKind {
     Created,
     Updated,
@@ -53,8 +55,11 @@ impl ActivityKind {
 }
 
 /// One entry, as the UI contract's `ActivityEntry`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct ActivityEntry {
+    /// A rowid: far below 2^53, so a JavaScript number holds it.
+    #[ts(type = "number")]
     pub id: i64,
     /// RFC 3339.
     pub at: String,

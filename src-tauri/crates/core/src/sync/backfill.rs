@@ -15,6 +15,7 @@ use chrono::{NaiveDate, NaiveTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
+use ts_rs::TS;
 
 use crate::google::{CalendarClient, Event, GoogleError, GoogleErrorKind, ListParams};
 use crate::model::Lead;
@@ -46,7 +47,8 @@ const CHUNK: usize = 1000;
 const GOOGLE_CHUNK: usize = 200;
 
 /// What the user asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct BackfillRequest {
     pub direction: Direction,
     /// First day included (`YYYY-MM-DD`), none = from the beginning.
@@ -77,14 +79,16 @@ impl BackfillRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct CannotTransfer {
     pub reason: String,
     pub count: u32,
 }
 
 /// The UI contract's `BackfillPreview`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct BackfillPreview {
     pub create_in_google: u32,
     pub create_in_crm: u32,
@@ -94,8 +98,9 @@ pub struct BackfillPreview {
     pub match_rule: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(export)]
 pub enum ProgressState {
     Running,
     Finished,
@@ -104,7 +109,8 @@ pub enum ProgressState {
 }
 
 /// The UI contract's `BackfillProgress`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct BackfillProgress {
     pub state: ProgressState,
     pub total: u32,
@@ -113,6 +119,7 @@ pub struct BackfillProgress {
     pub created_in_crm: u32,
     pub linked: u32,
     pub failed: u32,
+    #[ts(type = "number | null")]
     pub eta_secs: Option<u64>,
     pub message: Option<String>,
 }

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, Transaction};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
+use ts_rs::TS;
 
 use crate::error::{AppError, ErrorCode};
 use crate::google::{CalendarClient, Event, EventStatus, EventsPage, GoogleError, ListParams};
@@ -49,7 +50,8 @@ pub struct AccountContext {
 }
 
 /// What a pass did (the UI contract's `SyncReport`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct SyncReport {
     pub created_in_google: u32,
     pub updated_in_google: u32,

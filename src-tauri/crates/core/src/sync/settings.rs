@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::model::Status;
 use crate::store::{Result, Store, StoreError};
@@ -22,8 +23,9 @@ pub const MIN_POLL_INTERVAL_SECS: u32 = 15;
 pub const MAX_POLL_INTERVAL_SECS: u32 = 86_400;
 
 /// Serializes exactly as the UI contract's `SyncSettings`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default)]
+#[ts(export)]
 pub struct SyncSettings {
     pub direction: Direction,
     pub calendar_id: String,
