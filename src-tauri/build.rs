@@ -22,6 +22,8 @@ const COMMANDS: &[&str] = &[
     "save_sync_settings",
     "calendar_change_preview",
     "sync_now",
+    "held_deletes",
+    "resolve_held_deletes",
     "pause_sync",
     "resume_sync",
     "backfill_preview",

@@ -21,6 +21,7 @@ use bookline_core::sync::activity::{self, ActivityEntry};
 use bookline_core::sync::backfill::{BackfillPreview, BackfillProgress, BackfillRequest};
 use bookline_core::sync::calendar_change::{CalendarChangeChoice, CalendarChangePreview};
 use bookline_core::sync::decide::Direction;
+use bookline_core::sync::held::{HeldChoice, HeldDeletes};
 use bookline_core::sync::settings::{self, SyncSettings};
 use chrono::{DateTime, NaiveDate, Utc};
 use tauri::{AppHandle, State};
@@ -236,6 +237,27 @@ pub async fn calendar_change_preview(
 #[tauri::command]
 pub async fn sync_now(state: State<'_, AppState>) -> Cmd<SyncReport> {
     state.runtime().sync_now().await
+}
+
+#[tauri::command]
+pub async fn held_deletes(state: State<'_, AppState>) -> Cmd<HeldDeletes> {
+    state.app().held_deletes()
+}
+
+/// Delete them / Keep them for the held mass delete.
+#[tauri::command]
+pub async fn resolve_held_deletes(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    choice: HeldChoice,
+) -> Cmd<SyncReport> {
+    let decided = state
+        .app()
+        .resolve_held_deletes(choice, &CancellationToken::new(), |_| {})
+        .await;
+    events::status_changed(&app);
+    events::appointments_changed(&app);
+    decided
 }
 
 #[tauri::command]

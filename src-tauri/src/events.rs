@@ -79,6 +79,14 @@ pub fn notices(before: &SyncStatus, after: &SyncStatus) -> Vec<Notice> {
                    Reconnect; nothing has been lost."
                 .to_owned(),
         });
+    } else if after.held_deletes > 0 && before.held_deletes == 0 {
+        out.push(Notice {
+            title: "Bookline is holding a mass delete for your decision",
+            body: format!(
+                "{} Open Bookline to delete them or keep them; everything else keeps syncing.",
+                bookline_core::sync::held::sentence(after.held_deletes)
+            ),
+        });
     } else if after.failing_long && !before.failing_long {
         out.push(Notice {
             title: "Google Calendar sync keeps failing",
@@ -203,6 +211,7 @@ mod tests {
             failing_since: None,
             failing_long: false,
             passes: 0,
+            held_deletes: 0,
         }
     }
 
@@ -231,6 +240,30 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].body, "Google could not be reached.");
         assert!(notices(&long, &long).is_empty());
+    }
+
+    #[test]
+    fn a_held_mass_delete_is_announced_once() {
+        let idle = status(SyncPhase::Idle);
+        let held = SyncStatus {
+            held_deletes: 25,
+            passes: 1,
+            ..status(SyncPhase::NeedsDecision)
+        };
+        let found = notices(&idle, &held);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].body.contains("holding 25 deletions"),
+            "{:?}",
+            found[0]
+        );
+        // Later passes that still hold (through syncing and back) say nothing.
+        let syncing = SyncStatus {
+            state: SyncPhase::Syncing,
+            ..held.clone()
+        };
+        assert!(notices(&held, &syncing).is_empty());
+        assert!(notices(&syncing, &held).is_empty());
     }
 
     #[test]

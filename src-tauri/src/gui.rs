@@ -338,6 +338,8 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
             commands::save_sync_settings,
             commands::calendar_change_preview,
             commands::sync_now,
+            commands::held_deletes,
+            commands::resolve_held_deletes,
             commands::pause_sync,
             commands::resume_sync,
             commands::backfill_preview,

@@ -17,7 +17,7 @@ pub enum TrayState {
     Synced,
     Syncing,
     Paused,
-    /// Reconnect needed, or passes keep failing.
+    /// Reconnect needed, passes keep failing, or deletions wait for a decision.
     Attention,
 }
 
@@ -25,14 +25,21 @@ pub enum TrayState {
 /// when the network comes back), so it shows as synced-with-a-note, not as attention,
 /// until it has lasted long enough for `failing_long`.
 pub fn tray_state(status: &SyncStatus) -> TrayState {
-    if status.state == SyncPhase::NeedsReconnect || status.failing_long {
+    if matches!(
+        status.state,
+        SyncPhase::NeedsReconnect | SyncPhase::NeedsDecision
+    ) || status.failing_long
+    {
         return TrayState::Attention;
     }
     match status.state {
         SyncPhase::Syncing => TrayState::Syncing,
         SyncPhase::Paused => TrayState::Paused,
         SyncPhase::Error => TrayState::Attention,
-        SyncPhase::Idle | SyncPhase::Offline | SyncPhase::NeedsReconnect => {
+        SyncPhase::Idle
+        | SyncPhase::Offline
+        | SyncPhase::NeedsReconnect
+        | SyncPhase::NeedsDecision => {
             if status.paused {
                 TrayState::Paused
             } else {
@@ -53,6 +60,12 @@ pub fn status_line(status: &SyncStatus, connected: bool, now: DateTime<Utc>) -> 
         SyncPhase::Offline => return "Offline — will retry".to_owned(),
         SyncPhase::Error => return "Sync is failing — open Bookline".to_owned(),
         SyncPhase::Syncing => return "Syncing…".to_owned(),
+        SyncPhase::NeedsDecision => {
+            return match status.held_deletes {
+                1 => "1 deletion waits for your decision — open Bookline".to_owned(),
+                n => format!("{n} deletions wait for your decision — open Bookline"),
+            }
+        }
         SyncPhase::Paused | SyncPhase::Idle => {}
     }
     let prefix = if status.paused { "Paused · " } else { "" };
@@ -72,6 +85,12 @@ fn ago(elapsed: chrono::Duration) -> String {
         120..=1439 => format!("{} hours ago", minutes / 60),
         _ => format!("{} days ago", minutes / 1440),
     }
+}
+
+/// Whether the status line is a menu entry that opens the window (a decision is needed
+/// there); otherwise it is a disabled line of text.
+pub fn status_opens_window(status: &SyncStatus) -> bool {
+    status.state == SyncPhase::NeedsDecision
 }
 
 /// The label of the pause item.
@@ -119,6 +138,7 @@ struct Shown {
     state: Option<TrayState>,
     line: String,
     pause: &'static str,
+    line_enabled: bool,
 }
 
 /// Builds the tray icon and its menu.
@@ -184,6 +204,13 @@ impl Tray {
                 Err(e) => tracing::warn!("the tray menu could not change: {e}"),
             }
         }
+        let line_enabled = status_opens_window(status);
+        if shown.line_enabled != line_enabled {
+            match self.status.set_enabled(line_enabled) {
+                Ok(()) => shown.line_enabled = line_enabled,
+                Err(e) => tracing::warn!("the tray menu could not change: {e}"),
+            }
+        }
         if shown.pause != pause {
             match self.pause.set_text(pause) {
                 Ok(()) => shown.pause = pause,
@@ -195,7 +222,8 @@ impl Tray {
 
 fn on_menu(app: &AppHandle, id: &str) {
     match id {
-        MENU_OPEN => gui::show_main_window(app),
+        // The status line is enabled only when it asks for a decision in the window.
+        MENU_OPEN | MENU_STATUS => gui::show_main_window(app),
         MENU_SYNC => {
             let runtime = app.state::<AppState>().runtime().clone();
             // The report reaches the window through the status and appointments events.
@@ -237,6 +265,7 @@ mod tests {
             failing_since: None,
             failing_long: false,
             passes: 0,
+            held_deletes: 0,
         }
     }
 
@@ -251,6 +280,19 @@ mod tests {
             tray_state(&status(SyncPhase::NeedsReconnect)),
             TrayState::Attention
         );
+    }
+
+    #[test]
+    fn held_deletions_need_attention_and_the_line_opens_the_window() {
+        let mut s = status(SyncPhase::NeedsDecision);
+        s.held_deletes = 25;
+        assert_eq!(tray_state(&s), TrayState::Attention);
+        assert_eq!(
+            status_line(&s, true, Utc::now()),
+            "25 deletions wait for your decision — open Bookline"
+        );
+        assert!(status_opens_window(&s));
+        assert!(!status_opens_window(&status(SyncPhase::Idle)));
     }
 
     #[test]

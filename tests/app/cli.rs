@@ -783,6 +783,128 @@ mod google {
         rt.block_on(emulator.shutdown());
     }
 
+    /// A mass delete in Google is held, not applied: `sync` says so and exits non-zero,
+    /// `status --json` lists it, `sync --keep` restores the events and `sync --yes`
+    /// deletes the appointments.
+    #[test]
+    fn a_held_mass_delete_is_decided_with_keep_or_yes() {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            eprintln!("skipped: no D-Bus session, so no Secret Service to keep the sign-in in");
+            return;
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (emulator, base_url, email, token) = emulator_with_account(&rt, None, 0);
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut app = Bookline {
+            dir: data.path().to_path_buf(),
+            base_url: base_url.clone(),
+            outputs: Vec::new(),
+        };
+        connect_playing_the_browser(&mut app, &rt, &email);
+        let http = reqwest::Client::new();
+        let events_url = format!("{base_url}/calendar/v3/calendars/{email}/events");
+        let ids: Vec<String> = rt.block_on(async {
+            let mut ids = Vec::new();
+            for i in 0..25 {
+                let created: Value = http
+                    .post(&events_url)
+                    .bearer_auth(&token)
+                    .json(&json!({
+                        "summary": format!("Visit {i:02}"),
+                        "start": { "dateTime": format!("2030-05-{:02}T10:00:00Z", i + 1) },
+                        "end": { "dateTime": format!("2030-05-{:02}T11:00:00Z", i + 1) },
+                    }))
+                    .send()
+                    .await
+                    .expect("insert")
+                    .json()
+                    .await
+                    .expect("insert JSON");
+                ids.push(created["id"].as_str().expect("id").to_owned());
+            }
+            ids
+        });
+        let report = app.json(&["sync", "--json"]);
+        assert_eq!(report["created_in_crm"], 25, "{report}");
+        let delete_22 = |rt: &tokio::runtime::Runtime| {
+            rt.block_on(async {
+                for id in &ids[..22] {
+                    let r = http
+                        .delete(format!("{events_url}/{id}"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                        .expect("delete");
+                    assert!(r.status().is_success(), "{}", r.status());
+                }
+            })
+        };
+        let live_events = |rt: &tokio::runtime::Runtime| -> usize {
+            rt.block_on(async {
+                let listed: Value = http
+                    .get(&events_url)
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .expect("list")
+                    .json()
+                    .await
+                    .expect("list JSON");
+                listed["items"].as_array().map_or(0, Vec::len)
+            })
+        };
+
+        // Held: the pass itself ran, the command asks for a decision in one line.
+        delete_22(&rt);
+        let out = app.run(&["sync", "--json"]);
+        assert!(!out.status.success(), "sync asks for a decision");
+        assert_one_line(&out.stderr);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--yes") && stderr.contains("--keep"),
+            "{stderr}"
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).expect("the report");
+        assert_eq!(report["held_deletes"], 22, "{report}");
+        assert_eq!(report["deleted_in_crm"], 0, "{report}");
+        let status = app.json(&["status", "--json"]);
+        assert_eq!(status["held_deletes"]["crm"], 22, "{status}");
+        assert_eq!(status["held_deletes"]["google"], 0, "{status}");
+        assert_eq!(
+            status["held_deletes"]["first"].as_array().map(Vec::len),
+            Some(10)
+        );
+        assert_eq!(status["held_deletes"]["first"][0]["title"], "Visit 00");
+        assert_eq!(status["sync"]["state"], "needs_decision", "{status}");
+        assert_eq!(app.list().len(), 25);
+        let out = app.run(&["sync", "--yes", "--keep"]);
+        assert!(!out.status.success());
+        assert_one_line(&out.stderr);
+
+        // --keep: the events are written back; nothing is held any more.
+        let report = app.json(&["sync", "--keep", "--json"]);
+        assert_eq!(report["held_deletes"], 0, "{report}");
+        assert_eq!(report["deleted_in_crm"], 0, "{report}");
+        assert_eq!(live_events(&rt), 25);
+        assert_eq!(app.list().len(), 25);
+        let status = app.json(&["status", "--json"]);
+        assert_eq!(status["held_deletes"]["crm"], 0, "{status}");
+        assert_eq!(status["sync"]["state"], "idle", "{status}");
+
+        // Deleted again, and this time --yes: the appointments go.
+        delete_22(&rt);
+        let report = app.json(&["sync", "--yes", "--json"]);
+        assert_eq!(report["deleted_in_crm"], 22, "{report}");
+        assert_eq!(report["held_deletes"], 0, "{report}");
+        assert_eq!(app.list().len(), 3);
+        assert_eq!(live_events(&rt), 3);
+        rt.block_on(emulator.shutdown());
+    }
+
     /// `BOOKLINE_GOOGLE_QUOTA_PER_MINUTE` sets the engine's own quota: at 60 a minute
     /// (a burst of 2, then about one request a second) a pass of one listing and three
     /// inserts must wait about two seconds; with the default the same pass waits for

@@ -382,6 +382,157 @@ async fn connect_backfill_and_remove_google() {
     emulator.shutdown().await;
 }
 
+/// A mass delete in Google is held, not applied: the window shows the decision (counts,
+/// the first titles, Delete them / Keep them), and Keep them writes the events back so
+/// SQLite and Google agree again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver and a Secret Service: run by `make test`"]
+async fn a_mass_delete_waits_for_a_decision_in_the_window() {
+    let email = "held-e2e@example.com";
+    let emulator = gcal_emulator::Emulator::start(gcal_emulator::EmulatorOptions::default())
+        .await
+        .expect("the emulator starts");
+    let google = Google::new(emulator.base_url());
+    // Created first, so automatic consent signs in as this account; its token lets the
+    // test play the user deleting events in Google.
+    let account = google.control("accounts", json!({ "email": email })).await;
+    let token = account["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    google.control("consent", json!({ "auto": "allow" })).await;
+    let data = tempfile::tempdir().expect("temp dir");
+    connect_through_cli(data.path(), &google).await;
+
+    // 30 events booked in Google after connecting come into Bookline.
+    let start = chrono::Utc::now() + chrono::Duration::days(3);
+    let mut event_ids = Vec::new();
+    for i in 0..30 {
+        let at = start + chrono::Duration::hours(i);
+        let event = google
+            .control(
+                &format!("events/{email}"),
+                json!({
+                    "summary": format!("Client visit {i:02}"),
+                    "start": {"dateTime": at.to_rfc3339()},
+                    "end": {"dateTime": (at + chrono::Duration::minutes(30)).to_rfc3339()},
+                }),
+            )
+            .await;
+        event_ids.push(event["id"].as_str().expect("an event id").to_owned());
+    }
+    let sync = Command::new(app_binary())
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["sync", "--json"])
+        .env_remove("BOOKLINE_DATA_DIR")
+        .envs(google_env(&google.base))
+        .output()
+        .expect("bookline sync runs");
+    let report = super::success_json(&["sync", "--json"], &sync);
+    assert_eq!(report["created_in_crm"], 30, "{report}");
+
+    // 25 of them deleted in Google: more than the delete guard lets through.
+    let events_url = format!("{}/calendar/v3/calendars/{email}/events", google.base);
+    for id in &event_ids[..25] {
+        let deleted = google
+            .http
+            .delete(format!("{events_url}/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("events.delete");
+        assert!(deleted.status().is_success(), "{deleted:?}");
+    }
+
+    let env = google_env(&google.base);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let driver = TauriDriver::start_with_env(&env);
+    let wd = WebDriver::session(&driver, data.path()).await;
+
+    // The first pass holds the 25 and the window asks.
+    let panel = wd.wait_for("held-deletes").await;
+    let text = wd
+        .poll("the held deletions", || async {
+            let text = panel.text_content(&wd).await;
+            text.contains("25 deletions").then_some(text)
+        })
+        .await;
+    assert!(text.contains("25 events were deleted in Google"), "{text}");
+    assert_eq!(wd.find_all("held-item").await.len(), 10, "{text}");
+    assert!(text.contains("Client visit 00"), "{text}");
+    assert!(text.contains("and 15 more"), "{text}");
+    let sync_state = wd.wait_for("sync-state").await;
+    wd.poll("the needs-decision state", || async {
+        (sync_state.attribute(&wd, "data-state").await.as_deref() == Some("needs_decision"))
+            .then_some(())
+    })
+    .await;
+    let db = rusqlite::Connection::open_with_flags(
+        data.path().join("bookline.sqlite3"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("the database file opens");
+    let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).expect(sql) };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM appointments"),
+        30,
+        "nothing deleted yet"
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM held_deletes"), 25);
+    wd.screenshot(&screenshot_path("mass-delete-decision.png"))
+        .await;
+
+    // Keep them: the events come back in Google, and the question goes away.
+    wd.find("held-keep").await.click(&wd).await;
+    wd.poll("the decision to be applied", || async {
+        if wd.try_find("held-deletes").await.is_some() {
+            return None;
+        }
+        (count("SELECT COUNT(*) FROM held_deletes") == 0).then_some(())
+    })
+    .await;
+    assert_eq!(count("SELECT COUNT(*) FROM appointments"), 30);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM appointments WHERE status = 'cancelled'"),
+        0
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM links"), 30);
+    let listed: Value = google
+        .http
+        .get(&events_url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("events.list")
+        .json()
+        .await
+        .expect("events.list is JSON");
+    let live: Vec<&str> = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["status"] != "cancelled")
+        .filter_map(|e| e["id"].as_str())
+        .collect();
+    assert_eq!(live.len(), 30, "every event is back, none twice: {listed}");
+    for id in &event_ids {
+        assert!(
+            live.contains(&id.as_str()),
+            "{id} was restored under its own id"
+        );
+    }
+    wd.poll("the synced state", || async {
+        (sync_state.attribute(&wd, "data-state").await.as_deref() == Some("idle")).then_some(())
+    })
+    .await;
+    wd.screenshot(&screenshot_path("mass-delete-kept.png"))
+        .await;
+
+    wd.close().await;
+    emulator.shutdown().await;
+}
+
 /// Single instance: a second start with the same data dir hands over to the running app
 /// (which shows its window) and exits, without opening a window of its own.
 #[test]

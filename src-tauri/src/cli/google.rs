@@ -15,6 +15,7 @@ use bookline_core::sync::backfill::{
 };
 use bookline_core::sync::calendar_change::CalendarChangeChoice;
 use bookline_core::sync::engine::EngineOptions;
+use bookline_core::sync::held::{self, HeldChoice};
 use bookline_core::sync::settings::{self, SyncSettings};
 use bookline_core::sync::{Direction, SyncReport};
 use chrono::NaiveDate;
@@ -110,9 +111,13 @@ pub struct SettingsArgs {
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// Go ahead even when the pass would delete more than the delete guard allows.
-    #[arg(long)]
+    /// Go ahead even when the pass would delete more than the delete guard allows, and
+    /// apply the deletions held for a decision (Delete them).
+    #[arg(long, conflicts_with = "keep")]
     pub yes: bool,
+    /// Keep the items of the held deletions: restore each from the other side (Keep them).
+    #[arg(long)]
+    pub keep: bool,
     /// Print the counts as JSON.
     #[arg(long)]
     pub json: bool,
@@ -283,6 +288,19 @@ fn describe_status(s: &AppStatus) -> String {
         s.last_sync.as_deref().unwrap_or("never")
     ));
     text.push_str(&format!("Waiting to be sent: {}\n", s.pending));
+    let held = &s.held_deletes;
+    if held.total() > 0 {
+        text.push_str(&format!(
+            "{} ({} in Bookline, {} in Google). Run `bookline sync --yes` to delete them or \
+             `bookline sync --keep` to keep them.\n",
+            held::sentence(held.total()).trim_end_matches('.'),
+            held.crm,
+            held.google
+        ));
+        for item in &held.first {
+            text.push_str(&format!("  - {}\n", item.title));
+        }
+    }
     for item in &s.parked {
         text.push_str(&format!(
             "Set aside (can't be stored): “{}” — {} (tried again when it changes in Google)\n",
@@ -481,6 +499,20 @@ pub fn sync(target: &Target, args: &SyncArgs) -> anyhow::Result<()> {
                 eprintln!("Waiting: a sync is running in {owner}…")
             })
             .await?;
+        let choice = match (args.yes, args.keep) {
+            (true, _) => Some(HeldChoice::Delete),
+            (_, true) => Some(HeldChoice::Keep),
+            _ => None,
+        };
+        let mut report = report;
+        if let (Some(choice), true) = (choice, report.held_deletes > 0) {
+            let decided = app
+                .resolve_held_deletes(choice, &cancel_on_ctrl_c(), |owner| {
+                    eprintln!("Waiting: a sync is running in {owner}…")
+                })
+                .await?;
+            report.absorb(decided);
+        }
         if args.json {
             print_json(&report)?;
         } else {
@@ -490,6 +522,12 @@ pub fn sync(target: &Target, args: &SyncArgs) -> anyhow::Result<()> {
             bail!(
                 "{} item(s) could not be synced and stay queued for the next pass",
                 report.errors.len()
+            );
+        }
+        if report.held_deletes > 0 {
+            bail!(
+                "{} Run `bookline sync --yes` to delete them or `bookline sync --keep` to keep them",
+                held::sentence(report.held_deletes).trim_end_matches('.')
             );
         }
         Ok(())
@@ -515,6 +553,12 @@ fn describe_sync(r: &SyncReport) -> String {
     }
     for e in &r.errors {
         text.push_str(&format!("Error: {e}\n"));
+    }
+    if r.held_deletes > 0 {
+        text.push_str(&format!(
+            "Held for your decision: {} deletion(s)\n",
+            r.held_deletes
+        ));
     }
     text
 }

@@ -13,6 +13,8 @@ import type { CalendarChangeChoice } from './bindings/CalendarChangeChoice';
 import type { CalendarChangePreview } from './bindings/CalendarChangePreview';
 import type { ListQuery } from './bindings/ListQuery';
 import type { Occurrence } from './bindings/Occurrence';
+import type { HeldChoice } from './bindings/HeldChoice';
+import type { HeldDeletes } from './bindings/HeldDeletes';
 import type { Status } from './bindings/Status';
 import type { ActivityEntry } from './bindings/ActivityEntry';
 import type { BackfillRequest } from './bindings/BackfillRequest';
@@ -87,6 +89,8 @@ export const api = {
     call<SyncSettings>('save_sync_settings', { settings, calendarChoice }),
   calendarChangePreview: (to: string) => call<CalendarChangePreview>('calendar_change_preview', { to }),
   syncNow: () => call<SyncReport>('sync_now'),
+  heldDeletes: () => call<HeldDeletes>('held_deletes'),
+  resolveHeldDeletes: (choice: HeldChoice) => call<SyncReport>('resolve_held_deletes', { choice }),
   pauseSync: () => call<AppStatus>('pause_sync'),
   resumeSync: () => call<AppStatus>('resume_sync'),
   backfillPreview: (args: BackfillRequest) => call<BackfillPreview>('backfill_preview', { ...args }),

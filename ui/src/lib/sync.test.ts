@@ -38,6 +38,7 @@ function status(over: Partial<AppStatus> = {}): AppStatus {
     last_sync: '2026-11-25T11:55:00Z',
     pending: 0,
     sync: { state: 'idle', message: null },
+    held_deletes: { crm: 0, google: 0, first: [] },
     parked: [],
     ...over,
   };
@@ -101,6 +102,10 @@ describe('sync line', () => {
     expect(syncLine(status({ sync: { state: 'syncing', message: null } }), NOW).text).toBe('Syncing…');
     expect(syncLine(status({ sync: { state: 'paused', message: null } }), NOW).text).toBe('Sync paused — last synced 5 min ago');
     expect(syncLine(status({ sync: { state: 'offline', message: null }, last_sync: null }), NOW).text).toContain('not synced yet');
+    expect(syncLine(status({ sync: { state: 'needs_decision', message: null } }), NOW)).toEqual({
+      tone: 'warn',
+      text: 'Deletions wait for your decision — last synced 5 min ago',
+    });
     expect(syncLine(status({ sync: { state: 'error', message: 'Google answered 500.' } }), NOW)).toEqual({ tone: 'error', text: 'Sync error — last synced 5 min ago' });
     expect(syncLine(status({ needs_reconnect: true }), NOW)).toEqual({ tone: 'error', text: 'Needs reconnecting' });
     expect(syncLine(status({ last_sync: null }), NOW).text).toBe('Not synced yet');

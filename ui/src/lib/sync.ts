@@ -76,6 +76,8 @@ export function syncLine(status: AppStatus, nowMs: number): { tone: Tone; text: 
       return { tone: 'warn', text: `Offline — will sync when the network is back (${last})` };
     case 'error':
       return { tone: 'error', text: `Sync error — ${last}` };
+    case 'needs_decision':
+      return { tone: 'warn', text: `Deletions wait for your decision — ${last}` };
     case 'idle':
       return status.last_sync ? { tone: 'ok', text: `Synced ${ago(status.last_sync, nowMs)}` } : { tone: 'muted', text: 'Not synced yet' };
   }

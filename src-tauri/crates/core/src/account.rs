@@ -27,6 +27,7 @@ use crate::oauth::{self, OAuthClient, OAuthClientConfig, OAuthError, TokenManage
 use crate::runtime::{SyncLine, SyncPhase, SyncRuntimeHandle};
 use crate::secrets::{self, SecretStore};
 use crate::store::{Store, StoreError};
+use crate::sync::held::{self, HeldDeletes};
 use crate::sync::parked::{self, ParkedItem};
 use crate::sync::Direction;
 use crate::sync::{backfill, links};
@@ -80,6 +81,8 @@ pub struct AppStatus {
     /// Outbox items waiting to be sent.
     pub pending: u32,
     pub sync: SyncLine,
+    /// Deletions held for the user's decision (Delete them / Keep them).
+    pub held_deletes: HeldDeletes,
     /// Google events Bookline cannot store, set aside with their reason (spec §3); each is
     /// tried again when it changes in Google.
     pub parked: Vec<ParkedItem>,
@@ -409,6 +412,24 @@ impl AccountService {
             },
         };
         let pending = self.store.pending_outbox_count().map_err(storage)?;
+        let held_deletes = if connected {
+            held::pending(&self.store).map_err(storage)?
+        } else {
+            HeldDeletes::default()
+        };
+        // The table is the truth (a CLI process without a loop, or a decision just made
+        // while the loop's last pass still remembers the held set).
+        let sync = match sync.state {
+            SyncPhase::Idle if held_deletes.total() > 0 => SyncLine {
+                state: SyncPhase::NeedsDecision,
+                message: Some(held::sentence(held_deletes.total())),
+            },
+            SyncPhase::NeedsDecision if held_deletes.total() == 0 => SyncLine {
+                state: SyncPhase::Idle,
+                message: None,
+            },
+            _ => sync,
+        };
         let parked = if connected {
             parked::list(&self.store).map_err(storage)?
         } else {
@@ -434,6 +455,7 @@ impl AccountService {
             },
             pending: u32::try_from(pending).unwrap_or(u32::MAX),
             sync,
+            held_deletes,
             parked,
         })
     }
@@ -628,6 +650,7 @@ impl AccountService {
                 links::forget_all(&self.store, tx)?;
                 backfill::forget_all(&self.store, tx)?;
                 self.store.outbox_forget_all_in(tx)?;
+                held::clear(&self.store, tx)?;
                 parked::forget_all(&self.store, tx)?;
                 // Deleted directly (no outbox rows): this is not a user's delete to send
                 // to Google; the events stay in Google.

@@ -42,6 +42,7 @@ use crate::sync::calendar_change::{
     CalendarChangeReport,
 };
 use crate::sync::engine::{EngineOptions, SyncEngine, SyncReport};
+use crate::sync::held::{self, HeldChoice, HeldDeletes};
 use crate::sync::service::{account_context, run_pass, status_view, EnginePass};
 use crate::sync::settings::{self, SyncSettings};
 use crate::sync_lock::{SyncLock, SyncLockGuard};
@@ -297,6 +298,49 @@ impl App {
             on_wait,
         )
         .await
+    }
+
+    /// The deletions held for the user's decision (a mass delete the guard stopped).
+    pub fn held_deletes(&self) -> Result<HeldDeletes, AppError> {
+        Ok(held::pending(&self.store)?)
+    }
+
+    /// The user's decision on the held deletions: Delete them applies them, Keep them
+    /// restores each item from the other side. Like a transfer it holds the background
+    /// loop and takes the sync lock; afterwards the loop runs a pass, so its state (and
+    /// the tray) follow at once.
+    pub async fn resolve_held_deletes(
+        &self,
+        choice: HeldChoice,
+        cancel: &CancellationToken,
+        on_wait: impl FnOnce(&str),
+    ) -> Result<SyncReport, AppError> {
+        self.require_ready()?;
+        let runtime = self.account.runtime();
+        let report = {
+            let _hold = match &runtime {
+                Some(runtime) => Some(runtime.hold().await),
+                None => None,
+            };
+            let _lock: SyncLockGuard = self
+                .sync_lock
+                .acquire(
+                    "a decision on held deletions",
+                    TRANSFER_LOCK_WAIT,
+                    cancel,
+                    on_wait,
+                )
+                .await?;
+            let ctx = account_context(&self.account)?;
+            let client = self.account.client()?;
+            held::resolve(&self.engine, &self.store, &client, &ctx, choice, cancel)
+                .await
+                .map_err(AppError::from)?
+        };
+        if let Some(runtime) = runtime {
+            runtime.request_sync();
+        }
+        Ok(report)
     }
 
     // ---- Settings ----

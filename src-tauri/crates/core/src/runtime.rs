@@ -58,6 +58,9 @@ pub enum SyncPhase {
     Offline,
     Error,
     NeedsReconnect,
+    /// Passes go on, but deletions are held until the user chooses Delete them or Keep
+    /// them (`sync::held`).
+    NeedsDecision,
 }
 
 /// `AppStatus.sync`: the phase and, when there is something to say, a sentence.
@@ -85,6 +88,8 @@ pub struct SyncStatus {
     pub failing_long: bool,
     /// Passes run since start (successful or not).
     pub passes: u64,
+    /// Deletions held for the user's decision, as the last successful pass left them.
+    pub held_deletes: u32,
 }
 
 impl SyncStatus {
@@ -314,6 +319,7 @@ impl SyncRuntime {
             failing_since: None,
             failing_long: false,
             passes: 0,
+            held_deletes: 0,
         };
         let (status_tx, status_rx) = watch::channel(initial);
         let shared = Arc::new(Shared {
@@ -487,12 +493,17 @@ impl Worker {
                     // The tray must not say "Last synced …" for an account that is gone.
                     s.last_sync = None;
                     s.last_report = None;
+                    s.held_deletes = 0;
                 }
                 Readiness::Ready if self.paused => {
                     s.state = SyncPhase::Paused;
                     s.message = Some("Sync is paused.".to_owned());
                 }
                 // After a failure the error stays shown until a pass succeeds.
+                Readiness::Ready if self.failures == 0 && s.held_deletes > 0 => {
+                    s.state = SyncPhase::NeedsDecision;
+                    s.message = Some(crate::sync::held::sentence(s.held_deletes));
+                }
                 Readiness::Ready if self.failures == 0 => {
                     s.state = SyncPhase::Idle;
                     s.message = None;
@@ -602,12 +613,21 @@ impl Worker {
                 let now = Utc::now();
                 let message = match report.errors.len() {
                     0 if self.paused => Some("Sync is paused.".to_owned()),
+                    0 if report.held_deletes > 0 => {
+                        Some(crate::sync::held::sentence(report.held_deletes))
+                    }
                     0 => None,
                     1 => Some("1 item could not be synced; see Sync activity.".to_owned()),
                     n => Some(format!("{n} items could not be synced; see Sync activity.")),
                 };
+                let state = if report.held_deletes > 0 && !self.paused {
+                    SyncPhase::NeedsDecision
+                } else {
+                    rest
+                };
                 self.status.send_modify(|s| {
-                    s.state = rest;
+                    s.held_deletes = report.held_deletes;
+                    s.state = state;
                     s.message = message;
                     s.last_sync = Some(now);
                     s.last_report = Some(report.clone());

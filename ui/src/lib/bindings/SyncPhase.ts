@@ -3,4 +3,4 @@
 /**
  * The loop's state, as the UI and the tray show it.
  */
-export type SyncPhase = "idle" | "syncing" | "paused" | "offline" | "error" | "needs_reconnect";
+export type SyncPhase = "idle" | "syncing" | "paused" | "offline" | "error" | "needs_reconnect" | "needs_decision";

@@ -7,4 +7,9 @@ export type SyncReport = { created_in_google: number, updated_in_google: number,
 /**
  * One sentence per item that failed (it stays queued and is retried next pass).
  */
-errors: Array<string>, };
+errors: Array<string>, 
+/**
+ * Deletions held for the user's decision after this pass (`sync::held`): the pass
+ * would have deleted more than the delete guard allows, or a decision was pending.
+ */
+held_deletes: number, };

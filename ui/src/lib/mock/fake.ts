@@ -296,6 +296,10 @@ function dispatch(cmd: string, args: Record<string, unknown>): unknown {
       return structuredClone(settings);
     case 'save_sync_settings':
       return saveSettings(args.settings as SyncSettings);
+    case 'held_deletes':
+      return { crm: 0, google: 0, first: [] };
+    case 'resolve_held_deletes':
+      return syncPass();
     case 'calendar_change_preview':
       // The fake keeps no links: a change of calendar never has events to move.
       return {
@@ -472,6 +476,7 @@ function appStatus(): AppStatus {
     calendar_id: google.connected ? settings.calendar_id : null,
     last_sync: google.lastSync,
     pending: google.connected ? pendingIds.size : 0,
+    held_deletes: { crm: 0, google: 0, first: [] },
     sync: {
       state,
       message: state === 'needs_reconnect' ? 'Google no longer accepts Bookline’s access (the permission was removed). Reconnect to resume syncing; nothing has been lost.' : null,
@@ -644,7 +649,7 @@ async function syncPass(): Promise<SyncReport> {
   changed();
   await new Promise((r) => setTimeout(r, 1200));
   const sent = [...pendingIds];
-  const report: SyncReport = { created_in_google: 0, updated_in_google: 0, deleted_in_google: 0, created_in_crm: 0, updated_in_crm: 0, deleted_in_crm: 0, conflicts: 0, errors: [] };
+  const report: SyncReport = { created_in_google: 0, updated_in_google: 0, deleted_in_google: 0, created_in_crm: 0, updated_in_crm: 0, deleted_in_crm: 0, conflicts: 0, errors: [], held_deletes: 0 };
   for (const id of sent) {
     const a = store.find((x) => x.id === id);
     pendingIds.delete(id);

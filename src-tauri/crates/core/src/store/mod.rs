@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0009_links_rowid.sql"),
     include_str!("../../migrations/0010_parked.sql"),
     include_str!("../../migrations/0011_source_event_id.sql"),
+    include_str!("../../migrations/0012_held_deletes.sql"),
 ];
 
 /// Versions (1-based) that rebuild a table: they run with foreign keys off (SQLite's

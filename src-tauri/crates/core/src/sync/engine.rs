@@ -29,6 +29,7 @@ use crate::sync::decide::{
     InstanceRef, LinkRecord, Mode, PairedBy, Side, Snapshot, SyncItem, SyncKey, SyncOp,
 };
 use crate::sync::fields::{Field, FieldSet, SyncFields, SyncStatus};
+use crate::sync::held;
 use crate::sync::ids;
 use crate::sync::links::{self, GoogleText, Link};
 use crate::sync::mapping::{self, MappingContext, APPOINTMENT_ID_PROPERTY};
@@ -61,6 +62,10 @@ pub struct SyncReport {
     pub conflicts: u32,
     /// One sentence per item that failed (it stays queued and is retried next pass).
     pub errors: Vec<String>,
+    /// Deletions held for the user's decision after this pass (`sync::held`): the pass
+    /// would have deleted more than the delete guard allows, or a decision was pending.
+    #[serde(default)]
+    pub held_deletes: u32,
 }
 
 impl SyncReport {
@@ -73,6 +78,14 @@ impl SyncReport {
             + self.updated_in_crm
             + self.deleted_in_crm
             > 0
+    }
+
+    /// Adds what a later step (a decision on held deletions after the pass) did; what is
+    /// held is what the later step left.
+    pub fn absorb(&mut self, later: SyncReport) {
+        let held = later.held_deletes;
+        merge_counts(self, later);
+        self.held_deletes = held;
     }
 }
 
@@ -91,12 +104,6 @@ pub enum SyncError {
     Account(AppError),
     #[error("Sync was cancelled.")]
     Cancelled,
-    /// The pass would delete more than the delete guard allows; nothing was deleted.
-    #[error("This sync would delete {crm_deletes} appointment(s) in Bookline and {google_deletes} event(s) in Google. Bookline stopped to ask first: confirm to go ahead.")]
-    NeedsConfirmation {
-        crm_deletes: usize,
-        google_deletes: usize,
-    },
 }
 
 impl SyncError {
@@ -121,9 +128,6 @@ impl From<SyncError> for AppError {
             }
             SyncError::Account(app) => app,
             SyncError::Cancelled => AppError::new(ErrorCode::Cancelled, "Sync was cancelled."),
-            e @ SyncError::NeedsConfirmation { .. } => {
-                AppError::new(ErrorCode::Validation, e.to_string())
-            }
         }
     }
 }
@@ -204,10 +208,14 @@ impl DeleteCounts {
 /// The mass-delete guard of one pass (spec: more than 20 items or 10% of a side needs
 /// the user's yes). It weighs every delete of the pass — the pull's whole listing and
 /// then the push — against the sizes the sides had when the pass started, so deletes
-/// spread over pages or over pull and push add up.
+/// spread over pages or over pull and push add up. Once it trips, every further
+/// deletion of the pass is held (`sync::held`) and the rest of the pass goes on; while
+/// a decision is pending, every deletion of later passes is held too.
 #[derive(Debug)]
 struct PassGuard {
     confirmed: bool,
+    /// Deletions are being held: the guard tripped, or a decision was pending.
+    holding: bool,
     /// Deletes already let through in this pass.
     allowed: DeleteCounts,
     /// (appointments, linked events) when first needed.
@@ -215,24 +223,29 @@ struct PassGuard {
 }
 
 impl PassGuard {
-    fn new(confirmed: bool) -> Self {
+    fn new(confirmed: bool, holding: bool) -> Self {
         Self {
             confirmed,
+            holding: holding && !confirmed,
             allowed: DeleteCounts::default(),
             totals: None,
         }
     }
 
-    /// Lets `more` deletes through, or stops the pass (nothing of `more` applied yet).
+    /// Lets `more` deletes through (false), or says to hold them (true; nothing of `more`
+    /// applied yet).
     fn check(
         &mut self,
         engine: &SyncEngine,
         store: &Store,
         ctx: &AccountContext,
         more: DeleteCounts,
-    ) -> Result<(), SyncError> {
+    ) -> Result<bool, SyncError> {
         if self.confirmed || (more.crm == 0 && more.google == 0) {
-            return Ok(());
+            return Ok(false);
+        }
+        if self.holding {
+            return Ok(true);
         }
         let (crm_total, google_total) = match self.totals {
             Some(t) => t,
@@ -252,16 +265,19 @@ impl PassGuard {
             &engine.options.delete_policy,
         );
         if g.needs_confirmation {
-            return Err(SyncError::NeedsConfirmation {
+            tracing::info!(
                 crm_deletes,
                 google_deletes,
-            });
+                "mass delete held for a decision"
+            );
+            self.holding = true;
+            return Ok(true);
         }
         self.allowed = DeleteCounts {
             crm: crm_deletes,
             google: google_deletes,
         };
-        Ok(())
+        Ok(false)
     }
 }
 
@@ -306,7 +322,7 @@ impl Planned {
         }
     }
 
-    fn title(&self) -> String {
+    pub(crate) fn title(&self) -> String {
         let from_ops = self.ops.iter().find_map(|op| match op {
             SyncOp::CreateInGoogle { fields, .. } | SyncOp::CreateInCrm { fields, .. } => {
                 Some(fields.title.clone())
@@ -387,8 +403,9 @@ impl SyncEngine {
         }
     }
 
-    /// One ongoing-sync pass. Stops with `NeedsConfirmation` (nothing deleted) when it
-    /// would delete more than the delete guard allows; `run_pass_confirmed` goes ahead.
+    /// One ongoing-sync pass. When it would delete more than the delete guard allows, the
+    /// deletions are held for the user's decision (`sync::held`) and the rest applies;
+    /// `run_pass_confirmed` lets new deletions through.
     pub async fn run_pass(
         &self,
         store: &Store,
@@ -423,11 +440,13 @@ impl SyncEngine {
         let mode = Mode::Ongoing {
             connected_at: ctx.connected_at,
         };
-        let mut guard = PassGuard::new(confirmed);
+        let pending = store.read(|c| held::count(store, c))?;
+        let mut guard = PassGuard::new(confirmed, pending > 0);
         self.pull(store, &writer, ctx, &mode, &mut guard, &mut report)
             .await?;
         self.push(store, &writer, ctx, &mode, &mut guard, &mut report)
             .await?;
+        report.held_deletes = store.read(|c| held::count(store, c))?;
         if report.changed_anything() || !report.errors.is_empty() {
             // Only after passes that logged something: an idle poll writes nothing.
             activity::prune(store, activity::DEFAULT_KEEP)?;
@@ -508,8 +527,17 @@ impl SyncEngine {
                 };
                 let listed: Vec<Listed> = page.items.iter().filter_map(Listed::of).collect();
                 let problems_before = report.errors.len();
-                let (planned, problems) =
+                let (mut planned, problems) =
                     self.plan_events(store, ctx, mode, &calendar_tz, page.items)?;
+                // Held keys are recorded with the page (and its sync token): a Google
+                // cancellation behind the token is never listed again.
+                let held_keys: Vec<Planned> = if guard.holding {
+                    let (held_keys, rest) = planned.into_iter().partition(held::is_deletion);
+                    planned = rest;
+                    held_keys
+                } else {
+                    Vec::new()
+                };
                 // An event whose times cannot be read can't be stored at all: it is
                 // parked, not an error of the pass (the token moves past it).
                 let (unreadable, problems): (Vec<_>, Vec<_>) = problems
@@ -535,6 +563,7 @@ impl SyncEngine {
                     &calendar_tz,
                     report,
                     |tx, page| {
+                        held::record(store, tx, cal, &held_keys)?;
                         if !page.errors.is_empty() {
                             listing_failed.store(true, std::sync::atomic::Ordering::Relaxed);
                         }
@@ -570,7 +599,7 @@ impl SyncEngine {
         pages: &[EventsPage],
         guard: &mut PassGuard,
     ) -> Result<(), SyncError> {
-        if guard.confirmed {
+        if guard.confirmed || guard.holding {
             return Ok(());
         }
         let cancelled = pages
@@ -588,7 +617,7 @@ impl SyncEngine {
                 self.plan_events(store, ctx, mode, calendar_tz, page.items.clone())?;
             deletes.add(&planned);
         }
-        guard.check(self, store, ctx, deletes)
+        guard.check(self, store, ctx, deletes).map(|_| ())
     }
 
     /// Reads what the CRM knows about a page of events and decides each key.
@@ -684,7 +713,9 @@ impl SyncEngine {
                     }),
                     None => {
                         if let Some(l) = &link {
-                            if pending_delete(store, conn, &l.appointment_id)? {
+                            if pending_delete(store, conn, &l.appointment_id)?
+                                || held::holds_crm_delete(store, conn, &l.appointment_id)?
+                            {
                                 crm.push(deleted_side(l));
                             }
                         }
@@ -802,6 +833,11 @@ impl SyncEngine {
                 let Some((seqs, op)) = groups.remove(id) else {
                     continue;
                 };
+                // Waits for the user's decision on its held deletion (its outbox entries
+                // stay, and are sent after it).
+                if held::holds_appointment(store, conn, id)? {
+                    continue;
+                }
                 let link = links::by_appointment(store, conn, id)?;
                 if op == OutboxOp::Delete && link.is_none() && ctx.direction.writes_google() {
                     if let Some(p) = orphan_delete(store, conn, id, seqs.clone())? {
@@ -845,10 +881,18 @@ impl SyncEngine {
             }
             Ok(out)
         })?;
+        let mut planned = planned;
         if !guard.confirmed {
             let mut deletes = DeleteCounts::default();
             deletes.add(&planned);
-            guard.check(self, store, ctx, deletes)?;
+            if guard.check(self, store, ctx, deletes)? {
+                let (held_keys, rest): (Vec<Planned>, Vec<Planned>) =
+                    planned.into_iter().partition(held::is_deletion);
+                planned = rest;
+                store.write("hold the deletions for your decision", |tx| {
+                    held::record(store, tx, &ctx.calendar_id, &held_keys)
+                })?;
+            }
         }
         let mut rest = planned;
         while !rest.is_empty() {
@@ -1213,7 +1257,7 @@ fn linked_calendar(
 }
 
 /// The event id a key's Google writes go to.
-fn event_id_of(p: &Planned) -> Option<String> {
+pub(crate) fn event_id_of(p: &Planned) -> Option<String> {
     let occurrence = p.ops.iter().find_map(|op| match op {
         SyncOp::CreateInGoogle {
             instance: Some(series),
@@ -2130,7 +2174,7 @@ type Extra = (
 );
 
 /// What an event shows: its summary and description.
-fn text_of(event: &Event) -> GoogleText {
+pub(crate) fn text_of(event: &Event) -> GoogleText {
     GoogleText {
         summary: event.summary.clone().unwrap_or_default(),
         description: event.description.clone().unwrap_or_default(),

@@ -8,6 +8,7 @@ pub mod calendar_change;
 pub mod decide;
 pub mod engine;
 pub mod fields;
+pub mod held;
 pub mod ids;
 pub mod links;
 pub mod mapping;

@@ -816,6 +816,7 @@ async fn status_and_reports_serialize_to_the_contract_shapes() {
             "demo",
             "direction",
             "email",
+            "held_deletes",
             "last_sync",
             "needs_reconnect",
             "parked",
@@ -825,6 +826,10 @@ async fn status_and_reports_serialize_to_the_contract_shapes() {
     );
     assert_eq!(v["direction"], "both");
     assert_eq!(v["sync"], json!({"state": "idle", "message": null}));
+    assert_eq!(
+        v["held_deletes"],
+        json!({"crm": 0, "google": 0, "first": []})
+    );
     let calendars = serde_json::to_value(s.account.list_calendars().await.unwrap()).unwrap();
     assert_eq!(
         calendars[0],

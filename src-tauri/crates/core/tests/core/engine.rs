@@ -14,13 +14,14 @@ use bookline_core::sync::activity::{self, ActivityKind};
 use bookline_core::sync::engine::{
     AccountContext, ApplyHook, EngineOptions, SyncEngine, SyncError, SyncReport,
 };
+use bookline_core::sync::held::{self, HeldChoice};
 use bookline_core::sync::ids;
 use bookline_core::sync::links;
 use bookline_core::sync::mapping::APPOINTMENT_ID_PROPERTY;
 use bookline_core::sync::parked;
 use bookline_core::sync::privacy::PrivacySettings;
 use bookline_core::sync::writer::WriterOptions;
-use bookline_core::sync::Direction;
+use bookline_core::sync::{Direction, Side};
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, TimeZone, Utc};
 use gcal_emulator::Emulator;
 use serde_json::{json, Value};
@@ -1374,8 +1375,169 @@ async fn a_delete_of_a_never_pushed_appointment_sends_nothing() {
     );
 }
 
+/// Both sides agree: every appointment has exactly one live Google event under its link
+/// and every live event belongs to exactly one appointment.
+fn assert_sides_agree(
+    w: &World,
+    appointments: &[bookline_core::model::Appointment],
+    events: &[Event],
+) {
+    let mut event_ids: Vec<&str> = events.iter().filter_map(|e| e.id.as_deref()).collect();
+    event_ids.sort_unstable();
+    let before = event_ids.len();
+    event_ids.dedup();
+    assert_eq!(before, event_ids.len(), "duplicate events");
+    assert_eq!(
+        appointments.len(),
+        events.len(),
+        "one event per appointment"
+    );
+    for a in appointments {
+        let link = w
+            .store
+            .read(|c| links::by_appointment(&w.store, c, &a.id))
+            .unwrap()
+            .unwrap_or_else(|| panic!("“{}” has no link", a.title));
+        assert!(
+            event_ids.contains(&link.event_id.as_str()),
+            "“{}” is linked to an event that is not live",
+            a.title
+        );
+        assert_ne!(a.status, Status::Cancelled, "“{}” was cancelled", a.title);
+    }
+    let mut titles: Vec<&str> = appointments.iter().map(|a| a.title.as_str()).collect();
+    titles.sort_unstable();
+    let n = titles.len();
+    titles.dedup();
+    assert_eq!(n, titles.len(), "duplicate appointments");
+}
+
+/// 30 events imported from Google; then 25 of them deleted in Google, one new event in
+/// Google and one appointment edited in Bookline. The pass goes on: the new event and
+/// the edit sync, the 25 deletions are held.
+async fn google_mass_delete_world() -> (World, Vec<Event>) {
+    let w = World::new(Direction::Both).await;
+    let mut events = Vec::new();
+    for i in 0..30 {
+        events.push(
+            w.google_insert(
+                &format!("Imported {i}"),
+                at(18, 0) + ChronoDuration::minutes(i * 30),
+            )
+            .await,
+        );
+    }
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 30);
+    assert_eq!(r.held_deletes, 0);
+    for e in &events[..25] {
+        w.google_delete(e.id.as_deref().unwrap()).await;
+    }
+    w.google_insert("New in Google", at(20, 9)).await;
+    let kept = w
+        .crm_all()
+        .into_iter()
+        .find(|a| a.title == "Imported 27")
+        .unwrap();
+    let mut input = timed("Imported 27 (moved)", at(21, 10));
+    input.timezone = kept.timezone.clone();
+    w.store
+        .update_appointment(&kept.id, input, ChangeSource::User)
+        .unwrap();
+
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 1, "{r:?}");
+    assert_eq!(r.updated_in_google, 1, "{r:?}");
+    assert_eq!(
+        r.deleted_in_crm, 0,
+        "nothing deleted before the decision: {r:?}"
+    );
+    assert_eq!(r.held_deletes, 25, "{r:?}");
+    assert_eq!(w.crm_all().len(), 31);
+    let moved = w
+        .google_events()
+        .await
+        .into_iter()
+        .find(|e| e.summary.as_deref() == Some("Imported 27 (moved)"));
+    assert!(moved.is_some(), "the edit reached Google");
+    let held = held::pending(&w.store).unwrap();
+    assert_eq!((held.crm, held.google), (25, 0), "{held:?}");
+    assert_eq!(held.first.len(), 10);
+    assert!(held.first.iter().all(|i| i.side == Side::Crm));
+    assert!(held.first.iter().all(|i| i.title.starts_with("Imported ")));
+
+    // Later passes keep holding and sync everything else; new deletes join the held set.
+    w.google_insert("Also new in Google", at(22, 9)).await;
+    w.google_delete(events[25].id.as_deref().unwrap()).await;
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 1, "{r:?}");
+    assert_eq!(r.deleted_in_crm, 0, "{r:?}");
+    assert_eq!(r.held_deletes, 26, "{r:?}");
+    assert_eq!(w.crm_all().len(), 32);
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+    assert_eq!(r.held_deletes, 26);
+    (w, events)
+}
+
 #[tokio::test]
-async fn mass_delete_stops_and_asks_first() {
+async fn a_google_mass_delete_is_held_and_delete_them_applies_it() {
+    let (w, _) = google_mass_delete_world().await;
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Delete,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.deleted_in_crm, 26, "{r:?}");
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.held_deletes, 0);
+    assert_eq!(held::pending(&w.store).unwrap().crm, 0);
+    assert_eq!(w.crm_all().len(), 6);
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+    assert_sides_agree(&w, &w.crm_all(), &w.google_events().await);
+}
+
+#[tokio::test]
+async fn a_google_mass_delete_is_held_and_keep_them_restores_the_events() {
+    let (w, _) = google_mass_delete_world().await;
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Keep,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.deleted_in_crm, 0, "{r:?}");
+    assert_eq!(r.held_deletes, 0);
+    assert_eq!(held::pending(&w.store).unwrap().crm, 0);
+    assert_eq!(w.crm_all().len(), 32);
+    let events = w.google_events().await;
+    assert_eq!(events.len(), 32);
+    assert_sides_agree(&w, &w.crm_all(), &events);
+    // Nothing comes back on the next passes (no echo, no re-delete).
+    let r = w.pass().await;
+    assert_eq!(
+        r.deleted_in_crm + r.created_in_crm + r.created_in_google,
+        0,
+        "{r:?}"
+    );
+    w.pass().await;
+    assert_sides_agree(&w, &w.crm_all(), &w.google_events().await);
+}
+
+/// 30 appointments sent to Google; then 25 of them deleted in Bookline, one new
+/// appointment in Bookline and one event edited in Google.
+async fn crm_mass_delete_world() -> (World, Vec<String>) {
     let w = World::new(Direction::Both).await;
     let mut ids_ = Vec::new();
     for i in 0..30 {
@@ -1391,28 +1553,313 @@ async fn mass_delete_stops_and_asks_first() {
     for id in &ids_[..25] {
         w.store.delete_appointment(id, ChangeSource::User).unwrap();
     }
-    match w.try_pass().await {
-        Err(SyncError::NeedsConfirmation { google_deletes, .. }) => assert_eq!(google_deletes, 25),
-        other => panic!("expected a confirmation request, got {other:?}"),
-    }
+    w.crm_create(timed("New in Bookline", at(23, 9)));
+    let edited = ids::event_id_for(&ids_[28]).unwrap();
+    w.google_patch(&edited, json!({"summary": "Bulk 28 (renamed in Google)"}))
+        .await;
+
+    let r = w.pass().await;
+    assert_eq!(r.created_in_google, 1, "{r:?}");
+    assert_eq!(r.updated_in_crm, 1, "{r:?}");
     assert_eq!(
-        w.google_events().await.len(),
-        30,
-        "nothing deleted before confirmation"
+        r.deleted_in_google, 0,
+        "nothing deleted before the decision: {r:?}"
     );
-    let r = w
-        .engine
-        .run_pass_confirmed(&w.store, &w.client, &w.ctx, &w.cancel)
-        .await
-        .unwrap();
-    assert_eq!(r.deleted_in_google, 25);
+    assert_eq!(r.held_deletes, 25, "{r:?}");
+    assert_eq!(w.google_events().await.len(), 31);
+    let held = held::pending(&w.store).unwrap();
+    assert_eq!((held.crm, held.google), (0, 25), "{held:?}");
+    assert!(held.first.iter().all(|i| i.side == Side::Google));
+    assert!(held.first.iter().all(|i| i
+        .appointment_id
+        .as_deref()
+        .is_some_and(|id| ids_[..25].iter().any(|x| x == id))));
+
+    // The next pass still holds, and syncs the rest.
+    w.crm_create(timed("Also new in Bookline", at(24, 9)));
+    let r = w.pass().await;
+    assert_eq!(r.created_in_google, 1, "{r:?}");
+    assert_eq!(r.deleted_in_google, 0, "{r:?}");
+    assert_eq!(r.held_deletes, 25);
+    assert_eq!(w.google_events().await.len(), 32);
+    (w, ids_)
+}
+
+#[tokio::test]
+async fn a_bookline_mass_delete_is_held_and_delete_them_applies_it() {
+    let (w, _) = crm_mass_delete_world().await;
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Delete,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.deleted_in_google, 25, "{r:?}");
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.held_deletes, 0);
+    assert_eq!(w.google_events().await.len(), 7);
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+    assert_sides_agree(&w, &w.crm_all(), &w.google_events().await);
+}
+
+#[tokio::test]
+async fn a_bookline_mass_delete_is_held_and_keep_them_reimports_the_events() {
+    let (w, ids_) = crm_mass_delete_world().await;
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Keep,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.deleted_in_google, 0, "{r:?}");
+    assert_eq!(r.created_in_crm, 25, "{r:?}");
+    assert_eq!(r.held_deletes, 0);
+    let all = w.crm_all();
+    assert_eq!(all.len(), 32);
+    // Re-imported under their old ids: the links and Google's event ids still fit.
+    for id in &ids_[..25] {
+        assert!(all.iter().any(|a| &a.id == id), "{id} is back");
+    }
+    assert_eq!(w.google_events().await.len(), 32);
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+    assert_sides_agree(&w, &w.crm_all(), &w.google_events().await);
+}
+
+/// Bookline's own events deleted in Google: Keep them writes them back under the same
+/// ids; deleted again, Delete them cancels the appointments (they were made in Bookline,
+/// so their lead details stay).
+#[tokio::test]
+async fn bookline_events_deleted_in_google_are_kept_then_cancelled() {
+    let w = World::new(Direction::Both).await;
+    let mut ids_ = Vec::new();
+    for i in 0..30 {
+        ids_.push(
+            w.crm_create(timed(
+                &format!("Pitch {i}"),
+                at(17, 0) + ChronoDuration::minutes(i * 30),
+            ))
+            .id,
+        );
+    }
+    w.pass().await;
+    let delete_25 = || async {
+        for id in &ids_[..25] {
+            w.google_delete(&ids::event_id_for(id).unwrap()).await;
+        }
+    };
+    delete_25().await;
+    let r = w.pass().await;
+    assert_eq!(r.held_deletes, 25, "{r:?}");
+    assert_eq!(r.deleted_in_crm, 0, "{r:?}");
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Keep,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.held_deletes, 0);
+    let events = w.google_events().await;
+    assert_eq!(events.len(), 30);
+    for id in &ids_ {
+        let event_id = ids::event_id_for(id).unwrap();
+        assert!(events
+            .iter()
+            .any(|e| e.id.as_deref() == Some(event_id.as_str())));
+    }
+    assert!(!w.pass().await.changed_anything());
+    assert_sides_agree(&w, &w.crm_all(), &w.google_events().await);
+
+    delete_25().await;
+    assert_eq!(w.pass().await.held_deletes, 25);
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Delete,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.deleted_in_crm, 25, "{r:?}");
+    let all = w.crm_all();
+    assert_eq!(all.len(), 30, "made in Bookline: cancelled, not removed");
+    assert_eq!(
+        all.iter().filter(|a| a.status == Status::Cancelled).count(),
+        25
+    );
+    assert!(!w.pass().await.changed_anything());
     assert_eq!(w.google_events().await.len(), 5);
 }
 
-/// The guard weighs the whole pass: 25 deletions from Google arriving over three pages
-/// of 10 (each page alone under the limit of 20) stop the pass before any is applied.
+/// Appointments whose events a calendar change kept in the calendar synced before: their
+/// held deletion is decided there — Keep them re-imports from that calendar, Delete them
+/// deletes there.
 #[tokio::test]
-async fn a_mass_delete_spread_over_pages_stops_before_any_page_applies() {
+async fn held_deletions_of_events_kept_in_an_earlier_calendar_are_decided_there() {
+    use bookline_core::sync::calendar_change::{apply_calendar_change, CalendarChangeChoice};
+    let mut w = World::new(Direction::Both).await;
+    let first = w.ctx.calendar_id.clone();
+    let mut ids_ = Vec::new();
+    for i in 0..30 {
+        ids_.push(
+            w.crm_create(timed(
+                &format!("Kept {i}"),
+                at(17, 0) + ChronoDuration::minutes(i * 30),
+            ))
+            .id,
+        );
+    }
+    w.pass().await;
+    let second = w
+        .client
+        .insert_calendar("Bookline", Some("UTC"))
+        .await
+        .unwrap()
+        .id;
+    let r = apply_calendar_change(
+        &w.store,
+        &w.client,
+        &w.engine,
+        &first,
+        &second,
+        CalendarChangeChoice::KeepWhereTheyAre,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert!(r.errors.is_empty(), "{r:?}");
+    w.ctx.calendar_id = second.clone();
+    w.pass().await;
+    let live_in = |calendar: String| {
+        let w = &w;
+        async move {
+            w.client
+                .list_events(
+                    &calendar,
+                    &ListParams {
+                        max_results: Some(2500),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .filter(|e| !e.is_cancelled())
+                .count()
+        }
+    };
+
+    for id in &ids_[..25] {
+        w.store.delete_appointment(id, ChangeSource::User).unwrap();
+    }
+    assert_eq!(w.pass().await.held_deletes, 25);
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Keep,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.created_in_crm, 25, "{r:?}");
+    assert_eq!(w.crm_all().len(), 30);
+    assert_eq!(live_in(first.clone()).await, 30);
+    assert!(!w.pass().await.changed_anything());
+
+    for id in &ids_[..25] {
+        w.store.delete_appointment(id, ChangeSource::User).unwrap();
+    }
+    assert_eq!(w.pass().await.held_deletes, 25);
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Delete,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.deleted_in_google, 25, "{r:?}");
+    assert_eq!(live_in(first).await, 5);
+    assert_eq!(live_in(second).await, 0);
+    assert_eq!(w.crm_all().len(), 5);
+    assert!(!w.pass().await.changed_anything());
+}
+
+/// Bookline deletions held while the pull lists their events (a full listing after the
+/// sync token was lost): the deletion waits in the held set only, so Keep them is not
+/// undone by the queued delete on the next pass.
+#[tokio::test]
+async fn bookline_deletions_held_during_a_full_listing_stay_kept() {
+    let w = World::new(Direction::Both).await;
+    let mut ids_ = Vec::new();
+    for i in 0..30 {
+        ids_.push(
+            w.crm_create(timed(
+                &format!("Listed {i}"),
+                at(17, 0) + ChronoDuration::minutes(i * 30),
+            ))
+            .id,
+        );
+    }
+    w.pass().await;
+    for id in &ids_[..25] {
+        w.store.delete_appointment(id, ChangeSource::User).unwrap();
+    }
+    w.store
+        .write("forget the token", |tx| {
+            links::clear_sync_token(&w.store, tx, &w.ctx.calendar_id)
+        })
+        .unwrap();
+    let r = w.pass().await;
+    assert_eq!(r.held_deletes, 25, "{r:?}");
+    assert_eq!(r.deleted_in_google, 0, "{r:?}");
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Keep,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.created_in_crm, 25, "{r:?}");
+    let r = w.pass().await;
+    assert_eq!(r.deleted_in_google, 0, "{r:?}");
+    assert_eq!(r.held_deletes, 0, "{r:?}");
+    assert_eq!(w.google_events().await.len(), 30);
+    assert_eq!(w.crm_all().len(), 30);
+    assert_eq!(w.store.pending_outbox_count().unwrap(), 0);
+}
+
+/// The guard weighs the whole pass: 25 deletions from Google arriving over three pages
+/// of 10 (each page alone under the limit of 20) are all held, none applied.
+#[tokio::test]
+async fn a_mass_delete_spread_over_pages_is_held_before_any_page_applies() {
     let options = EngineOptions {
         page_size: 10,
         delete_policy: bookline_core::sync::DeletePolicy {
@@ -1438,27 +1885,58 @@ async fn a_mass_delete_spread_over_pages_stops_before_any_page_applies() {
     for e in &events[..25] {
         w.google_delete(e.id.as_deref().unwrap()).await;
     }
-    match w.try_pass().await {
-        Err(SyncError::NeedsConfirmation { crm_deletes, .. }) => assert_eq!(crm_deletes, 25),
-        other => panic!("expected a confirmation request, got {other:?}"),
-    }
-    assert_eq!(w.crm_all().len(), 30, "no page applied before confirmation");
-    // Asking again asks again (the sync token did not move past the deletions).
-    assert!(matches!(
-        w.try_pass().await,
-        Err(SyncError::NeedsConfirmation { .. })
-    ));
-    let r = w
-        .engine
-        .run_pass_confirmed(&w.store, &w.client, &w.ctx, &w.cancel)
-        .await
-        .unwrap();
+    let r = w.pass().await;
+    assert_eq!(r.deleted_in_crm, 0, "{r:?}");
+    assert_eq!(r.held_deletes, 25, "{r:?}");
+    assert_eq!(w.crm_all().len(), 30, "no page applied before the decision");
+    // Asking again holds again.
+    assert_eq!(w.pass().await.held_deletes, 25);
+    let r = held::resolve(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        HeldChoice::Delete,
+        &w.cancel,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.deleted_in_crm, 25, "{r:?}");
     assert_eq!(w.crm_all().len(), 5);
     // Small deletions stay ordinary edits.
     w.google_delete(events[25].id.as_deref().unwrap()).await;
     let r = w.pass().await;
     assert_eq!(r.deleted_in_crm, 1);
+    assert_eq!(r.held_deletes, 0);
+}
+
+/// `run_pass_confirmed` (`bookline sync --yes` before the decision existed) still lets a
+/// mass delete through at once.
+#[tokio::test]
+async fn a_confirmed_pass_deletes_without_holding() {
+    let w = World::new(Direction::Both).await;
+    let mut ids_ = Vec::new();
+    for i in 0..30 {
+        ids_.push(
+            w.crm_create(timed(
+                &format!("Bulk {i}"),
+                at(17, 0) + ChronoDuration::minutes(i * 30),
+            ))
+            .id,
+        );
+    }
+    w.pass().await;
+    for id in &ids_[..25] {
+        w.store.delete_appointment(id, ChangeSource::User).unwrap();
+    }
+    let r = w
+        .engine
+        .run_pass_confirmed(&w.store, &w.client, &w.ctx, &w.cancel)
+        .await
+        .unwrap();
+    assert_eq!(r.deleted_in_google, 25);
+    assert_eq!(r.held_deletes, 0);
+    assert_eq!(w.google_events().await.len(), 5);
 }
 
 #[tokio::test]

@@ -22,6 +22,8 @@ const POLL: Duration = Duration::from_secs(60);
 #[derive(Clone)]
 enum Step {
     Ok,
+    /// Succeeds, holding this many deletions for the user's decision.
+    Held(u32),
     Fail(ErrorCode),
     /// Runs until cancelled.
     Hang,
@@ -59,6 +61,10 @@ impl SyncPass for FakePass {
             match step {
                 Step::Ok => Ok(PassReport {
                     created_in_google: 1,
+                    ..Default::default()
+                }),
+                Step::Held(n) => Ok(PassReport {
+                    held_deletes: n,
                     ..Default::default()
                 }),
                 Step::Fail(code) => Err(AppError::new(code, format!("fake failure {code:?}"))),
@@ -302,6 +308,40 @@ async fn needs_reconnect_is_reported_in_words() {
     let s = r.handle.status();
     assert_eq!(s.state, SyncPhase::NeedsReconnect);
     assert!(s.message.unwrap().contains("NeedsReconnect"));
+    r.handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn held_deletions_need_a_decision_and_polling_goes_on() {
+    let r = rig(
+        vec![Step::Held(25), Step::Held(25), Step::Held(25), Step::Ok],
+        config(true),
+    );
+    settle().await;
+    let s = r.handle.status();
+    assert_eq!(s.state, SyncPhase::NeedsDecision);
+    assert_eq!(s.held_deletes, 25);
+    assert_eq!(
+        s.message.as_deref(),
+        Some("Bookline is holding 25 deletions for your decision.")
+    );
+    assert!(s.last_sync.is_some(), "the pass itself succeeded");
+    // Polling goes on (the rest of the calendar keeps syncing) and the state stays.
+    tokio::time::sleep(POLL + POLL / 2).await;
+    assert_eq!(r.passes(), 2);
+    assert_eq!(r.handle.status().state, SyncPhase::NeedsDecision);
+    // Pausing and resuming does not forget it.
+    r.handle.pause().await.unwrap();
+    assert_eq!(r.handle.status().state, SyncPhase::Paused);
+    r.handle.resume().await.unwrap();
+    settle().await;
+    assert_eq!(r.handle.status().state, SyncPhase::NeedsDecision);
+    // Decided: the next pass holds nothing and the state is back to idle.
+    r.handle.sync_now().await.unwrap();
+    let s = r.handle.status();
+    assert_eq!(s.state, SyncPhase::Idle);
+    assert_eq!(s.held_deletes, 0);
+    assert_eq!(s.message, None);
     r.handle.shutdown().await;
 }
 
