@@ -1598,7 +1598,7 @@ async fn a_google_series_with_exceptions_arrives_whole_across_pages() {
 /// with it — the sync token stays before them all — and once the series is fixed in
 /// Google, the next pass brings the series and its occurrences together.
 #[tokio::test]
-async fn occurrences_of_a_series_that_failed_are_read_again_with_it() {
+async fn occurrences_of_a_parked_series_land_with_it_once_it_is_fixed() {
     for page_size in [2500, 1] {
         let w = World::with_options(
             Direction::Both,
@@ -1609,19 +1609,39 @@ async fn occurrences_of_a_series_that_failed_are_read_again_with_it() {
         )
         .await;
         let master_id = google_series_with_exceptions(&w, false).await;
-        // A title over Bookline's limit: Google accepts it, the store refuses it.
-        w.google_patch(&master_id, json!({"summary": "x".repeat(400)}))
+        // A repeat rule longer than Bookline stores (Google accepts it): the series is
+        // parked, and its occurrences, which cannot land without it, are not passed by.
+        let mut rule = vec!["RRULE:FREQ=WEEKLY;COUNT=3".to_owned()];
+        rule.extend(oversized_recurrence().into_iter().skip(1).map(|exdate| {
+            // Far from the series' own dates, so its instances stay what they are.
+            exdate.replacen("EXDATE:202", "EXDATE:203", 1)
+        }));
+        w.google_patch(&master_id, json!({ "recurrence": rule }))
             .await;
         let r = w.try_pass().await.expect("pass");
         assert_eq!(r.created_in_crm, 0, "page size {page_size}: {r:?}");
-        assert!(!r.errors.is_empty(), "page size {page_size}: {r:?}");
+        assert!(
+            r.errors.is_empty(),
+            "a parked series is not an error of the pass: {r:?}"
+        );
         assert!(w.crm_all().is_empty());
+        let parked = parked::list(&w.store).unwrap();
+        assert!(
+            parked.iter().any(|p| p.event_id == master_id),
+            "page size {page_size}: {parked:?}"
+        );
 
-        w.google_patch(&master_id, json!({"summary": "Weekly review"}))
-            .await;
+        // Fixed in Google: the series lands, and its occurrences with it, although they
+        // did not change themselves (the token moved past them while they waited).
+        w.google_patch(
+            &master_id,
+            json!({"recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"]}),
+        )
+        .await;
         let r = w.pass().await;
         assert_eq!(r.created_in_crm, 3, "page size {page_size}: {r:?}");
         assert_series_with_exceptions(&w);
+        assert!(parked::list(&w.store).unwrap().is_empty());
         assert!(!w.pass().await.changed_anything());
     }
 }
