@@ -593,8 +593,14 @@ impl SyncEngine {
             let mut records = Vec::new();
             let mut extra: HashMap<String, Extra> = HashMap::new();
             let mut series_links: Vec<LinkRecord> = Vec::new();
-            // Unlinked occurrences whose series is parked (they wait for it).
+            // Unlinked occurrences whose series is parked (they wait for it), unless the
+            // series is deleted in this listing (then nothing is left to wait for).
             let mut series_parked: HashSet<String> = HashSet::new();
+            let deleted: HashSet<&str> = events
+                .iter()
+                .filter(|e| e.is_cancelled())
+                .filter_map(|e| e.id.as_deref())
+                .collect();
             for event in &events {
                 let Some(event_id) = event.id.clone() else {
                     continue;
@@ -604,7 +610,9 @@ impl SyncEngine {
                 if let (Some(master), None) = (&event.recurring_event_id, &link) {
                     if let Some(series) = links::by_event(store, conn, cal, master)? {
                         series_links.push(series.record());
-                    } else if parked::is_parked(store, conn, cal, master)? {
+                    } else if !deleted.contains(master.as_str())
+                        && parked::is_parked(store, conn, cal, master)?
+                    {
                         series_parked.insert(event_id.clone());
                     }
                 }
