@@ -25,8 +25,7 @@ use crate::store::{OutboxOp, Store, StoreError};
 use crate::sync::activity::{self, ActivityKind, NewActivity};
 use crate::sync::decide::{
     decide, guard_totals, join, pair_new_series, CrmSide, DeletePolicy, Direction, GoogleSide,
-    InstanceRef, LinkRecord, Mode, PairedBy, Side, SkipReason, Snapshot, SyncItem, SyncKey,
-    SyncOp,
+    InstanceRef, LinkRecord, Mode, PairedBy, Side, SkipReason, Snapshot, SyncItem, SyncKey, SyncOp,
 };
 use crate::sync::fields::{Field, FieldSet, SyncFields, SyncStatus};
 use crate::sync::ids;

@@ -402,8 +402,10 @@ async fn an_old_series_bookline_cannot_store_fails_with_its_occurrences_then_tra
         "{errors:?}"
     );
     assert!(
-        errors.iter().all(|d| d.contains("waits for its repeating series")
-            || d.contains("repeat rule is too long")),
+        errors
+            .iter()
+            .all(|d| d.contains("waits for its repeating series")
+                || d.contains("repeat rule is too long")),
         "{errors:?}"
     );
 
