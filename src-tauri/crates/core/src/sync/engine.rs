@@ -734,7 +734,8 @@ impl SyncEngine {
                         NewActivity::new(
                             ActivityKind::Error,
                             Some(Side::Google),
-                            format!("An occurrence in Google waits for its series: {WAITS_FOR_PARKED_SERIES}"),
+                            "An occurrence in Google waits for its repeating series, which \
+                             Bookline set aside",
                         )
                         .event(Some(event_id))
                         .detail(WAITS_FOR_PARKED_SERIES),
@@ -1110,11 +1111,12 @@ impl SyncEngine {
                         .map_err(|e| store.error(ACTION, e))
                 };
                 let mut counts = SyncReport::default();
-                // The new series of this page the store refused: their occurrences (right
-                // behind them, `pair_new_series`) cannot land without them, and go the
-                // same way — parked, or failed in a transfer — rather than being refused
-                // as occurrences of a series that "no longer exists".
-                let mut refused_series: HashSet<String> = HashSet::new();
+                // The new series of this page that did not apply (→ whether it was parked):
+                // their occurrences (right behind them, `pair_new_series`) cannot land
+                // without them and go the same way — parked, or failed (a transfer, an
+                // error of the disk) — rather than being refused as occurrences of a
+                // series that "no longer exists".
+                let mut refused_series: HashMap<String, bool> = HashMap::new();
                 for r in &ready {
                     match r {
                         Ready::Failed(p, message) => {
@@ -1122,17 +1124,23 @@ impl SyncEngine {
                         }
                         Ready::Apply(p, _)
                             if series_created(p, true)
-                                .is_some_and(|s| refused_series.contains(s)) =>
+                                .is_some_and(|s| refused_series.contains_key(s)) =>
                         {
+                            let series_parked = series_created(p, true)
+                                .and_then(|s| refused_series.get(s))
+                                .copied()
+                                .unwrap_or(false);
                             match p.item.key.event_id.as_deref() {
-                                Some(event_id) if p.park_on_refusal => park_refused(
-                                    store,
-                                    tx,
-                                    ctx,
-                                    p,
-                                    event_id,
-                                    WAITS_FOR_PARKED_SERIES,
-                                )?,
+                                Some(event_id) if series_parked && p.park_on_refusal => {
+                                    park_refused(
+                                        store,
+                                        tx,
+                                        ctx,
+                                        p,
+                                        event_id,
+                                        WAITS_FOR_PARKED_SERIES,
+                                    )?
+                                }
                                 _ => record_failure(
                                     store,
                                     tx,
@@ -1167,9 +1175,6 @@ impl SyncEngine {
                                 Err(e) => {
                                     sql(tx, "ROLLBACK TO item")?;
                                     sql(tx, "RELEASE item")?;
-                                    if let Some(series) = series_created(p, false) {
-                                        refused_series.insert(series.to_owned());
-                                    }
                                     // The store refuses what Google holds (the checks
                                     // that protect the database): retrying the same
                                     // version can only fail again, so it is parked and
@@ -1179,6 +1184,9 @@ impl SyncEngine {
                                         (StoreError::Validation { .. }, Some(event_id))
                                             if p.park_on_refusal =>
                                         {
+                                            if let Some(series) = series_created(p, false) {
+                                                refused_series.insert(series.to_owned(), true);
+                                            }
                                             park_refused(
                                                 store,
                                                 tx,
@@ -1188,13 +1196,18 @@ impl SyncEngine {
                                                 &e.to_string(),
                                             )?;
                                         }
-                                        _ => record_failure(
-                                            store,
-                                            tx,
-                                            p,
-                                            &e.to_string(),
-                                            &mut counts,
-                                        )?,
+                                        _ => {
+                                            if let Some(series) = series_created(p, false) {
+                                                refused_series.insert(series.to_owned(), false);
+                                            }
+                                            record_failure(
+                                                store,
+                                                tx,
+                                                p,
+                                                &e.to_string(),
+                                                &mut counts,
+                                            )?;
+                                        }
                                     }
                                 }
                             }
