@@ -9,7 +9,7 @@
 //!
 //! Backfill (`sync::backfill`) runs its items through the same `execute`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -26,7 +26,7 @@ use crate::store::{OutboxOp, Store, StoreError};
 use crate::sync::activity::{self, ActivityKind, NewActivity};
 use crate::sync::decide::{
     decide, guard_totals, join, pair_new_series, CrmSide, DeletePolicy, Direction, GoogleSide,
-    InstanceRef, LinkRecord, Mode, PairedBy, Side, Snapshot, SyncItem, SyncKey, SyncOp,
+    InstanceRef, LinkRecord, Mode, PairedBy, Side, SkipReason, Snapshot, SyncItem, SyncKey, SyncOp,
 };
 use crate::sync::fields::{Field, FieldSet, SyncFields, SyncStatus};
 use crate::sync::held;
@@ -515,6 +515,7 @@ impl SyncEngine {
                 }
             }
             gather_series(&mut pages);
+            read_waiting_occurrences(store, w, cal, &mut pages).await?;
             self.guard_listing(store, ctx, mode, &pages, guard)?;
             // Whether an item of this listing failed to apply (see the token save below).
             let listing_failed = std::sync::atomic::AtomicBool::new(false);
@@ -640,6 +641,14 @@ impl SyncEngine {
             let mut records = Vec::new();
             let mut extra: HashMap<String, Extra> = HashMap::new();
             let mut series_links: Vec<LinkRecord> = Vec::new();
+            // Unlinked occurrences whose series is parked (they wait for it), unless the
+            // series is deleted in this listing (then nothing is left to wait for).
+            let mut series_parked: HashSet<String> = HashSet::new();
+            let deleted: HashSet<&str> = events
+                .iter()
+                .filter(|e| e.is_cancelled())
+                .filter_map(|e| e.id.as_deref())
+                .collect();
             for event in &events {
                 let Some(event_id) = event.id.clone() else {
                     continue;
@@ -649,6 +658,10 @@ impl SyncEngine {
                 if let (Some(master), None) = (&event.recurring_event_id, &link) {
                     if let Some(series) = links::by_event(store, conn, cal, master)? {
                         series_links.push(series.record());
+                    } else if !deleted.contains(master.as_str())
+                        && parked::is_parked(store, conn, cal, master)?
+                    {
+                        series_parked.insert(event_id.clone());
                     }
                 }
                 let candidate = link
@@ -744,9 +757,9 @@ impl SyncEngine {
                     records.push(l);
                 }
             }
-            Ok((crm, google, records, extra))
+            Ok((crm, google, records, extra, series_parked))
         })?;
-        let (crm, google, records, mut extra) = gathered;
+        let (crm, google, records, mut extra, series_parked) = gathered;
         let decided: Vec<(SyncItem, Vec<SyncOp>)> = join(crm, google, records, mode)
             .into_iter()
             .map(|item| {
@@ -765,6 +778,30 @@ impl SyncEngine {
         );
         let mut planned = Vec::new();
         for (item, ops) in decided {
+            if let (
+                [SyncOp::Skip {
+                    reason: SkipReason::SeriesNotLinked,
+                }],
+                Some(event_id),
+            ) = (ops.as_slice(), &item.key.event_id)
+            {
+                if series_parked.contains(event_id) {
+                    // Its series is parked and not in this listing: the occurrence is
+                    // parked with it (`park_listed`), not passed by the token, and lands
+                    // with the series (`read_waiting_occurrences`).
+                    problems.push(
+                        NewActivity::new(
+                            ActivityKind::Error,
+                            Some(Side::Google),
+                            "An occurrence in Google waits for its repeating series, which \
+                             Bookline set aside",
+                        )
+                        .event(Some(event_id))
+                        .detail(WAITS_FOR_PARKED_SERIES),
+                    );
+                    continue;
+                }
+            }
             if ops.iter().all(|op| !op.is_effective()) {
                 // Nothing to do — but a linked event changed in Google in what Bookline
                 // does not sync (a colour, guests) has a new etag. With nothing decided
@@ -1149,10 +1186,44 @@ impl SyncEngine {
                         .map_err(|e| store.error(ACTION, e))
                 };
                 let mut counts = SyncReport::default();
+                // The new series of this page that did not apply (→ whether it was parked):
+                // their occurrences (right behind them, `pair_new_series`) cannot land
+                // without them and go the same way — parked, or failed (a transfer, an
+                // error of the disk) — rather than being refused as occurrences of a
+                // series that "no longer exists".
+                let mut refused_series: HashMap<String, bool> = HashMap::new();
                 for r in &ready {
                     match r {
                         Ready::Failed(p, message) => {
                             record_failure(store, tx, p, message, &mut counts)?;
+                        }
+                        Ready::Apply(p, _)
+                            if series_created(p, true)
+                                .is_some_and(|s| refused_series.contains_key(s)) =>
+                        {
+                            let series_parked = series_created(p, true)
+                                .and_then(|s| refused_series.get(s))
+                                .copied()
+                                .unwrap_or(false);
+                            match p.item.key.event_id.as_deref() {
+                                Some(event_id) if series_parked && p.park_on_refusal => {
+                                    park_refused(
+                                        store,
+                                        tx,
+                                        ctx,
+                                        p,
+                                        event_id,
+                                        WAITS_FOR_PARKED_SERIES,
+                                    )?
+                                }
+                                _ => record_failure(
+                                    store,
+                                    tx,
+                                    p,
+                                    WAITS_FOR_FAILED_SERIES,
+                                    &mut counts,
+                                )?,
+                            }
                         }
                         Ready::Apply(p, done) => {
                             sql(tx, "SAVEPOINT item")?;
@@ -1188,6 +1259,9 @@ impl SyncEngine {
                                         (StoreError::Validation { .. }, Some(event_id))
                                             if p.park_on_refusal =>
                                         {
+                                            if let Some(series) = series_created(p, false) {
+                                                refused_series.insert(series.to_owned(), true);
+                                            }
                                             park_refused(
                                                 store,
                                                 tx,
@@ -1197,13 +1271,18 @@ impl SyncEngine {
                                                 &e.to_string(),
                                             )?;
                                         }
-                                        _ => record_failure(
-                                            store,
-                                            tx,
-                                            p,
-                                            &e.to_string(),
-                                            &mut counts,
-                                        )?,
+                                        _ => {
+                                            if let Some(series) = series_created(p, false) {
+                                                refused_series.insert(series.to_owned(), false);
+                                            }
+                                            record_failure(
+                                                store,
+                                                tx,
+                                                p,
+                                                &e.to_string(),
+                                                &mut counts,
+                                            )?;
+                                        }
                                     }
                                 }
                             }
@@ -1723,6 +1802,117 @@ fn record_failure(
     Ok(())
 }
 
+/// The reason an occurrence is parked while its series is parked.
+const WAITS_FOR_PARKED_SERIES: &str =
+    "it waits for its repeating series, which Bookline set aside; it arrives with the series";
+
+/// The reason an occurrence fails in a transfer when its series failed.
+const WAITS_FOR_FAILED_SERIES: &str =
+    "it waits for its repeating series, which could not be stored";
+
+/// The appointment a key creates in Bookline for a new series (`instance: false`), or the
+/// series appointment a new occurrence is created in (`instance: true`), if it does.
+fn series_created(p: &Planned, instance: bool) -> Option<&str> {
+    p.ops.iter().find_map(|op| match op {
+        SyncOp::CreateInCrm {
+            appointment_id,
+            instance_of,
+            fields,
+        } => match instance_of {
+            Some(i) if instance => Some(i.series_id.as_str()),
+            None if !instance && !fields.recurrence.is_empty() => appointment_id.as_deref(),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// Adds to the listing the parked occurrences of the series it holds, read again by id
+/// (Google names an occurrence `{series}_{original start}`): they were parked with their
+/// series (`WAITS_FOR_PARKED_SERIES`) and the token moved past them, so when the series
+/// comes back changed they are read with it and land with it (`pair_new_series`) — or are
+/// parked with it again, logging nothing new. A series still parked at the version listed
+/// can only be parked again: its occurrences are not read. The occurrences of a series
+/// deleted in Google, and occurrences gone from Google, wait for nothing any more.
+async fn read_waiting_occurrences(
+    store: &Store,
+    w: &Writer<'_>,
+    calendar_id: &str,
+    pages: &mut [EventsPage],
+) -> Result<(), SyncError> {
+    let has_series = |p: &EventsPage| {
+        p.items
+            .iter()
+            .any(|e| e.recurrence.as_ref().is_some_and(|r| !r.is_empty()) || e.is_cancelled())
+    };
+    if !pages.iter().any(has_series) {
+        return Ok(());
+    }
+    let parked = store.read(|c| {
+        if parked::any(store, c, calendar_id)? {
+            parked::versions(store, c, calendar_id)
+        } else {
+            Ok(HashMap::new())
+        }
+    })?;
+    if parked.is_empty() {
+        return Ok(());
+    }
+    let listed: HashSet<&str> = pages
+        .iter()
+        .flat_map(|p| p.items.iter().filter_map(|e| e.id.as_deref()))
+        .collect();
+    let mut wanted: Vec<(usize, String)> = Vec::new();
+    let mut forget: Vec<String> = Vec::new();
+    for (i, page) in pages.iter().enumerate() {
+        for e in &page.items {
+            let Some(id) = e.id.as_deref() else { continue };
+            let cancelled = e.is_cancelled();
+            if !cancelled && e.recurrence.as_ref().is_none_or(|r| r.is_empty()) {
+                continue;
+            }
+            if matches!(parked.get(id), Some(Some(v)) if Some(v) == e.etag.as_ref()) {
+                continue;
+            }
+            let prefix = format!("{id}_");
+            for occurrence in parked.keys().filter(|k| k.starts_with(&prefix)) {
+                if cancelled {
+                    forget.push(occurrence.clone());
+                } else if !listed.contains(occurrence.as_str()) {
+                    wanted.push((i, occurrence.clone()));
+                }
+            }
+        }
+    }
+    if !wanted.is_empty() {
+        let calls: Vec<WriteCall> = wanted
+            .iter()
+            .map(|(_, id)| WriteCall::Get {
+                event_id: id.clone(),
+            })
+            .collect();
+        let outcomes = w.run_in(&calls, &[]).await?;
+        for ((i, id), outcome) in wanted.into_iter().zip(outcomes) {
+            match outcome {
+                Outcome::Event(e) => pages[i].items.push(*e),
+                // A failed read is the pass's error: the token stays before the series,
+                // which is read again with its occurrences next pass.
+                Outcome::Failed(e) => return Err(SyncError::Google(e)),
+                _ => forget.push(id),
+            }
+        }
+    }
+    if !forget.is_empty() {
+        store.write("update the events set aside", |tx| {
+            for id in &forget {
+                parked::forget(store, tx, calendar_id, id)?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
 /// An event of a listing page, as parking needs it.
 struct Listed {
     id: String,
@@ -1832,8 +2022,8 @@ fn park_refused(
     Ok(())
 }
 
-/// Unparks the events of the pull's keys that applied (one parked at this version that
-/// now applies: e.g. its series arrived since).
+/// Unparks the events of the pull's and the transfer's keys that applied (one parked at
+/// this version that now applies: e.g. its series arrived since).
 fn unpark_applied<'a>(
     store: &Store,
     tx: &Transaction<'_>,
@@ -1842,7 +2032,8 @@ fn unpark_applied<'a>(
 ) -> Result<(), StoreError> {
     let mut applied = applied
         .into_iter()
-        .filter(|p| p.park_on_refusal)
+        // A transfer's keys too: a parked event the transfer stored is parked no more.
+        .filter(|p| p.park_on_refusal || p.job_item.is_some())
         .filter_map(|p| p.item.key.event_id.as_deref())
         .peekable();
     if applied.peek().is_none() || !parked::any(store, tx, &ctx.calendar_id)? {

@@ -96,7 +96,16 @@ pub(crate) fn park(
         .map_err(fail)?;
     // Without an etag there is no telling versions apart: every read is news.
     if matches!(&known, Some(Some(v)) if Some(v.as_str()) == version) {
-        return Ok(false);
+        // The same version, set aside for another reason now (an occurrence that waited
+        // for its series and is refused on its own once the series lands): that is news.
+        let changed = conn
+            .prepare_cached(
+                "UPDATE parked SET title = ?3, reason = ?4 \
+                 WHERE calendar_id = ?1 AND event_id = ?2 AND reason <> ?4",
+            )
+            .and_then(|mut stmt| stmt.execute(params![calendar_id, event_id, title, reason]))
+            .map_err(fail)?;
+        return Ok(changed > 0);
     }
     conn.prepare_cached(
         "INSERT INTO parked (calendar_id, event_id, title, reason, version, since) \
@@ -127,15 +136,8 @@ pub(crate) fn forget_changed<'a>(
     calendar_id: &str,
     listed: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
 ) -> Result<()> {
-    let fail = |e| store.error("update the events set aside", e);
     // Few rows here, many events in a listing: compare in memory, delete what changed.
-    let known: HashMap<String, Option<String>> = conn
-        .prepare_cached("SELECT event_id, version FROM parked WHERE calendar_id = ?1")
-        .and_then(|mut stmt| {
-            stmt.query_map([calendar_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect()
-        })
-        .map_err(fail)?;
+    let known = versions(store, conn, calendar_id)?;
     for (event_id, version) in listed {
         match known.get(event_id) {
             // Same etag: the same version read again. No etag: no telling, try again.
@@ -145,6 +147,34 @@ pub(crate) fn forget_changed<'a>(
         }
     }
     Ok(())
+}
+
+/// The parked events of a calendar (event id → the version it was parked at).
+pub(crate) fn versions(
+    store: &Store,
+    conn: &Connection,
+    calendar_id: &str,
+) -> Result<HashMap<String, Option<String>>> {
+    conn.prepare_cached("SELECT event_id, version FROM parked WHERE calendar_id = ?1")
+        .and_then(|mut stmt| {
+            stmt.query_map([calendar_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+        .map_err(|e| store.error("read the events set aside", e))
+}
+
+/// Whether `event_id` is parked (at any version).
+pub(crate) fn is_parked(
+    store: &Store,
+    conn: &Connection,
+    calendar_id: &str,
+    event_id: &str,
+) -> Result<bool> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM parked WHERE calendar_id = ?1 AND event_id = ?2)",
+    )
+    .and_then(|mut stmt| stmt.query_row(params![calendar_id, event_id], |r| r.get(0)))
+    .map_err(|e| store.error("read the events set aside", e))
 }
 
 /// Forgets a parked event that has now been stored.

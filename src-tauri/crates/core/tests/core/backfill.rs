@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bookline_core::model::{Origin, Recurrence, Timing};
 use bookline_core::sync::backfill::{self, BackfillProgress, BackfillRequest, ProgressState};
+use bookline_core::sync::parked;
 use bookline_core::sync::Direction;
 use chrono::{Duration as ChronoDuration, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
@@ -362,6 +363,96 @@ async fn an_old_series_with_exceptions_transfers_whole() {
         assert!(!w.pass().await.changed_anything());
         crate::engine::assert_series_with_exceptions(&w);
     }
+}
+
+/// An old series Bookline cannot store (a repeat rule over the store's bounds) fails in a
+/// transfer, and its moved and cancelled occurrences fail with it, saying they wait for it
+/// (not that their series "no longer exists"); the rest of the transfer goes on. Once the
+/// series is fixed in Google, the next transfer (which reads the whole calendar again)
+/// brings the series and its occurrences together.
+#[tokio::test]
+async fn an_old_series_bookline_cannot_store_fails_with_its_occurrences_then_transfers_whole() {
+    let mut w = World::new(Direction::Both).await;
+    let master_id = crate::engine::google_series_with_exceptions(&w, true).await;
+    w.google_patch(
+        &master_id,
+        json!({ "recurrence": crate::engine::oversized_weekly_rule() }),
+    )
+    .await;
+    w.google_old("Old call", at(20, 9)).await;
+    w.ctx.connected_at = Utc::now();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+
+    let p = run_start(&w, &request(Direction::GoogleToCrm)).await;
+    assert_eq!(p.state, ProgressState::Finished, "{p:?}");
+    assert_eq!((p.created_in_crm, p.failed), (1, 3), "{p:?}");
+    let titles: Vec<String> = w.crm_all().into_iter().map(|a| a.title).collect();
+    assert_eq!(titles, ["Old call"]);
+    let errors: Vec<String> = bookline_core::sync::activity::list(&w.store, 100, None)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == bookline_core::sync::activity::ActivityKind::Error)
+        .map(|e| e.detail.unwrap_or_default())
+        .collect();
+    // (A failed item is tried again within the run, so each may be logged more than once.)
+    assert!(
+        errors
+            .iter()
+            .any(|d| d.contains("waits for its repeating series")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .all(|d| d.contains("waits for its repeating series")
+                || d.contains("repeat rule is too long")),
+        "{errors:?}"
+    );
+
+    w.google_patch(
+        &master_id,
+        json!({"recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"]}),
+    )
+    .await;
+    let p = run_start(&w, &request(Direction::GoogleToCrm)).await;
+    assert_eq!((p.created_in_crm, p.failed), (3, 0), "{p:?}");
+    let crm = w.crm_all();
+    assert_eq!(crm.len(), 4, "{crm:#?}");
+    assert_eq!(w.link_count(), 4);
+    assert!(!w.pass().await.changed_anything());
+}
+
+/// A new series parked by ongoing sync, with its occurrences waiting for it, that is
+/// fixed in Google and then brought by a transfer before the next pass: the transfer
+/// stores the three and takes them off the parked list; the next pass changes nothing.
+#[tokio::test]
+async fn a_transfer_that_stores_a_parked_series_unparks_it_and_its_occurrences() {
+    let w = World::new(Direction::Both).await;
+    let master_id = crate::engine::google_series_with_exceptions(&w, false).await;
+    w.google_patch(
+        &master_id,
+        json!({ "recurrence": crate::engine::oversized_weekly_rule() }),
+    )
+    .await;
+    let r = w.pass().await;
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(parked::list(&w.store).unwrap().len(), 3);
+
+    w.google_patch(
+        &master_id,
+        json!({"recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"]}),
+    )
+    .await;
+    let p = run_start(&w, &request(Direction::GoogleToCrm)).await;
+    assert_eq!((p.created_in_crm, p.failed), (3, 0), "{p:?}");
+    crate::engine::assert_series_with_exceptions(&w);
+    assert!(
+        parked::list(&w.store).unwrap().is_empty(),
+        "{:?}",
+        parked::list(&w.store).unwrap()
+    );
+    assert!(!w.pass().await.changed_anything());
+    crate::engine::assert_series_with_exceptions(&w);
 }
 
 /// A calendar the account may only read: the preview counts the items that would have to

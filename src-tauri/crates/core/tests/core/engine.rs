@@ -2230,7 +2230,7 @@ async fn a_google_series_with_exceptions_arrives_whole_across_pages() {
 /// with it — the sync token stays before them all — and once the series is fixed in
 /// Google, the next pass brings the series and its occurrences together.
 #[tokio::test]
-async fn occurrences_of_a_series_that_failed_are_read_again_with_it() {
+async fn occurrences_of_a_parked_series_land_with_it_once_it_is_fixed() {
     for page_size in [2500, 1] {
         let w = World::with_options(
             Direction::Both,
@@ -2241,19 +2241,34 @@ async fn occurrences_of_a_series_that_failed_are_read_again_with_it() {
         )
         .await;
         let master_id = google_series_with_exceptions(&w, false).await;
-        // A title over Bookline's limit: Google accepts it, the store refuses it.
-        w.google_patch(&master_id, json!({"summary": "x".repeat(400)}))
+        // A repeat rule longer than Bookline stores (Google accepts it): the series is
+        // parked, and its occurrences, which cannot land without it, are not passed by.
+        w.google_patch(&master_id, json!({ "recurrence": oversized_weekly_rule() }))
             .await;
         let r = w.try_pass().await.expect("pass");
         assert_eq!(r.created_in_crm, 0, "page size {page_size}: {r:?}");
-        assert!(!r.errors.is_empty(), "page size {page_size}: {r:?}");
+        assert!(
+            r.errors.is_empty(),
+            "a parked series is not an error of the pass: {r:?}"
+        );
         assert!(w.crm_all().is_empty());
+        let parked = parked::list(&w.store).unwrap();
+        assert!(
+            parked.iter().any(|p| p.event_id == master_id),
+            "page size {page_size}: {parked:?}"
+        );
 
-        w.google_patch(&master_id, json!({"summary": "Weekly review"}))
-            .await;
+        // Fixed in Google: the series lands, and its occurrences with it, although they
+        // did not change themselves (the token moved past them while they waited).
+        w.google_patch(
+            &master_id,
+            json!({"recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"]}),
+        )
+        .await;
         let r = w.pass().await;
         assert_eq!(r.created_in_crm, 3, "page size {page_size}: {r:?}");
         assert_series_with_exceptions(&w);
+        assert!(parked::list(&w.store).unwrap().is_empty());
         assert!(!w.pass().await.changed_anything());
     }
 }
@@ -2443,6 +2458,117 @@ async fn an_event_bookline_cannot_store_is_parked_once_and_retried_when_it_chang
         titles,
         ["Another call", "Call booked meanwhile", "Daily stand-up"]
     );
+    assert!(!w.pass().await.changed_anything());
+}
+
+/// The weekly rule of `google_series_with_exceptions` with 1,000 EXDATE lines far from
+/// the series' own dates: Google accepts it, Bookline's store refuses it (so the series is
+/// parked) while its instances stay what they are.
+pub(crate) fn oversized_weekly_rule() -> Vec<String> {
+    let mut rule = vec!["RRULE:FREQ=WEEKLY;COUNT=3".to_owned()];
+    rule.extend(
+        oversized_recurrence()
+            .into_iter()
+            .skip(1)
+            .map(|exdate| exdate.replacen("EXDATE:202", "EXDATE:203", 1)),
+    );
+    rule
+}
+
+/// The occurrences of a parked series are parked with it, with the reason they wait, and
+/// logged once: a full relist reads them again without a word, an occurrence changed in
+/// Google while its series stays parked is parked again (its new version logged once),
+/// not passed by; once the series is fixed all of it lands, and nothing stays parked.
+#[tokio::test]
+async fn the_occurrences_of_a_parked_series_wait_with_it_logged_once() {
+    let w = World::new(Direction::Both).await;
+    let master_id = google_series_with_exceptions(&w, false).await;
+    w.google_patch(&master_id, json!({ "recurrence": oversized_weekly_rule() }))
+        .await;
+    let moved = format!("{master_id}_20270308T090000Z");
+    let cancelled = format!("{master_id}_20270315T090000Z");
+
+    let r = w.try_pass().await.expect("pass");
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert!(!r.changed_anything(), "{r:?}");
+    let parked = parked::list(&w.store).unwrap();
+    let mut ids: Vec<&str> = parked.iter().map(|p| p.event_id.as_str()).collect();
+    ids.sort_unstable();
+    let mut expected = vec![master_id.as_str(), moved.as_str(), cancelled.as_str()];
+    expected.sort_unstable();
+    assert_eq!(ids, expected, "{parked:?}");
+    for p in parked.iter().filter(|p| p.event_id != master_id) {
+        assert!(
+            p.reason.contains("waits for its repeating series"),
+            "{parked:?}"
+        );
+    }
+    for id in [&master_id, &moved, &cancelled] {
+        assert_eq!(activity_about(&w, id), 1, "{id}");
+    }
+
+    // A full relist: the same versions again, nothing new parked or logged.
+    w.store
+        .write("forget the token", |tx| {
+            links::clear_sync_token(&w.store, tx, &w.ctx.calendar_id)
+        })
+        .unwrap();
+    let r = w.pass().await;
+    assert!(!r.changed_anything() && r.errors.is_empty(), "{r:?}");
+    assert_eq!(parked::list(&w.store).unwrap(), parked);
+    for id in [&master_id, &moved, &cancelled] {
+        assert_eq!(activity_about(&w, id), 1, "{id}");
+    }
+
+    // The moved occurrence changes while its series stays parked: parked again, as news.
+    w.google_patch(&moved, json!({"description": "Bring the numbers"}))
+        .await;
+    let r = w.pass().await;
+    assert!(!r.changed_anything() && r.errors.is_empty(), "{r:?}");
+    assert_eq!(parked::list(&w.store).unwrap().len(), 3);
+    assert_eq!(activity_about(&w, &moved), 2);
+    assert_eq!(activity_about(&w, &master_id), 1);
+    let r = w.pass().await;
+    assert_eq!(r, SyncReport::default());
+    assert_eq!(activity_about(&w, &moved), 2);
+
+    // Fixed in Google: everything lands in one pass and nothing stays parked.
+    w.google_patch(
+        &master_id,
+        json!({"recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"]}),
+    )
+    .await;
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 3, "{r:?}");
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_series_with_exceptions(&w);
+    assert!(parked::list(&w.store).unwrap().is_empty());
+    // Its two parked versions and its creation: no failure logged on the way.
+    assert_eq!(activity_about(&w, &moved), 3);
+    assert!(!w.pass().await.changed_anything());
+}
+
+/// A parked series deleted in Google takes its waiting occurrences off the parked list:
+/// there is nothing left for them to wait for.
+#[tokio::test]
+async fn a_parked_series_deleted_in_google_leaves_nothing_parked() {
+    let w = World::new(Direction::Both).await;
+    let master_id = google_series_with_exceptions(&w, false).await;
+    w.google_patch(&master_id, json!({ "recurrence": oversized_weekly_rule() }))
+        .await;
+    let r = w.try_pass().await.expect("pass");
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(parked::list(&w.store).unwrap().len(), 3);
+
+    w.google_delete(&master_id).await;
+    let r = w.pass().await;
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert!(
+        parked::list(&w.store).unwrap().is_empty(),
+        "{:?}",
+        parked::list(&w.store).unwrap()
+    );
+    assert!(w.crm_all().is_empty());
     assert!(!w.pass().await.changed_anything());
 }
 
