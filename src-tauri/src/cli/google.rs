@@ -361,15 +361,11 @@ pub fn settings(target: &Target, args: &SettingsArgs) -> anyhow::Result<()> {
             let preview = app.calendar_change_preview(&wanted.calendar_id)?;
             if preview.needs_choice {
                 bail!(
-                    "{} linked event(s) are in {} ({} made in Bookline, {} from Google): add \
-                     --move-events to move Bookline's {} to {} or --keep-events to leave them \
-                     where they are",
-                    preview.linked_events,
-                    preview.from,
-                    preview.bookline_events,
-                    preview.google_origin_events,
-                    preview.bookline_events,
-                    preview.to
+                    "{}",
+                    preview.question(
+                        "add --move-events to move",
+                        "--keep-events to leave them where they are",
+                    )
                 );
             }
         }

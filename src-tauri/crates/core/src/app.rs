@@ -383,17 +383,7 @@ impl App {
                 None if preview.needs_choice => {
                     return Err(AppError::new(
                         ErrorCode::Validation,
-                        format!(
-                            "{} linked event(s) are in {} ({} made in Bookline, {} from \
-                             Google): choose whether to move Bookline's {} to {} or to keep \
-                             them where they are.",
-                            preview.linked_events,
-                            preview.from,
-                            preview.bookline_events,
-                            preview.google_origin_events,
-                            preview.bookline_events,
-                            preview.to
-                        ),
+                        preview.question("choose whether to move", "to keep them where they are."),
                     ))
                 }
                 None => CalendarChangeChoice::KeepWhereTheyAre,

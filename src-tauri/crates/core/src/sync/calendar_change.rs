@@ -74,6 +74,24 @@ pub struct CalendarChangePreview {
     pub keep_sentence: String,
 }
 
+impl CalendarChangePreview {
+    /// The question a front asks when `needs_choice`: how many linked events are where,
+    /// and the two answers in the front's own words (buttons, or command-line flags):
+    /// `move_words` is followed by "Bookline's N to <calendar>", `keep_words` ends it.
+    pub fn question(&self, move_words: &str, keep_words: &str) -> String {
+        format!(
+            "{} linked event(s) are in {} ({} made in Bookline, {} from Google): {move_words} \
+             Bookline's {} to {} or {keep_words}",
+            self.linked_events,
+            self.from,
+            self.bookline_events,
+            self.google_origin_events,
+            self.bookline_events,
+            self.to
+        )
+    }
+}
+
 /// What `apply_calendar_change` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CalendarChangeReport {
