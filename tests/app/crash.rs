@@ -1099,6 +1099,9 @@ struct Ledger {
     pass_failures: usize,
     /// Rounds whose pass ran in two processes at once (`pass_pair`).
     second_process_passes: usize,
+    /// Weekly series made in Google with their 2nd occurrence moved two hours later and
+    /// their 3rd cancelled before any pass saw them: (series event id, first start).
+    google_series: Vec<(String, DateTime<Utc>)>,
     /// Items from before connecting: only backfill moves them, so the edits leave them
     /// alone until it has (`include_old`).
     old_crm: BTreeSet<String>,
@@ -1175,9 +1178,12 @@ impl Ledger {
     /// One edit in Bookline, as the user makes it (queued for sync).
     fn crm_op(&mut self, w: &World, rng: &mut Rng, label: &str) {
         let store = w.store();
+        // Series (and their occurrence rows) are `google_series_op`'s, checked whole at
+        // the end; the single edits here leave them alone.
         let live: Vec<String> = ids_where(
             w,
-            "SELECT id FROM appointments WHERE status = 'booked' AND series_id IS NULL",
+            "SELECT id FROM appointments WHERE status = 'booked' AND series_id IS NULL \
+             AND recurrence IS NULL",
         )
         .into_iter()
         .filter(|id| self.include_old || !self.old_crm.contains(id))
@@ -1300,6 +1306,7 @@ impl Ledger {
         let live: Vec<Value> = w
             .google_events(false)
             .into_iter()
+            .filter(|e| e.get("recurrence").is_none() && e.get("recurringEventId").is_none())
             .filter(|e| {
                 self.include_old
                     || !e["id"]
@@ -1368,6 +1375,55 @@ impl Ledger {
             Some(patch),
         );
         assert_eq!(status, 200, "patch: {body}");
+    }
+
+    /// A weekly series of three made in Google, its 2nd occurrence moved two hours later
+    /// and its 3rd cancelled, all before the next pass: the series and its exceptions must
+    /// land together (checked by `assert_series_whole`).
+    fn google_series_op(&mut self, w: &World, rng: &mut Rng, label: &str) {
+        let start = Utc.with_ymd_and_hms(2031, 6, 2, 9, 0, 0).unwrap()
+            + ChronoDuration::days(7 * rng.range(0, 200) as i64)
+            + ChronoDuration::hours(rng.range(0, 8) as i64);
+        let end = start + ChronoDuration::minutes(30);
+        let (status, series) = w.google(
+            reqwest::Method::POST,
+            "/events",
+            Some(json!({
+                "summary": format!("Weekly review {label}"),
+                "start": {"dateTime": start.to_rfc3339(), "timeZone": "UTC"},
+                "end": {"dateTime": end.to_rfc3339(), "timeZone": "UTC"},
+                "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"],
+            })),
+        );
+        assert_eq!(status, 200, "series insert: {series}");
+        let id = series["id"].as_str().expect("an id").to_owned();
+        let instance = |n: i64| {
+            format!(
+                "{id}_{}",
+                (start + ChronoDuration::weeks(n)).format("%Y%m%dT%H%M%SZ")
+            )
+        };
+        let moved = start + ChronoDuration::weeks(1) + ChronoDuration::hours(2);
+        let (status, body) = w.google(
+            reqwest::Method::PATCH,
+            &format!("/events/{}", instance(1)),
+            Some(json!({
+                "start": {"dateTime": moved.to_rfc3339(), "timeZone": "UTC"},
+                "end": {"dateTime": (moved + ChronoDuration::minutes(30)).to_rfc3339(), "timeZone": "UTC"},
+            })),
+        );
+        assert_eq!(status, 200, "move an occurrence: {body}");
+        let (status, body) = w.google(
+            reqwest::Method::DELETE,
+            &format!("/events/{}", instance(2)),
+            None,
+        );
+        assert!(
+            status == 204 || status == 200,
+            "cancel an occurrence: {status} {body}"
+        );
+        self.google_ops += 3;
+        self.google_series.push((id, start));
     }
 
     /// The same field (the title) changed on both sides of a pair before the next pass.
@@ -1707,6 +1763,56 @@ fn same_fields(a: &bookline_core::model::Appointment, e: &Value) -> Result<(), S
 
 /// Nothing lost: what one side created and neither side removed (itself or its partner)
 /// is on both sides.
+/// Every series `google_series_op` made is whole in Bookline: one series row, its moved
+/// occurrence at Google's new time and its cancelled one, each linked once, and the
+/// week's expansion shows the first and the moved occurrence booked and nothing at the
+/// cancelled one's time.
+fn assert_series_whole(w: &World, l: &Ledger) {
+    let store = w.store();
+    let links = links_of(w);
+    for (event_id, start) in &l.google_series {
+        let series: Vec<String> = links
+            .iter()
+            .filter(|(_, e)| e == event_id)
+            .map(|(a, _)| a.clone())
+            .collect();
+        assert_eq!(
+            series.len(),
+            1,
+            "series {event_id} linked {} times",
+            series.len()
+        );
+        let occurrences = store
+            .occurrences(
+                *start - ChronoDuration::hours(1),
+                *start + ChronoDuration::weeks(3),
+            )
+            .expect("occurrences");
+        let mine: Vec<_> = occurrences
+            .iter()
+            .filter(|o| o.series_id.as_deref() == Some(series[0].as_str()))
+            .collect();
+        let booked: Vec<String> = mine
+            .iter()
+            .filter(|o| o.status == Status::Booked)
+            .map(|o| format!("{:?}", o.timing))
+            .collect();
+        let moved = *start + ChronoDuration::weeks(1) + ChronoDuration::hours(2);
+        let expected = [*start, moved]
+            .map(|s| {
+                format!(
+                    "{:?}",
+                    Timing::Timed {
+                        start: s,
+                        end: s + ChronoDuration::minutes(30)
+                    }
+                )
+            })
+            .to_vec();
+        assert_eq!(booked, expected, "series {event_id}: {mine:?}");
+    }
+}
+
 fn assert_nothing_lost(w: &World, l: &Ledger) {
     let links = links_of(w);
     let event_of: BTreeMap<&str, &str> = links
@@ -1844,6 +1950,9 @@ fn soak() {
         if rng.chance(0.35) {
             l.concurrent_edit(&w, &mut rng, &format!("m{round}"));
         }
+        if rng.chance(0.3) {
+            l.google_series_op(&w, &mut rng, &format!("m{round}"));
+        }
         w.control(
             "faults",
             json!({
@@ -1877,15 +1986,17 @@ fn soak() {
     let passes_a = l.converge(&w);
     let pairs_a = assert_sides_equal(&w, Some((&l.old_crm, &l.old_google)));
     assert_nothing_lost(&w, &l);
+    assert_series_whole(&w, &l);
     let conflicts_a = assert_conflicts_logged(&w, &l, false);
     eprintln!(
         "soak (a): {rounds} simulated minutes, {} CRM + {} Google ops, {} concurrent edits, \
-         {} passes ({} failed under faults; {} rounds synced by two processes at once), \
-         converged in {passes_a} pass(es), {pairs_a} pairs equal, {conflicts_a} conflicts \
-         logged, {:.1} s",
+         {} Google series with a moved and a cancelled occurrence, {} passes ({} failed \
+         under faults; {} rounds synced by two processes at once), converged in {passes_a} \
+         pass(es), {pairs_a} pairs equal, {conflicts_a} conflicts logged, {:.1} s",
         l.crm_ops,
         l.google_ops,
         l.concurrent.len(),
+        l.google_series.len(),
         l.passes,
         l.pass_failures,
         l.second_process_passes,
@@ -1946,6 +2057,7 @@ fn soak() {
     let passes_b = l.converge(&w);
     let pairs_b = assert_sides_equal(&w, None);
     assert_nothing_lost(&w, &l);
+    assert_series_whole(&w, &l);
     let conflicts_b = assert_conflicts_logged(&w, &l, true);
     w.assert_integrity();
     for kind in ALL_FAULTS {
