@@ -5,7 +5,7 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rusqlite::types::Value;
-use rusqlite::{params, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::outbox::{enqueue, OutboxOp};
 use super::{Result, Store, StoreError};
@@ -367,6 +367,16 @@ impl Store {
     pub(crate) fn delete_google_origin_in(&self, tx: &Transaction<'_>) -> Result<usize> {
         tx.execute("DELETE FROM appointments WHERE origin = 'google'", [])
             .map_err(|e| self.error("remove the appointments that came from Google", e))
+    }
+
+    /// Whether any appointment remembers the event it was linked to before the account
+    /// was removed (`source_event_id_in`).
+    pub(crate) fn remembers_events_in(&self, conn: &Connection) -> Result<bool> {
+        conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM appointments WHERE source_event_id IS NOT NULL)",
+        )
+        .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+        .map_err(|e| self.error("read the appointments", e))
     }
 
     /// Appointments that are not occurrence rows of a series.

@@ -5,7 +5,7 @@
 //! latest entry wins: an `upsert` sends the row as it is now, a `delete` removes it).
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::appointments::from_ms;
 use super::{Result, Store, StoreError};
@@ -162,13 +162,122 @@ impl Store {
     /// Records a failed attempt and when to try again.
     pub fn outbox_failed(&self, seq: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
         self.write("record the failed attempt", |tx| {
-            tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, \
-                 next_attempt_at = ?3 WHERE seq = ?1",
-                params![seq, error, retry_at.timestamp_millis()],
-            )
-            .map_err(|e| self.error("record the failed attempt", e))?;
+            self.outbox_failed_in(tx, seq, error, retry_at)
+        })
+    }
+
+    /// `outbox_failed` inside the caller's transaction.
+    pub(crate) fn outbox_failed_in(
+        &self,
+        tx: &Transaction<'_>,
+        seq: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<()> {
+        tx.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, \
+             next_attempt_at = ?3 WHERE seq = ?1",
+            params![seq, error, retry_at.timestamp_millis()],
+        )
+        .map_err(|e| self.error("record the failed attempt", e))?;
+        Ok(())
+    }
+
+    /// `outbox_complete` inside the caller's transaction.
+    pub(crate) fn outbox_complete_in(&self, tx: &Transaction<'_>, seq: i64) -> Result<()> {
+        tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")
+            .and_then(|mut stmt| stmt.execute([seq]))
+            .map_err(|e| self.error("mark the change as sent", e))?;
+        Ok(())
+    }
+
+    /// How many times the entry was tried and failed (0 for an entry that is gone).
+    pub(crate) fn outbox_attempts_in(&self, conn: &Connection, seq: i64) -> Result<u32> {
+        conn.prepare_cached("SELECT attempts FROM outbox WHERE seq = ?1")
+            .and_then(|mut stmt| stmt.query_row([seq], |r| r.get::<_, i64>(0)).optional())
+            .map(|n| n.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
+            .map_err(|e| self.error("read pending changes", e))
+    }
+
+    /// Marks the entries as tried now (`next_attempt_at`, where not set yet) before their
+    /// inserts leave: a set `next_attempt_at` on an upsert means "an insert may have
+    /// reached Google", even when the process died before the answer was recorded.
+    pub(crate) fn outbox_mark_tried(&self, seqs: &[i64], now: DateTime<Utc>) -> Result<()> {
+        self.write("record the change as being sent", |tx| {
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE outbox SET next_attempt_at = ?2 \
+                     WHERE seq = ?1 AND next_attempt_at IS NULL",
+                )
+                .map_err(|e| self.error("record the change as being sent", e))?;
+            for seq in seqs {
+                stmt.execute(params![seq, now.timestamp_millis()])
+                    .map_err(|e| self.error("record the change as being sent", e))?;
+            }
             Ok(())
         })
+    }
+
+    /// Whether an upsert of the appointment was ever tried (failed, or marked by
+    /// `outbox_mark_tried`).
+    pub(crate) fn outbox_upsert_tried_in(
+        &self,
+        conn: &Connection,
+        appointment_id: &str,
+    ) -> Result<bool> {
+        conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE appointment_id = ?1 AND op = 'upsert' \
+             AND (attempts > 0 OR next_attempt_at IS NOT NULL))",
+        )
+        .and_then(|mut stmt| stmt.query_row([appointment_id], |r| r.get(0)))
+        .map_err(|e| self.error("read pending changes", e))
+    }
+
+    /// Every entry of the appointment, due or not, oldest first.
+    pub(crate) fn outbox_seqs_of_in(
+        &self,
+        conn: &Connection,
+        appointment_id: &str,
+    ) -> Result<Vec<i64>> {
+        conn.prepare_cached("SELECT seq FROM outbox WHERE appointment_id = ?1 ORDER BY seq")
+            .and_then(|mut stmt| {
+                stmt.query_map([appointment_id], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<i64>>>()
+            })
+            .map_err(|e| self.error("read pending changes", e))
+    }
+
+    /// Drops the queued deletes of an appointment (a held deletion is their record now).
+    pub(crate) fn outbox_forget_deletes_of_in(
+        &self,
+        tx: &Transaction<'_>,
+        appointment_id: &str,
+    ) -> Result<()> {
+        tx.execute(
+            "DELETE FROM outbox WHERE appointment_id = ?1 AND op = 'delete'",
+            [appointment_id],
+        )
+        .map_err(|e| self.error("settle the queued delete", e))?;
+        Ok(())
+    }
+
+    /// Whether any delete is waiting.
+    pub(crate) fn outbox_any_delete_in(&self, conn: &Connection) -> Result<bool> {
+        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox WHERE op = 'delete')")
+            .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+            .map_err(|e| self.error("read pending changes", e))
+    }
+
+    /// Whether a delete of this appointment is waiting.
+    pub(crate) fn outbox_delete_pending_in(
+        &self,
+        conn: &Connection,
+        appointment_id: &str,
+    ) -> Result<bool> {
+        conn.prepare_cached(
+            "SELECT 1 FROM outbox WHERE appointment_id = ?1 AND op = 'delete' LIMIT 1",
+        )
+        .and_then(|mut stmt| stmt.exists([appointment_id]))
+        .map_err(|e| self.error("read pending changes", e))
     }
 }

@@ -653,6 +653,21 @@ pub fn status(store: &Store) -> StoreResult<Option<BackfillProgress>> {
     })
 }
 
+/// Whether a transfer tried to insert the appointment into Google: an insert item that
+/// failed or was marked as sent before its chunk left (a done item wrote a link).
+pub(crate) fn insert_tried(
+    store: &Store,
+    conn: &Connection,
+    appointment_id: &str,
+) -> StoreResult<bool> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM backfill_items WHERE appointment_id = ?1 \
+         AND action = 'create_in_google' AND (state = 'failed' OR sent_at IS NOT NULL))",
+    )
+    .and_then(|mut stmt| stmt.query_row([appointment_id], |r| r.get(0)))
+    .map_err(|e| store.error("read the transfers", e))
+}
+
 /// Every transfer job and its items (Remove Google Account).
 pub(crate) fn forget_all(store: &Store, conn: &Connection) -> StoreResult<()> {
     for sql in ["DELETE FROM backfill_items", "DELETE FROM backfill_jobs"] {

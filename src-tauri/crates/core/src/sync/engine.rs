@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{Connection, Transaction};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
@@ -606,7 +606,7 @@ impl SyncEngine {
         let cancelled = pages
             .iter()
             .any(|p| p.items.iter().any(Event::is_cancelled));
-        if !cancelled && !store.read(|c| queued_deletes(store, c))? {
+        if !cancelled && !store.read(|c| store.outbox_any_delete_in(c))? {
             return Ok(());
         }
         let mut deletes = DeleteCounts::default();
@@ -635,7 +635,7 @@ impl SyncEngine {
         let gathered = store.read(|conn| {
             // Appointments kept by Remove Google Account remember their events: the
             // events are paired with them by id (`PairedBy::SourceEventId`).
-            let remembered = remembers_events(store, conn)?;
+            let remembered = store.remembers_events_in(conn)?;
             let mut crm = Vec::new();
             let mut google = Vec::new();
             let mut records = Vec::new();
@@ -726,7 +726,7 @@ impl SyncEngine {
                     }),
                     None => {
                         if let Some(l) = &link {
-                            if pending_delete(store, conn, &l.appointment_id)?
+                            if store.outbox_delete_pending_in(conn, &l.appointment_id)?
                                 || held::holds_crm_delete(store, conn, &l.appointment_id)?
                             {
                                 crm.push(deleted_side(l));
@@ -1712,8 +1712,7 @@ fn apply_one(
         }
     }
     for seq in &p.outbox {
-        tx.execute("DELETE FROM outbox WHERE seq = ?1", [seq])
-            .map_err(|e| store.error("mark the change as sent", e))?;
+        store.outbox_complete_in(tx, *seq)?;
     }
     activity_out.extend(
         log.into_iter()
@@ -1772,18 +1771,8 @@ fn record_failure(
     counts.errors.push(sentence.clone());
     let now = Utc::now();
     for seq in &p.outbox {
-        let attempts: i64 = tx
-            .query_row("SELECT attempts FROM outbox WHERE seq = ?1", [seq], |r| {
-                r.get(0)
-            })
-            .unwrap_or(0);
-        let retry_at = now + retry_delay(u32::try_from(attempts).unwrap_or(u32::MAX));
-        tx.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 \
-             WHERE seq = ?1",
-            params![seq, message, retry_at.timestamp_millis()],
-        )
-        .map_err(|e| store.error("record the failed attempt", e))?;
+        let attempts = store.outbox_attempts_in(tx, *seq)?;
+        store.outbox_failed_in(tx, *seq, message, now + retry_delay(attempts))?;
     }
     if let Some(id) = p.item.key.appointment_id.as_deref() {
         links::set_error(store, tx, id, Some(message))?;
@@ -2116,20 +2105,7 @@ fn mark_inserts_sent(store: &Store, chunk: &[Planned]) -> Result<(), StoreError>
     if seqs.is_empty() {
         return Ok(());
     }
-    let now = Utc::now().timestamp_millis();
-    store.write("record the change as being sent", |tx| {
-        let mut stmt = tx
-            .prepare_cached(
-                "UPDATE outbox SET next_attempt_at = ?2 \
-                 WHERE seq = ?1 AND next_attempt_at IS NULL",
-            )
-            .map_err(|e| store.error("record the change as being sent", e))?;
-        for seq in seqs {
-            stmt.execute(params![seq, now])
-                .map_err(|e| store.error("record the change as being sent", e))?;
-        }
-        Ok(())
-    })
+    store.outbox_mark_tried(&seqs, Utc::now())
 }
 
 /// The delete of an appointment that has no link but whose insert may have reached
@@ -2152,32 +2128,18 @@ fn orphan_delete(
     let Some(event_id) = ids::event_id_for(appointment_id) else {
         return Ok(None);
     };
-    let fail = |e| store.error("read pending changes", e);
     // Tried by a pass: an upsert with a failed attempt or marked by `mark_inserts_sent`.
     // Tried by a transfer: an insert item that failed or was marked as sent before its
     // chunk left (`backfill::mark_inserts_sent`; a done item wrote a link).
-    let attempted: bool = conn
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM outbox WHERE appointment_id = ?1 AND op = 'upsert' \
-               AND (attempts > 0 OR next_attempt_at IS NOT NULL)) \
-             OR EXISTS (SELECT 1 FROM backfill_items WHERE appointment_id = ?1 \
-               AND action = 'create_in_google' AND (state = 'failed' OR sent_at IS NOT NULL))",
-        )
-        .and_then(|mut stmt| stmt.query_row([appointment_id], |r| r.get(0)))
-        .map_err(fail)?;
+    let attempted = store.outbox_upsert_tried_in(conn, appointment_id)?
+        || crate::sync::backfill::insert_tried(store, conn, appointment_id)?;
     if !attempted {
         return Ok(None);
     }
     // Every entry of the appointment is settled with the delete, also those not due yet
     // (a failed upsert waiting for its retry): the delete supersedes them, and an upsert
     // left behind would find no row and be dropped, forgetting that it was tried.
-    let mut seqs: Vec<i64> = conn
-        .prepare_cached("SELECT seq FROM outbox WHERE appointment_id = ?1 ORDER BY seq")
-        .and_then(|mut stmt| {
-            stmt.query_map([appointment_id], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<i64>>>()
-        })
-        .map_err(fail)?;
+    let mut seqs = store.outbox_seqs_of_in(conn, appointment_id)?;
     for seq in due {
         if !seqs.contains(&seq) {
             seqs.push(seq);
@@ -2228,34 +2190,6 @@ fn gather_series(pages: &mut [EventsPage]) {
         }
         pages[i].items = stay;
     }
-}
-
-/// Whether any delete is waiting in the outbox.
-fn queued_deletes(store: &Store, conn: &Connection) -> Result<bool, StoreError> {
-    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox WHERE op = 'delete')")
-        .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
-        .map_err(|e| store.error("read pending changes", e))
-}
-
-/// Whether any appointment remembers the event it was linked to before the account was
-/// removed (`Store::source_event_id_in`).
-fn remembers_events(store: &Store, conn: &Connection) -> Result<bool, StoreError> {
-    conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM appointments WHERE source_event_id IS NOT NULL)",
-    )
-    .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
-    .map_err(|e| store.error("read the appointments", e))
-}
-
-/// Whether a delete of this appointment is waiting in the outbox.
-fn pending_delete(
-    store: &Store,
-    conn: &Connection,
-    appointment_id: &str,
-) -> Result<bool, StoreError> {
-    conn.prepare_cached("SELECT 1 FROM outbox WHERE appointment_id = ?1 AND op = 'delete' LIMIT 1")
-        .and_then(|mut stmt| stmt.exists([appointment_id]))
-        .map_err(|e| store.error("read pending changes", e))
 }
 
 /// A fresh appointment id, as the store makes them: for a series created by sync whose

@@ -247,17 +247,12 @@ pub(crate) fn record(
         })
         .map_err(fail)?;
         for seq in &p.outbox {
-            tx.execute("DELETE FROM outbox WHERE seq = ?1", [seq])
-                .map_err(fail)?;
+            store.outbox_complete_in(tx, *seq)?;
         }
         // A Bookline delete held by the pull (its event was listed) has its queued delete
         // settled here too: left queued, it would delete the event after Keep them.
         if let (Side::Google, Some(id)) = (side, p.item.key.appointment_id.as_deref()) {
-            tx.execute(
-                "DELETE FROM outbox WHERE appointment_id = ?1 AND op = 'delete'",
-                [id],
-            )
-            .map_err(fail)?;
+            store.outbox_forget_deletes_of_in(tx, id)?;
         }
     }
     Ok(())
