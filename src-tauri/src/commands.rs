@@ -15,7 +15,6 @@ use bookline_core::model::{
     Appointment, AppointmentId, AppointmentInput, AppointmentPage, ListQuery, Occurrence, Origin,
     Status,
 };
-use bookline_core::runtime::PassReport as SyncReport;
 use bookline_core::store::{ChangeSource, StoreError};
 use bookline_core::sync::activity::{self, ActivityEntry};
 use bookline_core::sync::backfill::{BackfillPreview, BackfillProgress, BackfillRequest};
@@ -23,6 +22,7 @@ use bookline_core::sync::calendar_change::{CalendarChangeChoice, CalendarChangeP
 use bookline_core::sync::decide::Direction;
 use bookline_core::sync::held::{HeldChoice, HeldDeletes};
 use bookline_core::sync::settings::{self, SyncSettings};
+use bookline_core::sync::SyncReport;
 use chrono::{DateTime, NaiveDate, Utc};
 use tauri::{AppHandle, State};
 use tokio_util::sync::CancellationToken;

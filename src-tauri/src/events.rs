@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bookline_core::runtime::{SyncPhase, SyncStatus};
+use bookline_core::runtime::{SyncLoopStatus, SyncPhase};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
@@ -70,7 +70,7 @@ pub struct Notice {
 /// What to notify about when the loop's state goes from `before` to `after`: the account
 /// needing a reconnect, and sync failing for long — each once, when it starts. Routine
 /// passes say nothing.
-pub fn notices(before: &SyncStatus, after: &SyncStatus) -> Vec<Notice> {
+pub fn notices(before: &SyncLoopStatus, after: &SyncLoopStatus) -> Vec<Notice> {
     let mut out = Vec::new();
     if after.state == SyncPhase::NeedsReconnect && before.state != SyncPhase::NeedsReconnect {
         out.push(Notice {
@@ -100,7 +100,7 @@ pub fn notices(before: &SyncStatus, after: &SyncStatus) -> Vec<Notice> {
 }
 
 /// Whether the pass that just ended changed appointments (the lists must reload).
-pub fn pass_changed_appointments(before: &SyncStatus, after: &SyncStatus) -> bool {
+pub fn pass_changed_appointments(before: &SyncLoopStatus, after: &SyncLoopStatus) -> bool {
     after.passes > before.passes
         && after
             .last_report
@@ -181,7 +181,7 @@ fn window_visible(app: &AppHandle) -> bool {
         .any(|window| window.is_visible().unwrap_or(true))
 }
 
-fn update_tray(app: &AppHandle, status: &SyncStatus) {
+fn update_tray(app: &AppHandle, status: &SyncLoopStatus) {
     let Some(tray) = app.try_state::<Tray>() else {
         return;
     };
@@ -199,10 +199,10 @@ fn update_tray(app: &AppHandle, status: &SyncStatus) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bookline_core::runtime::PassReport;
+    use bookline_core::runtime::SyncReport;
 
-    fn status(state: SyncPhase) -> SyncStatus {
-        SyncStatus {
+    fn status(state: SyncPhase) -> SyncLoopStatus {
+        SyncLoopStatus {
             state,
             message: None,
             last_sync: None,
@@ -227,11 +227,11 @@ mod tests {
 
     #[test]
     fn failing_long_is_announced_when_it_starts() {
-        let failing = SyncStatus {
+        let failing = SyncLoopStatus {
             message: Some("Google could not be reached.".into()),
             ..status(SyncPhase::Error)
         };
-        let long = SyncStatus {
+        let long = SyncLoopStatus {
             failing_long: true,
             ..failing.clone()
         };
@@ -245,7 +245,7 @@ mod tests {
     #[test]
     fn a_held_mass_delete_is_announced_once() {
         let idle = status(SyncPhase::Idle);
-        let held = SyncStatus {
+        let held = SyncLoopStatus {
             held_deletes: 25,
             passes: 1,
             ..status(SyncPhase::NeedsDecision)
@@ -258,7 +258,7 @@ mod tests {
             found[0]
         );
         // Later passes that still hold (through syncing and back) say nothing.
-        let syncing = SyncStatus {
+        let syncing = SyncLoopStatus {
             state: SyncPhase::Syncing,
             ..held.clone()
         };
@@ -269,9 +269,9 @@ mod tests {
     #[test]
     fn routine_passes_are_silent() {
         let before = status(SyncPhase::Syncing);
-        let after = SyncStatus {
+        let after = SyncLoopStatus {
             passes: 1,
-            last_report: Some(PassReport::default()),
+            last_report: Some(SyncReport::default()),
             ..status(SyncPhase::Idle)
         };
         assert!(notices(&before, &after).is_empty());
@@ -281,11 +281,11 @@ mod tests {
     #[test]
     fn a_pass_that_wrote_reloads_the_lists() {
         let before = status(SyncPhase::Syncing);
-        let report = PassReport {
+        let report = SyncReport {
             created_in_crm: 2,
-            ..PassReport::default()
+            ..SyncReport::default()
         };
-        let after = SyncStatus {
+        let after = SyncLoopStatus {
             passes: 1,
             last_report: Some(report.clone()),
             ..status(SyncPhase::Idle)

@@ -1,8 +1,8 @@
 //! The tray icon: its image follows the sync state, and its menu holds every action
 //! (Linux delivers no click events on tray icons). The words and the state are pure
-//! functions of the runtime's `SyncStatus`, tested below; the Tauri part only applies them.
+//! functions of the runtime's `SyncLoopStatus`, tested below; the Tauri part only applies them.
 
-use bookline_core::runtime::{SyncPhase, SyncStatus};
+use bookline_core::runtime::{SyncLoopStatus, SyncPhase};
 use chrono::{DateTime, Utc};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
@@ -24,7 +24,7 @@ pub enum TrayState {
 /// The icon for a status. Offline is not the user's problem to solve (the loop retries
 /// when the network comes back), so it shows as synced-with-a-note, not as attention,
 /// until it has lasted long enough for `failing_long`.
-pub fn tray_state(status: &SyncStatus) -> TrayState {
+pub fn tray_state(status: &SyncLoopStatus) -> TrayState {
     if matches!(
         status.state,
         SyncPhase::NeedsReconnect | SyncPhase::NeedsDecision
@@ -51,7 +51,7 @@ pub fn tray_state(status: &SyncStatus) -> TrayState {
 
 /// The disabled status line of the menu: when it last synced, or the problem in a few
 /// words.
-pub fn status_line(status: &SyncStatus, connected: bool, now: DateTime<Utc>) -> String {
+pub fn status_line(status: &SyncLoopStatus, connected: bool, now: DateTime<Utc>) -> String {
     if !connected {
         return "Google Calendar not connected".to_owned();
     }
@@ -89,12 +89,12 @@ fn ago(elapsed: chrono::Duration) -> String {
 
 /// Whether the status line is a menu entry that opens the window (a decision is needed
 /// there); otherwise it is a disabled line of text.
-pub fn status_opens_window(status: &SyncStatus) -> bool {
+pub fn status_opens_window(status: &SyncLoopStatus) -> bool {
     status.state == SyncPhase::NeedsDecision
 }
 
 /// The label of the pause item.
-pub fn pause_label(status: &SyncStatus) -> &'static str {
+pub fn pause_label(status: &SyncLoopStatus) -> &'static str {
     if status.paused {
         "Resume sync"
     } else {
@@ -177,7 +177,7 @@ pub fn create(app: &AppHandle) -> tauri::Result<Tray> {
 
 impl Tray {
     /// Brings the icon, the status line, the pause label and the tooltip up to date.
-    pub fn update(&self, status: &SyncStatus, connected: bool) {
+    pub fn update(&self, status: &SyncLoopStatus, connected: bool) {
         let state = tray_state(status);
         let line = status_line(status, connected, Utc::now());
         let pause = pause_label(status);
@@ -255,8 +255,8 @@ fn on_menu(app: &AppHandle, id: &str) {
 mod tests {
     use super::*;
 
-    fn status(state: SyncPhase) -> SyncStatus {
-        SyncStatus {
+    fn status(state: SyncPhase) -> SyncLoopStatus {
+        SyncLoopStatus {
             state,
             message: None,
             last_sync: None,

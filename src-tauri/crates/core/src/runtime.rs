@@ -34,11 +34,11 @@ use ts_rs::TS;
 use crate::account::{AccountService, Readiness};
 use crate::error::{AppError, ErrorCode};
 
-/// What one sync pass did (the contract's `SyncReport`): the engine's own report.
-pub use crate::sync::engine::SyncReport as PassReport;
+/// What one sync pass did: the engine's report, one type for every front.
+pub use crate::sync::engine::SyncReport;
 
 /// The boxed future a `SyncPass` returns.
-pub type PassFuture<'a> = Pin<Box<dyn Future<Output = Result<PassReport, AppError>> + Send + 'a>>;
+pub type PassFuture<'a> = Pin<Box<dyn Future<Output = Result<SyncReport, AppError>> + Send + 'a>>;
 
 /// One ongoing-sync pass. The runtime calls it only when an account is connected and not
 /// waiting for a reconnect; `cancel` fires on shutdown or when the account is being
@@ -73,12 +73,12 @@ pub struct SyncLine {
 
 /// Everything the loop publishes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SyncStatus {
+pub struct SyncLoopStatus {
     pub state: SyncPhase,
     pub message: Option<String>,
     /// End of the last successful pass.
     pub last_sync: Option<DateTime<Utc>>,
-    pub last_report: Option<PassReport>,
+    pub last_report: Option<SyncReport>,
     /// The user paused sync (the state may still be `syncing` for an explicit Sync now).
     pub paused: bool,
     /// When the current run of failed passes began.
@@ -92,7 +92,7 @@ pub struct SyncStatus {
     pub held_deletes: u32,
 }
 
-impl SyncStatus {
+impl SyncLoopStatus {
     pub fn line(&self) -> SyncLine {
         SyncLine {
             state: self.state,
@@ -131,7 +131,7 @@ impl Default for RuntimeConfig {
 }
 
 enum Command {
-    SyncNow(Option<oneshot::Sender<Result<PassReport, AppError>>>),
+    SyncNow(Option<oneshot::Sender<Result<SyncReport, AppError>>>),
     Wake,
     CrmChanged,
     Pause(oneshot::Sender<()>),
@@ -169,7 +169,7 @@ impl Shared {
 #[derive(Clone)]
 pub struct SyncRuntimeHandle {
     tx: mpsc::UnboundedSender<Command>,
-    status: watch::Receiver<SyncStatus>,
+    status: watch::Receiver<SyncLoopStatus>,
     shared: Arc<Shared>,
 }
 
@@ -201,18 +201,18 @@ fn stopped() -> AppError {
 
 impl SyncRuntimeHandle {
     /// The state right now.
-    pub fn status(&self) -> SyncStatus {
+    pub fn status(&self) -> SyncLoopStatus {
         self.status.borrow().clone()
     }
 
     /// A receiver that sees every change (`changed().await`).
-    pub fn subscribe(&self) -> watch::Receiver<SyncStatus> {
+    pub fn subscribe(&self) -> watch::Receiver<SyncLoopStatus> {
         self.status.clone()
     }
 
     /// Runs a pass now (also while paused: the user asked explicitly) and returns its
     /// report. A pass already running finishes first; this one follows it.
-    pub async fn sync_now(&self) -> Result<PassReport, AppError> {
+    pub async fn sync_now(&self) -> Result<SyncReport, AppError> {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Command::SyncNow(Some(tx)))
@@ -310,7 +310,7 @@ impl SyncRuntime {
         config: RuntimeConfig,
     ) -> SyncRuntimeHandle {
         let (tx, rx) = mpsc::unbounded_channel();
-        let initial = SyncStatus {
+        let initial = SyncLoopStatus {
             state: SyncPhase::Idle,
             message: None,
             last_sync: account.last_sync().ok().flatten(),
@@ -363,7 +363,7 @@ struct Worker {
     pass: Arc<dyn SyncPass>,
     config: RuntimeConfig,
     rx: mpsc::UnboundedReceiver<Command>,
-    status: watch::Sender<SyncStatus>,
+    status: watch::Sender<SyncLoopStatus>,
     shared: Arc<Shared>,
     paused: bool,
     failures: u32,
@@ -372,7 +372,7 @@ struct Worker {
     next_poll: Option<Instant>,
     change_deadline: Option<Instant>,
     first_change: Option<Instant>,
-    waiters: Vec<oneshot::Sender<Result<PassReport, AppError>>>,
+    waiters: Vec<oneshot::Sender<Result<SyncReport, AppError>>>,
 }
 
 impl Worker {
@@ -599,7 +599,7 @@ impl Worker {
     }
 
     /// Publishes the outcome and schedules the next poll.
-    fn settle(&mut self, result: &Result<PassReport, AppError>, started: Instant) {
+    fn settle(&mut self, result: &Result<SyncReport, AppError>, started: Instant) {
         let rest = if self.paused {
             SyncPhase::Paused
         } else {
@@ -690,8 +690,8 @@ impl Worker {
 }
 
 fn reply(
-    waiters: Vec<oneshot::Sender<Result<PassReport, AppError>>>,
-    result: Result<PassReport, AppError>,
+    waiters: Vec<oneshot::Sender<Result<SyncReport, AppError>>>,
+    result: Result<SyncReport, AppError>,
 ) {
     for w in waiters {
         let _ = w.send(result.clone());

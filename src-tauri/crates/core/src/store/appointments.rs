@@ -8,6 +8,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::outbox::{enqueue, OutboxOp};
+use super::{from_ms, now_ms};
 use super::{Result, Store, StoreError};
 use crate::model::{
     Appointment, AppointmentInput, AppointmentPage, AppointmentRow, Lead, ListQuery, Origin,
@@ -835,15 +836,6 @@ pub(super) fn load(
 
 fn not_found(id: &str) -> StoreError {
     StoreError::NotFound { id: id.to_string() }
-}
-
-pub(super) fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
-}
-
-pub(super) fn from_ms(ms: i64) -> Result<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(ms)
-        .ok_or_else(|| StoreError::BadRow(format!("time {ms} is out of range")))
 }
 
 fn date_str(d: NaiveDate) -> String {

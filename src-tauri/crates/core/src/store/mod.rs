@@ -291,3 +291,14 @@ fn migration_error(path: &Path, err: rusqlite_migration::Error) -> StoreError {
         source => StoreError::Migration { source },
     }
 }
+
+/// Now, as the store's columns keep time: milliseconds since the epoch (UTC).
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A time column read back; a value out of range is a bad row, not a panic.
+pub(crate) fn from_ms(ms: i64) -> Result<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::BadRow(format!("time {ms} is out of range")))
+}

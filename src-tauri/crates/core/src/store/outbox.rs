@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::appointments::from_ms;
+use super::from_ms;
 use super::{Result, Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,13 +56,7 @@ impl Store {
     /// changes that are not edits of the row (e.g. new privacy settings change what its
     /// Google event shows).
     pub(crate) fn queue_upsert_in(&self, tx: &Transaction<'_>, appointment_id: &str) -> Result<()> {
-        enqueue(
-            tx,
-            self,
-            appointment_id,
-            OutboxOp::Upsert,
-            super::appointments::now_ms(),
-        )
+        enqueue(tx, self, appointment_id, OutboxOp::Upsert, super::now_ms())
     }
 
     /// Drops the entries queued up to `until` (connecting: what was queued before is

@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::appointments::now_ms;
+use super::now_ms;
 use super::{Result, Store, StoreError};
 
 impl Store {

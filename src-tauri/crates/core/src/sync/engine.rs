@@ -18,8 +18,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
-use crate::error::{AppError, ErrorCode};
-use crate::google::{CalendarClient, Event, EventStatus, EventsPage, GoogleError, ListParams};
+use crate::google::{CalendarClient, Event, EventStatus, EventsPage, ListParams};
 use crate::model::{Appointment, AppointmentInput, Lead, Origin, Recurrence, Status};
 use crate::ratelimit::RateLimiter;
 use crate::store::{OutboxOp, Store, StoreError};
@@ -28,6 +27,7 @@ use crate::sync::decide::{
     decide, guard_totals, join, pair_new_series, CrmSide, DeletePolicy, Direction, GoogleSide,
     InstanceRef, LinkRecord, Mode, PairedBy, Side, SkipReason, Snapshot, SyncItem, SyncKey, SyncOp,
 };
+pub use crate::sync::error::SyncError;
 use crate::sync::fields::{Field, FieldSet, SyncFields, SyncStatus};
 use crate::sync::held;
 use crate::sync::ids;
@@ -86,49 +86,6 @@ impl SyncReport {
         let held = later.held_deletes;
         merge_counts(self, later);
         self.held_deletes = held;
-    }
-}
-
-/// Why a pass stopped before its end. Item-level failures are not errors of the pass:
-/// they are in `SyncReport::errors`.
-#[derive(Debug, thiserror::Error)]
-pub enum SyncError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Reading Google failed even after retries; nothing was decided from the partial read.
-    #[error("Bookline could not read your Google calendar: {0}")]
-    Google(GoogleError),
-    /// The grant is gone (needs reconnect), or the keyring is unavailable: nothing more
-    /// is written until the user fixes it. Nothing is lost: the outbox keeps the work.
-    #[error("{}", .0.message)]
-    Account(AppError),
-    #[error("Sync was cancelled.")]
-    Cancelled,
-}
-
-impl SyncError {
-    pub fn needs_reconnect(&self) -> bool {
-        matches!(self, SyncError::Account(app) if app.code == ErrorCode::NeedsReconnect)
-    }
-}
-
-impl From<SyncError> for AppError {
-    fn from(error: SyncError) -> Self {
-        match error {
-            SyncError::Store(e) => e.into(),
-            SyncError::Google(e) => {
-                let app = AppError::from(e);
-                AppError::new(
-                    app.code,
-                    format!(
-                        "Bookline could not read your Google calendar: {}",
-                        app.message
-                    ),
-                )
-            }
-            SyncError::Account(app) => app,
-            SyncError::Cancelled => AppError::new(ErrorCode::Cancelled, "Sync was cancelled."),
-        }
     }
 }
 

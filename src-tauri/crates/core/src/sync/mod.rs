@@ -7,6 +7,7 @@ pub mod backfill;
 pub mod calendar_change;
 pub mod decide;
 pub mod engine;
+pub mod error;
 pub mod fields;
 pub mod held;
 pub mod ids;

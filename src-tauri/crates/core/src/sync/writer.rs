@@ -14,7 +14,7 @@ use crate::google::{
     ListParams, MAX_RECOMMENDED_BATCH,
 };
 use crate::ratelimit::{Backoff, RateLimiter, RetryClass};
-use crate::sync::engine::SyncError;
+use crate::sync::error::SyncError;
 
 /// One write (or read-back) for one item.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,7 +14,7 @@ use bookline_core::model::{AppointmentInput, Origin, Status, Timing};
 use bookline_core::oauth::follow_consent;
 use bookline_core::oauth::{OAuthClient, OAuthClientConfig, OAuthError};
 use bookline_core::runtime::{
-    PassFuture, PassReport, RuntimeConfig, SyncPass, SyncPhase, SyncRuntime, SyncRuntimeHandle,
+    PassFuture, RuntimeConfig, SyncPass, SyncPhase, SyncReport, SyncRuntime, SyncRuntimeHandle,
 };
 use bookline_core::secrets::{KeyringSecretStore, MemorySecretStore, Secret, SecretStore};
 use bookline_core::store::{ChangeSource, Store};
@@ -683,7 +683,7 @@ impl SyncPass for ListPass {
         Box::pin(async move {
             self.runs.fetch_add(1, Ordering::SeqCst);
             account.list_calendars().await?;
-            Ok(PassReport::default())
+            Ok(SyncReport::default())
         })
     }
 }

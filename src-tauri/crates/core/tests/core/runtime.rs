@@ -9,7 +9,7 @@ use bookline_core::error::{AppError, ErrorCode};
 use bookline_core::google::Endpoints;
 use bookline_core::oauth::OAuthClientConfig;
 use bookline_core::runtime::{
-    PassFuture, PassReport, RuntimeConfig, SyncPass, SyncPhase, SyncRuntime, SyncRuntimeHandle,
+    PassFuture, RuntimeConfig, SyncPass, SyncPhase, SyncReport, SyncRuntime, SyncRuntimeHandle,
 };
 use bookline_core::secrets::MemorySecretStore;
 use bookline_core::store::Store;
@@ -59,11 +59,11 @@ impl SyncPass for FakePass {
                 .cloned()
                 .unwrap_or(Step::Ok);
             match step {
-                Step::Ok => Ok(PassReport {
+                Step::Ok => Ok(SyncReport {
                     created_in_google: 1,
                     ..Default::default()
                 }),
-                Step::Held(n) => Ok(PassReport {
+                Step::Held(n) => Ok(SyncReport {
                     held_deletes: n,
                     ..Default::default()
                 }),
