@@ -122,10 +122,13 @@ impl SyncLock {
                 _ = tokio::time::sleep(RETRY_EVERY) => {}
             }
         }
-        // Only a hint: a failure to write it changes nothing about the lock.
+        // Only a hint: a failure to write it changes nothing about the lock. Written only
+        // when it names someone else, so an idle poll of the same process writes nothing.
         let hint = format!("{} (pid {})", self.holder, std::process::id());
-        if let Err(e) = std::fs::write(&self.owner_path, hint) {
-            tracing::debug!("could not write {}: {e}", self.owner_path.display());
+        if self.current_owner().as_deref() != Some(hint.as_str()) {
+            if let Err(e) = std::fs::write(&self.owner_path, hint) {
+                tracing::debug!("could not write {}: {e}", self.owner_path.display());
+            }
         }
         Ok(SyncLockGuard {
             _file: file,
