@@ -930,7 +930,9 @@ async fn assert_settled(w: &World, events: usize, appointments: usize) {
 async fn widening_google_to_crm_to_both_carries_a_crm_delete_made_meanwhile() {
     let mut w = narrow_world(Direction::GoogleToCrm).await;
     let kept = w.google_insert("Kept lunch", at(4, 10)).await;
-    let gone = w.google_insert("Lunch deleted in Bookline", at(4, 11)).await;
+    let gone = w
+        .google_insert("Lunch deleted in Bookline", at(4, 11))
+        .await;
     w.pass().await;
     let crm = w.crm_all();
     assert_eq!(crm.len(), 2);
