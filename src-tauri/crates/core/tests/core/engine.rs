@@ -1023,6 +1023,37 @@ async fn widening_crm_to_google_to_both_carries_a_google_edit_made_meanwhile() {
     assert_settled(&w, 1, 1).await;
 }
 
+/// crm-to-google: a Google delete of a linked event leaves the appointment while the
+/// direction excludes Bookline; widening to both cancels it on the next pass.
+#[tokio::test]
+async fn widening_crm_to_google_to_both_carries_a_google_delete_made_meanwhile() {
+    let mut w = narrow_world(Direction::CrmToGoogle).await;
+    let kept = w.crm_create(timed("Kept call", at(4, 8)));
+    let a = w.crm_create(timed("Call", at(4, 9)));
+    w.pass().await;
+    w.google_delete(&ids::event_id_for(&a.id).unwrap()).await;
+    w.pass().await;
+    w.pass().await;
+    let now = w.store.get_appointment(&a.id).unwrap().unwrap();
+    assert_eq!(
+        now.status,
+        Status::Booked,
+        "the direction excludes Bookline"
+    );
+
+    widen_to_both(&mut w);
+    let r = w.pass().await;
+    assert_eq!(r.deleted_in_crm, 1, "{r:?}");
+    let now = w.store.get_appointment(&a.id).unwrap().unwrap();
+    assert_eq!(now.status, Status::Cancelled);
+    let live: Vec<Option<String>> = w.google_events().await.into_iter().map(|e| e.id).collect();
+    assert_eq!(live, vec![ids::event_id_for(&kept.id)]);
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+    assert_eq!(w.google_events().await.len(), 1);
+    assert_eq!(w.crm_all().len(), 2);
+}
+
 #[tokio::test]
 async fn concurrent_edits_merge_by_field_and_log_the_conflict() {
     let w = World::new(Direction::Both).await;
