@@ -59,6 +59,12 @@ impl Store {
         enqueue(tx, self, appointment_id, OutboxOp::Upsert, super::now_ms())
     }
 
+    /// Queues a `delete` of `appointment_id` inside the caller's transaction: for a
+    /// deletion made while the direction did not send it (widening sends it now).
+    pub(crate) fn queue_delete_in(&self, tx: &Transaction<'_>, appointment_id: &str) -> Result<()> {
+        enqueue(tx, self, appointment_id, OutboxOp::Delete, super::now_ms())
+    }
+
     /// Drops the entries queued up to `until` (connecting: what was queued before is
     /// old, and only a transfer moves old items).
     pub(crate) fn outbox_forget_before_in(

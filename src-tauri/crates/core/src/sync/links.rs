@@ -107,6 +107,22 @@ pub fn all(store: &Store, conn: &Connection, calendar_id: &str) -> Result<Vec<Li
     all_but(store, conn, calendar_id, |_| false)
 }
 
+/// Every link of every calendar.
+pub fn every(store: &Store, conn: &Connection) -> Result<Vec<Link>> {
+    let fail = |e| store.error("read the sync links", e);
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM links ORDER BY appointment_id"
+        ))
+        .map_err(fail)?;
+    let raws = stmt
+        .query_map([], read_raw)
+        .map_err(fail)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(fail)?;
+    raws.into_iter().map(from_raw).collect()
+}
+
 /// Every link of a calendar except those whose event id `skip` names; a skipped link's
 /// snapshots are not decoded (a transfer leaves out the thousands it linked itself).
 pub fn all_but(

@@ -9,7 +9,7 @@ use ts_rs::TS;
 use crate::model::Status;
 use crate::store::{Result, Store, StoreError};
 use crate::sync::activity::{self, ActivityKind, NewActivity};
-use crate::sync::decide::Direction;
+use crate::sync::decide::{Direction, Side, Snapshot};
 use crate::sync::links;
 use crate::sync::privacy::{PrivacySettings, DEFAULT_TITLE_TEMPLATE};
 
@@ -118,7 +118,9 @@ pub fn load(store: &Store) -> Result<SyncSettings> {
 /// settled as "the direction excludes it"); newly bringing Google's events in forgets the
 /// sync token, so the next pass reads the calendar in full and finds the events created
 /// since connecting that the token had passed (linked ones re-pair by id, old ones still
-/// wait for a transfer).
+/// wait for a transfer). Changes of linked items made on the side the narrower
+/// direction did not send from are carried over too (`carry_held_back`): a delete or
+/// edit made in Bookline is queued, an edit made in Google is read again.
 pub fn save(store: &Store, settings: &SyncSettings) -> Result<SyncSettings> {
     let mut settings = settings.clone();
     settings.calendar_id = settings.calendar_id.trim().to_owned();
@@ -208,8 +210,22 @@ fn offer_what_was_excluded(
                 ids.len()
             ));
         }
+        let changed = carry_held_back(store, tx, Side::Crm)?;
+        if changed > 0 {
+            notes.push(format!(
+                "{changed} change(s) of synced appointments made in Bookline while it did not \
+                 send to Google are queued"
+            ));
+        }
     }
     if to_crm {
+        let changed = carry_held_back(store, tx, Side::Google)?;
+        if changed > 0 {
+            notes.push(format!(
+                "{changed} change(s) of synced events made in Google while it did not bring \
+                 them in are read again"
+            ));
+        }
         // Every calendar's: `primary` and its id name one calendar.
         links::clear_sync_tokens(store, tx)?;
         notes.push(
@@ -229,6 +245,44 @@ fn offer_what_was_excluded(
         )?;
     }
     Ok(())
+}
+
+/// Carries over what the narrower direction held back on linked appointments: changes
+/// made on `from` (the side it did not send from) while it did not. Such a change was
+/// settled into the link's snapshot, which then holds the two sides apart and would
+/// read as "no change" from then on. The snapshot's `from` side is put back to what the
+/// other side last received, so the change reads as a change of `from` again and the
+/// next pass sends it. From Bookline, the link is queued (a delete for an appointment
+/// deleted meanwhile: the row is gone, the link its tombstone); from Google, the full
+/// read after the forgotten sync token finds it. Returns how many links.
+fn carry_held_back(store: &Store, tx: &rusqlite::Transaction<'_>, from: Side) -> Result<usize> {
+    let mut carried = 0;
+    for mut link in links::every(store, tx)? {
+        let Snapshot { crm, google } = &link.snapshot;
+        if crm.same_as(google) || (crm.is_cancelled() && google.is_cancelled()) {
+            continue;
+        }
+        let deleted = store.get_in(tx, &link.appointment_id)?.is_none();
+        match (from, deleted) {
+            // Deleted in Bookline: the delete is the change (only a deletion record
+            // deletes; a row gone without one is left alone).
+            (Side::Crm, true) if crm.is_cancelled() => {
+                store.queue_delete_in(tx, &link.appointment_id)?;
+            }
+            (Side::Crm, false) => {
+                link.snapshot.crm = google.clone();
+                links::upsert(store, tx, &link)?;
+                store.queue_upsert_in(tx, &link.appointment_id)?;
+            }
+            (Side::Google, false) => {
+                link.snapshot.google = crm.clone();
+                links::upsert(store, tx, &link)?;
+            }
+            _ => continue,
+        }
+        carried += 1;
+    }
+    Ok(carried)
 }
 
 #[cfg(test)]

@@ -885,6 +885,175 @@ async fn widening_crm_to_google_to_both_imports_what_was_created_meanwhile() {
     widening_moves_what_was_created_meanwhile(Direction::CrmToGoogle).await;
 }
 
+/// A world whose settings say `direction`, connected (so widening offers what the
+/// narrower direction left).
+async fn narrow_world(direction: Direction) -> World {
+    use bookline_core::sync::settings;
+    let w = World::new(direction).await;
+    w.store
+        .set_setting(
+            bookline_core::account::SETTING_CONNECTED_AT,
+            &w.ctx.connected_at,
+        )
+        .unwrap();
+    let narrow = settings::SyncSettings {
+        direction,
+        ..settings::load(&w.store).unwrap()
+    };
+    settings::save(&w.store, &narrow).unwrap();
+    w
+}
+
+/// Saves `both` as the direction, as the window does, and runs the engine with it.
+fn widen_to_both(w: &mut World) {
+    use bookline_core::sync::settings;
+    let widened = settings::SyncSettings {
+        direction: Direction::Both,
+        ..settings::load(&w.store).unwrap()
+    };
+    settings::save(&w.store, &widened).unwrap();
+    w.ctx.direction = Direction::Both;
+}
+
+/// A pass after the sides settled: nothing changes, nothing is duplicated.
+async fn assert_settled(w: &World, events: usize, appointments: usize) {
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+    assert_eq!(w.google_events().await.len(), events);
+    assert_eq!(w.crm_all().len(), appointments);
+    assert_eq!(w.link_count(), appointments);
+}
+
+/// google-to-crm: a CRM delete of a linked appointment stays in Bookline while the
+/// direction excludes Google; widening to both deletes the event on the next pass.
+#[tokio::test]
+async fn widening_google_to_crm_to_both_carries_a_crm_delete_made_meanwhile() {
+    let mut w = narrow_world(Direction::GoogleToCrm).await;
+    let kept = w.google_insert("Kept lunch", at(4, 10)).await;
+    let gone = w
+        .google_insert("Lunch deleted in Bookline", at(4, 11))
+        .await;
+    w.pass().await;
+    let crm = w.crm_all();
+    assert_eq!(crm.len(), 2);
+    let a = crm
+        .iter()
+        .find(|a| a.title == "Lunch deleted in Bookline")
+        .unwrap();
+    w.store
+        .delete_appointment(&a.id, ChangeSource::User)
+        .unwrap();
+    w.pass().await;
+    w.pass().await;
+    // The direction excludes Google: the event stays.
+    let live: Vec<Option<String>> = w.google_events().await.into_iter().map(|e| e.id).collect();
+    assert!(live.contains(&gone.id), "{live:?}");
+
+    widen_to_both(&mut w);
+    let r = w.pass().await;
+    assert_eq!(r.deleted_in_google, 1, "{r:?}");
+    let live: Vec<Option<String>> = w.google_events().await.into_iter().map(|e| e.id).collect();
+    assert_eq!(live, vec![kept.id.clone()]);
+    assert_eq!(w.crm_all().len(), 1);
+    assert_settled(&w, 1, 1).await;
+}
+
+/// google-to-crm: a CRM edit of a linked appointment stays in Bookline while the
+/// direction excludes Google; widening to both patches the event on the next pass.
+#[tokio::test]
+async fn widening_google_to_crm_to_both_carries_a_crm_edit_made_meanwhile() {
+    let mut w = narrow_world(Direction::GoogleToCrm).await;
+    let event = w.google_insert("Lunch", at(4, 11)).await;
+    w.pass().await;
+    let a = w.crm_all().pop().unwrap();
+    let mut edit = timed("Lunch with Ada", at(4, 11));
+    edit.timezone = a.timezone.clone();
+    w.store
+        .update_appointment(&a.id, edit, ChangeSource::User)
+        .unwrap();
+    w.pass().await;
+    w.pass().await;
+    let id = event.id.clone().unwrap();
+    let now = w.client.get_event(&w.ctx.calendar_id, &id).await.unwrap();
+    assert_eq!(title_of(&now), "Lunch", "the direction excludes Google");
+
+    widen_to_both(&mut w);
+    let r = w.pass().await;
+    assert_eq!(r.updated_in_google, 1, "{r:?}");
+    let now = w.client.get_event(&w.ctx.calendar_id, &id).await.unwrap();
+    assert_eq!(title_of(&now), "Lunch with Ada");
+    assert_eq!(
+        w.store.get_appointment(&a.id).unwrap().unwrap().title,
+        "Lunch with Ada"
+    );
+    assert_settled(&w, 1, 1).await;
+}
+
+/// crm-to-google: a Google edit of a linked event stays in Google while the direction
+/// excludes Bookline; widening to both brings it in on the next pass.
+#[tokio::test]
+async fn widening_crm_to_google_to_both_carries_a_google_edit_made_meanwhile() {
+    let mut w = narrow_world(Direction::CrmToGoogle).await;
+    let a = w.crm_create(timed("Call", at(4, 9)));
+    w.pass().await;
+    let event_id = ids::event_id_for(&a.id).unwrap();
+    w.google_patch(&event_id, json!({"summary": "Call with Grace"}))
+        .await;
+    w.pass().await;
+    w.pass().await;
+    assert_eq!(
+        w.store.get_appointment(&a.id).unwrap().unwrap().title,
+        "Call",
+        "the direction excludes Bookline"
+    );
+
+    widen_to_both(&mut w);
+    let r = w.pass().await;
+    assert_eq!(r.updated_in_crm, 1, "{r:?}");
+    assert_eq!(
+        w.store.get_appointment(&a.id).unwrap().unwrap().title,
+        "Call with Grace"
+    );
+    let now = w
+        .client
+        .get_event(&w.ctx.calendar_id, &event_id)
+        .await
+        .unwrap();
+    assert_eq!(title_of(&now), "Call with Grace");
+    assert_settled(&w, 1, 1).await;
+}
+
+/// crm-to-google: a Google delete of a linked event leaves the appointment while the
+/// direction excludes Bookline; widening to both cancels it on the next pass.
+#[tokio::test]
+async fn widening_crm_to_google_to_both_carries_a_google_delete_made_meanwhile() {
+    let mut w = narrow_world(Direction::CrmToGoogle).await;
+    let kept = w.crm_create(timed("Kept call", at(4, 8)));
+    let a = w.crm_create(timed("Call", at(4, 9)));
+    w.pass().await;
+    w.google_delete(&ids::event_id_for(&a.id).unwrap()).await;
+    w.pass().await;
+    w.pass().await;
+    let now = w.store.get_appointment(&a.id).unwrap().unwrap();
+    assert_eq!(
+        now.status,
+        Status::Booked,
+        "the direction excludes Bookline"
+    );
+
+    widen_to_both(&mut w);
+    let r = w.pass().await;
+    assert_eq!(r.deleted_in_crm, 1, "{r:?}");
+    let now = w.store.get_appointment(&a.id).unwrap().unwrap();
+    assert_eq!(now.status, Status::Cancelled);
+    let live: Vec<Option<String>> = w.google_events().await.into_iter().map(|e| e.id).collect();
+    assert_eq!(live, vec![ids::event_id_for(&kept.id)]);
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+    assert_eq!(w.google_events().await.len(), 1);
+    assert_eq!(w.crm_all().len(), 2);
+}
+
 #[tokio::test]
 async fn concurrent_edits_merge_by_field_and_log_the_conflict() {
     let w = World::new(Direction::Both).await;
