@@ -7,7 +7,9 @@ use std::time::Duration;
 use bookline_core::google::{
     CalendarClient, Endpoints, Event, EventDateTime, ListParams, StaticTokenSource,
 };
-use bookline_core::model::{AppointmentInput, Lead, Origin, Recurrence, Status, Timing};
+use bookline_core::model::{
+    AppointmentInput, Lead, Origin, Recurrence, SeriesInstance, Status, Timing,
+};
 use bookline_core::ratelimit::Backoff;
 use bookline_core::store::{ChangeSource, Store};
 use bookline_core::sync::activity::{self, ActivityKind};
@@ -2223,6 +2225,152 @@ async fn a_google_series_with_exceptions_arrives_whole_across_pages() {
         assert_series_with_exceptions(&w);
         assert!(!w.pass().await.changed_anything(), "page size {page_size}");
         assert_series_with_exceptions(&w);
+    }
+}
+
+/// A weekly series of three in Bookline ("Weekly planning", Mondays 09:00 UTC from March
+/// 1st, in Berlin time), its second occurrence moved to 13:00 and its third cancelled —
+/// both occurrence rows of the series, as the window and the store make them. Returns the
+/// series' appointment id.
+pub(crate) fn crm_series_with_exceptions(w: &World) -> String {
+    let mut series = timed("Weekly planning", at(1, 9));
+    series.timing = Timing::Timed {
+        start: at(1, 9),
+        end: at(1, 9) + ChronoDuration::minutes(30),
+    };
+    series.recurrence = Some(Recurrence {
+        lines: vec!["RRULE:FREQ=WEEKLY;COUNT=3".into()],
+    });
+    let series = w.crm_create(series);
+    let occurrence = |original_start: &str, start: DateTime<Utc>, status: Status| {
+        let mut input = timed("Weekly planning", start);
+        input.timing = Timing::Timed {
+            start,
+            end: start + ChronoDuration::minutes(30),
+        };
+        input.status = status;
+        w.store
+            .create_instance_override(
+                SeriesInstance {
+                    series_id: series.id.clone(),
+                    original_start: original_start.into(),
+                },
+                input,
+                Origin::Crm,
+                ChangeSource::User,
+            )
+            .unwrap();
+    };
+    occurrence("2027-03-08T09:00:00Z", at(8, 13), Status::Booked);
+    occurrence("2027-03-15T09:00:00Z", at(15, 9), Status::Cancelled);
+    series.id
+}
+
+/// Google holds the series of `crm_series_with_exceptions` whole, once: one series event
+/// (Bookline's id), its second occurrence moved to 13:00 under its instance id, its third
+/// cancelled; nothing else.
+pub(crate) async fn assert_google_series_with_exceptions(w: &World, series_id: &str) {
+    let series_event = ids::event_id_for(series_id).unwrap();
+    let mut expanded = Vec::new();
+    let mut page_token = None;
+    loop {
+        let page = w
+            .client
+            .list_events(
+                &w.ctx.calendar_id,
+                &ListParams {
+                    page_token: page_token.clone(),
+                    single_events: Some(true),
+                    max_results: Some(2500),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        expanded.extend(page.items.into_iter().filter(|e| !e.is_cancelled()));
+        match page.next_page_token {
+            Some(t) => page_token = Some(t),
+            None => break,
+        }
+    }
+    let starts: Vec<(String, DateTime<Utc>)> = expanded
+        .iter()
+        .map(|e| {
+            let start = e.start.as_ref().and_then(|s| s.date_time).unwrap();
+            (e.id.clone().unwrap(), start.with_timezone(&Utc))
+        })
+        .collect();
+    assert_eq!(
+        starts,
+        vec![
+            (format!("{series_event}_20270301T090000Z"), at(1, 9)),
+            (format!("{series_event}_20270308T090000Z"), at(8, 13)),
+        ],
+        "the first at 09:00, the second moved to 13:00, the third cancelled"
+    );
+    let third = w
+        .client
+        .get_event(
+            &w.ctx.calendar_id,
+            &format!("{series_event}_20270315T090000Z"),
+        )
+        .await
+        .unwrap();
+    assert!(third.is_cancelled(), "{third:?}");
+    // One series and its moved occurrence; no duplicate, no stray single event.
+    let live = w.google_events().await;
+    let ids_live: Vec<String> = live.iter().filter_map(|e| e.id.clone()).collect();
+    assert_eq!(live.len(), 2, "{ids_live:?}");
+    assert!(ids_live.contains(&series_event), "{ids_live:?}");
+}
+
+/// A Bookline series whose second occurrence is moved and third cancelled before any
+/// pass sends it: the series and both exceptions reach Google in the same pass, nothing
+/// waits in the outbox, and the next pass changes nothing.
+#[tokio::test]
+async fn a_bookline_series_with_exceptions_reaches_google_whole_in_one_pass() {
+    let w = World::new(Direction::Both).await;
+    let series_id = crm_series_with_exceptions(&w);
+    let r = w.pass().await;
+    assert_eq!(r.created_in_google, 1, "{r:?}");
+    assert_google_series_with_exceptions(&w, &series_id).await;
+    assert_eq!(
+        w.link_count(),
+        3,
+        "the series and both occurrences are linked"
+    );
+    assert_eq!(w.store.pending_outbox_count().unwrap(), 0);
+    assert!(!w.pass().await.changed_anything());
+    assert_google_series_with_exceptions(&w, &series_id).await;
+    assert_eq!(w.crm_all().len(), 3, "nothing came back as new");
+}
+
+/// The same in direction crm-to-google, and with the occurrences edited after the series
+/// (their outbox entries behind the series') and before (the series' entry re-queued
+/// last by an edit of the series).
+#[tokio::test]
+async fn a_bookline_series_with_exceptions_reaches_google_whole_in_each_writing_direction() {
+    for (direction, edit_series_last) in [
+        (Direction::CrmToGoogle, false),
+        (Direction::CrmToGoogle, true),
+        (Direction::Both, true),
+    ] {
+        let w = World::new(direction).await;
+        let series_id = crm_series_with_exceptions(&w);
+        if edit_series_last {
+            let s = w.store.get_appointment(&series_id).unwrap().unwrap();
+            let mut input = timed("Weekly planning (team)", at(1, 9));
+            input.timing = s.timing.clone();
+            input.recurrence = s.recurrence.clone();
+            w.store
+                .update_appointment(&series_id, input, ChangeSource::User)
+                .unwrap();
+        }
+        w.pass().await;
+        assert_google_series_with_exceptions(&w, &series_id).await;
+        assert_eq!(w.store.pending_outbox_count().unwrap(), 0, "{direction:?}");
+        assert!(!w.pass().await.changed_anything(), "{direction:?}");
+        assert_google_series_with_exceptions(&w, &series_id).await;
     }
 }
 
