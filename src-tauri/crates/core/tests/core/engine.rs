@@ -2375,6 +2375,99 @@ async fn a_bookline_series_with_exceptions_reaches_google_whole_in_each_writing_
     }
 }
 
+/// The series' insert fails in the first pass (refused before Google ran it, or run but
+/// its answer lost): its occurrences fail with it, saying they wait for it, their outbox
+/// entries stay, and the next pass brings the series and both exceptions, once.
+#[tokio::test]
+async fn a_bookline_series_whose_insert_fails_takes_its_exceptions_along_next_pass() {
+    for (kind, fail_next) in [("backend_500", 20), ("malformed_json", 1)] {
+        let w = World::new(Direction::Both).await;
+        let series_id = crm_series_with_exceptions(&w);
+        control(
+            w.base(),
+            "faults",
+            json!({"fail_next": fail_next, "kinds": [kind], "routes": ["events.insert"]}),
+        )
+        .await;
+        let r = w.try_pass().await.expect("pass");
+        control(w.base(), "faults", json!({})).await;
+        assert_eq!(
+            r.errors.len(),
+            3,
+            "{kind}: the series and its two occurrences: {r:?}"
+        );
+        assert!(
+            r.errors
+                .iter()
+                .filter(|e| e.contains("waits for its repeating series"))
+                .count()
+                == 2,
+            "{kind}: {r:?}"
+        );
+        assert_eq!(w.link_count(), 0, "{kind}");
+        assert_eq!(
+            w.store.pending_outbox_count().unwrap(),
+            3,
+            "{kind}: nothing lost"
+        );
+
+        // Their retry time has come.
+        w.store
+            .write("test", |tx| {
+                tx.execute("UPDATE outbox SET next_attempt_at = NULL", [])
+                    .unwrap();
+                Ok(())
+            })
+            .unwrap();
+        w.pass().await;
+        assert_google_series_with_exceptions(&w, &series_id).await;
+        assert_eq!(w.link_count(), 3, "{kind}");
+        assert_eq!(w.store.pending_outbox_count().unwrap(), 0, "{kind}");
+        assert!(!w.pass().await.changed_anything(), "{kind}");
+    }
+}
+
+/// An old Bookline series (only the transfer moves it) with exceptions: ongoing sync sends
+/// neither the series nor its exceptions, but keeps the exceptions' outbox entries; once
+/// the transfer has sent the series with them, the next pass settles the entries and
+/// writes nothing.
+#[tokio::test]
+async fn the_exceptions_of_an_old_bookline_series_wait_in_the_outbox_for_the_transfer() {
+    let mut w = World::new(Direction::Both).await;
+    let series_id = crm_series_with_exceptions(&w);
+    w.ctx.connected_at = Utc::now();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(!w.pass().await.changed_anything());
+    assert!(!w.pass().await.changed_anything());
+    assert!(w.google_events().await.is_empty());
+    assert_eq!(
+        w.store.pending_outbox_count().unwrap(),
+        2,
+        "the two exceptions wait for their series"
+    );
+    bookline_core::sync::backfill::start(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        &bookline_core::sync::backfill::BackfillRequest {
+            direction: Direction::CrmToGoogle,
+            since: None,
+            until: None,
+        },
+        |_| {},
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_google_series_with_exceptions(&w, &series_id).await;
+    w.reset_stats().await;
+    assert!(!w.pass().await.changed_anything());
+    assert_eq!(w.routes().await, json!({"events.list": 1}));
+    assert_eq!(w.store.pending_outbox_count().unwrap(), 0);
+    assert_google_series_with_exceptions(&w, &series_id).await;
+}
+
 /// A series that cannot be stored yet takes its moved and cancelled occurrences down
 /// with it — the sync token stays before them all — and once the series is fixed in
 /// Google, the next pass brings the series and its occurrences together.
