@@ -437,8 +437,8 @@ fn settled_appointments(
     Ok(out)
 }
 
-/// The transfer's appointments (no moved occurrences: they belong to their series),
-/// except those in `skip`.
+/// The transfer's appointments, occurrence rows of series included, except those in
+/// `skip`.
 fn appointments_except(
     store: &Store,
     conn: &Connection,
@@ -474,10 +474,13 @@ fn crm_sides(
 }
 
 fn appointment_ids(store: &Store, conn: &Connection) -> StoreResult<Vec<String>> {
-    // Moved instances of a series belong to their series; they are not items of their own.
+    // Moved and cancelled occurrences of a series are read too: they go to Google with
+    // their series (`pair_new_series` plans them right behind it), as changes of it.
+    // Left out, an old series' exceptions would never be sent: ongoing sync leaves an
+    // old series to the transfer. They never pair by the match rule (`join`).
     let fail = |e| store.error("read the appointments", e);
     let mut stmt = conn
-        .prepare("SELECT id FROM appointments WHERE series_id IS NULL ORDER BY start_ms, id")
+        .prepare("SELECT id FROM appointments ORDER BY start_ms, id")
         .map_err(fail)?;
     let ids = stmt
         .query_map([], |r| r.get::<_, String>(0))

@@ -516,10 +516,12 @@ pub fn join(
     }
 
     if matches!(mode, Mode::Backfill { .. }) {
-        // Only live items look alike; a deleted or cancelled one is no match.
+        // Only live items look alike; a deleted or cancelled one is no match. Nor is an
+        // occurrence row of a series: it is one occurrence of its series and pairs only
+        // through it (by instance id), never with a single event that looks like it.
         let mut candidates: HashMap<(TimingKey, String), Vec<AppointmentId>> = HashMap::new();
         for c in crm_by_id.values() {
-            if !c.deleted && !c.is_cancelled() {
+            if !c.deleted && !c.is_cancelled() && c.instance_of.is_none() {
                 candidates
                     .entry((
                         timing_key(&c.fields.timing),
@@ -698,6 +700,16 @@ fn timing_key(timing: &Timing) -> TimingKey {
 /// occurrence rows, and a transfer's chunks keep them next to it. `parts` gives the key
 /// and the ops of a batch element.
 ///
+/// The same holds the other way: occurrence rows of a Bookline series (moved, edited or
+/// cancelled in Bookline before the series ever reached Google) wait for the series'
+/// link like Google's do. When the batch inserts that series into Google
+/// (`CreateInGoogle` then `Link`), its event id is already known — derived from the
+/// appointment id — so each occurrence is decided again as an occurrence of that series
+/// and put right behind it; `execute` sends the occurrences' writes (patches of the
+/// instance ids) only after the series' insert succeeded. A series the batch only links
+/// to an event already in Google is left out, for the reason above: that event may hold
+/// its own exception at the same original start.
+///
 /// Idempotent: a second pass finds the series linked, and `join` pairs the occurrences
 /// by their own links.
 pub fn pair_new_series<T>(
@@ -712,8 +724,34 @@ pub fn pair_new_series<T>(
         .iter_mut()
         .filter_map(|t| waiting_series(parts(t).0))
         .collect();
-    if waiting.is_empty() {
+    // Which Bookline series the batch holds occurrence rows of that are waiting for them.
+    let waiting_crm: HashSet<AppointmentId> = batch
+        .iter_mut()
+        .filter_map(|t| waiting_crm_series(parts(t).0))
+        .collect();
+    if waiting.is_empty() && waiting_crm.is_empty() {
         return batch;
+    }
+    // The event each of those Bookline series gets in Google in this batch.
+    let mut event_of: HashMap<AppointmentId, String> = HashMap::new();
+    for t in batch.iter_mut() {
+        let (item, ops) = parts(t);
+        let Some(appointment_id) = item.key.appointment_id.clone() else {
+            continue;
+        };
+        if !waiting_crm.contains(&appointment_id)
+            || item.key.event_id.is_some()
+            || !matches!(ops.last(), Some(SyncOp::Link { .. }))
+        {
+            continue;
+        }
+        let inserts_series = ops.iter().any(|op| {
+            matches!(op, SyncOp::CreateInGoogle { fields, instance: None }
+                if !fields.recurrence.is_empty())
+        });
+        if let Some(event_id) = ids::event_id_for(&appointment_id).filter(|_| inserts_series) {
+            event_of.insert(appointment_id, event_id);
+        }
     }
     // The appointment each of those series gets in this batch.
     let mut series_of: HashMap<String, AppointmentId> = HashMap::new();
@@ -740,8 +778,33 @@ pub fn pair_new_series<T>(
     }
     let mut rest = Vec::with_capacity(batch.len());
     let mut occurrences: HashMap<String, Vec<T>> = HashMap::new();
+    // Bookline occurrences, by their series' appointment id.
+    let mut crm_occurrences: HashMap<AppointmentId, Vec<T>> = HashMap::new();
     for mut t in batch {
         let (item, ops) = parts(&mut t);
+        let crm_series = waiting_crm_series(item).and_then(|a| {
+            let event_id = event_of.get(&a)?.clone();
+            Some((a, event_id))
+        });
+        if let Some((series_appointment_id, series_event_id)) = crm_series {
+            let original_start = item
+                .crm
+                .as_ref()
+                .and_then(|c| c.instance_of.as_ref())
+                .map(|i| i.original_start.clone())
+                .unwrap_or_default();
+            item.series = Some(InstanceRef {
+                series_appointment_id: series_appointment_id.clone(),
+                series_event_id,
+                original_start,
+            });
+            *ops = decide(item, direction, mode);
+            crm_occurrences
+                .entry(series_appointment_id)
+                .or_default()
+                .push(t);
+            continue;
+        }
         let series = waiting_series(item).and_then(|e| series_of.get(&e).map(|a| (e, a)));
         match (
             series,
@@ -762,13 +825,26 @@ pub fn pair_new_series<T>(
     // Each series' occurrences right behind it, in the order they came.
     let mut out = Vec::with_capacity(rest.len());
     for mut t in rest {
-        let event_id = parts(&mut t).0.key.event_id.clone();
+        let key = parts(&mut t).0.key.clone();
         out.push(t);
-        if let Some(after) = event_id.and_then(|e| occurrences.remove(&e)) {
+        if let Some(after) = key.event_id.and_then(|e| occurrences.remove(&e)) {
+            out.extend(after);
+        }
+        if let Some(after) = key.appointment_id.and_then(|a| crm_occurrences.remove(&a)) {
             out.extend(after);
         }
     }
     out
+}
+
+/// The Bookline series an unlinked CRM occurrence row waits for (`SeriesNotLinked`), if
+/// it is one.
+fn waiting_crm_series(item: &SyncItem) -> Option<AppointmentId> {
+    if item.base.is_some() || item.google.is_some() || item.series.is_some() {
+        return None;
+    }
+    let crm = item.crm.as_ref().filter(|c| !c.deleted)?;
+    crm.instance_of.as_ref().map(|i| i.series_id.clone())
 }
 
 /// The series event an unlinked Google occurrence waits for (`SeriesNotLinked`), if it

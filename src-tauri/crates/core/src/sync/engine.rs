@@ -875,7 +875,32 @@ impl SyncEngine {
             }
             Ok(out)
         })?;
-        let mut planned = planned;
+        // A series sent for the first time and the occurrences moved or cancelled in
+        // Bookline before it went: the occurrences are written right after the series
+        // (`pair_new_series`, `execute`), in this pass.
+        let planned = pair_new_series(
+            planned,
+            |p| (&mut p.item, &mut p.ops),
+            ctx.direction,
+            mode,
+            new_appointment_id,
+        );
+        // An occurrence whose series is still not linked (it waits for the transfer, or
+        // its insert failed and waits for its retry) keeps its outbox entries untouched:
+        // settling them here would lose the occurrence for good. It is planned again on
+        // each pass and sent once its series is linked.
+        let mut planned: Vec<Planned> = planned
+            .into_iter()
+            .filter(|p| {
+                !(ctx.direction.writes_google()
+                    && matches!(
+                        p.ops.as_slice(),
+                        [SyncOp::Skip {
+                            reason: SkipReason::SeriesNotLinked
+                        }]
+                    ))
+            })
+            .collect();
         if !guard.confirmed {
             let mut deletes = DeleteCounts::default();
             deletes.add(&planned);
@@ -918,10 +943,22 @@ impl SyncEngine {
     ) -> Result<(), SyncError> {
         let mut ready: Vec<Ready> = Vec::with_capacity(planned.len());
         let mut round = planned;
-        for attempt in 0..3 {
-            if round.is_empty() {
-                break;
-            }
+        let mut attempt = 0;
+        while !round.is_empty() {
+            // An occurrence of a series this round inserts (`pair_new_series`) is patched
+            // under its instance id, which exists only once the insert has succeeded; a
+            // batch does not keep its calls in order, so it goes in the next round.
+            // Bounded: a series is inserted in one round only (a 409 re-decides it as a
+            // link), so an occurrence waits one round, or two after a re-read.
+            let (now, waiting): (Vec<Planned>, Vec<Planned>) = if attempt < 4 {
+                let inserted = series_inserted(&round);
+                round
+                    .into_iter()
+                    .partition(|p| occurrence_series(p).is_none_or(|s| !inserted.contains(s)))
+            } else {
+                (round, Vec::new())
+            };
+            round = now;
             let mut calls = Vec::new();
             let mut calendars = Vec::new();
             let mut call_of: Vec<Option<usize>> = Vec::with_capacity(round.len());
@@ -974,6 +1011,24 @@ impl SyncEngine {
             round = self
                 .refetch(store, w, ctx, mode, refetch, calendar_tz, &mut ready)
                 .await?;
+            // The occurrences of a series whose insert failed fail with it (their outbox
+            // entries wait and are sent with the series); the others follow their series.
+            let failed_series: HashSet<&str> = ready
+                .iter()
+                .filter_map(|r| match r {
+                    Ready::Failed(p, _) => p.item.key.appointment_id.as_deref(),
+                    Ready::Apply(..) => None,
+                })
+                .collect();
+            let (orphans, follow): (Vec<Planned>, Vec<Planned>) = waiting
+                .into_iter()
+                .partition(|p| occurrence_series(p).is_some_and(|s| failed_series.contains(s)));
+            drop(failed_series);
+            for p in orphans {
+                ready.push(Ready::Failed(p, WAITS_FOR_UNSENT_SERIES.to_owned()));
+            }
+            round.extend(follow);
+            attempt += 1;
         }
         self.apply(store, ctx, ready, calendar_tz, report, finish)?;
         Ok(())
@@ -1755,6 +1810,35 @@ const WAITS_FOR_PARKED_SERIES: &str =
 /// The reason an occurrence fails in a transfer when its series failed.
 const WAITS_FOR_FAILED_SERIES: &str =
     "it waits for its repeating series, which could not be stored";
+
+/// The reason an occurrence of a Bookline series fails when its series' insert failed.
+const WAITS_FOR_UNSENT_SERIES: &str =
+    "it waits for its repeating series, which could not be sent to Google; it is sent with it";
+
+/// The appointments whose series `round` inserts into Google.
+fn series_inserted(round: &[Planned]) -> HashSet<String> {
+    round
+        .iter()
+        .filter(|p| {
+            matches!(
+                p.google_write(),
+                Some(SyncOp::CreateInGoogle { instance: None, .. })
+            )
+        })
+        .filter_map(|p| p.item.key.appointment_id.clone())
+        .collect()
+}
+
+/// The series appointment whose occurrence this key writes into Google, if it does.
+fn occurrence_series(p: &Planned) -> Option<&str> {
+    match p.google_write() {
+        Some(SyncOp::CreateInGoogle {
+            instance: Some(series),
+            ..
+        }) => Some(series.series_appointment_id.as_str()),
+        _ => None,
+    }
+}
 
 /// The appointment a key creates in Bookline for a new series (`instance: false`), or the
 /// series appointment a new occurrence is created in (`instance: true`), if it does.

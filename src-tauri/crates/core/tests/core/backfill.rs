@@ -365,6 +365,36 @@ async fn an_old_series_with_exceptions_transfers_whole() {
     }
 }
 
+/// An old Bookline series whose second occurrence was moved and third cancelled before
+/// connecting transfers whole into Google, in each direction that writes Google: the
+/// series, the moved occurrence at its new time, the cancelled one cancelled. Running it
+/// again and the next pass change nothing.
+#[tokio::test]
+async fn an_old_bookline_series_with_exceptions_transfers_whole() {
+    for direction in [Direction::CrmToGoogle, Direction::Both] {
+        let mut w = World::new(Direction::Both).await;
+        let series_id = crate::engine::crm_series_with_exceptions(&w);
+        w.ctx.connected_at = Utc::now();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        // Ongoing sync leaves the old series alone, exceptions included.
+        w.pass().await;
+        assert!(w.google_events().await.is_empty(), "{direction:?}");
+
+        let p = run_start(&w, &request(direction)).await;
+        assert_eq!(p.state, ProgressState::Finished);
+        assert_eq!(p.failed, 0, "{direction:?}: {p:?}");
+        crate::engine::assert_google_series_with_exceptions(&w, &series_id).await;
+        assert_eq!(w.link_count(), 3, "{direction:?}");
+
+        let again = run_start(&w, &request(direction)).await;
+        assert_eq!(again.created_in_google, 0, "{direction:?}: {again:?}");
+        w.pass().await;
+        assert!(!w.pass().await.changed_anything(), "{direction:?}");
+        crate::engine::assert_google_series_with_exceptions(&w, &series_id).await;
+        assert_eq!(w.store.pending_outbox_count().unwrap(), 0, "{direction:?}");
+    }
+}
+
 /// An old series Bookline cannot store (a repeat rule over the store's bounds) fails in a
 /// transfer, and its moved and cancelled occurrences fail with it, saying they wait for it
 /// (not that their series "no longer exists"); the rest of the transfer goes on. Once the

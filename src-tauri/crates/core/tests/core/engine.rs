@@ -7,7 +7,9 @@ use std::time::Duration;
 use bookline_core::google::{
     CalendarClient, Endpoints, Event, EventDateTime, ListParams, StaticTokenSource,
 };
-use bookline_core::model::{AppointmentInput, Lead, Origin, Recurrence, Status, Timing};
+use bookline_core::model::{
+    AppointmentInput, Lead, Origin, Recurrence, SeriesInstance, Status, Timing,
+};
 use bookline_core::ratelimit::Backoff;
 use bookline_core::store::{ChangeSource, Store};
 use bookline_core::sync::activity::{self, ActivityKind};
@@ -2393,6 +2395,246 @@ async fn a_google_series_with_exceptions_arrives_whole_across_pages() {
         assert!(!w.pass().await.changed_anything(), "page size {page_size}");
         assert_series_with_exceptions(&w);
     }
+}
+
+/// A weekly series of three in Bookline ("Weekly planning", Mondays 09:00 UTC from March
+/// 1st, in Berlin time), its second occurrence moved to 13:00 and its third cancelled —
+/// both occurrence rows of the series, as the window and the store make them. Returns the
+/// series' appointment id.
+pub(crate) fn crm_series_with_exceptions(w: &World) -> String {
+    let mut series = timed("Weekly planning", at(1, 9));
+    series.timing = Timing::Timed {
+        start: at(1, 9),
+        end: at(1, 9) + ChronoDuration::minutes(30),
+    };
+    series.recurrence = Some(Recurrence {
+        lines: vec!["RRULE:FREQ=WEEKLY;COUNT=3".into()],
+    });
+    let series = w.crm_create(series);
+    let occurrence = |original_start: &str, start: DateTime<Utc>, status: Status| {
+        let mut input = timed("Weekly planning", start);
+        input.timing = Timing::Timed {
+            start,
+            end: start + ChronoDuration::minutes(30),
+        };
+        input.status = status;
+        w.store
+            .create_instance_override(
+                SeriesInstance {
+                    series_id: series.id.clone(),
+                    original_start: original_start.into(),
+                },
+                input,
+                Origin::Crm,
+                ChangeSource::User,
+            )
+            .unwrap();
+    };
+    occurrence("2027-03-08T09:00:00Z", at(8, 13), Status::Booked);
+    occurrence("2027-03-15T09:00:00Z", at(15, 9), Status::Cancelled);
+    series.id
+}
+
+/// Google holds the series of `crm_series_with_exceptions` whole, once: one series event
+/// (Bookline's id), its second occurrence moved to 13:00 under its instance id, its third
+/// cancelled; nothing else.
+pub(crate) async fn assert_google_series_with_exceptions(w: &World, series_id: &str) {
+    let series_event = ids::event_id_for(series_id).unwrap();
+    let mut expanded = Vec::new();
+    let mut page_token = None;
+    loop {
+        let page = w
+            .client
+            .list_events(
+                &w.ctx.calendar_id,
+                &ListParams {
+                    page_token: page_token.clone(),
+                    single_events: Some(true),
+                    max_results: Some(2500),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        expanded.extend(page.items.into_iter().filter(|e| !e.is_cancelled()));
+        match page.next_page_token {
+            Some(t) => page_token = Some(t),
+            None => break,
+        }
+    }
+    let starts: Vec<(String, DateTime<Utc>)> = expanded
+        .iter()
+        .map(|e| {
+            let start = e.start.as_ref().and_then(|s| s.date_time).unwrap();
+            (e.id.clone().unwrap(), start.with_timezone(&Utc))
+        })
+        .collect();
+    assert_eq!(
+        starts,
+        vec![
+            (format!("{series_event}_20270301T090000Z"), at(1, 9)),
+            (format!("{series_event}_20270308T090000Z"), at(8, 13)),
+        ],
+        "the first at 09:00, the second moved to 13:00, the third cancelled"
+    );
+    let third = w
+        .client
+        .get_event(
+            &w.ctx.calendar_id,
+            &format!("{series_event}_20270315T090000Z"),
+        )
+        .await
+        .unwrap();
+    assert!(third.is_cancelled(), "{third:?}");
+    // One series and its moved occurrence; no duplicate, no stray single event.
+    let live = w.google_events().await;
+    let ids_live: Vec<String> = live.iter().filter_map(|e| e.id.clone()).collect();
+    assert_eq!(live.len(), 2, "{ids_live:?}");
+    assert!(ids_live.contains(&series_event), "{ids_live:?}");
+}
+
+/// A Bookline series whose second occurrence is moved and third cancelled before any
+/// pass sends it: the series and both exceptions reach Google in the same pass, nothing
+/// waits in the outbox, and the next pass changes nothing.
+#[tokio::test]
+async fn a_bookline_series_with_exceptions_reaches_google_whole_in_one_pass() {
+    let w = World::new(Direction::Both).await;
+    let series_id = crm_series_with_exceptions(&w);
+    let r = w.pass().await;
+    // The series, and each occurrence written under its instance id.
+    assert_eq!(r.created_in_google, 3, "{r:?}");
+    assert_google_series_with_exceptions(&w, &series_id).await;
+    assert_eq!(
+        w.link_count(),
+        3,
+        "the series and both occurrences are linked"
+    );
+    assert_eq!(w.store.pending_outbox_count().unwrap(), 0);
+    assert!(!w.pass().await.changed_anything());
+    assert_google_series_with_exceptions(&w, &series_id).await;
+    assert_eq!(w.crm_all().len(), 3, "nothing came back as new");
+}
+
+/// The same in direction crm-to-google, and with the occurrences edited after the series
+/// (their outbox entries behind the series') and before (the series' entry re-queued
+/// last by an edit of the series).
+#[tokio::test]
+async fn a_bookline_series_with_exceptions_reaches_google_whole_in_each_writing_direction() {
+    for (direction, edit_series_last) in [
+        (Direction::CrmToGoogle, false),
+        (Direction::CrmToGoogle, true),
+        (Direction::Both, true),
+    ] {
+        let w = World::new(direction).await;
+        let series_id = crm_series_with_exceptions(&w);
+        if edit_series_last {
+            let s = w.store.get_appointment(&series_id).unwrap().unwrap();
+            let mut input = timed("Weekly planning (team)", at(1, 9));
+            input.timing = s.timing.clone();
+            input.recurrence = s.recurrence.clone();
+            w.store
+                .update_appointment(&series_id, input, ChangeSource::User)
+                .unwrap();
+        }
+        w.pass().await;
+        assert_google_series_with_exceptions(&w, &series_id).await;
+        assert_eq!(w.store.pending_outbox_count().unwrap(), 0, "{direction:?}");
+        assert!(!w.pass().await.changed_anything(), "{direction:?}");
+        assert_google_series_with_exceptions(&w, &series_id).await;
+    }
+}
+
+/// The series' insert fails in the first pass (refused before Google ran it, or run but
+/// its answer lost): its occurrences fail with it, saying they wait for it, their outbox
+/// entries stay, and the next pass brings the series and both exceptions, once.
+#[tokio::test]
+async fn a_bookline_series_whose_insert_fails_takes_its_exceptions_along_next_pass() {
+    for (kind, fail_next) in [("backend_500", 20), ("malformed_json", 1)] {
+        let w = World::new(Direction::Both).await;
+        let series_id = crm_series_with_exceptions(&w);
+        control(
+            w.base(),
+            "faults",
+            json!({"fail_next": fail_next, "kinds": [kind], "routes": ["events.insert"]}),
+        )
+        .await;
+        let r = w.try_pass().await.expect("pass");
+        control(w.base(), "faults", json!({})).await;
+        assert_eq!(
+            r.errors.len(),
+            3,
+            "{kind}: the series and its two occurrences: {r:?}"
+        );
+        assert!(
+            r.errors
+                .iter()
+                .filter(|e| e.contains("waits for its repeating series"))
+                .count()
+                == 2,
+            "{kind}: {r:?}"
+        );
+        assert_eq!(w.link_count(), 0, "{kind}");
+        assert_eq!(
+            w.store.pending_outbox_count().unwrap(),
+            3,
+            "{kind}: nothing lost"
+        );
+
+        // Their retry time has come.
+        w.store
+            .write("test", |tx| {
+                tx.execute("UPDATE outbox SET next_attempt_at = NULL", [])
+                    .unwrap();
+                Ok(())
+            })
+            .unwrap();
+        w.pass().await;
+        assert_google_series_with_exceptions(&w, &series_id).await;
+        assert_eq!(w.link_count(), 3, "{kind}");
+        assert_eq!(w.store.pending_outbox_count().unwrap(), 0, "{kind}");
+        assert!(!w.pass().await.changed_anything(), "{kind}");
+    }
+}
+
+/// An old Bookline series (only the transfer moves it) with exceptions: ongoing sync sends
+/// neither the series nor its exceptions, but keeps the exceptions' outbox entries; once
+/// the transfer has sent the series with them, the next pass settles the entries and
+/// writes nothing.
+#[tokio::test]
+async fn the_exceptions_of_an_old_bookline_series_wait_in_the_outbox_for_the_transfer() {
+    let mut w = World::new(Direction::Both).await;
+    let series_id = crm_series_with_exceptions(&w);
+    w.ctx.connected_at = Utc::now();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(!w.pass().await.changed_anything());
+    assert!(!w.pass().await.changed_anything());
+    assert!(w.google_events().await.is_empty());
+    assert_eq!(
+        w.store.pending_outbox_count().unwrap(),
+        2,
+        "the two exceptions wait for their series"
+    );
+    bookline_core::sync::backfill::start(
+        &w.engine,
+        &w.store,
+        &w.client,
+        &w.ctx,
+        &bookline_core::sync::backfill::BackfillRequest {
+            direction: Direction::CrmToGoogle,
+            since: None,
+            until: None,
+        },
+        |_| {},
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_google_series_with_exceptions(&w, &series_id).await;
+    w.reset_stats().await;
+    assert!(!w.pass().await.changed_anything());
+    assert_eq!(w.routes().await, json!({"events.list": 1}));
+    assert_eq!(w.store.pending_outbox_count().unwrap(), 0);
+    assert_google_series_with_exceptions(&w, &series_id).await;
 }
 
 /// A series that cannot be stored yet takes its moved and cancelled occurrences down
