@@ -4,7 +4,8 @@
 import type { Appointment } from './bindings/Appointment';
 import type { AppointmentInput } from './bindings/AppointmentInput';
 import type { Status } from './bindings/Status';
-import { buildRecurrence, splitRecurrence } from './recurrence';
+import type { Recurrence } from './bindings/Recurrence';
+import { choiceFromRecurrence, customRuleProblem, recurrenceFromChoice, type RepeatChoice } from './recurrence';
 import { addDays, toRfc3339, utcToZoned, zonedToUtc } from './tz';
 
 export interface FormState {
@@ -22,9 +23,9 @@ export interface FormState {
   leadEmail: string;
   leadPhone: string;
   status: Status;
-  rrule: string;
-  /** EXDATE/RDATE lines of an edited series, passed through unchanged. */
-  otherRecurrenceLines: string[];
+  repeat: RepeatChoice;
+  /** The recurrence the edited series had: saved back as it was while `repeat` still says the same. */
+  storedRecurrence: Recurrence | null;
 }
 
 /** A new appointment: the next whole hour, one hour long, in the user's zone. */
@@ -46,13 +47,13 @@ export function emptyForm(timeZone: string, now: number = Date.now()): FormState
     leadEmail: '',
     leadPhone: '',
     status: 'booked',
-    rrule: '',
-    otherRecurrenceLines: [],
+    repeat: { kind: 'none' },
+    storedRecurrence: null,
   };
 }
 
 export function formFromAppointment(a: Appointment): FormState {
-  const { rule, otherLines } = splitRecurrence(a.recurrence);
+  const repeat = choiceFromRecurrence(a.recurrence, { timeZone: a.timezone, allDay: a.timing.kind === 'all_day' });
   const base = {
     title: a.title,
     timezone: a.timezone,
@@ -62,8 +63,8 @@ export function formFromAppointment(a: Appointment): FormState {
     leadEmail: a.lead.email,
     leadPhone: a.lead.phone,
     status: a.status,
-    rrule: rule,
-    otherRecurrenceLines: otherLines,
+    repeat,
+    storedRecurrence: a.recurrence,
   };
   if (a.timing.kind === 'all_day') {
     return {
@@ -87,7 +88,7 @@ export function formFromAppointment(a: Appointment): FormState {
   };
 }
 
-export type FieldErrors = Partial<Record<'title' | 'start' | 'end' | 'timezone', string>>;
+export type FieldErrors = Partial<Record<'title' | 'start' | 'end' | 'timezone' | 'repeat', string>>;
 
 export type FormResult = { ok: true; input: AppointmentInput } | { ok: false; errors: FieldErrors };
 
@@ -121,6 +122,21 @@ export function formToInput(f: FormState): FormResult {
     }
   }
 
+  if (f.repeat.kind === 'rule') {
+    const r = f.repeat.rule;
+    if (!(r.interval >= 1 && Number.isInteger(r.interval))) errors.repeat = 'Repeat every 1 or more days, weeks, months or years.';
+    else if (r.end.kind === 'count' && !(r.end.count >= 1 && Number.isInteger(r.end.count))) errors.repeat = 'End after 1 or more times.';
+    else if (r.end.kind === 'until' && !isDate(r.end.date)) errors.repeat = 'Choose the date the repeats end on.';
+    else if (r.end.kind === 'until' && r.end.date < f.startDate) errors.repeat = 'The repeats cannot end before the first appointment.';
+    else if (r.monthly?.kind === 'day' && r.monthly.day !== null && !(r.monthly.day >= 1 && r.monthly.day <= 31)) {
+      errors.repeat = 'Choose a day of the month from 1 to 31.';
+    }
+  }
+  if (f.repeat.kind === 'custom') {
+    const problem = customRuleProblem(f.repeat.text);
+    if (problem) errors.repeat = problem;
+  }
+
   if (Object.keys(errors).length > 0 || !timing) return { ok: false, errors };
   return {
     ok: true,
@@ -132,7 +148,7 @@ export function formToInput(f: FormState): FormResult {
       notes: f.notes,
       lead: { name: f.leadName.trim(), email: f.leadEmail.trim(), phone: f.leadPhone.trim() },
       status: f.status,
-      recurrence: buildRecurrence(f.rrule, f.otherRecurrenceLines),
+      recurrence: recurrenceFromChoice(f.repeat, f.storedRecurrence, { timeZone: f.timezone, allDay: f.allDay }),
     },
   };
 }
