@@ -13,6 +13,7 @@ import type { CalendarChangeChoice } from './bindings/CalendarChangeChoice';
 import type { CalendarChangePreview } from './bindings/CalendarChangePreview';
 import type { ListQuery } from './bindings/ListQuery';
 import type { Occurrence } from './bindings/Occurrence';
+import type { OccurrenceScope } from './bindings/OccurrenceScope';
 import type { HeldChoice } from './bindings/HeldChoice';
 import type { HeldDeletes } from './bindings/HeldDeletes';
 import type { Status } from './bindings/Status';
@@ -79,6 +80,13 @@ export const api = {
   updateAppointment: (id: string, input: AppointmentInput) => call<Appointment>('update_appointment', { id, input }),
   setAppointmentStatus: (id: string, status: Status) => call<Appointment>('set_appointment_status', { id, status }),
   deleteAppointment: (id: string) => call<void>('delete_appointment', { id }),
+  /** Edits one occurrence of a series, it and the ones after it, or the whole series. */
+  editOccurrence: (seriesId: string, originalStart: string, input: AppointmentInput, scope: OccurrenceScope) =>
+    call<Appointment>('edit_occurrence', { seriesId, originalStart, input, scope }),
+  cancelOccurrence: (seriesId: string, originalStart: string, scope: OccurrenceScope) =>
+    call<void>('cancel_occurrence', { seriesId, originalStart, scope }),
+  deleteOccurrence: (seriesId: string, originalStart: string, scope: OccurrenceScope) =>
+    call<void>('delete_occurrence', { seriesId, originalStart, scope }),
   appStatus: () => call<AppStatus>('app_status'),
   connectGoogle: () => call<AppStatus>('connect_google'),
   cancelConnect: () => call<void>('cancel_connect'),

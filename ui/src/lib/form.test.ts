@@ -22,7 +22,7 @@ describe('form <-> input', () => {
   it('shows a timed appointment in its own zone and saves it back unchanged', () => {
     const f = formFromAppointment(base);
     expect([f.startDate, f.startTime, f.endDate, f.endTime]).toEqual(['2026-03-08', '10:00', '2026-03-08', '11:30']);
-    expect(f.repeat).toEqual({ kind: 'custom', text: 'RRULE:FREQ=WEEKLY\nEXDATE;TZID=America/New_York:20260315T100000' });
+    expect(f.repeat).toEqual({ kind: 'rule', rule: { freq: 'weekly', interval: 1, weekdays: [], monthly: null, end: { kind: 'never' } } });
     const r = formToInput(f);
     expect(r.ok).toBe(true);
     if (r.ok) {

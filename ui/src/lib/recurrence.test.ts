@@ -9,6 +9,7 @@ import {
   localeFirstDay,
   monthlyWeekdayFor,
   parseRule,
+  seriesSentence,
   recurrenceFromChoice,
   sortWeekdays,
   weekdaysFrom,
@@ -130,8 +131,8 @@ describe('editor state <-> RRULE', () => {
       ['RRULE:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1'],
       ['RRULE:FREQ=DAILY;BYHOUR=9,17'],
       ['RRULE:FREQ=WEEKLY;BYDAY=MO', 'RRULE:FREQ=MONTHLY;BYMONTHDAY=1'],
-      ['RRULE:FREQ=WEEKLY', 'EXDATE;TZID=Europe/Berlin:20261202T090000'],
       ['RRULE:FREQ=WEEKLY', 'RDATE;VALUE=DATE:20261224'],
+      ['RRULE:FREQ=WEEKLY;BYSETPOS=1', 'EXDATE;TZID=Europe/Berlin:20261202T090000'],
       ['EXRULE:FREQ=YEARLY', 'RRULE:FREQ=DAILY'],
       ['RRULE:FREQ=DAILY;X-GOOGLE-THING=yes'],
     ];
@@ -155,6 +156,18 @@ describe('editor state <-> RRULE', () => {
     if (choice.kind === 'rule') {
       const changed = { kind: 'rule' as const, rule: { ...choice.rule, interval: 2 } };
       expect(recurrenceFromChoice(changed, rec, berlin)).toEqual({ lines: ['RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;UNTIL=20270331T215959Z'] });
+    }
+  });
+
+  it('shows a rule with EXDATE lines in the editor and keeps the lines when the rule changes', () => {
+    const rec = { lines: ['RRULE:FREQ=WEEKLY;BYDAY=WE', 'EXDATE;TZID=Europe/Berlin:20261202T090000', 'EXDATE:20261216T080000Z'] };
+    const choice = choiceFromRecurrence(rec, berlin);
+    expect(choice).toEqual({ kind: 'rule', rule: { freq: 'weekly', interval: 1, weekdays: ['WE'], monthly: null, end: { kind: 'never' } } });
+    expect(recurrenceFromChoice(choice, rec, berlin)).toBe(rec);
+    if (choice.kind === 'rule') {
+      expect(recurrenceFromChoice({ kind: 'rule', rule: { ...choice.rule, end: { kind: 'count', count: 5 } } }, rec, berlin)).toEqual({
+        lines: ['RRULE:FREQ=WEEKLY;BYDAY=WE;COUNT=5', 'EXDATE;TZID=Europe/Berlin:20261202T090000', 'EXDATE:20261216T080000Z'],
+      });
     }
   });
 
@@ -221,7 +234,8 @@ describe('sentences', () => {
   });
 
   it('says when a simple rule has exception or extra dates, and nothing without a rule', () => {
-    expect(describeRecurrence({ lines: ['RRULE:FREQ=DAILY', 'EXDATE:20270301T090000Z'] }, ctx())).toBe('Daily, with exceptions');
+    expect(describeRecurrence({ lines: ['RRULE:FREQ=DAILY', 'EXDATE:20270301T090000Z'] }, ctx())).toBe('Daily, 1 date left out');
+    expect(describeRecurrence({ lines: ['RRULE:FREQ=DAILY', 'EXDATE:20270301T090000Z', 'EXDATE:20270302T090000Z'] }, ctx())).toBe('Daily, 2 dates left out');
     expect(describeRecurrence({ lines: ['RRULE:FREQ=DAILY', 'RDATE:20270301T090000Z'] }, ctx())).toBe('Daily, with extra dates');
     expect(describeRecurrence(null, ctx())).toBeNull();
     expect(describeRecurrence({ lines: [] }, ctx())).toBeNull();
@@ -233,6 +247,21 @@ describe('sentences', () => {
     expect(say(rule, { timeZone: 'Europe/Berlin' })).toBe('Daily until 1 Apr 2027');
     expect(say(rule, { timeZone: 'Asia/Tokyo' })).toBe('Daily until 1 Apr 2027');
     expect(say(rule, { timeZone: 'Pacific/Honolulu' })).toBe('Daily until 31 Mar 2027');
+  });
+
+  it('reads a series in the user zone: its UNTIL as the local date, a bare weekly rule on its own weekday', () => {
+    // Starts Monday 09:00 in Tokyo = Sunday 20:00 in New York (UTC-4 in April).
+    const timing = { kind: 'timed' as const, start: '2027-04-05T00:00:00Z', end: '2027-04-05T01:00:00Z' };
+    const rec = { lines: ['RRULE:FREQ=WEEKLY;UNTIL=20270430T145959Z'] };
+    expect(seriesSentence(rec, timing, 'Asia/Tokyo', 'Asia/Tokyo', 1)).toBe('Weekly on Monday until 30 Apr 2027');
+    expect(seriesSentence(rec, timing, 'Asia/Tokyo', 'America/New_York', 1)).toBe('Weekly on Monday until 30 Apr 2027');
+    const late = { lines: ['RRULE:FREQ=WEEKLY;UNTIL=20270430T235959Z'] };
+    expect(seriesSentence(late, timing, 'Asia/Tokyo', 'Asia/Tokyo', 1)).toBe('Weekly on Monday until 1 May 2027');
+    expect(seriesSentence(late, timing, 'Asia/Tokyo', 'America/New_York', 1)).toBe('Weekly on Monday until 30 Apr 2027');
+    expect(seriesSentence({ lines: ['RRULE:FREQ=YEARLY;UNTIL=20300214'] }, { kind: 'all_day', start: '2027-02-14', end: '2027-02-15' }, 'UTC', 'Pacific/Honolulu', 1)).toBe(
+      'Annually on 14 Feb until 14 Feb 2030',
+    );
+    expect(seriesSentence(null, timing, 'UTC', 'UTC', 1)).toBeNull();
   });
 
   it('orders weekdays from the first day of the week', () => {

@@ -4,7 +4,7 @@
 // `EXDATE…`, `RDATE…`), verbatim. The editor shows only the rules people make in
 // Google Calendar or Outlook (every N days / weeks on chosen weekdays / months on a day
 // or an Nth weekday / years; ending never, on a date or after N times). Anything else —
-// BYSETPOS, BYHOUR, several RRULE lines, EXDATE/RDATE lines, parts Bookline does not know —
+// BYSETPOS, BYHOUR, several RRULE lines, RDATE/EXRULE lines, parts Bookline does not know —
 // is "custom": shown as text and saved exactly as it came, so opening and saving a
 // Google series never rewrites its rule.
 //
@@ -12,6 +12,7 @@
 // so tests pin them.
 
 import type { Recurrence } from './bindings/Recurrence';
+import type { Timing } from './bindings/Timing';
 import { addDays, utcToZoned, zonedToUtc } from './tz';
 
 /** RFC 5545 weekday codes, Monday first (the order of `WEEKDAYS`). */
@@ -189,11 +190,19 @@ function stripPrefix(rule: string): string {
 /** What the dialog shows for a stored recurrence. */
 export function choiceFromRecurrence(rec: Recurrence | null, ctx: RuleContext): RepeatChoice {
   if (!rec || rec.lines.length === 0) return { kind: 'none' };
-  if (rec.lines.length === 1 && /^RRULE:/i.test(rec.lines[0])) {
-    const rule = parseRule(rec.lines[0], ctx);
+  const rrules = rec.lines.filter((l) => /^RRULE:/i.test(l));
+  // EXDATE lines are occurrences deleted one by one (Bookline's own "delete this
+  // appointment" writes them): they stay as they are beside the rule the editor shows.
+  if (rrules.length === 1 && rec.lines.every((l) => /^(RRULE:|EXDATE[:;])/i.test(l))) {
+    const rule = parseRule(rrules[0], ctx);
     if (rule) return { kind: 'rule', rule };
   }
   return { kind: 'custom', text: rec.lines.join('\n') };
+}
+
+/** The EXDATE lines of a stored recurrence, kept when its rule is edited. */
+export function exdateLines(rec: Recurrence | null): string[] {
+  return rec ? rec.lines.filter((l) => /^EXDATE[:;]/i.test(l)) : [];
 }
 
 /**
@@ -207,7 +216,7 @@ export function recurrenceFromChoice(choice: RepeatChoice, stored: Recurrence | 
     case 'none':
       return null;
     case 'rule':
-      return { lines: [`RRULE:${formatRule(choice.rule, ctx)}`] };
+      return { lines: [`RRULE:${formatRule(choice.rule, ctx)}`, ...exdateLines(stored)] };
     case 'custom': {
       const lines = customLines(choice.text);
       return lines.length === 0 ? null : { lines };
@@ -427,10 +436,21 @@ export function describeRecurrence(rec: Recurrence | null, ctx: SentenceContext)
       const sentence = describeRepeatRule(rule, ctx);
       if (others === 0) return sentence;
       const exceptions = rec.lines.filter((l) => /^EXDATE/i.test(l)).length;
-      return exceptions === others ? `${sentence}, with exceptions` : `${sentence}, with extra dates`;
+      if (exceptions === others) return `${sentence}, ${exceptions} ${exceptions === 1 ? 'date' : 'dates'} left out`;
+      return `${sentence}, with extra dates`;
     }
   }
   return `Custom: ${rec.lines.map((l) => l.replace(/^RRULE:/i, '')).join('; ')}`;
+}
+
+/**
+ * The sentence for a series wherever it is listed: weekdays and days of the month as the
+ * series has them in its own zone, an UNTIL as the date it is in the user's zone.
+ */
+export function seriesSentence(rec: Recurrence | null, timing: Timing, seriesZone: string, userZone: string, firstDay: number): string | null {
+  const allDay = timing.kind === 'all_day';
+  const startDate = allDay ? timing.start : utcToZoned(timing.start, seriesZone).date;
+  return describeRecurrence(rec, { timeZone: userZone, allDay, startDate, firstDay });
 }
 
 // ---------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ import type { Occurrence } from './bindings/Occurrence';
 import { assignLanes, layoutWeek } from './weeklayout';
 
 function occ(id: string, timing: Occurrence['timing']): Occurrence {
-  return { appointment_id: id, series_id: null, title: id, timing, timezone: 'UTC', status: 'booked', origin: 'crm' };
+  return { appointment_id: id, series_id: null,
+    original_start: null, title: id, timing, timezone: 'UTC', status: 'booked', origin: 'crm' };
 }
 
 describe('assignLanes', () => {

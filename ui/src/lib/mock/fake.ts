@@ -10,6 +10,8 @@ import type { AppointmentPage } from '../bindings/AppointmentPage';
 import type { AppointmentRow } from '../bindings/AppointmentRow';
 import type { ListQuery } from '../bindings/ListQuery';
 import type { Occurrence } from '../bindings/Occurrence';
+import type { OccurrenceScope } from '../bindings/OccurrenceScope';
+import { customRuleProblem, formatRule, parseRule, sortWeekdays, weekdayOf, WEEKDAYS, type Weekday } from '../recurrence';
 import type { Status } from '../bindings/Status';
 import type { Timing } from '../bindings/Timing';
 import type { AppStatus } from '../bindings/AppStatus';
@@ -23,7 +25,7 @@ import type { CalendarChoice } from '../bindings/CalendarChoice';
 import type { DisconnectReport } from '../bindings/DisconnectReport';
 import type { SyncReport } from '../bindings/SyncReport';
 import type { SyncSettings } from '../bindings/SyncSettings';
-import { addDays, isValidTimeZone, toRfc3339, userTimeZone, utcToZoned, zonedToUtc } from '../tz';
+import { addDays, isValidTimeZone, startOfWeek, toRfc3339, userTimeZone, utcToZoned, zonedToUtc } from '../tz';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -118,6 +120,27 @@ function seed(count: number): void {
     created_at: created,
     updated_at: created,
   });
+  // The shapes the repeat editor shows: two weekdays with an end, the last Friday.
+  const series = (title: string, daysAgo: number, time: string, lines: string[]) => {
+    const s = zonedToUtc(addDays(utcToZoned(new Date(now), user).date, -daysAgo), time, user) ?? new Date(now);
+    out.push({
+      id: newId(),
+      title,
+      timing: { kind: 'timed', start: toRfc3339(s), end: toRfc3339(new Date(s.getTime() + HOUR / 2)) },
+      timezone: user,
+      location: 'Phone',
+      notes: '',
+      lead: { name: 'Eva Novak', email: 'eva.novak@example.com', phone: '+1 555 0142' },
+      status: 'booked',
+      origin: 'crm',
+      recurrence: { lines },
+      instance_of: null,
+      created_at: created,
+      updated_at: created,
+    });
+  };
+  series('Key account check-in — Novak', 21, '14:00', ['RRULE:FREQ=WEEKLY;BYDAY=MO,WE;COUNT=12']);
+  series('Forecast call', 60, '16:00', ['RRULE:FREQ=MONTHLY;BYDAY=-1FR']);
   store = out;
 }
 
@@ -155,6 +178,11 @@ function validate(input: AppointmentInput): void {
   if (email !== '' && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
     fail('validation', `Lead email "${email}" is not a valid email address.`);
   }
+  // The same shape check the dialog makes; the real backend parses the rule fully.
+  if (input.recurrence) {
+    const problem = customRuleProblem(input.recurrence.lines.join('\n'));
+    if (problem) fail('validation', `The repeat rule is not valid: ${problem}`);
+  }
 }
 
 function find(id: string): Appointment {
@@ -189,60 +217,216 @@ function list(q: ListQuery): AppointmentPage {
   return { rows: page, total: rows.length };
 }
 
-function ruleParts(a: Appointment): { freq: string; interval: number; count: number } | null {
-  const line = a.recurrence?.lines.find((l) => l.toUpperCase().startsWith('RRULE:'));
-  if (!line) return null;
-  const parts = new Map(
-    line
-      .slice(6)
-      .split(';')
-      .map((p) => p.split('=') as [string, string]),
-  );
-  const freq = (parts.get('FREQ') ?? '').toUpperCase();
-  if (!['DAILY', 'WEEKLY', 'MONTHLY'].includes(freq)) return null;
-  return { freq, interval: Number(parts.get('INTERVAL') ?? '1') || 1, count: Number(parts.get('COUNT') ?? '0') || 0 };
+// The mock expands only the rules the repeat editor can show (the real backend expands
+// every RFC 5545 rule); a custom rule shows its first occurrence.
+function originalStarts(a: Appointment, untilDate: string): string[] {
+  const allDay = a.timing.kind === 'all_day';
+  const first = allDay ? a.timing.start : utcToZoned(a.timing.start, a.timezone).date;
+  const rrule = a.recurrence?.lines.find((l) => /^RRULE:/i.test(l));
+  const rule = rrule ? parseRule(rrule, { timeZone: a.timezone, allDay }) : null;
+  if (!rule) return [first];
+  const dates: string[] = [];
+  const take = (d: string): boolean => {
+    if (d < first) return true;
+    if (rule.end.kind === 'until' && d > rule.end.date) return false;
+    if (rule.end.kind === 'count' && dates.length >= rule.end.count) return false;
+    if (d > untilDate) return false;
+    dates.push(d);
+    return true;
+  };
+  const [y, m] = first.split('-').map(Number);
+  for (let i = 0; i < 5000; i++) {
+    const k = i * rule.interval;
+    if (rule.freq === 'daily') {
+      if (!take(addDays(first, k))) break;
+    } else if (rule.freq === 'weekly') {
+      const week = addDays(startOfWeek(first), 7 * k);
+      const days = rule.weekdays.length ? rule.weekdays : [weekdayOf(first)];
+      if (!sortWeekdays(days, 1).every((d) => take(addDays(week, WEEKDAYS.indexOf(d))))) break;
+    } else if (rule.freq === 'monthly') {
+      const month = new Date(Date.UTC(y, m - 1 + k, 1)).toISOString().slice(0, 10);
+      const on = rule.monthly ?? { kind: 'day', day: null };
+      const d = on.kind === 'day' ? dayOfMonth(month, on.day ?? Number(first.slice(8, 10))) : nthWeekday(month, on.nth, on.weekday);
+      if (d && !take(d)) break;
+    } else {
+      const d = dayOfMonth(`${y + k}-${first.slice(5, 7)}-01`, Number(first.slice(8, 10)));
+      if (d && !take(d)) break;
+    }
+  }
+  return dates;
 }
 
-function shiftDate(date: string, freq: string, n: number): string {
-  if (freq === 'DAILY') return addDays(date, n);
-  if (freq === 'WEEKLY') return addDays(date, 7 * n);
-  const [y, m, d] = date.split('-').map(Number);
-  const t = new Date(Date.UTC(y, m - 1 + n, d));
-  return t.toISOString().slice(0, 10);
+function dayOfMonth(monthStart: string, day: number): string | null {
+  const d = addDays(monthStart, day - 1);
+  return d.slice(5, 7) === monthStart.slice(5, 7) ? d : null;
 }
+
+function nthWeekday(monthStart: string, nth: number, weekday: Weekday): string | null {
+  const firstMatch = addDays(monthStart, (WEEKDAYS.indexOf(weekday) - WEEKDAYS.indexOf(weekdayOf(monthStart)) + 7) % 7);
+  if (nth > 0) return dayOfMonth(monthStart, Number(firstMatch.slice(8, 10)) + 7 * (nth - 1));
+  let d = firstMatch;
+  while (addDays(d, 7).slice(5, 7) === monthStart.slice(5, 7)) d = addDays(d, 7);
+  return d;
+}
+
+/** A series' occurrence on a date: its timing and its original start, as the backend names it. */
+function instanceOn(a: Appointment, date: string): { timing: Timing; originalStart: string } | null {
+  if (a.timing.kind === 'all_day') {
+    const len = Math.round((bounds(a.timing)[1] - bounds(a.timing)[0]) / DAY);
+    return { timing: { kind: 'all_day', start: date, end: addDays(date, len) }, originalStart: date };
+  }
+  const wall = utcToZoned(a.timing.start, a.timezone);
+  const s = zonedToUtc(date, wall.time, a.timezone);
+  if (!s) return null;
+  const len = Date.parse(a.timing.end) - Date.parse(a.timing.start);
+  return { timing: { kind: 'timed', start: toRfc3339(s), end: toRfc3339(new Date(s.getTime() + len)) }, originalStart: toRfc3339(s) };
+}
+
+/** Occurrences deleted one by one ("delete this appointment"), by series. */
+const deletedOccurrences = new Map<string, Set<string>>();
 
 function occurrences(from: string, to: string): Occurrence[] {
   const lo = Date.parse(from);
   const hi = Date.parse(to);
+  const lastDate = new Date(hi + 2 * DAY).toISOString().slice(0, 10);
   const out: Occurrence[] = [];
+  const exceptions = new Map<string, Appointment>();
+  for (const a of store) if (a.instance_of) exceptions.set(`${a.instance_of.series_id} ${a.instance_of.original_start}`, a);
   for (const a of store) {
-    const rule = ruleParts(a);
     const base = { title: a.title, timezone: a.timezone, status: a.status, origin: a.origin };
-    if (!rule) {
+    if (a.instance_of) {
       const [s, e] = bounds(a.timing);
-      if (s < hi && e > lo) out.push({ ...base, appointment_id: a.id, series_id: null, timing: a.timing });
+      if (s < hi && e > lo) out.push({ ...base, appointment_id: a.id, series_id: a.instance_of.series_id, original_start: a.instance_of.original_start, timing: a.timing });
       continue;
     }
-    for (let i = 0; i < 2000; i++) {
-      if (rule.count && i >= rule.count) break;
-      let timing: Timing;
-      if (a.timing.kind === 'all_day') {
-        const len = Math.round((bounds(a.timing)[1] - bounds(a.timing)[0]) / DAY);
-        const s = shiftDate(a.timing.start, rule.freq, i * rule.interval);
-        timing = { kind: 'all_day', start: s, end: addDays(s, len) };
-      } else {
-        const wall = utcToZoned(a.timing.start, a.timezone);
-        const s = zonedToUtc(shiftDate(wall.date, rule.freq, i * rule.interval), wall.time, a.timezone);
-        if (!s) break;
-        const len = Date.parse(a.timing.end) - Date.parse(a.timing.start);
-        timing = { kind: 'timed', start: toRfc3339(s), end: toRfc3339(new Date(s.getTime() + len)) };
-      }
-      const [s, e] = bounds(timing);
-      if (s >= hi) break;
-      if (e > lo) out.push({ ...base, appointment_id: a.id, series_id: a.id, timing });
+    if (!a.recurrence) {
+      const [s, e] = bounds(a.timing);
+      if (s < hi && e > lo) out.push({ ...base, appointment_id: a.id, series_id: null, original_start: null, timing: a.timing });
+      continue;
+    }
+    for (const date of originalStarts(a, lastDate)) {
+      const inst = instanceOn(a, date);
+      if (!inst) continue;
+      if (exceptions.has(`${a.id} ${inst.originalStart}`) || deletedOccurrences.get(a.id)?.has(inst.originalStart)) continue;
+      const [s, e] = bounds(inst.timing);
+      if (s < hi && e > lo) out.push({ ...base, appointment_id: a.id, series_id: a.id, original_start: inst.originalStart, timing: inst.timing });
     }
   }
   return out.sort((x, y) => bounds(x.timing)[0] - bounds(y.timing)[0]);
+}
+
+/** The date (in the series' zone) of an original start. */
+function originalDate(series: Appointment, originalStart: string): string {
+  return series.timing.kind === 'all_day' ? originalStart : utcToZoned(originalStart, series.timezone).date;
+}
+
+/** Ends a series on the day before `date`, dropping its exceptions from that day on. */
+function endSeriesBefore(series: Appointment, date: string): void {
+  const allDay = series.timing.kind === 'all_day';
+  const ctx = { timeZone: series.timezone, allDay };
+  const rrule = series.recurrence?.lines.find((l) => /^RRULE:/i.test(l)) ?? 'RRULE:FREQ=DAILY';
+  const rule = parseRule(rrule, ctx);
+  const until = { kind: 'until' as const, date: addDays(date, -1) };
+  const newRule = rule ? `RRULE:${formatRule({ ...rule, end: until }, ctx)}` : `${rrule.replace(/;(UNTIL|COUNT)=[^;]*/gi, '')};UNTIL=${until.date.replaceAll('-', '')}`;
+  series.recurrence = { lines: [newRule, ...(series.recurrence?.lines.filter((l) => !/^RRULE:/i.test(l)) ?? [])] };
+  store = store.filter((x) => !(x.instance_of?.series_id === series.id && originalDate(series, x.instance_of.original_start) >= date));
+  series.updated_at = toRfc3339(new Date());
+}
+
+function checkOccurrence(seriesId: string): Appointment {
+  const series = find(seriesId);
+  if (!series.recurrence || series.instance_of) fail('validation', `“${series.title}” does not repeat, so it has no occurrences.`);
+  return series;
+}
+
+function isFirstOccurrence(series: Appointment, originalStart: string): boolean {
+  return originalDate(series, originalStart) <= (series.timing.kind === 'all_day' ? series.timing.start : utcToZoned(series.timing.start, series.timezone).date);
+}
+
+function editOccurrence(seriesId: string, originalStart: string, input: AppointmentInput, scope: OccurrenceScope): Appointment {
+  validate(input);
+  const series = checkOccurrence(seriesId);
+  const ts = toRfc3339(new Date());
+  if (scope === 'this') {
+    const existing = store.find((x) => x.instance_of?.series_id === seriesId && x.instance_of.original_start === originalStart);
+    if (existing) {
+      Object.assign(existing, structuredClone(input), { recurrence: null, updated_at: ts });
+      return structuredClone(existing);
+    }
+    const row: Appointment = {
+      ...structuredClone(input),
+      recurrence: null,
+      id: newId(),
+      origin: series.origin,
+      instance_of: { series_id: seriesId, original_start: originalStart },
+      created_at: ts,
+      updated_at: ts,
+    };
+    store.push(row);
+    touched(row.id);
+    return structuredClone(row);
+  }
+  if (scope === 'following' && !isFirstOccurrence(series, originalStart)) {
+    endSeriesBefore(series, originalDate(series, originalStart));
+    const row: Appointment = {
+      ...structuredClone(input),
+      recurrence: input.recurrence ?? series.recurrence,
+      id: newId(),
+      origin: 'crm',
+      instance_of: null,
+      created_at: ts,
+      updated_at: ts,
+    };
+    store.push(row);
+    touched(row.id);
+    return structuredClone(row);
+  }
+  // All: the series moves by as much as the chosen occurrence moved.
+  const inst = instanceOn(series, originalDate(series, originalStart));
+  const shift = inst ? bounds(input.timing)[0] - bounds(inst.timing)[0] : 0;
+  const length = bounds(input.timing)[1] - bounds(input.timing)[0];
+  const [s] = bounds(series.timing);
+  const timing: Timing =
+    input.timing.kind === 'all_day'
+      ? { kind: 'all_day', start: addDays(series.timing.start.slice(0, 10), Math.round(shift / DAY)), end: addDays(series.timing.start.slice(0, 10), Math.round((shift + length) / DAY)) }
+      : { kind: 'timed', start: toRfc3339(new Date(s + shift)), end: toRfc3339(new Date(s + shift + length)) };
+  Object.assign(series, structuredClone(input), { timing, recurrence: input.recurrence ?? series.recurrence, updated_at: ts });
+  touched(series.id);
+  return structuredClone(series);
+}
+
+function cancelOccurrence(seriesId: string, originalStart: string, scope: OccurrenceScope): null {
+  const series = checkOccurrence(seriesId);
+  if (scope === 'this') {
+    const existing = store.find((x) => x.instance_of?.series_id === seriesId && x.instance_of.original_start === originalStart);
+    if (existing) existing.status = 'cancelled';
+    else {
+      const inst = instanceOn(series, originalDate(series, originalStart));
+      if (!inst) fail('validation', 'That date is not an occurrence of the series.');
+      const { id: _id, created_at: _c, updated_at: _u, instance_of: _i, origin: _o, ...input } = series;
+      editOccurrence(seriesId, originalStart, { ...input, timing: inst.timing, status: 'cancelled', recurrence: null }, 'this');
+    }
+  } else if (scope === 'following' && !isFirstOccurrence(series, originalStart)) {
+    endSeriesBefore(series, originalDate(series, originalStart));
+  } else {
+    series.status = 'cancelled';
+  }
+  return null;
+}
+
+function deleteOccurrence(seriesId: string, originalStart: string, scope: OccurrenceScope): null {
+  const series = checkOccurrence(seriesId);
+  if (scope === 'this') {
+    store = store.filter((x) => !(x.instance_of?.series_id === seriesId && x.instance_of.original_start === originalStart));
+    const gone = deletedOccurrences.get(seriesId) ?? new Set<string>();
+    gone.add(originalStart);
+    deletedOccurrences.set(seriesId, gone);
+  } else if (scope === 'following' && !isFirstOccurrence(series, originalStart)) {
+    endSeriesBefore(series, originalDate(series, originalStart));
+  } else {
+    store = store.filter((x) => x.id !== seriesId && x.instance_of?.series_id !== seriesId);
+  }
+  return null;
 }
 
 function dispatch(cmd: string, args: Record<string, unknown>): unknown {
@@ -276,6 +460,12 @@ function dispatch(cmd: string, args: Record<string, unknown>): unknown {
       a.updated_at = toRfc3339(new Date());
       return structuredClone(a);
     }
+    case 'edit_occurrence':
+      return editOccurrence(String(args.seriesId), String(args.originalStart), args.input as AppointmentInput, args.scope as OccurrenceScope);
+    case 'cancel_occurrence':
+      return cancelOccurrence(String(args.seriesId), String(args.originalStart), args.scope as OccurrenceScope);
+    case 'delete_occurrence':
+      return deleteOccurrence(String(args.seriesId), String(args.originalStart), args.scope as OccurrenceScope);
     case 'delete_appointment':
       find(String(args.id));
       store = store.filter((x) => x.id !== args.id);
