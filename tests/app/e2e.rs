@@ -533,6 +533,315 @@ async fn a_mass_delete_waits_for_a_decision_in_the_window() {
     emulator.shutdown().await;
 }
 
+/// Recurring appointments in the window: the repeat editor writes the rule its sentence
+/// says, and moving one occurrence in the week view ("This appointment") reaches Google as
+/// Google's own exception — an instance of the series with `originalStartTime` = the old
+/// start — while the series itself is unchanged. Also takes the screenshots of the editor,
+/// the three-way question and the week with the moved occurrence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver and a Secret Service: run by `make test`"]
+async fn move_one_occurrence_in_the_week_view() {
+    use chrono::{DateTime, Datelike, FixedOffset};
+    let email = "recurring-e2e@example.com";
+    let emulator = gcal_emulator::Emulator::start(gcal_emulator::EmulatorOptions::default())
+        .await
+        .expect("the emulator starts");
+    let google = Google::new(emulator.base_url());
+    let account = google.control("accounts", json!({ "email": email })).await;
+    let token = account["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    google.control("consent", json!({ "auto": "allow" })).await;
+    let data = tempfile::tempdir().expect("temp dir");
+    connect_through_cli(data.path(), &google).await;
+
+    // A weekly series that started two Mondays ago at 10:00 UTC, so one occurrence falls
+    // on this week's Monday, the week the view opens on.
+    let today = chrono::Local::now().date_naive();
+    let this_monday =
+        today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    let first = this_monday - chrono::Duration::days(14);
+    let rule = "FREQ=WEEKLY;COUNT=6";
+    let args = [
+        "appointments",
+        "add",
+        "--title",
+        "Pipeline review — Fabrikam",
+        "--start",
+        &format!("{first}T10:00"),
+        "--end",
+        &format!("{first}T10:30"),
+        "--timezone",
+        "UTC",
+        "--rrule",
+        rule,
+        "--json",
+    ];
+    super::bookline_json(data.path(), &args);
+    let sync = Command::new(app_binary())
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["sync", "--json"])
+        .env_remove("BOOKLINE_DATA_DIR")
+        .envs(google_env(&google.base))
+        .output()
+        .expect("bookline sync runs");
+    let report = super::success_json(&["sync", "--json"], &sync);
+    assert_eq!(report["created_in_google"], 1, "{report}");
+
+    let events_url = format!("{}/calendar/v3/calendars/{email}/events", google.base);
+    let list_events = || async {
+        let listed: Value = google
+            .http
+            .get(&events_url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("events.list")
+            .json()
+            .await
+            .expect("events.list is JSON");
+        listed["items"].as_array().cloned().unwrap_or_default()
+    };
+    let before = list_events().await;
+    assert_eq!(before.len(), 1, "one series in Google: {before:?}");
+    let series_before = before[0].clone();
+    let series_event_id = series_before["id"]
+        .as_str()
+        .expect("an event id")
+        .to_owned();
+    assert_eq!(
+        series_before["recurrence"],
+        json!([format!("RRULE:{rule}")])
+    );
+
+    let env = google_env(&google.base);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let driver = TauriDriver::start_with_env(&env);
+    let wd = WebDriver::session(&driver, data.path()).await;
+
+    // The repeat editor: weekly on two days with an end, then monthly on the last Friday.
+    wd.wait_for("add-appointment").await.click(&wd).await;
+    wd.wait_for("appointment-dialog").await;
+    wd.find("field-title")
+        .await
+        .type_text(&wd, "Key account check-in")
+        .await;
+    let next_monday = this_monday + chrono::Duration::days(7);
+    wd.set_value("field-start-date", &next_monday.to_string())
+        .await;
+    wd.set_value("field-repeat", "weekly").await;
+    wd.find("repeat-day-WE").await.click(&wd).await;
+    wd.find("repeat-end-count").await.click(&wd).await;
+    wd.set_value("repeat-count", "8").await;
+    let sentence = wd.find("repeat-sentence").await;
+    wd.poll("the weekly sentence", || async {
+        (sentence.text(&wd).await == "↻ Weekly on Mon and Wed, 8 times").then_some(())
+    })
+    .await;
+    scroll_into_view(&wd, "repeat-editor").await;
+    wd.screenshot(&screenshot_path("repeat-editor-weekly.png"))
+        .await;
+    wd.set_value("field-repeat", "monthly").await;
+    wd.set_value("repeat-monthly-mode", "weekday").await;
+    wd.set_value("repeat-month-nth", "-1").await;
+    wd.set_value("repeat-month-weekday", "FR").await;
+    wd.find("repeat-end-never").await.click(&wd).await;
+    let sentence = wd.find("repeat-sentence").await;
+    wd.poll("the monthly sentence", || async {
+        (sentence.text(&wd).await == "↻ Monthly on the last Friday").then_some(())
+    })
+    .await;
+    scroll_into_view(&wd, "repeat-editor").await;
+    wd.screenshot(&screenshot_path("repeat-editor-monthly.png"))
+        .await;
+    wd.find("dialog-close").await.click(&wd).await;
+    wd.poll("the dialog to close", || async {
+        wd.try_find("appointment-dialog")
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
+
+    // This week's occurrence of the series, in the week view.
+    wd.find("tab-week").await.click(&wd).await;
+    let week = wd.wait_for("week-view").await;
+    let old_start: DateTime<FixedOffset> =
+        format!("{this_monday}T10:00:00Z").parse().expect("a start");
+    let occurrence = wd
+        .poll("this week's occurrence of the series", || async {
+            let text = week.text_content(&wd).await;
+            if text.contains("Loading") {
+                return None;
+            }
+            for event in wd.find_all("week-event").await {
+                let original = event.attribute(&wd, "data-original-start").await;
+                let parsed = original
+                    .as_deref()
+                    .and_then(|o| DateTime::parse_from_rfc3339(o).ok());
+                if parsed == Some(old_start) {
+                    return Some(event);
+                }
+            }
+            None
+        })
+        .await;
+    occurrence.click(&wd).await;
+    wd.wait_for("appointment-dialog").await;
+    assert_eq!(
+        input_value(&wd, "field-start-date").await,
+        this_monday.to_string(),
+        "the dialog opens on the clicked occurrence, not the series' first date"
+    );
+    assert_eq!(input_value(&wd, "field-start-time").await, "10:00");
+    wd.set_value("field-start-time", "14:00").await;
+    wd.set_value("field-end-time", "14:30").await;
+    wd.find("save-appointment").await.click(&wd).await;
+    wd.wait_for("scope-dialog").await;
+    wd.find("scope-this").await.click(&wd).await;
+    wd.screenshot(&screenshot_path("occurrence-scope.png"))
+        .await;
+    wd.find("scope-confirm").await.click(&wd).await;
+    wd.poll("the dialogs to close", || async {
+        (wd.try_find("scope-dialog").await.is_none()
+            && wd.try_find("appointment-dialog").await.is_none())
+        .then_some(())
+    })
+    .await;
+
+    // The app sends the change by itself: Google gets one exception of the series.
+    let new_start: DateTime<FixedOffset> =
+        format!("{this_monday}T14:00:00Z").parse().expect("a start");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let items = loop {
+        let items = list_events().await;
+        if items.iter().any(|e| e["recurringEventId"].is_string()) {
+            break items;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the moved occurrence never reached Google: {items:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let instant = |v: &Value| {
+        v["dateTime"]
+            .as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+    };
+    let exceptions: Vec<&Value> = items
+        .iter()
+        .filter(|e| e["recurringEventId"].is_string())
+        .collect();
+    assert_eq!(exceptions.len(), 1, "exactly one exception: {items:?}");
+    let moved = exceptions[0];
+    assert_eq!(
+        moved["recurringEventId"],
+        series_event_id.as_str(),
+        "{moved}"
+    );
+    assert_eq!(
+        instant(&moved["originalStartTime"]),
+        Some(old_start),
+        "{moved}"
+    );
+    assert_eq!(instant(&moved["start"]), Some(new_start), "{moved}");
+    assert_ne!(moved["status"], "cancelled", "{moved}");
+    let series: Vec<&Value> = items
+        .iter()
+        .filter(|e| e["recurrence"].is_array())
+        .collect();
+    assert_eq!(series.len(), 1, "no second series: {items:?}");
+    assert_eq!(series[0]["id"], series_event_id.as_str());
+    assert_eq!(
+        series[0]["recurrence"], series_before["recurrence"],
+        "the rule is unchanged"
+    );
+    assert_eq!(
+        instant(&series[0]["start"]),
+        instant(&series_before["start"]),
+        "the series start is unchanged"
+    );
+    assert_eq!(series[0]["status"], series_before["status"]);
+
+    // Google expands the series with the one instance moved and the others in place.
+    let instances: Value = google
+        .http
+        .get(format!("{events_url}/{series_event_id}/instances"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("events.instances")
+        .json()
+        .await
+        .expect("events.instances is JSON");
+    let starts: Vec<DateTime<FixedOffset>> = instances["items"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .filter(|e| e["status"] != "cancelled")
+        .filter_map(|e| instant(&e["start"]))
+        .collect();
+    let expected: Vec<DateTime<FixedOffset>> = (0..6)
+        .map(|week| {
+            let day = first + chrono::Duration::weeks(week);
+            let time = if day == this_monday { "14:00" } else { "10:00" };
+            format!("{day}T{time}:00Z").parse().expect("a start")
+        })
+        .collect();
+    assert_eq!(starts, expected, "{instances}");
+
+    // The week shows the occurrence at its new time.
+    wd.poll("the moved occurrence in the week view", || async {
+        for event in wd.find_all("week-event").await {
+            let original = event.attribute(&wd, "data-original-start").await;
+            let parsed = original
+                .as_deref()
+                .and_then(|o| DateTime::parse_from_rfc3339(o).ok());
+            if parsed == Some(old_start) && event.text_content(&wd).await.contains("14:00") {
+                return Some(());
+            }
+        }
+        None
+    })
+    .await;
+    wd.screenshot(&screenshot_path("week-moved-occurrence.png"))
+        .await;
+
+    wd.close().await;
+    emulator.shutdown().await;
+}
+
+/// What an input holds now (its `value` property; the attribute keeps the first value).
+async fn input_value(wd: &WebDriver, test_id: &str) -> String {
+    let element = wd.find(test_id).await;
+    wd.call(
+        reqwest::Method::POST,
+        "/execute/sync",
+        Some(json!({"script": "return arguments[0].value;", "args": [{ELEMENT_KEY: element.0}]})),
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+/// Scrolls a part of a long dialog into view before a screenshot.
+async fn scroll_into_view(wd: &WebDriver, test_id: &str) {
+    let element = wd.find(test_id).await;
+    wd.call(
+        reqwest::Method::POST,
+        "/execute/sync",
+        Some(json!({
+            "script": "arguments[0].scrollIntoView({block: 'center'}); return true;",
+            "args": [{ELEMENT_KEY: element.0}],
+        })),
+    )
+    .await;
+}
+
 /// Single instance: a second start with the same data dir hands over to the running app
 /// (which shows its window) and exits, without opening a window of its own.
 #[test]

@@ -365,7 +365,9 @@ try {
   await page.fill('[data-testid=field-end-date]', day);
   await page.fill('[data-testid=field-end-time]', '07:45');
   await page.selectOption('[data-testid=field-timezone]', 'America/New_York');
-  await page.fill('[data-testid=field-rrule]', 'FREQ=WEEKLY;COUNT=3');
+  await page.selectOption('[data-testid=field-repeat]', 'weekly');
+  await page.check('[data-testid=repeat-end-count]');
+  await page.fill('[data-testid=repeat-count]', '3');
   await page.click('[data-testid=save-appointment]');
   await page.waitForSelector('[data-testid=appointment-dialog]', { state: 'detached' });
   await page.fill('[data-testid=search]', 'Smoke test');
@@ -381,9 +383,9 @@ try {
   const shown = [
     await page.inputValue('[data-testid=field-start-time]'),
     await page.inputValue('[data-testid=field-timezone]'),
-    await page.inputValue('[data-testid=field-rrule]'),
+    await page.textContent('[data-testid=repeat-sentence]'),
   ];
-  expect(shown.join('|') === '07:00|America/New_York|FREQ=WEEKLY;COUNT=3', `edit shows the wall clock in its zone: ${shown.join(' ')}`);
+  expect(/^07:00\|America\/New_York\|↻ Weekly on \w+day, 3 times$/.test(shown.join('|')), `edit shows the wall clock in its zone and the rule: ${shown.join(' ')}`);
   await page.screenshot({ path: `${out}/dialog-edit.png` });
   await page.keyboard.press('Escape');
   await page.waitForSelector('[data-testid=appointment-dialog]', { state: 'detached' });
