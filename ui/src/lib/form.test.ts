@@ -69,4 +69,30 @@ describe('form <-> input', () => {
       recurrence: null,
     });
   });
+
+  it('saves the repeat editor\'s rule, and says what is wrong with it', () => {
+    const f = emptyForm('Europe/Berlin', Date.UTC(2027, 2, 1, 8, 0));
+    f.title = 'Check-in';
+    f.repeat = { kind: 'rule', rule: { freq: 'weekly', interval: 2, weekdays: ['MO', 'WE'], monthly: null, end: { kind: 'until', date: '2027-03-31' } } };
+    const ok = formToInput(f);
+    expect(ok.ok && ok.input.recurrence).toEqual({ lines: ['RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;UNTIL=20270331T215959Z'] });
+
+    f.repeat = { kind: 'rule', rule: { freq: 'daily', interval: 0, weekdays: [], monthly: null, end: { kind: 'never' } } };
+    let r = formToInput(f);
+    expect(!r.ok && r.errors.repeat).toBe('Repeat every 1 or more days, weeks, months or years.');
+    f.repeat = { kind: 'rule', rule: { freq: 'daily', interval: 1, weekdays: [], monthly: null, end: { kind: 'until', date: '2027-02-01' } } };
+    r = formToInput(f);
+    expect(!r.ok && r.errors.repeat).toBe('The repeats cannot end before the first appointment.');
+    f.repeat = { kind: 'custom', text: 'FREQ=FORTNIGHTLY' };
+    r = formToInput(f);
+    expect(!r.ok && r.errors.repeat).toBe('"FORTNIGHTLY" is not a frequency; use DAILY, WEEKLY, MONTHLY or YEARLY.');
+  });
+
+  it('saves a Google rule the editor cannot show exactly as it came', () => {
+    const a: Appointment = { ...base, recurrence: { lines: ['RRULE:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1', 'EXDATE:20260430T140000Z'] } };
+    const f = formFromAppointment(a);
+    expect(f.repeat.kind).toBe('custom');
+    const r = formToInput(f);
+    expect(r.ok && r.input.recurrence).toBe(a.recurrence);
+  });
 });
