@@ -11,4 +11,10 @@ export type Occurrence = { appointment_id: string,
 /**
  * Set when the occurrence comes from a recurring series.
  */
-series_id: string | null, title: string, timing: Timing, timezone: string, status: Status, origin: Origin, };
+series_id: string | null, 
+/**
+ * The start this occurrence has in the series without exceptions (RFC 3339 for timed
+ * series, `YYYY-MM-DD` for all-day ones): what edits and cancels of one occurrence name.
+ * Null for a single appointment.
+ */
+original_start: string | null, title: string, timing: Timing, timezone: string, status: Status, origin: Origin, };
