@@ -13,8 +13,8 @@ use bookline_core::input::{
     parse_recurrence_arg, parse_timing, parse_window_bound, AppointmentJson,
 };
 use bookline_core::model::{
-    Appointment, AppointmentInput, AppointmentRow, ListQuery, Occurrence, Origin, Period,
-    Recurrence, Status, SyncState, Timing,
+    Appointment, AppointmentInput, AppointmentRow, ListQuery, Occurrence, OccurrenceScope,
+    Origin, Period, Recurrence, Status, SyncState, Timing,
 };
 use bookline_core::paths;
 use bookline_core::store::{ChangeSource, Store, StoreError};
@@ -110,11 +110,15 @@ pub enum AppointmentsCommand {
     List(ListArgs),
     /// Book a new appointment.
     Add(AddArgs),
-    /// Change an appointment; options not given keep their current value.
+    /// Change an appointment; options not given keep their current value. With
+    /// --occurrence, one occurrence of a recurring series (or, with --following, it and
+    /// all after it; with --all, the whole series moved as the occurrence moves).
     Edit(EditArgs),
-    /// Delete an appointment for good.
+    /// Delete an appointment for good (with --occurrence: one occurrence, or with
+    /// --following it and all after it).
     Delete(IdArgs),
-    /// Mark an appointment as cancelled (it stays in the list).
+    /// Mark an appointment as cancelled (it stays in the list); with --occurrence one
+    /// occurrence, or with --following it and all after it.
     Cancel(IdArgs),
 }
 
@@ -218,12 +222,32 @@ pub struct EditArgs {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub all_day: Option<bool>,
     #[command(flatten)]
+    pub occurrence: OccurrenceArgs,
+    /// With --occurrence: the whole series, moved by as much as the occurrence moves.
+    #[arg(long, requires = "occurrence", conflicts_with = "following")]
+    pub all: bool,
+    #[command(flatten)]
     pub details: Details,
+}
+
+/// Which occurrence of a recurring series a command applies to.
+#[derive(Debug, Args)]
+pub struct OccurrenceArgs {
+    /// One occurrence of the series ID: its original start as `list --from/--to` shows it
+    /// (`original_start` in --json), or a local time YYYY-MM-DDTHH:MM in the series' zone;
+    /// YYYY-MM-DD for an all-day series.
+    #[arg(long, value_name = "START")]
+    pub occurrence: Option<String>,
+    /// With --occurrence: that occurrence and all after it (the series is split there).
+    #[arg(long, requires = "occurrence")]
+    pub following: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct IdArgs {
     pub id: String,
+    #[command(flatten)]
+    pub occurrence: OccurrenceArgs,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -428,6 +452,45 @@ pub fn appointments(
             tracing::info!(id = %created.id, "appointment added from the CLI");
             print_appointment(store, out, &created, args.details.json, "Added")
         }
+        AppointmentsCommand::Edit(args) if args.occurrence.occurrence.is_some() => {
+            let (series_id, start) = occurrence_of(store, &args.id, &args.occurrence)?;
+            let scope = if args.all {
+                OccurrenceScope::All
+            } else {
+                scope_of(&args.occurrence)
+            };
+            let current = store
+                .occurrence_appointment(&series_id, &start)
+                .map_err(report)?;
+            let mut input = edit_input(current, &args)?;
+            if scope != OccurrenceScope::This && args.details.rrule.is_none() {
+                // The series' own rule (the store keeps it, split or shifted).
+                input.recurrence = None;
+            }
+            let updated = store
+                .edit_occurrence(&series_id, &start, input, scope, ChangeSource::User)
+                .map_err(report)?;
+            tracing::info!(id = %updated.id, ?scope, "occurrence edited from the CLI");
+            print_appointment(store, out, &updated, args.details.json, "Updated")
+        }
+        AppointmentsCommand::Cancel(args) if args.occurrence.occurrence.is_some() => {
+            let (series_id, start) = occurrence_of(store, &args.id, &args.occurrence)?;
+            let scope = scope_of(&args.occurrence);
+            store
+                .cancel_occurrence(&series_id, &start, scope, ChangeSource::User)
+                .map_err(report)?;
+            tracing::info!(id = %series_id, ?scope, "occurrence cancelled from the CLI");
+            occurrence_done(out, "cancelled", &series_id, &start, scope, args.json)
+        }
+        AppointmentsCommand::Delete(args) if args.occurrence.occurrence.is_some() => {
+            let (series_id, start) = occurrence_of(store, &args.id, &args.occurrence)?;
+            let scope = scope_of(&args.occurrence);
+            store
+                .delete_occurrence(&series_id, &start, scope, ChangeSource::User)
+                .map_err(report)?;
+            tracing::info!(id = %series_id, ?scope, "occurrence deleted from the CLI");
+            occurrence_done(out, "deleted", &series_id, &start, scope, args.json)
+        }
         AppointmentsCommand::Edit(args) => {
             let current = store
                 .get_appointment(&args.id)
@@ -460,6 +523,75 @@ pub fn appointments(
             Ok(())
         }
     }
+}
+
+fn scope_of(args: &OccurrenceArgs) -> OccurrenceScope {
+    if args.following {
+        OccurrenceScope::Following
+    } else {
+        OccurrenceScope::This
+    }
+}
+
+/// The series and the occurrence's original start named by `ID --occurrence START`. ID
+/// may also be a moved occurrence's own id (the list shows it); START may be a local
+/// wall time in the series' zone, turned into the instant the store compares.
+fn occurrence_of(
+    store: &Store,
+    id: &str,
+    args: &OccurrenceArgs,
+) -> anyhow::Result<(String, String)> {
+    let given = args.occurrence.as_deref().unwrap_or_default().trim();
+    let found = store
+        .get_appointment(id)
+        .map_err(report)?
+        .ok_or_else(|| not_found(id.to_owned()))?;
+    let series = match &found.instance_of {
+        Some(instance) => store
+            .get_appointment(&instance.series_id)
+            .map_err(report)?
+            .ok_or_else(|| not_found(instance.series_id.clone()))?,
+        None => found,
+    };
+    let all_day = matches!(series.timing, Timing::AllDay { .. });
+    if all_day || DateTime::parse_from_rfc3339(given).is_ok() {
+        return Ok((series.id, given.to_owned()));
+    }
+    let zone: chrono_tz::Tz = series.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let at = bookline_core::input::parse_instant(given, zone, "occurrence").map_err(validation)?;
+    Ok((
+        series.id,
+        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    ))
+}
+
+fn occurrence_done(
+    out: &mut dyn Write,
+    verb: &str,
+    series_id: &str,
+    start: &str,
+    scope: OccurrenceScope,
+    json: bool,
+) -> anyhow::Result<()> {
+    let which = match scope {
+        OccurrenceScope::This => "occurrence",
+        OccurrenceScope::Following => "occurrences from",
+        OccurrenceScope::All => "series of",
+    };
+    if json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({ verb: series_id, "occurrence": start, "scope": scope })
+        )?;
+    } else {
+        let title = match verb {
+            "cancelled" => "Cancelled",
+            _ => "Deleted",
+        };
+        writeln!(out, "{title} {which} {start} of {series_id}")?;
+    }
+    Ok(())
 }
 
 fn add_input(
@@ -717,9 +849,14 @@ fn print_occurrences(
         writeln!(out, "No appointments in that window.")?;
     }
     for o in occurrences {
+        // An occurrence of a series names itself for `--occurrence`.
+        let occurrence = match (&o.series_id, &o.original_start) {
+            (Some(series), Some(start)) => format!("  (series {series} --occurrence {start})"),
+            _ => String::new(),
+        };
         writeln!(
             out,
-            "{}  {:<9}  {}  {}",
+            "{}  {:<9}  {}  {}{occurrence}",
             o.appointment_id,
             status_word(o.status),
             describe_timing(&o.timing, &o.timezone),

@@ -12,8 +12,8 @@ use std::time::Duration;
 use bookline_core::account::{AppStatus, CalendarChoice, DisconnectReport};
 use bookline_core::error::{AppError, ErrorCode};
 use bookline_core::model::{
-    Appointment, AppointmentId, AppointmentInput, AppointmentPage, ListQuery, Occurrence, Origin,
-    Status,
+    Appointment, AppointmentId, AppointmentInput, AppointmentPage, ListQuery, Occurrence,
+    OccurrenceScope, Origin, Status,
 };
 use bookline_core::store::{ChangeSource, StoreError};
 use bookline_core::sync::activity::{self, ActivityEntry};
@@ -107,6 +107,51 @@ pub async fn delete_appointment(state: State<'_, AppState>, id: AppointmentId) -
     state
         .store()?
         .delete_appointment(&id, ChangeSource::User)
+        .map_err(report)
+        .inspect(|_| state.runtime().crm_changed())
+}
+
+/// Edits one occurrence of a recurring series ("This appointment / This and following /
+/// All appointments"); returns the exception row, the new series or the series.
+#[tauri::command]
+pub async fn edit_occurrence(
+    state: State<'_, AppState>,
+    series_id: AppointmentId,
+    original_start: String,
+    input: AppointmentInput,
+    scope: OccurrenceScope,
+) -> Cmd<Appointment> {
+    state
+        .store()?
+        .edit_occurrence(&series_id, &original_start, input, scope, ChangeSource::User)
+        .map_err(report)
+        .inspect(|_| state.runtime().crm_changed())
+}
+
+#[tauri::command]
+pub async fn cancel_occurrence(
+    state: State<'_, AppState>,
+    series_id: AppointmentId,
+    original_start: String,
+    scope: OccurrenceScope,
+) -> Cmd<()> {
+    state
+        .store()?
+        .cancel_occurrence(&series_id, &original_start, scope, ChangeSource::User)
+        .map_err(report)
+        .inspect(|_| state.runtime().crm_changed())
+}
+
+#[tauri::command]
+pub async fn delete_occurrence(
+    state: State<'_, AppState>,
+    series_id: AppointmentId,
+    original_start: String,
+    scope: OccurrenceScope,
+) -> Cmd<()> {
+    state
+        .store()?
+        .delete_occurrence(&series_id, &original_start, scope, ChangeSource::User)
         .map_err(report)
         .inspect(|_| state.runtime().crm_changed())
 }

@@ -197,7 +197,9 @@ pub struct AppointmentJson {
     pub rrule: Option<String>,
     /// Every recurrence line verbatim (RRULE, EXDATE, RDATE).
     pub recurrence: Option<Vec<String>>,
-    /// For a moved/edited instance: the start it had in the series.
+    /// For an occurrence of a series (generated or moved/edited) and a moved/edited
+    /// instance: the start it has in the series without exceptions (RFC 3339 UTC for
+    /// timed series, `YYYY-MM-DD` for all-day ones); what `--occurrence` takes.
     pub original_start: Option<String>,
     pub created_at: String,
     pub updated_at: String,
@@ -274,6 +276,7 @@ impl AppointmentJson {
         json.timezone = occurrence.timezone.clone();
         json.status = occurrence.status;
         json.origin = occurrence.origin;
+        json.original_start = occurrence.original_start.clone();
         json
     }
 }
@@ -543,10 +546,12 @@ mod tests {
             timezone: a.timezone.clone(),
             status: Status::Booked,
             origin: Origin::Crm,
+            original_start: Some("2026-04-06T08:00:00Z".into()),
         };
         let json =
             AppointmentJson::from_occurrence(&occurrence, &a, &SyncState::NotConnected, None);
         assert_eq!(json.start, "2026-04-06T10:00:00+02:00");
+        assert_eq!(json.original_start.as_deref(), Some("2026-04-06T08:00:00Z"));
         assert_eq!(json.series_id.as_deref(), Some(a.id.as_str()));
     }
 

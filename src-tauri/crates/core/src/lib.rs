@@ -14,6 +14,7 @@ pub mod ratelimit;
 pub mod recurrence;
 pub mod runtime;
 pub mod secrets;
+pub mod split;
 pub mod store;
 pub mod sync;
 pub mod sync_lock;

@@ -198,9 +198,23 @@ pub struct Occurrence {
     pub appointment_id: AppointmentId,
     /// Set when the occurrence comes from a recurring series.
     pub series_id: Option<AppointmentId>,
+    /// The start this occurrence has in the series without exceptions (RFC 3339 for timed
+    /// series, `YYYY-MM-DD` for all-day ones): what edits and cancels of one occurrence name.
+    /// Null for a single appointment.
+    pub original_start: Option<String>,
     pub title: String,
     pub timing: Timing,
     pub timezone: String,
     pub status: Status,
     pub origin: Origin,
+}
+
+/// Which occurrences of a series an edit, cancel or delete of one occurrence applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum OccurrenceScope {
+    This,
+    Following,
+    All,
 }

@@ -191,7 +191,72 @@ pub fn series_end(timing: &Timing, tz: Tz, lines: &[String]) -> Option<DateTime<
     }
 }
 
-fn first_key(timing: &Timing) -> InstanceKey {
+/// An instance's original start in the form `SeriesInstance.original_start` and Google's
+/// `originalStartTime` mapping use: RFC 3339 UTC with seconds (`2026-03-23T09:00:00Z`)
+/// for timed series, `YYYY-MM-DD` for all-day ones.
+pub fn key_string(key: InstanceKey) -> String {
+    match key {
+        InstanceKey::Instant(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        InstanceKey::Date(d) => d.format("%Y-%m-%d").to_string(),
+    }
+}
+
+/// The timing of the series' instance at `key` (the series' duration).
+pub fn instance_timing(timing: &Timing, tz: Tz, key: InstanceKey) -> Timing {
+    instance_at(timing, tz, key).timing
+}
+
+/// Whether `key` is an instance of the series (after its `EXDATE`s). Errors name what
+/// Bookline cannot expand.
+pub fn is_instance(
+    timing: &Timing,
+    tz: Tz,
+    lines: &[String],
+    key: InstanceKey,
+) -> Result<bool, String> {
+    let at = timing_bounds(&instance_at(timing, tz, key).timing, tz).0;
+    let instances = expand(timing, tz, lines, at, at + Duration::seconds(1))?;
+    Ok(instances.iter().any(|i| i.key == key))
+}
+
+/// How many instances the single rule `rule` (an `RRULE` value, no `EXDATE`s — what a
+/// `COUNT` counts) generates before `at`.
+pub fn rule_instances_before(
+    timing: &Timing,
+    tz: Tz,
+    rule: &str,
+    at: InstanceKey,
+) -> Result<u64, String> {
+    let all_day = matches!(timing, Timing::AllDay { .. });
+    let Some(set) = build_set(&[rule.to_string()], timing, tz)? else {
+        return Ok(0);
+    };
+    let mut n = 0u64;
+    for (walked, occurrence) in (&set).into_iter().enumerate() {
+        let key = if all_day {
+            InstanceKey::Date(occurrence.date_naive())
+        } else {
+            InstanceKey::Instant(occurrence.with_timezone(&Utc))
+        };
+        if key >= at {
+            break;
+        }
+        n += 1;
+        if walked > MAX_WALKED {
+            return Err("the rule repeats too often for Bookline to split".into());
+        }
+    }
+    Ok(n)
+}
+
+/// The instance key an `EXDATE`/`RDATE` value stands for (`zone`: its line's `TZID`,
+/// else the series' zone `tz`).
+pub fn date_value_key(value: &str, zone: Tz, all_day: bool, tz: Tz) -> Option<InstanceKey> {
+    parse_date_value(value, zone).map(|v| value_to_key(v, all_day, tz))
+}
+
+/// The key of a series' first instance (its own start).
+pub fn first_key(timing: &Timing) -> InstanceKey {
     match timing {
         Timing::Timed { start, .. } => InstanceKey::Instant(*start),
         Timing::AllDay { start, .. } => InstanceKey::Date(*start),

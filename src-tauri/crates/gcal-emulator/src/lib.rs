@@ -9,7 +9,7 @@ mod demo;
 mod errors;
 mod events;
 mod oauth;
-mod recur;
+pub mod recur;
 mod runtime;
 mod state;
 

@@ -657,7 +657,7 @@ fn search_condition(search: &str, args: &mut Vec<Value>) -> String {
 }
 
 /// Ids of the moved instances of `series_id` (those standing for `only`, if given).
-fn override_ids(
+pub(super) fn override_ids(
     tx: &Transaction<'_>,
     store: &Store,
     series_id: &str,
@@ -688,7 +688,7 @@ fn override_ids(
 
 /// Adds an `EXDATE` for `key` to the series (UTC form for timed series — unambiguous
 /// even in the repeated hour of a DST change; `VALUE=DATE` for all-day ones).
-fn add_exdate(
+pub(super) fn add_exdate(
     tx: &Transaction<'_>,
     store: &Store,
     series: &Appointment,
@@ -707,6 +707,19 @@ fn add_exdate(
     if !lines.contains(&line) {
         lines.push(line);
     }
+    set_series_lines(tx, store, series, lines, source, now)
+}
+
+/// Replaces the series' recurrence lines (and its stored span), leaving every other
+/// field as it is; with `ChangeSource::User` queues its `upsert`.
+pub(super) fn set_series_lines(
+    tx: &Transaction<'_>,
+    store: &Store,
+    series: &Appointment,
+    lines: Vec<String>,
+    source: ChangeSource,
+    now: i64,
+) -> Result<Appointment> {
     // Only the timing, zone and rule matter for the stored span.
     let input = AppointmentInput {
         title: series.title.clone(),

@@ -11,6 +11,7 @@ mod appointments;
 mod error;
 mod occurrences;
 mod outbox;
+mod series;
 mod settings;
 
 use std::path::{Path, PathBuf};

@@ -105,9 +105,14 @@ impl Store {
             }
             let a = raw.into_appointment()?;
             let series_id = a.instance_of.as_ref().map(|i| i.series_id.clone());
-            report
-                .occurrences
-                .push(occurrence(&a, a.id.clone(), series_id, a.timing.clone()));
+            let original_start = a.instance_of.as_ref().map(|i| i.original_start.clone());
+            report.occurrences.push(occurrence(
+                &a,
+                a.id.clone(),
+                series_id,
+                a.timing.clone(),
+                original_start,
+            ));
         }
 
         let mut moved: HashMap<String, Vec<String>> = HashMap::new();
@@ -162,6 +167,7 @@ impl Store {
                         series.id.clone(),
                         Some(series.id.clone()),
                         instance.timing,
+                        Some(recurrence::key_string(instance.key)),
                     ));
                 }
             }
@@ -174,6 +180,7 @@ impl Store {
                         series.id.clone(),
                         Some(series.id.clone()),
                         series.timing.clone(),
+                        Some(recurrence::key_string(recurrence::first_key(&series.timing))),
                     ));
                 }
                 report.unexpanded.push(UnexpandedSeries {
@@ -191,10 +198,12 @@ fn occurrence(
     appointment_id: String,
     series_id: Option<String>,
     timing: Timing,
+    original_start: Option<String>,
 ) -> Occurrence {
     Occurrence {
         appointment_id,
         series_id,
+        original_start,
         title: a.title.clone(),
         timing,
         timezone: a.timezone.clone(),
