@@ -556,13 +556,13 @@ async fn move_one_occurrence_in_the_week_view() {
     let data = tempfile::tempdir().expect("temp dir");
     connect_through_cli(data.path(), &google).await;
 
-    // A weekly series that started two Mondays ago at 10:00 UTC, so one occurrence falls
-    // on this week's Monday, the week the view opens on.
+    // A series on Mondays and Thursdays that started two weeks ago at 10:00 UTC, so this
+    // week's Monday and Thursday, the week the view opens on, have an occurrence each.
     let today = chrono::Local::now().date_naive();
     let this_monday =
         today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday()));
     let first = this_monday - chrono::Duration::days(14);
-    let rule = "FREQ=WEEKLY;COUNT=6";
+    let rule = "FREQ=WEEKLY;BYDAY=MO,TH;COUNT=12";
     let args = [
         "appointments",
         "add",
@@ -571,7 +571,7 @@ async fn move_one_occurrence_in_the_week_view() {
         "--start",
         &format!("{first}T10:00"),
         "--end",
-        &format!("{first}T10:30"),
+        &format!("{first}T11:00"),
         "--timezone",
         "UTC",
         "--rrule",
@@ -622,8 +622,17 @@ async fn move_one_occurrence_in_the_week_view() {
     let wd = WebDriver::session(&driver, data.path()).await;
 
     // The repeat editor: weekly on two days with an end, then monthly on the last Friday.
-    wd.wait_for("add-appointment").await.click(&wd).await;
-    wd.wait_for("appointment-dialog").await;
+    // (A click that lands while the window is still settling is repeated.)
+    let add = wd.wait_for("add-appointment").await;
+    wd.poll("the Add dialog", || async {
+        if wd.try_find("appointment-dialog").await.is_some() {
+            return Some(());
+        }
+        add.click(&wd).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        None
+    })
+    .await;
     wd.find("field-title")
         .await
         .type_text(&wd, "Key account check-in")
@@ -697,7 +706,7 @@ async fn move_one_occurrence_in_the_week_view() {
     );
     assert_eq!(input_value(&wd, "field-start-time").await, "10:00");
     wd.set_value("field-start-time", "14:00").await;
-    wd.set_value("field-end-time", "14:30").await;
+    wd.set_value("field-end-time", "15:00").await;
     wd.find("save-appointment").await.click(&wd).await;
     wd.wait_for("scope-dialog").await;
     wd.find("scope-this").await.click(&wd).await;
@@ -785,22 +794,33 @@ async fn move_one_occurrence_in_the_week_view() {
         .filter_map(|e| instant(&e["start"]))
         .collect();
     let expected: Vec<DateTime<FixedOffset>> = (0..6)
-        .map(|week| {
-            let day = first + chrono::Duration::weeks(week);
+        .flat_map(|week| {
+            let monday = first + chrono::Duration::weeks(week);
+            [monday, monday + chrono::Duration::days(3)]
+        })
+        .map(|day| {
             let time = if day == this_monday { "14:00" } else { "10:00" };
             format!("{day}T{time}:00Z").parse().expect("a start")
         })
         .collect();
     assert_eq!(starts, expected, "{instances}");
 
-    // The week shows the occurrence at its new time.
+    // The week shows the occurrence at its new time (14:00: 14 hour rows of 48 px down),
+    // as a changed occurrence of the series.
     wd.poll("the moved occurrence in the week view", || async {
         for event in wd.find_all("week-event").await {
             let original = event.attribute(&wd, "data-original-start").await;
             let parsed = original
                 .as_deref()
                 .and_then(|o| DateTime::parse_from_rfc3339(o).ok());
-            if parsed == Some(old_start) && event.text_content(&wd).await.contains("14:00") {
+            if parsed != Some(old_start) {
+                continue;
+            }
+            let label = event.attribute(&wd, "aria-label").await.unwrap_or_default();
+            let style = event.attribute(&wd, "style").await.unwrap_or_default();
+            if label.contains("Weekly on Mon and Thu, 12 times (changed occurrence)")
+                && style.contains("top: 672px")
+            {
                 return Some(());
             }
         }

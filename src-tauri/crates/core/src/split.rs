@@ -248,7 +248,8 @@ pub fn shift_weekdays(lines: &[String], days: i64) -> Vec<String> {
                 return raw.clone();
             }
             let parts: Vec<&str> = value.split(';').collect();
-            let weekly = rule_part(&parts, "FREQ").is_some_and(|f| f.eq_ignore_ascii_case("WEEKLY"));
+            let weekly =
+                rule_part(&parts, "FREQ").is_some_and(|f| f.eq_ignore_ascii_case("WEEKLY"));
             if !weekly {
                 return raw.clone();
             }
@@ -378,7 +379,10 @@ mod tests {
             got.old_lines,
             lines(&["RRULE:FREQ=WEEKLY;UNTIL=20260406T075959Z;INTERVAL=1"])
         );
-        assert_eq!(got.new_lines, lines(&["RRULE:FREQ=WEEKLY;COUNT=7;INTERVAL=1"]));
+        assert_eq!(
+            got.new_lines,
+            lines(&["RRULE:FREQ=WEEKLY;COUNT=7;INTERVAL=1"])
+        );
     }
 
     #[test]
