@@ -676,3 +676,94 @@ mod properties {
         }
     }
 }
+
+/// The split's two rules against the Google emulator's own expansion (an implementation
+/// of RFC 5545 apart from Bookline's expander): the old series' occurrences and the new
+/// series' together are the original series' occurrences, timed (Berlin, across both DST
+/// changes) and all-day, with COUNT, UNTIL and EXDATE.
+mod against_the_emulator {
+    use super::*;
+    use bookline_core::recurrence::InstanceKey;
+    use bookline_core::split::split_lines;
+    use gcal_emulator::recur::{expand, SeriesStart};
+
+    const FROM: i64 = 0;
+    const TO: i64 = 4_102_444_800_000; // 2100-01-01
+
+    fn starts(lines: &[String], timing: &Timing) -> Vec<i64> {
+        let start = match timing {
+            Timing::Timed { start, .. } => SeriesStart::Timed {
+                ms: start.timestamp_millis(),
+                tz: chrono_tz::Europe::Berlin,
+            },
+            Timing::AllDay { start, .. } => SeriesStart::AllDay(*start),
+        };
+        expand(lines, start, FROM, TO, 2000)
+            .into_iter()
+            .map(|o| o.ms)
+            .collect()
+    }
+
+    fn key_of(ms: i64, timing: &Timing) -> InstanceKey {
+        let t = DateTime::from_timestamp_millis(ms).unwrap();
+        match timing {
+            Timing::Timed { .. } => InstanceKey::Instant(t),
+            Timing::AllDay { .. } => InstanceKey::Date(t.date_naive()),
+        }
+    }
+
+    fn rule() -> impl Strategy<Value = String> {
+        let freq = prop_oneof![
+            Just("FREQ=DAILY".to_string()),
+            Just("FREQ=WEEKLY".to_string()),
+            Just("FREQ=WEEKLY;BYDAY=MO,WE,FR".to_string()),
+            Just("FREQ=MONTHLY;BYMONTHDAY=16".to_string()),
+            Just("FREQ=MONTHLY;BYDAY=3MO".to_string()),
+            Just("FREQ=YEARLY".to_string()),
+        ];
+        let end = prop_oneof![
+            (2u32..40).prop_map(|n| format!(";COUNT={n}")),
+            Just(";UNTIL=20281231T000000Z".to_string()),
+        ];
+        (freq, 1u32..4, end).prop_map(|(f, i, e)| format!("RRULE:{f};INTERVAL={i}{e}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, .. ProptestConfig::default() })]
+        #[test]
+        fn old_and_new_together_are_the_original(
+            rule in rule(),
+            all_day in any::<bool>(),
+            at in 1usize..400,
+            exdate in proptest::option::of(1usize..400),
+        ) {
+            // Monday 2026-03-16, 10:00 Berlin or the whole day.
+            let timing = if all_day {
+                Timing::AllDay { start: date(2026, 3, 16), end: date(2026, 3, 17) }
+            } else {
+                Timing::Timed { start: utc(2026, 3, 16, 9, 0), end: utc(2026, 3, 16, 10, 0) }
+            };
+            let mut lines = vec![rule.clone()];
+            let plain = starts(&lines, &timing);
+            prop_assume!(plain.len() > 2);
+            if let Some(i) = exdate {
+                let ms = plain[i % plain.len()];
+                let t = DateTime::from_timestamp_millis(ms).unwrap();
+                lines.push(if all_day {
+                    format!("EXDATE;VALUE=DATE:{}", t.format("%Y%m%d"))
+                } else {
+                    format!("EXDATE:{}", t.format("%Y%m%dT%H%M%SZ"))
+                });
+            }
+            let original = starts(&lines, &timing);
+            prop_assume!(original.len() > 1);
+            let at = original[at % (original.len() - 1) + 1];
+            let split = split_lines(&timing, chrono_tz::Europe::Berlin, &lines, key_of(at, &timing))
+                .map_err(|e| TestCaseError::fail(format!("{rule}: {e}")))?;
+            let mut together = starts(&split.old_lines, &timing);
+            prop_assert!(together.iter().all(|&ms| ms < at), "{:?}", split.old_lines);
+            together.extend(starts(&split.new_lines, &split.new_timing));
+            prop_assert_eq!(together, original, "{:?} → {:?} + {:?}", lines, split.old_lines, split.new_lines);
+        }
+    }
+}
