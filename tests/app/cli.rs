@@ -307,6 +307,193 @@ fn list_window_expands_a_weekly_series() {
     assert_one_line(&out.stderr);
 }
 
+/// `--occurrence START [--following]` on edit, cancel and delete, START copied from
+/// `list --from/--to --json`'s `original_start` (or typed as a local time).
+#[test]
+fn occurrences_are_edited_cancelled_and_deleted_this_and_following() {
+    let dir = data_dir();
+    let dir = dir.path();
+    let series = bookline_json(
+        dir,
+        &[
+            "appointments",
+            "add",
+            "--json",
+            "--title",
+            "Weekly pipeline review",
+            "--start",
+            "2030-03-18T10:00",
+            "--end",
+            "2030-03-18T11:00",
+            "--timezone",
+            "Europe/Berlin",
+            "--rrule",
+            "FREQ=WEEKLY;COUNT=6",
+        ],
+    );
+    let series_id = series["id"].as_str().expect("id").to_owned();
+    let window = || -> Vec<Value> {
+        bookline_json(
+            dir,
+            &[
+                "appointments",
+                "list",
+                "--from",
+                "2030-03-01",
+                "--to",
+                "2030-05-31",
+                "--json",
+            ],
+        )
+        .as_array()
+        .expect("array")
+        .clone()
+    };
+    let items = window();
+    let originals: Vec<&str> = items
+        .iter()
+        .map(|o| o["original_start"].as_str().expect("original_start"))
+        .collect();
+    // 10:00 Berlin; summer time from 2030-03-31.
+    assert_eq!(
+        originals,
+        [
+            "2030-03-18T09:00:00Z",
+            "2030-03-25T09:00:00Z",
+            "2030-04-01T08:00:00Z",
+            "2030-04-08T08:00:00Z",
+            "2030-04-15T08:00:00Z",
+            "2030-04-22T08:00:00Z"
+        ]
+    );
+    // The text list names the occurrence too.
+    let text = bookline(
+        dir,
+        &["appointments", "list", "--from", "2030-03-01", "--to", "2030-03-20"],
+    );
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("--occurrence 2030-03-18T09:00:00Z"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+
+    // This: move the 2nd to 15:00 (given as a local time of the series' zone).
+    let moved = bookline_json(
+        dir,
+        &[
+            "appointments",
+            "edit",
+            &series_id,
+            "--occurrence",
+            "2030-03-25T10:00",
+            "--start",
+            "2030-03-25T15:00",
+            "--end",
+            "2030-03-25T16:00",
+            "--title",
+            "Moved review",
+            "--json",
+        ],
+    );
+    assert_eq!(moved["series_id"], series_id.as_str(), "{moved}");
+    assert_eq!(moved["original_start"], "2030-03-25T09:00:00Z");
+    // Cancel the 3rd.
+    let out = bookline(
+        dir,
+        &[
+            "appointments",
+            "cancel",
+            &series_id,
+            "--occurrence",
+            originals[2],
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // This and following from the 5th: a new series with the new title.
+    let new_series = bookline_json(
+        dir,
+        &[
+            "appointments",
+            "edit",
+            &series_id,
+            "--occurrence",
+            originals[4],
+            "--following",
+            "--title",
+            "Review (new room)",
+            "--json",
+        ],
+    );
+    assert_ne!(new_series["id"], series_id.as_str());
+    assert_eq!(
+        new_series["recurrence"],
+        serde_json::json!(["RRULE:FREQ=WEEKLY;COUNT=2"])
+    );
+    let items = window();
+    let summary: Vec<(String, String, String)> = items
+        .iter()
+        .map(|o| {
+            (
+                o["start"].as_str().unwrap().to_owned(),
+                o["title"].as_str().unwrap().to_owned(),
+                o["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let row = |start: &str, title: &str, status: &str| {
+        (start.to_owned(), title.to_owned(), status.to_owned())
+    };
+    assert_eq!(
+        summary,
+        [
+            row("2030-03-18T10:00:00+01:00", "Weekly pipeline review", "booked"),
+            row("2030-03-25T15:00:00+01:00", "Moved review", "booked"),
+            row("2030-04-01T10:00:00+02:00", "Weekly pipeline review", "cancelled"),
+            row("2030-04-08T10:00:00+02:00", "Weekly pipeline review", "booked"),
+            row("2030-04-15T10:00:00+02:00", "Review (new room)", "booked"),
+            row("2030-04-22T10:00:00+02:00", "Review (new room)", "booked"),
+        ]
+    );
+    // Delete following on the old series' 4th: it ends after the 3rd.
+    let out = bookline(
+        dir,
+        &[
+            "appointments",
+            "delete",
+            &series_id,
+            "--occurrence",
+            originals[3],
+            "--following",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(window().len(), 5);
+    // Delete this on the new series' last occurrence.
+    let new_id = new_series["id"].as_str().unwrap();
+    let out = bookline(
+        dir,
+        &["appointments", "delete", new_id, "--occurrence", originals[5]],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(window().len(), 4);
+
+    // Not an occurrence: refused in one line, nothing written.
+    let before = window();
+    for args in [
+        &["appointments", "cancel", &series_id, "--occurrence", "2030-03-19T09:00:00Z"][..],
+        &["appointments", "delete", &series_id, "--occurrence", "yesterday"][..],
+        &["appointments", "edit", &series_id, "--occurrence", "2031-01-01T09:00:00Z", "--title", "x"][..],
+    ] {
+        let out = bookline(dir, args);
+        assert!(!out.status.success(), "{args:?}");
+        assert_one_line(&out.stderr);
+    }
+    // --following without --occurrence is a usage error.
+    let out = bookline(dir, &["appointments", "delete", &series_id, "--following"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(window(), before);
+}
+
 #[test]
 fn usage_errors_are_one_line_too() {
     let dir = data_dir();

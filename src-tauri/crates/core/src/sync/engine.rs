@@ -1444,6 +1444,49 @@ fn write_call(p: &Planned, op: &SyncOp, privacy: &PrivacySettings) -> Result<Wri
     }
 }
 
+/// Whether the key would store a *cancelled* occurrence of a series that no longer has
+/// that occurrence: one Bookline deleted (the series has an `EXDATE` for it), or one past
+/// the end of a series that was ended there ("this and following", in Bookline or in
+/// Google). Google reports such an instance as cancelled; it cancels nothing, and storing
+/// it would show a cancelled ghost beside the series (or beside the new series of a
+/// split). A series Bookline cannot expand, or does not hold, keeps the old behaviour.
+fn cancels_no_occurrence(
+    store: &Store,
+    tx: &Transaction<'_>,
+    p: &Planned,
+) -> Result<bool, StoreError> {
+    let Some((fields, instance)) = p.ops.iter().find_map(|op| match op {
+        SyncOp::CreateInCrm {
+            fields,
+            instance_of: Some(instance),
+            ..
+        } => Some((fields, instance)),
+        _ => None,
+    }) else {
+        return Ok(false);
+    };
+    if fields.status != SyncStatus::Cancelled {
+        return Ok(false);
+    }
+    let Some(series) = store.get_in(tx, &instance.series_id)? else {
+        return Ok(false);
+    };
+    let Some(recurrence) = &series.recurrence else {
+        return Ok(false);
+    };
+    let all_day = matches!(series.timing, crate::model::Timing::AllDay { .. });
+    let (Some(key), Ok(tz)) = (
+        crate::recurrence::parse_original_start(&instance.original_start, all_day),
+        series.timezone.parse::<chrono_tz::Tz>(),
+    ) else {
+        return Ok(false);
+    };
+    Ok(
+        crate::recurrence::is_instance(&series.timing, tz, &recurrence.lines, key)
+            == Ok(false),
+    )
+}
+
 /// Applies one key's CRM ops and link; counts what it did and hands back its activity
 /// rows (the caller writes a page's rows together).
 #[allow(clippy::too_many_arguments)]
@@ -1457,6 +1500,10 @@ fn apply_one(
     counts: &mut SyncReport,
     activity_out: &mut Vec<NewActivity>,
 ) -> Result<(), StoreError> {
+    if cancels_no_occurrence(store, tx, p)? {
+        // Stands for no occurrence of the series any more: nothing to store or link.
+        return Ok(());
+    }
     let title = p.title();
     let mut appointment_id = p.item.key.appointment_id.clone();
     let mut crm_after: Option<SyncFields> = None;

@@ -10,5 +10,6 @@ mod google;
 mod oauth;
 mod robustness;
 mod runtime;
+mod series_edits;
 mod store;
 mod sync;

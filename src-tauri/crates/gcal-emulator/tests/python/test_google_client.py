@@ -239,6 +239,69 @@ def test_single_events_and_instances(svc):
         "2030-09-02T09:00:00-04:00", "2030-09-16T09:00:00-04:00", "2030-09-23T09:00:00-04:00"]
 
 
+def test_split_and_exceptions_read_back_as_instances(svc):
+    """What Bookline writes for "this / following": a moved and a cancelled instance
+    (instance ids, originalStartTime), and a split (the old series ended with UNTIL, a
+    new series from the chosen occurrence) — read with Google's client."""
+    berlin = {"timeZone": "Europe/Berlin"}
+    master = svc.events().insert(calendarId="primary", body={
+        "summary": "Planning", "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=6"],
+        "start": {"dateTime": "2031-03-10T10:00:00+01:00", **berlin},
+        "end": {"dateTime": "2031-03-10T11:00:00+01:00", **berlin},
+    }).execute()
+    original = [i["originalStartTime"]["dateTime"] for i in svc.events().instances(
+        calendarId="primary", eventId=master["id"]).execute()["items"]]
+    # 10:00 local throughout, across the change to summer time on 2031-03-30.
+    assert original == [
+        "2031-03-10T10:00:00+01:00", "2031-03-17T10:00:00+01:00", "2031-03-24T10:00:00+01:00",
+        "2031-03-31T10:00:00+02:00", "2031-04-07T10:00:00+02:00", "2031-04-14T10:00:00+02:00"]
+    # This: the 2nd moved by its instance id, the 3rd cancelled.
+    moved = svc.events().patch(calendarId="primary", eventId=master["id"] + "_20310317T090000Z", body={
+        "summary": "Planning (moved)",
+        "start": {"dateTime": "2031-03-17T14:00:00+01:00", **berlin},
+        "end": {"dateTime": "2031-03-17T15:00:00+01:00", **berlin},
+    }).execute()
+    assert moved["recurringEventId"] == master["id"]
+    assert moved["originalStartTime"]["dateTime"] == "2031-03-17T10:00:00+01:00"
+    svc.events().delete(calendarId="primary", eventId=master["id"] + "_20310324T090000Z").execute()
+    # Following from the 4th: UNTIL one second before it (UTC), a new series for the rest.
+    svc.events().patch(calendarId="primary", eventId=master["id"], body={
+        "recurrence": ["RRULE:FREQ=WEEKLY;UNTIL=20310331T075959Z"]}).execute()
+    following = svc.events().insert(calendarId="primary", body={
+        "summary": "Planning (new)", "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"],
+        "start": {"dateTime": "2031-03-31T10:00:00+02:00", **berlin},
+        "end": {"dateTime": "2031-03-31T11:00:00+02:00", **berlin},
+    }).execute()
+
+    old = svc.events().instances(calendarId="primary", eventId=master["id"],
+                                 showDeleted=True).execute()["items"]
+    assert [(i["originalStartTime"]["dateTime"], i["status"], i["start"]["dateTime"]) for i in old] == [
+        ("2031-03-10T10:00:00+01:00", "confirmed", "2031-03-10T10:00:00+01:00"),
+        ("2031-03-17T10:00:00+01:00", "confirmed", "2031-03-17T14:00:00+01:00"),
+        ("2031-03-24T10:00:00+01:00", "cancelled", "2031-03-24T10:00:00+01:00"),
+    ]
+    assert [i["id"] for i in old][1:] == [
+        master["id"] + "_20310317T090000Z", master["id"] + "_20310324T090000Z"]
+    new = svc.events().instances(calendarId="primary", eventId=following["id"]).execute()["items"]
+    assert all(i["recurringEventId"] == following["id"] for i in new)
+    # Together the two series hold the original occurrences.
+    together = [i["originalStartTime"]["dateTime"] for i in old + new]
+    assert together == original
+    # Two series in the calendar, the moved instance listed with its series.
+    listed = svc.events().list(calendarId="primary", timeMin="2031-03-01T00:00:00Z",
+                               timeMax="2031-05-01T00:00:00Z").execute()["items"]
+    assert sorted(e["id"] for e in listed if "recurrence" in e) == sorted([master["id"], following["id"]])
+    single = svc.events().list(calendarId="primary", singleEvents=True, orderBy="startTime",
+                               timeMin="2031-03-01T00:00:00Z", timeMax="2031-05-01T00:00:00Z").execute()["items"]
+    assert [(i["start"]["dateTime"], i["summary"]) for i in single] == [
+        ("2031-03-10T10:00:00+01:00", "Planning"),
+        ("2031-03-17T14:00:00+01:00", "Planning (moved)"),
+        ("2031-03-31T10:00:00+02:00", "Planning (new)"),
+        ("2031-04-07T10:00:00+02:00", "Planning (new)"),
+        ("2031-04-14T10:00:00+02:00", "Planning (new)"),
+    ]
+
+
 def test_server_errors_surface_as_http_error(svc):
     control("faults", {"fail_next": 2, "kinds": ["backend_503", "rate_limit_429"]})
     for status, reason in [(503, "backendError"), (429, "rateLimitExceeded")]:

@@ -156,6 +156,7 @@ mod schema_tests;
 mod mapping_tests;
 
 mod occurrences;
+mod series_edits;
 
 mod lead_changes;
 
