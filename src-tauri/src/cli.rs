@@ -13,8 +13,8 @@ use bookline_core::input::{
     parse_recurrence_arg, parse_timing, parse_window_bound, AppointmentJson,
 };
 use bookline_core::model::{
-    Appointment, AppointmentInput, AppointmentRow, ListQuery, Occurrence, OccurrenceScope,
-    Origin, Period, Recurrence, Status, SyncState, Timing,
+    Appointment, AppointmentInput, AppointmentRow, ListQuery, Occurrence, OccurrenceScope, Origin,
+    Period, Recurrence, Status, SyncState, Timing,
 };
 use bookline_core::paths;
 use bookline_core::store::{ChangeSource, Store, StoreError};

@@ -123,7 +123,13 @@ pub async fn edit_occurrence(
 ) -> Cmd<Appointment> {
     state
         .store()?
-        .edit_occurrence(&series_id, &original_start, input, scope, ChangeSource::User)
+        .edit_occurrence(
+            &series_id,
+            &original_start,
+            input,
+            scope,
+            ChangeSource::User,
+        )
         .map_err(report)
         .inspect(|_| state.runtime().crm_changed())
 }

@@ -180,7 +180,9 @@ impl Store {
                         series.id.clone(),
                         Some(series.id.clone()),
                         series.timing.clone(),
-                        Some(recurrence::key_string(recurrence::first_key(&series.timing))),
+                        Some(recurrence::key_string(recurrence::first_key(
+                            &series.timing,
+                        ))),
                     ));
                 }
                 report.unexpanded.push(UnexpandedSeries {

@@ -23,9 +23,10 @@
 //!   weekly weekdays move along); the exceptions are kept. Cancel marks the series
 //!   cancelled, delete deletes it with its exceptions.
 //!
-//! For Following and All, an `input.recurrence` that is `None` or equal to the series'
-//! rule means "the same rule"; a different one replaces it (for Following, it is the new
-//! series' rule verbatim). For This it is ignored (an occurrence cannot repeat).
+//! For Following and All, an `input.recurrence` that is `None` or has the series' `RRULE`
+//! lines means "the same rule" (the store splits or moves it, `EXDATE`s included); a
+//! different one replaces it (for Following, it is the new series' rule verbatim). For
+//! This it is ignored (an occurrence cannot repeat).
 
 use std::str::FromStr;
 
@@ -105,7 +106,8 @@ impl Store {
                             input.status = Status::Cancelled;
                             // The series' own texts (maybe Google's, longer than a
                             // user may type): stored whole, queued below.
-                            let row = self.insert_exception(tx, &target, input, ChangeSource::Sync)?;
+                            let row =
+                                self.insert_exception(tx, &target, input, ChangeSource::Sync)?;
                             if source == ChangeSource::User {
                                 enqueue(tx, self, &row.id, OutboxOp::Upsert, now_ms())?;
                             }
@@ -136,10 +138,19 @@ impl Store {
                 OccurrenceScope::This => {
                     let now = now_ms();
                     let all_day = matches!(target.series.timing, Timing::AllDay { .. });
-                    for removed in override_ids(tx, self, &target.series.id, Some((target.key, all_day)))? {
+                    for removed in
+                        override_ids(tx, self, &target.series.id, Some((target.key, all_day)))?
+                    {
                         self.remove_row(tx, &removed, source, now)?;
                     }
-                    super::appointments::add_exdate(tx, self, &target.series, target.key, source, now)?;
+                    super::appointments::add_exdate(
+                        tx,
+                        self,
+                        &target.series,
+                        target.key,
+                        source,
+                        now,
+                    )?;
                     Ok(())
                 }
                 OccurrenceScope::Following if !target.first => self.truncate(tx, &target, source),
@@ -169,7 +180,12 @@ impl Store {
         })
     }
 
-    fn target(&self, tx: &Transaction<'_>, series_id: &str, original_start: &str) -> Result<Target> {
+    fn target(
+        &self,
+        tx: &Transaction<'_>,
+        series_id: &str,
+        original_start: &str,
+    ) -> Result<Target> {
         let series = load(tx, self, series_id)?.ok_or_else(|| StoreError::NotFound {
             id: series_id.to_string(),
         })?;
@@ -270,7 +286,14 @@ impl Store {
             series_id: target.series.id.clone(),
             original_start: recurrence::key_string(target.key),
         };
-        self.insert_in(tx, input, target.series.origin, source, Some(instance_of), None)
+        self.insert_in(
+            tx,
+            input,
+            target.series.origin,
+            source,
+            Some(instance_of),
+            None,
+        )
     }
 
     fn edit_all(
@@ -292,7 +315,7 @@ impl Store {
         let same_rule = input
             .recurrence
             .as_ref()
-            .is_none_or(|r| split::same_lines(&r.lines, &target.lines));
+            .is_none_or(|r| split::same_rule(&r.lines, &target.lines));
         if let Some(exception) = &target.exception {
             let mut own = input.clone();
             own.recurrence = None;
@@ -331,16 +354,16 @@ impl Store {
     ) -> Result<Appointment> {
         let cut = split::split_lines(&target.series.timing, target.tz, &target.lines, target.key)
             .map_err(|reason| StoreError::Validation {
-                field: "repeat rule",
-                message: format!(
-                    "\"{}\" cannot be split at that occurrence: {reason}.",
-                    target.series.title
-                ),
-            })?;
+            field: "repeat rule",
+            message: format!(
+                "\"{}\" cannot be split at that occurrence: {reason}.",
+                target.series.title
+            ),
+        })?;
         let same_rule = input
             .recurrence
             .as_ref()
-            .is_none_or(|r| split::same_lines(&r.lines, &target.lines));
+            .is_none_or(|r| split::same_rule(&r.lines, &target.lines));
         if same_rule {
             let days = split::day_shift(&cut.new_timing, &input.timing, target.tz);
             input.recurrence = Some(Recurrence {
@@ -416,12 +439,12 @@ impl Store {
     fn truncate(&self, tx: &Transaction<'_>, target: &Target, source: ChangeSource) -> Result<()> {
         let cut = split::split_lines(&target.series.timing, target.tz, &target.lines, target.key)
             .map_err(|reason| StoreError::Validation {
-                field: "repeat rule",
-                message: format!(
-                    "\"{}\" cannot be ended at that occurrence: {reason}.",
-                    target.series.title
-                ),
-            })?;
+            field: "repeat rule",
+            message: format!(
+                "\"{}\" cannot be ended at that occurrence: {reason}.",
+                target.series.title
+            ),
+        })?;
         let now = now_ms();
         set_series_lines(tx, self, &target.series, cut.old_lines, source, now)?;
         for exception in self.exceptions_from(tx, target)? {
@@ -451,7 +474,13 @@ impl Store {
     }
 
     /// Deletes one row (an exception) without touching its series; queues its `delete`.
-    fn remove_row(&self, tx: &Transaction<'_>, id: &str, source: ChangeSource, now: i64) -> Result<()> {
+    fn remove_row(
+        &self,
+        tx: &Transaction<'_>,
+        id: &str,
+        source: ChangeSource,
+        now: i64,
+    ) -> Result<()> {
         tx.execute("DELETE FROM appointments WHERE id = ?1", params![id])
             .map_err(|e| self.error("remove the occurrence", e))?;
         if source == ChangeSource::User {

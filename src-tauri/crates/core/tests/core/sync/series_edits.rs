@@ -98,7 +98,10 @@ async fn settled(w: &World) {
     let r = w.pass().await;
     if r.changed_anything() {
         for a in w.crm_all() {
-            eprintln!("CRM {} {:?} {:?} {:?} {}", a.id, a.timing, a.status, a.instance_of, a.title);
+            eprintln!(
+                "CRM {} {:?} {:?} {:?} {}",
+                a.id, a.timing, a.status, a.instance_of, a.title
+            );
         }
     }
     assert!(!r.changed_anything(), "the next pass writes nothing: {r:?}");
@@ -136,10 +139,16 @@ async fn a_bookline_exception_cancel_and_split_reach_google_and_read_back_the_sa
     settled(&w).await;
     let second = w
         .client
-        .get_event(&w.ctx.calendar_id, &format!("{series_event}_20270308T090000Z"))
+        .get_event(
+            &w.ctx.calendar_id,
+            &format!("{series_event}_20270308T090000Z"),
+        )
         .await
         .unwrap();
-    assert_eq!(second.recurring_event_id.as_deref(), Some(series_event.as_str()));
+    assert_eq!(
+        second.recurring_event_id.as_deref(),
+        Some(series_event.as_str())
+    );
     assert_eq!(
         second
             .original_start_time
@@ -151,7 +160,10 @@ async fn a_bookline_exception_cancel_and_split_reach_google_and_read_back_the_sa
     assert_eq!(second.summary.as_deref(), Some("Weekly planning (moved)"));
     let third = w
         .client
-        .get_event(&w.ctx.calendar_id, &format!("{series_event}_20270315T090000Z"))
+        .get_event(
+            &w.ctx.calendar_id,
+            &format!("{series_event}_20270315T090000Z"),
+        )
         .await
         .unwrap();
     assert!(third.is_cancelled(), "{third:?}");
@@ -223,7 +235,10 @@ async fn a_bookline_exception_cancel_and_split_reach_google_and_read_back_the_sa
         .get_event(&w.ctx.calendar_id, &format!("{new_event}_20270405T080000Z"))
         .await
         .unwrap();
-    assert_eq!(sixth.recurring_event_id.as_deref(), Some(new_event.as_str()));
+    assert_eq!(
+        sixth.recurring_event_id.as_deref(),
+        Some(new_event.as_str())
+    );
     assert_eq!(sixth.summary.as_deref(), Some("Weekly planning (late)"));
     // Together the two series hold the original occurrences (times as before the split).
     let google = google_occurrences(&w).await;
@@ -358,7 +373,11 @@ async fn a_google_made_split_arrives_as_two_series() {
             (at(15, 9), "Weekly 1:1".to_string(), Status::Booked),
             (at(22, 10), "Weekly 1:1 (11:00)".to_string(), Status::Booked),
             (at(29, 9), "Weekly 1:1 (11:00)".to_string(), Status::Booked),
-            (april(5, 9), "Weekly 1:1 (11:00)".to_string(), Status::Booked),
+            (
+                april(5, 9),
+                "Weekly 1:1 (11:00)".to_string(),
+                Status::Booked
+            ),
         ]
     );
 }
@@ -394,5 +413,8 @@ async fn deleting_a_moved_occurrence_google_holds_does_not_come_back_cancelled()
     settled(&w).await;
     assert_eq!(w.crm_all().len(), 1, "{:?}", w.crm_all());
     let starts: Vec<_> = google_occurrences(&w).await.iter().map(|o| o.1).collect();
-    assert_eq!(starts, vec![at(1, 9), at(15, 9), at(22, 9), at(29, 8), april(5, 8)]);
+    assert_eq!(
+        starts,
+        vec![at(1, 9), at(15, 9), at(22, 9), at(29, 8), april(5, 8)]
+    );
 }
