@@ -418,3 +418,113 @@ async fn deleting_a_moved_occurrence_google_holds_does_not_come_back_cancelled()
         vec![at(1, 9), at(15, 9), at(22, 9), at(29, 8), april(5, 8)]
     );
 }
+
+/// An all-day series split "this and following" with a moved day before the split: Google
+/// gets an all-day series ended with a DATE `UNTIL`, a new all-day series and the moved
+/// day as an all-day instance; both sides show the same days, and a pass after it writes
+/// nothing.
+#[tokio::test]
+async fn an_all_day_split_and_exception_reach_google_on_their_dates() {
+    use chrono::NaiveDate;
+    let day = |m: u32, d: u32| NaiveDate::from_ymd_opt(2027, m, d).unwrap();
+    let w = World::new(Direction::Both).await;
+    let mut input = timed("Trade fair", at(1, 9));
+    input.timing = Timing::AllDay {
+        start: day(3, 19),
+        end: day(3, 20),
+    };
+    input.recurrence = Some(Recurrence {
+        lines: vec!["RRULE:FREQ=WEEKLY;COUNT=4".into()],
+    });
+    let series = w.crm_create(input);
+    w.pass().await;
+    let whole = |start: NaiveDate| Timing::AllDay {
+        start,
+        end: start.succ_opt().unwrap(),
+    };
+    w.store
+        .edit_occurrence(
+            &series.id,
+            "2027-03-26",
+            edited(&series, whole(day(3, 25)), "Trade fair (Thursday)"),
+            OccurrenceScope::This,
+            ChangeSource::User,
+        )
+        .unwrap();
+    let new_series = w
+        .store
+        .edit_occurrence(
+            &series.id,
+            "2027-04-02",
+            edited(&series, whole(day(4, 2)), "Trade fair (spring)"),
+            OccurrenceScope::Following,
+            ChangeSource::User,
+        )
+        .unwrap();
+    w.pass().await;
+    settled(&w).await;
+    let old = w
+        .client
+        .get_event(&w.ctx.calendar_id, &ids::event_id_for(&series.id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        old.recurrence,
+        Some(vec!["RRULE:FREQ=WEEKLY;UNTIL=20270401".to_string()])
+    );
+    let new = w
+        .client
+        .get_event(
+            &w.ctx.calendar_id,
+            &ids::event_id_for(&new_series.id).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        new.recurrence,
+        Some(vec!["RRULE:FREQ=WEEKLY;COUNT=2".to_string()])
+    );
+    let page = w
+        .client
+        .list_events(
+            &w.ctx.calendar_id,
+            &ListParams {
+                single_events: Some(true),
+                max_results: Some(2500),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut google: Vec<(NaiveDate, String)> = page
+        .items
+        .into_iter()
+        .filter(|e| !e.is_cancelled())
+        .map(|e| {
+            (
+                e.start.as_ref().and_then(|s| s.date).unwrap(),
+                e.summary.unwrap_or_default(),
+            )
+        })
+        .collect();
+    google.sort();
+    let expected = vec![
+        (day(3, 19), "Trade fair".to_string()),
+        (day(3, 25), "Trade fair (Thursday)".to_string()),
+        (day(4, 2), "Trade fair (spring)".to_string()),
+        (day(4, 9), "Trade fair (spring)".to_string()),
+    ];
+    assert_eq!(google, expected);
+    let crm: Vec<(NaiveDate, String)> = w
+        .store
+        .occurrences(at(1, 0), april(30, 0))
+        .unwrap()
+        .into_iter()
+        .map(|o| match o.timing {
+            Timing::AllDay { start, .. } => (start, o.title),
+            Timing::Timed { .. } => panic!("timed"),
+        })
+        .collect();
+    assert_eq!(crm, expected);
+    assert_eq!(w.crm_all().len(), 3);
+}
