@@ -369,7 +369,14 @@ fn occurrences_are_edited_cancelled_and_deleted_this_and_following() {
     // The text list names the occurrence too.
     let text = bookline(
         dir,
-        &["appointments", "list", "--from", "2030-03-01", "--to", "2030-03-20"],
+        &[
+            "appointments",
+            "list",
+            "--from",
+            "2030-03-01",
+            "--to",
+            "2030-03-20",
+        ],
     );
     assert!(
         String::from_utf8_lossy(&text.stdout).contains("--occurrence 2030-03-18T09:00:00Z"),
@@ -408,7 +415,11 @@ fn occurrences_are_edited_cancelled_and_deleted_this_and_following() {
             originals[2],
         ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // This and following from the 5th: a new series with the new title.
     let new_series = bookline_json(
         dir,
@@ -446,10 +457,22 @@ fn occurrences_are_edited_cancelled_and_deleted_this_and_following() {
     assert_eq!(
         summary,
         [
-            row("2030-03-18T10:00:00+01:00", "Weekly pipeline review", "booked"),
+            row(
+                "2030-03-18T10:00:00+01:00",
+                "Weekly pipeline review",
+                "booked"
+            ),
             row("2030-03-25T15:00:00+01:00", "Moved review", "booked"),
-            row("2030-04-01T10:00:00+02:00", "Weekly pipeline review", "cancelled"),
-            row("2030-04-08T10:00:00+02:00", "Weekly pipeline review", "booked"),
+            row(
+                "2030-04-01T10:00:00+02:00",
+                "Weekly pipeline review",
+                "cancelled"
+            ),
+            row(
+                "2030-04-08T10:00:00+02:00",
+                "Weekly pipeline review",
+                "booked"
+            ),
             row("2030-04-15T10:00:00+02:00", "Review (new room)", "booked"),
             row("2030-04-22T10:00:00+02:00", "Review (new room)", "booked"),
         ]
@@ -466,23 +489,57 @@ fn occurrences_are_edited_cancelled_and_deleted_this_and_following() {
             "--following",
         ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(window().len(), 5);
     // Delete this on the new series' last occurrence.
     let new_id = new_series["id"].as_str().unwrap();
     let out = bookline(
         dir,
-        &["appointments", "delete", new_id, "--occurrence", originals[5]],
+        &[
+            "appointments",
+            "delete",
+            new_id,
+            "--occurrence",
+            originals[5],
+        ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(window().len(), 4);
 
     // Not an occurrence: refused in one line, nothing written.
     let before = window();
     for args in [
-        &["appointments", "cancel", &series_id, "--occurrence", "2030-03-19T09:00:00Z"][..],
-        &["appointments", "delete", &series_id, "--occurrence", "yesterday"][..],
-        &["appointments", "edit", &series_id, "--occurrence", "2031-01-01T09:00:00Z", "--title", "x"][..],
+        &[
+            "appointments",
+            "cancel",
+            &series_id,
+            "--occurrence",
+            "2030-03-19T09:00:00Z",
+        ][..],
+        &[
+            "appointments",
+            "delete",
+            &series_id,
+            "--occurrence",
+            "yesterday",
+        ][..],
+        &[
+            "appointments",
+            "edit",
+            &series_id,
+            "--occurrence",
+            "2031-01-01T09:00:00Z",
+            "--title",
+            "x",
+        ][..],
     ] {
         let out = bookline(dir, args);
         assert!(!out.status.success(), "{args:?}");

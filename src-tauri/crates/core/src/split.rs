@@ -307,9 +307,18 @@ fn weekday_code(day: Weekday) -> &'static str {
     }
 }
 
-/// Whether two rule line lists are the same rule (ignoring surrounding whitespace).
-pub fn same_lines(a: &[String], b: &[String]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.trim() == y.trim())
+/// Whether two recurrences have the same rule: the same `RRULE` lines (ignoring
+/// surrounding whitespace and the `EXDATE`/`RDATE` lines, which a form may not carry).
+/// What "the user kept the repeat rule" means for Following and All.
+pub fn same_rule(a: &[String], b: &[String]) -> bool {
+    let rules = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| l.trim().to_string())
+            .filter(|l| l.to_ascii_uppercase().starts_with("RRULE"))
+            .collect()
+    };
+    rules(a) == rules(b)
 }
 
 #[cfg(test)]
@@ -497,6 +506,14 @@ mod tests {
             lines(&["RRULE:FREQ=WEEKLY;BYDAY=SU"])
         );
         // Whole weeks, other rules and ordinals stay.
+        assert!(same_rule(
+            &lines(&[" RRULE:FREQ=WEEKLY;COUNT=4"]),
+            &lines(&["RRULE:FREQ=WEEKLY;COUNT=4", "EXDATE:20260323T090000Z"])
+        ));
+        assert!(!same_rule(
+            &lines(&["RRULE:FREQ=WEEKLY;COUNT=5"]),
+            &lines(&["RRULE:FREQ=WEEKLY;COUNT=4"])
+        ));
         let monthly = lines(&["RRULE:FREQ=MONTHLY;BYDAY=-1FR"]);
         assert_eq!(shift_weekdays(&monthly, 1), monthly);
         let weekly = lines(&["RRULE:FREQ=WEEKLY;BYDAY=MO", "EXDATE:20260323T090000Z"]);

@@ -23,9 +23,10 @@
 //!   weekly weekdays move along); the exceptions are kept. Cancel marks the series
 //!   cancelled, delete deletes it with its exceptions.
 //!
-//! For Following and All, an `input.recurrence` that is `None` or equal to the series'
-//! rule means "the same rule"; a different one replaces it (for Following, it is the new
-//! series' rule verbatim). For This it is ignored (an occurrence cannot repeat).
+//! For Following and All, an `input.recurrence` that is `None` or has the series' `RRULE`
+//! lines means "the same rule" (the store splits or moves it, `EXDATE`s included); a
+//! different one replaces it (for Following, it is the new series' rule verbatim). For
+//! This it is ignored (an occurrence cannot repeat).
 
 use std::str::FromStr;
 
@@ -314,7 +315,7 @@ impl Store {
         let same_rule = input
             .recurrence
             .as_ref()
-            .is_none_or(|r| split::same_lines(&r.lines, &target.lines));
+            .is_none_or(|r| split::same_rule(&r.lines, &target.lines));
         if let Some(exception) = &target.exception {
             let mut own = input.clone();
             own.recurrence = None;
@@ -362,7 +363,7 @@ impl Store {
         let same_rule = input
             .recurrence
             .as_ref()
-            .is_none_or(|r| split::same_lines(&r.lines, &target.lines));
+            .is_none_or(|r| split::same_rule(&r.lines, &target.lines));
         if same_rule {
             let days = split::day_shift(&cut.new_timing, &input.timing, target.tz);
             input.recurrence = Some(Recurrence {

@@ -1481,10 +1481,7 @@ fn cancels_no_occurrence(
     ) else {
         return Ok(false);
     };
-    Ok(
-        crate::recurrence::is_instance(&series.timing, tz, &recurrence.lines, key)
-            == Ok(false),
-    )
+    Ok(crate::recurrence::is_instance(&series.timing, tz, &recurrence.lines, key) == Ok(false))
 }
 
 /// Applies one key's CRM ops and link; counts what it did and hands back its activity

@@ -146,7 +146,10 @@ fn occurrences_name_their_original_start() {
         row(&moved.id).original_start.as_deref(),
         Some("2026-03-23T09:00:00Z")
     );
-    assert_eq!(row(&moved.id).series_id.as_deref(), Some(series.id.as_str()));
+    assert_eq!(
+        row(&moved.id).series_id.as_deref(),
+        Some(series.id.as_str())
+    );
     assert_eq!(row(&single.id).original_start, None);
 }
 
@@ -190,7 +193,10 @@ fn this_makes_an_exception_and_edits_it_again() {
             utc(2026, 3, 30, 8, 0)
         ]
     );
-    assert_eq!(lines(&get(&s, &series.id)), vec!["RRULE:FREQ=WEEKLY;COUNT=3"]);
+    assert_eq!(
+        lines(&get(&s, &series.id)),
+        vec!["RRULE:FREQ=WEEKLY;COUNT=3"]
+    );
 }
 
 #[test]
@@ -208,7 +214,10 @@ fn cancel_this_is_a_cancelled_exception_and_delete_this_an_exdate() {
     assert_eq!(occ.len(), 3);
     assert_eq!(occ[1].status, Status::Cancelled);
     assert_ne!(occ[1].appointment_id, series.id);
-    assert_eq!(occ[1].original_start.as_deref(), Some("2026-03-23T09:00:00Z"));
+    assert_eq!(
+        occ[1].original_start.as_deref(),
+        Some("2026-03-23T09:00:00Z")
+    );
     // Cancelling it again changes nothing more; deleting it removes it for good.
     s.cancel_occurrence(
         &series.id,
@@ -324,6 +333,67 @@ fn following_with_a_moved_weekday_and_time_moves_the_rest() {
     assert_eq!(occ[0].title, "Pipeline review");
 }
 
+/// The window sends the rule the editor shows; the same RRULE (without the series'
+/// EXDATEs) is "the same rule": the store still divides the COUNT and moves the EXDATEs.
+/// A changed rule is the new series' own.
+#[test]
+fn following_with_the_rule_the_form_shows() {
+    let (_d, s) = store();
+    let series = weekly(&s, "FREQ=WEEKLY;COUNT=6");
+    s.delete_occurrence(
+        &series.id,
+        "2026-04-13T08:00:00Z",
+        OccurrenceScope::This,
+        ChangeSource::User,
+    )
+    .unwrap();
+    let before = starts(&window(&s));
+    let mut input = input_of(&series, hour(utc(2026, 4, 6, 8, 0)));
+    input.recurrence = Some(Recurrence {
+        lines: vec!["RRULE:FREQ=WEEKLY;COUNT=6".into()],
+    });
+    let new_series = s
+        .edit_occurrence(
+            &series.id,
+            "2026-04-06T08:00:00Z",
+            input.clone(),
+            OccurrenceScope::Following,
+            ChangeSource::User,
+        )
+        .unwrap();
+    assert_eq!(
+        lines(&new_series),
+        vec!["RRULE:FREQ=WEEKLY;COUNT=3", "EXDATE:20260413T080000Z"]
+    );
+    assert_eq!(starts(&window(&s)), before);
+    // A new rule from the 2nd occurrence of the new series on.
+    input.timing = hour(utc(2026, 4, 20, 8, 0));
+    input.recurrence = Some(Recurrence {
+        lines: vec!["RRULE:FREQ=DAILY;COUNT=2".into()],
+    });
+    let daily = s
+        .edit_occurrence(
+            &new_series.id,
+            "2026-04-20T08:00:00Z",
+            input,
+            OccurrenceScope::Following,
+            ChangeSource::User,
+        )
+        .unwrap();
+    assert_eq!(lines(&daily), vec!["RRULE:FREQ=DAILY;COUNT=2"]);
+    assert_eq!(
+        starts(&window(&s)),
+        vec![
+            utc(2026, 3, 16, 9, 0),
+            utc(2026, 3, 23, 9, 0),
+            utc(2026, 3, 30, 8, 0),
+            utc(2026, 4, 6, 8, 0),
+            utc(2026, 4, 20, 8, 0),
+            utc(2026, 4, 21, 8, 0),
+        ]
+    );
+}
+
 #[test]
 fn following_on_the_first_occurrence_is_all() {
     let (_d, s) = store();
@@ -365,10 +435,13 @@ fn all_shifts_the_series_by_the_occurrences_move_in_local_time() {
         .map(|_| ());
     kept.unwrap();
     // The summer occurrence (10:00 CEST) moves to Tuesday 11:30 CEST.
-    let mut input = input_of(&series, Timing::Timed {
-        start: utc(2026, 4, 7, 9, 30),
-        end: utc(2026, 4, 7, 10, 0),
-    });
+    let mut input = input_of(
+        &series,
+        Timing::Timed {
+            start: utc(2026, 4, 7, 9, 30),
+            end: utc(2026, 4, 7, 10, 0),
+        },
+    );
     input.notes = "New agenda".into();
     let got = s
         .edit_occurrence(
@@ -392,10 +465,8 @@ fn all_shifts_the_series_by_the_occurrences_move_in_local_time() {
     assert_eq!(lines(&got), vec!["RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=4"]);
     let occ = window(&s);
     // The cancelled exception is kept (its original start is the old Monday).
-    assert!(occ
-        .iter()
-        .any(|o| o.status == Status::Cancelled
-            && o.original_start.as_deref() == Some("2026-03-23T09:00:00Z")));
+    assert!(occ.iter().any(|o| o.status == Status::Cancelled
+        && o.original_start.as_deref() == Some("2026-03-23T09:00:00Z")));
     let booked: Vec<_> = occ
         .iter()
         .filter(|o| o.status == Status::Booked)
@@ -624,7 +695,12 @@ fn bad_input_is_refused_and_changes_nothing() {
             }
         }
         let err = s
-            .cancel_occurrence("no-such-id", "2026-03-23T09:00:00Z", scope, ChangeSource::User)
+            .cancel_occurrence(
+                "no-such-id",
+                "2026-03-23T09:00:00Z",
+                scope,
+                ChangeSource::User,
+            )
             .unwrap_err();
         assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
     }
