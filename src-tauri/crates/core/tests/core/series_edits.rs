@@ -843,3 +843,74 @@ mod against_the_emulator {
         }
     }
 }
+
+/// A deleted occurrence is an `EXDATE` at the occurrence's start; when the whole series
+/// moves (from the list, or "All appointments" from an occurrence), the `EXDATE` moves
+/// with it — else the deleted occurrence comes back beside the moved series.
+#[test]
+fn a_deleted_occurrence_stays_deleted_when_the_series_moves() {
+    let (_d, s) = store();
+    let series = weekly(&s, "FREQ=WEEKLY;BYDAY=MO;COUNT=4");
+    s.delete_occurrence(
+        &series.id,
+        "2026-03-23T09:00:00Z",
+        OccurrenceScope::This,
+        ChangeSource::User,
+    )
+    .unwrap();
+    // From the list: 10:00 → 14:00 local, the rule as stored (the form sends it back).
+    let stored = get(&s, &series.id);
+    let mut input = input_of(&stored, hour(utc(2026, 3, 16, 13, 0)));
+    input.recurrence = stored.recurrence.clone();
+    let moved = s
+        .update_appointment(&series.id, input, ChangeSource::User)
+        .unwrap();
+    assert_eq!(
+        lines(&moved),
+        vec!["RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=4", "EXDATE:20260323T130000Z"]
+    );
+    assert_eq!(
+        starts(&window(&s)),
+        vec![
+            utc(2026, 3, 16, 13, 0),
+            utc(2026, 3, 30, 12, 0),
+            utc(2026, 4, 6, 12, 0)
+        ]
+    );
+    // "All appointments" from the 30th: to Tuesday 09:00 local.
+    s.edit_occurrence(
+        &series.id,
+        "2026-03-30T12:00:00Z",
+        input_of(&moved, hour(utc(2026, 3, 31, 7, 0))),
+        OccurrenceScope::All,
+        ChangeSource::User,
+    )
+    .unwrap();
+    assert_eq!(
+        lines(&get(&s, &series.id)),
+        vec!["RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=4", "EXDATE:20260324T080000Z"]
+    );
+    assert_eq!(
+        starts(&window(&s)),
+        vec![
+            utc(2026, 3, 17, 8, 0),
+            utc(2026, 3, 31, 7, 0),
+            utc(2026, 4, 7, 7, 0)
+        ]
+    );
+    // A rule whose EXDATEs the user typed differently is theirs: kept as given.
+    let mut typed = input_of(&get(&s, &series.id), hour(utc(2026, 3, 17, 9, 0)));
+    typed.recurrence = Some(Recurrence {
+        lines: vec![
+            "RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=4".into(),
+            "EXDATE:20260407T080000Z".into(),
+        ],
+    });
+    let typed = s
+        .update_appointment(&series.id, typed, ChangeSource::User)
+        .unwrap();
+    assert_eq!(
+        lines(&typed),
+        vec!["RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=4", "EXDATE:20260407T080000Z"]
+    );
+}
