@@ -282,6 +282,85 @@ pub fn shift_weekdays(lines: &[String], days: i64) -> Vec<String> {
         .collect()
 }
 
+/// The `EXDATE` lines moved with their series (`before` → `after`, each in its own
+/// zone): every excluded occurrence moves by the days the series' first day moved and
+/// takes the series' new local time of day, so a deleted occurrence stays deleted when
+/// the whole series moves. Timed values are written in UTC (`YYYYMMDDTHHMMSSZ`, as
+/// Bookline writes them), dates as `VALUE=DATE`; other lines, values that can't be read,
+/// and a series that changes between timed and all-day are left as they are.
+pub fn move_exdates(
+    lines: &[String],
+    (before, before_tz): (&Timing, Tz),
+    (after, after_tz): (&Timing, Tz),
+) -> Vec<String> {
+    let all_day = matches!(before, Timing::AllDay { .. });
+    if all_day != matches!(after, Timing::AllDay { .. }) {
+        return lines.to_vec();
+    }
+    let days = (local_date(after, after_tz) - local_date(before, before_tz)).num_days();
+    let move_value = |value: &str, zone: Tz| -> Option<String> {
+        match recurrence::date_value_key(value, zone, all_day, before_tz)? {
+            InstanceKey::Date(d) => Some((d + Duration::days(days)).format("%Y%m%d").to_string()),
+            InstanceKey::Instant(t) => {
+                let Timing::Timed { start, .. } = after else {
+                    return None;
+                };
+                let day = t.with_timezone(&before_tz).date_naive() + Duration::days(days);
+                let naive = day.and_time(start.with_timezone(&after_tz).time());
+                let at = after_tz
+                    .from_local_datetime(&naive)
+                    .earliest()
+                    .or_else(|| {
+                        after_tz
+                            .from_local_datetime(&(naive + Duration::hours(1)))
+                            .earliest()
+                    })?;
+                Some(at.with_timezone(&Utc).format("%Y%m%dT%H%M%SZ").to_string())
+            }
+        }
+    };
+    lines
+        .iter()
+        .map(|raw| {
+            let Some((head, value)) = raw.trim().split_once(':') else {
+                return raw.clone();
+            };
+            let mut params = head.split(';');
+            if !params
+                .next()
+                .is_some_and(|n| n.trim().eq_ignore_ascii_case("EXDATE"))
+            {
+                return raw.clone();
+            }
+            let zone = params
+                .filter_map(|p| p.split_once('='))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("TZID"))
+                .and_then(|(_, v)| v.trim().parse::<Tz>().ok())
+                .unwrap_or(before_tz);
+            let moved: Option<Vec<String>> = value
+                .split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| move_value(v, zone))
+                .collect();
+            match moved {
+                Some(values) if all_day => format!("EXDATE;VALUE=DATE:{}", values.join(",")),
+                Some(values) => format!("EXDATE:{}", values.join(",")),
+                None => raw.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The `EXDATE` lines of a recurrence, trimmed (to tell whether a form kept them).
+pub fn exdate_lines(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| l.trim().to_string())
+        .filter(|l| l.to_ascii_uppercase().starts_with("EXDATE"))
+        .collect()
+}
+
 fn weekday(code: &str) -> Option<Weekday> {
     Some(match code.to_ascii_uppercase().as_str() {
         "MO" => Weekday::Mon,
@@ -518,5 +597,54 @@ mod tests {
         assert_eq!(shift_weekdays(&monthly, 1), monthly);
         let weekly = lines(&["RRULE:FREQ=WEEKLY;BYDAY=MO", "EXDATE:20260323T090000Z"]);
         assert_eq!(shift_weekdays(&weekly, 7), weekly);
+    }
+
+    #[test]
+    fn exdates_move_with_the_series_in_local_time() {
+        // Mondays 10:00 Berlin (CET) → Tuesdays 14:00; a summer EXDATE in the series'
+        // zone stays 14:00 local (12:00 UTC), a winter one in UTC too (13:00 UTC).
+        let before = weekly();
+        let after = Timing::Timed {
+            start: utc(2026, 3, 17, 13, 0),
+            end: utc(2026, 3, 17, 14, 0),
+        };
+        let got = move_exdates(
+            &lines(&[
+                "RRULE:FREQ=WEEKLY;BYDAY=MO",
+                "EXDATE;TZID=Europe/Berlin:20260406T100000",
+                "EXDATE:20260323T090000Z,20260330T080000Z",
+            ]),
+            (&before, berlin()),
+            (&after, berlin()),
+        );
+        assert_eq!(
+            got,
+            lines(&[
+                "RRULE:FREQ=WEEKLY;BYDAY=MO",
+                "EXDATE:20260407T120000Z",
+                "EXDATE:20260324T130000Z,20260331T120000Z",
+            ])
+        );
+    }
+
+    #[test]
+    fn all_day_exdates_move_by_days_and_a_change_of_kind_keeps_them() {
+        let before = Timing::AllDay {
+            start: date(2026, 3, 16),
+            end: date(2026, 3, 17),
+        };
+        let after = Timing::AllDay {
+            start: date(2026, 3, 18),
+            end: date(2026, 3, 19),
+        };
+        let exdates = lines(&["RRULE:FREQ=WEEKLY", "EXDATE;VALUE=DATE:20260323,20260330"]);
+        assert_eq!(
+            move_exdates(&exdates, (&before, berlin()), (&after, berlin())),
+            lines(&["RRULE:FREQ=WEEKLY", "EXDATE;VALUE=DATE:20260325,20260401"])
+        );
+        assert_eq!(
+            move_exdates(&exdates, (&before, berlin()), (&weekly(), berlin())),
+            exdates
+        );
     }
 }

@@ -15,6 +15,7 @@ use crate::model::{
     Period, Recurrence, SeriesInstance, Status, SyncState, Timing,
 };
 use crate::recurrence::{self, InstanceKey};
+use crate::split;
 use crate::validation::{validate_appointment, validate_edit, ChangeSource, ValidationError};
 
 /// The largest page the list returns; the UI asks for windows of rows as it scrolls.
@@ -181,7 +182,7 @@ impl Store {
     ) -> Result<Appointment> {
         let existing = load(tx, self, id)?.ok_or_else(|| not_found(id))?;
         validate_edit(&input, &existing, source)?;
-        let input = normalize(input);
+        let input = normalize(move_deleted_occurrences(input, &existing, source));
         let values = row_values(&input, source == ChangeSource::Sync)?;
         let now = now_ms();
         {
@@ -785,6 +786,40 @@ fn normalize(mut input: AppointmentInput) -> AppointmentInput {
     if let Timing::Timed { start, end } = &mut input.timing {
         *start = truncate_ms(*start);
         *end = truncate_ms(*end);
+    }
+    input
+}
+
+/// A user's edit that moves a whole series with its deleted occurrences (`EXDATE`s) as
+/// they were: the `EXDATE`s move with the series (`split::move_exdates`), or the deleted
+/// occurrences would come back at their old times beside the moved ones. `EXDATE`s the
+/// user changed are theirs, and Google's writes (sync) are stored as Google sends them.
+fn move_deleted_occurrences(
+    mut input: AppointmentInput,
+    existing: &Appointment,
+    source: ChangeSource,
+) -> AppointmentInput {
+    let (Some(new), Some(old)) = (input.recurrence.as_mut(), existing.recurrence.as_ref()) else {
+        return input;
+    };
+    let kept = split::exdate_lines(&new.lines);
+    let moved = input.timing != existing.timing || input.timezone != existing.timezone;
+    if source != ChangeSource::User
+        || !moved
+        || kept.is_empty()
+        || kept != split::exdate_lines(&old.lines)
+    {
+        return input;
+    }
+    if let (Ok(before_tz), Ok(after_tz)) = (
+        existing.timezone.parse::<Tz>(),
+        input.timezone.parse::<Tz>(),
+    ) {
+        new.lines = split::move_exdates(
+            &new.lines,
+            (&existing.timing, before_tz),
+            (&input.timing, after_tz),
+        );
     }
     input
 }

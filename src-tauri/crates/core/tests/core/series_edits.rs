@@ -867,7 +867,10 @@ fn a_deleted_occurrence_stays_deleted_when_the_series_moves() {
         .unwrap();
     assert_eq!(
         lines(&moved),
-        vec!["RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=4", "EXDATE:20260323T130000Z"]
+        vec![
+            "RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=4",
+            "EXDATE:20260323T130000Z"
+        ]
     );
     assert_eq!(
         starts(&window(&s)),
@@ -888,7 +891,10 @@ fn a_deleted_occurrence_stays_deleted_when_the_series_moves() {
     .unwrap();
     assert_eq!(
         lines(&get(&s, &series.id)),
-        vec!["RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=4", "EXDATE:20260324T080000Z"]
+        vec![
+            "RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=4",
+            "EXDATE:20260324T080000Z"
+        ]
     );
     assert_eq!(
         starts(&window(&s)),
@@ -911,6 +917,9 @@ fn a_deleted_occurrence_stays_deleted_when_the_series_moves() {
         .unwrap();
     assert_eq!(
         lines(&typed),
-        vec!["RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=4", "EXDATE:20260407T080000Z"]
+        vec![
+            "RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=4",
+            "EXDATE:20260407T080000Z"
+        ]
     );
 }
