@@ -43,6 +43,25 @@ pub struct EmulatorOptions {
     pub state_file: Option<PathBuf>,
 }
 
+/// Event writes (insert, import, update, patch, delete, move; batch parts one by one) that
+/// succeeded, by their `sendUpdates` parameter. Only `none` keeps Google from emailing
+/// attendees: every other value, and a missing parameter, may send mail.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SendUpdatesCounts {
+    pub none: u64,
+    pub all: u64,
+    pub external_only: u64,
+    /// No `sendUpdates` parameter at all.
+    pub missing: u64,
+}
+
+impl SendUpdatesCounts {
+    /// Writes that may have emailed someone: everything but `sendUpdates=none`.
+    pub fn may_send_mail(&self) -> u64 {
+        self.all + self.external_only + self.missing
+    }
+}
+
 /// A running emulator on 127.0.0.1.
 pub struct Emulator {
     base_url: String,
@@ -120,6 +139,23 @@ impl Emulator {
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// Every event write since this emulator started, by `sendUpdates`. Neither
+    /// `/_emulator/stats/reset` nor `/_emulator/reset` clears these, so a test can check
+    /// at its end that nothing it did could have emailed anyone.
+    pub fn writes_by_send_updates(&self) -> SendUpdatesCounts {
+        let [none, all, external_only, missing] = self
+            .shared
+            .writes_by_send_updates
+            .each_ref()
+            .map(|c| c.load(Ordering::Relaxed));
+        SendUpdatesCounts {
+            none,
+            all,
+            external_only,
+            missing,
+        }
     }
 
     /// Stops the server (open connections get a short grace period) and saves the state.

@@ -125,18 +125,17 @@ pub struct Stats {
     pub send_updates: [u64; 4],
 }
 
-impl Stats {
-    /// Counts one event write with this `sendUpdates` value (`None`: not given).
-    pub fn count_send_updates(&mut self, v: Option<&str>) {
-        let i = match v {
-            Some("none") => 0,
-            Some("all") => 1,
-            Some("externalOnly") => 2,
-            _ => 3,
-        };
-        self.send_updates[i] += 1;
+/// The index of a `sendUpdates` value in the write counters (`None`: not given).
+pub fn send_updates_bucket(v: Option<&str>) -> usize {
+    match v {
+        Some("none") => 0,
+        Some("all") => 1,
+        Some("externalOnly") => 2,
+        _ => 3,
     }
+}
 
+impl Stats {
     pub fn to_json(&self) -> Value {
         let mut by_route: BTreeMap<&str, u64> = BTreeMap::new();
         let mut total = 0;

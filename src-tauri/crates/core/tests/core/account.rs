@@ -19,7 +19,7 @@ use bookline_core::runtime::{
 use bookline_core::secrets::{KeyringSecretStore, MemorySecretStore, Secret, SecretStore};
 use bookline_core::store::{ChangeSource, Store};
 use chrono::{DateTime, Utc};
-use gcal_emulator::Emulator;
+
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -29,7 +29,7 @@ use crate::google::{account, control, start, stats};
 const ADA: &str = "ada@example.com";
 
 struct Setup {
-    emu: Emulator,
+    emu: crate::google::TestEmulator,
     account: AccountService,
     store: Arc<Store>,
     dir: tempfile::TempDir,

@@ -25,12 +25,11 @@ use bookline_core::sync::privacy::PrivacySettings;
 use bookline_core::sync::writer::WriterOptions;
 use bookline_core::sync::{Direction, Side};
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, TimeZone, Utc};
-use gcal_emulator::Emulator;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 
-use crate::google::{account, control, start, stats};
+use crate::google::{account, control, start, stats, TestEmulator};
 
 pub(crate) fn fast_options() -> EngineOptions {
     EngineOptions {
@@ -50,7 +49,7 @@ pub(crate) fn fast_options() -> EngineOptions {
 }
 
 pub(crate) struct World {
-    pub emu: Emulator,
+    pub emu: TestEmulator,
     pub _dir: TempDir,
     pub store: Store,
     pub client: CalendarClient,

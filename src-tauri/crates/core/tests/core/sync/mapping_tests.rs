@@ -383,10 +383,9 @@ proptest! {
 #[tokio::test]
 async fn bodies_work_against_the_emulator() {
     use bookline_core::google::{CalendarClient, Endpoints, StaticTokenSource};
-    use gcal_emulator::{Emulator, EmulatorOptions};
     use std::sync::Arc;
 
-    let emu = Emulator::start(EmulatorOptions::default()).await.unwrap();
+    let emu = crate::google::start().await;
     let account: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/_emulator/accounts", emu.base_url()))
         .json(&json!({"email": "sync@example.com"}))
