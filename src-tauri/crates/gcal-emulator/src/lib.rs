@@ -158,6 +158,33 @@ impl Emulator {
         }
     }
 
+    /// Calendar API and batch requests the emulator is handling now. A test that gave up
+    /// on a request (dropped the future) waits for this to reach 0 instead of sleeping
+    /// out the request's latency.
+    pub fn requests_in_flight(&self) -> u64 {
+        self.shared.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Waits (polling, up to `limit`) until no Calendar API or batch request is in
+    /// flight; false if some still are at the limit.
+    pub async fn wait_until_idle(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.requests_in_flight() > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
+    /// Every access and refresh token this emulator issued since it started (or since
+    /// `/_emulator/reset`), revoked and expired ones included: what a test scans logs and
+    /// files for.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.shared.read().issued_tokens.clone()
+    }
+
     /// Stops the server (open connections get a short grace period) and saves the state.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.stop.take() {
@@ -267,6 +294,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_emulator/consent", post(control::consent))
         .route("/_emulator/reset", post(control::reset))
         .route("/_emulator/tokens", post(control::tokens))
+        .route("/_emulator/clock", post(control::clock))
         .route("/_emulator/events/{calendar_id}", post(control::put_event))
         .layer(DefaultBodyLimit::max(256 * 1024 * 1024))
         .with_state(shared)
@@ -329,6 +357,7 @@ async fn calendar_api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let _in_flight = s.enter();
     latency(&s).await;
     let path = uri.path().strip_prefix("/calendar/v3/").unwrap_or("");
     let call = Call {
@@ -347,6 +376,7 @@ async fn calendar_api(
 }
 
 async fn batch_handler(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let _in_flight = s.enter();
     latency(&s).await;
     let ct = headers
         .get(header::CONTENT_TYPE)

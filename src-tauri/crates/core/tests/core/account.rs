@@ -648,10 +648,7 @@ async fn signing_in_as_another_account_is_refused() {
 /// `dbus-run-session` with an unlocked gnome-keyring (see architecture.md).
 #[tokio::test]
 async fn connect_and_disconnect_with_the_real_keyring() {
-    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-        println!(
-            "skipped: no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS unset), so no Secret Service"
-        );
+    if crate::no_secret_service() {
         return;
     }
     let service = format!("bookline-account-test-{}", std::process::id());
