@@ -55,39 +55,60 @@ fn any_json() -> impl Strategy<Value = Value> {
     })
 }
 
-/// Strings that look like Google date-times, and ones that almost do.
+/// Strings that look like Google date-times (mostly real ones, so that whole events
+/// parse often enough for the mapping's checks to run), and ones that almost do.
 fn date_time_string() -> impl Strategy<Value = String> {
-    prop_oneof![
+    let offset = |valid: bool| {
+        if valid {
+            prop::sample::select(vec!["Z", "+02:00", "-05:30", "+14:00", "-04:00", "+01:00"])
+                .prop_map(str::to_owned)
+                .boxed()
+        } else {
+            prop::sample::select(vec!["", "+99:99"])
+                .prop_map(str::to_owned)
+                .boxed()
+        }
+    };
+    let formatted = move |valid: bool| {
         (
-            0i32..=9999,
+            1900i32..=2200,
             1u32..=12,
-            1u32..=31,
+            1u32..=28,
             0u32..=23,
             0u32..=59,
-            prop_oneof![
-                Just("Z".to_string()),
-                Just("+02:00".to_string()),
-                Just("-05:30".to_string()),
-                Just("+14:00".to_string()),
-                Just(String::new()),
-                Just("+99:99".to_string()),
-            ]
+            offset(valid),
         )
-            .prop_map(|(y, mo, d, h, mi, off)| format!(
-                "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:00{off}"
-            )),
-        Just("9999-12-31T23:59:59Z".to_string()),
-        Just("0000-01-01T00:00:00Z".to_string()),
-        Just("2026-13-40T25:61:61Z".to_string()),
-        "[0-9T:+Z.-]{0,30}",
+            .prop_map(|(y, mo, d, h, mi, off)| {
+                format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:00{off}")
+            })
+    };
+    prop_oneof![
+        12 => formatted(true),
+        // Explicit daylight-saving edges: Berlin's and New York's gaps and overlaps.
+        3 => prop::sample::select(vec![
+            "2026-03-29T02:30:00+01:00", // a Berlin wall time that never happens
+            "2026-03-29T03:00:00+02:00",
+            "2026-10-25T02:30:00+02:00", // the overlap's first 02:30
+            "2026-10-25T02:30:00+01:00", // and its second
+            "2026-03-08T02:30:00-05:00", // New York's gap
+            "2026-11-01T01:30:00-04:00", // New York's overlap, both readings
+            "2026-11-01T01:30:00-05:00",
+        ])
+        .prop_map(str::to_owned),
+        1 => formatted(false),
+        1 => Just("9999-12-31T23:59:59Z".to_string()),
+        1 => Just("0000-01-01T00:00:00Z".to_string()),
+        1 => Just("2026-13-40T25:61:61Z".to_string()),
+        1 => "[0-9T:+Z.-]{0,30}",
     ]
 }
 
 fn date_string() -> impl Strategy<Value = String> {
     prop_oneof![
-        (0i32..=9999, 1u32..=12, 1u32..=31).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}")),
-        Just("9999-12-31".to_string()),
-        "[0-9-]{0,12}",
+        8 => (1900i32..=2200, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}")),
+        1 => (0i32..=9999, 1u32..=12, 1u32..=31).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}")),
+        1 => Just("9999-12-31".to_string()),
+        1 => "[0-9-]{0,12}",
     ]
 }
 
@@ -169,9 +190,9 @@ fn event_json() -> impl Strategy<Value = Value> {
             maybe(date_time_string()),
             maybe(date_time_string()),
             maybe(prop_oneof![
-                "[a-z0-9-]{0,40}"
+                4 => "[a-z0-9-]{0,40}"
                     .prop_map(|id| json!({"private": {"bookline_appointment_id": id}})),
-                any_json(),
+                1 => any_json(),
             ]),
             prop::collection::btree_map("[a-zA-Z]{1,10}", any_json(), 0..3),
         ),
@@ -351,7 +372,9 @@ where
         })
         .unwrap();
     // Shrinking never happens on success, so the counts are of the `cases` runs.
-    (cases, parsed.get(), mapped.get())
+    let (parsed, mapped) = (parsed.get(), mapped.get());
+    eprintln!("{cases} cases: {parsed} parsed as events, {mapped} mapped");
+    (cases, parsed, mapped)
 }
 
 /// A well-formed event as Google sends it: timed (DST edges included) or all-day, a
@@ -439,7 +462,7 @@ fn event_shaped_json_never_panics_the_mapping() {
     let (cases, parsed, mapped) = run_counting(1500, event_json(), map_every_way);
     // The garbage must not crowd out the successes whose invariants are the point.
     assert!(parsed >= cases / 4, "only {parsed} of {cases} parsed");
-    assert!(mapped >= cases / 20, "only {mapped} of {cases} mapped");
+    assert!(mapped >= cases / 10, "only {mapped} of {cases} mapped");
 }
 
 #[test]

@@ -687,7 +687,8 @@ fn odd_but_real_events_are_kept_verbatim() {
             assert_eq!(field, "time zone");
             assert_eq!(
                 message,
-                "\"Mars/Olympus\" is not a time zone Bookline knows."
+                "\"Mars/Olympus\" is not a time zone Bookline knows; use a name like \
+                 Europe/Berlin or America/New_York."
             );
         }
         other => panic!("the store must refuse the zone by name: {other:?}"),
