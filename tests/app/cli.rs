@@ -489,6 +489,7 @@ mod google {
             let created = http
                 .post(&events_url)
                 .bearer_auth(&control_token)
+                .query(&[("sendUpdates", "none")])
                 .json(&json!({
                     "summary": "Customer call from Google",
                     "start": { "dateTime": "2030-04-03T14:00:00Z" },
