@@ -150,6 +150,8 @@ impl Drop for TestEmulator {
 /// Bookline's.
 pub fn assert_no_mail(emulator: &Emulator) {
     let writes = emulator.writes_by_send_updates();
+    // Printed for the record (`--no-capture`): what the run wrote, by sendUpdates.
+    eprintln!("emulator writes by sendUpdates: {writes:?}");
     assert_eq!(
         writes.may_send_mail(),
         0,

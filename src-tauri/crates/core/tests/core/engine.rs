@@ -3400,3 +3400,76 @@ async fn a_410_in_the_middle_of_paging_resyncs_in_full_without_loss_or_duplicate
     let r = w.pass().await;
     assert!(!r.changed_anything(), "{r:?}");
 }
+
+/// The same promise when the user cancels between pages: every listing call is held
+/// 400 ms, the test cancels as soon as page 1 has come back (page 2 is then held). The
+/// pass ends cancelled, the stored token and the CRM are as before, and the next pass
+/// lists all 10 changes from page 1 under the old token.
+#[tokio::test]
+async fn a_cancel_after_page_one_keeps_the_token_and_the_next_pass_reads_page_one_again() {
+    let mut w = World::with_options(
+        Direction::Both,
+        EngineOptions {
+            page_size: 3,
+            ..fast_options()
+        },
+    )
+    .await;
+    w.pass().await;
+    let token_before = w.stored_sync_token();
+    let mut expected = Vec::new();
+    for i in 0..10 {
+        let title = format!("Cancelled paging {i:02}");
+        w.google_insert(&title, at(11, 8) + ChronoDuration::minutes(i * 90))
+            .await;
+        expected.push(title);
+    }
+    w.reset_stats().await;
+    control(w.base(), "faults", json!({"latency_ms": 400})).await;
+    let listed_ok = |st: &Value| -> u64 {
+        st["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["route"] == "events.list" && r["status"] == 200)
+            .map(|r| r["count"].as_u64().unwrap())
+            .sum()
+    };
+    let base = w.base().to_owned();
+    let cancel = w.cancel.clone();
+    let watcher = tokio::spawn(async move {
+        loop {
+            if listed_ok(&stats(&base).await) >= 1 {
+                cancel.cancel();
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    let cancelled = w.try_pass().await;
+    watcher.await.unwrap();
+    assert!(
+        matches!(cancelled, Err(SyncError::Cancelled)),
+        "{cancelled:?}"
+    );
+    assert!(
+        listed_ok(&stats(w.base()).await) < 4,
+        "the listing was not finished when the pass was cancelled"
+    );
+    assert_eq!(
+        w.stored_sync_token(),
+        token_before,
+        "the token did not move"
+    );
+    assert!(w.crm_all().is_empty(), "nothing of page 1 was applied");
+
+    control(w.base(), "faults", json!({})).await;
+    assert!(w.emu.wait_until_idle(Duration::from_secs(60)).await);
+    w.cancel = CancellationToken::new();
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 10, "{r:?}");
+    assert_eq!(w.route("events.list").await, 4, "from page 1 again");
+    assert_eq!(w.crm_titles(), expected);
+    assert_ne!(w.stored_sync_token(), token_before);
+}

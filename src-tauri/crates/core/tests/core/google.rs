@@ -59,6 +59,8 @@ impl Drop for TestEmulator {
 /// Fails unless every event write the emulator saw carried `sendUpdates=none`.
 pub(crate) fn assert_no_mail(emu: &Emulator) {
     let writes = emu.writes_by_send_updates();
+    // Printed for the record (`--no-capture`): what the run wrote, by sendUpdates.
+    eprintln!("emulator writes by sendUpdates: {writes:?}");
     assert_eq!(
         writes.may_send_mail(),
         0,
