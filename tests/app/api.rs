@@ -32,11 +32,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn no_session_bus() -> bool {
-    let missing = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none();
-    if missing {
-        eprintln!("skipped: no D-Bus session, so no Secret Service to keep the sign-in in");
-    }
-    missing
+    crate::no_secret_service()
 }
 
 /// The `App` the window would open on the CLI test's data dir: the same emulator and
@@ -162,6 +158,7 @@ fn two_processes_syncing_at_once_import_each_new_event_once() {
         let created = rt.block_on(async {
             http.post(&events_url)
                 .bearer_auth(&token)
+                .query(&[("sendUpdates", "none")])
                 .json(&json!({
                     "summary": format!("Booked by phone {round}"),
                     "start": {"dateTime": start.to_rfc3339()},
@@ -212,13 +209,12 @@ fn two_processes_syncing_at_once_import_each_new_event_once() {
 fn two_apps_passing_at_the_same_instant_import_each_new_event_once() {
     let rt = runtime();
     rt.block_on(async {
-        let emulator = gcal_emulator::Emulator::start(gcal_emulator::EmulatorOptions {
+        let emulator = crate::harness::start_emulator(gcal_emulator::EmulatorOptions {
             port: 0,
             seed_demo: false,
             state_file: None,
         })
-        .await
-        .expect("the emulator starts");
+        .await;
         let base = emulator.base_url().to_owned();
         let http = reqwest::Client::new();
         http.post(format!("{base}/_emulator/consent"))
@@ -269,6 +265,7 @@ fn two_apps_passing_at_the_same_instant_import_each_new_event_once() {
                     "{base}/calendar/v3/calendars/twice@example.com/events"
                 ))
                 .bearer_auth(&token)
+                .query(&[("sendUpdates", "none")])
                 .json(&json!({
                     "summary": format!("Booked by phone {round}"),
                     "start": {"dateTime": start.to_rfc3339()},

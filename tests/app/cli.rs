@@ -148,44 +148,52 @@ fn bad_input_is_refused_in_one_line_and_writes_nothing() {
             "UTC",
         ]
     };
-    let cases: Vec<(&str, Vec<&str>)> = vec![
-        ("empty title", base("")),
-        ("blank title", base("   ")),
+    const TITLE: &str = "bookline: Title is required: give the appointment a short name.";
+    const END: &str = "bookline: The end must be after the start.";
+    // The words docs/bad-input.md shows ("CLI arguments"), in full.
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        ("empty title", base(""), TITLE),
+        ("blank title", base("   "), TITLE),
         ("end before start", {
             let mut a = base("Backwards");
             a[5] = "2030-05-06T12:00";
             a
-        }),
+        }, END),
         ("end equal to start", {
             let mut a = base("Zero length");
             a[7] = "2030-05-06T10:00";
             a
-        }),
+        }, END),
         ("unknown time zone", {
             let mut a = base("Where");
             a[9] = "Mars/Olympus_Mons";
             a
-        }),
+        }, "bookline: \"Mars/Olympus_Mons\" is not a time zone Bookline knows; use a name like Europe/Berlin or America/New_York."),
         ("malformed email", {
             let mut a = base("Bad email");
             a.extend(["--lead-email", "jane-at-acme"]);
             a
-        }),
+        }, "bookline: \"jane-at-acme\" is not a valid email address; it should look like name@example.com."),
         ("absurd note", {
             let mut a = base("Long note");
             a.extend(["--notes", huge_note.as_str()]);
             a
-        }),
+        }, "bookline: Notes are too long (118 KB); keep them under 64 KB."),
         ("malformed start", {
             let mut a = base("Bad start");
             a[5] = "next tuesday";
             a
-        }),
+        }, "bookline: The start \"next tuesday\" is not a date and time; write it as YYYY-MM-DD HH:MM, for example 2026-05-03 14:30."),
     ];
-    for (what, args) in cases {
+    for (what, args, sentence) in cases {
         let out = bookline(dir, &args);
         assert!(!out.status.success(), "{what}: accepted");
         assert_one_line(&out.stderr);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim_end(),
+            sentence,
+            "{what}"
+        );
         assert!(out.stdout.is_empty(), "{what}: printed {:?}", out.stdout);
     }
     assert!(all(dir).is_empty(), "refused input was written");
@@ -624,11 +632,7 @@ mod google {
 
     #[test]
     fn connect_sync_backfill_disconnect_with_the_real_keyring() {
-        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-            eprintln!(
-                "skipped: no D-Bus session, so no Secret Service to keep the sign-in in \
-                 (`make test` runs this inside dbus-run-session with gnome-keyring)"
-            );
+        if crate::no_secret_service() {
             return;
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -729,6 +733,7 @@ mod google {
             let created = http
                 .post(&events_url)
                 .bearer_auth(&control_token)
+                .query(&[("sendUpdates", "none")])
                 .json(&json!({
                     "summary": "Customer call from Google",
                     "start": { "dateTime": "2030-04-03T14:00:00Z" },
@@ -867,8 +872,7 @@ mod google {
     /// saying "Already connected" — until the reconnect clears it.
     #[test]
     fn needs_reconnect_is_remembered_until_connect_reconnects() {
-        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-            eprintln!("skipped: no D-Bus session, so no Secret Service to keep the sign-in in");
+        if crate::no_secret_service() {
             return;
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -944,8 +948,7 @@ mod google {
     /// `bookline sync`: it is parked, and `status --json` lists it with its reason.
     #[test]
     fn an_unstorable_event_is_parked_and_listed_by_status() {
-        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-            eprintln!("skipped: no D-Bus session, so no Secret Service to keep the sign-in in");
+        if crate::no_secret_service() {
             return;
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -989,6 +992,7 @@ mod google {
                 let created: Value = http
                     .post(&events_url)
                     .bearer_auth(&token)
+                    .query(&[("sendUpdates", "none")])
                     .json(&body)
                     .send()
                     .await
@@ -1032,8 +1036,7 @@ mod google {
     /// deletes the appointments.
     #[test]
     fn a_held_mass_delete_is_decided_with_keep_or_yes() {
-        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-            eprintln!("skipped: no D-Bus session, so no Secret Service to keep the sign-in in");
+        if crate::no_secret_service() {
             return;
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -1057,6 +1060,7 @@ mod google {
                 let created: Value = http
                     .post(&events_url)
                     .bearer_auth(&token)
+                    .query(&[("sendUpdates", "none")])
                     .json(&json!({
                         "summary": format!("Visit {i:02}"),
                         "start": { "dateTime": format!("2030-05-{:02}T10:00:00Z", i + 1) },
@@ -1080,6 +1084,7 @@ mod google {
                     let r = http
                         .delete(format!("{events_url}/{id}"))
                         .bearer_auth(&token)
+                        .query(&[("sendUpdates", "none")])
                         .send()
                         .await
                         .expect("delete");
@@ -1155,8 +1160,7 @@ mod google {
     /// nothing. Bad values are refused in one line, and `--help` documents it.
     #[test]
     fn quota_per_minute_from_the_environment_paces_the_engine() {
-        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-            eprintln!("skipped: no D-Bus session, so no Secret Service to keep the sign-in in");
+        if crate::no_secret_service() {
             return;
         }
         const QUOTA_ENV: &str = "BOOKLINE_GOOGLE_QUOTA_PER_MINUTE";
@@ -1243,8 +1247,7 @@ mod google {
     /// backfill dry run that finds the sample appointments (old: booked before connecting).
     #[test]
     fn headless_demo_connects_syncs_and_previews() {
-        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-            eprintln!("skipped: no D-Bus session, so no Secret Service for the demo's sign-in");
+        if crate::no_secret_service() {
             return;
         }
         let data = tempfile::tempdir().expect("temp dir");
@@ -1287,8 +1290,7 @@ mod google {
     /// without a duplicate in Google.
     #[test]
     fn backfill_interrupted_by_ctrl_c_resumes_without_duplicates() {
-        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-            eprintln!("skipped: no D-Bus session, so no Secret Service to keep the sign-in in");
+        if crate::no_secret_service() {
             return;
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -1419,8 +1421,7 @@ mod google {
     /// `primary` ↔ the account's email is no change at all.
     #[test]
     fn changing_the_calendar_asks_to_move_or_keep_the_linked_events() {
-        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-            eprintln!("skipped: no D-Bus session, so no Secret Service to keep the sign-in in");
+        if crate::no_secret_service() {
             return;
         }
         let rt = tokio::runtime::Builder::new_multi_thread()

@@ -195,12 +195,11 @@ async fn the_dialog_refuses_an_empty_title() {
 #[tokio::test]
 #[ignore = "needs a display, tauri-driver, WebKitWebDriver and a Secret Service: run by `make test`"]
 async fn connect_backfill_and_remove_google() {
-    let emulator = gcal_emulator::Emulator::start(gcal_emulator::EmulatorOptions {
+    let emulator = crate::harness::start_emulator(gcal_emulator::EmulatorOptions {
         seed_demo: true,
         ..Default::default()
     })
-    .await
-    .expect("the emulator starts");
+    .await;
     let base = emulator.base_url().to_owned();
     let http = reqwest::Client::new();
     let consent = http
@@ -389,9 +388,7 @@ async fn connect_backfill_and_remove_google() {
 #[ignore = "needs a display, tauri-driver, WebKitWebDriver and a Secret Service: run by `make test`"]
 async fn a_mass_delete_waits_for_a_decision_in_the_window() {
     let email = "held-e2e@example.com";
-    let emulator = gcal_emulator::Emulator::start(gcal_emulator::EmulatorOptions::default())
-        .await
-        .expect("the emulator starts");
+    let emulator = crate::harness::start_emulator(gcal_emulator::EmulatorOptions::default()).await;
     let google = Google::new(emulator.base_url());
     // Created first, so automatic consent signs in as this account; its token lets the
     // test play the user deleting events in Google.
@@ -439,6 +436,7 @@ async fn a_mass_delete_waits_for_a_decision_in_the_window() {
             .http
             .delete(format!("{events_url}/{id}"))
             .bearer_auth(&token)
+            .query(&[("sendUpdates", "none")])
             .send()
             .await
             .expect("events.delete");
@@ -1337,9 +1335,7 @@ const TEST_POLL: Duration = Duration::from_millis(1000);
 #[ignore = "needs Xvfb, a session bus with a tray host, a window manager and a Secret Service: run by `make test`"]
 async fn the_app_lives_in_the_tray() {
     let email = "tray-e2e@example.com";
-    let emulator = gcal_emulator::Emulator::start(gcal_emulator::EmulatorOptions::default())
-        .await
-        .expect("the emulator starts");
+    let emulator = crate::harness::start_emulator(gcal_emulator::EmulatorOptions::default()).await;
     let google = Google::new(emulator.base_url());
     // Created first, so automatic consent signs in as this account.
     google.control("accounts", json!({ "email": email })).await;

@@ -104,20 +104,74 @@ pub fn connect_playing_the_browser(app: &mut Bookline, rt: &tokio::runtime::Runt
     );
 }
 
+/// The emulator of an app test. "Syncing never emails anyone": when the test ends — by
+/// `shutdown` or by dropping it — the test fails if any event write since the start (the
+/// children's included: they all talk to this one emulator) went out without
+/// `sendUpdates=none`. Every test that starts its emulator here gets the check.
+pub struct TestEmulator(Option<Emulator>);
+
+pub async fn start_emulator(opts: EmulatorOptions) -> TestEmulator {
+    TestEmulator(Some(
+        Emulator::start(opts).await.expect("the emulator starts"),
+    ))
+}
+
+impl TestEmulator {
+    pub async fn shutdown(mut self) {
+        if let Some(emulator) = self.0.take() {
+            // A test that already failed keeps its own message.
+            if !std::thread::panicking() {
+                assert_no_mail(&emulator);
+            }
+            emulator.shutdown().await;
+        }
+    }
+}
+
+impl std::ops::Deref for TestEmulator {
+    type Target = Emulator;
+    fn deref(&self) -> &Emulator {
+        self.0.as_ref().expect("the emulator is running")
+    }
+}
+
+impl Drop for TestEmulator {
+    fn drop(&mut self) {
+        if let Some(emulator) = &self.0 {
+            if !std::thread::panicking() {
+                assert_no_mail(emulator);
+            }
+        }
+    }
+}
+
+/// Fails unless every event write the emulator saw carried `sendUpdates=none`. Tests
+/// that play a user writing in Google send `sendUpdates=none` too, so the tally is
+/// Bookline's.
+pub fn assert_no_mail(emulator: &Emulator) {
+    let writes = emulator.writes_by_send_updates();
+    // Printed for the record (`--no-capture`): what the run wrote, by sendUpdates.
+    eprintln!("emulator writes by sendUpdates: {writes:?}");
+    assert_eq!(
+        writes.may_send_mail(),
+        0,
+        "Bookline wrote to Google without sendUpdates=none, which may email attendees: \
+         {writes:?}"
+    );
+}
+
 /// A fresh emulator (auto-consent) with one account; returns it, its base URL, the
 /// account's email and a control access token for checking Google's side.
 pub fn emulator_with_account(
     rt: &tokio::runtime::Runtime,
     state_file: Option<PathBuf>,
     port: u16,
-) -> (Emulator, String, String, String) {
-    let emulator = rt
-        .block_on(Emulator::start(EmulatorOptions {
-            port,
-            seed_demo: false,
-            state_file,
-        }))
-        .expect("the emulator starts");
+) -> (TestEmulator, String, String, String) {
+    let emulator = rt.block_on(start_emulator(EmulatorOptions {
+        port,
+        seed_demo: false,
+        state_file,
+    }));
     let base_url = emulator.base_url().to_owned();
     let http = reqwest::Client::new();
     // One keyring entry per account: a unique email keeps parallel tests apart.

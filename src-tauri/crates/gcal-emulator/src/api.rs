@@ -1,7 +1,7 @@
 //! Calendar API v3 dispatch: routing, authentication, quota, faults, then the handlers.
 //! Shared by direct requests and by the parts of a batch.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde_json::{json, Value};
@@ -9,12 +9,19 @@ use serde_json::{json, Value};
 use crate::errors::{ApiError, ApiResp, ApiResult};
 use crate::events::{self, CreateOpts, ListParams};
 use crate::runtime::{FaultKind, Runtime};
-use crate::state::{now_ms, Calendar, Data};
+use crate::state::{Calendar, Data};
 
 pub struct Shared {
     pub data: RwLock<Data>,
     pub rt: Mutex<Runtime>,
     pub dirty: AtomicBool,
+    /// Event writes since the emulator started, by `sendUpdates` (the order of
+    /// `SendUpdatesCounts`). Unlike `Stats`, neither a stats reset nor `/_emulator/reset`
+    /// clears them: a test asks at its end whether anything could have emailed anyone.
+    pub writes_by_send_updates: [AtomicU64; 4],
+    /// Calendar API and batch requests being handled now (a request a client gave up on
+    /// counts until the emulator finished or dropped it).
+    pub in_flight: AtomicU64,
 }
 
 impl Shared {
@@ -23,6 +30,8 @@ impl Shared {
             data: RwLock::new(data),
             rt: Mutex::new(Runtime::default()),
             dirty: AtomicBool::new(false),
+            writes_by_send_updates: Default::default(),
+            in_flight: AtomicU64::new(0),
         }
     }
     // A panic while holding a lock must not take the whole emulator down: the state is
@@ -34,8 +43,22 @@ impl Shared {
         self.dirty.store(true, Ordering::Relaxed);
         self.data.write().unwrap_or_else(|e| e.into_inner())
     }
+    /// Counts a request as in flight until the returned guard drops.
+    pub fn enter(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(self)
+    }
     pub fn rt(&self) -> MutexGuard<'_, Runtime> {
         self.rt.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A request in `Shared::in_flight`; dropped when its handler ends or is cancelled.
+pub struct InFlight<'a>(&'a Shared);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -243,7 +266,7 @@ pub fn authenticate_scoped(
         .access_tokens
         .get(token)
         .ok_or_else(ApiError::auth_error)?;
-    if t.expires_at_ms <= now_ms() {
+    if t.expires_at_ms <= data.clock_ms() {
         return Err(ApiError::auth_error());
     }
     let grant = data.grants.get(&t.grant);
@@ -509,9 +532,10 @@ pub fn handle(shared: &Shared, call: &Call, in_batch: bool) -> Outcome {
             }
         }
     };
+    let clock_ms = shared.read().clock_ms();
     let fault = {
         let mut rt = shared.rt();
-        if let Err(e) = rt.quota_check(&user, now_ms()) {
+        if let Err(e) = rt.quota_check(&user, clock_ms) {
             return Outcome {
                 route: name,
                 resp: e.into_resp(),
@@ -536,7 +560,9 @@ pub fn handle(shared: &Shared, call: &Call, in_batch: bool) -> Outcome {
             .iter()
             .find(|(k, _)| k == "sendUpdates")
             .map(|(_, v)| v.as_str());
-        shared.rt().stats.count_send_updates(send_updates);
+        let bucket = crate::runtime::send_updates_bucket(send_updates);
+        shared.writes_by_send_updates[bucket].fetch_add(1, Ordering::Relaxed);
+        shared.rt().stats.send_updates[bucket] += 1;
     }
     Outcome {
         route: name,

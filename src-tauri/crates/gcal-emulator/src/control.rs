@@ -13,7 +13,7 @@ use crate::api::Shared;
 use crate::errors::ApiError;
 use crate::events::{self, CreateOpts};
 use crate::runtime::{FaultPlan, QuotaConfig, Runtime};
-use crate::state::{now_ms, Data, CONTROL_SCOPE};
+use crate::state::{Data, CONTROL_SCOPE};
 
 fn ok(v: Value) -> Response {
     (
@@ -156,7 +156,9 @@ pub async fn get_quota(State(s): State<Arc<Shared>>) -> Response {
 }
 
 pub async fn stats(State(s): State<Arc<Shared>>) -> Response {
-    ok(s.rt().stats.to_json())
+    let mut v = s.rt().stats.to_json();
+    v["in_flight"] = json!(s.in_flight.load(std::sync::atomic::Ordering::SeqCst));
+    ok(v)
 }
 
 pub async fn reset_stats(State(s): State<Arc<Shared>>) -> Response {
@@ -212,7 +214,7 @@ pub async fn tokens(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     }
     let mut expired = 0;
     if req.expire_now {
-        let now = now_ms();
+        let now = data.clock_ms();
         for t in data.access_tokens.values_mut() {
             if req.email.as_deref().is_none_or(|e| e == t.email) && t.expires_at_ms > now {
                 t.expires_at_ms = now;
@@ -221,6 +223,28 @@ pub async fn tokens(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
         }
     }
     ok(json!({"access_ttl_secs": data.access_ttl_secs, "expired": expired}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockReq {
+    advance_ms: u64,
+}
+
+/// Moves the clock that access-token lifetimes and quota windows are measured on ahead by
+/// `advance_ms` (never back): a test expires a token or ends a quota window without
+/// sleeping.
+pub async fn clock(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let req: ClockReq = match parse(&body) {
+        Ok(r) => r,
+        Err(e) => return bad(e),
+    };
+    let Ok(advance) = i64::try_from(req.advance_ms) else {
+        return bad("advance_ms is too large");
+    };
+    let mut data = s.write();
+    data.clock_offset_ms = data.clock_offset_ms.saturating_add(advance);
+    ok(json!({"offset_ms": data.clock_offset_ms}))
 }
 
 /// Inserts an event as its owner would, but keeps `created`/`updated` from the body so

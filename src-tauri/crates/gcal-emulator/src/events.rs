@@ -935,11 +935,18 @@ struct PageTok {
     offset: usize,
     snapshot: u64,
     since: Option<u64>,
+    /// The calendar's sync generation when the listing began: a later page of a
+    /// `syncToken` listing answers 410 fullSyncRequired once the tokens were expired,
+    /// as Google may at any page.
+    generation: u64,
 }
 
 fn encode_page(t: &PageTok) -> String {
     let since = t.since.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
-    B64.encode(format!("p1:{}:{}:{}", t.offset, t.snapshot, since))
+    B64.encode(format!(
+        "p1:{}:{}:{}:{}",
+        t.offset, t.snapshot, since, t.generation
+    ))
 }
 
 fn decode_page(s: &str) -> ApiResult<PageTok> {
@@ -947,7 +954,7 @@ fn decode_page(s: &str) -> ApiResult<PageTok> {
     let raw = B64.decode(s).map_err(|_| bad())?;
     let raw = String::from_utf8(raw).map_err(|_| bad())?;
     let parts: Vec<&str> = raw.split(':').collect();
-    if parts.len() != 4 || parts[0] != "p1" {
+    if parts.len() != 5 || parts[0] != "p1" {
         return Err(bad());
     }
     Ok(PageTok {
@@ -958,6 +965,7 @@ fn decode_page(s: &str) -> ApiResult<PageTok> {
         } else {
             Some(parts[3].parse().map_err(|_| bad())?)
         },
+        generation: parts[4].parse().map_err(|_| bad())?,
     })
 }
 
@@ -1132,6 +1140,9 @@ pub fn list(data: &Data, cal_id: &str, p: &ListParams) -> ApiResult<String> {
     let cal = data.calendars.get(cal_id).ok_or_else(ApiError::not_found)?;
     let page = p.page_token.as_deref().map(decode_page).transpose()?;
     let since = match (&page, &p.sync_token) {
+        (Some(pg), _) if pg.since.is_some() && pg.generation != cal.sync_generation => {
+            return Err(ApiError::full_sync_required());
+        }
         (Some(pg), _) if pg.since.is_some() => pg.since,
         (_, Some(t)) => Some(decode_sync(cal, t)?),
         _ => None,
@@ -1186,6 +1197,7 @@ pub fn list(data: &Data, cal_id: &str, p: &ListParams) -> ApiResult<String> {
                     offset: o,
                     snapshot,
                     since,
+                    generation: cal.sync_generation,
                 })),
                 None,
             ),
@@ -1240,6 +1252,7 @@ pub fn list(data: &Data, cal_id: &str, p: &ListParams) -> ApiResult<String> {
                 offset: end,
                 snapshot,
                 since,
+                generation: cal.sync_generation,
             })),
             None,
         )
@@ -1298,6 +1311,7 @@ pub fn instances(data: &Data, cal_id: &str, id: &str, p: &ListParams) -> ApiResu
             offset: end,
             snapshot: data.seq,
             since: None,
+            generation: cal.sync_generation,
         })
     });
     Ok(finish(head, items, next, None))

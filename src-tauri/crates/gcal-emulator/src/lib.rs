@@ -43,6 +43,25 @@ pub struct EmulatorOptions {
     pub state_file: Option<PathBuf>,
 }
 
+/// Event writes (insert, import, update, patch, delete, move; batch parts one by one) that
+/// succeeded, by their `sendUpdates` parameter. Only `none` keeps Google from emailing
+/// attendees: every other value, and a missing parameter, may send mail.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SendUpdatesCounts {
+    pub none: u64,
+    pub all: u64,
+    pub external_only: u64,
+    /// No `sendUpdates` parameter at all.
+    pub missing: u64,
+}
+
+impl SendUpdatesCounts {
+    /// Writes that may have emailed someone: everything but `sendUpdates=none`.
+    pub fn may_send_mail(&self) -> u64 {
+        self.all + self.external_only + self.missing
+    }
+}
+
 /// A running emulator on 127.0.0.1.
 pub struct Emulator {
     base_url: String,
@@ -120,6 +139,50 @@ impl Emulator {
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// Every event write since this emulator started, by `sendUpdates`. Neither
+    /// `/_emulator/stats/reset` nor `/_emulator/reset` clears these, so a test can check
+    /// at its end that nothing it did could have emailed anyone.
+    pub fn writes_by_send_updates(&self) -> SendUpdatesCounts {
+        let [none, all, external_only, missing] = self
+            .shared
+            .writes_by_send_updates
+            .each_ref()
+            .map(|c| c.load(Ordering::Relaxed));
+        SendUpdatesCounts {
+            none,
+            all,
+            external_only,
+            missing,
+        }
+    }
+
+    /// Calendar API and batch requests the emulator is handling now. A test that gave up
+    /// on a request (dropped the future) waits for this to reach 0 instead of sleeping
+    /// out the request's latency.
+    pub fn requests_in_flight(&self) -> u64 {
+        self.shared.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Waits (polling, up to `limit`) until no Calendar API or batch request is in
+    /// flight; false if some still are at the limit.
+    pub async fn wait_until_idle(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.requests_in_flight() > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
+    /// Every access and refresh token this emulator issued since it started (or since
+    /// `/_emulator/reset`), revoked and expired ones included: what a test scans logs and
+    /// files for.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.shared.read().issued_tokens.clone()
     }
 
     /// Stops the server (open connections get a short grace period) and saves the state.
@@ -231,6 +294,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_emulator/consent", post(control::consent))
         .route("/_emulator/reset", post(control::reset))
         .route("/_emulator/tokens", post(control::tokens))
+        .route("/_emulator/clock", post(control::clock))
         .route("/_emulator/events/{calendar_id}", post(control::put_event))
         .layer(DefaultBodyLimit::max(256 * 1024 * 1024))
         .with_state(shared)
@@ -293,6 +357,7 @@ async fn calendar_api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let _in_flight = s.enter();
     latency(&s).await;
     let path = uri.path().strip_prefix("/calendar/v3/").unwrap_or("");
     let call = Call {
@@ -311,6 +376,7 @@ async fn calendar_api(
 }
 
 async fn batch_handler(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let _in_flight = s.enter();
     latency(&s).await;
     let ct = headers
         .get(header::CONTENT_TYPE)

@@ -27,6 +27,10 @@ pub enum FaultKind {
     /// 403 userRateLimitExceeded (the call is not executed).
     #[serde(rename = "user_rate_limit_403")]
     UserRateLimit403,
+    /// 410 fullSyncRequired (the call is not executed): a sync token Google stopped
+    /// honouring, at whichever page the plan picks (`skip_first`).
+    #[serde(rename = "full_sync_required_410")]
+    FullSyncRequired410,
     /// The call IS executed, then the connection is cut mid-response.
     #[serde(rename = "drop_connection")]
     DropConnection,
@@ -46,6 +50,7 @@ impl FaultKind {
             FaultKind::RateLimit429 => "rate_limit_429",
             FaultKind::RateLimit403 => "rate_limit_403",
             FaultKind::UserRateLimit403 => "user_rate_limit_403",
+            FaultKind::FullSyncRequired410 => "full_sync_required_410",
             FaultKind::DropConnection => "drop_connection",
             FaultKind::TruncatedJson => "truncated_json",
             FaultKind::MalformedJson => "malformed_json",
@@ -64,6 +69,7 @@ impl FaultKind {
             FaultKind::Backend503 => ApiError::backend(503),
             FaultKind::RateLimit429 => ApiError::rate_limit(429),
             FaultKind::RateLimit403 => ApiError::rate_limit(403),
+            FaultKind::FullSyncRequired410 => ApiError::full_sync_required(),
             _ => ApiError::user_rate_limit(403),
         }
     }
@@ -81,6 +87,10 @@ pub struct FaultPlan {
     pub kinds: Vec<FaultKind>,
     /// The next N eligible calls fail for sure (kinds taken in order, cycling).
     pub fail_next: u32,
+    /// The first N eligible calls pass untouched before `fail_next` and `rate` apply
+    /// (e.g. `routes: ["events.list"], skip_first: 1`: page 1 of a listing is read, the
+    /// next page fails).
+    pub skip_first: u32,
     /// Route names the faults apply to (e.g. `"events.insert"`, `"batch"`). Empty: all
     /// Calendar API routes and the batch endpoint.
     pub routes: Vec<String>,
@@ -125,18 +135,17 @@ pub struct Stats {
     pub send_updates: [u64; 4],
 }
 
-impl Stats {
-    /// Counts one event write with this `sendUpdates` value (`None`: not given).
-    pub fn count_send_updates(&mut self, v: Option<&str>) {
-        let i = match v {
-            Some("none") => 0,
-            Some("all") => 1,
-            Some("externalOnly") => 2,
-            _ => 3,
-        };
-        self.send_updates[i] += 1;
+/// The index of a `sendUpdates` value in the write counters (`None`: not given).
+pub fn send_updates_bucket(v: Option<&str>) -> usize {
+    match v {
+        Some("none") => 0,
+        Some("all") => 1,
+        Some("externalOnly") => 2,
+        _ => 3,
     }
+}
 
+impl Stats {
     pub fn to_json(&self) -> Value {
         let mut by_route: BTreeMap<&str, u64> = BTreeMap::new();
         let mut total = 0;
@@ -179,6 +188,7 @@ pub struct Runtime {
     rng: ChaCha8Rng,
     fail_next_left: u32,
     fail_next_idx: usize,
+    skip_left: u32,
     pub quota: QuotaConfig,
     user_windows: HashMap<String, (i64, u64)>,
     project_window: (i64, u64),
@@ -192,6 +202,7 @@ impl Default for Runtime {
             rng: ChaCha8Rng::seed_from_u64(0),
             fail_next_left: 0,
             fail_next_idx: 0,
+            skip_left: 0,
             quota: QuotaConfig::default(),
             user_windows: HashMap::new(),
             project_window: (0, 0),
@@ -205,6 +216,7 @@ impl Runtime {
         self.rng = ChaCha8Rng::seed_from_u64(plan.seed);
         self.fail_next_left = plan.fail_next;
         self.fail_next_idx = 0;
+        self.skip_left = plan.skip_first;
         self.plan = plan;
     }
 
@@ -242,6 +254,10 @@ impl Runtime {
                 .collect()
         };
         if kinds.is_empty() {
+            return None;
+        }
+        if self.skip_left > 0 {
+            self.skip_left -= 1;
             return None;
         }
         let kind = if self.fail_next_left > 0 {

@@ -166,6 +166,15 @@ pub struct Data {
     pub access_ttl_secs: u64,
     /// `Some("allow")`, `Some("deny")` or `None` (show the page and wait for a click).
     pub consent_auto: Option<String>,
+    /// Every access and refresh token issued since the emulator started, revoked and
+    /// expired ones included (not saved with the state): tests scan for each of them.
+    #[serde(skip)]
+    pub issued_tokens: Vec<String>,
+    /// How far `POST /_emulator/clock` moved the emulator's clock ahead of the real one:
+    /// what access-token lifetimes and quota windows are measured on, so tests advance
+    /// time instead of sleeping it out.
+    #[serde(skip)]
+    pub clock_offset_ms: i64,
 }
 
 impl Default for Data {
@@ -181,6 +190,8 @@ impl Default for Data {
             etag_counter: 0,
             access_ttl_secs: DEFAULT_ACCESS_TTL_SECS,
             consent_auto: None,
+            issued_tokens: Vec::new(),
+            clock_offset_ms: 0,
         }
     }
 }
@@ -297,6 +308,7 @@ impl Data {
 
     pub fn issue_grant(&mut self, email: &str, client_id: &str, scope: &str) -> IssuedTokens {
         let refresh = format!("1//emu-{}", random_token(40));
+        self.issued_tokens.push(refresh.clone());
         self.grants.insert(
             refresh.clone(),
             Grant {
@@ -315,14 +327,20 @@ impl Data {
         }
     }
 
+    /// The emulator's clock (the real one plus `clock_offset_ms`), in ms.
+    pub fn clock_ms(&self) -> i64 {
+        now_ms() + self.clock_offset_ms
+    }
+
     pub fn issue_access(&mut self, email: &str, grant: &str) -> String {
         let token = format!("ya29.emu-{}", random_token(48));
+        self.issued_tokens.push(token.clone());
         self.access_tokens.insert(
             token.clone(),
             AccessToken {
                 email: email.into(),
                 grant: grant.into(),
-                expires_at_ms: now_ms() + (self.access_ttl_secs as i64) * 1000,
+                expires_at_ms: self.clock_ms() + (self.access_ttl_secs as i64) * 1000,
             },
         );
         token

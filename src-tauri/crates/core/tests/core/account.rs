@@ -19,7 +19,7 @@ use bookline_core::runtime::{
 use bookline_core::secrets::{KeyringSecretStore, MemorySecretStore, Secret, SecretStore};
 use bookline_core::store::{ChangeSource, Store};
 use chrono::{DateTime, Utc};
-use gcal_emulator::Emulator;
+
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -29,7 +29,7 @@ use crate::google::{account, control, start, stats};
 const ADA: &str = "ada@example.com";
 
 struct Setup {
-    emu: Emulator,
+    emu: crate::google::TestEmulator,
     account: AccountService,
     store: Arc<Store>,
     dir: tempfile::TempDir,
@@ -648,10 +648,7 @@ async fn signing_in_as_another_account_is_refused() {
 /// `dbus-run-session` with an unlocked gnome-keyring (see architecture.md).
 #[tokio::test]
 async fn connect_and_disconnect_with_the_real_keyring() {
-    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-        println!(
-            "skipped: no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS unset), so no Secret Service"
-        );
+    if crate::no_secret_service() {
         return;
     }
     let service = format!("bookline-account-test-{}", std::process::id());

@@ -660,7 +660,12 @@ async fn a_delete_after_a_transfer_died_during_its_insert_deletes_the_event() {
     assert_eq!(w.link_count(), 0, "no answer, nothing linked");
     // Whether the emulator finished the abandoned request or not, the insert is taken to
     // have arrived (it may have).
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    // The emulator says when the abandoned request is over (no sleep racing its
+    // latency on a busy machine).
+    assert!(
+        w.emu.wait_until_idle(Duration::from_secs(60)).await,
+        "the held insert never finished"
+    );
     crate::engine::put_as_inserted(&w, &a).await;
     crate::engine::delete_reaches_google(&w, &a.id, "transfer").await;
     // The resumed transfer finishes without bringing the event back.

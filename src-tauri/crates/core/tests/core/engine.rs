@@ -25,12 +25,11 @@ use bookline_core::sync::privacy::PrivacySettings;
 use bookline_core::sync::writer::WriterOptions;
 use bookline_core::sync::{Direction, Side};
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, TimeZone, Utc};
-use gcal_emulator::Emulator;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 
-use crate::google::{account, control, start, stats};
+use crate::google::{account, control, start, stats, TestEmulator};
 
 pub(crate) fn fast_options() -> EngineOptions {
     EngineOptions {
@@ -50,7 +49,7 @@ pub(crate) fn fast_options() -> EngineOptions {
 }
 
 pub(crate) struct World {
-    pub emu: Emulator,
+    pub emu: TestEmulator,
     pub _dir: TempDir,
     pub store: Store,
     pub client: CalendarClient,
@@ -1498,8 +1497,12 @@ async fn a_delete_after_a_crash_during_the_insert_deletes_the_event() {
     }
     control(w.base(), "faults", json!({})).await;
     assert_eq!(outbox_rows(&w, &a.id), vec![("upsert".to_owned(), 0, true)]);
-    // The abandoned request finishes within its latency; the stats count from here.
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    // The stats count from the moment the emulator says the abandoned request is over
+    // (no sleep racing its latency on a busy machine).
+    assert!(
+        w.emu.wait_until_idle(Duration::from_secs(60)).await,
+        "the held insert never finished"
+    );
     // Whether the emulator finished the abandoned request or not, the insert is taken to
     // have arrived (it may have).
     put_as_inserted(&w, &a).await;
@@ -3242,4 +3245,231 @@ async fn an_event_whose_times_cannot_be_read_is_parked_and_retried_when_it_chang
     assert_eq!(token().as_deref(), Some("t3"));
     assert!(parked::list(&store).unwrap().is_empty());
     assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+impl World {
+    /// The sync token the store holds for the account's calendar.
+    pub(crate) fn stored_sync_token(&self) -> Option<String> {
+        self.store
+            .read(|c| links::sync_token(&self.store, c, &self.ctx.calendar_id))
+            .unwrap()
+    }
+
+    /// Titles of the CRM's appointments, sorted (duplicates stay visible).
+    pub(crate) fn crm_titles(&self) -> Vec<String> {
+        let mut titles: Vec<String> = self.crm_all().into_iter().map(|a| a.title).collect();
+        titles.sort();
+        titles
+    }
+}
+
+/// "A sync token is saved only after the last page": an ongoing listing of 10 changes in
+/// pages of 3 fails after page 1 (every retry of page 2 fails too). The stored token is
+/// the one from before, nothing of page 1 was applied, and the next pass lists from
+/// page 1 again (4 pages under the old token) and ends with each event once.
+#[tokio::test]
+async fn a_fault_after_page_one_keeps_the_token_and_the_next_pass_reads_page_one_again() {
+    let w = World::with_options(
+        Direction::Both,
+        EngineOptions {
+            page_size: 3,
+            ..fast_options()
+        },
+    )
+    .await;
+    w.pass().await;
+    let token_before = w.stored_sync_token();
+    assert!(token_before.is_some(), "the first pass saves a token");
+    let mut expected = Vec::new();
+    for i in 0..10 {
+        let title = format!("Paged {i:02}");
+        w.google_insert(&title, at(10, 8) + ChronoDuration::minutes(i * 90))
+            .await;
+        expected.push(title);
+    }
+    w.reset_stats().await;
+    // Page 1 is served; page 2 and every retry of it fail (more than the writer's 8
+    // retries).
+    control(
+        w.base(),
+        "faults",
+        json!({"routes": ["events.list"], "skip_first": 1, "fail_next": 50}),
+    )
+    .await;
+    let failed = w.try_pass().await;
+    assert!(
+        failed.is_err(),
+        "a listing that cannot finish fails the pass: {failed:?}"
+    );
+    let st = stats(w.base()).await;
+    let listed_ok = st["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["route"] == "events.list" && r["status"] == 200)
+        .map(|r| r["count"].as_u64().unwrap())
+        .sum::<u64>();
+    assert_eq!(listed_ok, 1, "exactly page 1 was read: {st}");
+    assert_eq!(
+        w.stored_sync_token(),
+        token_before,
+        "the token did not move"
+    );
+    assert!(w.crm_all().is_empty(), "nothing of page 1 was applied");
+
+    control(w.base(), "faults", json!({})).await;
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 10, "{r:?}");
+    // All 10 changes again from page 1: ceil(10 / 3) pages under the old token.
+    assert_eq!(w.route("events.list").await, 4);
+    assert_eq!(w.crm_titles(), expected);
+    assert_eq!(w.link_count(), 10);
+    assert_ne!(w.stored_sync_token(), token_before);
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+}
+
+/// Google drops the sync token in the middle of paging (410 fullSyncRequired on page 2):
+/// the pass lists the calendar again in full and ends with every change once — the new
+/// events, an edit and a deletion — with nothing lost and nothing duplicated.
+#[tokio::test]
+async fn a_410_in_the_middle_of_paging_resyncs_in_full_without_loss_or_duplicates() {
+    let w = World::with_options(
+        Direction::Both,
+        EngineOptions {
+            page_size: 3,
+            ..fast_options()
+        },
+    )
+    .await;
+    let mut old = Vec::new();
+    for i in 0..4 {
+        old.push(
+            w.google_insert(&format!("Old {i}"), at(9, 8) + ChronoDuration::hours(i))
+                .await,
+        );
+        w.crm_create(timed(
+            &format!("CRM {i}"),
+            at(9, 14) + ChronoDuration::hours(i),
+        ));
+    }
+    w.pass().await;
+    assert_eq!(w.crm_all().len(), 8);
+    let old_id = |i: usize| old[i].id.clone().unwrap();
+    for i in 0..7 {
+        w.google_insert(&format!("New {i}"), at(10, 8) + ChronoDuration::hours(i))
+            .await;
+    }
+    w.google_patch(&old_id(0), json!({"summary": "Old 0 renamed"}))
+        .await;
+    w.google_delete(&old_id(1)).await;
+    w.reset_stats().await;
+    control(
+        w.base(),
+        "faults",
+        json!({"routes": ["events.list"], "kinds": ["full_sync_required_410"],
+               "skip_first": 1, "fail_next": 1}),
+    )
+    .await;
+    w.pass().await;
+    assert_eq!(
+        stats(w.base()).await["faults_injected"]["full_sync_required_410"],
+        1,
+        "the 410 came on page 2"
+    );
+    let log = activity::list(&w.store, 100, None).unwrap();
+    assert!(log.iter().any(|e| e.summary.contains("full resync")));
+    let mut expected: Vec<String> = ["Old 0 renamed", "Old 2", "Old 3"]
+        .into_iter()
+        .map(String::from)
+        .chain((0..4).map(|i| format!("CRM {i}")))
+        .chain((0..7).map(|i| format!("New {i}")))
+        .collect();
+    expected.sort();
+    assert_eq!(w.crm_titles(), expected);
+    let mut google: Vec<String> = w
+        .google_events()
+        .await
+        .iter()
+        .map(|e| title_of(e).to_owned())
+        .collect();
+    google.sort();
+    assert_eq!(google.len(), expected.len(), "{google:?}");
+    assert_eq!(w.link_count(), expected.len());
+    let r = w.pass().await;
+    assert!(!r.changed_anything(), "{r:?}");
+}
+
+/// The same promise when the user cancels between pages: every listing call is held
+/// 400 ms, the test cancels as soon as page 1 has come back (page 2 is then held). The
+/// pass ends cancelled, the stored token and the CRM are as before, and the next pass
+/// lists all 10 changes from page 1 under the old token.
+#[tokio::test]
+async fn a_cancel_after_page_one_keeps_the_token_and_the_next_pass_reads_page_one_again() {
+    let mut w = World::with_options(
+        Direction::Both,
+        EngineOptions {
+            page_size: 3,
+            ..fast_options()
+        },
+    )
+    .await;
+    w.pass().await;
+    let token_before = w.stored_sync_token();
+    let mut expected = Vec::new();
+    for i in 0..10 {
+        let title = format!("Cancelled paging {i:02}");
+        w.google_insert(&title, at(11, 8) + ChronoDuration::minutes(i * 90))
+            .await;
+        expected.push(title);
+    }
+    w.reset_stats().await;
+    control(w.base(), "faults", json!({"latency_ms": 400})).await;
+    let listed_ok = |st: &Value| -> u64 {
+        st["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["route"] == "events.list" && r["status"] == 200)
+            .map(|r| r["count"].as_u64().unwrap())
+            .sum()
+    };
+    let base = w.base().to_owned();
+    let cancel = w.cancel.clone();
+    let watcher = tokio::spawn(async move {
+        loop {
+            if listed_ok(&stats(&base).await) >= 1 {
+                cancel.cancel();
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    let cancelled = w.try_pass().await;
+    watcher.await.unwrap();
+    assert!(
+        matches!(cancelled, Err(SyncError::Cancelled)),
+        "{cancelled:?}"
+    );
+    assert!(
+        listed_ok(&stats(w.base()).await) < 4,
+        "the listing was not finished when the pass was cancelled"
+    );
+    assert_eq!(
+        w.stored_sync_token(),
+        token_before,
+        "the token did not move"
+    );
+    assert!(w.crm_all().is_empty(), "nothing of page 1 was applied");
+
+    control(w.base(), "faults", json!({})).await;
+    assert!(w.emu.wait_until_idle(Duration::from_secs(60)).await);
+    w.cancel = CancellationToken::new();
+    w.reset_stats().await;
+    let r = w.pass().await;
+    assert_eq!(r.created_in_crm, 10, "{r:?}");
+    assert_eq!(w.route("events.list").await, 4, "from page 1 again");
+    assert_eq!(w.crm_titles(), expected);
+    assert_ne!(w.stored_sync_token(), token_before);
 }

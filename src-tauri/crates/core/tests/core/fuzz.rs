@@ -9,10 +9,10 @@
 //! `PROPTEST_CASES=100000 cargo test -p bookline-core --test core fuzz::`.
 
 use bookline_core::google::parse_batch_response;
-use bookline_core::google::Event;
+use bookline_core::google::{Event, EventDateTime};
 use bookline_core::model::{Lead, Timing};
 use bookline_core::sync::fields::{SyncFields, SyncStatus};
-use bookline_core::sync::mapping::{fields_from_event, google_side, MappingContext};
+use bookline_core::sync::mapping::{fields_from_event, google_side, MappingContext, MappingError};
 use bookline_core::sync::privacy::PrivacySettings;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
@@ -55,39 +55,60 @@ fn any_json() -> impl Strategy<Value = Value> {
     })
 }
 
-/// Strings that look like Google date-times, and ones that almost do.
+/// Strings that look like Google date-times (mostly real ones, so that whole events
+/// parse often enough for the mapping's checks to run), and ones that almost do.
 fn date_time_string() -> impl Strategy<Value = String> {
-    prop_oneof![
+    let offset = |valid: bool| {
+        if valid {
+            prop::sample::select(vec!["Z", "+02:00", "-05:30", "+14:00", "-04:00", "+01:00"])
+                .prop_map(str::to_owned)
+                .boxed()
+        } else {
+            prop::sample::select(vec!["", "+99:99"])
+                .prop_map(str::to_owned)
+                .boxed()
+        }
+    };
+    let formatted = move |valid: bool| {
         (
-            0i32..=9999,
+            1900i32..=2200,
             1u32..=12,
-            1u32..=31,
+            1u32..=28,
             0u32..=23,
             0u32..=59,
-            prop_oneof![
-                Just("Z".to_string()),
-                Just("+02:00".to_string()),
-                Just("-05:30".to_string()),
-                Just("+14:00".to_string()),
-                Just(String::new()),
-                Just("+99:99".to_string()),
-            ]
+            offset(valid),
         )
-            .prop_map(|(y, mo, d, h, mi, off)| format!(
-                "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:00{off}"
-            )),
-        Just("9999-12-31T23:59:59Z".to_string()),
-        Just("0000-01-01T00:00:00Z".to_string()),
-        Just("2026-13-40T25:61:61Z".to_string()),
-        "[0-9T:+Z.-]{0,30}",
+            .prop_map(|(y, mo, d, h, mi, off)| {
+                format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:00{off}")
+            })
+    };
+    prop_oneof![
+        12 => formatted(true),
+        // Explicit daylight-saving edges: Berlin's and New York's gaps and overlaps.
+        3 => prop::sample::select(vec![
+            "2026-03-29T02:30:00+01:00", // a Berlin wall time that never happens
+            "2026-03-29T03:00:00+02:00",
+            "2026-10-25T02:30:00+02:00", // the overlap's first 02:30
+            "2026-10-25T02:30:00+01:00", // and its second
+            "2026-03-08T02:30:00-05:00", // New York's gap
+            "2026-11-01T01:30:00-04:00", // New York's overlap, both readings
+            "2026-11-01T01:30:00-05:00",
+        ])
+        .prop_map(str::to_owned),
+        1 => formatted(false),
+        1 => Just("9999-12-31T23:59:59Z".to_string()),
+        1 => Just("0000-01-01T00:00:00Z".to_string()),
+        1 => Just("2026-13-40T25:61:61Z".to_string()),
+        1 => "[0-9T:+Z.-]{0,30}",
     ]
 }
 
 fn date_string() -> impl Strategy<Value = String> {
     prop_oneof![
-        (0i32..=9999, 1u32..=12, 1u32..=31).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}")),
-        Just("9999-12-31".to_string()),
-        "[0-9-]{0,12}",
+        8 => (1900i32..=2200, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}")),
+        1 => (0i32..=9999, 1u32..=12, 1u32..=31).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}")),
+        1 => Just("9999-12-31".to_string()),
+        1 => "[0-9-]{0,12}",
     ]
 }
 
@@ -169,9 +190,9 @@ fn event_json() -> impl Strategy<Value = Value> {
             maybe(date_time_string()),
             maybe(date_time_string()),
             maybe(prop_oneof![
-                "[a-z0-9-]{0,40}"
+                4 => "[a-z0-9-]{0,40}"
                     .prop_map(|id| json!({"private": {"bookline_appointment_id": id}})),
-                any_json(),
+                1 => any_json(),
             ]),
             prop::collection::btree_map("[a-zA-Z]{1,10}", any_json(), 0..3),
         ),
@@ -221,11 +242,25 @@ fn known_fields() -> SyncFields {
     }
 }
 
-/// Maps one value every way the engine does; checks what must hold of every success.
-fn map_every_way(value: &Value) {
+/// What one value came to.
+#[derive(Clone, Copy, Default)]
+struct Outcome {
+    /// It deserialized as an `Event`.
+    parsed: bool,
+    /// `fields_from_event` read it (with both leads).
+    mapped: bool,
+}
+
+/// Maps one value every way the engine does; checks what must hold of every success and
+/// of every failure (the error names the event and is true of it).
+fn map_every_way(value: &Value) -> Outcome {
     // Deserializing may fail (wrong types) — as an error, never a panic.
     let Ok(event) = serde_json::from_value::<Event>(value.clone()) else {
-        return;
+        return Outcome::default();
+    };
+    let mut outcome = Outcome {
+        parsed: true,
+        mapped: true,
     };
     let lead = Lead {
         name: "Ada Lovelace".into(),
@@ -233,28 +268,38 @@ fn map_every_way(value: &Value) {
         phone: "+49 30 123".into(),
     };
     let privacy = PrivacySettings::default();
+    let id = event.id.clone().unwrap_or_default();
     for lead in [Lead::default(), lead] {
         let ctx = MappingContext {
             calendar_timezone: "Europe/Berlin",
             privacy: &privacy,
             lead: &lead,
         };
-        if let Ok(fields) = fields_from_event(&event, &ctx) {
-            match fields.timing {
-                Timing::Timed { start, end } => assert!(start <= end, "{value}"),
-                Timing::AllDay { start, end } => assert!(start < end, "{value}"),
+        match fields_from_event(&event, &ctx) {
+            Ok(fields) => {
+                match fields.timing {
+                    Timing::Timed { start, end } => assert!(start <= end, "{value}"),
+                    Timing::AllDay { start, end } => assert!(start < end, "{value}"),
+                }
+                // What Bookline reads it keeps: recurrence lines verbatim.
+                assert_eq!(
+                    fields.recurrence,
+                    event.recurrence.clone().unwrap_or_default()
+                );
             }
-            // What Bookline reads it keeps: recurrence lines verbatim.
-            assert_eq!(
-                fields.recurrence,
-                event.recurrence.clone().unwrap_or_default()
-            );
+            Err(err) => {
+                outcome.mapped = false;
+                check_mapping_error(&event, &id, &err, value);
+            }
         }
         let known = known_fields();
         for known in [None, Some(&known)] {
-            if let Ok(side) = google_side(&event, &ctx, known) {
-                assert_eq!(Some(&side.event_id), event.id.as_ref());
-                assert_eq!(side.cancelled, event.is_cancelled());
+            match google_side(&event, &ctx, known) {
+                Ok(side) => {
+                    assert_eq!(Some(&side.event_id), event.id.as_ref());
+                    assert_eq!(side.cancelled, event.is_cancelled());
+                }
+                Err(err) => check_mapping_error(&event, &id, &err, value),
             }
         }
     }
@@ -262,27 +307,194 @@ fn map_every_way(value: &Value) {
     let again = serde_json::to_value(&event).unwrap_or(Value::Null);
     let reread: Event = serde_json::from_value(again).unwrap_or_default();
     assert_eq!(reread, event, "{value}");
+    outcome
 }
 
-proptest! {
-    #![proptest_config(config(1500))]
-
-    #[test]
-    fn event_shaped_json_never_panics_the_mapping(value in event_json()) {
-        map_every_way(&value);
-    }
-
-    #[test]
-    fn arbitrary_json_never_panics_the_mapping(value in any_json()) {
-        map_every_way(&value);
-    }
-
-    #[test]
-    fn arbitrary_text_never_panics_event_parsing(text in ".{0,300}") {
-        if let Ok(event) = serde_json::from_str::<Event>(&text) {
-            map_every_way(&serde_json::to_value(&event).unwrap_or(Value::Null));
+/// A mapping error is one of the documented sentences (docs/bad-input.md), names the
+/// event, and is true of it.
+fn check_mapping_error(event: &Event, id: &str, err: &MappingError, value: &Value) {
+    let start = event.start.as_ref();
+    let end = event.end.as_ref();
+    let timed = |t: Option<&EventDateTime>| t.is_some_and(|t| t.date_time.is_some());
+    let all_day =
+        |t: Option<&EventDateTime>| t.is_some_and(|t| t.date_time.is_none() && t.date.is_some());
+    match err {
+        MappingError::MissingId => {
+            assert!(event.id.is_none(), "{err} of an event with an id: {value}");
+            assert_eq!(err.to_string(), "the event has no id");
+        }
+        MappingError::MissingStart(e) => {
+            assert_eq!(e, id, "{value}");
+            assert!(!timed(start) && !all_day(start), "{err}: {value}");
+            assert_eq!(err.to_string(), format!("event {id} has no start"));
+        }
+        MappingError::MixedTiming(e) => {
+            assert_eq!(e, id, "{value}");
+            assert!(
+                (timed(start) && all_day(end))
+                    || (all_day(start)
+                        && end.is_some_and(|e| e.date.is_none() && e.date_time.is_some())),
+                "{err}: {value}"
+            );
+            assert_eq!(
+                err.to_string(),
+                format!("event {id} mixes an all-day start with a timed end (or the reverse)")
+            );
+        }
+        MappingError::EndBeforeStart(e) => {
+            assert_eq!(e, id, "{value}");
+            assert_eq!(err.to_string(), format!("event {id} ends before it starts"));
         }
     }
+}
+
+/// Runs `check` on `cases` values of `strategy` (PROPTEST_CASES wins), counting the
+/// outcomes, so a test can require that its checks actually ran.
+fn run_counting<S: Strategy>(
+    default_cases: u32,
+    strategy: S,
+    check: impl Fn(&S::Value) -> Outcome,
+) -> (u32, u32, u32)
+where
+    S::Value: std::fmt::Debug,
+{
+    let config = config(default_cases);
+    let cases = config.cases;
+    let parsed = std::cell::Cell::new(0u32);
+    let mapped = std::cell::Cell::new(0u32);
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    runner
+        .run(&strategy, |value| {
+            let o = check(&value);
+            parsed.set(parsed.get() + u32::from(o.parsed));
+            mapped.set(mapped.get() + u32::from(o.mapped));
+            Ok(())
+        })
+        .unwrap();
+    // Shrinking never happens on success, so the counts are of the `cases` runs.
+    let (parsed, mapped) = (parsed.get(), mapped.get());
+    eprintln!("{cases} cases: {parsed} parsed as events, {mapped} mapped");
+    (cases, parsed, mapped)
+}
+
+/// A well-formed event as Google sends it: timed (DST edges included) or all-day, a
+/// zone, a location, sometimes recurring, sometimes cancelled, sometimes Bookline's.
+fn structured_event() -> impl Strategy<Value = Value> {
+    let instant = prop_oneof![
+        (0i64..6_000_000).prop_map(|m| 1_735_689_600 + m * 60),
+        // Spring gaps and autumn overlaps of Europe/Berlin and America/New_York.
+        (
+            prop::sample::select(vec![
+                1_774_746_000i64, // 2026-03-29T01:00:00Z, Berlin's gap
+                1_792_890_000,    // 2026-10-25T01:00:00Z, Berlin's overlap
+                1_772_953_200,    // 2026-03-08T07:00:00Z, New York's gap
+                1_793_516_400,    // 2026-11-01T06:00:00Z, New York's overlap
+            ]),
+            -90i64..=90
+        )
+            .prop_map(|(edge, m)| edge + m * 60),
+    ];
+    (
+        "[a-v0-9]{5,30}",
+        prop::sample::select(vec!["confirmed", "tentative", "cancelled"]),
+        "[A-Za-z0-9 ]{0,30}",
+        prop_oneof![Just(None), "[A-Za-z0-9 ,.]{1,40}".prop_map(Some)],
+        (any::<bool>(), instant, 0i64..10_000),
+        prop::sample::select(vec![
+            "Europe/Berlin",
+            "America/New_York",
+            "UTC",
+            "Asia/Kathmandu",
+        ]),
+        prop_oneof![
+            2 => Just(None),
+            1 => Just(Some(vec!["RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=5"])),
+            1 => Just(Some(vec!["RRULE:FREQ=DAILY", "EXDATE;TZID=Europe/Berlin:20260330T090000"])),
+        ],
+        any::<bool>(),
+    )
+        .prop_map(
+            |(id, status, summary, location, (all_day, start, minutes), zone, recurrence, ours)| {
+                let at = |secs: i64| {
+                    chrono::DateTime::from_timestamp(secs, 0)
+                        .unwrap()
+                        .with_timezone(&zone.parse::<chrono_tz::Tz>().unwrap())
+                        .to_rfc3339()
+                };
+                let (start_v, end_v) = if all_day {
+                    let day = chrono::DateTime::from_timestamp(start, 0).unwrap().date_naive();
+                    let end = day + chrono::Duration::days(1 + minutes % 5);
+                    (json!({"date": day.to_string()}), json!({"date": end.to_string()}))
+                } else {
+                    (
+                        json!({"dateTime": at(start), "timeZone": zone}),
+                        json!({"dateTime": at(start + minutes * 60), "timeZone": zone}),
+                    )
+                };
+                let mut ev = json!({
+                    "id": id, "status": status, "summary": summary,
+                    "start": start_v, "end": end_v,
+                });
+                if let Some(l) = location {
+                    ev["location"] = json!(l);
+                }
+                if let Some(r) = recurrence {
+                    ev["recurrence"] = json!(r);
+                }
+                if ours {
+                    ev["extendedProperties"] =
+                        json!({"private": {"bookline_appointment_id": "2f0c2a57-2f3a-4c9e-9d55-1d2b2c3d4e5f"}});
+                }
+                ev
+            },
+        )
+}
+
+#[test]
+fn structured_events_always_map() {
+    let (cases, parsed, mapped) = run_counting(1000, structured_event(), map_every_way);
+    // A well-formed event must always be read: every case exercises the invariants.
+    assert_eq!((parsed, mapped), (cases, cases));
+}
+
+#[test]
+fn event_shaped_json_never_panics_the_mapping() {
+    let (cases, parsed, mapped) = run_counting(1500, event_json(), map_every_way);
+    // The garbage must not crowd out the successes whose invariants are the point.
+    assert!(parsed >= cases / 4, "only {parsed} of {cases} parsed");
+    assert!(mapped >= cases / 10, "only {mapped} of {cases} mapped");
+}
+
+#[test]
+fn arbitrary_json_never_panics_the_mapping() {
+    run_counting(1500, any_json(), map_every_way);
+}
+
+/// Text near an event: a structured event's JSON cut short, with bytes spliced in, or
+/// whole; the whole ones must parse, so the count proves the text path was walked.
+#[test]
+fn event_text_with_damage_never_panics_event_parsing() {
+    let damaged =
+        (structured_event(), 0usize..400, ".{0,3}", 0u8..3).prop_map(|(ev, at, splice, how)| {
+            let text = ev.to_string();
+            let at = text
+                .char_indices()
+                .map(|(i, _)| i)
+                .nth(at)
+                .unwrap_or(text.len());
+            match how {
+                0 => text,
+                1 => text[..at].to_owned(),
+                _ => format!("{}{splice}{}", &text[..at], &text[at..]),
+            }
+        });
+    let (cases, parsed, _) = run_counting(1500, damaged, |text| {
+        match serde_json::from_str::<Event>(text) {
+            Ok(event) => map_every_way(&serde_json::to_value(&event).unwrap_or(Value::Null)),
+            Err(_) => Outcome::default(),
+        }
+    });
+    assert!(parsed >= cases / 4, "only {parsed} of {cases} parsed");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -12,13 +12,61 @@ use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
 use gcal_emulator::{Emulator, EmulatorOptions};
 use serde_json::{json, Value};
 
-pub(crate) async fn start() -> Emulator {
-    Emulator::start(EmulatorOptions {
-        port: 0,
-        ..Default::default()
-    })
-    .await
-    .expect("emulator starts")
+pub(crate) async fn start() -> TestEmulator {
+    TestEmulator(Some(
+        Emulator::start(EmulatorOptions {
+            port: 0,
+            ..Default::default()
+        })
+        .await
+        .expect("emulator starts"),
+    ))
+}
+
+/// The emulator of a core test. "Syncing never emails anyone": when the test ends — by
+/// `shutdown` or by dropping it, as `World` does — the test fails if any event write
+/// since the start went out without `sendUpdates=none`. Every test that talks to Google
+/// gets the check without calling anything.
+pub(crate) struct TestEmulator(Option<Emulator>);
+
+impl TestEmulator {
+    pub(crate) async fn shutdown(mut self) {
+        if let Some(emu) = self.0.take() {
+            assert_no_mail(&emu);
+            emu.shutdown().await;
+        }
+    }
+}
+
+impl std::ops::Deref for TestEmulator {
+    type Target = Emulator;
+    fn deref(&self) -> &Emulator {
+        self.0.as_ref().expect("the emulator is running")
+    }
+}
+
+impl Drop for TestEmulator {
+    fn drop(&mut self) {
+        // A test that already failed keeps its own message.
+        if let Some(emu) = &self.0 {
+            if !std::thread::panicking() {
+                assert_no_mail(emu);
+            }
+        }
+    }
+}
+
+/// Fails unless every event write the emulator saw carried `sendUpdates=none`.
+pub(crate) fn assert_no_mail(emu: &Emulator) {
+    let writes = emu.writes_by_send_updates();
+    // Printed for the record (`--no-capture`): what the run wrote, by sendUpdates.
+    eprintln!("emulator writes by sendUpdates: {writes:?}");
+    assert_eq!(
+        writes.may_send_mail(),
+        0,
+        "Bookline wrote to Google without sendUpdates=none, which may email attendees: \
+         {writes:?}"
+    );
 }
 
 pub(crate) async fn control(base: &str, path: &str, body: Value) -> Value {

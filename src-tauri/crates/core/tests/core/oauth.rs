@@ -513,10 +513,7 @@ async fn userinfo_with_a_bad_token_is_refused() {
 /// `dbus-run-session` with an unlocked gnome-keyring (see architecture.md).
 #[tokio::test]
 async fn real_keyring_round_trip() {
-    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-        println!(
-            "skipped: no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS unset), so no Secret Service"
-        );
+    if crate::no_secret_service() {
         return;
     }
     let store: Arc<dyn SecretStore> = Arc::new(KeyringSecretStore::with_service("bookline-test"));
@@ -565,8 +562,16 @@ fn keyring_unavailable_is_a_clear_error() {
         assert!(KeyringSecretStore::check_available().is_err());
         return;
     }
+    // Every place a fallback could write to — HOME and each XDG base directory — is an
+    // empty directory of the test's own, so "nothing written elsewhere" can be checked.
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
+    let place = |name: &str| {
+        let p = dir.path().join(name);
+        std::fs::create_dir(&p).unwrap();
+        p
+    };
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
         .args([
             "oauth::keyring_unavailable_is_a_clear_error",
             "--exact",
@@ -576,11 +581,18 @@ fn keyring_unavailable_is_a_clear_error() {
         .env(
             "DBUS_SESSION_BUS_ADDRESS",
             format!("unix:path={}/no-bus", dir.path().display()),
-        )
-        .env("HOME", dir.path())
-        .env("XDG_RUNTIME_DIR", dir.path())
-        .output()
-        .unwrap();
+        );
+    for (var, name) in [
+        ("HOME", "home"),
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_CACHE_HOME", "cache"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_RUNTIME_DIR", "runtime"),
+    ] {
+        child.env(var, place(name));
+    }
+    let out = child.output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -588,8 +600,20 @@ fn keyring_unavailable_is_a_clear_error() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("1 passed"), "{text}");
-    // No plain-text fallback: the child's HOME holds no file.
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // No plain-text fallback: not one file anywhere under those directories.
+    fn files_under(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files_under(&path, found);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    files_under(dir.path(), &mut found);
+    assert!(found.is_empty(), "written outside the keyring: {found:?}");
 }
 
 #[tokio::test]

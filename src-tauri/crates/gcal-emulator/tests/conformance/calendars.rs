@@ -498,11 +498,73 @@ async fn stats_count_event_writes_by_send_updates() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // Batch updates, patches and deletes count one by one too, and a part that fails
+    // (a patch of an event that does not exist) is no write.
+    let mut body = String::new();
+    for (n, (method, path, event)) in [
+        ("PUT", "stat00004", Some(mk("stat00004"))),
+        (
+            "PATCH",
+            "stat00005?sendUpdates=all",
+            Some(json!({"summary": "z"})),
+        ),
+        ("DELETE", "stat00006?sendUpdates=none", None),
+        (
+            "PATCH",
+            "nosuch0001?sendUpdates=all",
+            Some(json!({"summary": "z"})),
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let event = event.as_ref().map(Value::to_string).unwrap_or_default();
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Type: application/http\r\nContent-ID: <{n}>\r\n\r\n{method} /calendar/v3/calendars/primary/events/{path} HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{event}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    let r = c
+        .http
+        .post(format!("{}/batch/calendar/v3", c.base))
+        .bearer_auth(&c.token)
+        .header(
+            "Content-Type",
+            format!("multipart/mixed; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let answer = r.text().await.unwrap();
+    assert_eq!(answer.matches("HTTP/1.1 200").count(), 2, "{answer}");
+    assert_eq!(answer.matches("HTTP/1.1 204").count(), 1, "{answer}");
+    assert_eq!(answer.matches("HTTP/1.1 404").count(), 1, "{answer}");
     let s = c.stats().await;
     assert_eq!(
         s["send_updates"],
-        json!({"none": 5, "all": 2, "externalOnly": 1, "missing": 2}),
+        json!({"none": 6, "all": 3, "externalOnly": 1, "missing": 3}),
         "{s}"
     );
+    // The emulator's own tally since it started says the same, and survives a stats
+    // reset and a full reset (tests ask it at their very end).
+    let emu = c.emu.as_ref().expect("running");
+    let lifetime = gcal_emulator::SendUpdatesCounts {
+        none: 6,
+        all: 3,
+        external_only: 1,
+        missing: 3,
+    };
+    assert_eq!(emu.writes_by_send_updates(), lifetime);
+    assert_eq!(lifetime.may_send_mail(), 7);
+    c.http
+        .post(format!("{}/_emulator/stats/reset", c.base))
+        .send()
+        .await
+        .unwrap();
+    c.control("reset", json!({})).await;
+    assert_eq!(c.stats().await["send_updates"]["all"], 0);
+    assert_eq!(emu.writes_by_send_updates(), lifetime);
     c.shutdown().await;
 }

@@ -168,9 +168,11 @@ async fn latency_and_revoked_grants() {
 #[tokio::test]
 async fn quotas_per_user_and_per_project_with_short_window() {
     let c = ctx().await;
+    // A window no busy machine rolls over by accident; the test ends it by advancing the
+    // emulator's clock.
     c.control(
         "quota",
-        json!({"per_user_per_minute": 3, "per_project_per_minute": 5, "window_ms": 2000}),
+        json!({"per_user_per_minute": 3, "per_project_per_minute": 5, "window_ms": 60000}),
     )
     .await;
     let mut s = Vec::new();
@@ -195,10 +197,14 @@ async fn quotas_per_user_and_per_project_with_short_window() {
         .await;
     assert_eq!((a.status.as_u16(), b.status.as_u16()), (200, 200));
     assert_eq!((d.status.as_u16(), d.reason()), (429, "rateLimitExceeded"));
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Still the same window 50 s in …
+    c.control("clock", json!({"advance_ms": 50_000})).await;
+    assert_eq!(c.get("calendars/primary").await.status, 403);
+    // … and a fresh one after its 60 s.
+    c.control("clock", json!({"advance_ms": 10_000})).await;
     assert_eq!(c.get("calendars/primary").await.status, 200);
     let st = c.stats().await;
-    assert_eq!(st["quota_rejections"]["user"], 1);
+    assert_eq!(st["quota_rejections"]["user"], 2);
     assert_eq!(st["quota_rejections"]["project"], 1);
     let q: Value = c
         .http
@@ -209,7 +215,7 @@ async fn quotas_per_user_and_per_project_with_short_window() {
         .json()
         .await
         .unwrap();
-    assert_eq!(q["window_ms"], 2000);
+    assert_eq!(q["window_ms"], 60000);
     c.shutdown().await;
 }
 
@@ -250,5 +256,26 @@ async fn stats_and_reset() {
         .await
         .unwrap();
     assert!(a["accounts"].as_array().unwrap().is_empty());
+    c.shutdown().await;
+}
+
+/// `skip_first` lets the first eligible calls through: page 1 of a listing is read, the
+/// pages after it fail (what a fault between pages looks like to a client).
+#[tokio::test]
+async fn skip_first_lets_the_first_calls_through_then_fails() {
+    let c = ctx().await;
+    c.control(
+        "faults",
+        json!({"routes": ["events.list"], "skip_first": 2, "fail_next": 2}),
+    )
+    .await;
+    // Other routes are not eligible, so they neither fail nor use up the skips.
+    assert_eq!(c.get("calendars/primary").await.status, 200);
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        got.push(c.get("calendars/primary/events").await.status.as_u16());
+    }
+    assert_eq!(got, vec![200, 200, 503, 503, 200]);
+    assert_eq!(c.stats().await["faults_injected"]["backend_503"], 2);
     c.shutdown().await;
 }

@@ -413,9 +413,10 @@ async fn access_tokens_expire_and_missing_token_is_401() {
         )
         .await;
     assert_eq!((r.status.as_u16(), r.reason()), (401, "authError"));
-    // Short TTL: a token issued now expires within two seconds.
-    let t = c.control("tokens", json!({"access_ttl_secs": 2})).await;
-    assert_eq!(t["access_ttl_secs"], 2);
+    // A 60 s lifetime, ended by advancing the emulator's clock (no sleep, no race with
+    // a busy machine).
+    let t = c.control("tokens", json!({"access_ttl_secs": 60})).await;
+    assert_eq!(t["access_ttl_secs"], 60);
     let (s, b) = token(
         &c,
         &[
@@ -424,7 +425,7 @@ async fn access_tokens_expire_and_missing_token_is_401() {
         ],
     )
     .await;
-    assert_eq!((s, b["expires_in"].as_u64()), (200, Some(2)));
+    assert_eq!((s, b["expires_in"].as_u64()), (200, Some(60)));
     let short = b["access_token"].as_str().unwrap().to_string();
     assert_eq!(
         c.call_with(
@@ -438,7 +439,22 @@ async fn access_tokens_expire_and_missing_token_is_401() {
         .status,
         200
     );
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let clock = c.control("clock", json!({"advance_ms": 50_000})).await;
+    assert_eq!(clock["offset_ms"], 50_000);
+    assert_eq!(
+        c.call_with(
+            reqwest::Method::GET,
+            "calendars/primary",
+            None,
+            &short,
+            None
+        )
+        .await
+        .status,
+        200,
+        "still alive 50 s into its 60"
+    );
+    c.control("clock", json!({"advance_ms": 10_000})).await;
     let r = c
         .call_with(
             reqwest::Method::GET,

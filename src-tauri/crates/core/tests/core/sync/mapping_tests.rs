@@ -322,47 +322,93 @@ fn patch_bodies_change_exactly_the_listed_fields() {
     );
 }
 
+/// Instants at the edges of daylight saving time, where a wall-clock reading is missing
+/// (spring gap) or twice there (autumn overlap), in the zones the generator uses.
+const DST_EDGES: [&str; 8] = [
+    "2026-03-29T00:30:00Z", // Europe/Berlin: 01:30 CET, just before the gap
+    "2026-03-29T01:00:00Z", // 03:00 CEST: the gap's end (02:xx never happens)
+    "2026-10-25T00:30:00Z", // 02:30 CEST, first pass through the overlap
+    "2026-10-25T01:30:00Z", // 02:30 CET, second pass
+    "2026-03-08T07:00:00Z", // America/New_York: 03:00 EDT, the gap's end
+    "2026-03-08T06:59:00Z", // 01:59 EST, just before it
+    "2026-11-01T05:30:00Z", // 01:30 EDT, first pass through the overlap
+    "2026-11-01T06:30:00Z", // 01:30 EST, second pass
+];
+
+fn arb_start() -> impl Strategy<Value = chrono::DateTime<Utc>> {
+    prop_oneof![
+        // Anywhere in about ten years …
+        (0i64..5_000_000).prop_map(
+            |m| Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap() + ChronoDuration::minutes(m)
+        ),
+        // … and on purpose at a DST edge, give or take an hour.
+        (prop::sample::select(DST_EDGES.to_vec()), -60i64..=60).prop_map(|(edge, m)| {
+            chrono::DateTime::parse_from_rfc3339(edge)
+                .unwrap()
+                .with_timezone(&Utc)
+                + ChronoDuration::minutes(m)
+        }),
+    ]
+}
+
 fn arb_sync_fields() -> impl Strategy<Value = SyncFields> {
     (
-        "[A-Za-z ]{0,12}",
-        any::<bool>(),
-        0i64..5_000_000,
-        1i64..200_000,
-        prop::sample::select(vec![
-            "Europe/Berlin",
-            "America/New_York",
-            "Australia/Lord_Howe",
-            "Asia/Kathmandu",
-            "UTC",
-        ]),
-        "[a-z\n]{0,20}",
-        0u64..3,
+        (
+            "[A-Za-z ]{0,12}",
+            any::<bool>(),
+            arb_start(),
+            1i64..200_000,
+            prop::sample::select(vec![
+                "Europe/Berlin",
+                "America/New_York",
+                "Australia/Lord_Howe",
+                "Asia/Kathmandu",
+                "UTC",
+            ]),
+        ),
+        (
+            "[a-z\n]{0,20}",
+            0u64..3,
+            prop_oneof![Just(String::new()), "[A-Za-z0-9 ,.-]{1,40}"],
+            prop_oneof![3 => Just(SyncStatus::Active), 1 => Just(SyncStatus::Cancelled)],
+            prop_oneof![
+                2 => Just(Vec::new()),
+                1 => Just(vec!["RRULE:FREQ=WEEKLY;BYDAY=MO,WE;COUNT=6".to_owned()]),
+                1 => Just(vec![
+                    "RRULE:FREQ=DAILY;INTERVAL=2".to_owned(),
+                    "EXDATE;TZID=Europe/Berlin:20260330T090000".to_owned(),
+                ]),
+            ],
+        ),
     )
-        .prop_map(|(title, all_day, start_min, len_min, zone, notes, days)| {
-            let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap()
-                + ChronoDuration::minutes(start_min);
-            let timing = if all_day {
-                let d = start.date_naive();
-                Timing::AllDay {
-                    start: d,
-                    end: d.checked_add_days(chrono::Days::new(days + 1)).unwrap(),
+        .prop_map(
+            |(
+                (title, all_day, start, len_min, zone),
+                (notes, days, location, status, recurrence),
+            )| {
+                let timing = if all_day {
+                    let d = start.date_naive();
+                    Timing::AllDay {
+                        start: d,
+                        end: d.checked_add_days(chrono::Days::new(days + 1)).unwrap(),
+                    }
+                } else {
+                    Timing::Timed {
+                        start,
+                        end: start + ChronoDuration::minutes(len_min),
+                    }
+                };
+                SyncFields {
+                    title,
+                    timing,
+                    timezone: zone.to_owned(),
+                    location,
+                    notes,
+                    status,
+                    recurrence,
                 }
-            } else {
-                Timing::Timed {
-                    start,
-                    end: start + ChronoDuration::minutes(len_min),
-                }
-            };
-            SyncFields {
-                title,
-                timing,
-                timezone: zone.to_owned(),
-                location: String::new(),
-                notes,
-                status: SyncStatus::Active,
-                recurrence: vec![],
-            }
-        })
+            },
+        )
 }
 
 proptest! {
@@ -383,10 +429,9 @@ proptest! {
 #[tokio::test]
 async fn bodies_work_against_the_emulator() {
     use bookline_core::google::{CalendarClient, Endpoints, StaticTokenSource};
-    use gcal_emulator::{Emulator, EmulatorOptions};
     use std::sync::Arc;
 
-    let emu = Emulator::start(EmulatorOptions::default()).await.unwrap();
+    let emu = crate::google::start().await;
     let account: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/_emulator/accounts", emu.base_url()))
         .json(&json!({"email": "sync@example.com"}))

@@ -278,10 +278,9 @@ async fn occurrence_round_trip_on_the_emulator() {
     use bookline_core::google::{CalendarClient, Endpoints, StaticTokenSource};
     use bookline_core::sync::mapping::{event_for_insert, google_side, patch_body, MappingContext};
     use bookline_core::sync::privacy::PrivacySettings;
-    use gcal_emulator::{Emulator, EmulatorOptions};
     use std::sync::Arc;
 
-    let emu = Emulator::start(EmulatorOptions::default()).await.unwrap();
+    let emu = crate::google::start().await;
     let account: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/_emulator/accounts", emu.base_url()))
         .json(&serde_json::json!({"email": "occ@example.com"}))

@@ -13,6 +13,64 @@ enum Edit {
     DeleteInCrm(usize),
     CancelInCrm(usize),
     DeleteInGoogle(usize),
+    ReshapeCrm(usize, Reshape),
+    ReshapeGoogle(usize, Reshape),
+}
+
+/// Edits of timing and recurrence, not only of text: moved, made all-day or timed again,
+/// made to repeat or not.
+#[derive(Debug, Clone, Copy)]
+enum Reshape {
+    Move(i64),
+    AllDay,
+    Timed,
+    Repeat,
+    StopRepeating,
+}
+
+fn arb_reshape() -> impl Strategy<Value = Reshape> {
+    prop_oneof![
+        (-3i64..=3).prop_map(Reshape::Move),
+        Just(Reshape::AllDay),
+        Just(Reshape::Timed),
+        Just(Reshape::Repeat),
+        Just(Reshape::StopRepeating),
+    ]
+}
+
+fn reshape(f: &mut SyncFields, r: Reshape) {
+    match (r, f.timing.clone()) {
+        (Reshape::Move(n), Timing::Timed { start, end }) => {
+            f.timing = Timing::Timed {
+                start: start + ChronoDuration::hours(n),
+                end: end + ChronoDuration::hours(n),
+            }
+        }
+        (Reshape::Move(n), Timing::AllDay { start, end }) => {
+            f.timing = Timing::AllDay {
+                start: start + ChronoDuration::days(n),
+                end: end + ChronoDuration::days(n),
+            }
+        }
+        (Reshape::AllDay, Timing::Timed { start, .. }) => {
+            let day = start.date_naive();
+            f.timing = Timing::AllDay {
+                start: day,
+                end: day + ChronoDuration::days(1),
+            }
+        }
+        (Reshape::Timed, Timing::AllDay { start, .. }) => {
+            let at = start.and_hms_opt(9, 0, 0).unwrap().and_utc();
+            f.timing = Timing::Timed {
+                start: at,
+                end: at + ChronoDuration::hours(1),
+            }
+        }
+        (Reshape::Repeat, _) => f.recurrence = vec!["RRULE:FREQ=WEEKLY;COUNT=4".to_owned()],
+        (Reshape::StopRepeating, _) => f.recurrence.clear(),
+        // Already all-day / already timed.
+        _ => {}
+    }
 }
 
 fn arb_edit() -> impl Strategy<Value = Edit> {
@@ -26,6 +84,8 @@ fn arb_edit() -> impl Strategy<Value = Edit> {
         (0..8usize).prop_map(Edit::DeleteInCrm),
         (0..8usize).prop_map(Edit::CancelInCrm),
         (0..8usize).prop_map(Edit::DeleteInGoogle),
+        (0..8usize, arb_reshape()).prop_map(|(i, r)| Edit::ReshapeCrm(i, r)),
+        (0..8usize, arb_reshape()).prop_map(|(i, r)| Edit::ReshapeGoogle(i, r)),
     ]
 }
 
@@ -85,22 +145,26 @@ impl Sides {
                 };
                 self.google.insert(id, g);
             }
-            Edit::RetitleCrm(i, _) | Edit::NotesCrm(i) if self.nth_live_crm(i).is_some() => {
+            Edit::RetitleCrm(i, _) | Edit::NotesCrm(i) | Edit::ReshapeCrm(i, _)
+                if self.nth_live_crm(i).is_some() =>
+            {
                 let id = self.nth_live_crm(i).unwrap();
                 let c = self.crm.get_mut(&id).unwrap();
                 match *e {
                     Edit::RetitleCrm(_, title) => c.fields.title = TITLES[title].into(),
+                    Edit::ReshapeCrm(_, r) => reshape(&mut c.fields, r),
                     _ => c.fields.notes = format!("crm note {now}"),
                 }
                 c.updated_at = now;
             }
-            Edit::RetitleGoogle(i, _) | Edit::NotesGoogle(i)
+            Edit::RetitleGoogle(i, _) | Edit::NotesGoogle(i) | Edit::ReshapeGoogle(i, _)
                 if self.nth_live_google(i).is_some() =>
             {
                 let id = self.nth_live_google(i).unwrap();
                 let g = self.google.get_mut(&id).unwrap();
                 match *e {
                     Edit::RetitleGoogle(_, title) => g.fields.title = TITLES[title].into(),
+                    Edit::ReshapeGoogle(_, r) => reshape(&mut g.fields, r),
                     _ => g.fields.notes = format!("google note {now}"),
                 }
                 g.updated = now;
