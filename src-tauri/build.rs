@@ -14,6 +14,7 @@ const COMMANDS: &[&str] = &[
     "set_appointment_status",
     "delete_appointment",
     "app_status",
+    "tray_word",
     "connect_google",
     "cancel_connect",
     "disconnect_google",

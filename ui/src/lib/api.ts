@@ -80,6 +80,7 @@ export const api = {
   setAppointmentStatus: (id: string, status: Status) => call<Appointment>('set_appointment_status', { id, status }),
   deleteAppointment: (id: string) => call<void>('delete_appointment', { id }),
   appStatus: () => call<AppStatus>('app_status'),
+  trayWord: () => call<string>('tray_word'),
   connectGoogle: () => call<AppStatus>('connect_google'),
   cancelConnect: () => call<void>('cancel_connect'),
   disconnectGoogle: (keepImported: boolean) => call<DisconnectReport>('disconnect_google', { keepImported }),
