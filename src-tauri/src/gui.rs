@@ -113,7 +113,7 @@ impl AppState {
     pub async fn stop(&self) {
         self.stopped
             .get_or_init(|| async {
-                tracing::info!("stopping sync");
+                tracing::info!("quitting: stopping sync");
                 stop_backfill(self).await;
                 // The pass in flight stops at its next write; a request hanging on a dead
                 // network is abandoned after a while (each write is its own transaction,
@@ -130,7 +130,7 @@ impl AppState {
                 {
                     tracing::warn!("the demo state was not saved in time");
                 }
-                tracing::info!("sync stopped");
+                tracing::info!("quitting: sync stopped");
             })
             .await;
     }
@@ -325,7 +325,11 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
         Ok(lock) => Some(lock),
         // The plugin, set up first below, hands over to the running window and exits.
         Err(InstanceLockError::Held { .. }) if hand_over => None,
-        Err(e) => return Err(e.into()),
+        // Also in the log: a GUI start on Windows has no stderr to show it.
+        Err(e) => {
+            tracing::error!("{e}");
+            return Err(e.into());
+        }
     };
     let mut builder = tauri::Builder::default();
     if hand_over {
@@ -404,7 +408,13 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
     // The plugin let this process go on, so the other window was on its way out (or is
     // not a window the plugin knows): the lock must be ours now, or this start ends.
     if instance_lock.is_none() {
-        instance_lock = Some(InstanceLock::acquire(&options.data_dir)?);
+        match InstanceLock::acquire(&options.data_dir) {
+            Ok(lock) => instance_lock = Some(lock),
+            Err(e) => {
+                tracing::error!("{e}");
+                return Err(e.into());
+            }
+        }
     }
     // Only now, after the single-instance plugin has let this process go on: a second
     // start must not open the store or start a sync loop, even briefly.
