@@ -38,3 +38,32 @@ tray synced '#2da44e' 'polyline 39,46 44,51 53,41'
 tray syncing '#1f6feb' 'arc 38,38 54,54 200,520'
 tray paused '#6e7781' 'line 42,40 42,52 line 50,40 50,52'
 tray attention '#d1242f' 'line 46,38 46,48 point 46,53'
+
+# Windows and macOS icons, from the drawing above at each size the OS asks for.
+# icon.ico: tauri_build embeds it in the Windows binary (the build fails without it);
+# ImageMagick writes the 256 px entry as PNG and the small ones as bitmaps.
+ico_pngs=()
+for s in 16 32 48 64 128 256; do
+  draw_app "$s" "ico-$s.png"
+  ico_pngs+=("ico-$s.png")
+done
+convert "${ico_pngs[@]}" icon.ico
+rm -f ico-*.png
+
+# icon.icns for the macOS bundle. Debian's icnsutils is not needed: an .icns is a header
+# and PNG chunks tagged by size (ic07 128, ic08 256, ic09 512, ic10 1024 = 512@2x,
+# ic11 32 = 16@2x, ic12 64 = 32@2x, ic13 256 = 128@2x, ic14 512 = 256@2x), which a few
+# lines of Python write.
+declare -A icns_types=([ic11]=32 [ic12]=64 [ic07]=128 [ic13]=256 [ic08]=256 [ic14]=512 [ic09]=512 [ic10]=1024)
+for type in "${!icns_types[@]}"; do draw_app "${icns_types[$type]}" "icns-$type.png"; done
+python3 - "${!icns_types[@]}" <<'PY'
+import struct, sys
+chunks = b""
+for icns_type in sorted(sys.argv[1:]):
+    with open(f"icns-{icns_type}.png", "rb") as png:
+        data = png.read()
+    chunks += icns_type.encode("ascii") + struct.pack(">I", 8 + len(data)) + data
+with open("icon.icns", "wb") as out:
+    out.write(b"icns" + struct.pack(">I", 8 + len(chunks)) + chunks)
+PY
+rm -f icns-*.png

@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "cancel_occurrence",
     "delete_occurrence",
     "app_status",
+    "tray_word",
     "connect_google",
     "cancel_connect",
     "disconnect_google",

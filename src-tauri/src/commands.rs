@@ -167,6 +167,13 @@ pub async fn app_status(state: State<'_, AppState>) -> Cmd<AppStatus> {
     state.app().status()
 }
 
+/// What this OS calls the place of the status icon ("tray"; "menu bar" on macOS), for
+/// the UI's sentences.
+#[tauri::command]
+pub fn tray_word() -> &'static str {
+    bookline_core::platform::tray_word(bookline_core::platform::Os::current())
+}
+
 /// The week view sends its window as RFC 3339 instants (with the user's offset).
 fn instant(value: &str, field: &str) -> Result<DateTime<Utc>, AppError> {
     DateTime::parse_from_rfc3339(value)

@@ -2,8 +2,10 @@
 //! the core context in managed state and registers the IPC commands.
 //!
 //! Lifecycle: closing the window hides it to the tray (sync and a running transfer go
-//! on); Quit in the tray menu stops the sync loop and exits. A second start of the app
-//! with the same data dir shows the running window instead.
+//! on); Quit in the tray menu stops the sync loop and exits, and so does every other way
+//! out the OS has (macOS Cmd+Q and Dock → Quit, Windows log-off: `RunEvent::Exit`). A
+//! second start of the app with the same data dir shows the running window instead, or
+//! says that it runs (`bookline_core::instance_lock`).
 
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
@@ -13,6 +15,9 @@ use std::time::{Duration, Instant};
 
 use bookline_core::app::{App, AppOptions, TransferTicket};
 use bookline_core::error::{AppError, ErrorCode};
+use bookline_core::instance_lock::{self, InstanceLock, InstanceLockError};
+use bookline_core::paths;
+use bookline_core::platform::Os;
 use bookline_core::runtime::SyncRuntimeHandle;
 use bookline_core::store::Store;
 use bookline_core::sync::backfill::{BackfillProgress, BackfillRequest, ProgressState};
@@ -35,6 +40,8 @@ pub const POLL_INTERVAL_ENV: &str = "BOOKLINE_POLL_INTERVAL_MS";
 const BACKFILL_STOP_WAIT: Duration = Duration::from_secs(10);
 /// How long Quit waits for the sync pass in flight to stop.
 const SYNC_STOP_WAIT: Duration = Duration::from_secs(10);
+/// How long Quit waits for the demo emulator's state to be written.
+const SAVE_STOP_WAIT: Duration = Duration::from_secs(5);
 
 /// How the window's process was started.
 pub struct GuiOptions {
@@ -57,6 +64,9 @@ pub struct AppState {
     connect: Mutex<Option<CancellationToken>>,
     /// Set by the first Quit; a second click (or a SIGTERM meanwhile) does nothing.
     quitting: AtomicBool,
+    /// The clean shutdown, run once whichever way out comes first (Quit, SIGTERM,
+    /// `RunEvent::Exit`); a later caller waits for the one under way.
+    stopped: tokio::sync::OnceCell<()>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -94,6 +104,35 @@ impl AppState {
         if let Some(token) = lock(&self.connect).take() {
             token.cancel();
         }
+    }
+
+    /// The clean shutdown, exactly once however many ways out are taken, each step
+    /// bounded: stop a running transfer (it keeps its place and resumes at the next
+    /// start), stop the sync loop (the pass in flight is cancelled between writes; the
+    /// outbox keeps what was not sent), save the demo emulator's state.
+    pub async fn stop(&self) {
+        self.stopped
+            .get_or_init(|| async {
+                tracing::info!("quitting: stopping sync");
+                stop_backfill(self).await;
+                // The pass in flight stops at its next write; a request hanging on a dead
+                // network is abandoned after a while (each write is its own transaction,
+                // and the outbox still holds what was not confirmed).
+                if tokio::time::timeout(SYNC_STOP_WAIT, self.runtime().shutdown())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("the sync pass did not stop in time; abandoned");
+                }
+                if tokio::time::timeout(SAVE_STOP_WAIT, self.app().shutdown())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("the demo state was not saved in time");
+                }
+                tracing::info!("quitting: sync stopped");
+            })
+            .await;
     }
 }
 
@@ -166,10 +205,8 @@ pub fn show_main_window(app: &AppHandle) {
     }
 }
 
-/// Quit from the tray (or SIGTERM, as a session logout sends): stop a running transfer
-/// (it keeps its place and resumes at the next start), stop the sync loop (the pass in
-/// flight is cancelled between writes; the outbox keeps what was not sent), save the demo
-/// emulator's state, then exit.
+/// Quit from the tray (or SIGTERM, as a session logout sends): the clean shutdown
+/// (`AppState::stop`), then exit.
 pub fn quit(app: &AppHandle) {
     if app
         .state::<AppState>()
@@ -180,22 +217,20 @@ pub fn quit(app: &AppHandle) {
     }
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        tracing::info!("quitting: stopping sync");
-        let state = app.state::<AppState>();
-        stop_backfill(&state).await;
-        // The pass in flight stops at its next write; a request hanging on a dead network
-        // is abandoned after a while (each write is its own transaction, and the outbox
-        // still holds what was not confirmed).
-        if tokio::time::timeout(SYNC_STOP_WAIT, state.runtime().shutdown())
-            .await
-            .is_err()
-        {
-            tracing::warn!("quitting: the sync pass did not stop in time; abandoned");
-        }
-        state.app().shutdown().await;
-        tracing::info!("quitting: sync stopped");
+        tracing::info!("quitting");
+        app.state::<AppState>().stop().await;
         app.exit(0);
     });
+}
+
+/// The event loop is ending — after Quit, or without it: macOS Cmd+Q and Dock → Quit,
+/// Windows log-off or shutdown, anything else that calls `exit`. The process ends when
+/// this returns, so the shutdown runs here, on this thread (each step is bounded); after
+/// Quit it is done already and this returns at once.
+fn stop_at_exit(app: &AppHandle) {
+    if let Some(state) = app.try_state::<AppState>() {
+        tauri::async_runtime::block_on(state.stop());
+    }
 }
 
 /// Cancels a running transfer and waits (bounded) until it has saved its place.
@@ -278,15 +313,35 @@ fn instance_id(data_dir: &std::path::Path) -> String {
 pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
     tracing::info!(demo = options.demo, "starting the window");
     let minimized = std::env::args_os().any(|a| a == MINIMIZED_ARG);
-    let instance = instance_id(&options.data_dir);
-    let app = tauri::Builder::default()
+    // One window per data dir: our lock decides; the single-instance plugin is only how a
+    // second start hands over (shows the running window and exits), where it can tell
+    // data dirs apart.
+    let hand_over = instance_lock::hand_over_possible(
+        Os::current(),
+        &options.data_dir,
+        paths::os_default_data_dir().as_deref(),
+    );
+    let mut instance_lock = match InstanceLock::acquire(&options.data_dir) {
+        Ok(lock) => Some(lock),
+        // The plugin, set up first below, hands over to the running window and exits.
+        Err(InstanceLockError::Held { .. }) if hand_over => None,
+        // Also in the log: a GUI start on Windows has no stderr to show it.
+        Err(e) => {
+            tracing::error!("{e}");
+            return Err(e.into());
+        }
+    };
+    let mut builder = tauri::Builder::default();
+    if hand_over {
         // First, so a second start hands over before anything else is set up.
-        .plugin(
+        builder = builder.plugin(
             tauri_plugin_single_instance::Builder::new()
-                .dbus_id(instance)
+                .dbus_id(instance_id(&options.data_dir))
                 .callback(|app, _args, _cwd| show_main_window(app))
                 .build(),
-        )
+        );
+    }
+    let app = builder
         .plugin(tauri_plugin_autostart::init(
             MacosLauncher::LaunchAgent,
             Some(vec![MINIMIZED_ARG]),
@@ -333,6 +388,7 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
             commands::cancel_occurrence,
             commands::delete_occurrence,
             commands::app_status,
+            commands::tray_word,
             commands::connect_google,
             commands::cancel_connect,
             commands::disconnect_google,
@@ -352,6 +408,17 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
             commands::activity_log,
         ])
         .build(tauri::generate_context!())?;
+    // The plugin let this process go on, so the other window was on its way out (or is
+    // not a window the plugin knows): the lock must be ours now, or this start ends.
+    if instance_lock.is_none() {
+        match InstanceLock::acquire(&options.data_dir) {
+            Ok(lock) => instance_lock = Some(lock),
+            Err(e) => {
+                tracing::error!("{e}");
+                return Err(e.into());
+            }
+        }
+    }
     // Only now, after the single-instance plugin has let this process go on: a second
     // start must not open the store or start a sync loop, even briefly.
     // Built on Tauri's own tokio runtime, which outlives the window: the demo emulator
@@ -377,6 +444,7 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
             runtime,
             connect: Mutex::new(None),
             quitting: AtomicBool::new(false),
+            stopped: tokio::sync::OnceCell::new(),
         })
     })?;
     app.manage(state);
@@ -396,15 +464,20 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
             window.hide()?;
         }
     }
-    app.run(|_app, event| {
-        if let RunEvent::ExitRequested {
+    app.run(|app, event| match event {
+        RunEvent::ExitRequested {
             code: None, api, ..
-        } = event
-        {
+        } => {
             // The last window closing is not a reason to stop: the app lives in the tray.
             api.prevent_exit();
         }
+        RunEvent::Exit => stop_at_exit(app),
+        // macOS: a click on the Dock icon or a second `open` while the window is hidden.
+        #[cfg(target_os = "macos")]
+        RunEvent::Reopen { .. } => show_main_window(app),
+        _ => {}
     });
+    drop(instance_lock);
     Ok(())
 }
 
@@ -432,6 +505,54 @@ mod tests {
         assert_eq!(notice.body, "0 created in Google, 7 in Bookline, 3 linked.");
         assert!(backfill_notice(&progress(ProgressState::Cancelled)).is_none());
         assert!(backfill_notice(&progress(ProgressState::Running)).is_none());
+    }
+
+    /// Quit's shutdown under way, then the OS ends the event loop (`RunEvent::Exit`):
+    /// the exit path must wait until the shutdown has finished (the process ends when it
+    /// returns), and the shutdown runs once.
+    #[tokio::test]
+    async fn the_exit_path_waits_for_the_one_clean_shutdown() {
+        use std::sync::atomic::AtomicUsize;
+        use std::sync::Arc;
+
+        let dir = tempfile::tempdir().unwrap();
+        let saves = Arc::new(AtomicUsize::new(0));
+        let counted = saves.clone();
+        let options = AppOptions {
+            secrets: Some(Arc::new(bookline_core::secrets::MemorySecretStore::new())),
+            on_shutdown: Some(Box::new(move || {
+                Box::pin(async move {
+                    // Saving the demo state takes a while.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    counted.fetch_add(1, Ordering::SeqCst);
+                })
+            })),
+            ..AppOptions::new(dir.path().to_path_buf())
+        };
+        let app = App::open(options).await.unwrap();
+        let runtime = app.spawn_runtime_every(None).unwrap();
+        let state = Arc::new(AppState {
+            app,
+            runtime,
+            connect: Mutex::new(None),
+            quitting: AtomicBool::new(false),
+            stopped: tokio::sync::OnceCell::new(),
+        });
+        let quit = tokio::spawn({
+            let state = state.clone();
+            async move { state.stop().await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        state.stop().await;
+        assert_eq!(
+            saves.load(Ordering::SeqCst),
+            1,
+            "the exit path returned early"
+        );
+        assert!(state.runtime().is_stopped());
+        quit.await.unwrap();
+        state.stop().await;
+        assert_eq!(saves.load(Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -1,7 +1,15 @@
 //! `bookline`: the desktop app when run without a subcommand, the headless CLI otherwise.
 //!
-//! No `windows_subsystem = "windows"` attribute: the same binary is a console program for
-//! the CLI, and hiding the console would swallow its output on Windows.
+//! On Windows this is a GUI program (`windows_subsystem = "windows"`): a console program
+//! gets a console window at every start — the login item's included — and closing that
+//! window kills Bookline without the clean Quit. A GUI program has nowhere to print, so
+//! on Windows the CLI is a second binary, `bookline-cli` (src/bin/bookline-cli.rs): the
+//! same program as a console program. Not one binary that attaches to its parent's
+//! console (`AttachConsole`) instead: cmd and PowerShell do not wait for a GUI program,
+//! so the prompt would come back before the output and `%ERRORLEVEL%` would not be
+//! Bookline's exit code, which breaks scripts; and it takes `unsafe` FFI, which the
+//! workspace forbids. See docs/platforms.md.
+#![cfg_attr(windows, windows_subsystem = "windows")]
 
 fn main() -> std::process::ExitCode {
     bookline_app::cli::main()

@@ -2,11 +2,12 @@
 //! (Linux delivers no click events on tray icons). The words and the state are pure
 //! functions of the runtime's `SyncLoopStatus`, tested below; the Tauri part only applies them.
 
+use bookline_core::platform::{click_opens_window, Os};
 use bookline_core::runtime::{SyncLoopStatus, SyncPhase};
 use chrono::{DateTime, Utc};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
-use tauri::tray::{TrayIcon, TrayIconBuilder};
+use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Wry};
 
 use crate::gui::{self, AppState};
@@ -142,6 +143,21 @@ struct Shown {
 }
 
 /// Builds the tray icon and its menu.
+/// A left click (on release, as Windows' own icons do) or a left double click.
+fn opens_window(event: &TrayIconEvent) -> bool {
+    matches!(
+        event,
+        TrayIconEvent::Click {
+            button: MouseButton::Left,
+            button_state: MouseButtonState::Up,
+            ..
+        } | TrayIconEvent::DoubleClick {
+            button: MouseButton::Left,
+            ..
+        }
+    )
+}
+
 pub fn create(app: &AppHandle) -> tauri::Result<Tray> {
     let open = MenuItem::with_id(app, MENU_OPEN, "Open Bookline", true, None::<&str>)?;
     let sync = MenuItem::with_id(app, MENU_SYNC, "Sync now", true, None::<&str>)?;
@@ -164,8 +180,13 @@ pub fn create(app: &AppHandle) -> tauri::Result<Tray> {
         .icon(icon(TrayState::Synced)?)
         .tooltip("Bookline")
         .menu(&menu)
-        .show_menu_on_left_click(true)
+        .show_menu_on_left_click(!click_opens_window(Os::current()))
         .on_menu_event(|app, event| on_menu(app, event.id().as_ref()))
+        .on_tray_icon_event(|tray, event| {
+            if click_opens_window(Os::current()) && opens_window(&event) {
+                gui::show_main_window(tray.app_handle());
+            }
+        })
         .build(app)?;
     Ok(Tray {
         icon,

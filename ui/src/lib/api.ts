@@ -88,6 +88,7 @@ export const api = {
   deleteOccurrence: (seriesId: string, originalStart: string, scope: OccurrenceScope) =>
     call<void>('delete_occurrence', { seriesId, originalStart, scope }),
   appStatus: () => call<AppStatus>('app_status'),
+  trayWord: () => call<string>('tray_word'),
   connectGoogle: () => call<AppStatus>('connect_google'),
   cancelConnect: () => call<void>('cancel_connect'),
   disconnectGoogle: (keepImported: boolean) => call<DisconnectReport>('disconnect_google', { keepImported }),

@@ -173,6 +173,11 @@ describe('settings changes', () => {
       'Bookline will start in the tray when you log in.',
     ]);
   });
+
+  it('says menu bar where the OS calls it that (macOS)', () => {
+    const [line] = explainSettingsChange(settings, { ...settings, start_at_login: true }, calendars, 'menu bar');
+    expect(line).toBe('Bookline will start in the menu bar when you log in.');
+  });
 });
 
 describe('title template', () => {

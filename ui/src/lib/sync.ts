@@ -143,7 +143,7 @@ function calendarName(id: string, calendars: CalendarChoice[]): string {
 }
 
 /** What saving `after` over `before` will mean, one sentence per change (empty: nothing changes). */
-export function explainSettingsChange(before: SyncSettings, after: SyncSettings, calendars: CalendarChoice[]): string[] {
+export function explainSettingsChange(before: SyncSettings, after: SyncSettings, calendars: CalendarChoice[], trayWord = 'tray'): string[] {
   const out: string[] = [];
   if (before.direction !== after.direction) {
     const g = writesToGoogle(after.direction);
@@ -176,7 +176,7 @@ export function explainSettingsChange(before: SyncSettings, after: SyncSettings,
     out.push('Events Bookline writes to Google from now on use the new title and lead details; events already sent keep theirs until they change.');
   }
   if (before.start_at_login !== after.start_at_login) {
-    out.push(after.start_at_login ? 'Bookline will start in the tray when you log in.' : 'Bookline will no longer start when you log in.');
+    out.push(after.start_at_login ? `Bookline will start in the ${trayWord} when you log in.` : 'Bookline will no longer start when you log in.');
   }
   return out;
 }

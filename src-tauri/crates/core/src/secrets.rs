@@ -15,6 +15,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{AppError, ErrorCode};
+use crate::platform::{keyring_store_name, Os};
 
 /// The keyring "service" under which every Bookline secret is filed; the "user" is the
 /// Google account's email.
@@ -171,20 +172,31 @@ impl SecretStore for KeyringSecretStore {
     }
 }
 
-/// Turns a keyring error into a sentence. Written out per variant because some variants
-/// carry the secret's bytes (`BadEncoding`, `BadDataFormat`), and their `Debug` must never
-/// reach a message or a log.
+/// Turns a keyring error into a sentence, naming this OS's keyring.
 fn keyring_error(error: &keyring::Error) -> AppError {
+    keyring_error_on(Os::current(), error)
+}
+
+/// Turns a keyring error into a sentence that names `os`'s own keyring, so the user knows
+/// where to look. Written out per variant because some variants carry the secret's bytes
+/// (`BadEncoding`, `BadDataFormat`), and their `Debug` must never reach a message or a log.
+fn keyring_error_on(os: Os, error: &keyring::Error) -> AppError {
     use keyring::Error as E;
     const UNAVAILABLE: &str = "The system keyring is not available";
-    const HOW: &str = "Bookline keeps your Google sign-in only in the system keyring \
-                       (Secret Service, e.g. GNOME Keyring or KWallet, on Linux); \
-                       start or unlock it and try again.";
+    let store = keyring_store_name(os);
+    let what_to_do = match os {
+        Os::Linux => "start or unlock it and try again",
+        // Credential Manager and the Keychain are always there; what fails is access.
+        Os::Windows | Os::MacOs => "check that it lets Bookline in and try again",
+    };
+    let how = format!(
+        "Bookline keeps your Google sign-in only in the system keyring ({store}); {what_to_do}."
+    );
     let message = match error {
-        E::NoDefaultStore => format!("{UNAVAILABLE}. {HOW}"),
-        E::PlatformFailure(inner) => format!("{UNAVAILABLE} ({inner}). {HOW}"),
+        E::NoDefaultStore => format!("{UNAVAILABLE}. {how}"),
+        E::PlatformFailure(inner) => format!("{UNAVAILABLE} ({inner}). {how}"),
         E::NoStorageAccess(inner) => {
-            format!("The system keyring is locked or refused access ({inner}). {HOW}")
+            format!("The system keyring is locked or refused access ({inner}). {how}")
         }
         E::NoEntry => "No saved sign-in was found in the system keyring.".to_owned(),
         E::BadEncoding(_) | E::BadDataFormat(_, _) => {
@@ -201,7 +213,7 @@ fn keyring_error(error: &keyring::Error) -> AppError {
         E::NotSupportedByStore(what) => {
             format!("The system keyring does not support this: {what}")
         }
-        _ => format!("{UNAVAILABLE}. {HOW}"),
+        _ => format!("{UNAVAILABLE}. {how}"),
     };
     AppError::new(ErrorCode::Keyring, message)
 }
@@ -301,6 +313,20 @@ mod tests {
         assert!(err
             .message
             .starts_with("The system keyring is not available"));
+    }
+
+    #[test]
+    fn the_keyring_message_names_the_store_of_each_os() {
+        let failure = || keyring::Error::NoStorageAccess("refused".into());
+        let windows = keyring_error_on(Os::Windows, &failure()).message;
+        assert!(windows.contains("Windows Credential Manager"), "{windows}");
+        assert!(!windows.contains("GNOME"), "{windows}");
+        let mac = keyring_error_on(Os::MacOs, &failure()).message;
+        assert!(mac.contains("Keychain Access"), "{mac}");
+        assert!(!mac.contains("GNOME"), "{mac}");
+        let linux = keyring_error_on(Os::Linux, &keyring::Error::NoDefaultStore).message;
+        assert!(linux.contains("GNOME Keyring"), "{linux}");
+        assert!(linux.contains("start or unlock it"), "{linux}");
     }
 
     #[test]

@@ -472,6 +472,8 @@ function dispatch(cmd: string, args: Record<string, unknown>): unknown {
       return null;
     case 'app_status':
       return appStatus();
+    case 'tray_word':
+      return 'tray';
     case 'connect_google':
       return connect();
     case 'cancel_connect':

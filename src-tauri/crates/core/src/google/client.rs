@@ -569,3 +569,99 @@ mod tests {
         assert!(!format!("{s:?}").contains("ya29"));
     }
 }
+
+#[cfg(test)]
+mod proxy_tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Instant;
+
+    use super::*;
+
+    /// Set in the child process of the proxy test: there the environment names the proxy.
+    const PROXY_CHILD_ENV: &str = "BOOKLINE_TEST_PROXY_CHILD";
+    const PROXY_TEST: &str = "google_requests_go_through_the_https_proxy_of_the_environment";
+
+    /// On a company network Google is reachable only through its proxy, so the client
+    /// must take the proxy from HTTPS_PROXY (a client built with `.no_proxy()` would
+    /// not). The environment is process-wide, so the request is made by a child process
+    /// (this test binary running this test, with the variable set) while this process
+    /// plays the proxy and checks that the child asked it for a tunnel to Google.
+    #[test]
+    fn google_requests_go_through_the_https_proxy_of_the_environment() {
+        if std::env::var_os(PROXY_CHILD_ENV).is_some() {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let http = CalendarClient::http_client().unwrap();
+                // The proxy refuses the tunnel; only the way the request went matters.
+                let _ = http
+                    .get("https://www.googleapis.com/calendar/v3/users/me/calendarList")
+                    .send()
+                    .await;
+            });
+            return;
+        }
+        let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = proxy.local_addr().unwrap();
+        proxy.set_nonblocking(true).unwrap();
+        let child_done = Arc::new(AtomicBool::new(false));
+        let proxy_side = {
+            let child_done = child_done.clone();
+            std::thread::spawn(move || {
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while !child_done.load(Ordering::SeqCst) && Instant::now() < deadline {
+                    let Ok((mut stream, _)) = proxy.accept() else {
+                        std::thread::sleep(Duration::from_millis(10));
+                        continue;
+                    };
+                    stream.set_nonblocking(false).unwrap();
+                    stream
+                        .set_read_timeout(Some(Duration::from_secs(10)))
+                        .unwrap();
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                        head.push(byte[0]);
+                    }
+                    let _ =
+                        stream.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+                    return Some(String::from_utf8_lossy(&head).into_owned());
+                }
+                None
+            })
+        };
+        let test_name = concat!(module_path!(), "::")
+            .split_once("::")
+            .map(|(_crate, path)| format!("{path}{PROXY_TEST}"))
+            .unwrap();
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+        child
+            .args(["--exact", &test_name, "--nocapture", "--test-threads=1"])
+            .env(PROXY_CHILD_ENV, "1")
+            .env("HTTPS_PROXY", format!("http://{address}"));
+        for unset in [
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "NO_PROXY",
+            "no_proxy",
+        ] {
+            child.env_remove(unset);
+        }
+        let status = child.status().unwrap();
+        child_done.store(true, Ordering::SeqCst);
+        assert!(status.success(), "the child test failed: {status}");
+        let head = proxy_side
+            .join()
+            .unwrap()
+            .expect("the request did not go to the HTTPS_PROXY");
+        assert!(
+            head.starts_with("CONNECT www.googleapis.com:443 HTTP/1.1\r\n"),
+            "{head}"
+        );
+    }
+}
