@@ -91,6 +91,16 @@ rss_kib() {
   done
   echo "$sum"
 }
+# The private part (heap, stacks): what the processes cost beyond shared library pages,
+# which RSS also counts and the kernel can drop and reread.
+anon_kib() {
+  local sum=0 p kb
+  for p in $(tree "$1"); do
+    kb=$(awk '/RssAnon/ {print $2}' /proc/"$p"/status 2>/dev/null || true)
+    sum=$((sum + ${kb:-0}))
+  done
+  echo "$sum"
+}
 webkit_count() {
   local n=0 p
   for p in $(tree "$1"); do
@@ -141,7 +151,7 @@ PY
 imported() { [ "$(db_count 2>/dev/null || echo 0)" -ge "$EVENTS" ]; }
 passes() { count "sync pass"; }
 passes_at_least() { [ "$(passes)" -ge "$1" ]; }
-row() { printf '  %-52s %6s MiB  %s\n' "$1" "$(mib "$2")" "${3:-}"; }
+row() { printf '  %-52s %6s MiB (anon %4s)  %s\n' "$1" "$(mib "$2")" "$(mib "$(anon_kib "$app")")" "${3:-}"; }
 
 start_app() {
   "$BOOKLINE_APP" --data-dir "$data" >"$work/app.out" 2>&1 &
@@ -215,8 +225,8 @@ for i in $(seq "$CYCLES"); do
   [ "$kb" -gt "$max" ] && max=$kb
 done
 sleep 8
-row "$CYCLES open/close cycles: in the tray after the 1st" "$first"
-row "                                after the last" "$last" "(max $(mib "$max") MiB; 10 s later $(mib "$(rss_kib "$app")") MiB)"
+printf '  %-52s %6s MiB, after the last %s MiB (max %s MiB; 10 s later %s MiB)\n' \
+  "$CYCLES open/close cycles: in the tray after the 1st" "$(mib "$first")" "$(mib "$last")" "$(mib "$max")" "$(mib "$(rss_kib "$app")")"
 printf '  %-52s %s\n' "reopen to first list paint (ms, app's clock)" "$(echo "$owns" | xargs -n1 | sort -n | awk '{a[NR]=$1} END {print "min " a[1] ", median " a[int((NR+1)/2)] ", max " a[NR]}')"
 printf '  %-52s %s\n' "second start to first list paint (ms)" "$(echo "$walls" | xargs -n1 | sort -n | awk '{a[NR]=$1} END {print "min " a[1] ", median " a[int((NR+1)/2)] ", max " a[NR]}')"
 kill -TERM "$app"

@@ -40,6 +40,10 @@ pub const POLL_INTERVAL_ENV: &str = "BOOKLINE_POLL_INTERVAL_MS";
 pub const KEEP_WINDOW_ENV: &str = "BOOKLINE_KEEP_WINDOW";
 /// How long Quit waits for a cancelled transfer to save its place.
 const BACKFILL_STOP_WAIT: Duration = Duration::from_secs(10);
+/// How long after the window is freed WebKit's idle network process is ended: its web
+/// process closes its page first.
+#[cfg(target_os = "linux")]
+const NETWORK_PROCESS_GRACE: Duration = Duration::from_secs(2);
 /// How long Quit waits for the sync pass in flight to stop.
 const SYNC_STOP_WAIT: Duration = Duration::from_secs(10);
 
@@ -221,6 +225,26 @@ fn build_main_window(app: &AppHandle) -> tauri::Result<WebviewWindow> {
         .ok_or(tauri::Error::WindowNotFound)?
         .clone();
     WebviewWindowBuilder::from_config(app, &config)?.build()
+}
+
+/// Once the window is freed, WebKit's network process goes too (see `webkit`): after its
+/// web process has closed the page, and only if no window was built meanwhile — checked
+/// on the main thread, where windows are built, so none can appear in between.
+#[cfg(target_os = "linux")]
+fn end_webkit_network_process_later(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(NETWORK_PROCESS_GRACE).await;
+        let handle = app.clone();
+        let queued = app.run_on_main_thread(move || {
+            if handle.webview_windows().is_empty() {
+                crate::webkit::end_network_processes();
+            }
+        });
+        if let Err(e) = queued {
+            tracing::warn!("WebKit's network process is left running: {e}");
+        }
+    });
 }
 
 /// Whether closing the window keeps it (hidden) instead of freeing it: only for the
@@ -491,6 +515,8 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
             ..
         } => {
             tracing::info!("window closed and freed");
+            #[cfg(target_os = "linux")]
+            end_webkit_network_process_later(app);
             // On disk now, not only at Quit: a logout or crash later keeps the size.
             if let Err(e) = app.save_window_state(WINDOW_STATE) {
                 tracing::warn!("the window's size and position were not saved: {e}");
