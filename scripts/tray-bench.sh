@@ -47,7 +47,7 @@ DESKTOP_LOG_DIR="$work/desktop" start_desktop
 
 "$BOOKLINE_APP" emulator --port 0 >"$work/emulator.out" 2>&1 &
 for _ in $(seq 300); do
-  base=$(sed -n 's/^listening on //p' "$work/emulator.out")
+  base=$(sed -n 's/^listening on //p' "$work/emulator.out" 2>/dev/null || true)
   [ -n "$base" ] && break
   sleep 0.1
 done
@@ -64,7 +64,7 @@ export BOOKLINE_POLL_INTERVAL_MS=$POLL_MS BOOKLINE_LOG="info,bookline_core::runt
 "$BOOKLINE_APP" --data-dir "$data" connect --no-browser >"$work/connect.out" 2>&1 &
 connect=$!
 for _ in $(seq 300); do
-  url=$(sed -n 's/^Open this URL: //p' "$work/connect.out")
+  url=$(sed -n 's/^Open this URL: //p' "$work/connect.out" 2>/dev/null || true)
   [ -n "$url" ] && break
   sleep 0.1
 done

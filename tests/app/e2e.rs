@@ -1184,7 +1184,13 @@ async fn closing_the_window_frees_webkit_and_reopening_shows_what_synced() {
         process_tree(app.pid())
     );
 
-    wm_close(&app.window().expect("a window"));
+    // The user gives the window a size of their own; it comes back with the window.
+    let window = app.window().expect("a window");
+    resize(&window, 900, 620);
+    wait_until_long("the new size", || {
+        (window_size(&window) == Some((900, 620))).then_some(())
+    });
+    wm_close(&window);
     wait_until_long("the window to go", || app.window().is_none().then_some(()));
     wait_until_long("the WebKit processes to end", || {
         webkit_processes(app.pid()).is_empty().then_some(())
@@ -1221,10 +1227,15 @@ async fn closing_the_window_frees_webkit_and_reopening_shows_what_synced() {
 
     // Open Bookline in the tray builds the window again; its list holds the new event.
     tray.click("Open Bookline");
-    wait_until_long("the window built again", || app.window());
+    let window = wait_until_long("the window built again", || app.window());
     wait_until_long("the reopened list", || {
         (lists_shown(&app.log()) == [0, 1]).then_some(())
     });
+    assert_eq!(
+        window_size(&window),
+        Some((900, 620)),
+        "the window came back at another size"
+    );
     assert!(!webkit_processes(app.pid()).is_empty());
 
     // Again, reopened by a second start this time (it hands over and exits).
@@ -1250,6 +1261,35 @@ async fn closing_the_window_frees_webkit_and_reopening_shows_what_synced() {
     let status = wait_until_long("the app to exit after Quit", || app.exited());
     assert!(status.success(), "Quit ended with {status}");
     emulator.shutdown().await;
+}
+
+/// Resizes a window the way a user's drag does (through the window manager).
+fn resize(window: &str, width: u32, height: u32) {
+    let status = Command::new("wmctrl")
+        .args([
+            "-i",
+            "-r",
+            window,
+            "-e",
+            &format!("0,-1,-1,{width},{height}"),
+        ])
+        .status()
+        .expect("wmctrl runs");
+    assert!(status.success(), "wmctrl -e on {window}: {status}");
+}
+
+/// A window's size as the window manager reports it (`wmctrl -l -G`).
+fn window_size(window: &str) -> Option<(u32, u32)> {
+    let out = Command::new("wmctrl").args(["-l", "-G"]).output().ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let id = u64::from_str_radix(fields.first()?.trim_start_matches("0x"), 16).ok()?;
+            let wanted = u64::from_str_radix(window.trim_start_matches("0x"), 16).ok()?;
+            (id == wanted)
+                .then(|| Some((fields.get(4)?.parse().ok()?, fields.get(5)?.parse().ok()?)))?
+        })
 }
 
 /// The appointment counts of the app's "list shown" log lines, one per window built.
