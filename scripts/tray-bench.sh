@@ -248,4 +248,14 @@ tray_before=$(rss_kib "$app")
 row "in the tray (hidden), after $POLLS polls" "$tray_before" "($(webkit_count "$app") WebKit processes)"
 kill -TERM "$app"
 wait "$app" || true
+
+# ---- started at login: no window until one is opened ---------------------------------
+"$BOOKLINE_APP" --data-dir "$data" --minimized >"$work/app.out" 2>&1 &
+app=$!
+p0=$(passes)
+wait_for "$POLLS polls" $((POLLS * POLL_MS / 1000 * 3 + 60)) passes_at_least $((p0 + POLLS))
+echo "started at login (--minimized), the same $EVENTS appointments:"
+row "in the tray, never opened, after $POLLS polls" "$(rss_kib "$app")" "($(webkit_count "$app") WebKit processes)"
+kill -TERM "$app"
+wait "$app" || true
 echo "in the tray with $EVENTS linked appointments: before $(mib "$tray_before") MiB, after $(mib "$tray_after") MiB (target <= 100 MiB)"
