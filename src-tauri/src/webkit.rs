@@ -53,10 +53,14 @@ pub fn end_network_processes() {
         if !is_network_process(&comm) {
             continue;
         }
-        // kill(1) rather than libc: the workspace forbids unsafe code.
+        // kill(1) rather than libc: the workspace forbids unsafe code. Its output goes
+        // nowhere: it must not hold the app's stdout or stderr (a caller's pipe).
         match std::process::Command::new("kill")
             .arg("-TERM")
             .arg(pid.to_string())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .status()
         {
             Ok(status) if status.success() => {
