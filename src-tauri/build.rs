@@ -7,6 +7,7 @@
 /// run time with "not allowed", which the e2e test would catch.
 const COMMANDS: &[&str] = &[
     "list_appointments",
+    "list_shown",
     "week_occurrences",
     "get_appointment",
     "create_appointment",

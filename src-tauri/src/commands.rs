@@ -43,6 +43,18 @@ pub async fn list_appointments(
         .map_err(report)
 }
 
+/// The window's list has painted its first page: logged with the time since the window
+/// was asked for (the reopen time `scripts/tray-bench.sh` reads), and how many
+/// appointments the list holds.
+#[tauri::command]
+pub async fn list_shown(state: State<'_, AppState>, total: u64) -> Cmd<()> {
+    tracing::info!(
+        "list shown after {} ms ({total} appointments)",
+        state.since_window_asked().as_millis()
+    );
+    Ok(())
+}
+
 #[tauri::command]
 pub async fn week_occurrences(
     state: State<'_, AppState>,

@@ -1,11 +1,14 @@
 //! The desktop app: builds the Tauri app with its plugins, the tray and the window, puts
 //! the core context in managed state and registers the IPC commands.
 //!
-//! Lifecycle: closing the window hides it to the tray (sync and a running transfer go
-//! on); Quit in the tray menu stops the sync loop and exits, and so does every other way
-//! out the OS has (macOS Cmd+Q and Dock → Quit, Windows log-off: `RunEvent::Exit`). A
-//! second start of the app with the same data dir shows the running window instead, or
-//! says that it runs (`bookline_core::instance_lock`).
+//! Lifecycle: closing the window destroys it — the webview and its WebKit processes go,
+//! which is most of what Bookline costs — while sync, a running transfer and the tray go
+//! on; Open Bookline (tray), a second start with the same data dir, or `show_main_window`
+//! from anywhere builds it again on the same state. Quit in the tray menu stops the sync
+//! loop and exits, and so does every other way out the OS has (macOS Cmd+Q and Dock →
+//! Quit, Windows log-off: `RunEvent::Exit`). Started at login (`--minimized`), no window
+//! exists until one is opened. A second start with the same data dir shows the running
+//! window instead, or says that it runs (`bookline_core::instance_lock`).
 
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
@@ -22,8 +25,10 @@ use bookline_core::runtime::SyncRuntimeHandle;
 use bookline_core::store::Store;
 use bookline_core::sync::backfill::{BackfillProgress, BackfillRequest, ProgressState};
 use tauri::webview::PageLoadEvent;
-use tauri::{AppHandle, Manager, RunEvent, WindowEvent};
+use tauri::{AppHandle, Manager, RunEvent, WebviewWindow, WebviewWindowBuilder, WindowEvent};
 use tauri_plugin_autostart::{MacosLauncher, ManagerExt as _};
+use tauri_plugin_notification::NotificationExt as _;
+use tauri_plugin_window_state::{AppHandleExt as _, StateFlags};
 use tokio_util::sync::CancellationToken;
 
 use crate::demo::google::{DemoConsent, DemoEnvironment};
@@ -36,8 +41,15 @@ const MAIN_WINDOW: &str = "main";
 /// Replaces the saved poll interval (at least 15 s) with this many milliseconds: for the
 /// end-to-end tests and the idle measurement, which need many polls in little time.
 pub const POLL_INTERVAL_ENV: &str = "BOOKLINE_POLL_INTERVAL_MS";
+/// Set to `1`, closing the window only hides it, as Bookline did before issue 19: the
+/// benchmark measures both ways in the same run (`scripts/tray-bench.sh`).
+pub const KEEP_WINDOW_ENV: &str = "BOOKLINE_KEEP_WINDOW";
 /// How long Quit waits for a cancelled transfer to save its place.
 const BACKFILL_STOP_WAIT: Duration = Duration::from_secs(10);
+/// How long after the window is freed WebKit's idle network process is ended: its web
+/// process closes its page first.
+#[cfg(target_os = "linux")]
+const NETWORK_PROCESS_GRACE: Duration = Duration::from_secs(2);
 /// How long Quit waits for the sync pass in flight to stop.
 const SYNC_STOP_WAIT: Duration = Duration::from_secs(10);
 /// How long Quit waits for the demo emulator's state to be written.
@@ -67,6 +79,9 @@ pub struct AppState {
     /// The clean shutdown, run once whichever way out comes first (Quit, SIGTERM,
     /// `RunEvent::Exit`); a later caller waits for the one under way.
     stopped: tokio::sync::OnceCell<()>,
+    /// When the window now loading was asked for: its load and first list paint are
+    /// logged against it (the benchmark's reopen time).
+    window_asked: Mutex<Instant>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -134,6 +149,11 @@ impl AppState {
             })
             .await;
     }
+
+    /// Time since the window now loading was asked for.
+    pub fn since_window_asked(&self) -> Duration {
+        lock(&self.window_asked).elapsed()
+    }
 }
 
 /// Runs a claimed transfer to its end (`App::transfer`), reporting every page to the
@@ -190,19 +210,87 @@ pub fn backfill_notice(progress: &BackfillProgress) -> Option<Notice> {
     }
 }
 
-/// Shows, unminimizes and focuses the main window.
+/// Shows, unminimizes and focuses the main window, building it first when there is none
+/// (closed to the tray, or started at login). The one way every front opens the window:
+/// the tray, a second start, a notification, the platform's reopen.
 pub fn show_main_window(app: &AppHandle) {
     if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
-        let shown = window
-            .show()
-            .and_then(|()| window.unminimize())
-            .and_then(|()| window.set_focus());
-        if let Err(e) = shown {
-            tracing::warn!("the window could not be shown: {e}");
-        }
-        // While hidden it was not sent the sync state (see events::spawn_status_watcher).
+        show(&window);
+        // While hidden (BOOKLINE_KEEP_WINDOW) it was not sent the sync state (see
+        // events::spawn_status_watcher); a new window asks for it when it mounts.
         events::status_changed(app);
+        return;
     }
+    if let Some(state) = app.try_state::<AppState>() {
+        *lock(&state.window_asked) = Instant::now();
+    }
+    // Built off the main thread: the builder hands the work to the event loop and waits,
+    // which is safe from any thread, while building inline in a menu or D-Bus handler on
+    // the main thread deadlocks on Windows (tauri#4121).
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        match build_main_window(&app) {
+            Ok(_) => tracing::info!("window built"),
+            // Two quick requests raced; the first one's window is there now.
+            Err(tauri::Error::WindowLabelAlreadyExists(_))
+            | Err(tauri::Error::WebviewLabelAlreadyExists(_)) => {
+                if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+                    show(&window);
+                }
+            }
+            Err(e) => tracing::warn!("the window could not be built: {e}"),
+        }
+    });
+}
+
+fn show(window: &WebviewWindow) {
+    let shown = window
+        .show()
+        .and_then(|()| window.unminimize())
+        .and_then(|()| window.set_focus());
+    if let Err(e) = shown {
+        tracing::warn!("the window could not be shown: {e}");
+    }
+}
+
+/// The main window as tauri.conf.json describes it (`"create": false`: nothing is built
+/// at start-up). The window-state plugin restores its size and position as it appears.
+fn build_main_window(app: &AppHandle) -> tauri::Result<WebviewWindow> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == MAIN_WINDOW)
+        .ok_or(tauri::Error::WindowNotFound)?
+        .clone();
+    WebviewWindowBuilder::from_config(app, &config)?.build()
+}
+
+/// Once the window is freed, WebKit's network process goes too (see `webkit`): after its
+/// web process has closed the page, and only if no window was built meanwhile — checked
+/// on the main thread, where windows are built, so none can appear in between.
+#[cfg(target_os = "linux")]
+fn end_webkit_network_process_later(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(NETWORK_PROCESS_GRACE).await;
+        let handle = app.clone();
+        let queued = app.run_on_main_thread(move || {
+            if handle.webview_windows().is_empty() {
+                crate::webkit::end_network_processes();
+            }
+        });
+        if let Err(e) = queued {
+            tracing::warn!("WebKit's network process is left running: {e}");
+        }
+    });
+}
+
+/// Whether closing the window keeps it (hidden) instead of freeing it: only for the
+/// benchmark's "before" figure.
+fn keep_window_on_close(value: Option<&std::ffi::OsStr>) -> bool {
+    value.is_some_and(|v| v == "1")
 }
 
 /// Quit from the tray (or SIGTERM, as a session logout sends): the clean shutdown
@@ -307,12 +395,20 @@ fn instance_id(data_dir: &std::path::Path) -> String {
     format!("app.bookline.desktop.d{:016x}", hasher.finish())
 }
 
+/// What the window-state plugin keeps. Visibility is not restored: a window hidden to the
+/// tray at quit time (BOOKLINE_KEEP_WINDOW) must not make the next start invisible.
+const WINDOW_STATE: StateFlags = StateFlags::all().difference(StateFlags::VISIBLE);
+
 /// Opens the main window (declared in tauri.conf.json) and runs until Quit.
 /// `started` is when the process began, for the start-up time in the log (the benchmark
 /// reads it from there).
 pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
     tracing::info!(demo = options.demo, "starting the window");
     let minimized = std::env::args_os().any(|a| a == MINIMIZED_ARG);
+    let keep_window = keep_window_on_close(std::env::var_os(KEEP_WINDOW_ENV).as_deref());
+    if keep_window {
+        tracing::info!("closing the window hides it ({KEEP_WINDOW_ENV}=1)");
+    }
     // One window per data dir: our lock decides; the single-instance plugin is only how a
     // second start hands over (shows the running window and exits), where it can tell
     // data dirs apart.
@@ -349,35 +445,40 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(
-            // Visibility is not restored: a window hidden to the tray at quit time must
-            // not make the next start invisible.
+            // Size and position are kept while the window is closed (the plugin caches
+            // them at CloseRequested; saved to disk at Destroyed and Exit) and restored
+            // when it is built again.
             tauri_plugin_window_state::Builder::default()
-                .with_state_flags(
-                    tauri_plugin_window_state::StateFlags::all()
-                        .difference(tauri_plugin_window_state::StateFlags::VISIBLE),
-                )
+                .with_state_flags(WINDOW_STATE)
                 .build(),
         )
-        .on_window_event(|window, event| {
+        .on_window_event(move |window, event| {
             if let WindowEvent::CloseRequested { api, .. } = event {
-                // Close means "to the tray": sync and a running transfer go on.
-                api.prevent_close();
-                if let Err(e) = window.hide() {
-                    tracing::warn!("the window could not hide: {e}");
+                // Close means "to the tray": sync and a running transfer go on. The window
+                // itself is freed (nothing is prevented) unless the benchmark keeps it.
+                if keep_window {
+                    api.prevent_close();
+                    if let Err(e) = window.hide() {
+                        tracing::warn!("the window could not hide: {e}");
+                    }
                 }
             }
         })
         .on_page_load(move |webview, payload| {
             if payload.event() == PageLoadEvent::Finished {
+                let asked = webview
+                    .try_state::<AppState>()
+                    .map_or_else(|| started.elapsed(), |s| s.since_window_asked());
                 tracing::info!(
                     window = webview.label(),
                     "window loaded after {} ms",
-                    started.elapsed().as_millis()
+                    asked.as_millis()
                 );
             }
         })
         .invoke_handler(tauri::generate_handler![
             commands::list_appointments,
+            commands::list_shown,
             commands::week_occurrences,
             commands::get_appointment,
             commands::create_appointment,
@@ -445,6 +546,7 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
             connect: Mutex::new(None),
             quitting: AtomicBool::new(false),
             stopped: tokio::sync::OnceCell::new(),
+            window_asked: Mutex::new(started),
         })
     })?;
     app.manage(state);
@@ -457,12 +559,21 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
         Err(e) => tracing::warn!("no tray icon: {e}"),
     }
     events::spawn_status_watcher(handle.clone());
+    // Every notification Bookline sends asks the user to open it: a click does.
+    let opener = handle.clone();
+    if let Err(e) = handle
+        .notification()
+        .on_action(move |_| show_main_window(&opener))
+    {
+        tracing::warn!("notification clicks will not open the window: {e}");
+    }
     #[cfg(unix)]
     quit_on_sigterm(handle);
-    if minimized {
-        if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
-            window.hide()?;
-        }
+    // Started at login: the tray only; no webview (nor WebKit process) until it is opened.
+    if !minimized {
+        show_main_window(handle);
+        // The time to the window is the process's, as before this window was lazy.
+        *lock(&app.state::<AppState>().window_asked) = started;
     }
     app.run(|app, event| match event {
         RunEvent::ExitRequested {
@@ -475,6 +586,18 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
         // macOS: a click on the Dock icon or a second `open` while the window is hidden.
         #[cfg(target_os = "macos")]
         RunEvent::Reopen { .. } => show_main_window(app),
+        RunEvent::WindowEvent {
+            event: WindowEvent::Destroyed,
+            ..
+        } => {
+            tracing::info!("window closed and freed");
+            #[cfg(target_os = "linux")]
+            end_webkit_network_process_later(app);
+            // On disk now, not only at Quit: a logout or crash later keeps the size.
+            if let Err(e) = app.save_window_state(WINDOW_STATE) {
+                tracing::warn!("the window's size and position were not saved: {e}");
+            }
+        }
         _ => {}
     });
     drop(instance_lock);
@@ -537,6 +660,7 @@ mod tests {
             connect: Mutex::new(None),
             quitting: AtomicBool::new(false),
             stopped: tokio::sync::OnceCell::new(),
+            window_asked: Mutex::new(Instant::now()),
         });
         let quit = tokio::spawn({
             let state = state.clone();
@@ -553,6 +677,15 @@ mod tests {
         quit.await.unwrap();
         state.stop().await;
         assert_eq!(saves.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn only_the_benchmark_switch_keeps_the_window() {
+        use std::ffi::OsStr;
+        assert!(keep_window_on_close(Some(OsStr::new("1"))));
+        assert!(!keep_window_on_close(Some(OsStr::new("0"))));
+        assert!(!keep_window_on_close(Some(OsStr::new(""))));
+        assert!(!keep_window_on_close(None));
     }
 
     #[test]

@@ -9,3 +9,5 @@ pub mod events;
 pub mod gui;
 pub mod logging;
 pub mod tray;
+#[cfg(target_os = "linux")]
+pub mod webkit;

@@ -1024,8 +1024,8 @@ struct WebDriver {
 }
 
 impl Drop for WebDriver {
-    /// Closing the window only hides Bookline to the tray, so the app outlives its
-    /// WebDriver session; stop it, or it keeps the test run's output pipe open.
+    /// Closing the window leaves Bookline in the tray, so the app outlives its WebDriver
+    /// session; stop it, or it keeps the test run's output pipe open.
     fn drop(&mut self) {
         stop_apps_using(&self.data_dir);
     }
@@ -1477,6 +1477,196 @@ async fn the_app_lives_in_the_tray() {
         "the sync loop was not stopped before exiting"
     );
     emulator.shutdown().await;
+}
+
+/// Closing the window frees it (issue 19): the webview's WebKit processes end, the app
+/// stays in the tray and keeps syncing (a Google change reaches SQLite), and the window
+/// built again — from the tray menu, then by a second start — lists it. Each close frees
+/// WebKit again. The list's content is read from the app's log line for the first list
+/// paint (its count), not through WebDriver: a WebDriver session belongs to the window it
+/// started with and ends when that window is destroyed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, a session bus with a tray host, a window manager and a Secret Service: run by `make test`"]
+async fn closing_the_window_frees_webkit_and_reopening_shows_what_synced() {
+    let email = "tray-free@example.com";
+    let emulator = gcal_emulator::Emulator::start(gcal_emulator::EmulatorOptions::default())
+        .await
+        .expect("the emulator starts");
+    let google = Google::new(emulator.base_url());
+    google.control("accounts", json!({ "email": email })).await;
+    google.control("consent", json!({ "auto": "allow" })).await;
+    let data = tempfile::tempdir().expect("temp dir");
+    connect_through_cli(data.path(), &google).await;
+
+    let app = TrayApp::start(data.path(), &google.base, &[]);
+    let tray = wait_until_long("the tray item", || TrayItem::of(app.pid()));
+    wait_until_long("the first list paint", || {
+        (lists_shown(&app.log()) == [0]).then_some(())
+    });
+    assert!(
+        !webkit_processes(app.pid()).is_empty(),
+        "no WebKit process under the app while its window is open: {:?}",
+        process_tree(app.pid())
+    );
+
+    // The user gives the window a size of their own; it comes back with the window.
+    let window = app.window().expect("a window");
+    resize(&window, 900, 620);
+    wait_until_long("the new size", || {
+        (window_size(&window) == Some((900, 620))).then_some(())
+    });
+    wm_close(&window);
+    wait_until_long("the window to go", || app.window().is_none().then_some(()));
+    wait_until_long("the WebKit processes to end", || {
+        webkit_processes(app.pid()).is_empty().then_some(())
+    });
+    assert!(app.is_running(), "closing the window ended the app");
+    assert!(app.log().contains("window closed and freed"));
+
+    // Sync goes on without a window: a change made in Google reaches SQLite.
+    let start = chrono::Utc::now() + chrono::Duration::days(2);
+    google
+        .control(
+            &format!("events/{email}"),
+            json!({
+                "summary": "Booked while the window was freed",
+                "start": {"dateTime": start.to_rfc3339()},
+                "end": {"dateTime": (start + chrono::Duration::hours(1)).to_rfc3339()},
+            }),
+        )
+        .await;
+    let db = rusqlite::Connection::open_with_flags(
+        data.path().join("bookline.sqlite3"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("the database file opens");
+    wait_until_long("the Google event in SQLite", || {
+        db.query_row(
+            "SELECT COUNT(*) FROM appointments WHERE title = 'Booked while the window was freed' AND origin = 'google'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .ok()
+        .filter(|n| *n == 1)
+    });
+
+    // Open Bookline in the tray builds the window again; its list holds the new event.
+    tray.click("Open Bookline");
+    let window = wait_until_long("the window built again", || app.window());
+    wait_until_long("the reopened list", || {
+        (lists_shown(&app.log()) == [0, 1]).then_some(())
+    });
+    assert_eq!(
+        window_size(&window),
+        Some((900, 620)),
+        "the window came back at another size"
+    );
+    assert!(!webkit_processes(app.pid()).is_empty());
+
+    // Again, reopened by a second start this time (it hands over and exits).
+    wm_close(&app.window().expect("a window"));
+    wait_until_long("the WebKit processes to end again", || {
+        webkit_processes(app.pid()).is_empty().then_some(())
+    });
+    let mut second = KillOnDrop(app.command().spawn().expect("a second start"));
+    let status = wait_until_long("the second start to exit", || {
+        second.0.try_wait().expect("second start waitable")
+    });
+    assert!(status.success(), "the second start failed: {status}");
+    wait_until_long("the window built by the second start", || app.window());
+    wait_until_long("the list again", || {
+        (lists_shown(&app.log()) == [0, 1, 1]).then_some(())
+    });
+    wm_close(&app.window().expect("a window"));
+    wait_until_long("the WebKit processes to end a third time", || {
+        webkit_processes(app.pid()).is_empty().then_some(())
+    });
+
+    tray.click("Quit");
+    let status = wait_until_long("the app to exit after Quit", || app.exited());
+    assert!(status.success(), "Quit ended with {status}");
+    emulator.shutdown().await;
+}
+
+/// Resizes a window the way a user's drag does (through the window manager).
+fn resize(window: &str, width: u32, height: u32) {
+    let status = Command::new("wmctrl")
+        .args([
+            "-i",
+            "-r",
+            window,
+            "-e",
+            &format!("0,-1,-1,{width},{height}"),
+        ])
+        .status()
+        .expect("wmctrl runs");
+    assert!(status.success(), "wmctrl -e on {window}: {status}");
+}
+
+/// A window's size as the window manager reports it (`wmctrl -l -G`).
+fn window_size(window: &str) -> Option<(u32, u32)> {
+    let out = Command::new("wmctrl").args(["-l", "-G"]).output().ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let id = u64::from_str_radix(fields.first()?.trim_start_matches("0x"), 16).ok()?;
+            let wanted = u64::from_str_radix(window.trim_start_matches("0x"), 16).ok()?;
+            (id == wanted)
+                .then(|| Some((fields.get(4)?.parse().ok()?, fields.get(5)?.parse().ok()?)))?
+        })
+}
+
+/// The appointment counts of the app's "list shown" log lines, one per window built.
+fn lists_shown(log: &str) -> Vec<u64> {
+    log.lines()
+        .filter_map(|line| {
+            let rest = &line[line.find("list shown after ")?..];
+            let open = rest.find('(')?;
+            rest[open + 1..].split_whitespace().next()?.parse().ok()
+        })
+        .collect()
+}
+
+/// A process and all its descendants (WebKit's processes may sit under a sandbox).
+fn process_tree(pid: u32) -> Vec<u32> {
+    let mut all = vec![pid];
+    let mut next = 0;
+    while next < all.len() {
+        let parent = all[next];
+        next += 1;
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{parent}/task")) else {
+            continue;
+        };
+        for task in tasks.filter_map(Result::ok) {
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            all.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
+        }
+    }
+    all
+}
+
+/// The WebKit processes (web, network, GPU) under the app.
+fn webkit_processes(pid: u32) -> Vec<String> {
+    process_tree(pid)
+        .into_iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| name.contains("WebKit"))
+        .collect()
+}
+
+#[test]
+fn the_list_shown_lines_give_their_counts() {
+    let log = "2026-12-02T21:00:00Z  INFO bookline_app::commands: list shown after 412 ms (0 appointments)\n\
+               other line\n\
+               2026-12-02T21:01:00Z  INFO bookline_app::commands: list shown after 380 ms (10000 appointments)\n";
+    assert_eq!(lists_shown(log), [0, 10000]);
 }
 
 /// Quit in the demo saves the built-in emulator's state at once: a Google-side change made

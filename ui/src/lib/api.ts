@@ -74,6 +74,7 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export const api = {
   listAppointments: (query: ListQuery) => call<AppointmentPage>('list_appointments', { query }),
+  listShown: (total: number) => call<void>('list_shown', { total }),
   weekOccurrences: (from: string, to: string) => call<Occurrence[]>('week_occurrences', { from, to }),
   getAppointment: (id: string) => call<Appointment>('get_appointment', { id }),
   createAppointment: (input: AppointmentInput) => call<Appointment>('create_appointment', { input }),

@@ -433,6 +433,8 @@ function dispatch(cmd: string, args: Record<string, unknown>): unknown {
   switch (cmd) {
     case 'list_appointments':
       return list(args.query as ListQuery);
+    case 'list_shown':
+      return null;
     case 'week_occurrences':
       return occurrences(String(args.from), String(args.to));
     case 'get_appointment':
