@@ -7,6 +7,12 @@
 #   APPIMAGE=1 scripts/package.sh   also an AppImage, when the tools the bundler downloads
 #                                   for it (linuxdeploy, from GitHub) can be fetched;
 #                                   otherwise it says so and the run still succeeds
+#   PACKAGE_PROFILE=debug scripts/package.sh
+#                                   bundles the debug binary the tests already built
+#                                   (target/debug/bookline) into target/debug/bundle/ —
+#                                   the same bundler and package, without a release build
+#                                   (CI's package test: a release build would add many
+#                                   minutes on two cores)
 #
 # A publisher builds the Google OAuth client in with BOOKLINE_GOOGLE_CLIENT_ID and
 # BOOKLINE_GOOGLE_CLIENT_SECRET set in the environment of this script (see the README).
@@ -24,27 +30,46 @@ if [ ! -x "$TAURI" ]; then
   echo "package: the Tauri CLI is missing; run scripts/setup.sh (npm ci in ui/)" >&2
   exit 1
 fi
-BUNDLE_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/release/bundle"
+PROFILE=${PACKAGE_PROFILE:-release}
+BUNDLE_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE/bundle"
+# The UI is built here (or, for debug, was built before the binary); the CLI would run
+# beforeBuildCommand from ui/ (the directory of the package.json it finds), where
+# `npm --prefix ui` does not resolve.
+NO_BEFORE_BUILD='{"build":{"beforeBuildCommand":""}}'
 
 started=$SECONDS
-say "building the UI"
-npm --prefix ui run build
-# The UI is built above; the CLI would run beforeBuildCommand from ui/ (the directory of
-# the package.json it finds), where `npm --prefix ui` does not resolve.
-say "release build and .deb + .rpm ($("$TAURI" --version))"
 rm -rf "$BUNDLE_DIR/deb" "$BUNDLE_DIR/rpm"
-"$TAURI" build --ci --bundles deb,rpm --config '{"build":{"beforeBuildCommand":""}}'
+case "$PROFILE" in
+  release)
+    say "building the UI"
+    npm --prefix ui run build
+    say "release build and .deb + .rpm ($("$TAURI" --version))"
+    "$TAURI" build --ci --bundles deb,rpm --config "$NO_BEFORE_BUILD"
+    ;;
+  debug)
+    binary="${CARGO_TARGET_DIR:-$ROOT/target}/debug/bookline"
+    [ -x "$binary" ] || { echo "package: no $binary; build it first (cargo build)" >&2; exit 1; }
+    say ".deb + .rpm of the debug binary built before ($("$TAURI" --version))"
+    "$TAURI" bundle --ci --debug --bundles deb,rpm --config "$NO_BEFORE_BUILD"
+    ;;
+  *)
+    echo "package: PACKAGE_PROFILE is release or debug, not $PROFILE" >&2
+    exit 2
+    ;;
+esac
 say "built in $((SECONDS - started)) s"
 
 if [ "${APPIMAGE:-0}" = 1 ]; then
   # The bundler downloads linuxdeploy and its plugins from GitHub, outside any package
   # registry: where that is not reachable there is no AppImage, and that is not an error.
   say "AppImage (downloads linuxdeploy from GitHub)"
-  if "$TAURI" bundle --ci --bundles appimage --config '{"build":{"beforeBuildCommand":""}}'; then
+  debug_flag=()
+  [ "$PROFILE" = debug ] && debug_flag=(--debug)
+  if "$TAURI" bundle --ci "${debug_flag[@]}" --bundles appimage --config "$NO_BEFORE_BUILD"; then
     say "AppImage: $(ls "$BUNDLE_DIR"/appimage/*.AppImage)"
   else
     say "AppImage skipped: the bundler could not fetch or run its AppImage tools" \
-      "(linuxdeploy from github.com). The .deb and .rpm above are complete."
+      "(linuxdeploy from github.com); the .deb and .rpm are complete."
   fi
 fi
 
@@ -55,7 +80,8 @@ rpm=$(ls "$BUNDLE_DIR"/rpm/*.rpm)
 unpacked=$(mktemp -d)
 trap 'rm -rf "$unpacked"' EXIT
 dpkg-deb -x "$deb" "$unpacked"
-outside=$(dpkg-deb -c "$deb" | awk '{print $6}' | grep -v '^\./$' | grep -v '^\./usr/' || true)
+# (Paths in the archive are relative: `usr/bin/bookline`, or `./usr/…` from other tools.)
+outside=$(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./||' | grep -v '^$' | grep -v '^usr\(/\|$\)' || true)
 if [ -n "$outside" ]; then
   echo "package: files outside /usr in $deb:" >&2
   echo "$outside" >&2
@@ -70,6 +96,6 @@ ls "$unpacked"/usr/share/icons/hicolor/*/apps/bookline.png >/dev/null
 say "$deb ($(du -k "$deb" | cut -f1) KiB)"
 dpkg-deb -f "$deb" Package Version Architecture Depends Recommends Installed-Size |
   sed 's/^/  /'
-dpkg-deb -c "$deb" | awk '$6 !~ /\/$/ {printf "  %9d  %s\n", $3, $6}'
+dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {printf "  %10d  /%s\n", $3, $6}'
 say "$rpm ($(du -k "$rpm" | cut -f1) KiB)"
 say "done in $((SECONDS - started)) s"

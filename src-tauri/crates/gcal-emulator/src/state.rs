@@ -166,6 +166,11 @@ pub struct Data {
     pub access_ttl_secs: u64,
     /// `Some("allow")`, `Some("deny")` or `None` (show the page and wait for a click).
     pub consent_auto: Option<String>,
+    /// Google's granular consent: the scopes the user leaves ticked (space-separated), or
+    /// `None` for everything the app asked for. The code and the token response carry
+    /// only those asked for that are also ticked.
+    #[serde(default)]
+    pub consent_scopes: Option<String>,
 }
 
 impl Default for Data {
@@ -181,6 +186,7 @@ impl Default for Data {
             etag_counter: 0,
             access_ttl_secs: DEFAULT_ACCESS_TTL_SECS,
             consent_auto: None,
+            consent_scopes: None,
         }
     }
 }
