@@ -49,14 +49,15 @@ impl DailyCap {
                 noticed: false,
             };
         }
-        if self.written + len <= self.limit {
+        // Once the day is over its limit, a shorter line must not slip in after the notice.
+        if self.noticed {
+            Admit::Drop
+        } else if self.written + len <= self.limit {
             self.written += len;
             Admit::Write
-        } else if !self.noticed {
+        } else {
             self.noticed = true;
             Admit::Notice
-        } else {
-            Admit::Drop
         }
     }
 }
@@ -154,6 +155,7 @@ mod tests {
         assert_eq!(cap.admit(day(2), 10), Admit::Write);
         assert_eq!(cap.admit(day(2), 1), Admit::Notice);
         assert_eq!(cap.admit(day(2), 1), Admit::Drop);
+        assert_eq!(cap.admit(day(2), 0), Admit::Drop);
         assert_eq!(cap.admit(day(3), 60), Admit::Write);
         assert_eq!(cap.admit(day(3), 40), Admit::Write);
         assert_eq!(cap.admit(day(3), 1), Admit::Notice);
