@@ -267,7 +267,44 @@ async fn use_my_own_google_client() {
     assert!(saved.contains("1-desktop.apps.googleusercontent.com"));
     wd.screenshot(&screenshot_path("own-client-connected.png"))
         .await;
+
+    // About: the version and the data folder; Copy diagnostics copies (or, without
+    // clipboard access in this webview, shows the text to copy) — no client secret in it.
+    wd.find("open-about").await.click(&wd).await;
+    let version = wd.wait_for("about-version").await.text_content(&wd).await;
+    assert_eq!(version.trim(), env!("CARGO_PKG_VERSION"));
+    wd.find("copy-diagnostics").await.click(&wd).await;
+    let outcome = wd
+        .poll("diagnostics copied or shown", || async {
+            if let Some(text) = wd.try_find("diagnostics-text").await {
+                return Some(wd_value(&wd, &text).await);
+            }
+            let button = wd.find("copy-diagnostics").await.text_content(&wd).await;
+            (button.trim() == "Copied").then(String::new)
+        })
+        .await;
+    // Empty: the clipboard took it ("Copied"); else the text shown to copy by hand.
+    if !outcome.is_empty() {
+        assert!(outcome.contains("Google account: connected"), "{outcome}");
+        assert!(!outcome.contains("GOCSPX"), "{outcome}");
+        assert!(!outcome.contains("demo@example.com"), "{outcome}");
+    }
+    wd.screenshot(&screenshot_path("about.png")).await;
     wd.close().await;
+}
+
+/// A form control's current value (the `value` property: a textarea's text is not an
+/// attribute).
+async fn wd_value(wd: &WebDriver, element: &Element) -> String {
+    wd.call(
+        reqwest::Method::GET,
+        &format!("/element/{}/property/value", element.0),
+        None,
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
 }
 
 #[tokio::test]
