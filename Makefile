@@ -7,7 +7,7 @@ SHELL := /bin/bash
 # Where setup.sh puts rustup's cargo and a private Node when the system lacks them.
 export PATH := $(HOME)/.cargo/bin:$(HOME)/.local/node/bin:$(PATH)
 
-.PHONY: demo test bench setup ui icons soak
+.PHONY: demo test bench setup ui icons soak package
 
 demo: ui
 	scripts/demo.sh
@@ -23,6 +23,11 @@ bench: ui
 # compared field by field (seeded: SOAK_SEED=N make soak repeats a run).
 soak: setup
 	scripts/soak.sh
+
+# Linux packages: .deb and .rpm in target/release/bundle/ (release build, Tauri's bundler
+# from npm). `make package APPIMAGE=1` adds an AppImage where its tools can be fetched.
+package: setup
+	APPIMAGE=$(APPIMAGE) scripts/package.sh
 
 setup:
 	scripts/setup.sh

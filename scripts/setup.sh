@@ -14,7 +14,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # a private D-Bus session), ImageMagick for screenshots, a Python venv for the emulator's
 # compatibility suite; and a minimal desktop for the tray tests and screenshot
 # (scripts/desktop-session.sh): openbox, xfce4-panel's system tray (a StatusNotifierItem
-# host), wmctrl/xdotool to close windows and click the tray, a notification daemon.
+# host), wmctrl/xdotool to close windows and click the tray, a notification daemon; and
+# desktop-file-validate and jq for the package and its test (scripts/package*.sh).
 APT_PACKAGES=(
   build-essential curl ca-certificates pkg-config
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
@@ -24,6 +25,7 @@ APT_PACKAGES=(
   imagemagick python3-venv
   openbox xfce4-panel wmctrl xdotool notification-daemon x11-xserver-utils
   gcc-mingw-w64-x86-64
+  desktop-file-utils jq
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

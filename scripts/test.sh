@@ -98,5 +98,16 @@ step "end-to-end: the real window through tauri-driver + WebKitWebDriver, the tr
 xvfb-run -a -s "-screen 0 1366x900x24" bash -c \
   ". scripts/desktop-session.sh && DESKTOP_LOG_DIR=target/e2e/desktop start_desktop && $(declare -f run_e2e); run_e2e"
 
+# ---- the installed package (issue #16) --------------------------------------------------
+# Bundles the app the tests above built into a .deb with Tauri's bundler (the release build
+# of `make package` would add many minutes on two cores), installs it with apt, runs the
+# installed /usr/bin/bookline on the same kind of desktop (window, tray, start at login),
+# removes it, and checks the user's data stays. SKIP_PACKAGE_TEST=1 leaves it out.
+if [ "${SKIP_PACKAGE_TEST:-0}" != 1 ]; then
+  step "the installed package: bundle the .deb, apt-get install, run, apt-get remove"
+  PACKAGE_PROFILE=debug scripts/package-test.sh
+fi
+# ---- end of the installed package ----------------------------------------------------------
+
 step "done"
 printf '\033[1mtest:\033[0m all checks passed in %dm%02ds\n' "$((SECONDS / 60))" "$((SECONDS % 60))"

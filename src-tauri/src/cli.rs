@@ -90,6 +90,9 @@ pub enum Command {
     Backfill(google::BackfillArgs),
     /// Remove Google Account: stop syncing and forget the sign-in.
     Disconnect(google::DisconnectArgs),
+    /// What support needs to know (version, OS, folders, connection, last sync, latest
+    /// errors), to paste into a message. Holds no token and no appointment contents.
+    Diagnostics,
 }
 
 #[derive(Debug, Args)]
@@ -354,6 +357,7 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
         Some(Command::Sync(args)) => google::sync(&target(&cli_target)?, &args),
         Some(Command::Backfill(args)) => google::backfill(&target(&cli_target)?, &args),
         Some(Command::Disconnect(args)) => google::disconnect(&target(&cli_target)?, &args),
+        Some(Command::Diagnostics) => google::diagnostics(&target(&cli_target)?),
         None => {
             let data_dir = resolve_data_dir(cli.data_dir)?;
             let _log = logging::init(&paths::log_dir(&data_dir));

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use bookline_core::account::{AppStatus, CalendarChoice, DisconnectReport};
+use bookline_core::diagnostics::AboutInfo;
 use bookline_core::error::{AppError, ErrorCode};
 use bookline_core::model::{
     Appointment, AppointmentId, AppointmentInput, AppointmentPage, ListQuery, Occurrence,
@@ -244,6 +245,31 @@ pub async fn connect_google(app: AppHandle, state: State<'_, AppState>) -> Cmd<A
         .await;
     state.end_connect();
     let status = result?;
+    events::status_changed(&app);
+    Ok(status)
+}
+
+/// The About dialog: version, data folder, log file.
+#[tauri::command]
+pub async fn about(state: State<'_, AppState>) -> Cmd<AboutInfo> {
+    Ok(state.app().about(env!("CARGO_PKG_VERSION")))
+}
+
+/// **Copy diagnostics**: the text `bookline diagnostics` prints.
+#[tauri::command]
+pub async fn diagnostics(state: State<'_, AppState>) -> Cmd<String> {
+    state.app().diagnostics(env!("CARGO_PKG_VERSION"))
+}
+
+/// **Use my own Google client…**: the text of the JSON file the user chose in the window
+/// (read there, so no file dialog plugin and no file system access for the webview).
+#[tauri::command]
+pub async fn use_google_client(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    json: String,
+) -> Cmd<AppStatus> {
+    let status = state.app().use_google_client_file(&json)?;
     events::status_changed(&app);
     Ok(status)
 }

@@ -24,6 +24,7 @@ use bookline_core::platform::Os;
 use bookline_core::runtime::SyncRuntimeHandle;
 use bookline_core::store::Store;
 use bookline_core::sync::backfill::{BackfillProgress, BackfillRequest, ProgressState};
+use bookline_core::sync::settings;
 use tauri::webview::PageLoadEvent;
 use tauri::{AppHandle, Manager, RunEvent, WebviewWindow, WebviewWindowBuilder, WindowEvent};
 use tauri_plugin_autostart::{MacosLauncher, ManagerExt as _};
@@ -387,6 +388,29 @@ pub fn apply_start_at_login(app: &AppHandle, on: bool) -> Result<(), AppError> {
     })
 }
 
+/// Start at login saved on (by `bookline settings --start-at-login true`, or in the
+/// window) makes sure the login item exists and starts this binary: after a reinstall to
+/// another place it would otherwise start a path that is gone. Only ever adds: a data dir
+/// with the setting off (a test's, a benchmark's) must not remove the login item of the
+/// user's own Bookline. The demo never touches it.
+fn ensure_login_item(app: &AppHandle) {
+    let state = app.state::<AppState>();
+    let wanted = match state
+        .store()
+        .and_then(|store| settings::load(store).map_err(commands::report))
+    {
+        Ok(saved) => saved.start_at_login,
+        Err(e) => {
+            tracing::warn!("start at login not checked: {e}");
+            return;
+        }
+    };
+    if wanted {
+        // The error is logged inside; the app runs without the login item.
+        let _ = apply_start_at_login(app, true);
+    }
+}
+
 /// One running Bookline per data dir: the demo (its own data dir) and the real app may
 /// run side by side, and so may tests with their temporary data dirs.
 fn instance_id(data_dir: &std::path::Path) -> String {
@@ -491,6 +515,9 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
             commands::app_status,
             commands::tray_word,
             commands::connect_google,
+            commands::use_google_client,
+            commands::about,
+            commands::diagnostics,
             commands::cancel_connect,
             commands::disconnect_google,
             commands::list_calendars,
@@ -557,6 +584,9 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
         }
         // No tray host (a bare X server): the app still works from its window.
         Err(e) => tracing::warn!("no tray icon: {e}"),
+    }
+    if !options.demo {
+        ensure_login_item(handle);
     }
     events::spawn_status_watcher(handle.clone());
     // Every notification Bookline sends asks the user to open it: a click does.

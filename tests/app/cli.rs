@@ -1600,3 +1600,55 @@ fn the_login_items_minimized_flag_is_accepted() {
     );
     assert_eq!(all(dir.path()), Vec::<Value>::new());
 }
+
+/// Support: `--version`, and `diagnostics` with the facts support needs and no appointment
+/// contents; `settings --start-at-login` saves the setting the window applies.
+#[test]
+fn version_diagnostics_and_start_at_login() {
+    let dir = data_dir();
+    let dir = dir.path();
+    let version = bookline(dir, &["--version"]);
+    assert!(version.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("bookline {}", env!("CARGO_PKG_VERSION"))
+    );
+
+    bookline_json(
+        dir,
+        &[
+            "appointments",
+            "add",
+            "--json",
+            "--title",
+            "Secret deal with Initech",
+            "--start",
+            "2030-05-06T10:00",
+            "--end",
+            "2030-05-06T11:00",
+        ],
+    );
+    let out = bookline(dir, &["diagnostics"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for fact in [
+        format!("Bookline: {}", env!("CARGO_PKG_VERSION")),
+        format!("Data folder: {}", dir.display()),
+        format!("Log folder: {}", dir.join("logs").display()),
+        "Google account: not connected".to_owned(),
+        "Last sync: never".to_owned(),
+        "Recent errors: none".to_owned(),
+    ] {
+        assert!(text.contains(&fact), "{fact:?} missing in:\n{text}");
+    }
+    assert!(!text.contains("Initech"), "{text}");
+
+    let saved = bookline_json(dir, &["settings", "--start-at-login", "true", "--json"]);
+    assert_eq!(saved["start_at_login"], true);
+    let shown = bookline(dir, &["settings"]);
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("Start at login: yes"));
+}

@@ -192,6 +192,121 @@ async fn the_dialog_refuses_an_empty_title() {
 /// the browser: `curl -sL` follows the authorization URL, auto-consent redirects to the
 /// app's loopback listener), Synchronize Google Calendar with B (Google → Bookline),
 /// preview, run, summary, the imported rows; then Remove Google Account.
+/// No Google client configured: the Connect page explains it and offers **Use my own
+/// Google client…**. A Web client's file is refused with its sentence (nothing saved);
+/// Google Cloud's Desktop download is saved and Connect goes on to the connected account.
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver and a Secret Service: run by `make test`"]
+async fn use_my_own_google_client() {
+    let emulator = gcal_emulator::Emulator::start(gcal_emulator::EmulatorOptions {
+        seed_demo: true,
+        ..Default::default()
+    })
+    .await
+    .expect("the emulator starts");
+    let base = emulator.base_url().to_owned();
+    let consent = reqwest::Client::new()
+        .post(format!("{base}/_emulator/consent"))
+        .json(&json!({"auto": "allow"}))
+        .send()
+        .await
+        .expect("the emulator answers");
+    assert!(consent.status().is_success(), "auto-consent: {consent:?}");
+
+    let web = r#"{"web":{"client_id":"1-web.apps.googleusercontent.com","client_secret":"GOCSPX-w","redirect_uris":["https://example.com/cb"]}}"#;
+    let desktop = r#"{"installed":{"client_id":"1-desktop.apps.googleusercontent.com","project_id":"bookline","auth_uri":"https://accounts.google.com/o/oauth2/auth","token_uri":"https://oauth2.googleapis.com/token","client_secret":"GOCSPX-d","redirect_uris":["http://localhost"]}}"#;
+
+    let data = tempfile::tempdir().expect("temp dir");
+    let driver = TauriDriver::start_with_env(&[
+        ("BOOKLINE_GOOGLE_BASE_URL", base.as_str()),
+        ("BOOKLINE_GOOGLE_CLIENT_ID", ""),
+        ("BOOKLINE_GOOGLE_CLIENT_SECRET", ""),
+        (
+            "BOOKLINE_OPEN_URL_COMMAND",
+            "curl -sSL --max-time 30 -o /dev/null",
+        ),
+    ]);
+    let wd = WebDriver::session(&driver, data.path()).await;
+
+    wd.wait_for("authenticate-google").await.click(&wd).await;
+    wd.wait_for("connect-setup").await;
+    wd.wait_for("use-own-client").await;
+    wd.choose_file("client-file-input", "client_secret_web.json", web)
+        .await;
+    let refused = wd
+        .poll("the refusal of the Web client", || async {
+            let error = wd.try_find("client-file-error").await?;
+            let text = error.text_content(&wd).await;
+            (!text.trim().is_empty()).then_some(text)
+        })
+        .await;
+    assert!(refused.contains("Web application"), "{refused}");
+    assert!(!data.path().join("google-client.json").exists());
+    wd.screenshot(&screenshot_path("own-client-wrong-file.png"))
+        .await;
+
+    wd.choose_file("client-file-input", "client_secret_desktop.json", desktop)
+        .await;
+    wd.poll("the connected account", || async {
+        if let Some(error) = wd.try_find("connect-error").await {
+            let text = error.text_content(&wd).await;
+            if !text.trim().is_empty() {
+                panic!("connecting failed: {text}");
+            }
+        }
+        let account = wd.try_find("google-account").await?;
+        account
+            .text_content(&wd)
+            .await
+            .contains("demo@example.com")
+            .then_some(())
+    })
+    .await;
+    let saved = std::fs::read_to_string(data.path().join("google-client.json"))
+        .expect("the client file is saved in the data dir");
+    assert!(saved.contains("1-desktop.apps.googleusercontent.com"));
+    wd.screenshot(&screenshot_path("own-client-connected.png"))
+        .await;
+
+    // About: the version and the data folder; Copy diagnostics copies (or, without
+    // clipboard access in this webview, shows the text to copy) — no client secret in it.
+    wd.find("open-about").await.click(&wd).await;
+    let version = wd.wait_for("about-version").await.text_content(&wd).await;
+    assert_eq!(version.trim(), env!("CARGO_PKG_VERSION"));
+    wd.find("copy-diagnostics").await.click(&wd).await;
+    let outcome = wd
+        .poll("diagnostics copied or shown", || async {
+            if let Some(text) = wd.try_find("diagnostics-text").await {
+                return Some(wd_value(&wd, &text).await);
+            }
+            let button = wd.find("copy-diagnostics").await.text_content(&wd).await;
+            (button.trim() == "Copied").then(String::new)
+        })
+        .await;
+    // Empty: the clipboard took it ("Copied"); else the text shown to copy by hand.
+    if !outcome.is_empty() {
+        assert!(outcome.contains("Google account: connected"), "{outcome}");
+        assert!(!outcome.contains("GOCSPX"), "{outcome}");
+        assert!(!outcome.contains("demo@example.com"), "{outcome}");
+    }
+    wd.screenshot(&screenshot_path("about.png")).await;
+    wd.close().await;
+}
+
+/// A form control's current value (the `value` property: a textarea's text is not an
+/// attribute).
+async fn wd_value(wd: &WebDriver, element: &Element) -> String {
+    wd.call(
+        reqwest::Method::GET,
+        &format!("/element/{}/property/value", element.0),
+        None,
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
 #[tokio::test]
 #[ignore = "needs a display, tauri-driver, WebKitWebDriver and a Secret Service: run by `make test`"]
 async fn connect_backfill_and_remove_google() {
@@ -1216,6 +1331,28 @@ impl WebDriver {
             )
             .await;
         assert_eq!(result, json!(value), "setting {test_id}");
+    }
+
+    /// A file chooser is the desktop's dialog, out of WebDriver's reach: hand the file
+    /// input the chosen file as the dialog would (a `File` with `content`) and fire the
+    /// `change` the page listens to.
+    async fn choose_file(&self, test_id: &str, name: &str, content: &str) {
+        let element = self.find(test_id).await;
+        let script = "const [el, name, text] = arguments; \
+            const files = new DataTransfer(); \
+            files.items.add(new File([text], name, {type: 'application/json'})); \
+            el.files = files.files; \
+            const chosen = el.files.length; \
+            el.dispatchEvent(new Event('change', {bubbles: true})); \
+            return chosen;";
+        let result = self
+            .call(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(json!({"script": script, "args": [{ELEMENT_KEY: element.0}, name, content]})),
+            )
+            .await;
+        assert_eq!(result, json!(1), "choosing {name} in {test_id}: {result}");
     }
 
     async fn screenshot(&self, path: &Path) {

@@ -104,6 +104,10 @@ pub struct SettingsArgs {
     /// Put the lead's phone into the Google event's description.
     #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
     pub include_lead_phone: Option<bool>,
+    /// Start Bookline hidden in the tray when you log in. The login item belongs to the
+    /// desktop app: the window adds it when it next starts (or at once, when changed there).
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub start_at_login: Option<bool>,
     /// Print the settings as JSON.
     #[arg(long)]
     pub json: bool,
@@ -262,6 +266,14 @@ pub fn status(target: &Target, args: &JsonArgs) -> anyhow::Result<()> {
     })
 }
 
+/// `bookline diagnostics`: the same text as the window's Copy diagnostics.
+pub fn diagnostics(target: &Target) -> anyhow::Result<()> {
+    with_app(target, "diagnostics", async |app| {
+        print!("{}", app.diagnostics(env!("CARGO_PKG_VERSION"))?);
+        Ok(())
+    })
+}
+
 fn describe_status(s: &AppStatus) -> String {
     let mut text = String::new();
     match (&s.email, s.connected) {
@@ -344,6 +356,9 @@ pub fn settings(target: &Target, args: &SettingsArgs) -> anyhow::Result<()> {
         if let Some(v) = args.include_lead_phone {
             wanted.include_lead_phone = v;
         }
+        if let Some(v) = args.start_at_login {
+            wanted.start_at_login = v;
+        }
         if wanted == current {
             if args.json {
                 return print_json(&current);
@@ -401,7 +416,7 @@ fn describe_settings(s: &SyncSettings) -> String {
     format!(
         "Direction: {}\nCalendar: {}\nPoll interval: {} s\nTitle template: {}\n\
          Lead name in Google events: {}\nLead email in Google events: {}\n\
-         Lead phone in Google events: {}\n",
+         Lead phone in Google events: {}\nStart at login: {}\n",
         direction_words(s.direction),
         s.calendar_id,
         s.poll_interval_secs,
@@ -409,6 +424,7 @@ fn describe_settings(s: &SyncSettings) -> String {
         yes_no(s.include_lead_name),
         yes_no(s.include_lead_email),
         yes_no(s.include_lead_phone),
+        yes_no(s.start_at_login),
     )
 }
 
@@ -476,7 +492,15 @@ fn change_meaning(old: &SyncSettings, new: &SyncSettings) -> Vec<String> {
         ));
     }
     if old.start_at_login != new.start_at_login {
-        lines.push(format!("Start at login: {}.", yes_no(new.start_at_login)));
+        lines.push(if new.start_at_login {
+            "Bookline will start in the tray when you log in (the app adds the login item \
+             when it next starts)."
+                .to_owned()
+        } else {
+            "Start at login: no. The app no longer adds its login item; turning it off in \
+             the window's Calendar Sync Settings also removes one already there."
+                .to_owned()
+        });
     }
     lines
 }

@@ -22,6 +22,7 @@ import type { BackfillRequest } from './bindings/BackfillRequest';
 import type { BackfillPreview } from './bindings/BackfillPreview';
 import type { BackfillProgress } from './bindings/BackfillProgress';
 import type { CalendarChoice } from './bindings/CalendarChoice';
+import type { AboutInfo } from './bindings/AboutInfo';
 import type { ConnectWaiting } from './bindings/ConnectWaiting';
 import type { DisconnectReport } from './bindings/DisconnectReport';
 import type { SyncReport } from './bindings/SyncReport';
@@ -92,6 +93,9 @@ export const api = {
   trayWord: () => call<string>('tray_word'),
   connectGoogle: () => call<AppStatus>('connect_google'),
   cancelConnect: () => call<void>('cancel_connect'),
+  useGoogleClient: (json: string) => call<AppStatus>('use_google_client', { json }),
+  about: () => call<AboutInfo>('about'),
+  diagnostics: () => call<string>('diagnostics'),
   disconnectGoogle: (keepImported: boolean) => call<DisconnectReport>('disconnect_google', { keepImported }),
   listCalendars: () => call<CalendarChoice[]>('list_calendars'),
   getSyncSettings: () => call<SyncSettings>('get_sync_settings'),

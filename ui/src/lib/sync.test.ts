@@ -128,6 +128,7 @@ describe('connect errors', () => {
     expect(connectErrorText({ code: 'internal', message: 'Google said: access_denied' }).title).toBe('Access was not allowed');
     const conf = connectErrorText({ code: 'configuration', message: 'No Google OAuth client is configured.' });
     expect(conf.body).toContain('BOOKLINE_GOOGLE_CLIENT_ID');
+    expect(conf.body).toContain('Use my own Google client…');
     expect(conf.body).toContain('bookline demo');
     expect(connectErrorText({ code: 'network', message: 'Connection refused.' }).body).toContain('Connection refused.');
   });

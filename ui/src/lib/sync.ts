@@ -122,7 +122,7 @@ export function connectErrorText(e: AppError): ErrorText {
     case 'configuration':
       return {
         title: 'No Google sign-in is set up for Bookline',
-        body: `${msg ? `${msg} ` : ''}Set BOOKLINE_GOOGLE_CLIENT_ID and BOOKLINE_GOOGLE_CLIENT_SECRET to a Google Cloud “Desktop app” client (the README explains how) and restart Bookline, or try everything with the built-in emulator: bookline demo.`,
+        body: `${msg ? `${msg} ` : ''}Choose a Google Cloud “Desktop app” client's JSON file with Use my own Google client…, or set BOOKLINE_GOOGLE_CLIENT_ID and BOOKLINE_GOOGLE_CLIENT_SECRET (the README explains how) and restart Bookline, or try everything with the built-in emulator: bookline demo.`,
       };
     case 'network':
       return { title: 'Google could not be reached', body: `${msg} Check the internet connection and try again.` };

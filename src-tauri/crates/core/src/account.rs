@@ -140,9 +140,10 @@ pub struct AccountService {
     store: Arc<Store>,
     secrets: Arc<dyn SecretStore>,
     endpoints: Endpoints,
-    oauth_config: Option<OAuthClientConfig>,
+    /// Replaced when the user brings a client file (Use my own Google client…).
+    oauth_config: RwLock<Option<OAuthClientConfig>>,
     /// Why no client is configured, for the Connect page.
-    config_problem: Option<String>,
+    config_problem: RwLock<Option<String>>,
     demo: bool,
     tokens: RwLock<Option<Arc<TokenManager>>>,
     runtime: Mutex<Option<SyncRuntimeHandle>>,
@@ -159,9 +160,19 @@ impl std::fmt::Debug for AccountService {
         f.debug_struct("AccountService")
             .field("store", &self.store)
             .field("demo", &self.demo)
-            .field("client_configured", &self.oauth_config.is_some())
+            .field("client_configured", &self.client_configured())
             .finish_non_exhaustive()
     }
+}
+
+fn read_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn storage(e: StoreError) -> AppError {
@@ -195,8 +206,8 @@ impl AccountService {
             store,
             secrets,
             endpoints,
-            oauth_config,
-            config_problem: None,
+            oauth_config: RwLock::new(oauth_config),
+            config_problem: RwLock::new(None),
             demo,
             tokens: RwLock::new(None),
             runtime: Mutex::new(None),
@@ -266,9 +277,9 @@ impl AccountService {
             Ok(c) => (Some(c), None),
             Err(e) => (None, Some(e.to_string())),
         };
-        let mut service = Self::new(store, secrets, endpoints, config, demo)?;
-        if service.oauth_config.is_none() {
-            service.config_problem = problem;
+        let service = Self::new(store, secrets, endpoints, config, demo)?;
+        if !service.client_configured() {
+            *write_lock(&service.config_problem) = problem;
         }
         Ok(service)
     }
@@ -323,8 +334,39 @@ impl AccountService {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = manager;
     }
 
+    fn client_configured(&self) -> bool {
+        read_lock(&self.oauth_config).is_some()
+    }
+
+    /// **Use my own Google client…**: checks the JSON of a Google Cloud client file and,
+    /// only when it is a Desktop app client, saves it as `google-client.json` in
+    /// `data_dir` and signs in with it from now on (the environment still wins, as at
+    /// start-up). Each wrong file gets its own sentence; nothing is saved then.
+    pub fn use_client_file(&self, data_dir: &Path, text: &str) -> Result<AppStatus, AppError> {
+        if self.demo {
+            return Err(AppError::new(
+                ErrorCode::Validation,
+                "The demo signs in with its own Google client.",
+            ));
+        }
+        if self.email()?.is_some() {
+            return Err(AppError::new(
+                ErrorCode::Validation,
+                "A Google account is connected with the current client. To use another \
+                 client, use Remove Google Account first.",
+            ));
+        }
+        oauth::client_file::save(data_dir, text)
+            .map_err(|e| AppError::new(ErrorCode::Validation, e.to_string()))?;
+        let config = OAuthClientConfig::load(data_dir)?;
+        *write_lock(&self.oauth_config) = Some(config);
+        *write_lock(&self.config_problem) = None;
+        tracing::info!("Google client saved in {}", oauth::CLIENT_FILE);
+        self.status()
+    }
+
     fn oauth_client(&self) -> Result<Option<OAuthClient>, AppError> {
-        self.oauth_config
+        read_lock(&self.oauth_config)
             .clone()
             .map(|c| OAuthClient::new(c, self.endpoints.clone()).map_err(AppError::from))
             .transpose()
@@ -439,7 +481,7 @@ impl AccountService {
             connected,
             email,
             demo: self.demo,
-            client_configured: self.oauth_config.is_some(),
+            client_configured: self.client_configured(),
             needs_reconnect,
             connected_at: connected_at.map(rfc3339),
             direction,
@@ -462,10 +504,10 @@ impl AccountService {
 
     /// The sentence the Connect page shows when no client is configured.
     pub fn configuration_problem(&self) -> Option<String> {
-        if self.oauth_config.is_some() {
+        if self.client_configured() {
             return None;
         }
-        Some(self.config_problem.clone().unwrap_or_else(|| {
+        Some(read_lock(&self.config_problem).clone().unwrap_or_else(|| {
             format!(
                 "No Google OAuth client is configured. Create a \"Desktop app\" OAuth client in \
                  Google Cloud Console and set {} and {} (or save its JSON as {} in Bookline's \

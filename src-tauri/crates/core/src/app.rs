@@ -240,6 +240,35 @@ impl App {
         self.account.status()
     }
 
+    /// **Copy diagnostics** / `bookline diagnostics`: version, OS, folders, connection
+    /// state, direction, last sync and the latest errors — no token, no appointment
+    /// contents (`diagnostics::report`). `version` is the front's (the app's) version.
+    pub fn diagnostics(&self, version: &str) -> Result<String, AppError> {
+        let status = self.status()?;
+        let activity = crate::sync::activity::list(&self.store, 200, None)?;
+        Ok(crate::diagnostics::report(
+            &crate::diagnostics::DiagnosticsInput {
+                version,
+                os: &crate::diagnostics::this_os(),
+                data_dir: &self.data_dir,
+                log_dir: &paths::log_dir(&self.data_dir),
+                status: &status,
+                activity: &activity,
+            },
+        ))
+    }
+
+    /// The About dialog's facts; `version` is the front's.
+    pub fn about(&self, version: &str) -> crate::diagnostics::AboutInfo {
+        crate::diagnostics::AboutInfo::new(version, &self.data_dir, &paths::log_dir(&self.data_dir))
+    }
+
+    /// **Use my own Google client…**: the JSON of the client file the user chose; see
+    /// `AccountService::use_client_file`. Saved in this data dir only when valid.
+    pub fn use_google_client_file(&self, json: &str) -> Result<AppStatus, AppError> {
+        self.account.use_client_file(&self.data_dir, json)
+    }
+
     /// Fails with the sentence to show when no pass or transfer can run now.
     pub fn require_ready(&self) -> Result<(), AppError> {
         match self.account.readiness() {

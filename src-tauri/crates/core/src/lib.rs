@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod app;
+pub mod diagnostics;
 pub mod error;
 pub mod google;
 pub mod input;

@@ -169,6 +169,9 @@ pub async fn reset_stats(State(s): State<Arc<Shared>>) -> Response {
 #[derive(Deserialize)]
 struct ConsentReq {
     auto: Option<String>,
+    /// The scopes the user leaves ticked on the consent page (space-separated); absent or
+    /// null: all that the app asks for.
+    scopes: Option<String>,
 }
 
 pub async fn consent(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
@@ -184,8 +187,10 @@ pub async fn consent(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
             ))
         }
     }
-    s.write().consent_auto = req.auto.clone();
-    ok(json!({"auto": req.auto}))
+    let mut data = s.write();
+    data.consent_auto = req.auto.clone();
+    data.consent_scopes = req.scopes.clone();
+    ok(json!({"auto": req.auto, "scopes": req.scopes}))
 }
 
 pub async fn reset(State(s): State<Arc<Shared>>) -> Response {

@@ -101,6 +101,21 @@ fn redirect_with(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, u.to_string())]).into_response()
 }
 
+/// What the user grants of what the app `asked` for: with Google's granular consent they
+/// may untick scopes (`ticked`; `None` leaves all ticked). Google then still redirects
+/// with a code, and the code's `scope` (in the redirect and the token response) lists only
+/// what was granted.
+fn granted_scope(asked: &str, ticked: Option<&str>) -> String {
+    match ticked {
+        None => asked.to_string(),
+        Some(ticked) => asked
+            .split_whitespace()
+            .filter(|s| ticked.split_whitespace().any(|t| t == *s))
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
 /// Completes the consent: redirect with a code (allow) or `access_denied` (deny).
 fn decide(s: &Shared, q: &[(String, String)], allow: bool, account: Option<&str>) -> Response {
     let redirect_uri = param(q, "redirect_uri").unwrap_or_default().to_string();
@@ -118,10 +133,12 @@ fn decide(s: &Shared, q: &[(String, String)], allow: bool, account: Option<&str>
             &[("error", "unsupported_response_type"), ("state", state)],
         );
     }
-    let scope = param(q, "scope").unwrap_or(DEFAULT_SCOPE).to_string();
+    let asked = param(q, "scope").unwrap_or(DEFAULT_SCOPE);
     let code = format!("4/emu-{}", random_token(40));
+    let scope;
     {
         let mut data = s.write();
+        scope = granted_scope(asked, data.consent_scopes.as_deref());
         let email = match account.filter(|a| !a.trim().is_empty()) {
             Some(a) => a.trim().to_string(),
             None => data

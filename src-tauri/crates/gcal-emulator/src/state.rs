@@ -175,6 +175,11 @@ pub struct Data {
     /// time instead of sleeping it out.
     #[serde(skip)]
     pub clock_offset_ms: i64,
+    /// Google's granular consent: the scopes the user leaves ticked (space-separated), or
+    /// `None` for everything the app asked for. The code and the token response carry
+    /// only those asked for that are also ticked.
+    #[serde(default)]
+    pub consent_scopes: Option<String>,
 }
 
 impl Default for Data {
@@ -192,6 +197,7 @@ impl Default for Data {
             consent_auto: None,
             issued_tokens: Vec::new(),
             clock_offset_ms: 0,
+            consent_scopes: None,
         }
     }
 }

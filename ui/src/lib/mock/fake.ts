@@ -478,6 +478,12 @@ function dispatch(cmd: string, args: Record<string, unknown>): unknown {
       return 'tray';
     case 'connect_google':
       return connect();
+    case 'about':
+      return { version: '0.1.0', data_dir: '/home/you/.local/share/bookline', log_file: '/home/you/.local/share/bookline/logs/bookline.2026-03-02.log', log_dir: '/home/you/.local/share/bookline/logs' };
+    case 'diagnostics':
+      return `Bookline: 0.1.0\nOS: browser (mock)\nGoogle account: ${google.connected ? 'connected' : 'not connected'}\nRecent errors: none\n`;
+    case 'use_google_client':
+      return useGoogleClient(String(args.json));
     case 'cancel_connect':
       connecting?.cancel();
       return null;
@@ -649,6 +655,29 @@ function syncStateOf(a: Appointment): AppointmentRow['sync_state'] {
   return { state: 'not_synced' };
 }
 
+let clientConfigured = params.get('client') !== '0';
+
+// The shell checks the file in Rust (bookline-core's oauth::client_file); the fake knows
+// only enough of it to show the page's two outcomes.
+function useGoogleClient(json: string): AppStatus {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    fail('validation', "This file is not a Google client file: it is not JSON. Choose the .json file that Google Cloud's console downloads for an OAuth client.");
+  }
+  const top = (parsed ?? {}) as Record<string, { client_id?: string } | undefined>;
+  if (!top.installed && top.web) {
+    fail('validation', 'This is the file of a "Web application" client, which cannot sign in from a desktop app. In Google Cloud\'s console, create an OAuth client ID of type "Desktop app" and choose its downloaded JSON.');
+  }
+  if (!top.installed?.client_id) {
+    fail('validation', 'This client file has no client_id. Download the JSON of your "Desktop app" OAuth client again from Google Cloud\'s console.');
+  }
+  clientConfigured = true;
+  changed();
+  return appStatus();
+}
+
 function appStatus(): AppStatus {
   const state = !google.connected
     ? 'idle'
@@ -663,7 +692,7 @@ function appStatus(): AppStatus {
     connected: google.connected,
     email: google.connected ? EMAIL : null,
     demo: params.get('client') !== '0',
-    client_configured: params.get('client') !== '0',
+    client_configured: clientConfigured,
     needs_reconnect: google.connected && google.needsReconnect,
     connected_at: google.connectedAt,
     direction: settings.direction,

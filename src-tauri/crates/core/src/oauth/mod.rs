@@ -9,6 +9,7 @@
 //! 4. `OAuthClient::exchange_code(&request, code)` → `TokenSet`; `fetch_userinfo` → email.
 //! 5. Refresh token into the `SecretStore`; `TokenManager` from there on.
 
+pub mod client_file;
 mod listener;
 mod token_manager;
 
@@ -46,6 +47,22 @@ pub const SCOPES: [&str; 4] = [
     "email",
 ];
 
+/// The scopes without which Bookline cannot sync. Google's consent screen lets the user
+/// untick each; a sign-in that comes back without them is not kept.
+pub const CALENDAR_SCOPES: [&str; 2] = [SCOPES[0], SCOPES[1]];
+
+/// The calendar scopes the token endpoint did not grant. An answer without `scope` grants
+/// what was asked for (RFC 6749 §5.1); Google always sends it.
+pub fn missing_calendar_scopes(granted: Option<&[String]>) -> Vec<&'static str> {
+    let Some(granted) = granted else {
+        return Vec::new();
+    };
+    CALENDAR_SCOPES
+        .into_iter()
+        .filter(|needed| !granted.iter().any(|g| g == needed))
+        .collect()
+}
+
 pub const CLIENT_ID_ENV: &str = "BOOKLINE_GOOGLE_CLIENT_ID";
 pub const CLIENT_SECRET_ENV: &str = "BOOKLINE_GOOGLE_CLIENT_SECRET";
 /// The settings file in the data dir holding the OAuth client.
@@ -64,6 +81,12 @@ pub enum OAuthError {
     Timeout,
     #[error("Connecting to Google was cancelled.")]
     Cancelled,
+    #[error(
+        "Bookline did not connect: Google was not given access to your calendar. Connect \
+             again and, on Google's page, tick both \"View and edit events on all your \
+             calendars\" and \"See the list of Google calendars you're subscribed to\"."
+    )]
+    CalendarNotGranted,
     #[error("Google no longer accepts Bookline's sign-in{}; reconnect your Google account.", .0.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
     InvalidGrant(Option<String>),
     #[error("Google's sign-in server answered {}: {error}{}", .status.map(|s| format!("HTTP {s}")).unwrap_or_else(|| "an error".to_owned()), .description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
@@ -103,6 +126,7 @@ impl From<OAuthError> for AppError {
                 ErrorCode::Cancelled
             }
             OAuthError::InvalidGrant(_) => ErrorCode::NeedsReconnect,
+            OAuthError::CalendarNotGranted => ErrorCode::Validation,
             OAuthError::TokenEndpoint { error, .. }
                 if error == "invalid_client" || error == "unauthorized_client" =>
             {
@@ -133,15 +157,6 @@ impl fmt::Debug for OAuthClientConfig {
     }
 }
 
-/// `google-client.json`: either `{"client_id", "client_secret"}` or the file Google Cloud
-/// Console downloads for a Desktop client (`{"installed": {…}}`).
-#[derive(Deserialize)]
-struct ClientFile {
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    installed: Option<Box<ClientFile>>,
-}
-
 impl OAuthClientConfig {
     pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
         Self {
@@ -150,69 +165,35 @@ impl OAuthClientConfig {
         }
     }
 
-    /// From `BOOKLINE_GOOGLE_CLIENT_ID`/`_SECRET`, else `<data_dir>/google-client.json`.
+    /// From `BOOKLINE_GOOGLE_CLIENT_ID`/`_SECRET`, else `<data_dir>/google-client.json`,
+    /// else the client built in at compile time (`client_file::choose`).
     pub fn load(data_dir: &Path) -> Result<Self, OAuthError> {
         let id = std::env::var(CLIENT_ID_ENV).ok();
         let secret = std::env::var(CLIENT_SECRET_ENV).ok();
-        Self::from_sources(id.as_deref(), secret.as_deref(), data_dir)
+        Self::from_sources(
+            id.as_deref(),
+            secret.as_deref(),
+            data_dir,
+            client_file::built_in(),
+        )
     }
 
-    /// `load` with the environment passed in (testable without touching the process env).
+    /// `load` with the environment and the built-in client passed in (testable without
+    /// touching the process env or rebuilding).
     pub fn from_sources(
         env_id: Option<&str>,
         env_secret: Option<&str>,
         data_dir: &Path,
+        built_in: Option<OAuthClientConfig>,
     ) -> Result<Self, OAuthError> {
-        let env_id = env_id.map(str::trim).filter(|s| !s.is_empty());
-        let env_secret = env_secret.map(str::trim).filter(|s| !s.is_empty());
-        match (env_id, env_secret) {
-            (Some(id), Some(secret)) => return Ok(Self::new(id, secret)),
-            (Some(_), None) | (None, Some(_)) => {
-                return Err(OAuthError::NotConfigured(format!(
-                    "Only one of {CLIENT_ID_ENV} and {CLIENT_SECRET_ENV} is set; set both."
-                )))
-            }
-            (None, None) => {}
-        }
-        let path = data_dir.join(CLIENT_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(OAuthError::NotConfigured(format!(
-                    "No Google OAuth client is configured. Create a \"Desktop app\" OAuth client \
-                     in Google Cloud Console, then set {CLIENT_ID_ENV} and {CLIENT_SECRET_ENV}, \
-                     or save its JSON as {} — or try `bookline demo`.",
-                    path.display()
-                )))
-            }
-            Err(e) => {
-                return Err(OAuthError::NotConfigured(format!(
-                    "Cannot read {}: {e}",
-                    path.display()
-                )))
-            }
-        };
-        let file: ClientFile = serde_json::from_str(&text).map_err(|e| {
-            OAuthError::NotConfigured(format!(
-                "{} is not valid JSON (line {}, column {}).",
-                path.display(),
-                e.line(),
-                e.column()
-            ))
-        })?;
-        let file = match file.installed {
-            Some(inner) => *inner,
-            None => file,
-        };
-        match (file.client_id, file.client_secret) {
-            (Some(id), Some(secret)) if !id.trim().is_empty() && !secret.trim().is_empty() => {
-                Ok(Self::new(id.trim(), secret.trim()))
-            }
-            _ => Err(OAuthError::NotConfigured(format!(
-                "{} must contain \"client_id\" and \"client_secret\".",
-                path.display()
-            ))),
-        }
+        client_file::choose(
+            env_id,
+            env_secret,
+            client_file::read_saved(data_dir),
+            built_in,
+            &data_dir.join(CLIENT_FILE),
+        )
+        .map(|(client, _source)| client)
     }
 }
 
@@ -540,6 +521,17 @@ pub async fn sign_in(
         .wait_for_code(request.state(), timeout, cancel)
         .await?;
     let tokens = oauth.exchange_code(&request, code).await?;
+    let missing = missing_calendar_scopes(tokens.scopes.as_deref());
+    if !missing.is_empty() {
+        // Not connected half-way: the grant Google made without the calendar goes back.
+        tracing::info!(?missing, "sign-in without the calendar scopes; not kept");
+        if let Some(refresh) = &tokens.refresh_token {
+            if let Err(e) = oauth.revoke_token(refresh).await {
+                tracing::warn!("could not revoke the partial grant: {e}");
+            }
+        }
+        return Err(OAuthError::CalendarNotGranted);
+    }
     let refresh_token = tokens
         .refresh_token
         .clone()
@@ -731,7 +723,7 @@ mod tests {
     #[test]
     fn config_from_env_file_and_google_download() {
         let dir = tempfile::tempdir().unwrap();
-        let missing = OAuthClientConfig::from_sources(None, None, dir.path()).unwrap_err();
+        let missing = OAuthClientConfig::from_sources(None, None, dir.path(), None).unwrap_err();
         assert!(matches!(missing, OAuthError::NotConfigured(_)));
         assert_eq!(
             AppError::from(missing.clone()).code,
@@ -739,10 +731,11 @@ mod tests {
         );
         assert!(missing.to_string().contains(CLIENT_ID_ENV));
 
-        let half = OAuthClientConfig::from_sources(Some("id"), None, dir.path()).unwrap_err();
+        let half = OAuthClientConfig::from_sources(Some("id"), None, dir.path(), None).unwrap_err();
         assert!(half.to_string().contains("set both"));
 
-        let env = OAuthClientConfig::from_sources(Some(" id "), Some("s"), dir.path()).unwrap();
+        let env =
+            OAuthClientConfig::from_sources(Some(" id "), Some("s"), dir.path(), None).unwrap();
         assert_eq!(env, OAuthClientConfig::new("id", "s"));
         assert!(!format!("{env:?}").contains("\"s\""));
 
@@ -751,7 +744,7 @@ mod tests {
             r#"{"client_id":"f","client_secret":"g"}"#,
         )
         .unwrap();
-        let file = OAuthClientConfig::from_sources(None, None, dir.path()).unwrap();
+        let file = OAuthClientConfig::from_sources(None, None, dir.path(), None).unwrap();
         assert_eq!(file, OAuthClientConfig::new("f", "g"));
 
         std::fs::write(
@@ -759,16 +752,37 @@ mod tests {
             r#"{"installed":{"client_id":"i","client_secret":"j","redirect_uris":["http://localhost"]}}"#,
         )
         .unwrap();
-        let downloaded = OAuthClientConfig::from_sources(None, None, dir.path()).unwrap();
+        let downloaded = OAuthClientConfig::from_sources(None, None, dir.path(), None).unwrap();
         assert_eq!(downloaded, OAuthClientConfig::new("i", "j"));
 
         std::fs::write(dir.path().join(CLIENT_FILE), "{not json").unwrap();
-        assert!(OAuthClientConfig::from_sources(None, None, dir.path())
-            .unwrap_err()
-            .to_string()
-            .contains("not valid JSON"));
+        assert!(
+            OAuthClientConfig::from_sources(None, None, dir.path(), None)
+                .unwrap_err()
+                .to_string()
+                .contains("not JSON")
+        );
         std::fs::write(dir.path().join(CLIENT_FILE), r#"{"client_id":"only"}"#).unwrap();
-        assert!(OAuthClientConfig::from_sources(None, None, dir.path()).is_err());
+        assert!(OAuthClientConfig::from_sources(None, None, dir.path(), None).is_err());
+    }
+
+    #[test]
+    fn the_calendar_scopes_must_be_granted() {
+        let granted = |s: &[&str]| s.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(missing_calendar_scopes(None).is_empty());
+        assert!(missing_calendar_scopes(Some(granted(&SCOPES).as_slice())).is_empty());
+        assert_eq!(
+            missing_calendar_scopes(Some(granted(&["openid", "email"]).as_slice())),
+            CALENDAR_SCOPES.to_vec()
+        );
+        assert_eq!(
+            missing_calendar_scopes(Some(granted(&[SCOPES[1], "openid"]).as_slice())),
+            vec![SCOPES[0]]
+        );
+        assert_eq!(
+            AppError::from(OAuthError::CalendarNotGranted).code,
+            ErrorCode::Validation
+        );
     }
 
     #[test]

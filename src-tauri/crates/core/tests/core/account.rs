@@ -321,6 +321,71 @@ async fn keyring_unavailable_fails_before_sign_in_and_stores_nothing() {
     assert!(st["by_route"].get("oauth.token").is_none(), "{st}");
 }
 
+/// Google's granular consent lets the user untick calendar access. Such a sign-in is not
+/// kept (no account, nothing in the keyring, the grant revoked at Google), the sentence
+/// says what to tick, and connecting again with everything ticked works.
+#[tokio::test]
+async fn a_sign_in_without_calendar_access_is_not_kept() {
+    let secrets = Arc::new(MemorySecretStore::new());
+    let s = setup(secrets.clone()).await;
+    control(
+        s.emu.base_url(),
+        "consent",
+        json!({"auto": "allow", "scopes": "openid email"}),
+    )
+    .await;
+    let refused = s
+        .account
+        .connect(
+            auto_browser,
+            |_| {},
+            Duration::from_secs(30),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Validation);
+    assert!(
+        refused
+            .message
+            .contains("View and edit events on all your calendars"),
+        "{}",
+        refused.message
+    );
+    assert!(!s.account.status().unwrap().connected);
+    assert_eq!(s.store.get_setting::<String>(SETTING_EMAIL).unwrap(), None);
+    assert!(secrets.get(ADA).unwrap().is_none(), "a token was kept");
+    let st = stats(s.emu.base_url()).await;
+    assert_eq!(st["by_route"]["oauth.revoke"], 1, "{st}");
+
+    // The events scope alone is not enough either: the calendar list offers the choice.
+    control(
+        s.emu.base_url(),
+        "consent",
+        json!({"auto": "allow", "scopes": "openid email https://www.googleapis.com/auth/calendar.events"}),
+    )
+    .await;
+    let half = s
+        .account
+        .connect(
+            auto_browser,
+            |_| {},
+            Duration::from_secs(30),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(half.code, ErrorCode::Validation);
+    assert!(!s.account.status().unwrap().connected);
+    assert!(secrets.get(ADA).unwrap().is_none(), "a token was kept");
+
+    // Try again, everything ticked.
+    control(s.emu.base_url(), "consent", json!({"auto": "allow"})).await;
+    let status = connect(&s.account).await;
+    assert!(status.connected);
+    assert_eq!(status.email.as_deref(), Some(ADA));
+}
+
 #[tokio::test]
 async fn no_client_configured_explains_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
@@ -350,6 +415,61 @@ async fn no_client_configured_explains_what_to_do() {
     assert_eq!(
         account.list_calendars().await.unwrap_err().code,
         ErrorCode::NotConnected
+    );
+}
+
+/// **Use my own Google client…** from "no client" to connected: a wrong file is refused
+/// with its sentence and saves nothing; Google Cloud's Desktop download is saved as
+/// google-client.json and Connect goes on with it. (Reads the process environment like
+/// the app: run without BOOKLINE_GOOGLE_CLIENT_ID set, as CI does.)
+#[tokio::test]
+async fn a_client_file_the_user_brings_is_checked_saved_and_used() {
+    let emu = start().await;
+    account(emu.base_url(), ADA).await;
+    control(emu.base_url(), "consent", json!({"auto": "allow"})).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("bookline.sqlite3")).unwrap());
+    let account = AccountService::from_data_dir(
+        store,
+        Arc::new(MemorySecretStore::new()),
+        Endpoints::from_base(emu.base_url()).unwrap(),
+        dir.path(),
+        false,
+    )
+    .unwrap();
+    assert!(!account.status().unwrap().client_configured);
+    let saved = dir.path().join("google-client.json");
+
+    for (file, words) in [
+        (
+            r#"{"web":{"client_id":"w.apps.googleusercontent.com","client_secret":"s"}}"#,
+            "Web application",
+        ),
+        (r#"{"installed":{"client_secret":"s"}}"#, "no client_id"),
+        ("client_id: nope", "not JSON"),
+    ] {
+        let refused = account.use_client_file(dir.path(), file).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::Validation);
+        assert!(refused.message.contains(words), "{}", refused.message);
+        assert!(!saved.exists(), "a refused file was saved");
+        assert!(!account.status().unwrap().client_configured);
+    }
+
+    let desktop = r#"{"installed":{"client_id":"bookline-test.apps.googleusercontent.com","project_id":"p","auth_uri":"https://accounts.google.com/o/oauth2/auth","token_uri":"https://oauth2.googleapis.com/token","client_secret":"GOCSPX-test","redirect_uris":["http://localhost"]}}"#;
+    let status = account.use_client_file(dir.path(), desktop).unwrap();
+    assert!(status.client_configured);
+    assert_eq!(std::fs::read_to_string(&saved).unwrap(), desktop);
+    assert_eq!(account.configuration_problem(), None);
+
+    let connected = connect(&account).await;
+    assert!(connected.connected);
+    assert_eq!(connected.email.as_deref(), Some(ADA));
+    // Connected with that client, another one is refused until Remove Google Account.
+    let busy = account.use_client_file(dir.path(), desktop).unwrap_err();
+    assert!(
+        busy.message.contains("Remove Google Account"),
+        "{}",
+        busy.message
     );
 }
 

@@ -477,3 +477,61 @@ async fn access_tokens_expire_and_missing_token_is_401() {
     assert_eq!(c.get("calendars/primary").await.status, 401);
     c.shutdown().await;
 }
+
+/// Google's granular consent: the user unticks calendar access. Google still redirects
+/// with a code; the redirect's and the token response's `scope` hold only what was ticked.
+#[tokio::test]
+async fn granular_consent_grants_only_the_ticked_scopes() {
+    let c = ctx().await;
+    c.control(
+        "consent",
+        json!({"auto": "allow", "scopes": "openid email"}),
+    )
+    .await;
+    let verifier = "a-long-verifier-string-of-at-least-43-characters-xyz";
+    let r = c
+        .http
+        .get(auth_url(&c.base, verifier, Some("pat@example.com")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let q = query_of(r.headers()["location"].to_str().unwrap());
+    assert_eq!(get(&q, "scope"), Some("openid email"));
+    let code = get(&q, "code").unwrap().to_string();
+    let (s, b) = token(
+        &c,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", "bookline-test.apps.googleusercontent.com"),
+            ("client_secret", "any"),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["scope"], "openid email");
+
+    // Back to everything ticked: the full scope again.
+    c.control("consent", json!({"auto": "allow"})).await;
+    let code = code_for(&c, verifier, Some("pat@example.com")).await;
+    let (s, b) = token(
+        &c,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", "bookline-test.apps.googleusercontent.com"),
+            ("client_secret", "any"),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["scope"],
+        "https://www.googleapis.com/auth/calendar.events openid email"
+    );
+}
