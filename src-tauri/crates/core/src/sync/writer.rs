@@ -102,6 +102,16 @@ pub struct Writer<'a> {
     pub cancel: &'a CancellationToken,
 }
 
+/// A spawned task that is aborted when its handle is dropped: a read ahead that nobody
+/// waits for any more (the transfer was cancelled or failed) stops with it.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Errors that end the whole pass instead of one item: the grant is gone (or the keyring
 /// is unavailable), or the user cancelled.
 fn fatal(error: &GoogleError) -> Option<SyncError> {
@@ -174,6 +184,44 @@ impl Writer<'_> {
             .retried(|| self.client.list_events(self.calendar, params))
             .await?
         {
+            Ok(page) => Ok(page),
+            Err(e) => Err(SyncError::Google(e)),
+        }
+    }
+
+    /// `list_page` with each attempt's request and the decoding of its answer on a task
+    /// of their own, so they go on while the caller's task is busy (a transfer stores one
+    /// page while the next is read: on a multi-threaded runtime the page arrives and is
+    /// decoded on another thread meanwhile). Pacing, retries and cancellation are
+    /// `list_page`'s; dropping the future stops the task.
+    pub async fn list_page_on_task(&self, params: &ListParams) -> Result<EventsPage, SyncError> {
+        let attempt = || {
+            let client = self.client.clone();
+            let calendar = self.calendar.to_owned();
+            let params = params.clone();
+            let task = AbortOnDrop(tokio::spawn(async move {
+                client.list_events(&calendar, &params).await
+            }));
+            async move {
+                let mut task = task;
+                match (&mut task.0).await {
+                    Ok(answer) => answer,
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    // Only a runtime shutting down cancels it (we hold the handle).
+                    Err(_) => Err(GoogleError {
+                        kind: GoogleErrorKind::Transport {
+                            timeout: false,
+                            connect: false,
+                        },
+                        status: None,
+                        reason: None,
+                        message: "The read of the calendar was stopped".to_owned(),
+                        retry_after: None,
+                    }),
+                }
+            }
+        };
+        match self.retried(attempt).await? {
             Ok(page) => Ok(page),
             Err(e) => Err(SyncError::Google(e)),
         }
