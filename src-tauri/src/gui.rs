@@ -347,6 +347,7 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
             commands::backfill_cancel,
             commands::backfill_status,
             commands::activity_log,
+            commands::transfer_items,
         ])
         .build(tauri::generate_context!())?;
     // Only now, after the single-instance plugin has let this process go on: a second
