@@ -9,9 +9,10 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{AppError, ErrorCode};
+
 use crate::google::{
-    BatchCall, BatchResult, CalendarClient, Event, EventsPage, GoogleError, GoogleErrorKind,
-    ListParams, MAX_RECOMMENDED_BATCH,
+    decode_events_page, BatchCall, BatchResult, CalendarClient, Event, EventsPage, GoogleError,
+    GoogleErrorKind, ListParams, MAX_RECOMMENDED_BATCH,
 };
 use crate::ratelimit::{Backoff, RateLimiter, RetryClass};
 use crate::sync::error::SyncError;
@@ -189,23 +190,24 @@ impl Writer<'_> {
         }
     }
 
-    /// `list_page` with each attempt's request and the decoding of its answer on a task
-    /// of their own, so they go on while the caller's task is busy (a transfer stores one
-    /// page while the next is read: on a multi-threaded runtime the page arrives and is
-    /// decoded on another thread meanwhile). Pacing, retries and cancellation are
-    /// `list_page`'s; dropping the future stops the task.
+    /// `list_page` with each attempt's request and the wait for its answer on a task of
+    /// their own, so they go on while the caller's task is busy (a transfer stores one page
+    /// while the next is read). The answer is decoded here, on the caller's task: decoded
+    /// on another thread, the events' memory stayed in that thread's allocator arena after
+    /// the transfer (+40 MB resident after a 10,000-event import). Pacing, retries and
+    /// cancellation are `list_page`'s; dropping the future stops the task.
     pub async fn list_page_on_task(&self, params: &ListParams) -> Result<EventsPage, SyncError> {
         let attempt = || {
             let client = self.client.clone();
             let calendar = self.calendar.to_owned();
             let params = params.clone();
             let task = AbortOnDrop(tokio::spawn(async move {
-                client.list_events(&calendar, &params).await
+                client.list_events_body(&calendar, &params).await
             }));
             async move {
                 let mut task = task;
                 match (&mut task.0).await {
-                    Ok(answer) => answer,
+                    Ok(body) => body.and_then(|body| decode_events_page(&body)),
                     Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
                     // Only a runtime shutting down cancels it (we hold the handle).
                     Err(_) => Err(GoogleError {
