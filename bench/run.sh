@@ -180,8 +180,9 @@ json.dump({"cases": results}, open(out, "w"), indent=2)
 def num(v, f="{:.3f}"):
     return f.format(v) if isinstance(v, (int, float)) else "-"
 
-fmt = "{:<26} {:>11} {:>9} {:>7} {:>9} {:>9} {:>11} {:>8}"
-print(fmt.format("case", "bookline_s", "peer_s", "ratio", "bl reqs", "peer reqs", "quota✗ b/p", "bl rss"))
+fmt = "{:<26} {:>11} {:>9} {:>7} {:>9} {:>9} {:>11} {:>8} {:>9}"
+print(fmt.format("case", "bookline_s", "peer_s", "ratio", "bl reqs", "peer reqs", "quota✗ b/p", "bl rss",
+                 "peer rss"))
 for r in results:
     b, p = r["bookline_s"], r["peer_s"]
     peer = r["peer"] or {}
@@ -189,7 +190,10 @@ for r in results:
     ratio = f"{b / p:.2f}x" if b is not None and p else "-"
     rej = f"{bl.get('quota_rejections', '-')}/{peer.get('quota_rejections', '-')}"
     print(fmt.format(r["name"], num(b), num(p), ratio, bl.get("requests", "-"), peer.get("requests", "-"),
-                     rej, num(r["rss_mb"], "{:.0f} MB")))
+                     rej, num(r["rss_mb"], "{:.0f} MB"), num(peer.get("rss_mb"), "{:.0f} MB")))
+    if r["name"].startswith("import-") and r["rss_mb"] is not None and peer.get("rss_mb"):
+        print(f"    peak RSS: Bookline {r['rss_mb']:.0f} MB = {r['rss_mb'] / peer['rss_mb']:.2f}x the peer's "
+              f"{peer['rss_mb']:.0f} MB")
     if r.get("storage_floor_s") is not None and p:
         f = r["storage_floor_s"]
         print(f"    storage floor: {f:.3f} s = {f / p:.2f}x the bare read (the same rows copied into "

@@ -39,6 +39,7 @@ const COMMANDS: &[&str] = &[
     "backfill_cancel",
     "backfill_status",
     "activity_log",
+    "transfer_items",
 ];
 
 fn main() {

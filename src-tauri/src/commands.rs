@@ -18,7 +18,9 @@ use bookline_core::model::{
 };
 use bookline_core::store::{ChangeSource, StoreError};
 use bookline_core::sync::activity::{self, ActivityEntry};
-use bookline_core::sync::backfill::{BackfillPreview, BackfillProgress, BackfillRequest};
+use bookline_core::sync::backfill::{
+    self, BackfillPreview, BackfillProgress, BackfillRequest, TransferItem,
+};
 use bookline_core::sync::calendar_change::{CalendarChangeChoice, CalendarChangePreview};
 use bookline_core::sync::decide::Direction;
 use bookline_core::sync::held::{HeldChoice, HeldDeletes};
@@ -428,4 +430,20 @@ pub async fn activity_log(
     before_id: Option<i64>,
 ) -> Cmd<Vec<ActivityEntry>> {
     activity::list(state.store()?, limit.clamp(1, 500), before_id).map_err(report)
+}
+
+/// The items of a transfer, opened from its entry in Sync activity, a page at a time.
+#[tauri::command]
+pub async fn transfer_items(
+    state: State<'_, AppState>,
+    transfer_id: i64,
+    after_seq: Option<i64>,
+) -> Cmd<Vec<TransferItem>> {
+    backfill::transfer_items(
+        state.store()?,
+        transfer_id,
+        after_seq,
+        backfill::TRANSFER_ITEMS_PAGE,
+    )
+    .map_err(report)
 }

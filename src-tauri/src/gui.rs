@@ -534,6 +534,7 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
             commands::backfill_cancel,
             commands::backfill_status,
             commands::activity_log,
+            commands::transfer_items,
         ])
         .build(tauri::generate_context!())?;
     // The plugin let this process go on, so the other window was on its way out (or is

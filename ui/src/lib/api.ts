@@ -18,6 +18,7 @@ import type { HeldChoice } from './bindings/HeldChoice';
 import type { HeldDeletes } from './bindings/HeldDeletes';
 import type { Status } from './bindings/Status';
 import type { ActivityEntry } from './bindings/ActivityEntry';
+import type { TransferItem } from './bindings/TransferItem';
 import type { BackfillRequest } from './bindings/BackfillRequest';
 import type { BackfillPreview } from './bindings/BackfillPreview';
 import type { BackfillProgress } from './bindings/BackfillProgress';
@@ -112,6 +113,8 @@ export const api = {
   backfillCancel: () => call<void>('backfill_cancel'),
   backfillStatus: () => call<BackfillProgress | null>('backfill_status'),
   activityLog: (limit: number, beforeId: number | null) => call<ActivityEntry[]>('activity_log', { limit, beforeId }),
+  /** A transfer's items (opened from its entry in Sync activity), 200 at a time after `afterSeq`. */
+  transferItems: (transferId: number, afterSeq: number | null) => call<TransferItem[]>('transfer_items', { transferId, afterSeq }),
 };
 
 /**

@@ -13,4 +13,9 @@ id: number,
 /**
  * RFC 3339.
  */
-at: string, kind: ActivityKind, side: Side | null, appointment_id: string | null, summary: string, detail: string | null, };
+at: string, kind: ActivityKind, side: Side | null, appointment_id: string | null, summary: string, detail: string | null, 
+/**
+ * The transfer ("Synchronize Google Calendar") this entry stands for: its items open
+ * from it (`backfill::transfer_items`).
+ */
+transfer_id: number | null, };

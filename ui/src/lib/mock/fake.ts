@@ -18,6 +18,7 @@ import type { AppStatus } from '../bindings/AppStatus';
 import { parseTemplate, writesToCrm, writesToGoogle } from '../sync';
 import type { ActivityEntry } from '../bindings/ActivityEntry';
 import type { ActivityKind } from '../bindings/ActivityKind';
+import type { TransferItem } from '../bindings/TransferItem';
 import type { BackfillRequest } from '../bindings/BackfillRequest';
 import type { BackfillPreview } from '../bindings/BackfillPreview';
 import type { BackfillProgress } from '../bindings/BackfillProgress';
@@ -536,6 +537,8 @@ function dispatch(cmd: string, args: Record<string, unknown>): unknown {
       return job && job.progress.state !== 'finished' ? structuredClone(job.progress) : null;
     case 'activity_log':
       return activityPage(Number(args.limit ?? 50), args.beforeId == null ? null : Number(args.beforeId));
+    case 'transfer_items':
+      return transferItemsPage(Number(args.transferId), args.afterSeq == null ? null : Number(args.afterSeq));
     default:
       return fail('internal', `Unknown command ${cmd}.`);
   }
@@ -720,9 +723,24 @@ function requireConnected(): void {
 let activity: ActivityEntry[] = [];
 let activitySeq = 0;
 
-function log(kind: ActivityKind, side: ActivityEntry['side'], summary: string, detail: string | null = null, appointmentId: string | null = null, at = new Date()): void {
+function log(kind: ActivityKind, side: ActivityEntry['side'], summary: string, detail: string | null = null, appointmentId: string | null = null, at = new Date(), transferId: number | null = null): void {
   activitySeq += 1;
-  activity.unshift({ id: activitySeq, at: toRfc3339(at), kind, side, appointment_id: appointmentId, summary, detail });
+  activity.unshift({ id: activitySeq, at: toRfc3339(at), kind, side, appointment_id: appointmentId, summary, detail, transfer_id: transferId });
+}
+
+// A transfer is one entry of the log (replaced as it goes on, like the real store's), and
+// its items open from it.
+let transferSeq = 0;
+const transfers = new Map<number, TransferItem[]>();
+
+function logTransfer(transferId: number, summary: string): void {
+  activity = activity.filter((e) => !(e.transfer_id === transferId && e.kind === 'info'));
+  log('info', null, summary, null, null, new Date(), transferId);
+}
+
+function transferItemsPage(transferId: number, afterSeq: number | null): TransferItem[] {
+  const items = transfers.get(transferId) ?? [];
+  return structuredClone(items.filter((i) => afterSeq === null || i.seq > afterSeq).slice(0, 200));
 }
 
 function seedActivity(): void {
@@ -959,7 +977,12 @@ function backfillStart(r: BackfillRequest): null {
   const progress: BackfillProgress = { state: 'running', total, done: 0, created_in_google: 0, created_in_crm: 0, linked: 0, failed: 0, eta_secs: null, message: null };
   const current = { progress, cancel: false };
   job = current;
-  log('info', null, `Synchronize Google Calendar started: ${total} items to transfer.`);
+  const transferId = ++transferSeq;
+  const items: TransferItem[] = [];
+  transfers.set(transferId, items);
+  const item = (action: TransferItem['action'], state: TransferItem['state'], a: Appointment, error: string | null = null) =>
+    items.push({ seq: items.length, action, state, appointment_id: a.id, title: a.title, error });
+  logTransfer(transferId, `Synchronize Google Calendar started: ${total} items to transfer.`);
   // Paced like a quota-bound transfer: the whole run takes about 12 seconds.
   const perTick = Math.max(1, Math.ceil(total / 60));
   const started = Date.now();
@@ -971,7 +994,7 @@ function backfillStart(r: BackfillRequest): null {
       progress.state = 'cancelled';
       progress.eta_secs = null;
       progress.message = 'Stopped. What was transferred stays; run it again to finish.';
-      log('info', null, `Synchronize Google Calendar cancelled after ${progress.done} of ${total} items.`);
+      logTransfer(transferId, `Synchronize Google Calendar cancelled after ${progress.done} of ${total} items.`);
       emit('backfill-progress', progress);
       emit('appointments-changed', null);
       return;
@@ -981,17 +1004,18 @@ function backfillStart(r: BackfillRequest): null {
         const a = toGoogle[gi++];
         if (hash(a.id) % 400 === 17) {
           progress.failed += 1;
+          item('create_in_google', 'failed', a, 'Google refused the recurrence rule of this series.');
           log('error', 'google', `Could not create “${a.title}” in Google.`, 'Google refused the recurrence rule of this series.', a.id);
         } else {
           linked.add(a.id);
           progress.created_in_google += 1;
-          if (gi % 25 === 0) log('created', 'google', `Created “${a.title}” in Google.`, null, a.id);
+          item('create_in_google', 'done', a);
         }
       } else if (ei < c.equal.length) {
         const a = c.equal[ei++];
         linked.add(a.id);
         progress.linked += 1;
-        log('linked', null, `Linked “${a.title}” with the equal event already in Google.`, null, a.id);
+        item('link', 'done', a);
       } else if (ci < toCrm) {
         ci += 1;
         googleOnlyOld -= 1;
@@ -1015,7 +1039,7 @@ function backfillStart(r: BackfillRequest): null {
         store.push(a);
         linked.add(a.id);
         progress.created_in_crm += 1;
-        if (ci % 25 === 0) log('created', 'crm', `Created “${a.title}” in Bookline from an old Google event.`, null, a.id);
+        item('create_in_crm', 'done', a);
       }
       progress.done += 1;
     }
@@ -1024,7 +1048,14 @@ function backfillStart(r: BackfillRequest): null {
     if (progress.done >= total) {
       progress.state = 'finished';
       progress.eta_secs = 0;
-      log('info', null, `Synchronize Google Calendar finished: ${progress.created_in_google} created in Google, ${progress.created_in_crm} in Bookline, ${progress.linked} linked, ${progress.failed} failed.`);
+      const parts = [
+        progress.created_in_crm > 0 ? `imported ${progress.created_in_crm} events from Google` : '',
+        progress.created_in_google > 0 ? `sent ${progress.created_in_google} events to Google` : '',
+        progress.linked > 0 ? `linked ${progress.linked} events` : '',
+        progress.failed > 0 ? `${progress.failed} failed` : '',
+      ].filter((p) => p !== '');
+      const line = parts.length > 0 ? parts.join(', ') : 'Synchronize Google Calendar found nothing to transfer';
+      logTransfer(transferId, line.charAt(0).toUpperCase() + line.slice(1));
       emit('backfill-progress', progress);
       emit('appointments-changed', null);
       return;

@@ -309,6 +309,20 @@ impl CalendarClient {
         self.send_json(|http| http.get(&url).query(&query)).await
     }
 
+    /// `list_events` with the answer left undecoded (`decode_events_page` reads it): the
+    /// wait for the network can go on another task while the events are decoded where
+    /// they are used.
+    pub async fn list_events_body(
+        &self,
+        calendar: &str,
+        params: &ListParams,
+    ) -> Result<Vec<u8>, GoogleError> {
+        let url = self.url(&["calendars", calendar, "events"]);
+        let query = params.query();
+        let (_, body) = self.send(|http| http.get(&url).query(&query)).await?;
+        Ok(body)
+    }
+
     pub async fn get_event(&self, calendar: &str, event_id: &str) -> Result<Event, GoogleError> {
         let url = self.url(&["calendars", calendar, "events", event_id]);
         self.send_json(|http| http.get(&url)).await
@@ -490,6 +504,11 @@ fn json_body<T: Serialize + ?Sized>(req: RequestBuilder, body: &T) -> RequestBui
         // reports it as a request error instead of sending anything.
         Err(_) => req.json(body),
     }
+}
+
+/// A page of `events.list` as `list_events_body` returned it.
+pub fn decode_events_page(body: &[u8]) -> Result<EventsPage, GoogleError> {
+    decode(body)
 }
 
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, GoogleError> {

@@ -15,7 +15,8 @@ pub use batch::{
     BatchResult, MAX_RECOMMENDED_BATCH,
 };
 pub use client::{
-    AccessToken, CalendarClient, ListParams, StaticTokenSource, TokenFuture, TokenSource,
+    decode_events_page, AccessToken, CalendarClient, ListParams, StaticTokenSource, TokenFuture,
+    TokenSource,
 };
 pub use error::{GoogleError, GoogleErrorKind};
 pub use types::{

@@ -11,6 +11,8 @@ mod appointments;
 mod error;
 mod occurrences;
 mod outbox;
+#[cfg(test)]
+mod query_plans;
 mod series;
 mod settings;
 
@@ -42,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0010_parked.sql"),
     include_str!("../../migrations/0011_source_event_id.sql"),
     include_str!("../../migrations/0012_held_deletes.sql"),
+    include_str!("../../migrations/0013_transfer_activity.sql"),
 ];
 
 /// Versions (1-based) that rebuild a table: they run with foreign keys off (SQLite's

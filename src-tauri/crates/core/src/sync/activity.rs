@@ -68,6 +68,10 @@ pub struct ActivityEntry {
     pub appointment_id: Option<String>,
     pub summary: String,
     pub detail: Option<String>,
+    /// The transfer ("Synchronize Google Calendar") this entry stands for: its items open
+    /// from it (`backfill::transfer_items`).
+    #[ts(type = "number | null")]
+    pub transfer_id: Option<i64>,
 }
 
 /// An entry to append.
@@ -79,6 +83,7 @@ pub struct NewActivity {
     pub event_id: Option<String>,
     pub summary: String,
     pub detail: Option<String>,
+    pub transfer_id: Option<i64>,
 }
 
 impl NewActivity {
@@ -90,7 +95,13 @@ impl NewActivity {
             event_id: None,
             summary: summary.into(),
             detail: None,
+            transfer_id: None,
         }
+    }
+
+    pub fn transfer(mut self, id: i64) -> Self {
+        self.transfer_id = Some(id);
+        self
     }
 
     pub fn appointment(mut self, id: Option<&str>) -> Self {
@@ -124,8 +135,8 @@ pub fn append(store: &Store, conn: &Connection, entry: &NewActivity) -> Result<i
         .as_ref()
         .map(|d| serde_json::Value::String(d.clone()).to_string());
     conn.prepare_cached(
-        "INSERT INTO activity (at, kind, side, appointment_id, event_id, summary, detail) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO activity (at, kind, side, appointment_id, event_id, summary, detail, \
+         transfer_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -136,13 +147,14 @@ pub fn append(store: &Store, conn: &Connection, entry: &NewActivity) -> Result<i
             entry.event_id,
             entry.summary,
             detail,
+            entry.transfer_id,
         ])
     })
     .map_err(|e| store.error("write the sync activity log", e))?;
     Ok(conn.last_insert_rowid())
 }
 
-/// Rows per multi-row INSERT of `append_many` (7 parameters each, far below SQLite's
+/// Rows per multi-row INSERT of `append_many` (8 parameters each, far below SQLite's
 /// limit of 32,766).
 const ROWS_PER_INSERT: usize = 100;
 
@@ -163,15 +175,15 @@ pub fn append_many(store: &Store, conn: &Connection, entries: &[NewActivity]) ->
         let kinds: Vec<&'static str> = rows.iter().map(|e| e.kind.as_str()).collect();
         let sides: Vec<Option<&'static str>> = rows.iter().map(|e| e.side.map(side_str)).collect();
         let mut sql = String::from(
-            "INSERT INTO activity (at, kind, side, appointment_id, event_id, summary, detail) \
-             VALUES ",
+            "INSERT INTO activity (at, kind, side, appointment_id, event_id, summary, detail, \
+             transfer_id) VALUES ",
         );
-        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 7);
+        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 8);
         for (i, e) in rows.iter().enumerate() {
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str("(?, ?, ?, ?, ?, ?, ?)");
+            sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?)");
             values.push(&at);
             values.push(&kinds[i]);
             values.push(&sides[i]);
@@ -179,6 +191,7 @@ pub fn append_many(store: &Store, conn: &Connection, entries: &[NewActivity]) ->
             values.push(&e.event_id);
             values.push(&e.summary);
             values.push(&details[i]);
+            values.push(&e.transfer_id);
         }
         conn.prepare_cached(&sql)
             .and_then(|mut stmt| stmt.execute(values.as_slice()))
@@ -200,17 +213,21 @@ pub fn append_all(store: &Store, entries: &[NewActivity]) -> Result<()> {
     })
 }
 
+/// A page of the log, newest first: up to ?2 entries older than entry ?1.
+pub(crate) const LIST_SQL: &str =
+    "SELECT id, at, kind, side, appointment_id, summary, detail, transfer_id FROM activity \
+     WHERE id < ?1 ORDER BY id DESC LIMIT ?2";
+
+/// All but the newest ?1 entries.
+pub(crate) const PRUNE_SQL: &str =
+    "DELETE FROM activity WHERE id <= (SELECT id FROM activity ORDER BY id DESC LIMIT 1 OFFSET ?1)";
+
 /// Up to `limit` entries older than `before_id` (all when `None`), newest first.
 pub fn list(store: &Store, limit: u32, before_id: Option<i64>) -> Result<Vec<ActivityEntry>> {
     let limit = limit.clamp(1, 1000);
     store.read(|conn| {
         let fail = |e| store.error("read the sync activity log", e);
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT id, at, kind, side, appointment_id, summary, detail FROM activity \
-                 WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
-            )
-            .map_err(fail)?;
+        let mut stmt = conn.prepare_cached(LIST_SQL).map_err(fail)?;
         let rows = stmt
             .query_map(params![before_id.unwrap_or(i64::MAX), limit], |r| {
                 Ok((
@@ -221,32 +238,36 @@ pub fn list(store: &Store, limit: u32, before_id: Option<i64>) -> Result<Vec<Act
                     r.get::<_, Option<String>>(4)?,
                     r.get::<_, String>(5)?,
                     r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<i64>>(7)?,
                 ))
             })
             .map_err(fail)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(fail)?;
         rows.into_iter()
-            .map(|(id, at, kind, side, appointment_id, summary, detail)| {
-                // Normalize the stored time so the UI always gets one RFC 3339 shape.
-                let at = time_str(parse_time(&at)?);
-                Ok(ActivityEntry {
-                    id,
-                    at,
-                    kind: ActivityKind::parse(&kind),
-                    side: match side.as_deref() {
-                        Some("crm") => Some(Side::Crm),
-                        Some("google") => Some(Side::Google),
-                        _ => None,
-                    },
-                    appointment_id,
-                    summary,
-                    detail: detail.map(|d| match serde_json::from_str::<String>(&d) {
-                        Ok(text) => text,
-                        Err(_) => d,
-                    }),
-                })
-            })
+            .map(
+                |(id, at, kind, side, appointment_id, summary, detail, transfer_id)| {
+                    // Normalize the stored time so the UI always gets one RFC 3339 shape.
+                    let at = time_str(parse_time(&at)?);
+                    Ok(ActivityEntry {
+                        id,
+                        at,
+                        kind: ActivityKind::parse(&kind),
+                        side: match side.as_deref() {
+                            Some("crm") => Some(Side::Crm),
+                            Some("google") => Some(Side::Google),
+                            _ => None,
+                        },
+                        appointment_id,
+                        summary,
+                        detail: detail.map(|d| match serde_json::from_str::<String>(&d) {
+                            Ok(text) => text,
+                            Err(_) => d,
+                        }),
+                        transfer_id,
+                    })
+                },
+            )
             .collect()
     })
 }
@@ -255,11 +276,7 @@ pub fn list(store: &Store, limit: u32, before_id: Option<i64>) -> Result<Vec<Act
 pub fn prune(store: &Store, keep: usize) -> Result<usize> {
     let keep = i64::try_from(keep).unwrap_or(i64::MAX);
     store.write("prune the sync activity log", |tx| {
-        tx.execute(
-            "DELETE FROM activity WHERE id <= \
-             (SELECT id FROM activity ORDER BY id DESC LIMIT 1 OFFSET ?1)",
-            [keep],
-        )
-        .map_err(|e| store.error("prune the sync activity log", e))
+        tx.execute(PRUNE_SQL, [keep])
+            .map_err(|e| store.error("prune the sync activity log", e))
     })
 }

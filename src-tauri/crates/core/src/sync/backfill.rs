@@ -639,6 +639,164 @@ fn progress_from(
     }
 }
 
+/// The transfer ?1's entry in the activity log, which `log_transfer` replaces.
+pub(crate) const FORGET_TRANSFER_ENTRY_SQL: &str =
+    "DELETE FROM activity WHERE transfer_id = ?1 AND kind = 'info'";
+
+/// Makes `summary` the transfer's one entry of the activity log: the entry it had (started,
+/// running) gives way to this one, newest, so the log holds one line per transfer however
+/// many items it moved, and that line says where the transfer stands.
+fn log_transfer(store: &Store, conn: &Connection, job: i64, summary: String) -> StoreResult<()> {
+    conn.prepare_cached(FORGET_TRANSFER_ENTRY_SQL)
+        .and_then(|mut stmt| stmt.execute([job]))
+        .map_err(|e| store.error("write the sync activity log", e))?;
+    activity::append(
+        store,
+        conn,
+        &NewActivity::new(ActivityKind::Info, None, summary).transfer(job),
+    )?;
+    Ok(())
+}
+
+/// The line a finished transfer leaves in the activity log ("Imported 280 events from
+/// Google"): what it moved, the parts that are zero left out.
+fn finished_summary(p: &BackfillProgress) -> String {
+    let events = |n: u32| {
+        if n == 1 {
+            "1 event".to_owned()
+        } else {
+            format!("{n} events")
+        }
+    };
+    let mut parts = Vec::new();
+    if p.created_in_crm > 0 {
+        parts.push(format!("imported {} from Google", events(p.created_in_crm)));
+    }
+    if p.created_in_google > 0 {
+        parts.push(format!("sent {} to Google", events(p.created_in_google)));
+    }
+    if p.linked > 0 {
+        parts.push(format!("linked {}", events(p.linked)));
+    }
+    if p.failed > 0 {
+        parts.push(format!("{} failed", p.failed));
+    }
+    let mut line = if parts.is_empty() {
+        "Synchronize Google Calendar found nothing to transfer".to_owned()
+    } else {
+        parts.join(", ")
+    };
+    if let Some(first) = line.get(..1) {
+        line = first.to_uppercase() + &line[1..];
+    }
+    line
+}
+
+/// What a transfer did with one item, as its entry in Sync activity lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum TransferAction {
+    CreateInGoogle,
+    CreateInCrm,
+    Link,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum TransferItemState {
+    Pending,
+    Done,
+    Failed,
+    Skipped,
+}
+
+/// One item of a transfer, for the activity log's transfer entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TransferItem {
+    #[ts(type = "number")]
+    pub seq: i64,
+    pub action: TransferAction,
+    pub state: TransferItemState,
+    /// The appointment (created by the transfer, sent or linked by it); none while an
+    /// imported event is not stored yet, or when the appointment was deleted since.
+    pub appointment_id: Option<String>,
+    pub title: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Items per page of `transfer_items`.
+pub const TRANSFER_ITEMS_PAGE: u32 = 200;
+
+/// Up to `limit` items of transfer `transfer_id` after item `after_seq` (from the first
+/// when `None`), in the order the transfer planned them. The transfer's own rows hold
+/// them; an imported event's appointment is found through its link.
+pub fn transfer_items(
+    store: &Store,
+    transfer_id: i64,
+    after_seq: Option<i64>,
+    limit: u32,
+) -> StoreResult<Vec<TransferItem>> {
+    let limit = limit.clamp(1, 1000);
+    store.read(|conn| {
+        let fail = |e| store.error("read the transfer's items", e);
+        let mut stmt = conn.prepare_cached(TRANSFER_ITEMS_SQL).map_err(fail)?;
+        let rows = stmt
+            .query_map(params![transfer_id, after_seq.unwrap_or(-1), limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })
+            .map_err(fail)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(fail)?;
+        rows.into_iter()
+            .map(|(seq, action, state, appointment_id, title, error)| {
+                let bad = |what: &str, v: &str| {
+                    StoreError::BadRow(format!("transfer {transfer_id} item {seq}: {what} {v}"))
+                };
+                Ok(TransferItem {
+                    seq,
+                    action: match action.as_str() {
+                        "create_in_google" => TransferAction::CreateInGoogle,
+                        "create_in_crm" => TransferAction::CreateInCrm,
+                        "link" => TransferAction::Link,
+                        other => return Err(bad("action", other)),
+                    },
+                    state: match state.as_str() {
+                        "pending" => TransferItemState::Pending,
+                        "done" => TransferItemState::Done,
+                        "failed" => TransferItemState::Failed,
+                        "skipped" => TransferItemState::Skipped,
+                        other => return Err(bad("state", other)),
+                    },
+                    appointment_id: title.as_ref().and(appointment_id),
+                    title,
+                    error,
+                })
+            })
+            .collect()
+    })
+}
+
+/// A transfer's items with their appointments: the item's own, or for an imported event
+/// the one its link (in the transfer's calendar) points at.
+pub(crate) const TRANSFER_ITEMS_SQL: &str =
+    "SELECT i.seq, i.action, i.state, COALESCE(i.appointment_id, l.appointment_id), a.title, \
+     i.error FROM backfill_items i \
+     JOIN backfill_jobs j ON j.id = i.job_id \
+     LEFT JOIN links l ON i.appointment_id IS NULL AND l.calendar_id = j.calendar_id \
+     AND l.event_id = i.event_id \
+     LEFT JOIN appointments a ON a.id = COALESCE(i.appointment_id, l.appointment_id) \
+     WHERE i.job_id = ?1 AND i.seq > ?2 ORDER BY i.seq LIMIT ?3";
+
 /// The unfinished job (to offer "resume"), if there is one.
 pub fn status(store: &Store) -> StoreResult<Option<BackfillProgress>> {
     store.read(|conn| {
@@ -784,7 +942,14 @@ fn create_job(
             ],
         )
         .map_err(|e| store.error("plan the transfer", e))?;
-        Ok(tx.last_insert_rowid())
+        let id = tx.last_insert_rowid();
+        log_transfer(
+            store,
+            tx,
+            id,
+            "Synchronize Google Calendar started".to_owned(),
+        )?;
+        Ok(id)
     })?;
     Ok(Job {
         id,
@@ -853,8 +1018,11 @@ async fn import_while_listing(
     // new items are numbered after its last one.
     let (known, mut next_seq) = store.read(|conn| job_events(store, conn, job.id))?;
     let mut counts = store.read(|c| item_counts(store, c, job.id))?;
+    // Each page is read on a task of its own (`list_page_on_task`): while this task
+    // decides and stores page n, page n+1 is on its way and decoded on another thread,
+    // one page ahead at most (the next request leaves only when this page is in hand).
     let list = |page_token: Option<String>| async move {
-        w.list_page(&ListParams {
+        w.list_page_on_task(&ListParams {
             page_token,
             max_results: Some(engine.options().page_size.clamp(1, 2500)),
             ..ListParams::default()
@@ -869,49 +1037,50 @@ async fn import_while_listing(
         let tz = calendar_tz
             .get_or_insert_with(|| page.time_zone.clone().unwrap_or_else(|| "UTC".to_owned()))
             .clone();
-        let mut new_events = Vec::new();
-        for e in &page.items {
-            let Ok(side) = google_side_of(e, &tz, &ctx.privacy, &Lead::default(), None) else {
-                continue;
-            };
-            if !index.stands_alone(&side) || known.contains(&side.event_id) {
-                continue;
-            }
-            let event_id = side.event_id.clone();
-            let item = SyncItem {
-                key: SyncKey {
-                    appointment_id: None,
-                    event_id: Some(event_id.clone()),
-                },
-                crm: None,
-                google: Some(side),
-                base: None,
-                paired_by: None,
-                series: None,
-            };
-            if decide(&item, ctx.direction, &mode)
-                .iter()
-                .any(|op| matches!(op, SyncOp::CreateInCrm { .. }))
-            {
-                new_events.push(event_id);
-            }
-        }
-        // Written in event id order, so the links' unique (calendar, event id) index takes
-        // each page's rows in order rather than scattered over its pages.
-        new_events.sort_unstable();
-        for e in std::mem::take(&mut page.items) {
-            if let Some(id) = e.id.clone() {
-                events.insert(id, e);
-            }
-        }
         let next_token = page
             .next_page_token
             .take()
             .filter(|next| Some(next) != page_token.as_ref());
+        let items = std::mem::take(&mut page.items);
         let import = async {
-            // Lets the next page's request leave before this page's writes hold the
+            // Lets the next page's request leave before this page's work holds the
             // thread.
             tokio::task::yield_now().await;
+            let mut new_events = Vec::new();
+            for e in &items {
+                let Ok(side) = google_side_of(e, &tz, &ctx.privacy, &Lead::default(), None) else {
+                    continue;
+                };
+                if !index.stands_alone(&side) || known.contains(&side.event_id) {
+                    continue;
+                }
+                let event_id = side.event_id.clone();
+                let item = SyncItem {
+                    key: SyncKey {
+                        appointment_id: None,
+                        event_id: Some(event_id.clone()),
+                    },
+                    crm: None,
+                    google: Some(side),
+                    base: None,
+                    paired_by: None,
+                    series: None,
+                };
+                if decide(&item, ctx.direction, &mode)
+                    .iter()
+                    .any(|op| matches!(op, SyncOp::CreateInCrm { .. }))
+                {
+                    new_events.push(event_id);
+                }
+            }
+            // Written in event id order, so the links' unique (calendar, event id) index
+            // takes each page's rows in order rather than scattered over its pages.
+            new_events.sort_unstable();
+            for e in items {
+                if let Some(id) = e.id.clone() {
+                    events.insert(id, e);
+                }
+            }
             if new_events.is_empty() {
                 return Ok(());
             }
@@ -1041,16 +1210,13 @@ async fn finish_plan(
             [job.id],
         )
         .map_err(fail)?;
-        activity::append(
+        log_transfer(
             store,
             tx,
-            &NewActivity::new(
-                ActivityKind::Info,
-                None,
-                format!(
-                    "Started Synchronize Google Calendar: {} to create in Google, {} in Bookline, {} to link",
-                    preview.create_in_google, preview.create_in_crm, preview.matched_equal
-                ),
+            job.id,
+            format!(
+                "Synchronize Google Calendar running: {} to create in Google, {} in Bookline, {} to link",
+                preview.create_in_google, preview.create_in_crm, preview.matched_equal
             ),
         )?;
         Ok(())
@@ -1303,14 +1469,7 @@ async fn run(
         )
         .map_err(|e| store.error("finish the transfer", e))?;
         let p = progress_from(&job, counts, ProgressState::Finished, Some(0), None);
-        let mut summary = format!(
-            "Synchronize Google Calendar finished: {} created in Google, {} in Bookline, {} linked",
-            p.created_in_google, p.created_in_crm, p.linked
-        );
-        if p.failed > 0 {
-            summary.push_str(&format!(", {} failed", p.failed));
-        }
-        activity::append(store, tx, &NewActivity::new(ActivityKind::Info, None, summary))?;
+        log_transfer(store, tx, job.id, finished_summary(&p))?;
         Ok(p)
     })?;
     progress(&final_progress);
@@ -1697,4 +1856,37 @@ fn chunk_states(
         (n(d), n(s), n(f))
     })
     .map_err(|e| store.error("read the transfer's progress", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finished(created_in_crm: u32, created_in_google: u32, linked: u32, failed: u32) -> String {
+        finished_summary(&BackfillProgress {
+            state: ProgressState::Finished,
+            total: created_in_crm + created_in_google + linked + failed,
+            done: created_in_crm + created_in_google + linked + failed,
+            created_in_google,
+            created_in_crm,
+            linked,
+            failed,
+            eta_secs: Some(0),
+            message: None,
+        })
+    }
+
+    #[test]
+    fn a_finished_transfer_says_what_it_moved_in_one_line() {
+        assert_eq!(finished(280, 0, 0, 0), "Imported 280 events from Google");
+        assert_eq!(finished(1, 0, 0, 0), "Imported 1 event from Google");
+        assert_eq!(
+            finished(0, 12, 1, 2),
+            "Sent 12 events to Google, linked 1 event, 2 failed"
+        );
+        assert_eq!(
+            finished(0, 0, 0, 0),
+            "Synchronize Google Calendar found nothing to transfer"
+        );
+    }
 }

@@ -1770,8 +1770,20 @@ fn apply_one(
     for seq in &p.outbox {
         store.outbox_complete_in(tx, *seq)?;
     }
+    // A transfer's item is logged by the transfer's one entry, which opens onto its
+    // items (`backfill::transfer_items`): a row per imported event cost a third of the
+    // floor of an import and pushed everything else out of Sync activity. What needs the
+    // user's eye (conflicts, errors) is still logged on its own.
+    let logged_by_transfer = |kind: ActivityKind| {
+        p.job_item.is_some()
+            && matches!(
+                kind,
+                ActivityKind::Created | ActivityKind::Linked | ActivityKind::Updated
+            )
+    };
     activity_out.extend(
         log.into_iter()
+            .filter(|entry| !logged_by_transfer(entry.kind))
             .map(|entry| entry.event(event_id.as_deref())),
     );
     Ok(())

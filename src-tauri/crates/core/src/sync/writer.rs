@@ -9,9 +9,10 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{AppError, ErrorCode};
+
 use crate::google::{
-    BatchCall, BatchResult, CalendarClient, Event, EventsPage, GoogleError, GoogleErrorKind,
-    ListParams, MAX_RECOMMENDED_BATCH,
+    decode_events_page, BatchCall, BatchResult, CalendarClient, Event, EventsPage, GoogleError,
+    GoogleErrorKind, ListParams, MAX_RECOMMENDED_BATCH,
 };
 use crate::ratelimit::{Backoff, RateLimiter, RetryClass};
 use crate::sync::error::SyncError;
@@ -102,6 +103,16 @@ pub struct Writer<'a> {
     pub cancel: &'a CancellationToken,
 }
 
+/// A spawned task that is aborted when its handle is dropped: a read ahead that nobody
+/// waits for any more (the transfer was cancelled or failed) stops with it.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Errors that end the whole pass instead of one item: the grant is gone (or the keyring
 /// is unavailable), or the user cancelled.
 fn fatal(error: &GoogleError) -> Option<SyncError> {
@@ -174,6 +185,45 @@ impl Writer<'_> {
             .retried(|| self.client.list_events(self.calendar, params))
             .await?
         {
+            Ok(page) => Ok(page),
+            Err(e) => Err(SyncError::Google(e)),
+        }
+    }
+
+    /// `list_page` with each attempt's request and the wait for its answer on a task of
+    /// their own, so they go on while the caller's task is busy (a transfer stores one page
+    /// while the next is read). The answer is decoded here, on the caller's task: decoded
+    /// on another thread, the events' memory stayed in that thread's allocator arena after
+    /// the transfer (+40 MB resident after a 10,000-event import). Pacing, retries and
+    /// cancellation are `list_page`'s; dropping the future stops the task.
+    pub async fn list_page_on_task(&self, params: &ListParams) -> Result<EventsPage, SyncError> {
+        let attempt = || {
+            let client = self.client.clone();
+            let calendar = self.calendar.to_owned();
+            let params = params.clone();
+            let task = AbortOnDrop(tokio::spawn(async move {
+                client.list_events_body(&calendar, &params).await
+            }));
+            async move {
+                let mut task = task;
+                match (&mut task.0).await {
+                    Ok(body) => body.and_then(|body| decode_events_page(&body)),
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    // Only a runtime shutting down cancels it (we hold the handle).
+                    Err(_) => Err(GoogleError {
+                        kind: GoogleErrorKind::Transport {
+                            timeout: false,
+                            connect: false,
+                        },
+                        status: None,
+                        reason: None,
+                        message: "The read of the calendar was stopped".to_owned(),
+                        retry_after: None,
+                    }),
+                }
+            }
+        };
+        match self.retried(attempt).await? {
             Ok(page) => Ok(page),
             Err(e) => Err(SyncError::Google(e)),
         }

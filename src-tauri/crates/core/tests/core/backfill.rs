@@ -198,6 +198,72 @@ async fn each_direction_moves_exactly_its_sides_old_items() {
     }
 }
 
+/// A transfer is one entry of Sync activity ("Imported 3 events from Google, …"), not one
+/// per item, and its items open from that entry: what each did, to which appointment.
+#[tokio::test]
+async fn a_transfer_is_one_activity_entry_that_opens_onto_its_items() {
+    use bookline_core::sync::activity::{self, ActivityKind};
+    use bookline_core::sync::backfill::{TransferAction, TransferItemState};
+
+    let w = old_world(Direction::Both, 2, 3).await;
+    let before = activity::list(&w.store, 1000, None).unwrap().len();
+    let done = run_start(&w, &request(Direction::Both)).await;
+    assert_eq!(done.state, ProgressState::Finished);
+    assert_eq!(
+        (done.created_in_google, done.created_in_crm, done.linked),
+        (2, 3, 1)
+    );
+
+    let log = activity::list(&w.store, 1000, None).unwrap();
+    let new: Vec<_> = log.iter().take(log.len() - before).collect();
+    assert_eq!(new.len(), 1, "one entry for the whole transfer: {new:#?}");
+    let entry = new[0];
+    assert_eq!(entry.kind, ActivityKind::Info);
+    assert_eq!(
+        entry.summary,
+        "Imported 3 events from Google, sent 2 events to Google, linked 1 event"
+    );
+    let transfer = entry.transfer_id.expect("the entry names its transfer");
+
+    let items = backfill::transfer_items(&w.store, transfer, None, 100).unwrap();
+    assert_eq!(items.len(), 6, "{items:#?}");
+    assert!(
+        items.iter().all(|i| i.state == TransferItemState::Done),
+        "{items:#?}"
+    );
+    let titles = |action: TransferAction| {
+        let mut t: Vec<String> = items
+            .iter()
+            .filter(|i| i.action == action)
+            .map(|i| i.title.clone().expect("each item names its appointment"))
+            .collect();
+        t.sort();
+        t
+    };
+    assert_eq!(
+        titles(TransferAction::CreateInCrm),
+        ["Old Google 0", "Old Google 1", "Old Google 2"]
+    );
+    assert_eq!(
+        titles(TransferAction::CreateInGoogle),
+        ["Old CRM 0", "Old CRM 1"]
+    );
+    assert_eq!(titles(TransferAction::Link), ["Typed twice"]);
+    let crm_ids: Vec<String> = w.crm_all().into_iter().map(|a| a.id).collect();
+    assert!(items.iter().all(|i| i
+        .appointment_id
+        .as_ref()
+        .is_some_and(|id| crm_ids.contains(id))));
+    // Paged by item number.
+    let first = backfill::transfer_items(&w.store, transfer, None, 4).unwrap();
+    let rest = backfill::transfer_items(&w.store, transfer, Some(first[3].seq), 4).unwrap();
+    assert_eq!((first.len(), rest.len()), (4, 2));
+    assert_eq!(
+        first.iter().chain(&rest).map(|i| i.seq).collect::<Vec<_>>(),
+        items.iter().map(|i| i.seq).collect::<Vec<_>>()
+    );
+}
+
 #[tokio::test]
 async fn interrupted_runs_resume_to_exactly_n_events_and_links() {
     const N: i64 = 300;
