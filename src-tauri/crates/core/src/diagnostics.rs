@@ -207,6 +207,7 @@ mod tests {
             side: None,
             appointment_id: Some("a1".to_owned()),
             summary: summary.to_owned(),
+            transfer_id: None,
             detail: Some("Secret pricing call with ACME".to_owned()),
         }
     }
