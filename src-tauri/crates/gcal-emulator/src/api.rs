@@ -355,13 +355,35 @@ fn role_rank(r: &str) -> u8 {
     }
 }
 
+/// An event write that may mail someone: the event before and after it, for the
+/// "would have emailed" record (`mail.rs`). Only filled when the write's `sendUpdates`
+/// mails anyone, so writes with `none` pay nothing for it.
+pub struct Written {
+    pub method: &'static str,
+    pub calendar_id: String,
+    pub event_id: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+fn parsed(j: &str) -> Option<Value> {
+    serde_json::from_str(j).ok()
+}
+
+/// The event (or generated instance) as it is now, for the mail record.
+fn snapshot(data: &Data, cal: &str, id: &str) -> Option<Value> {
+    events::get(data, cal, id).ok().and_then(|j| parsed(&j))
+}
+
 fn dispatch(
     shared: &Shared,
     user: &str,
     r: &Route,
     q: &[(String, String)],
     call: &Call,
+    written: &mut Option<Written>,
 ) -> ApiResult<ApiResp> {
+    let mails = crate::mail::mailing_mode(q).is_some();
     let send_updates = q.iter().find(|(k, _)| k == "sendUpdates");
     if let Some((_, v)) = send_updates {
         if !matches!(v.as_str(), "all" | "externalOnly" | "none") {
@@ -466,6 +488,22 @@ fn dispatch(
                 keep_timestamps: false,
             };
             let (status, j) = events::create(&mut data, &id, body, &opts)?;
+            // `events.import` never mails (Google's rule).
+            if mails && !opts.import {
+                let after = parsed(&j);
+                *written = Some(Written {
+                    method: "insert",
+                    calendar_id: id,
+                    event_id: after
+                        .as_ref()
+                        .and_then(|a| a.get("id"))
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    before: None,
+                    after,
+                });
+            }
             Ok(ApiResp::json(status, j.to_string()))
         }
         Route::EventsUpdate(c, e) | Route::EventsPatch(c, e) => {
@@ -473,13 +511,33 @@ fn dispatch(
             let mut data = shared.write();
             let id = resolve_writable(&data, user, c)?;
             let patch = matches!(r, Route::EventsPatch(..));
+            let before = mails.then(|| snapshot(&data, &id, e)).flatten();
             let j = events::update(&mut data, &id, e, body, call.if_match, patch)?;
+            if mails {
+                *written = Some(Written {
+                    method: if patch { "patch" } else { "update" },
+                    calendar_id: id,
+                    event_id: e.clone(),
+                    before,
+                    after: parsed(&j),
+                });
+            }
             Ok(ApiResp::json(200, j.to_string()))
         }
         Route::EventsDelete(c, e) => {
             let mut data = shared.write();
             let id = resolve_writable(&data, user, c)?;
+            let before = mails.then(|| snapshot(&data, &id, e)).flatten();
             events::delete(&mut data, &id, e, call.if_match)?;
+            if mails {
+                *written = Some(Written {
+                    method: "delete",
+                    calendar_id: id,
+                    event_id: e.clone(),
+                    before,
+                    after: None,
+                });
+            }
             Ok(ApiResp::empty(204))
         }
         Route::EventsMove(c, e) => {
@@ -489,7 +547,17 @@ fn dispatch(
             let mut data = shared.write();
             let src = resolve_writable(&data, user, c)?;
             let dst = resolve_writable(&data, user, dest)?;
+            let before = mails.then(|| snapshot(&data, &src, e)).flatten();
             let j = events::move_event(&mut data, &src, e, &dst)?;
+            if mails {
+                *written = Some(Written {
+                    method: "move",
+                    calendar_id: dst,
+                    event_id: e.clone(),
+                    before,
+                    after: parsed(&j),
+                });
+            }
             Ok(ApiResp::json(200, j.to_string()))
         }
     }
@@ -551,7 +619,8 @@ pub fn handle(shared: &Shared, call: &Call, in_batch: bool) -> Outcome {
             body_fault: None,
         };
     }
-    let resp = match dispatch(shared, &user, &r, &q, call) {
+    let mut written = None;
+    let resp = match dispatch(shared, &user, &r, &q, call, &mut written) {
         Ok(resp) => resp,
         Err(e) => e.into_resp(),
     };
@@ -562,7 +631,19 @@ pub fn handle(shared: &Shared, call: &Call, in_batch: bool) -> Outcome {
             .map(|(_, v)| v.as_str());
         let bucket = crate::runtime::send_updates_bucket(send_updates);
         shared.writes_by_send_updates[bucket].fetch_add(1, Ordering::Relaxed);
-        shared.rt().stats.send_updates[bucket] += 1;
+        let mut rt = shared.rt();
+        rt.stats.send_updates[bucket] += 1;
+        if let (Some(w), Some(mode)) = (written, crate::mail::mailing_mode(&q)) {
+            rt.mail_outbox.extend(crate::mail::would_be_mails(
+                w.method,
+                mode,
+                &user,
+                &w.calendar_id,
+                &w.event_id,
+                w.before.as_ref(),
+                w.after.as_ref(),
+            ));
+        }
     }
     Outcome {
         route: name,

@@ -156,7 +156,12 @@ pub async fn get_quota(State(s): State<Arc<Shared>>) -> Response {
 }
 
 pub async fn stats(State(s): State<Arc<Shared>>) -> Response {
-    let mut v = s.rt().stats.to_json();
+    let mut v = {
+        let rt = s.rt();
+        let mut v = rt.stats.to_json();
+        v["mail_outbox"] = json!(rt.mail_outbox);
+        v
+    };
     v["in_flight"] = json!(s.in_flight.load(std::sync::atomic::Ordering::SeqCst));
     ok(v)
 }

@@ -8,6 +8,7 @@ mod control;
 mod demo;
 mod errors;
 mod events;
+mod mail;
 mod oauth;
 pub mod recur;
 mod runtime;
@@ -31,6 +32,8 @@ use tokio::task::JoinHandle;
 use crate::api::{Call, Shared};
 use crate::errors::{ApiError, ApiResp};
 use crate::runtime::FaultKind;
+
+pub use crate::mail::{MailKind, WouldBeMail};
 
 /// How to start an emulator.
 #[derive(Clone, Debug, Default)]
@@ -156,6 +159,14 @@ impl Emulator {
             external_only,
             missing,
         }
+    }
+
+    /// The mails Google would have sent for the event writes since start (or since
+    /// `/_emulator/reset`): one per write and kind, with `sendUpdates=all` or
+    /// `externalOnly` and at least one recipient (see `WouldBeMail`). Empty means no
+    /// write could have emailed anyone.
+    pub fn mail_outbox(&self) -> Vec<WouldBeMail> {
+        self.shared.rt().mail_outbox.clone()
     }
 
     /// Calendar API and batch requests the emulator is handling now. A test that gave up

@@ -193,6 +193,9 @@ pub struct Runtime {
     user_windows: HashMap<String, (i64, u64)>,
     project_window: (i64, u64),
     pub stats: Stats,
+    /// Mails Google would have sent for the event writes since start or
+    /// `/_emulator/reset` (not cleared by a stats reset: it is a record, not a count).
+    pub mail_outbox: Vec<crate::mail::WouldBeMail>,
 }
 
 impl Default for Runtime {
@@ -207,6 +210,7 @@ impl Default for Runtime {
             user_windows: HashMap::new(),
             project_window: (0, 0),
             stats: Stats::default(),
+            mail_outbox: Vec::new(),
         }
     }
 }

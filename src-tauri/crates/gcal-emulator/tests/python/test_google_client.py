@@ -417,3 +417,47 @@ def test_stats_count_writes_by_send_updates(svc):
     after = stats()["send_updates"]
     delta = {k: after[k] - before[k] for k in ("none", "all", "externalOnly", "missing")}
     assert delta == {"none": 1, "all": 1, "externalOnly": 0, "missing": 1}
+
+
+# --- Issue #17 "Book with the lead" -------------------------------------------------------
+
+
+def outbox_for(calendar_id):
+    return [m for m in stats()["mail_outbox"] if m["calendar_id"] == calendar_id]
+
+
+def test_mail_outbox_records_only_writes_that_would_email(svc, account):
+    me = account["calendar_id"]
+    guests = [{"email": me}, {"email": "ada@lead.com", "displayName": "Ada"}]
+    quiet = svc.events().insert(
+        calendarId="primary",
+        body=timed("Quiet", "2030-06-01T10:00:00Z", "2030-06-01T11:00:00Z", attendees=guests),
+        sendUpdates="none",
+    ).execute()
+    svc.events().patch(calendarId="primary", eventId=quiet["id"], body={"summary": "Still quiet"}).execute()
+    assert outbox_for(me) == []
+    invited = svc.events().insert(
+        calendarId="primary",
+        body=timed("Demo call", "2030-06-02T10:00:00Z", "2030-06-02T11:00:00Z", attendees=guests),
+        sendUpdates="all",
+    ).execute()
+    svc.events().patch(
+        calendarId="primary", eventId=invited["id"], body={"location": "Room 1"}, sendUpdates="all"
+    ).execute()
+    svc.events().delete(calendarId="primary", eventId=invited["id"], sendUpdates="all").execute()
+    # Batch items count one by one.
+    batch = BatchHttpRequest(batch_uri=BASE + "/batch/calendar/v3")
+    batch.add(svc.events().insert(
+        calendarId="primary",
+        body=timed("In a batch", "2030-06-03T10:00:00Z", "2030-06-03T11:00:00Z", attendees=guests),
+        sendUpdates="externalOnly",
+    ))
+    batch.execute()
+    got = [(m["method"], m["event_id"] == invited["id"], m["recipients"], m["kind"]) for m in outbox_for(me)]
+    assert got == [
+        ("insert", True, ["ada@lead.com"], "invitation"),
+        ("patch", True, ["ada@lead.com"], "update"),
+        ("delete", True, ["ada@lead.com"], "cancellation"),
+        ("insert", False, ["ada@lead.com"], "invitation"),
+    ]
+    assert outbox_for(me)[-1]["send_updates"] == "externalOnly"
