@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::api::Shared;
 use crate::errors::ApiError;
-use crate::events::{self, CreateOpts};
+use crate::events::{self, CreateOpts, RespondError};
 use crate::runtime::{FaultPlan, QuotaConfig, Runtime};
 use crate::state::{Data, CONTROL_SCOPE};
 
@@ -255,6 +255,72 @@ pub async fn clock(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     let mut data = s.write();
     data.clock_offset_ms = data.clock_offset_ms.saturating_add(advance);
     ok(json!({"offset_ms": data.clock_offset_ms}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RespondReq {
+    calendar_id: String,
+    event_id: String,
+    email: String,
+    response: String,
+    comment: Option<String>,
+}
+
+/// Sets an attendee's answer (see `events::respond`). `primary` names the primary calendar
+/// that holds the event (the control API has no signed-in user).
+pub(crate) fn respond_in(
+    shared: &Shared,
+    calendar_id: &str,
+    event_id: &str,
+    email: &str,
+    response: &str,
+    comment: Option<&str>,
+) -> Result<std::sync::Arc<str>, RespondError> {
+    let mut data = shared.write();
+    let cal = if calendar_id == "primary" {
+        data.calendars
+            .values()
+            .find(|c| c.primary && events::get(&data, &c.id, event_id).is_ok())
+            .map(|c| c.id.clone())
+            .ok_or_else(|| RespondError::EventNotFound {
+                calendar_id: calendar_id.to_string(),
+                event_id: event_id.to_string(),
+            })?
+    } else {
+        calendar_id.to_string()
+    };
+    events::respond(&mut data, &cal, event_id, email, response, comment)
+}
+
+/// `POST /_emulator/respond`: a guest answers an invitation.
+pub async fn respond(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let req: RespondReq = match parse(&body) {
+        Ok(r) => r,
+        Err(e) => return bad(e),
+    };
+    match respond_in(
+        &s,
+        &req.calendar_id,
+        &req.event_id,
+        &req.email,
+        &req.response,
+        req.comment.as_deref(),
+    ) {
+        Ok(j) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            j.to_string(),
+        )
+            .into_response(),
+        Err(e @ RespondError::UnknownResponse(_)) => bad(e),
+        Err(e) => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({"error": e.to_string()}).to_string(),
+        )
+            .into_response(),
+    }
 }
 
 /// Inserts an event as its owner would, but keeps `created`/`updated` from the body so

@@ -228,6 +228,50 @@ fn owner_person(cal: &Calendar) -> Value {
     }
 }
 
+/// The answers an attendee can give (Google's `responseStatus`).
+pub const RESPONSES: [&str; 4] = ["needsAction", "declined", "tentative", "accepted"];
+
+/// Stores attendees as Google does: every one needs an email; a missing `responseStatus`
+/// is `needsAction`; `organizer` and `self` are Google's to set (read-only for clients):
+/// the organizer's own entry gets both, the calendar owner's entry gets `self`.
+fn normalize_attendees(res: &mut Map<String, Value>, cal: &Calendar) -> ApiResult<()> {
+    let Some(list) = res.get_mut("attendees") else {
+        return Ok(());
+    };
+    let Value::Array(list) = list else {
+        return Err(ApiError::invalid("Invalid value for: attendees"));
+    };
+    let organizer = owner_person(cal)["email"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    for a in list.iter_mut() {
+        let Value::Object(a) = a else {
+            return Err(ApiError::invalid("Invalid attendee."));
+        };
+        let email = match a.get("email").and_then(Value::as_str) {
+            Some(e) if !e.trim().is_empty() => e.to_string(),
+            _ => return Err(ApiError::required("Missing attendee email.")),
+        };
+        match a.get("responseStatus") {
+            None | Some(Value::Null) => {
+                a.insert("responseStatus".into(), json!("needsAction"));
+            }
+            Some(Value::String(r)) if RESPONSES.contains(&r.as_str()) => {}
+            Some(_) => return Err(ApiError::invalid("Invalid attendee response status.")),
+        }
+        a.remove("organizer");
+        a.remove("self");
+        if email.eq_ignore_ascii_case(&organizer) {
+            a.insert("organizer".into(), json!(true));
+            a.insert("self".into(), json!(true));
+        } else if email.eq_ignore_ascii_case(&cal.owner) {
+            a.insert("self".into(), json!(true));
+        }
+    }
+    Ok(())
+}
+
 /// Inserts (or, for import with a known iCalUID, updates) an event; returns its JSON.
 pub fn create(
     data: &mut Data,
@@ -288,6 +332,7 @@ pub fn create(
     res.remove("recurringEventId");
     res.remove("originalStartTime");
     validate(&mut res, false)?;
+    normalize_attendees(&mut res, cal)?;
     let now = rfc3339_ms(now_ms());
     for k in ["kind", "etag", "htmlLink", "creator", "organizer"] {
         res.remove(k);
@@ -584,6 +629,7 @@ pub fn update(
         n
     };
     validate(&mut new, is_instance)?;
+    normalize_attendees(&mut new, cal)?;
     // Server-owned fields always come from the stored event.
     for k in [
         "id",
@@ -648,6 +694,82 @@ pub fn update(
         }
     };
     Ok(rec.derived.json.clone())
+}
+
+/// Why an attendee's answer could not be set (`POST /_emulator/respond`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RespondError {
+    #[error("unknown response {0:?}: expected needsAction, accepted, declined or tentative")]
+    UnknownResponse(String),
+    #[error("no calendar {0:?}")]
+    CalendarNotFound(String),
+    #[error("no event {event_id:?} in calendar {calendar_id:?}")]
+    EventNotFound {
+        calendar_id: String,
+        event_id: String,
+    },
+    #[error("{email:?} is not an attendee of event {event_id:?}")]
+    AttendeeNotFound { event_id: String, email: String },
+}
+
+/// An attendee answers (the lead accepts, declines…): sets their `responseStatus` (and
+/// `comment` when given) as Google does when the guest replies — a write that bumps
+/// `updated` and `etag` (so sync tokens return the event) but not `sequence`. An instance
+/// id of a series stores an exception, as answering one occurrence does in Google.
+pub fn respond(
+    data: &mut Data,
+    cal_id: &str,
+    event_id: &str,
+    email: &str,
+    response: &str,
+    comment: Option<&str>,
+) -> Result<Arc<str>, RespondError> {
+    if !RESPONSES.contains(&response) {
+        return Err(RespondError::UnknownResponse(response.to_string()));
+    }
+    let not_found = || RespondError::EventNotFound {
+        calendar_id: cal_id.to_string(),
+        event_id: event_id.to_string(),
+    };
+    if !data.calendars.contains_key(cal_id) {
+        return Err(RespondError::CalendarNotFound(cal_id.to_string()));
+    }
+    let current: Value = get(data, cal_id, event_id)
+        .ok()
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .ok_or_else(not_found)?;
+    if current.get("status").and_then(Value::as_str) == Some("cancelled") {
+        return Err(not_found());
+    }
+    let mut attendees = current
+        .get("attendees")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let who = attendees
+        .iter_mut()
+        .find(|a| {
+            a.get("email")
+                .and_then(Value::as_str)
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+        })
+        .ok_or_else(|| RespondError::AttendeeNotFound {
+            event_id: event_id.to_string(),
+            email: email.to_string(),
+        })?;
+    who["responseStatus"] = json!(response);
+    if let Some(c) = comment {
+        who["comment"] = json!(c);
+    }
+    update(
+        data,
+        cal_id,
+        event_id,
+        json!({"attendees": attendees}),
+        None,
+        true,
+    )
+    .map_err(|_| not_found())
 }
 
 pub fn delete(data: &mut Data, cal_id: &str, id: &str, if_match: Option<&str>) -> ApiResult<()> {

@@ -33,6 +33,7 @@ use crate::api::{Call, Shared};
 use crate::errors::{ApiError, ApiResp};
 use crate::runtime::FaultKind;
 
+pub use crate::events::RespondError;
 pub use crate::mail::{MailKind, WouldBeMail};
 
 /// How to start an emulator.
@@ -167,6 +168,41 @@ impl Emulator {
     /// write could have emailed anyone.
     pub fn mail_outbox(&self) -> Vec<WouldBeMail> {
         self.shared.rt().mail_outbox.clone()
+    }
+
+    /// A guest answers an invitation, as `POST /_emulator/respond` does: sets the
+    /// `responseStatus` (`needsAction`, `accepted`, `declined` or `tentative`) of the
+    /// attendee `email` (case-insensitive) of the event, bumping its `updated` and `etag`
+    /// but not `sequence`, so the next sync-token listing returns it. `calendar_id` may be
+    /// `primary` (the primary calendar holding the event). Answers the event as stored.
+    pub fn respond(
+        &self,
+        calendar_id: &str,
+        event_id: &str,
+        email: &str,
+        response: &str,
+    ) -> Result<serde_json::Value, RespondError> {
+        self.respond_with_comment(calendar_id, event_id, email, response, None)
+    }
+
+    /// `respond` with the guest's `comment` (kept on their attendee entry).
+    pub fn respond_with_comment(
+        &self,
+        calendar_id: &str,
+        event_id: &str,
+        email: &str,
+        response: &str,
+        comment: Option<&str>,
+    ) -> Result<serde_json::Value, RespondError> {
+        let j = control::respond_in(
+            &self.shared,
+            calendar_id,
+            event_id,
+            email,
+            response,
+            comment,
+        )?;
+        Ok(serde_json::from_str(&j).unwrap_or(serde_json::Value::Null))
     }
 
     /// Calendar API and batch requests the emulator is handling now. A test that gave up
@@ -306,6 +342,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_emulator/reset", post(control::reset))
         .route("/_emulator/tokens", post(control::tokens))
         .route("/_emulator/clock", post(control::clock))
+        .route("/_emulator/respond", post(control::respond))
         .route("/_emulator/events/{calendar_id}", post(control::put_event))
         .layer(DefaultBodyLimit::max(256 * 1024 * 1024))
         .with_state(shared)

@@ -264,3 +264,193 @@ async fn mail_outbox_counts_batch_parts_and_moves() {
     );
     c.shutdown().await;
 }
+
+async fn respond_http(c: &Ctx, body: Value) -> (u16, Value) {
+    let r = c
+        .http
+        .post(format!("{}/_emulator/respond", c.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn attendees_get_response_status_and_organizer_flags() {
+    let c = ctx().await;
+    let mut ev = with_guests("guest0001", &[]);
+    ev["attendees"] = json!([
+        {"email": "sam@example.com"},
+        {"email": "ada@lead.com", "displayName": "Ada", "self": true, "organizer": true},
+        {"email": "bo@lead.com", "responseStatus": "tentative", "optional": true},
+    ]);
+    let r = c.insert("primary", ev).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.body["attendees"],
+        json!([
+            {"email": "sam@example.com", "responseStatus": "needsAction", "organizer": true, "self": true},
+            {"email": "ada@lead.com", "displayName": "Ada", "responseStatus": "needsAction"},
+            {"email": "bo@lead.com", "responseStatus": "tentative", "optional": true},
+        ])
+    );
+    assert_eq!(
+        r.body["organizer"],
+        json!({"email": "sam@example.com", "self": true})
+    );
+    // On a secondary calendar the calendar organises; the user is only `self`.
+    let team = c.get("users/me/calendarList").await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["summary"] == "Team")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = c
+        .insert(
+            &team,
+            with_guests("guest0002", &["sam@example.com", "ada@lead.com"]),
+        )
+        .await;
+    assert_eq!(r.body["attendees"][0]["self"], true);
+    assert!(r.body["attendees"][0].get("organizer").is_none());
+    // Patching the guests keeps the rules.
+    let r = c
+        .call(
+            Method::PATCH,
+            "calendars/primary/events/guest0001",
+            Some(json!({"attendees": [{"email": "ada@lead.com", "responseStatus": "accepted"}]})),
+        )
+        .await;
+    assert_eq!(
+        r.body["attendees"],
+        json!([{"email": "ada@lead.com", "responseStatus": "accepted"}])
+    );
+    // Bad guests are refused.
+    let mut bad = with_guests("guest0003", &[]);
+    bad["attendees"] = json!([{"displayName": "No mail"}]);
+    let r = c.insert("primary", bad.clone()).await;
+    assert_eq!((r.status.as_u16(), r.reason()), (400, "required"));
+    bad["attendees"] = json!([{"email": "x@lead.com", "responseStatus": "maybe"}]);
+    let r = c.insert("primary", bad).await;
+    assert_eq!((r.status.as_u16(), r.reason()), (400, "invalid"));
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_guest_answers_through_the_control_api_and_sync_tokens_see_it() {
+    let c = ctx().await;
+    let emu = c.emu.as_ref().expect("running");
+    let r = c
+        .call(
+            Method::POST,
+            "calendars/primary/events?sendUpdates=all",
+            Some(with_guests("ansr00001", &["ada@lead.com"])),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let inserted = r.body;
+    let (_, _, last) = list_all(&c, "primary", "maxResults=50").await;
+    let sync = last["nextSyncToken"].as_str().unwrap().to_string();
+
+    let (status, ev) = respond_http(
+        &c,
+        json!({"calendar_id": "primary", "event_id": "ansr00001", "email": "Ada@Lead.com",
+               "response": "declined", "comment": "Can't make it"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{ev}");
+    assert_eq!(ev["attendees"][0]["responseStatus"], "declined");
+    assert_eq!(ev["attendees"][0]["comment"], "Can't make it");
+    assert_ne!(ev["etag"], inserted["etag"]);
+    assert_ne!(ev["updated"], inserted["updated"]);
+    assert_eq!(ev["sequence"], inserted["sequence"]);
+    let r = c
+        .get(&format!("calendars/primary/events?syncToken={sync}"))
+        .await;
+    let items = r.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", r.text);
+    assert_eq!(items[0]["attendees"][0]["responseStatus"], "declined");
+    let sync = r.body["nextSyncToken"].as_str().unwrap().to_string();
+
+    // The Rust handle, by the real calendar id.
+    let ev = emu
+        .respond("sam@example.com", "ansr00001", "ada@lead.com", "accepted")
+        .unwrap();
+    assert_eq!(ev["attendees"][0]["responseStatus"], "accepted");
+    let r = c
+        .get(&format!("calendars/primary/events?syncToken={sync}"))
+        .await;
+    assert_eq!(
+        r.body["items"][0]["attendees"][0]["responseStatus"],
+        "accepted"
+    );
+    // Answers are not writes by the user: nothing more is mailed.
+    assert_eq!(emu.mail_outbox().len(), 1);
+
+    // Errors: unknown response 400, unknown event or attendee 404.
+    let (status, e) = respond_http(
+        &c,
+        json!({"calendar_id": "primary", "event_id": "ansr00001", "email": "ada@lead.com", "response": "maybe"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("maybe"));
+    for (event, email) in [("nosuch001", "ada@lead.com"), ("ansr00001", "zed@lead.com")] {
+        let (status, e) = respond_http(
+            &c,
+            json!({"calendar_id": "primary", "event_id": event, "email": email, "response": "accepted"}),
+        )
+        .await;
+        assert_eq!(status, 404, "{e}");
+        assert!(e["error"].is_string());
+    }
+    assert!(matches!(
+        emu.respond("primary", "ansr00001", "zed@lead.com", "accepted"),
+        Err(gcal_emulator::RespondError::AttendeeNotFound { .. })
+    ));
+    assert!(matches!(
+        emu.respond("primary", "ansr00001", "ada@lead.com", "yes"),
+        Err(gcal_emulator::RespondError::UnknownResponse(_))
+    ));
+    // A deleted event can't be answered.
+    c.call(Method::DELETE, "calendars/primary/events/ansr00001", None)
+        .await;
+    assert!(matches!(
+        emu.respond("primary", "ansr00001", "ada@lead.com", "accepted"),
+        Err(gcal_emulator::RespondError::EventNotFound { .. })
+    ));
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn answering_one_occurrence_stores_an_exception() {
+    let c = ctx().await;
+    let emu = c.emu.as_ref().expect("running");
+    let mut ev = with_guests("series001", &["ada@lead.com"]);
+    ev["start"] = json!({"dateTime": "2030-03-04T10:00:00+01:00", "timeZone": "Europe/Berlin"});
+    ev["end"] = json!({"dateTime": "2030-03-04T11:00:00+01:00", "timeZone": "Europe/Berlin"});
+    ev["recurrence"] = json!(["RRULE:FREQ=WEEKLY;COUNT=3"]);
+    assert_eq!(c.insert("primary", ev).await.status, 200);
+    let ev = emu
+        .respond(
+            "primary",
+            "series001_20300311T090000Z",
+            "ada@lead.com",
+            "tentative",
+        )
+        .unwrap();
+    assert_eq!(ev["recurringEventId"], "series001");
+    let r = c.get("calendars/primary/events/series001/instances").await;
+    let answers: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["attendees"][0]["responseStatus"].as_str().unwrap())
+        .collect();
+    assert_eq!(answers, ["needsAction", "tentative", "needsAction"]);
+    c.shutdown().await;
+}

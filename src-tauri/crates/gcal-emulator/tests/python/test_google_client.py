@@ -7,6 +7,7 @@ emulator is not faithful. The emulator URL comes from $EMULATOR_URL (run.sh sets
 import itertools
 import json
 import os
+import urllib.error
 import urllib.request
 
 import google_auth_httplib2
@@ -461,3 +462,30 @@ def test_mail_outbox_records_only_writes_that_would_email(svc, account):
         ("insert", False, ["ada@lead.com"], "invitation"),
     ]
     assert outbox_for(me)[-1]["send_updates"] == "externalOnly"
+
+
+def test_attendees_answer_and_sync_token_sees_it(svc, account):
+    me = account["calendar_id"]
+    ev = svc.events().insert(
+        calendarId="primary",
+        body=timed("Demo call", "2030-06-04T10:00:00Z", "2030-06-04T10:30:00Z",
+                   attendees=[{"email": me}, {"email": "ada@lead.com", "displayName": "Ada"}]),
+        sendUpdates="all",
+    ).execute()
+    assert ev["attendees"] == [
+        {"email": me, "responseStatus": "needsAction", "organizer": True, "self": True},
+        {"email": "ada@lead.com", "displayName": "Ada", "responseStatus": "needsAction"},
+    ]
+    _, sync = full_sync(svc)
+    answered = control("respond", {"calendar_id": "primary", "event_id": ev["id"],
+                                   "email": "ada@lead.com", "response": "declined", "comment": "Busy"})
+    assert answered["sequence"] == ev["sequence"]
+    assert answered["etag"] != ev["etag"]
+    changed = svc.events().list(calendarId="primary", syncToken=sync).execute()["items"]
+    assert [e["id"] for e in changed] == [ev["id"]]
+    assert changed[0]["attendees"][1]["responseStatus"] == "declined"
+    assert changed[0]["attendees"][1]["comment"] == "Busy"
+    with pytest.raises(urllib.error.HTTPError) as e:
+        control("respond", {"calendar_id": "primary", "event_id": ev["id"],
+                            "email": "nobody@lead.com", "response": "accepted"})
+    assert e.value.code == 404
