@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde_json::{json, Value};
 
+use crate::conference::ConferenceCtx;
 use crate::errors::{ApiError, ApiResp, ApiResult};
 use crate::events::{self, CreateOpts, ListParams};
 use crate::runtime::{FaultKind, Runtime};
@@ -375,6 +376,15 @@ fn snapshot(data: &Data, cal: &str, id: &str) -> Option<Value> {
     events::get(data, cal, id).ok().and_then(|j| parsed(&j))
 }
 
+/// The conference context of a write: its `conferenceDataVersion` and the fault plan's
+/// `conference` mode (read before the data lock is taken).
+fn conference_ctx(shared: &Shared, q: &[(String, String)]) -> ApiResult<ConferenceCtx> {
+    Ok(ConferenceCtx {
+        version: crate::conference::parse_version(q)?,
+        fault: shared.rt().plan.conference,
+    })
+}
+
 fn dispatch(
     shared: &Shared,
     user: &str,
@@ -486,6 +496,7 @@ fn dispatch(
             let opts = CreateOpts {
                 import: matches!(r, Route::EventsImport(_)),
                 keep_timestamps: false,
+                conference: conference_ctx(shared, q)?,
             };
             let (status, j) = events::create(&mut data, &id, body, &opts)?;
             // `events.import` never mails (Google's rule).
@@ -507,12 +518,13 @@ fn dispatch(
             Ok(ApiResp::json(status, j.to_string()))
         }
         Route::EventsUpdate(c, e) | Route::EventsPatch(c, e) => {
+            let conf = conference_ctx(shared, q)?;
             let body = parse_body(call.body)?;
             let mut data = shared.write();
             let id = resolve_writable(&data, user, c)?;
             let patch = matches!(r, Route::EventsPatch(..));
             let before = mails.then(|| snapshot(&data, &id, e)).flatten();
-            let j = events::update(&mut data, &id, e, body, call.if_match, patch)?;
+            let j = events::update_with(&mut data, &id, e, body, call.if_match, patch, conf)?;
             if mails {
                 *written = Some(Written {
                     method: if patch { "patch" } else { "update" },

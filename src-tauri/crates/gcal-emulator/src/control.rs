@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api::Shared;
+use crate::conference::{ConferenceCtx, ConferenceFault};
 use crate::errors::ApiError;
 use crate::events::{self, CreateOpts, RespondError};
 use crate::runtime::{FaultPlan, QuotaConfig, Runtime};
@@ -117,6 +118,10 @@ pub async fn set_faults(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     }
     let mut expired = 0;
     let mut revoked = 0;
+    let mut conferences_completed = 0;
+    if plan.conference == ConferenceFault::Success {
+        conferences_completed = events::complete_pending_conferences(&mut s.write());
+    }
     if plan.expire_sync_tokens || !plan.revoke_grants_for.is_empty() {
         let mut data = s.write();
         if plan.expire_sync_tokens {
@@ -134,7 +139,10 @@ pub async fn set_faults(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     plan.revoke_grants_for.clear();
     let mut rt = s.rt();
     rt.set_plan(plan);
-    ok(json!({"plan": rt.plan, "calendars_expired": expired, "grants_revoked": revoked}))
+    ok(
+        json!({"plan": rt.plan, "calendars_expired": expired, "grants_revoked": revoked,
+              "conferences_completed": conferences_completed}),
+    )
 }
 
 pub async fn get_faults(State(s): State<Arc<Shared>>) -> Response {
@@ -334,13 +342,19 @@ pub async fn put_event(
         Ok(v) => v,
         Err(e) => return bad(e),
     };
+    // Read before taking the data lock: no path holds the data lock while it takes the
+    // runtime lock, so the two can never deadlock.
+    let fault = s.rt().plan.conference;
     let mut data = s.write();
     if !data.calendars.contains_key(&cal) {
         return ApiErrorResp(ApiError::not_found()).into_response();
     }
+    // As a user in Google's own UI: conference data in the body is honoured (a
+    // `createRequest` makes a Meet conference, full `conferenceData` is copied).
     let opts = CreateOpts {
         import: false,
         keep_timestamps: true,
+        conference: ConferenceCtx { version: 1, fault },
     };
     match events::create(&mut data, &cal, v, &opts) {
         Ok((_, j)) => (

@@ -7,6 +7,7 @@ use base64::Engine;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::{json, Map, Value};
 
+use crate::conference::{self, ConferenceCtx};
 use crate::errors::{ApiError, ApiResult};
 use crate::recur::{self, Occ, SeriesStart};
 use crate::state::{
@@ -218,6 +219,8 @@ pub struct CreateOpts {
     pub import: bool,
     /// Control endpoint only: keep `created`/`updated` from the body.
     pub keep_timestamps: bool,
+    /// `conferenceDataVersion` of the write and how conference requests end now.
+    pub conference: ConferenceCtx,
 }
 
 fn owner_person(cal: &Calendar) -> Value {
@@ -307,7 +310,16 @@ pub fn create(
                 .map(|e| e.id().to_string())
         });
         if let Some(eid) = existing {
-            return update(data, cal_id, &eid, Value::Object(res), None, false).map(|j| (200, j));
+            return update_with(
+                data,
+                cal_id,
+                &eid,
+                Value::Object(res),
+                None,
+                false,
+                opts.conference,
+            )
+            .map(|j| (200, j));
         }
     }
     let seq = data.next_seq();
@@ -333,6 +345,7 @@ pub fn create(
     res.remove("originalStartTime");
     validate(&mut res, false)?;
     normalize_attendees(&mut res, cal)?;
+    conference::apply(&mut res, None, &cal.id, &id, opts.conference)?;
     let now = rfc3339_ms(now_ms());
     for k in ["kind", "etag", "htmlLink", "creator", "organizer"] {
         res.remove(k);
@@ -585,7 +598,8 @@ fn significant_change(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
         .any(|k| a.get(*k) != b.get(*k))
 }
 
-/// PUT (`patch == false`) or PATCH of an event or of one instance of a series.
+/// PUT (`patch == false`) or PATCH of an event or of one instance of a series, by a
+/// client that knows nothing of conferences (`conferenceDataVersion=0`).
 pub fn update(
     data: &mut Data,
     cal_id: &str,
@@ -593,6 +607,27 @@ pub fn update(
     body: Value,
     if_match: Option<&str>,
     patch: bool,
+) -> ApiResult<Arc<str>> {
+    update_with(
+        data,
+        cal_id,
+        id,
+        body,
+        if_match,
+        patch,
+        ConferenceCtx::default(),
+    )
+}
+
+/// `update` with the write's conference context.
+pub fn update_with(
+    data: &mut Data,
+    cal_id: &str,
+    id: &str,
+    body: Value,
+    if_match: Option<&str>,
+    patch: bool,
+    conf: ConferenceCtx,
 ) -> ApiResult<Arc<str>> {
     let Value::Object(body) = body else {
         return Err(ApiError::bad_request("Request body must be a JSON object."));
@@ -654,6 +689,7 @@ pub fn update(
     if is_instance {
         new.remove("recurrence");
     }
+    conference::apply(&mut new, Some(&old), &cal.id, id, conf)?;
     if !new.contains_key("iCalUID") {
         if let Some(u) = old.get("iCalUID") {
             new.insert("iCalUID".into(), u.clone());
@@ -770,6 +806,44 @@ pub fn respond(
         true,
     )
     .map_err(|_| not_found())
+}
+
+/// Completes every pending conference (the fault plan went back to `success`): each such
+/// event gets its Meet link, a new `etag` and `updated`, so sync tokens return it.
+/// Returns how many were completed.
+pub fn complete_pending_conferences(data: &mut Data) -> usize {
+    let pending: Vec<(String, usize)> = data
+        .calendars
+        .values()
+        .flat_map(|c| {
+            c.events
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| {
+                    e.res
+                        .get("conferenceData")
+                        .and_then(conference::status_code)
+                        == Some("pending")
+                })
+                .map(|(i, _)| (c.id.clone(), i))
+        })
+        .collect();
+    let now = rfc3339_ms(now_ms());
+    for (cal_id, i) in &pending {
+        let seq = data.next_seq();
+        let etag = data.next_etag();
+        let Some(cal) = data.calendars.get_mut(cal_id) else {
+            continue;
+        };
+        let tz = cal.time_zone.clone();
+        let r = &mut cal.events[*i];
+        conference::complete_pending(&mut r.res, cal_id);
+        r.res.insert("etag".into(), json!(etag));
+        r.res.insert("updated".into(), json!(now.clone()));
+        r.mod_seq = seq;
+        derive(r, &tz);
+    }
+    pending.len()
 }
 
 pub fn delete(data: &mut Data, cal_id: &str, id: &str, if_match: Option<&str>) -> ApiResult<()> {

@@ -4,6 +4,7 @@
 
 mod api;
 mod batch;
+mod conference;
 mod control;
 mod demo;
 mod errors;
@@ -33,6 +34,7 @@ use crate::api::{Call, Shared};
 use crate::errors::{ApiError, ApiResp};
 use crate::runtime::FaultKind;
 
+pub use crate::conference::ConferenceFault;
 pub use crate::events::RespondError;
 pub use crate::mail::{MailKind, WouldBeMail};
 

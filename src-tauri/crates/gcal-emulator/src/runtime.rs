@@ -100,6 +100,10 @@ pub struct FaultPlan {
     pub expire_sync_tokens: bool,
     /// One-shot: revoke every grant (refresh and access tokens) of these emails.
     pub revoke_grants_for: Vec<String>,
+    /// How new conference requests (`conferenceData.createRequest`) end: `success`
+    /// (default), `failure` or `pending`. Setting a plan with `success` completes every
+    /// pending conference (its event gets a new etag, so sync tokens return it).
+    pub conference: crate::conference::ConferenceFault,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]

@@ -454,3 +454,229 @@ async fn answering_one_occurrence_stores_an_exception() {
     assert_eq!(answers, ["needsAction", "tentative", "needsAction"]);
     c.shutdown().await;
 }
+
+fn meet_request(rid: &str) -> Value {
+    json!({"createRequest": {"requestId": rid, "conferenceSolutionKey": {"type": "hangoutsMeet"}}})
+}
+
+fn is_meet_code(code: &str) -> bool {
+    let parts: Vec<&str> = code.split('-').collect();
+    parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [3, 4, 3]
+        && parts
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_lowercase()))
+}
+
+#[tokio::test]
+async fn conference_creation_with_conference_data_version_1() {
+    let c = ctx().await;
+    let mut ev = with_guests("meet00001", &[]);
+    ev["conferenceData"] = meet_request("req-1");
+    let r = c
+        .call(
+            Method::POST,
+            "calendars/primary/events?conferenceDataVersion=1&sendUpdates=none",
+            Some(ev.clone()),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let link = r.body["hangoutLink"].as_str().unwrap().to_string();
+    let code = link.strip_prefix("https://meet.google.com/").unwrap();
+    assert!(is_meet_code(code), "{link}");
+    assert_eq!(
+        r.body["conferenceData"],
+        json!({
+            "createRequest": {"requestId": "req-1", "conferenceSolutionKey": {"type": "hangoutsMeet"},
+                              "status": {"statusCode": "success"}},
+            "entryPoints": [{"entryPointType": "video", "uri": link, "label": format!("meet.google.com/{code}")}],
+            "conferenceSolution": {"key": {"type": "hangoutsMeet"}, "name": "Google Meet",
+                "iconUri": "https://fonts.gstatic.com/s/i/productlogos/meet_2020q4/v6/web-512dp/logo_meet_2020q4_color_2x_web_512dp.png"},
+            "conferenceId": code,
+        })
+    );
+    let stored = c.get("calendars/primary/events/meet00001").await.body;
+    assert_eq!(stored, r.body);
+
+    // Without conferenceDataVersion=1 the body's conferenceData is ignored: none on
+    // insert, the existing one kept on patch/update.
+    for (q, id) in [("", "meet00002"), ("?conferenceDataVersion=0", "meet00003")] {
+        let mut ev = with_guests(id, &[]);
+        ev["conferenceData"] = meet_request("req-x");
+        let r = c
+            .call(
+                Method::POST,
+                &format!("calendars/primary/events{q}"),
+                Some(ev),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.get("conferenceData").is_none(), "{}", r.text);
+        assert!(r.body.get("hangoutLink").is_none());
+    }
+    let r = c
+        .call(
+            Method::PATCH,
+            "calendars/primary/events/meet00001",
+            Some(json!({"summary": "renamed", "conferenceData": meet_request("req-2")})),
+        )
+        .await;
+    assert_eq!(r.body["hangoutLink"], link.as_str());
+    let mut put = timed("put", "2030-03-07T11:00:00Z", "2030-03-07T12:00:00Z");
+    let r = c
+        .call(
+            Method::PUT,
+            "calendars/primary/events/meet00001",
+            Some(put.clone()),
+        )
+        .await;
+    assert_eq!(r.body["hangoutLink"], link.as_str());
+    assert_eq!(r.body["conferenceData"], stored["conferenceData"]);
+    // With version 1: a body that keeps the conference keeps it; the same requestId is
+    // the same conference; a new requestId a new one.
+    put["conferenceData"] = r.body["conferenceData"].clone();
+    let r = c
+        .call(
+            Method::PUT,
+            "calendars/primary/events/meet00001?conferenceDataVersion=1",
+            Some(put),
+        )
+        .await;
+    assert_eq!(r.body["hangoutLink"], link.as_str());
+    let r = c
+        .call(
+            Method::PATCH,
+            "calendars/primary/events/meet00001?conferenceDataVersion=1",
+            Some(json!({"summary": "again"})),
+        )
+        .await;
+    assert_eq!(r.body["hangoutLink"], link.as_str());
+    let r = c
+        .call(
+            Method::PATCH,
+            "calendars/primary/events/meet00001?conferenceDataVersion=1",
+            Some(json!({"conferenceData": meet_request("req-1")})),
+        )
+        .await;
+    assert_eq!(r.body["hangoutLink"], link.as_str());
+    let r = c
+        .call(
+            Method::PATCH,
+            "calendars/primary/events/meet00002?conferenceDataVersion=1",
+            Some(json!({"conferenceData": meet_request("req-1")})),
+        )
+        .await;
+    let other = r.body["hangoutLink"].as_str().unwrap();
+    assert_ne!(other, link, "another event, another conference");
+
+    // Bad input.
+    let r = c
+        .call(
+            Method::PATCH,
+            "calendars/primary/events/meet00003?conferenceDataVersion=2",
+            Some(json!({"summary": "x"})),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.reason()), (400, "invalid"));
+    let mut zoom = with_guests("meet00004", &[]);
+    zoom["conferenceData"] =
+        json!({"createRequest": {"requestId": "r", "conferenceSolutionKey": {"type": "addOn"}}});
+    let r = c
+        .call(
+            Method::POST,
+            "calendars/primary/events?conferenceDataVersion=1",
+            Some(zoom),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.reason()), (400, "invalid"));
+    assert_eq!(r.body["error"]["message"], "Invalid conference type value.");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn conference_fault_failure_and_pending() {
+    let c = ctx().await;
+    c.control("faults", json!({"conference": "failure"})).await;
+    assert_eq!(
+        c.http
+            .get(format!("{}/_emulator/faults", c.base))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()["plan"]["conference"],
+        "failure"
+    );
+    let mut ev = with_guests("conf00001", &[]);
+    ev["conferenceData"] = meet_request("try-1");
+    let r = c
+        .call(
+            Method::POST,
+            "calendars/primary/events?conferenceDataVersion=1",
+            Some(ev),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.body["conferenceData"],
+        json!({"createRequest": {"requestId": "try-1", "conferenceSolutionKey": {"type": "hangoutsMeet"},
+                                 "status": {"statusCode": "failure"}}})
+    );
+    assert!(r.body.get("hangoutLink").is_none());
+    // Failures are not completed later; a retry with a new requestId is.
+    c.control("faults", json!({})).await;
+    let r = c.get("calendars/primary/events/conf00001").await;
+    assert_eq!(
+        r.body["conferenceData"]["createRequest"]["status"]["statusCode"],
+        "failure"
+    );
+    let r = c
+        .call(
+            Method::PATCH,
+            "calendars/primary/events/conf00001?conferenceDataVersion=1",
+            Some(json!({"conferenceData": meet_request("try-2")})),
+        )
+        .await;
+    assert!(r.body["hangoutLink"].is_string(), "{}", r.text);
+
+    // Pending: no link until the plan is set back to success, then a change for sync.
+    c.control("faults", json!({"conference": "pending"})).await;
+    let mut ev = with_guests("conf00002", &[]);
+    ev["conferenceData"] = meet_request("wait-1");
+    let r = c
+        .call(
+            Method::POST,
+            "calendars/primary/events?conferenceDataVersion=1",
+            Some(ev),
+        )
+        .await;
+    assert_eq!(
+        r.body["conferenceData"]["createRequest"]["status"]["statusCode"],
+        "pending"
+    );
+    assert!(r.body.get("hangoutLink").is_none());
+    let pending_etag = r.body["etag"].clone();
+    let (_, _, last) = list_all(&c, "primary", "maxResults=50").await;
+    let sync = last["nextSyncToken"].as_str().unwrap().to_string();
+    // Another plan that still says pending completes nothing.
+    let a = c
+        .control("faults", json!({"conference": "pending", "latency_ms": 0}))
+        .await;
+    assert_eq!(a["conferences_completed"], 0);
+    let a = c.control("faults", json!({})).await;
+    assert_eq!(a["conferences_completed"], 1);
+    let r = c
+        .get(&format!("calendars/primary/events?syncToken={sync}"))
+        .await;
+    let items = r.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", r.text);
+    assert_eq!(items[0]["id"], "conf00002");
+    assert_ne!(items[0]["etag"], pending_etag);
+    assert_eq!(
+        items[0]["conferenceData"]["createRequest"]["status"]["statusCode"],
+        "success"
+    );
+    let link = items[0]["hangoutLink"].as_str().unwrap();
+    assert_eq!(items[0]["conferenceData"]["entryPoints"][0]["uri"], link);
+    c.shutdown().await;
+}

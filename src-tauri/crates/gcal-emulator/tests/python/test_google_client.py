@@ -489,3 +489,49 @@ def test_attendees_answer_and_sync_token_sees_it(svc, account):
         control("respond", {"calendar_id": "primary", "event_id": ev["id"],
                             "email": "nobody@lead.com", "response": "accepted"})
     assert e.value.code == 404
+
+
+MEET_REQUEST = {"createRequest": {"requestId": "py-req-1", "conferenceSolutionKey": {"type": "hangoutsMeet"}}}
+
+
+def test_conference_creation_and_faults(svc, account):
+    body = timed("Demo call", "2030-06-05T10:00:00Z", "2030-06-05T10:30:00Z",
+                 attendees=[{"email": "ada@lead.com"}], conferenceData=MEET_REQUEST)
+    ev = svc.events().insert(calendarId="primary", body=body, conferenceDataVersion=1, sendUpdates="all").execute()
+    link = ev["hangoutLink"]
+    code = link.removeprefix("https://meet.google.com/")
+    assert [len(p) for p in code.split("-")] == [3, 4, 3] and code.replace("-", "").islower()
+    cd = ev["conferenceData"]
+    assert cd["createRequest"]["status"]["statusCode"] == "success"
+    assert cd["entryPoints"] == [{"entryPointType": "video", "uri": link, "label": "meet.google.com/" + code}]
+    assert cd["conferenceSolution"]["name"] == "Google Meet"
+    assert cd["conferenceId"] == code
+    # The same request again is the same conference; a client without version 1 keeps it.
+    same = svc.events().patch(calendarId="primary", eventId=ev["id"], body={"conferenceData": MEET_REQUEST},
+                              conferenceDataVersion=1).execute()
+    assert same["hangoutLink"] == link
+    kept = svc.events().patch(calendarId="primary", eventId=ev["id"], body={"summary": "Renamed"}).execute()
+    assert kept["hangoutLink"] == link
+    plain = svc.events().insert(calendarId="primary", body=body).execute()
+    assert "conferenceData" not in plain and "hangoutLink" not in plain
+    with pytest.raises(HttpError) as e:
+        svc.events().insert(calendarId="primary", body=dict(body, conferenceData={
+            "createRequest": {"requestId": "z", "conferenceSolutionKey": {"type": "addOn"}}}),
+            conferenceDataVersion=1).execute()
+    assert (e.value.status_code, reason_of(e.value)) == (400, "invalid")
+    # Google fails to create one, then one is pending until the plan says success.
+    try:
+        control("faults", {"conference": "failure"})
+        failed = svc.events().insert(calendarId="primary", body=body, conferenceDataVersion=1).execute()
+        assert failed["conferenceData"]["createRequest"]["status"]["statusCode"] == "failure"
+        assert "hangoutLink" not in failed and "entryPoints" not in failed["conferenceData"]
+        control("faults", {"conference": "pending"})
+        waiting = svc.events().insert(calendarId="primary", body=body, conferenceDataVersion=1).execute()
+        assert waiting["conferenceData"]["createRequest"]["status"]["statusCode"] == "pending"
+        assert "hangoutLink" not in waiting
+    finally:
+        cleared = control("faults", {})
+    assert cleared["conferences_completed"] == 1
+    done = svc.events().get(calendarId="primary", eventId=waiting["id"]).execute()
+    assert done["hangoutLink"].startswith("https://meet.google.com/")
+    assert done["etag"] != waiting["etag"]
