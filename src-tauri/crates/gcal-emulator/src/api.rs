@@ -117,6 +117,7 @@ enum Route {
     EventsDelete(String, String),
     EventsInstances(String, String),
     EventsMove(String, String),
+    FreeBusy,
 }
 
 impl Route {
@@ -136,6 +137,7 @@ impl Route {
             Route::EventsDelete(..) => "events.delete",
             Route::EventsInstances(..) => "events.instances",
             Route::EventsMove(..) => "events.move",
+            Route::FreeBusy => "freebusy.query",
         }
     }
 
@@ -198,6 +200,12 @@ fn allowed_scopes(route: &str) -> &'static [&'static str] {
             &["calendar", "calendar.app.created", "calendar.calendars"]
         }
         "events.list" | "events.get" | "events.instances" => READ_EVENTS,
+        "freebusy.query" => &[
+            "calendar",
+            "calendar.events.freebusy",
+            "calendar.freebusy",
+            "calendar.readonly",
+        ],
         _ => WRITE_EVENTS,
     }
 }
@@ -233,6 +241,7 @@ fn route(method: &str, path: &str) -> Option<Route> {
         ("DELETE", ["calendars", c, "events", e]) => Route::EventsDelete(o(c), o(e)),
         ("GET", ["calendars", c, "events", e, "instances"]) => Route::EventsInstances(o(c), o(e)),
         ("POST", ["calendars", c, "events", e, "move"]) => Route::EventsMove(o(c), o(e)),
+        ("POST", ["freeBusy"]) => Route::FreeBusy,
         _ => return None,
     })
 }
@@ -551,6 +560,14 @@ fn dispatch(
                 });
             }
             Ok(ApiResp::empty(204))
+        }
+        Route::FreeBusy => {
+            let body = parse_body(call.body)?;
+            let data = shared.read();
+            Ok(ApiResp::value(
+                200,
+                &crate::freebusy::query(&data, user, &body)?,
+            ))
         }
         Route::EventsMove(c, e) => {
             let Some((_, dest)) = q.iter().find(|(k, _)| k == "destination") else {

@@ -1457,6 +1457,58 @@ pub fn list(data: &Data, cal_id: &str, p: &ListParams) -> ApiResult<String> {
     })
 }
 
+/// Whether the calendar's owner declined `res` (their attendee entry says so): Google
+/// shows declined events as free.
+fn declined_by_owner(res: &Map<String, Value>, cal: &Calendar) -> bool {
+    res.get("attendees")
+        .and_then(Value::as_array)
+        .is_some_and(|list| {
+            list.iter().any(|a| {
+                let me = a.get("self").and_then(Value::as_bool) == Some(true)
+                    || a.get("email")
+                        .and_then(Value::as_str)
+                        .is_some_and(|e| e.eq_ignore_ascii_case(&cal.owner));
+                me && a.get("responseStatus").and_then(Value::as_str) == Some("declined")
+            })
+        })
+}
+
+/// The time spans (ms, unmerged, unclipped) during which `cal` is busy within
+/// [`min`, `max`): events that are not cancelled, not `transparency: transparent` and not
+/// declined by the owner; series expanded with their exceptions. All-day events span
+/// local midnight to midnight in the calendar's zone.
+pub fn busy_spans(cal: &Calendar, min: i64, max: i64) -> Vec<(i64, i64)> {
+    let tz = parse_tz(&cal.time_zone).unwrap_or(chrono_tz::UTC);
+    let p = ListParams {
+        time_min: Some(min),
+        time_max: Some(max),
+        single_events: true,
+        ..Default::default()
+    };
+    let free = |r: &EventRec| {
+        r.derived.cancelled
+            || r.str_field("transparency") == Some("transparent")
+            || declined_by_owner(&r.res, cal)
+    };
+    let mut out = Vec::new();
+    for r in &cal.events {
+        if free(r) {
+            continue;
+        }
+        if r.derived.recurring && r.derived.recurring_event_id.is_none() {
+            for (s, mut inst) in expand_master(cal, r, &p, recur::MAX_INSTANCES) {
+                let e = parse_when(inst.get_mut("end"), "end")
+                    .map(|w| when_ms(w, tz))
+                    .unwrap_or(s);
+                out.push((s, e));
+            }
+        } else if time_match(r.derived.start_ms, r.derived.end_ms, &p) {
+            out.push((r.derived.start_ms, r.derived.end_ms));
+        }
+    }
+    out
+}
+
 /// `events.instances`.
 pub fn instances(data: &Data, cal_id: &str, id: &str, p: &ListParams) -> ApiResult<String> {
     let cal = data.calendars.get(cal_id).ok_or_else(ApiError::not_found)?;

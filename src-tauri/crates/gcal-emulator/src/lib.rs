@@ -1,6 +1,17 @@
 //! gcal-emulator: a local stand-in for Google OAuth 2.0 and Calendar API v3, with
 //! injectable faults, quotas and request statistics. See README.md for the routes and the
 //! control endpoints.
+//!
+//! Booking with the lead (#17) added:
+//! - attendees with `responseStatus` (`needsAction` by default) and Google's
+//!   `organizer`/`self` flags; `POST /_emulator/respond {"calendar_id", "event_id",
+//!   "email", "response", "comment"?}` and [`Emulator::respond`] let a guest answer;
+//! - Meet conferences from `conferenceData.createRequest` with `conferenceDataVersion=1`
+//!   (`hangoutLink`, `conferenceData.entryPoints`); the fault plan key `"conference":
+//!   "success" | "failure" | "pending"` ([`ConferenceFault`]);
+//! - the "would have emailed" record: `mail_outbox` in `GET /_emulator/stats` and
+//!   [`Emulator::mail_outbox`] ([`WouldBeMail`]);
+//! - `POST /calendar/v3/freeBusy` (route `freebusy.query`), with Google's scopes.
 
 mod api;
 mod batch;
@@ -9,6 +20,7 @@ mod control;
 mod demo;
 mod errors;
 mod events;
+mod freebusy;
 mod mail;
 mod oauth;
 pub mod recur;

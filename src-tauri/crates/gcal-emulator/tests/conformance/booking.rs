@@ -680,3 +680,351 @@ async fn conference_fault_failure_and_pending() {
     assert_eq!(items[0]["conferenceData"]["entryPoints"][0]["uri"], link);
     c.shutdown().await;
 }
+
+async fn free_busy(c: &Ctx, token: &str, body: Value) -> Resp {
+    c.call_with(Method::POST, "freeBusy", Some(body), token, None)
+        .await
+}
+
+#[tokio::test]
+async fn free_busy_merges_clips_and_expands() {
+    let c = ctx().await;
+    let ins = |id: &str, s: &str, e: &str, extra: Value| {
+        let mut ev = timed(id, s, e);
+        ev["id"] = json!(id);
+        if let Value::Object(m) = extra {
+            for (k, v) in m {
+                ev[k] = v;
+            }
+        }
+        ev
+    };
+    for ev in [
+        // Overlapping and touching: one block 09:00–13:00, clipped to the window start.
+        ins(
+            "blk000001",
+            "2030-03-07T08:00:00Z",
+            "2030-03-07T11:00:00Z",
+            json!({}),
+        ),
+        ins(
+            "blk000002",
+            "2030-03-07T10:30:00Z",
+            "2030-03-07T12:00:00Z",
+            json!({}),
+        ),
+        ins(
+            "blk000003",
+            "2030-03-07T12:00:00Z",
+            "2030-03-07T13:00:00Z",
+            json!({}),
+        ),
+        // Not busy: transparent, declined by the user, deleted (below).
+        ins(
+            "free00001",
+            "2030-03-07T14:00:00Z",
+            "2030-03-07T15:00:00Z",
+            json!({"transparency": "transparent"}),
+        ),
+        ins(
+            "free00002",
+            "2030-03-07T15:00:00Z",
+            "2030-03-07T16:00:00Z",
+            json!({"attendees": [{"email": "sam@example.com", "responseStatus": "declined"}, {"email": "x@lead.com"}]}),
+        ),
+        ins(
+            "free00003",
+            "2030-03-07T16:00:00Z",
+            "2030-03-07T17:00:00Z",
+            json!({}),
+        ),
+        // Tentative is busy; zero-length is nothing.
+        ins(
+            "blk000004",
+            "2030-03-07T17:30:00+01:00",
+            "2030-03-07T18:00:00+01:00",
+            json!({"status": "tentative"}),
+        ),
+        ins(
+            "free00004",
+            "2030-03-07T19:00:00Z",
+            "2030-03-07T19:00:00Z",
+            json!({}),
+        ),
+        // A daily series: one occurrence cancelled, one moved.
+        ins(
+            "rec000001",
+            "2030-03-06T20:00:00+01:00",
+            "2030-03-06T21:00:00+01:00",
+            json!({"start": {"dateTime": "2030-03-06T20:00:00+01:00", "timeZone": "Europe/Berlin"},
+                   "end": {"dateTime": "2030-03-06T21:00:00+01:00", "timeZone": "Europe/Berlin"},
+                   "recurrence": ["RRULE:FREQ=DAILY;COUNT=5"]}),
+        ),
+    ] {
+        let r = c.insert("primary", ev).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    c.call(Method::DELETE, "calendars/primary/events/free00003", None)
+        .await;
+    c.call(
+        Method::DELETE,
+        "calendars/primary/events/rec000001_20300307T190000Z",
+        None,
+    )
+    .await;
+    let r = c
+        .call(
+            Method::PATCH,
+            "calendars/primary/events/rec000001_20300308T190000Z",
+            Some(json!({"start": {"dateTime": "2030-03-08T06:00:00Z"}, "end": {"dateTime": "2030-03-08T07:00:00Z"}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // An all-day event on a calendar in Berlin: local midnight to midnight.
+    let berlin = c
+        .call(
+            Method::POST,
+            "calendars",
+            Some(json!({"summary": "Berlin", "timeZone": "Europe/Berlin"})),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut all_day =
+        json!({"summary": "Fair", "start": {"date": "2030-03-07"}, "end": {"date": "2030-03-08"}});
+    assert_eq!(c.insert(&berlin, all_day.clone()).await.status, 200);
+    all_day["transparency"] = json!("transparent");
+    all_day["start"] = json!({"date": "2030-03-08"});
+    all_day["end"] = json!({"date": "2030-03-09"});
+    assert_eq!(c.insert(&berlin, all_day).await.status, 200);
+
+    let r = free_busy(
+        &c,
+        &c.token,
+        json!({"timeMin": "2030-03-07T09:00:00Z", "timeMax": "2030-03-09T00:00:00+01:00",
+               "timeZone": "Europe/Berlin",
+               "items": [{"id": "primary"}, {"id": berlin}, {"id": "nobody@example.com"}]}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let busy = |start: &str, end: &str| json!({"start": start, "end": end});
+    assert_eq!(
+        r.body,
+        json!({
+            "kind": "calendar#freeBusy",
+            "timeMin": "2030-03-07T09:00:00.000Z",
+            "timeMax": "2030-03-08T23:00:00.000Z",
+            "calendars": {
+                "primary": {"busy": [
+                    busy("2030-03-07T09:00:00Z", "2030-03-07T13:00:00Z"),
+                    busy("2030-03-07T16:30:00Z", "2030-03-07T17:00:00Z"),
+                    busy("2030-03-08T06:00:00Z", "2030-03-08T07:00:00Z"),
+                ]},
+                // Berlin's 7 March runs 23:00 UTC to 23:00 UTC, clipped to the window.
+                berlin.clone(): {"busy": [busy("2030-03-07T09:00:00Z", "2030-03-07T23:00:00Z")]},
+                "nobody@example.com": {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []},
+            },
+        }),
+        "{}",
+        r.text
+    );
+    // A later window sees the rest of the series (the 9th and 10th at 19:00 UTC).
+    let r = free_busy(
+        &c,
+        &c.token,
+        json!({"timeMin": "2030-03-09T00:00:00Z", "timeMax": "2030-03-11T00:00:00Z",
+               "items": [{"id": "sam@example.com"}]}),
+    )
+    .await;
+    assert_eq!(
+        r.body["calendars"]["sam@example.com"]["busy"],
+        json!([
+            busy("2030-03-09T19:00:00Z", "2030-03-09T20:00:00Z"),
+            busy("2030-03-10T19:00:00Z", "2030-03-10T20:00:00Z"),
+        ])
+    );
+    // Another user's calendar is not readable.
+    let other = c
+        .control("accounts", json!({"email": "kim@example.com"}))
+        .await;
+    let r = free_busy(
+        &c,
+        other["access_token"].as_str().unwrap(),
+        json!({"timeMin": "2030-03-07T00:00:00Z", "timeMax": "2030-03-08T00:00:00Z",
+               "items": [{"id": "sam@example.com"}, {"id": "primary"}]}),
+    )
+    .await;
+    assert_eq!(
+        r.body["calendars"]["sam@example.com"]["errors"][0]["reason"],
+        "notFound"
+    );
+    assert_eq!(r.body["calendars"]["primary"], json!({"busy": []}));
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn free_busy_bad_requests_stats_and_faults() {
+    let c = ctx().await;
+    let window = |extra: Value| {
+        let mut b = json!({"timeMin": "2030-03-07T00:00:00Z", "timeMax": "2030-03-08T00:00:00Z",
+                           "items": [{"id": "primary"}]});
+        if let Value::Object(m) = extra {
+            for (k, v) in m {
+                b[k] = v;
+            }
+        }
+        b
+    };
+    let mut no_min = window(json!({}));
+    no_min.as_object_mut().unwrap().remove("timeMin");
+    let r = free_busy(&c, &c.token, no_min).await;
+    assert_eq!((r.status.as_u16(), r.reason()), (400, "required"));
+    let r = free_busy(
+        &c,
+        &c.token,
+        window(json!({"timeMax": "2030-03-07T00:00:00Z"})),
+    )
+    .await;
+    assert_eq!((r.status.as_u16(), r.reason()), (400, "timeRangeEmpty"));
+    assert_eq!(
+        r.body["error"]["message"],
+        "The specified time range is empty."
+    );
+    let many: Vec<Value> = (0..51)
+        .map(|n| json!({"id": format!("c{n}@example.com")}))
+        .collect();
+    let r = free_busy(&c, &c.token, window(json!({"items": many}))).await;
+    assert_eq!(
+        (r.status.as_u16(), r.reason()),
+        (400, "tooManyCalendarsRequested")
+    );
+    let fifty: Vec<Value> = (0..50)
+        .map(|n| json!({"id": format!("c{n}@example.com")}))
+        .collect();
+    let r = free_busy(&c, &c.token, window(json!({"items": fifty}))).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["calendars"].as_object().unwrap().len(), 50);
+    // Counted, subject to faults and quota like any route.
+    c.control(
+        "faults",
+        json!({"routes": ["freebusy.query"], "fail_next": 1}),
+    )
+    .await;
+    let r = free_busy(&c, &c.token, window(json!({}))).await;
+    assert_eq!((r.status.as_u16(), r.reason()), (503, "backendError"));
+    assert_eq!(free_busy(&c, &c.token, window(json!({}))).await.status, 200);
+    let s = c.stats().await;
+    assert_eq!(s["by_route"]["freebusy.query"], 6, "{s}");
+    assert_eq!(s["send_updates"]["none"], 0, "freeBusy is no write");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn free_busy_needs_a_busy_time_scope() {
+    let c = ctx().await;
+    let body = json!({"timeMin": "2030-03-07T00:00:00Z", "timeMax": "2030-03-08T00:00:00Z",
+                      "items": [{"id": "primary"}]});
+    let scope = |s: &str| format!("https://www.googleapis.com/auth/{s}");
+    for (granted, ok) in [
+        ("calendar.events", false),
+        ("calendar.calendarlist.readonly", false),
+        ("calendar.events.freebusy", true),
+        ("calendar.freebusy", true),
+        ("calendar.readonly", true),
+        ("calendar", true),
+    ] {
+        let a = c
+            .control(
+                "accounts",
+                json!({"email": "sam@example.com", "scope": format!("openid {}", scope(granted))}),
+            )
+            .await;
+        let r = free_busy(&c, a["access_token"].as_str().unwrap(), body.clone()).await;
+        if ok {
+            assert_eq!(r.status, 200, "{granted}: {}", r.text);
+        } else {
+            assert_eq!(
+                (r.status.as_u16(), r.reason()),
+                (403, "insufficientPermissions"),
+                "{granted}"
+            );
+            assert_eq!(
+                r.body["error"]["message"],
+                "Request had insufficient authentication scopes."
+            );
+        }
+    }
+    // Control-made accounts get every scope Bookline asks for, freebusy included.
+    let refreshed = c
+        .http
+        .post(format!("{}/token", c.base))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", c.refresh.as_str()),
+            ("client_id", "any"),
+            ("client_secret", "any"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let granted = refreshed["scope"].as_str().unwrap();
+    for s in [
+        "calendar.events",
+        "calendar.events.freebusy",
+        "calendar.calendarlist.readonly",
+    ] {
+        assert!(
+            granted.split(' ').any(|g| g == scope(s)),
+            "{s} in {granted}"
+        );
+    }
+    // The consent flow grants calendar.events.freebusy when asked for (and ticked).
+    let asked = format!(
+        "{} {} openid email",
+        scope("calendar.events"),
+        scope("calendar.events.freebusy")
+    );
+    for (ticked, ok) in [(None, true), (Some(scope("calendar.events")), false)] {
+        c.control("consent", json!({"auto": "allow", "scopes": ticked}))
+            .await;
+        let mut u = url::Url::parse(&format!("{}/o/oauth2/v2/auth", c.base)).unwrap();
+        u.query_pairs_mut()
+            .append_pair("client_id", "bookline")
+            .append_pair("redirect_uri", "http://127.0.0.1:45678/cb")
+            .append_pair("response_type", "code")
+            .append_pair("scope", &asked);
+        let r = c.http.get(u.as_str()).send().await.unwrap();
+        assert_eq!(r.status(), 302);
+        let loc = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+        let code = loc
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        let t: Value = c
+            .http
+            .post(format!("{}/token", c.base))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", "http://127.0.0.1:45678/cb"),
+                ("client_id", "bookline"),
+                ("client_secret", "any"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let r = free_busy(&c, t["access_token"].as_str().unwrap(), body.clone()).await;
+        assert_eq!(r.status.as_u16(), if ok { 200 } else { 403 }, "{t}");
+    }
+    c.shutdown().await;
+}

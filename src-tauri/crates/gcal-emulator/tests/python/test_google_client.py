@@ -535,3 +535,44 @@ def test_conference_creation_and_faults(svc, account):
     done = svc.events().get(calendarId="primary", eventId=waiting["id"]).execute()
     assert done["hangoutLink"].startswith("https://meet.google.com/")
     assert done["etag"] != waiting["etag"]
+
+
+def test_free_busy_query(svc, account):
+    me = account["calendar_id"]
+    for s, e, extra in [
+        ("2030-06-06T09:00:00Z", "2030-06-06T10:00:00Z", {}),
+        ("2030-06-06T10:00:00Z", "2030-06-06T11:00:00Z", {}),
+        ("2030-06-06T12:00:00Z", "2030-06-06T13:00:00Z", {"transparency": "transparent"}),
+        ("2030-06-06T14:00:00+02:00", "2030-06-06T15:00:00+02:00", {}),
+    ]:
+        svc.events().insert(calendarId="primary", body=timed("x", s, e, **extra), sendUpdates="none").execute()
+    answer = svc.freebusy().query(body={
+        "timeMin": "2030-06-06T00:00:00Z", "timeMax": "2030-06-07T00:00:00Z", "timeZone": "UTC",
+        "items": [{"id": "primary"}, {"id": me}, {"id": "stranger@example.com"}],
+    }).execute()
+    assert answer["kind"] == "calendar#freeBusy"
+    busy = [{"start": "2030-06-06T09:00:00Z", "end": "2030-06-06T11:00:00Z"},
+            {"start": "2030-06-06T12:00:00Z", "end": "2030-06-06T13:00:00Z"}]
+    assert answer["calendars"]["primary"] == {"busy": busy}
+    assert answer["calendars"][me] == {"busy": busy}
+    assert answer["calendars"]["stranger@example.com"]["errors"][0]["reason"] == "notFound"
+    with pytest.raises(HttpError) as e:
+        svc.freebusy().query(body={"timeMin": "2030-06-06T00:00:00Z", "timeMax": "2030-06-06T00:00:00Z",
+                                   "items": [{"id": "primary"}]}).execute()
+    assert (e.value.status_code, reason_of(e.value)) == (400, "timeRangeEmpty")
+    with pytest.raises(HttpError) as e:
+        svc.freebusy().query(body={"timeMin": "2030-06-06T00:00:00Z", "timeMax": "2030-06-07T00:00:00Z",
+                                   "items": [{"id": f"c{n}@example.com"} for n in range(51)]}).execute()
+    assert (e.value.status_code, reason_of(e.value)) == (400, "tooManyCalendarsRequested")
+
+
+def test_free_busy_scope(account):
+    events_only = control("accounts", {"email": account["email"],
+                                       "scope": "https://www.googleapis.com/auth/calendar.events"})
+    body = {"timeMin": "2030-06-06T00:00:00Z", "timeMax": "2030-06-07T00:00:00Z", "items": [{"id": "primary"}]}
+    with pytest.raises(HttpError) as e:
+        service_for(events_only["access_token"]).freebusy().query(body=body).execute()
+    assert (e.value.status_code, reason_of(e.value)) == (403, "insufficientPermissions")
+    with_busy = control("accounts", {"email": account["email"], "scope": (
+        "https://www.googleapis.com/auth/calendar.events https://www.googleapis.com/auth/calendar.events.freebusy")})
+    assert service_for(with_busy["access_token"]).freebusy().query(body=body).execute()["calendars"]["primary"] == {"busy": []}
