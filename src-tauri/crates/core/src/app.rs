@@ -577,14 +577,15 @@ impl App {
             Err(BusyFailure::Unavailable(why)) => {
                 tracing::info!(%why, "busy times from the cache");
                 let mut oldest: Option<DateTime<Utc>> = None;
-                let mut ids = vec![saved.calendar_id.clone()];
-                if other_calendars {
-                    ids.extend(self.store.cached_busy_calendars(&day_key, &timezone)?);
-                }
-                ids.dedup();
-                for id in ids {
+                let synced = &saved.calendar_id;
+                for id in self.store.cached_busy_calendars(&day_key, &timezone)? {
                     if let Some((at, json)) = self.store.cached_busy(&id, &day_key, &timezone)? {
                         if let Ok(c) = serde_json::from_str::<CachedBusy>(&json) {
+                            let is_synced =
+                                c.calendar_id == *synced || (synced == "primary" && c.primary);
+                            if !other_calendars && !is_synced {
+                                continue;
+                            }
                             let at = DateTime::parse_from_rfc3339(&at)
                                 .ok()
                                 .map(|t| t.with_timezone(&Utc));
