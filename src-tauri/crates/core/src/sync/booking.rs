@@ -380,7 +380,7 @@ pub fn follow_up_body(
         options.send_updates = SendUpdates::All;
         sent.consented = true;
     }
-    (!body.is_empty()).then(|| (Value::Object(body), options, sent))
+    (!body.is_empty()).then_some((Value::Object(body), options, sent))
 }
 
 /// "Thu 10:00" in the appointment's zone; "Thu" for an all-day one.
