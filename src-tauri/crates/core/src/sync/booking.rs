@@ -576,6 +576,28 @@ pub(crate) fn record_written(
     })
 }
 
+/// Clears "notify the lead" of appointments whose edit needed no Google write.
+pub(crate) fn forget_notify(store: &Store, ids: &[&str]) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    store.write("save the appointments' bookings", |tx| {
+        for id in ids {
+            let row = store.booking_row_in(tx, id)?;
+            if row.notify_pending {
+                store.save_booking_in(
+                    tx,
+                    &BookingRow {
+                        notify_pending: false,
+                        ..row
+                    },
+                )?;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Whether a listed event may change a booking: it has a conference or guests. An event
 /// without either matters only to an appointment that has a booking row.
 fn carries_booking(event: &Event) -> bool {
