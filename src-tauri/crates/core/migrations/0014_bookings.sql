@@ -28,7 +28,10 @@ CREATE TABLE bookings (
     -- this appointment goes with sendUpdates=all, and clears it.
     notify_pending  INTEGER NOT NULL DEFAULT 0 CHECK (notify_pending IN (0, 1)),
     -- needsAction | accepted | declined | tentative (Google's words), NULL while not invited.
-    lead_response   TEXT
+    lead_response   TEXT,
+    -- Guests Google has besides the lead and the organizer: a write that emails the lead
+    -- emails them too, and the notice says so.
+    other_guests    INTEGER NOT NULL DEFAULT 0 CHECK (other_guests >= 0)
 );
 
 -- The last busy blocks Google answered for one calendar on one local day, so the

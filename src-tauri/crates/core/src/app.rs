@@ -428,7 +428,7 @@ impl App {
         input: &AppointmentInput,
         booking: &BookingRequest,
     ) -> Result<Option<String>, AppError> {
-        self.notice(input, booking, booking.notify_lead)
+        self.notice(input, booking, booking.notify_lead, 0)
     }
 
     /// `invitation_notice` for the appointment `id` (`None`: a new one).
@@ -438,11 +438,14 @@ impl App {
         input: &AppointmentInput,
         booking: &BookingRequest,
     ) -> Result<Option<String>, AppError> {
-        let already_invited = match id {
-            Some(id) => self.store.booking_row(id)?.invitation_sent,
-            None => false,
+        let (already_invited, other_guests) = match id {
+            Some(id) => {
+                let row = self.store.booking_row(id)?;
+                (row.invitation_sent, row.other_guests)
+            }
+            None => (false, 0),
         };
-        self.notice(input, booking, already_invited)
+        self.notice(input, booking, already_invited, other_guests)
     }
 
     fn notice(
@@ -450,6 +453,7 @@ impl App {
         input: &AppointmentInput,
         booking: &BookingRequest,
         already_invited: bool,
+        other_guests: u32,
     ) -> Result<Option<String>, AppError> {
         validate_invite(&input.lead, booking).map_err(StoreError::from)?;
         let saved = settings::load(&self.store)?;
@@ -462,6 +466,7 @@ impl App {
                 direction: saved.direction,
                 online: self.online(),
                 already_invited,
+                other_guests,
             },
         ))
     }

@@ -23,6 +23,9 @@ pub struct BookingRow {
     /// The next Google write of the appointment may email the lead (the user said so).
     pub notify_pending: bool,
     pub lead_response: Option<LeadResponse>,
+    /// Guests Google has besides the lead and the organizer (they are emailed too by a
+    /// write that emails the lead).
+    pub other_guests: u32,
 }
 
 impl BookingRow {
@@ -45,7 +48,7 @@ impl BookingRow {
 }
 
 const COLUMNS: &str = "appointment_id, meet_wanted, meet_request_id, meet_state, meet_text, \
-    meet_asked_ms, invite_lead, invitation_sent, notify_pending, lead_response";
+    meet_asked_ms, invite_lead, invitation_sent, notify_pending, lead_response, other_guests";
 
 fn meet_columns(meet: &MeetState) -> (&'static str, Option<&str>) {
     match meet {
@@ -79,6 +82,7 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BookingRow> {
         invitation_sent: r.get(7)?,
         notify_pending: r.get(8)?,
         lead_response: response.as_deref().and_then(LeadResponse::from_google),
+        other_guests: r.get(10)?,
     })
 }
 
@@ -122,7 +126,7 @@ impl Store {
         let (state, text) = meet_columns(&row.meet);
         conn.prepare_cached(&format!(
             "INSERT OR REPLACE INTO bookings ({COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         ))
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -136,6 +140,7 @@ impl Store {
                 row.invitation_sent,
                 row.notify_pending,
                 row.lead_response.map(LeadResponse::as_google),
+                row.other_guests,
             ])
         })
         .map_err(|e| self.error("save the appointment's booking", e))?;

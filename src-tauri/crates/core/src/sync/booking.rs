@@ -93,6 +93,8 @@ pub struct NoticeContext<'a> {
     pub online: bool,
     /// The appointment is an edit whose lead Google already has as a guest.
     pub already_invited: bool,
+    /// Guests Google has besides the lead and the organizer: Google emails them too.
+    pub other_guests: u32,
 }
 
 /// The exact sentence shown before saving: whom Google will email, and what; `None`
@@ -118,13 +120,27 @@ pub fn invitation_notice(
     } else {
         " when Bookline is next online"
     };
+    let others = match ctx.other_guests {
+        0 => String::new(),
+        1 => "1 other guest".to_owned(),
+        n => format!("{n} other guests"),
+    };
     Some(if invites {
         let from = ctx
             .account_email
             .map_or_else(|| "your Google account".to_owned(), str::to_owned);
-        format!("Google will email {lead} an invitation from {from}{when}.")
-    } else {
+        if others.is_empty() {
+            format!("Google will email {lead} an invitation from {from}{when}.")
+        } else {
+            format!(
+                "Google will email {lead} an invitation from {from}{when}, and tell {others} \
+                 about the change."
+            )
+        }
+    } else if others.is_empty() {
         format!("Google will email {lead} the change{when}.")
+    } else {
+        format!("Google will email {lead} and {others} the change{when}.")
     })
 }
 
@@ -216,6 +232,24 @@ pub fn lead_response_of(event: &Event, lead_email: &str) -> Option<LeadResponse>
     })
 }
 
+/// Guests besides the lead and the organizer (Google emails them too when it emails
+/// the lead).
+pub fn other_guests(event: &Event, lead_email: &str) -> u32 {
+    let lead = lead_email.trim();
+    let count = event
+        .attendees
+        .iter()
+        .flatten()
+        .filter(|a| a.organizer != Some(true) && a.is_self != Some(true))
+        .filter(|a| {
+            a.email
+                .as_deref()
+                .is_none_or(|e| lead.is_empty() || !e.trim().eq_ignore_ascii_case(lead))
+        })
+        .count();
+    u32::try_from(count).unwrap_or(u32::MAX)
+}
+
 /// What the last write for a row sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sent {
@@ -255,6 +289,7 @@ pub fn observe(
         },
         found => found,
     };
+    next.other_guests = other_guests(event, lead_email);
     match lead_response_of(event, lead_email) {
         Some(response) => {
             next.invitation_sent = true;
@@ -851,6 +886,7 @@ mod tests {
             direction: Direction::Both,
             online: true,
             already_invited,
+            other_guests: 0,
         }
     }
 
@@ -901,6 +937,25 @@ mod tests {
                  Bookline is next online."
             )
         );
+        let with_guests = |n| NoticeContext {
+            other_guests: n,
+            ..notice_ctx(false)
+        };
+        assert_eq!(
+            invitation_notice("ada@example.com", &invite, &with_guests(1)).as_deref(),
+            Some(
+                "Google will email ada@example.com an invitation from you@example.com, and \
+                 tell 1 other guest about the change."
+            )
+        );
+        let notify_guests = NoticeContext {
+            other_guests: 2,
+            ..notice_ctx(true)
+        };
+        assert_eq!(
+            invitation_notice("ada@example.com", &notify, &notify_guests).as_deref(),
+            Some("Google will email ada@example.com and 2 other guests the change.")
+        );
         let one_way = NoticeContext {
             direction: Direction::GoogleToCrm,
             ..notice_ctx(false)
@@ -938,6 +993,26 @@ mod tests {
             ..lead()
         };
         assert!(validate_invite(&no_invite, &BookingRequest::default()).is_ok());
+    }
+
+    #[test]
+    fn other_guests_are_everyone_but_the_lead_and_the_organizer() {
+        let guest = |email: &str, organizer: bool| Attendee {
+            email: Some(email.into()),
+            organizer: organizer.then_some(true),
+            ..Attendee::default()
+        };
+        let event = Event {
+            attendees: Some(vec![
+                guest("me@example.com", true),
+                guest("Ada@Example.com", false),
+                guest("bob@example.com", false),
+            ]),
+            ..Event::default()
+        };
+        assert_eq!(other_guests(&event, "ada@example.com"), 1);
+        assert_eq!(other_guests(&event, ""), 2);
+        assert_eq!(other_guests(&Event::default(), "ada@example.com"), 0);
     }
 
     #[test]

@@ -254,6 +254,49 @@ async fn meet_and_the_invitation_asked_for_on_an_edit_go_in_one_write_each_need(
 }
 
 #[tokio::test]
+async fn guests_added_in_google_are_counted_for_the_notice_and_told_with_the_lead() {
+    let w = World::new(Direction::Both).await;
+    let a = book(&w, with_lead("Demo call", at(4, 9)), invite());
+    w.emu.expect_mail(MailKind::Invitation, &[ADA]);
+    w.pass().await;
+    // The salesperson adds a colleague in Google (without emailing anyone).
+    let mut guests = google_event(&w, &a.id).await.attendees.unwrap();
+    guests.push(bookline_core::google::Attendee {
+        email: Some("bob@example.com".into()),
+        ..Default::default()
+    });
+    w.google_patch(&event_id(&w, &a.id), json!({ "attendees": guests }))
+        .await;
+    w.pass().await;
+    let row = w.store.booking_row(&a.id).unwrap();
+    assert_eq!(row.other_guests, 1);
+    let notify = BookingRequest {
+        notify_lead: true,
+        ..BookingRequest::default()
+    };
+    let notice = booking::invitation_notice(
+        ADA,
+        &notify,
+        &booking::NoticeContext {
+            account_email: Some("sync@example.com"),
+            direction: Direction::Both,
+            online: true,
+            already_invited: row.invitation_sent,
+            other_guests: row.other_guests,
+        },
+    );
+    assert_eq!(
+        notice.as_deref(),
+        Some("Google will email ada@example.com and 1 other guest the change.")
+    );
+    // Which is what Google does.
+    edit(&w, &a, "Demo call (new time)", notify);
+    w.emu
+        .expect_mail(MailKind::Update, &[ADA, "bob@example.com"]);
+    w.pass().await;
+}
+
+#[tokio::test]
 async fn notify_is_consent_for_that_edit_only() {
     let w = World::new(Direction::Both).await;
     let a = book(&w, with_lead("Demo call", at(4, 9)), invite());
