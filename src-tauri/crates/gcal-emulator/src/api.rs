@@ -499,13 +499,14 @@ fn dispatch(
             Ok(ApiResp::json(200, events::get(&data, &id, e)?.to_string()))
         }
         Route::EventsInsert(c) | Route::EventsImport(c) => {
+            let conference = conference_ctx(shared, q)?;
             let body = parse_body(call.body)?;
             let mut data = shared.write();
             let id = resolve_writable(&data, user, c)?;
             let opts = CreateOpts {
                 import: matches!(r, Route::EventsImport(_)),
                 keep_timestamps: false,
-                conference: conference_ctx(shared, q)?,
+                conference,
             };
             let (status, j) = events::create(&mut data, &id, body, &opts)?;
             // `events.import` never mails (Google's rule).
