@@ -28,6 +28,7 @@ import type { ConnectWaiting } from './bindings/ConnectWaiting';
 import type { DisconnectReport } from './bindings/DisconnectReport';
 import type { SyncReport } from './bindings/SyncReport';
 import type { SyncSettings } from './bindings/SyncSettings';
+import type { BookingRequest, BookingSettings, BusyTimes } from './bookingTypes';
 
 type InvokeFn = <T>(cmd: string, args?: Record<string, unknown>) => Promise<T>;
 
@@ -79,8 +80,15 @@ export const api = {
   listShown: (total: number) => call<void>('list_shown', { total }),
   weekOccurrences: (from: string, to: string) => call<Occurrence[]>('week_occurrences', { from, to }),
   getAppointment: (id: string) => call<Appointment>('get_appointment', { id }),
-  createAppointment: (input: AppointmentInput) => call<Appointment>('create_appointment', { input }),
-  updateAppointment: (id: string, input: AppointmentInput) => call<Appointment>('update_appointment', { id, input }),
+  createAppointment: (input: AppointmentInput, booking: BookingRequest) => call<Appointment>('create_appointment', { input, booking }),
+  updateAppointment: (id: string, input: AppointmentInput, booking: BookingRequest) => call<Appointment>('update_appointment', { id, input, booking }),
+  /** The sentence saying what Google will email to whom if this is saved; null: nothing. */
+  invitationNotice: (input: AppointmentInput, booking: BookingRequest) => call<string | null>('invitation_notice', { input, booking }),
+  /** Google's busy blocks on a local day (`YYYY-MM-DD` in `timezone`), without the edited appointment's own event. */
+  busyTimes: (day: string, timezone: string, otherCalendars: boolean, excludeAppointment: string | null) =>
+    call<BusyTimes>('busy_times', { day, timezone, otherCalendars, excludeAppointment }),
+  /** Opens a Google Meet link in the browser (the shell refuses anything else). */
+  openMeetLink: (link: string) => call<void>('open_meet_link', { link }),
   setAppointmentStatus: (id: string, status: Status) => call<Appointment>('set_appointment_status', { id, status }),
   deleteAppointment: (id: string) => call<void>('delete_appointment', { id }),
   /** Edits one occurrence of a series, it and the ones after it, or the whole series. */
@@ -99,9 +107,9 @@ export const api = {
   diagnostics: () => call<string>('diagnostics'),
   disconnectGoogle: (keepImported: boolean) => call<DisconnectReport>('disconnect_google', { keepImported }),
   listCalendars: () => call<CalendarChoice[]>('list_calendars'),
-  getSyncSettings: () => call<SyncSettings>('get_sync_settings'),
+  getSyncSettings: () => call<BookingSettings>('get_sync_settings'),
   saveSyncSettings: (settings: SyncSettings, calendarChoice: CalendarChangeChoice | null = null) =>
-    call<SyncSettings>('save_sync_settings', { settings, calendarChoice }),
+    call<BookingSettings>('save_sync_settings', { settings, calendarChoice }),
   calendarChangePreview: (to: string) => call<CalendarChangePreview>('calendar_change_preview', { to }),
   syncNow: () => call<SyncReport>('sync_now'),
   heldDeletes: () => call<HeldDeletes>('held_deletes'),

@@ -12,6 +12,8 @@ import {
   meetWaitingText,
   overlapping,
   overlapWarning,
+  reminderText,
+  REMINDER_CHOICES,
   responseBadge,
   timingSpan,
 } from './booking';
@@ -160,5 +162,24 @@ describe('busyDay', () => {
     expect(busyDay('2026-12-03')).toBe('2026-12-03');
     expect(busyDay('2026-12')).toBeNull();
     expect(busyDay('')).toBeNull();
+  });
+});
+
+describe('reminderText', () => {
+  it('words minutes in the largest whole unit', () => {
+    expect(reminderText(0)).toBe('At the start');
+    expect(reminderText(1)).toBe('1 minute before');
+    expect(reminderText(10)).toBe('10 minutes before');
+    expect(reminderText(90)).toBe('90 minutes before');
+    expect(reminderText(60)).toBe('1 hour before');
+    expect(reminderText(120)).toBe('2 hours before');
+    expect(reminderText(1440)).toBe('1 day before');
+    expect(reminderText(10080)).toBe('1 week before');
+    expect(reminderText(40320)).toBe('4 weeks before');
+  });
+
+  it('offers only choices Google accepts (0 to 4 weeks), in order', () => {
+    expect(REMINDER_CHOICES.every((m) => m >= 0 && m <= 40320)).toBe(true);
+    expect([...REMINDER_CHOICES].sort((a, b) => a - b)).toEqual(REMINDER_CHOICES);
   });
 });

@@ -169,3 +169,16 @@ export function busyNote(busy: { stale: boolean; fetched_at: string | null; mess
 export function busyDay(startDate: string): string | null {
   return /^\d{4}-\d{2}-\d{2}$/.test(startDate) ? startDate : null;
 }
+
+/** The reminder choices the settings offer (minutes before the start). */
+export const REMINDER_CHOICES = [0, 5, 10, 15, 30, 60, 120, 1440, 2880, 10080];
+
+/** "10 minutes before", "1 hour before", "1 day before", "At the start". */
+export function reminderText(minutes: number): string {
+  if (minutes === 0) return 'At the start';
+  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'} before`;
+  if (minutes % 10080 === 0) return unit(minutes / 10080, 'week');
+  if (minutes % 1440 === 0) return unit(minutes / 1440, 'day');
+  if (minutes % 60 === 0) return unit(minutes / 60, 'hour');
+  return unit(minutes, 'minute');
+}
