@@ -1201,11 +1201,15 @@ function busyTimes(day: string, timezone: string, otherCalendars: boolean, exclu
 function seedBookings(): void {
   const now = Date.now();
   const upcoming = store
+    // Not the rows that show the list's Pending and Sync error badges (see linkExisting).
     .filter((a) => a.origin === 'crm' && !a.recurrence && a.status === 'booked' && a.lead.email !== '' && a.timing.kind === 'timed' && bounds(a.timing)[0] > now)
+    .filter((a) => !pendingIds.has(a.id) && !failing.has(a.id))
     .sort((x, y) => bounds(x.timing)[0] - bounds(y.timing)[0]);
   const answers: (LeadResponse | null)[] = ['accepted', null, 'declined', 'needsAction', 'tentative', 'accepted', null, 'accepted'];
   upcoming.slice(0, answers.length).forEach((a, i) => {
     const response = answers[i];
+    // An invited lead means the event is in Google.
+    if (response !== null && google.connected) linked.add(a.id);
     bookings.set(a.id, {
       meet: i === 1 ? { state: 'none' } : { state: 'ready', link: meetUrl(a.id) },
       invite_lead: response !== null,
