@@ -40,6 +40,7 @@ const COMMANDS: &[&str] = &[
     "backfill_status",
     "activity_log",
     "transfer_items",
+    "open_meet_link",
 ];
 
 fn main() {

@@ -189,6 +189,39 @@ pub fn tray_word() -> &'static str {
     bookline_core::platform::tray_word(bookline_core::platform::Os::current())
 }
 
+/// **Join** on a Google Meet link (list and dialog): opened in the user's browser by the
+/// shell, since the window has no opener permission. Only Google's own Meet links are
+/// opened, so a link that came from an event in Google can't make Bookline open anything
+/// else.
+#[tauri::command]
+pub async fn open_meet_link(app: AppHandle, link: String) -> Cmd<()> {
+    let url = meet_url(&link)?;
+    browser::open(&app, &url).map_err(|message| AppError::new(ErrorCode::Internal, message))
+}
+
+/// `link` as a URL when it is `https://meet.google.com/…` (no credentials, no other port).
+fn meet_url(link: &str) -> Result<url::Url, AppError> {
+    let refused = || {
+        AppError::new(
+            ErrorCode::Validation,
+            format!(
+                "Bookline opens only Google Meet links (https://meet.google.com/…), not {link:?}."
+            ),
+        )
+    };
+    let url = url::Url::parse(link.trim()).map_err(|_| refused())?;
+    let is_meet = url.scheme() == "https"
+        && url.host_str() == Some("meet.google.com")
+        && url.port().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    if is_meet {
+        Ok(url)
+    } else {
+        Err(refused())
+    }
+}
+
 /// The week view sends its window as RFC 3339 instants (with the user's offset).
 fn instant(value: &str, field: &str) -> Result<DateTime<Utc>, AppError> {
     DateTime::parse_from_rfc3339(value)
@@ -446,4 +479,33 @@ pub async fn transfer_items(
         backfill::TRANSFER_ITEMS_PAGE,
     )
     .map_err(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_google_meet_links_are_opened() {
+        let ok = meet_url("https://meet.google.com/abc-defg-hij").expect("a Meet link");
+        assert_eq!(ok.as_str(), "https://meet.google.com/abc-defg-hij");
+        assert!(meet_url(" https://meet.google.com/abc-defg-hij?authuser=1 ").is_ok());
+        for bad in [
+            "http://meet.google.com/abc-defg-hij",
+            "https://meet.google.com.evil.example/abc",
+            "https://evil.example/?https://meet.google.com/abc",
+            "https://user:pw@meet.google.com/abc",
+            "https://meet.google.com:8443/abc",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "",
+        ] {
+            let refused = meet_url(bad).expect_err(bad);
+            assert_eq!(refused.code, ErrorCode::Validation, "{bad}");
+            assert!(
+                refused.message.contains("only Google Meet links"),
+                "{refused:?}"
+            );
+        }
+    }
 }
