@@ -947,6 +947,93 @@ async fn move_one_occurrence_in_the_week_view() {
     emulator.shutdown().await;
 }
 
+/// Booking with the lead (#17): the Add dialog asks Google (freeBusy) for the day's busy
+/// blocks, and a 10:30 slot against a 10:00–11:00 meeting in Google warns before anything
+/// is saved — in the real window. A slot that only touches the meeting does not warn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver and a Secret Service: run by `make test`"]
+async fn the_dialog_warns_of_a_busy_overlap() {
+    let email = "busy-e2e@example.com";
+    let emulator = crate::harness::start_emulator(gcal_emulator::EmulatorOptions::default()).await;
+    let google = Google::new(emulator.base_url());
+    google.control("accounts", json!({ "email": email })).await;
+    google.control("consent", json!({ "auto": "allow" })).await;
+    let data = tempfile::tempdir().expect("temp dir");
+    connect_through_cli(data.path(), &google).await;
+
+    // A meeting made in Google tomorrow, 10:00–11:00 UTC.
+    let day = chrono::Utc::now().date_naive() + chrono::Duration::days(1);
+    google
+        .control(
+            &format!("events/{email}"),
+            json!({
+                "summary": "Team stand-up",
+                "start": {"dateTime": format!("{day}T10:00:00Z")},
+                "end": {"dateTime": format!("{day}T11:00:00Z")},
+            }),
+        )
+        .await;
+
+    let env = google_env(&google.base);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let driver = TauriDriver::start_with_env(&env);
+    let wd = WebDriver::session(&driver, data.path()).await;
+
+    let add = wd.wait_for("add-appointment").await;
+    wd.poll("the Add dialog", || async {
+        if wd.try_find("appointment-dialog").await.is_some() {
+            return Some(());
+        }
+        add.click(&wd).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        None
+    })
+    .await;
+    wd.find("field-title")
+        .await
+        .type_text(&wd, "Demo call — Lovelace")
+        .await;
+    wd.set_value("field-timezone", "UTC").await;
+    wd.set_value("field-start-date", &day.to_string()).await;
+    wd.set_value("field-start-time", "10:30").await;
+    wd.set_value("field-end-date", &day.to_string()).await;
+    wd.set_value("field-end-time", "11:30").await;
+
+    // The meeting is listed with its calendar, and the slot warns.
+    let busy = wd.wait_for("busy-times").await;
+    let listed = wd
+        .poll("the day's busy block", || async {
+            let text = busy.text_content(&wd).await;
+            text.contains("10:00–11:00").then_some(text)
+        })
+        .await;
+    assert!(listed.contains(email), "the block names its calendar: {listed}");
+    let warning = wd
+        .poll("the overlap warning", || async {
+            let element = wd.try_find("overlap-warning").await?;
+            Some(element.text_content(&wd).await)
+        })
+        .await;
+    assert!(
+        warning.contains(&format!("Overlaps Busy 10:00–11:00 in {email}.")),
+        "{warning}"
+    );
+    scroll_into_view(&wd, "busy-times").await;
+    wd.screenshot(&screenshot_path("booking-overlap-warning.png"))
+        .await;
+
+    // 11:00–12:00 only touches the meeting: no warning.
+    wd.set_value("field-end-time", "12:00").await;
+    wd.set_value("field-start-time", "11:00").await;
+    wd.poll("the warning to go", || async {
+        wd.try_find("overlap-warning").await.is_none().then_some(())
+    })
+    .await;
+
+    wd.close().await;
+    emulator.shutdown().await;
+}
+
 /// What an input holds now (its `value` property; the attribute keeps the first value).
 async fn input_value(wd: &WebDriver, test_id: &str) -> String {
     let element = wd.find(test_id).await;

@@ -4,6 +4,7 @@ import {
   blockTimeText,
   bookingFromOccurrence,
   busyDay,
+  explainBookingDefaults,
   busyNote,
   inviteBlockedReason,
   isMeetUrl,
@@ -181,5 +182,25 @@ describe('reminderText', () => {
   it('offers only choices Google accepts (0 to 4 weeks), in order', () => {
     expect(REMINDER_CHOICES.every((m) => m >= 0 && m <= 40320)).toBe(true);
     expect([...REMINDER_CHOICES].sort((a, b) => a - b)).toEqual(REMINDER_CHOICES);
+  });
+});
+
+describe('explainBookingDefaults', () => {
+  const base = { meet_by_default: false, invite_lead_by_default: false, default_reminder_minutes: null };
+
+  it('says nothing when the defaults stay', () => {
+    expect(explainBookingDefaults(base, { ...base })).toEqual([]);
+  });
+
+  it('explains each changed default', () => {
+    expect(explainBookingDefaults(base, { meet_by_default: true, invite_lead_by_default: true, default_reminder_minutes: 10 })).toEqual([
+      'New appointments start with “Add Google Meet” ticked.',
+      '“Send the lead an invitation” starts ticked for new appointments; the dialog still says what Google will email before you save.',
+      'Events Bookline creates get a reminder 10 minutes before they start; reminders set in Google are kept.',
+    ]);
+    expect(explainBookingDefaults({ ...base, default_reminder_minutes: 30 }, base)).toEqual(['Events Bookline creates get your Google calendar’s default reminder.']);
+    expect(explainBookingDefaults(base, { ...base, default_reminder_minutes: 0 })).toEqual([
+      'Events Bookline creates get a reminder at the start; reminders set in Google are kept.',
+    ]);
   });
 });

@@ -3,7 +3,7 @@
 // dialog and the list call them, vitest checks them.
 
 import type { Timing } from './bindings/Timing';
-import type { Booking, BusyBlock, LeadResponse, MeetState } from './bookingTypes';
+import type { Booking, BookingSettings, BusyBlock, LeadResponse, MeetState } from './bookingTypes';
 import { addDays, utcToZoned, zonedToUtc } from './tz';
 
 export type { Booking, BusyBlock, LeadResponse, MeetState };
@@ -181,4 +181,31 @@ export function reminderText(minutes: number): string {
   if (minutes % 1440 === 0) return unit(minutes / 1440, 'day');
   if (minutes % 60 === 0) return unit(minutes / 60, 'hour');
   return unit(minutes, 'minute');
+}
+
+/** What a change of the booking defaults means, for the settings' "When you save" list. */
+export function explainBookingDefaults(
+  before: Pick<BookingSettings, 'meet_by_default' | 'invite_lead_by_default' | 'default_reminder_minutes'>,
+  after: Pick<BookingSettings, 'meet_by_default' | 'invite_lead_by_default' | 'default_reminder_minutes'>,
+): string[] {
+  const out: string[] = [];
+  if (before.meet_by_default !== after.meet_by_default) {
+    out.push(after.meet_by_default ? 'New appointments start with “Add Google Meet” ticked.' : 'New appointments start without a Google Meet link.');
+  }
+  if (before.invite_lead_by_default !== after.invite_lead_by_default) {
+    out.push(
+      after.invite_lead_by_default
+        ? '“Send the lead an invitation” starts ticked for new appointments; the dialog still says what Google will email before you save.'
+        : '“Send the lead an invitation” starts unticked.',
+    );
+  }
+  if (before.default_reminder_minutes !== after.default_reminder_minutes) {
+    const m = after.default_reminder_minutes;
+    out.push(
+      m === null
+        ? 'Events Bookline creates get your Google calendar’s default reminder.'
+        : `Events Bookline creates get a reminder ${m === 0 ? 'at the start' : reminderText(m).replace(/ before$/, ' before they start')}; reminders set in Google are kept.`,
+    );
+  }
+  return out;
 }
