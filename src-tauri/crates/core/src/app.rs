@@ -26,17 +26,26 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+
 use crate::account::{AccountService, AppStatus, CalendarChoice, DisconnectReport, Readiness};
+use crate::busy::{self, BusyBlock, BusyTimes};
 use crate::error::{AppError, ErrorCode};
 use crate::google::Endpoints;
+use crate::google::{FreeBusyItem, FreeBusyRequest};
+use crate::model::{Appointment, AppointmentId, AppointmentInput, BookingRequest, Origin, Timing};
 use crate::oauth::OAuthClientConfig;
 use crate::paths;
+use crate::runtime::SyncPhase;
 use crate::runtime::{RuntimeConfig, SyncRuntime, SyncRuntimeHandle};
 use crate::secrets::{KeyringSecretStore, SecretStore};
 use crate::store::Store;
+use crate::store::{BookingRow, ChangeSource, StoreError};
 use crate::sync::backfill::{
     self, BackfillPreview, BackfillProgress, BackfillRequest, ProgressState,
 };
+use crate::sync::booking::{self, validate_invite};
 use crate::sync::calendar_change::{
     apply_calendar_change, preview_calendar_change, CalendarChangeChoice, CalendarChangePreview,
     CalendarChangeReport,
@@ -372,6 +381,336 @@ impl App {
         Ok(report)
     }
 
+    // ---- Appointments, booked with their lead ----
+
+    /// Saves a new appointment with what the user asked of its booking (a Meet link, the
+    /// lead's invitation). An invitation without a usable lead email is refused before
+    /// anything is saved or sent. The appointment and its booking commit together; the
+    /// next pass asks Google.
+    pub fn create_appointment(
+        &self,
+        input: AppointmentInput,
+        booking: BookingRequest,
+    ) -> Result<Appointment, AppError> {
+        validate_invite(&input.lead, &booking).map_err(StoreError::from)?;
+        let waiting = self.meet_waiting_reason()?;
+        let store = &self.store;
+        store
+            .write("save the appointment", |tx| {
+                let appointment =
+                    store.insert_in(tx, input, Origin::Crm, ChangeSource::User, None, None)?;
+                let row = booking::apply_request(
+                    BookingRow::new(&appointment.id),
+                    &booking,
+                    false,
+                    &waiting,
+                );
+                if !booking::is_empty(&row) {
+                    store.save_booking_in(tx, &row)?;
+                }
+                Ok(appointment)
+            })
+            .map_err(AppError::from)
+    }
+
+    /// Saves an edit with what the user asked of its booking: a Meet link or an
+    /// invitation asked for now, or (`notify_lead`, for an invited lead) that Google
+    /// emails the lead this change. Unticking never removes a link or a guest.
+    pub fn update_appointment(
+        &self,
+        id: &str,
+        input: AppointmentInput,
+        booking: BookingRequest,
+    ) -> Result<Appointment, AppError> {
+        validate_invite(&input.lead, &booking).map_err(StoreError::from)?;
+        let waiting = self.meet_waiting_reason()?;
+        let store = &self.store;
+        store
+            .write("save the appointment", |tx| {
+                let appointment = store.update_in(tx, id, input, ChangeSource::User)?;
+                let before = store.booking_row_in(tx, id)?;
+                let row = booking::apply_request(before.clone(), &booking, true, &waiting);
+                if row != before {
+                    store.save_booking_in(tx, &row)?;
+                }
+                Ok(appointment)
+            })
+            .map_err(AppError::from)
+    }
+
+    /// The sentence the dialog shows before saving: whom Google will email and what
+    /// (`None`: nobody). For an edit, `invitation_notice_for` knows whether the lead is
+    /// invited already; without the id, `notify_lead` stands for an edit of an invited
+    /// appointment (the dialog offers it only there).
+    pub fn invitation_notice(
+        &self,
+        input: &AppointmentInput,
+        booking: &BookingRequest,
+    ) -> Result<Option<String>, AppError> {
+        self.notice(input, booking, booking.notify_lead)
+    }
+
+    /// `invitation_notice` for the appointment `id` (`None`: a new one).
+    pub fn invitation_notice_for(
+        &self,
+        id: Option<&str>,
+        input: &AppointmentInput,
+        booking: &BookingRequest,
+    ) -> Result<Option<String>, AppError> {
+        let already_invited = match id {
+            Some(id) => self.store.booking_row(id)?.invitation_sent,
+            None => false,
+        };
+        self.notice(input, booking, already_invited)
+    }
+
+    fn notice(
+        &self,
+        input: &AppointmentInput,
+        booking: &BookingRequest,
+        already_invited: bool,
+    ) -> Result<Option<String>, AppError> {
+        validate_invite(&input.lead, booking).map_err(StoreError::from)?;
+        let saved = settings::load(&self.store)?;
+        let email = self.account.email()?;
+        Ok(booking::invitation_notice(
+            &input.lead.email,
+            booking,
+            &booking::NoticeContext {
+                account_email: email.as_deref(),
+                direction: saved.direction,
+                online: self.online(),
+                already_invited,
+            },
+        ))
+    }
+
+    /// A pass could reach Google now: connected, and the loop (if any) not offline.
+    fn online(&self) -> bool {
+        if self.account.readiness() != Readiness::Ready {
+            return false;
+        }
+        match self.account.runtime() {
+            Some(runtime) => runtime.subscribe().borrow().state != SyncPhase::Offline,
+            None => true,
+        }
+    }
+
+    /// What a Meet link not asked of Google yet says.
+    fn meet_waiting_reason(&self) -> Result<String, AppError> {
+        let saved = settings::load(&self.store)?;
+        Ok(if !saved.direction.writes_google() {
+            booking::MEET_WAITS_ONE_WAY.to_owned()
+        } else if self.online() {
+            booking::MEET_ASKS_NEXT_SYNC.to_owned()
+        } else {
+            booking::MEET_WAITS_ONLINE.to_owned()
+        })
+    }
+
+    /// The Google busy blocks of local `day` in `timezone`: the synced calendar's, and
+    /// with `other_calendars` those of the account's other calendars. Without Google
+    /// (offline, an error) the last answer for that day, marked stale with its age; the
+    /// appointment being edited (`exclude_appointment`) is not busy against itself.
+    pub async fn busy_times(
+        &self,
+        day: NaiveDate,
+        timezone: String,
+        other_calendars: bool,
+        exclude_appointment: Option<AppointmentId>,
+    ) -> Result<BusyTimes, AppError> {
+        let tz: Tz = timezone.parse().map_err(|_| {
+            AppError::new(
+                ErrorCode::Validation,
+                format!("\"{timezone}\" is not a time zone Bookline knows."),
+            )
+        })?;
+        if self.account.readiness() == Readiness::NotConnected {
+            return Ok(BusyTimes {
+                message: Some(busy::NOT_CONNECTED.to_owned()),
+                ..BusyTimes::default()
+            });
+        }
+        let saved = settings::load(&self.store)?;
+        let (from, to) = busy::day_window(day, tz);
+        let day_key = day.format("%Y-%m-%d").to_string();
+        // Its own event's time is not a conflict, in the calendar its event is in.
+        let excluded: Option<(String, busy::Span)> = match exclude_appointment {
+            Some(id) => {
+                let appointment = self.store.get_appointment(&id)?;
+                let link = self
+                    .store
+                    .read(|c| crate::sync::links::by_appointment(&self.store, c, &id))?;
+                match (appointment, link) {
+                    (Some(a), Some(link)) => {
+                        let atz: Tz = a.timezone.parse().unwrap_or(chrono_tz::UTC);
+                        Some((link.calendar_id, busy::timing_span(&a.timing, atz)))
+                    }
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        let fetched = self
+            .fetch_busy(&saved.calendar_id, other_calendars, from, to)
+            .await;
+        let mut answers: Vec<CachedBusy> = Vec::new();
+        let (fetched_at, stale, message) = match fetched {
+            Ok(calendars) => {
+                let now = Utc::now();
+                for c in calendars {
+                    let json = serde_json::to_string(&c).map_err(|e| {
+                        AppError::new(ErrorCode::Internal, format!("busy times: {e}"))
+                    })?;
+                    self.store.cache_busy(
+                        &c.calendar_id,
+                        &day_key,
+                        &timezone,
+                        &busy::rfc3339(now),
+                        &json,
+                    )?;
+                    answers.push(c);
+                }
+                (Some(now), false, None)
+            }
+            Err(BusyFailure::Scope) => (None, false, Some(busy::RECONNECT_FOR_BUSY.to_owned())),
+            Err(BusyFailure::Unavailable(why)) => {
+                tracing::info!(%why, "busy times from the cache");
+                let mut oldest: Option<DateTime<Utc>> = None;
+                let mut ids = vec![saved.calendar_id.clone()];
+                if other_calendars {
+                    ids.extend(self.store.cached_busy_calendars(&day_key, &timezone)?);
+                }
+                ids.dedup();
+                for id in ids {
+                    if let Some((at, json)) = self.store.cached_busy(&id, &day_key, &timezone)? {
+                        if let Ok(c) = serde_json::from_str::<CachedBusy>(&json) {
+                            let at = DateTime::parse_from_rfc3339(&at)
+                                .ok()
+                                .map(|t| t.with_timezone(&Utc));
+                            oldest = match (oldest, at) {
+                                (Some(o), Some(a)) => Some(o.min(a)),
+                                (o, a) => o.or(a),
+                            };
+                            answers.push(c);
+                        }
+                    }
+                }
+                (
+                    oldest,
+                    true,
+                    Some(busy::offline_message(oldest, Utc::now())),
+                )
+            }
+        };
+        let mut blocks = Vec::new();
+        for c in answers {
+            let mut spans = c.busy;
+            if let Some((calendar, cut)) = &excluded {
+                if *calendar == c.calendar_id || (c.primary && calendar == "primary") {
+                    spans = busy::subtract(spans, *cut);
+                }
+            }
+            for s in busy::merge(spans, from, to) {
+                blocks.push(BusyBlock {
+                    start: busy::rfc3339(s.start),
+                    end: busy::rfc3339(s.end),
+                    calendar_id: c.calendar_id.clone(),
+                    calendar_name: c.calendar_name.clone(),
+                });
+            }
+        }
+        blocks.sort_by(|a, b| {
+            a.start
+                .cmp(&b.start)
+                .then(a.calendar_id.cmp(&b.calendar_id))
+        });
+        Ok(BusyTimes {
+            blocks,
+            fetched_at: fetched_at.map(busy::rfc3339),
+            stale,
+            message,
+        })
+    }
+
+    /// The busy blocks an appointment at `timing` overlaps (the dialog's warning).
+    pub fn busy_overlap(busy: &BusyTimes, timing: &Timing, timezone: &str) -> Vec<BusyBlock> {
+        busy::overlaps(busy, timing, timezone)
+    }
+
+    async fn fetch_busy(
+        &self,
+        synced: &str,
+        other_calendars: bool,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<CachedBusy>, BusyFailure> {
+        let unavailable = |e: AppError| BusyFailure::Unavailable(e.message);
+        let client = self.account.client().map_err(unavailable)?;
+        let calendars = self.account.list_calendars().await.map_err(unavailable)?;
+        let synced_entry = if synced == "primary" {
+            calendars.iter().find(|c| c.primary)
+        } else {
+            calendars.iter().find(|c| c.id == synced)
+        };
+        let mut asked: Vec<(String, String, bool)> = vec![(
+            synced_entry.map_or_else(|| synced.to_owned(), |c| c.id.clone()),
+            synced_entry.map_or_else(|| synced.to_owned(), |c| c.summary.clone()),
+            synced_entry.is_some_and(|c| c.primary),
+        )];
+        if other_calendars {
+            for c in &calendars {
+                if !asked.iter().any(|(id, _, _)| *id == c.id) {
+                    asked.push((c.id.clone(), c.summary.clone(), c.primary));
+                }
+            }
+        }
+        asked.truncate(50);
+        let request = FreeBusyRequest {
+            time_min: from,
+            time_max: to,
+            time_zone: None,
+            items: asked
+                .iter()
+                .map(|(id, _, _)| FreeBusyItem { id: id.clone() })
+                .collect(),
+        };
+        let answer = client.free_busy(&request).await.map_err(|e| {
+            if e.status == Some(403)
+                && e.reason.as_deref().is_some_and(|r| {
+                    r == "insufficientPermissions" || r == "ACCESS_TOKEN_SCOPE_INSUFFICIENT"
+                })
+            {
+                BusyFailure::Scope
+            } else {
+                BusyFailure::Unavailable(e.to_string())
+            }
+        })?;
+        Ok(asked
+            .into_iter()
+            .filter_map(|(id, name, primary)| {
+                let entry = answer.calendars.get(&id)?;
+                if !entry.errors.is_empty() {
+                    tracing::info!(calendar = %id, "freeBusy could not read a calendar");
+                    return None;
+                }
+                Some(CachedBusy {
+                    busy: entry
+                        .busy
+                        .iter()
+                        .map(|p| busy::Span {
+                            start: p.start,
+                            end: p.end,
+                        })
+                        .collect(),
+                    calendar_id: id,
+                    calendar_name: name,
+                    primary,
+                })
+            })
+            .collect())
+    }
+
     // ---- Settings ----
 
     /// What changing the synced calendar to `to` would mean for the linked events: how
@@ -678,6 +1017,24 @@ impl App {
     pub async fn close(self) {
         self.shutdown().await;
     }
+}
+
+/// One calendar's busy answer as cached (`busy_cache.busy`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct CachedBusy {
+    calendar_id: String,
+    calendar_name: String,
+    #[serde(default)]
+    primary: bool,
+    busy: Vec<busy::Span>,
+}
+
+/// Why Google gave no busy times.
+enum BusyFailure {
+    /// The account did not grant the busy-times scope.
+    Scope,
+    /// Offline, or Google failed: the cache answers.
+    Unavailable(String),
 }
 
 /// A transfer's progress before its first page.

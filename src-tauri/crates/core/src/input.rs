@@ -17,7 +17,10 @@ use chrono::{
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Appointment, Occurrence, Origin, Recurrence, Status, SyncState, Timing};
+use crate::model::{
+    Appointment, Booking, LeadResponse, MeetState, Occurrence, Origin, Recurrence, Status,
+    SyncState, Timing,
+};
 use crate::validation::{self, ChangeSource, ValidationError};
 
 /// Builds a validated `Timing` from strings (see the module docs for the formats).
@@ -203,9 +206,23 @@ pub struct AppointmentJson {
     pub original_start: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Google's Meet link, or null.
+    pub meet_link: Option<String>,
+    /// The Meet link's state (`{"state": "failed", "message": …}` and so on).
+    pub meet: MeetState,
+    /// `needsAction`, `accepted`, `declined`, `tentative`; null when the lead wasn't invited.
+    pub lead_response: Option<LeadResponse>,
 }
 
 impl AppointmentJson {
+    /// The same item with the appointment's booking (Meet link, the lead's answer).
+    pub fn with_booking(mut self, booking: &Booking) -> Self {
+        self.meet_link = booking.meet.link().map(str::to_owned);
+        self.meet = booking.meet.clone();
+        self.lead_response = booking.lead_response;
+        self
+    }
+
     pub fn from_appointment(
         appointment: &Appointment,
         sync_state: &SyncState,
@@ -253,6 +270,9 @@ impl AppointmentJson {
             updated_at: appointment
                 .updated_at
                 .to_rfc3339_opts(SecondsFormat::Millis, true),
+            meet_link: None,
+            meet: MeetState::None,
+            lead_response: None,
         }
     }
 
@@ -547,6 +567,8 @@ mod tests {
             status: Status::Booked,
             origin: Origin::Crm,
             original_start: Some("2026-04-06T08:00:00Z".into()),
+            meet_link: None,
+            lead_response: None,
         };
         let json =
             AppointmentJson::from_occurrence(&occurrence, &a, &SyncState::NotConnected, None);

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod app;
+pub mod busy;
 pub mod diagnostics;
 pub mod error;
 pub mod google;

@@ -180,6 +180,94 @@ pub struct AppointmentRow {
     pub appointment: Appointment,
     pub sync_state: SyncState,
     pub google_event_id: Option<String>,
+    /// The Meet link, the lead's invitation and answer.
+    pub booking: Booking,
+}
+
+/// A lead's answer to an invitation (Google's attendee `responseStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum LeadResponse {
+    NeedsAction,
+    Accepted,
+    Declined,
+    Tentative,
+}
+
+impl LeadResponse {
+    /// Google's `responseStatus` word (also how the store keeps it).
+    pub fn as_google(self) -> &'static str {
+        match self {
+            LeadResponse::NeedsAction => "needsAction",
+            LeadResponse::Accepted => "accepted",
+            LeadResponse::Declined => "declined",
+            LeadResponse::Tentative => "tentative",
+        }
+    }
+
+    /// Google's `responseStatus`; `None` for a word Google may add later.
+    pub fn from_google(word: &str) -> Option<LeadResponse> {
+        match word {
+            "needsAction" => Some(LeadResponse::NeedsAction),
+            "accepted" => Some(LeadResponse::Accepted),
+            "declined" => Some(LeadResponse::Declined),
+            "tentative" => Some(LeadResponse::Tentative),
+            _ => None,
+        }
+    }
+}
+
+/// The Meet link of an appointment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[ts(export)]
+pub enum MeetState {
+    /// Not asked for (and Google has none).
+    #[default]
+    None,
+    /// Asked for; waits for Google (offline, Google still creating it, or a one-way mode
+    /// that doesn't write Google). `reason` says which, in words.
+    Waiting { reason: String },
+    /// Google's `hangoutLink` (or the conference's video entry point).
+    Ready { link: String },
+    /// Google refused to create one; retried on the next pass. `message` says why.
+    Failed { message: String },
+}
+
+impl MeetState {
+    pub fn link(&self) -> Option<&str> {
+        match self {
+            MeetState::Ready { link } => Some(link),
+            _ => None,
+        }
+    }
+}
+
+/// What Bookline knows about booking an appointment with its lead.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Booking {
+    pub meet: MeetState,
+    /// The lead is (to be) an attendee: the user asked to invite them.
+    pub invite_lead: bool,
+    /// Google has the lead as an attendee (the invitation went out).
+    pub invitation_sent: bool,
+    /// The lead's answer; `None` while not invited.
+    pub lead_response: Option<LeadResponse>,
+}
+
+/// What the user asks for when saving an appointment (Add / Edit dialog, CLI flags).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct BookingRequest {
+    /// Want a Meet link (false on an edit never removes an existing link).
+    pub meet: bool,
+    /// Add the lead as an attendee and let Google email them once (the invitation).
+    pub invite_lead: bool,
+    /// An edit of an invited appointment: let Google email the lead the change.
+    pub notify_lead: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -207,6 +295,10 @@ pub struct Occurrence {
     pub timezone: String,
     pub status: Status,
     pub origin: Origin,
+    /// The appointment's Meet link, when Google made one.
+    pub meet_link: Option<String>,
+    /// The lead's answer, when the lead was invited.
+    pub lead_response: Option<LeadResponse>,
 }
 
 /// Which occurrences of a series an edit, cancel or delete of one occurrence applies to.

@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde_json::{json, Value};
 
+use crate::conference::ConferenceCtx;
 use crate::errors::{ApiError, ApiResp, ApiResult};
 use crate::events::{self, CreateOpts, ListParams};
 use crate::runtime::{FaultKind, Runtime};
@@ -116,6 +117,7 @@ enum Route {
     EventsDelete(String, String),
     EventsInstances(String, String),
     EventsMove(String, String),
+    FreeBusy,
 }
 
 impl Route {
@@ -135,6 +137,7 @@ impl Route {
             Route::EventsDelete(..) => "events.delete",
             Route::EventsInstances(..) => "events.instances",
             Route::EventsMove(..) => "events.move",
+            Route::FreeBusy => "freebusy.query",
         }
     }
 
@@ -197,6 +200,12 @@ fn allowed_scopes(route: &str) -> &'static [&'static str] {
             &["calendar", "calendar.app.created", "calendar.calendars"]
         }
         "events.list" | "events.get" | "events.instances" => READ_EVENTS,
+        "freebusy.query" => &[
+            "calendar",
+            "calendar.events.freebusy",
+            "calendar.freebusy",
+            "calendar.readonly",
+        ],
         _ => WRITE_EVENTS,
     }
 }
@@ -232,6 +241,7 @@ fn route(method: &str, path: &str) -> Option<Route> {
         ("DELETE", ["calendars", c, "events", e]) => Route::EventsDelete(o(c), o(e)),
         ("GET", ["calendars", c, "events", e, "instances"]) => Route::EventsInstances(o(c), o(e)),
         ("POST", ["calendars", c, "events", e, "move"]) => Route::EventsMove(o(c), o(e)),
+        ("POST", ["freeBusy"]) => Route::FreeBusy,
         _ => return None,
     })
 }
@@ -355,13 +365,44 @@ fn role_rank(r: &str) -> u8 {
     }
 }
 
+/// An event write that may mail someone: the event before and after it, for the
+/// "would have emailed" record (`mail.rs`). Only filled when the write's `sendUpdates`
+/// mails anyone, so writes with `none` pay nothing for it.
+pub struct Written {
+    pub method: &'static str,
+    pub calendar_id: String,
+    pub event_id: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+fn parsed(j: &str) -> Option<Value> {
+    serde_json::from_str(j).ok()
+}
+
+/// The event (or generated instance) as it is now, for the mail record.
+fn snapshot(data: &Data, cal: &str, id: &str) -> Option<Value> {
+    events::get(data, cal, id).ok().and_then(|j| parsed(&j))
+}
+
+/// The conference context of a write: its `conferenceDataVersion` and the fault plan's
+/// `conference` mode (read before the data lock is taken).
+fn conference_ctx(shared: &Shared, q: &[(String, String)]) -> ApiResult<ConferenceCtx> {
+    Ok(ConferenceCtx {
+        version: crate::conference::parse_version(q)?,
+        fault: shared.rt().plan.conference,
+    })
+}
+
 fn dispatch(
     shared: &Shared,
     user: &str,
     r: &Route,
     q: &[(String, String)],
     call: &Call,
+    written: &mut Option<Written>,
 ) -> ApiResult<ApiResp> {
+    let mails = crate::mail::mailing_mode(q).is_some();
     let send_updates = q.iter().find(|(k, _)| k == "sendUpdates");
     if let Some((_, v)) = send_updates {
         if !matches!(v.as_str(), "all" | "externalOnly" | "none") {
@@ -464,23 +505,69 @@ fn dispatch(
             let opts = CreateOpts {
                 import: matches!(r, Route::EventsImport(_)),
                 keep_timestamps: false,
+                conference: conference_ctx(shared, q)?,
             };
             let (status, j) = events::create(&mut data, &id, body, &opts)?;
+            // `events.import` never mails (Google's rule).
+            if mails && !opts.import {
+                let after = parsed(&j);
+                *written = Some(Written {
+                    method: "insert",
+                    calendar_id: id,
+                    event_id: after
+                        .as_ref()
+                        .and_then(|a| a.get("id"))
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    before: None,
+                    after,
+                });
+            }
             Ok(ApiResp::json(status, j.to_string()))
         }
         Route::EventsUpdate(c, e) | Route::EventsPatch(c, e) => {
+            let conf = conference_ctx(shared, q)?;
             let body = parse_body(call.body)?;
             let mut data = shared.write();
             let id = resolve_writable(&data, user, c)?;
             let patch = matches!(r, Route::EventsPatch(..));
-            let j = events::update(&mut data, &id, e, body, call.if_match, patch)?;
+            let before = mails.then(|| snapshot(&data, &id, e)).flatten();
+            let j = events::update_with(&mut data, &id, e, body, call.if_match, patch, conf)?;
+            if mails {
+                *written = Some(Written {
+                    method: if patch { "patch" } else { "update" },
+                    calendar_id: id,
+                    event_id: e.clone(),
+                    before,
+                    after: parsed(&j),
+                });
+            }
             Ok(ApiResp::json(200, j.to_string()))
         }
         Route::EventsDelete(c, e) => {
             let mut data = shared.write();
             let id = resolve_writable(&data, user, c)?;
+            let before = mails.then(|| snapshot(&data, &id, e)).flatten();
             events::delete(&mut data, &id, e, call.if_match)?;
+            if mails {
+                *written = Some(Written {
+                    method: "delete",
+                    calendar_id: id,
+                    event_id: e.clone(),
+                    before,
+                    after: None,
+                });
+            }
             Ok(ApiResp::empty(204))
+        }
+        Route::FreeBusy => {
+            let body = parse_body(call.body)?;
+            let data = shared.read();
+            Ok(ApiResp::value(
+                200,
+                &crate::freebusy::query(&data, user, &body)?,
+            ))
         }
         Route::EventsMove(c, e) => {
             let Some((_, dest)) = q.iter().find(|(k, _)| k == "destination") else {
@@ -489,7 +576,17 @@ fn dispatch(
             let mut data = shared.write();
             let src = resolve_writable(&data, user, c)?;
             let dst = resolve_writable(&data, user, dest)?;
+            let before = mails.then(|| snapshot(&data, &src, e)).flatten();
             let j = events::move_event(&mut data, &src, e, &dst)?;
+            if mails {
+                *written = Some(Written {
+                    method: "move",
+                    calendar_id: dst,
+                    event_id: e.clone(),
+                    before,
+                    after: parsed(&j),
+                });
+            }
             Ok(ApiResp::json(200, j.to_string()))
         }
     }
@@ -551,7 +648,8 @@ pub fn handle(shared: &Shared, call: &Call, in_batch: bool) -> Outcome {
             body_fault: None,
         };
     }
-    let resp = match dispatch(shared, &user, &r, &q, call) {
+    let mut written = None;
+    let resp = match dispatch(shared, &user, &r, &q, call, &mut written) {
         Ok(resp) => resp,
         Err(e) => e.into_resp(),
     };
@@ -562,7 +660,19 @@ pub fn handle(shared: &Shared, call: &Call, in_batch: bool) -> Outcome {
             .map(|(_, v)| v.as_str());
         let bucket = crate::runtime::send_updates_bucket(send_updates);
         shared.writes_by_send_updates[bucket].fetch_add(1, Ordering::Relaxed);
-        shared.rt().stats.send_updates[bucket] += 1;
+        let mut rt = shared.rt();
+        rt.stats.send_updates[bucket] += 1;
+        if let (Some(w), Some(mode)) = (written, crate::mail::mailing_mode(&q)) {
+            rt.mail_outbox.extend(crate::mail::would_be_mails(
+                w.method,
+                mode,
+                &user,
+                &w.calendar_id,
+                &w.event_id,
+                w.before.as_ref(),
+                w.after.as_ref(),
+            ));
+        }
     }
     Outcome {
         route: name,

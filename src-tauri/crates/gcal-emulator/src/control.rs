@@ -10,8 +10,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api::Shared;
+use crate::conference::{ConferenceCtx, ConferenceFault};
 use crate::errors::ApiError;
-use crate::events::{self, CreateOpts};
+use crate::events::{self, CreateOpts, RespondError};
 use crate::runtime::{FaultPlan, QuotaConfig, Runtime};
 use crate::state::{Data, CONTROL_SCOPE};
 
@@ -117,6 +118,10 @@ pub async fn set_faults(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     }
     let mut expired = 0;
     let mut revoked = 0;
+    let mut conferences_completed = 0;
+    if plan.conference == ConferenceFault::Success {
+        conferences_completed = events::complete_pending_conferences(&mut s.write());
+    }
     if plan.expire_sync_tokens || !plan.revoke_grants_for.is_empty() {
         let mut data = s.write();
         if plan.expire_sync_tokens {
@@ -134,7 +139,10 @@ pub async fn set_faults(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     plan.revoke_grants_for.clear();
     let mut rt = s.rt();
     rt.set_plan(plan);
-    ok(json!({"plan": rt.plan, "calendars_expired": expired, "grants_revoked": revoked}))
+    ok(
+        json!({"plan": rt.plan, "calendars_expired": expired, "grants_revoked": revoked,
+              "conferences_completed": conferences_completed}),
+    )
 }
 
 pub async fn get_faults(State(s): State<Arc<Shared>>) -> Response {
@@ -156,7 +164,12 @@ pub async fn get_quota(State(s): State<Arc<Shared>>) -> Response {
 }
 
 pub async fn stats(State(s): State<Arc<Shared>>) -> Response {
-    let mut v = s.rt().stats.to_json();
+    let mut v = {
+        let rt = s.rt();
+        let mut v = rt.stats.to_json();
+        v["mail_outbox"] = json!(rt.mail_outbox);
+        v
+    };
     v["in_flight"] = json!(s.in_flight.load(std::sync::atomic::Ordering::SeqCst));
     ok(v)
 }
@@ -252,6 +265,72 @@ pub async fn clock(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     ok(json!({"offset_ms": data.clock_offset_ms}))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RespondReq {
+    calendar_id: String,
+    event_id: String,
+    email: String,
+    response: String,
+    comment: Option<String>,
+}
+
+/// Sets an attendee's answer (see `events::respond`). `primary` names the primary calendar
+/// that holds the event (the control API has no signed-in user).
+pub(crate) fn respond_in(
+    shared: &Shared,
+    calendar_id: &str,
+    event_id: &str,
+    email: &str,
+    response: &str,
+    comment: Option<&str>,
+) -> Result<std::sync::Arc<str>, RespondError> {
+    let mut data = shared.write();
+    let cal = if calendar_id == "primary" {
+        data.calendars
+            .values()
+            .find(|c| c.primary && events::get(&data, &c.id, event_id).is_ok())
+            .map(|c| c.id.clone())
+            .ok_or_else(|| RespondError::EventNotFound {
+                calendar_id: calendar_id.to_string(),
+                event_id: event_id.to_string(),
+            })?
+    } else {
+        calendar_id.to_string()
+    };
+    events::respond(&mut data, &cal, event_id, email, response, comment)
+}
+
+/// `POST /_emulator/respond`: a guest answers an invitation.
+pub async fn respond(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let req: RespondReq = match parse(&body) {
+        Ok(r) => r,
+        Err(e) => return bad(e),
+    };
+    match respond_in(
+        &s,
+        &req.calendar_id,
+        &req.event_id,
+        &req.email,
+        &req.response,
+        req.comment.as_deref(),
+    ) {
+        Ok(j) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            j.to_string(),
+        )
+            .into_response(),
+        Err(e @ RespondError::UnknownResponse(_)) => bad(e),
+        Err(e) => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({"error": e.to_string()}).to_string(),
+        )
+            .into_response(),
+    }
+}
+
 /// Inserts an event as its owner would, but keeps `created`/`updated` from the body so
 /// tests can make events that look older than a connection.
 pub async fn put_event(
@@ -263,13 +342,19 @@ pub async fn put_event(
         Ok(v) => v,
         Err(e) => return bad(e),
     };
+    // Read before taking the data lock: no path holds the data lock while it takes the
+    // runtime lock, so the two can never deadlock.
+    let fault = s.rt().plan.conference;
     let mut data = s.write();
     if !data.calendars.contains_key(&cal) {
         return ApiErrorResp(ApiError::not_found()).into_response();
     }
+    // As a user in Google's own UI: conference data in the body is honoured (a
+    // `createRequest` makes a Meet conference, full `conferenceData` is copied).
     let opts = CreateOpts {
         import: false,
         keep_timestamps: true,
+        conference: ConferenceCtx { version: 1, fault },
     };
     match events::create(&mut data, &cal, v, &opts) {
         Ok((_, j)) => (

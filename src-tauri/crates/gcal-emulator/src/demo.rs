@@ -52,6 +52,7 @@ fn insert(data: &mut Data, mut ev: Value, created_ms: i64) -> Option<String> {
     let opts = CreateOpts {
         import: false,
         keep_timestamps: true,
+        ..Default::default()
     };
     let (_, j) = events::create(data, DEMO_EMAIL, ev, &opts).ok()?;
     serde_json::from_str::<Value>(&j)

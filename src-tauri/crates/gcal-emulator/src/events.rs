@@ -7,6 +7,7 @@ use base64::Engine;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::{json, Map, Value};
 
+use crate::conference::{self, ConferenceCtx};
 use crate::errors::{ApiError, ApiResult};
 use crate::recur::{self, Occ, SeriesStart};
 use crate::state::{
@@ -218,6 +219,8 @@ pub struct CreateOpts {
     pub import: bool,
     /// Control endpoint only: keep `created`/`updated` from the body.
     pub keep_timestamps: bool,
+    /// `conferenceDataVersion` of the write and how conference requests end now.
+    pub conference: ConferenceCtx,
 }
 
 fn owner_person(cal: &Calendar) -> Value {
@@ -226,6 +229,50 @@ fn owner_person(cal: &Calendar) -> Value {
     } else {
         json!({"email": cal.id, "displayName": cal.summary, "self": true})
     }
+}
+
+/// The answers an attendee can give (Google's `responseStatus`).
+pub const RESPONSES: [&str; 4] = ["needsAction", "declined", "tentative", "accepted"];
+
+/// Stores attendees as Google does: every one needs an email; a missing `responseStatus`
+/// is `needsAction`; `organizer` and `self` are Google's to set (read-only for clients):
+/// the organizer's own entry gets both, the calendar owner's entry gets `self`.
+fn normalize_attendees(res: &mut Map<String, Value>, cal: &Calendar) -> ApiResult<()> {
+    let Some(list) = res.get_mut("attendees") else {
+        return Ok(());
+    };
+    let Value::Array(list) = list else {
+        return Err(ApiError::invalid("Invalid value for: attendees"));
+    };
+    let organizer = owner_person(cal)["email"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    for a in list.iter_mut() {
+        let Value::Object(a) = a else {
+            return Err(ApiError::invalid("Invalid attendee."));
+        };
+        let email = match a.get("email").and_then(Value::as_str) {
+            Some(e) if !e.trim().is_empty() => e.to_string(),
+            _ => return Err(ApiError::required("Missing attendee email.")),
+        };
+        match a.get("responseStatus") {
+            None | Some(Value::Null) => {
+                a.insert("responseStatus".into(), json!("needsAction"));
+            }
+            Some(Value::String(r)) if RESPONSES.contains(&r.as_str()) => {}
+            Some(_) => return Err(ApiError::invalid("Invalid attendee response status.")),
+        }
+        a.remove("organizer");
+        a.remove("self");
+        if email.eq_ignore_ascii_case(&organizer) {
+            a.insert("organizer".into(), json!(true));
+            a.insert("self".into(), json!(true));
+        } else if email.eq_ignore_ascii_case(&cal.owner) {
+            a.insert("self".into(), json!(true));
+        }
+    }
+    Ok(())
 }
 
 /// Inserts (or, for import with a known iCalUID, updates) an event; returns its JSON.
@@ -263,7 +310,16 @@ pub fn create(
                 .map(|e| e.id().to_string())
         });
         if let Some(eid) = existing {
-            return update(data, cal_id, &eid, Value::Object(res), None, false).map(|j| (200, j));
+            return update_with(
+                data,
+                cal_id,
+                &eid,
+                Value::Object(res),
+                None,
+                false,
+                opts.conference,
+            )
+            .map(|j| (200, j));
         }
     }
     let seq = data.next_seq();
@@ -288,6 +344,8 @@ pub fn create(
     res.remove("recurringEventId");
     res.remove("originalStartTime");
     validate(&mut res, false)?;
+    normalize_attendees(&mut res, cal)?;
+    conference::apply(&mut res, None, &cal.id, &id, opts.conference)?;
     let now = rfc3339_ms(now_ms());
     for k in ["kind", "etag", "htmlLink", "creator", "organizer"] {
         res.remove(k);
@@ -540,7 +598,8 @@ fn significant_change(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
         .any(|k| a.get(*k) != b.get(*k))
 }
 
-/// PUT (`patch == false`) or PATCH of an event or of one instance of a series.
+/// PUT (`patch == false`) or PATCH of an event or of one instance of a series, by a
+/// client that knows nothing of conferences (`conferenceDataVersion=0`).
 pub fn update(
     data: &mut Data,
     cal_id: &str,
@@ -548,6 +607,27 @@ pub fn update(
     body: Value,
     if_match: Option<&str>,
     patch: bool,
+) -> ApiResult<Arc<str>> {
+    update_with(
+        data,
+        cal_id,
+        id,
+        body,
+        if_match,
+        patch,
+        ConferenceCtx::default(),
+    )
+}
+
+/// `update` with the write's conference context.
+pub fn update_with(
+    data: &mut Data,
+    cal_id: &str,
+    id: &str,
+    body: Value,
+    if_match: Option<&str>,
+    patch: bool,
+    conf: ConferenceCtx,
 ) -> ApiResult<Arc<str>> {
     let Value::Object(body) = body else {
         return Err(ApiError::bad_request("Request body must be a JSON object."));
@@ -584,6 +664,7 @@ pub fn update(
         n
     };
     validate(&mut new, is_instance)?;
+    normalize_attendees(&mut new, cal)?;
     // Server-owned fields always come from the stored event.
     for k in [
         "id",
@@ -608,6 +689,7 @@ pub fn update(
     if is_instance {
         new.remove("recurrence");
     }
+    conference::apply(&mut new, Some(&old), &cal.id, id, conf)?;
     if !new.contains_key("iCalUID") {
         if let Some(u) = old.get("iCalUID") {
             new.insert("iCalUID".into(), u.clone());
@@ -648,6 +730,120 @@ pub fn update(
         }
     };
     Ok(rec.derived.json.clone())
+}
+
+/// Why an attendee's answer could not be set (`POST /_emulator/respond`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RespondError {
+    #[error("unknown response {0:?}: expected needsAction, accepted, declined or tentative")]
+    UnknownResponse(String),
+    #[error("no calendar {0:?}")]
+    CalendarNotFound(String),
+    #[error("no event {event_id:?} in calendar {calendar_id:?}")]
+    EventNotFound {
+        calendar_id: String,
+        event_id: String,
+    },
+    #[error("{email:?} is not an attendee of event {event_id:?}")]
+    AttendeeNotFound { event_id: String, email: String },
+}
+
+/// An attendee answers (the lead accepts, declines…): sets their `responseStatus` (and
+/// `comment` when given) as Google does when the guest replies — a write that bumps
+/// `updated` and `etag` (so sync tokens return the event) but not `sequence`. An instance
+/// id of a series stores an exception, as answering one occurrence does in Google.
+pub fn respond(
+    data: &mut Data,
+    cal_id: &str,
+    event_id: &str,
+    email: &str,
+    response: &str,
+    comment: Option<&str>,
+) -> Result<Arc<str>, RespondError> {
+    if !RESPONSES.contains(&response) {
+        return Err(RespondError::UnknownResponse(response.to_string()));
+    }
+    let not_found = || RespondError::EventNotFound {
+        calendar_id: cal_id.to_string(),
+        event_id: event_id.to_string(),
+    };
+    if !data.calendars.contains_key(cal_id) {
+        return Err(RespondError::CalendarNotFound(cal_id.to_string()));
+    }
+    let current: Value = get(data, cal_id, event_id)
+        .ok()
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .ok_or_else(not_found)?;
+    if current.get("status").and_then(Value::as_str) == Some("cancelled") {
+        return Err(not_found());
+    }
+    let mut attendees = current
+        .get("attendees")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let who = attendees
+        .iter_mut()
+        .find(|a| {
+            a.get("email")
+                .and_then(Value::as_str)
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+        })
+        .ok_or_else(|| RespondError::AttendeeNotFound {
+            event_id: event_id.to_string(),
+            email: email.to_string(),
+        })?;
+    who["responseStatus"] = json!(response);
+    if let Some(c) = comment {
+        who["comment"] = json!(c);
+    }
+    update(
+        data,
+        cal_id,
+        event_id,
+        json!({"attendees": attendees}),
+        None,
+        true,
+    )
+    .map_err(|_| not_found())
+}
+
+/// Completes every pending conference (the fault plan went back to `success`): each such
+/// event gets its Meet link, a new `etag` and `updated`, so sync tokens return it.
+/// Returns how many were completed.
+pub fn complete_pending_conferences(data: &mut Data) -> usize {
+    let pending: Vec<(String, usize)> = data
+        .calendars
+        .values()
+        .flat_map(|c| {
+            c.events
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| {
+                    e.res
+                        .get("conferenceData")
+                        .and_then(conference::status_code)
+                        == Some("pending")
+                })
+                .map(|(i, _)| (c.id.clone(), i))
+        })
+        .collect();
+    let now = rfc3339_ms(now_ms());
+    for (cal_id, i) in &pending {
+        let seq = data.next_seq();
+        let etag = data.next_etag();
+        let Some(cal) = data.calendars.get_mut(cal_id) else {
+            continue;
+        };
+        let tz = cal.time_zone.clone();
+        let r = &mut cal.events[*i];
+        conference::complete_pending(&mut r.res, cal_id);
+        r.res.insert("etag".into(), json!(etag));
+        r.res.insert("updated".into(), json!(now.clone()));
+        r.mod_seq = seq;
+        derive(r, &tz);
+    }
+    pending.len()
 }
 
 pub fn delete(data: &mut Data, cal_id: &str, id: &str, if_match: Option<&str>) -> ApiResult<()> {
@@ -1259,6 +1455,58 @@ pub fn list(data: &Data, cal_id: &str, p: &ListParams) -> ApiResult<String> {
     } else {
         finish(head, items, None, Some(encode_sync(cal, snapshot)))
     })
+}
+
+/// Whether the calendar's owner declined `res` (their attendee entry says so): Google
+/// shows declined events as free.
+fn declined_by_owner(res: &Map<String, Value>, cal: &Calendar) -> bool {
+    res.get("attendees")
+        .and_then(Value::as_array)
+        .is_some_and(|list| {
+            list.iter().any(|a| {
+                let me = a.get("self").and_then(Value::as_bool) == Some(true)
+                    || a.get("email")
+                        .and_then(Value::as_str)
+                        .is_some_and(|e| e.eq_ignore_ascii_case(&cal.owner));
+                me && a.get("responseStatus").and_then(Value::as_str) == Some("declined")
+            })
+        })
+}
+
+/// The time spans (ms, unmerged, unclipped) during which `cal` is busy within
+/// [`min`, `max`): events that are not cancelled, not `transparency: transparent` and not
+/// declined by the owner; series expanded with their exceptions. All-day events span
+/// local midnight to midnight in the calendar's zone.
+pub fn busy_spans(cal: &Calendar, min: i64, max: i64) -> Vec<(i64, i64)> {
+    let tz = parse_tz(&cal.time_zone).unwrap_or(chrono_tz::UTC);
+    let p = ListParams {
+        time_min: Some(min),
+        time_max: Some(max),
+        single_events: true,
+        ..Default::default()
+    };
+    let free = |r: &EventRec| {
+        r.derived.cancelled
+            || r.str_field("transparency") == Some("transparent")
+            || declined_by_owner(&r.res, cal)
+    };
+    let mut out = Vec::new();
+    for r in &cal.events {
+        if free(r) {
+            continue;
+        }
+        if r.derived.recurring && r.derived.recurring_event_id.is_none() {
+            for (s, mut inst) in expand_master(cal, r, &p, recur::MAX_INSTANCES) {
+                let e = parse_when(inst.get_mut("end"), "end")
+                    .map(|w| when_ms(w, tz))
+                    .unwrap_or(s);
+                out.push((s, e));
+            }
+        } else if time_match(r.derived.start_ms, r.derived.end_ms, &p) {
+            out.push((r.derived.start_ms, r.derived.end_ms));
+        }
+    }
+    out
 }
 
 /// `events.instances`.

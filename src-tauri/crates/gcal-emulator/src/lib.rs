@@ -1,13 +1,27 @@
 //! gcal-emulator: a local stand-in for Google OAuth 2.0 and Calendar API v3, with
 //! injectable faults, quotas and request statistics. See README.md for the routes and the
 //! control endpoints.
+//!
+//! Booking with the lead (#17) added:
+//! - attendees with `responseStatus` (`needsAction` by default) and Google's
+//!   `organizer`/`self` flags; `POST /_emulator/respond {"calendar_id", "event_id",
+//!   "email", "response", "comment"?}` and [`Emulator::respond`] let a guest answer;
+//! - Meet conferences from `conferenceData.createRequest` with `conferenceDataVersion=1`
+//!   (`hangoutLink`, `conferenceData.entryPoints`); the fault plan key `"conference":
+//!   "success" | "failure" | "pending"` ([`ConferenceFault`]);
+//! - the "would have emailed" record: `mail_outbox` in `GET /_emulator/stats` and
+//!   [`Emulator::mail_outbox`] ([`WouldBeMail`]);
+//! - `POST /calendar/v3/freeBusy` (route `freebusy.query`), with Google's scopes.
 
 mod api;
 mod batch;
+mod conference;
 mod control;
 mod demo;
 mod errors;
 mod events;
+mod freebusy;
+mod mail;
 mod oauth;
 pub mod recur;
 mod runtime;
@@ -31,6 +45,10 @@ use tokio::task::JoinHandle;
 use crate::api::{Call, Shared};
 use crate::errors::{ApiError, ApiResp};
 use crate::runtime::FaultKind;
+
+pub use crate::conference::ConferenceFault;
+pub use crate::events::RespondError;
+pub use crate::mail::{MailKind, WouldBeMail};
 
 /// How to start an emulator.
 #[derive(Clone, Debug, Default)]
@@ -156,6 +174,49 @@ impl Emulator {
             external_only,
             missing,
         }
+    }
+
+    /// The mails Google would have sent for the event writes since start (or since
+    /// `/_emulator/reset`): one per write and kind, with `sendUpdates=all` or
+    /// `externalOnly` and at least one recipient (see `WouldBeMail`). Empty means no
+    /// write could have emailed anyone.
+    pub fn mail_outbox(&self) -> Vec<WouldBeMail> {
+        self.shared.rt().mail_outbox.clone()
+    }
+
+    /// A guest answers an invitation, as `POST /_emulator/respond` does: sets the
+    /// `responseStatus` (`needsAction`, `accepted`, `declined` or `tentative`) of the
+    /// attendee `email` (case-insensitive) of the event, bumping its `updated` and `etag`
+    /// but not `sequence`, so the next sync-token listing returns it. `calendar_id` may be
+    /// `primary` (the primary calendar holding the event). Answers the event as stored.
+    pub fn respond(
+        &self,
+        calendar_id: &str,
+        event_id: &str,
+        email: &str,
+        response: &str,
+    ) -> Result<serde_json::Value, RespondError> {
+        self.respond_with_comment(calendar_id, event_id, email, response, None)
+    }
+
+    /// `respond` with the guest's `comment` (kept on their attendee entry).
+    pub fn respond_with_comment(
+        &self,
+        calendar_id: &str,
+        event_id: &str,
+        email: &str,
+        response: &str,
+        comment: Option<&str>,
+    ) -> Result<serde_json::Value, RespondError> {
+        let j = control::respond_in(
+            &self.shared,
+            calendar_id,
+            event_id,
+            email,
+            response,
+            comment,
+        )?;
+        Ok(serde_json::from_str(&j).unwrap_or(serde_json::Value::Null))
     }
 
     /// Calendar API and batch requests the emulator is handling now. A test that gave up
@@ -295,6 +356,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_emulator/reset", post(control::reset))
         .route("/_emulator/tokens", post(control::tokens))
         .route("/_emulator/clock", post(control::clock))
+        .route("/_emulator/respond", post(control::respond))
         .route("/_emulator/events/{calendar_id}", post(control::put_event))
         .layer(DefaultBodyLimit::max(256 * 1024 * 1024))
         .with_state(shared)

@@ -100,6 +100,10 @@ pub struct FaultPlan {
     pub expire_sync_tokens: bool,
     /// One-shot: revoke every grant (refresh and access tokens) of these emails.
     pub revoke_grants_for: Vec<String>,
+    /// How new conference requests (`conferenceData.createRequest`) end: `success`
+    /// (default), `failure` or `pending`. Setting a plan with `success` completes every
+    /// pending conference (its event gets a new etag, so sync tokens return it).
+    pub conference: crate::conference::ConferenceFault,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -193,6 +197,9 @@ pub struct Runtime {
     user_windows: HashMap<String, (i64, u64)>,
     project_window: (i64, u64),
     pub stats: Stats,
+    /// Mails Google would have sent for the event writes since start or
+    /// `/_emulator/reset` (not cleared by a stats reset: it is a record, not a count).
+    pub mail_outbox: Vec<crate::mail::WouldBeMail>,
 }
 
 impl Default for Runtime {
@@ -207,6 +214,7 @@ impl Default for Runtime {
             user_windows: HashMap::new(),
             project_window: (0, 0),
             stats: Stats::default(),
+            mail_outbox: Vec::new(),
         }
     }
 }

@@ -212,10 +212,12 @@ pub struct IssuedTokens {
 }
 
 /// Scope of grants made by `POST /_emulator/accounts`: everything, so test tokens can call
-/// any method.
-pub const CONTROL_SCOPE: &str = "https://www.googleapis.com/auth/calendar https://www.googleapis.com/auth/calendar.events https://www.googleapis.com/auth/calendar.calendarlist.readonly openid https://www.googleapis.com/auth/userinfo.email";
+/// any method, and every scope Bookline asks for by name (`calendar.events.freebusy` for
+/// busy times among them).
+pub const CONTROL_SCOPE: &str = "https://www.googleapis.com/auth/calendar https://www.googleapis.com/auth/calendar.events https://www.googleapis.com/auth/calendar.events.freebusy https://www.googleapis.com/auth/calendar.calendarlist.readonly openid https://www.googleapis.com/auth/userinfo.email";
 
-pub const DEFAULT_SCOPE: &str = "https://www.googleapis.com/auth/calendar.events https://www.googleapis.com/auth/calendar.calendarlist.readonly openid https://www.googleapis.com/auth/userinfo.email";
+/// What the consent flow grants when an authorization request names no scope: Bookline's.
+pub const DEFAULT_SCOPE: &str = "https://www.googleapis.com/auth/calendar.events https://www.googleapis.com/auth/calendar.events.freebusy https://www.googleapis.com/auth/calendar.calendarlist.readonly openid https://www.googleapis.com/auth/userinfo.email";
 
 impl Data {
     pub fn account(&self, email: &str) -> Option<&Account> {

@@ -4,4 +4,18 @@ import type { Direction } from "./Direction";
 /**
  * Serializes exactly as the UI contract's `SyncSettings`.
  */
-export type SyncSettings = { direction: Direction, calendar_id: string, poll_interval_secs: number, title_template: string, include_lead_name: boolean, include_lead_email: boolean, include_lead_phone: boolean, start_at_login: boolean, };
+export type SyncSettings = { direction: Direction, calendar_id: string, poll_interval_secs: number, title_template: string, include_lead_name: boolean, include_lead_email: boolean, include_lead_phone: boolean, start_at_login: boolean, 
+/**
+ * "Add Google Meet" is ticked for a new appointment.
+ */
+meet_by_default: boolean, 
+/**
+ * "Send the lead an invitation" is ticked for a new appointment (off unless the
+ * user turns it on: nothing is emailed to a lead without them seeing it first).
+ */
+invite_lead_by_default: boolean, 
+/**
+ * The popup reminder of events Bookline creates, in minutes before the start;
+ * `None`: the calendar's own default reminders.
+ */
+default_reminder_minutes: number | null, };

@@ -49,7 +49,9 @@ impl BatchCall {
         }
     }
 
-    /// Insert with the client-chosen id in `event.id`; `sendUpdates=none`.
+    /// Insert with the client-chosen id in `event.id`; `sendUpdates=none`. A batch never
+    /// emails anyone and never creates a conference: such a write (`WriteOptions` other than
+    /// the default) goes as a request of its own (`sync::writer`).
     pub fn insert(event: &Event) -> Result<Self, GoogleError> {
         Ok(Self {
             op: BatchOp::Insert,

@@ -24,7 +24,9 @@ use super::batch::{
     MAX_BATCH,
 };
 use super::error::GoogleError;
-use super::types::{CalendarListEntry, CalendarListPage, Event, EventsPage};
+use super::types::{
+    CalendarListEntry, CalendarListPage, Event, EventsPage, FreeBusyRequest, FreeBusyResponse,
+};
 use super::Endpoints;
 use crate::error::{AppError, ErrorCode};
 use crate::secrets::Secret;
@@ -144,6 +146,45 @@ impl ListParams {
             q.push(("iCalUID", v.clone()));
         }
         q
+    }
+}
+
+/// Whom Google emails about a write (`sendUpdates`). `None` unless the user consented to
+/// this very write (an invitation, or "notify the lead" on an edit): Bookline never emails
+/// anyone on its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum SendUpdates {
+    #[default]
+    None,
+    /// Every guest but the organizer.
+    All,
+}
+
+impl SendUpdates {
+    pub fn as_query(self) -> &'static str {
+        match self {
+            SendUpdates::None => "none",
+            SendUpdates::All => "all",
+        }
+    }
+}
+
+/// Query options of an event write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct WriteOptions {
+    pub send_updates: SendUpdates,
+    /// `conferenceDataVersion=1`: Google reads (and creates) the body's `conferenceData`;
+    /// without it the body's conference is ignored.
+    pub conference_data: bool,
+}
+
+impl WriteOptions {
+    fn query(self) -> Vec<(&'static str, &'static str)> {
+        let mut query = vec![("sendUpdates", self.send_updates.as_query())];
+        if self.conference_data {
+            query.push(("conferenceDataVersion", "1"));
+        }
+        query
     }
 }
 
@@ -331,8 +372,20 @@ impl CalendarClient {
     /// `events.insert` with the id in `event.id` (client-chosen, base32hex) and
     /// `sendUpdates=none`. Inserting an id that exists answers 409 (`is_duplicate`).
     pub async fn insert_event(&self, calendar: &str, event: &Event) -> Result<Event, GoogleError> {
+        self.insert_event_with(calendar, event, WriteOptions::default())
+            .await
+    }
+
+    /// `insert_event` with the caller's `sendUpdates` and `conferenceDataVersion`.
+    pub async fn insert_event_with(
+        &self,
+        calendar: &str,
+        event: &Event,
+        options: WriteOptions,
+    ) -> Result<Event, GoogleError> {
         let url = self.url(&["calendars", calendar, "events"]);
-        self.send_json(|http| json_body(http.post(&url).query(&[("sendUpdates", "none")]), event))
+        let query = options.query();
+        self.send_json(|http| json_body(http.post(&url).query(&query), event))
             .await
     }
 
@@ -351,11 +404,23 @@ impl CalendarClient {
         body: &Value,
         if_match: Option<&str>,
     ) -> Result<Event, GoogleError> {
+        self.patch_event_with(calendar, event_id, body, if_match, WriteOptions::default())
+            .await
+    }
+
+    /// `patch_event` with the caller's `sendUpdates` and `conferenceDataVersion`.
+    pub async fn patch_event_with(
+        &self,
+        calendar: &str,
+        event_id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+        options: WriteOptions,
+    ) -> Result<Event, GoogleError> {
         let url = self.url(&["calendars", calendar, "events", event_id]);
+        let query = options.query();
         self.send_json(|http| {
-            let req = http
-                .request(Method::PATCH, &url)
-                .query(&[("sendUpdates", "none")]);
+            let req = http.request(Method::PATCH, &url).query(&query);
             json_body(with_if_match(req, if_match), body)
         })
         .await
@@ -438,6 +503,17 @@ impl CalendarClient {
             body["timeZone"] = Value::from(zone);
         }
         self.send_json(|http| json_body(http.post(&url), &body))
+            .await
+    }
+
+    /// `freeBusy.query`: the busy spans of each calendar in `[time_min, time_max)`. A
+    /// calendar Google cannot read answers with `errors` in its entry, not a failure.
+    pub async fn free_busy(
+        &self,
+        request: &FreeBusyRequest,
+    ) -> Result<FreeBusyResponse, GoogleError> {
+        let url = self.url(&["freeBusy"]);
+        self.send_json(|http| json_body(http.post(&url), request))
             .await
     }
 

@@ -15,13 +15,14 @@ pub use batch::{
     BatchResult, MAX_RECOMMENDED_BATCH,
 };
 pub use client::{
-    decode_events_page, AccessToken, CalendarClient, ListParams, StaticTokenSource, TokenFuture,
-    TokenSource,
+    decode_events_page, AccessToken, CalendarClient, ListParams, SendUpdates, StaticTokenSource,
+    TokenFuture, TokenSource, WriteOptions,
 };
 pub use error::{GoogleError, GoogleErrorKind};
 pub use types::{
     Attendee, CalendarListEntry, Event, EventDateTime, EventPerson, EventStatus, EventsPage,
-    ExtendedProperties,
+    ExtendedProperties, FreeBusyCalendar, FreeBusyError, FreeBusyItem, FreeBusyRequest,
+    FreeBusyResponse, TimePeriod,
 };
 
 use url::Url;

@@ -187,6 +187,12 @@ pub struct Event {
     pub html_link: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub color_id: Option<String>,
+    /// The Meet link of the event's conference (read only: Google sets it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hangout_link: Option<String>,
+    /// The conference (`createRequest` with its status, `entryPoints`, …), as Google has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conference_data: Option<Value>,
     /// Fields this type does not name, kept so they round-trip.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -321,10 +327,8 @@ mod tests {
         assert_eq!(event.status, Some(EventStatus::Confirmed));
         assert_eq!(event.private_property("bookline_id"), Some("abc"));
         assert_eq!(event.attendees.as_ref().unwrap()[0].is_self, Some(true));
-        assert_eq!(
-            event.extra.get("conferenceData"),
-            Some(&json!({"entryPoints": []}))
-        );
+        // The conference is named now (the Meet link is read from it) and round-trips.
+        assert_eq!(event.conference_data, Some(json!({"entryPoints": []})));
         let back = serde_json::to_value(&event).unwrap();
         let again: Event = serde_json::from_value(back).unwrap();
         assert_eq!(again, event);
@@ -374,4 +378,51 @@ mod tests {
         assert_eq!(c.display_name(), "Me");
         assert!(!c.is_writable());
     }
+}
+
+/// The body of `freeBusy.query`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FreeBusyRequest {
+    pub time_min: DateTime<Utc>,
+    pub time_max: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    pub items: Vec<FreeBusyItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreeBusyItem {
+    pub id: String,
+}
+
+/// The answer of `freeBusy.query`: per calendar id as asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FreeBusyResponse {
+    #[serde(default)]
+    pub calendars: BTreeMap<String, FreeBusyCalendar>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreeBusyCalendar {
+    #[serde(default)]
+    pub busy: Vec<TimePeriod>,
+    /// Why Google could not answer for this calendar (`notFound`, …).
+    #[serde(default)]
+    pub errors: Vec<FreeBusyError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimePeriod {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreeBusyError {
+    #[serde(default)]
+    pub domain: String,
+    #[serde(default)]
+    pub reason: String,
 }

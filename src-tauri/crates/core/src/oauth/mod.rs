@@ -38,14 +38,19 @@ use crate::error::{AppError, ErrorCode};
 use crate::google::Endpoints;
 use crate::secrets::Secret;
 
-/// The scopes Bookline asks for: its events, the calendar list (to offer a choice), and
-/// the account's email.
-pub const SCOPES: [&str; 4] = [
+/// The scopes Bookline asks for: its events, the calendar list (to offer a choice), the
+/// account's email, and (optional) when the user is busy, for the booking dialog.
+pub const SCOPES: [&str; 5] = [
     "https://www.googleapis.com/auth/calendar.events",
     "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
     "openid",
     "email",
+    FREEBUSY_SCOPE,
 ];
+
+/// Busy times for the booking dialog (`freeBusy.query`). Optional: a sign-in without it
+/// is kept, and the dialog asks to reconnect to show busy times.
+pub const FREEBUSY_SCOPE: &str = "https://www.googleapis.com/auth/calendar.events.freebusy";
 
 /// The scopes without which Bookline cannot sync. Google's consent screen lets the user
 /// untick each; a sign-in that comes back without them is not kept.

@@ -291,6 +291,9 @@ impl Store {
             tx.execute("DELETE FROM appointments WHERE id = ?1", [id])
                 .map_err(|e| self.error("delete the appointment", e))?;
             ids.insert(0, id.to_string());
+            for removed in &ids {
+                self.delete_booking_in(tx, removed)?;
+            }
             if source == ChangeSource::User {
                 for removed in &ids {
                     enqueue(tx, self, removed, OutboxOp::Delete, now)?;
@@ -516,10 +519,12 @@ impl Store {
                     } else {
                         (SyncState::NotConnected, None)
                     };
+                    let booking = self.booking_row_in(conn, &appointment.id)?.booking();
                     Ok(AppointmentRow {
                         appointment,
                         sync_state,
                         google_event_id,
+                        booking,
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;

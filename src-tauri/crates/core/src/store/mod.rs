@@ -8,6 +8,7 @@
 //! failing half-way.
 
 mod appointments;
+mod bookings;
 mod error;
 mod occurrences;
 mod outbox;
@@ -25,6 +26,7 @@ use rusqlite_migration::{Migrations, SchemaVersion, M};
 
 pub use crate::validation::ChangeSource;
 pub use appointments::MAX_PAGE;
+pub use bookings::BookingRow;
 pub use error::{Result, StoreError};
 pub use occurrences::{OccurrenceReport, UnexpandedSeries};
 pub use outbox::{OutboxEntry, OutboxOp};
@@ -45,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0011_source_event_id.sql"),
     include_str!("../../migrations/0012_held_deletes.sql"),
     include_str!("../../migrations/0013_transfer_activity.sql"),
+    include_str!("../../migrations/0014_bookings.sql"),
 ];
 
 /// Versions (1-based) that rebuild a table: they run with foreign keys off (SQLite's

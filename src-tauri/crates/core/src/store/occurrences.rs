@@ -130,6 +130,22 @@ impl Store {
             let a = raw.into_appointment()?;
             self.expand_series(&a, from, to, &moved, &mut report);
         }
+        // The week view shows each occurrence's Meet link and the lead's answer (an
+        // occurrence of a series has its series' booking).
+        self.read(|conn| {
+            let mut known: HashMap<String, crate::model::Booking> = HashMap::new();
+            for o in &mut report.occurrences {
+                if !known.contains_key(&o.appointment_id) {
+                    let booking = self.booking_row_in(conn, &o.appointment_id)?.booking();
+                    known.insert(o.appointment_id.clone(), booking);
+                }
+                if let Some(booking) = known.get(&o.appointment_id) {
+                    o.meet_link = booking.meet.link().map(str::to_owned);
+                    o.lead_response = booking.lead_response;
+                }
+            }
+            Ok(())
+        })?;
         report.occurrences.sort_by(|x, y| {
             start_of(x)
                 .cmp(&start_of(y))
@@ -218,6 +234,8 @@ fn occurrence(
         timezone: a.timezone.clone(),
         status: a.status,
         origin: a.origin,
+        meet_link: None,
+        lead_response: None,
     }
 }
 

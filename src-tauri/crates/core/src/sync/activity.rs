@@ -25,6 +25,8 @@ pub enum ActivityKind {
     Error,
     Linked,
     Info,
+    /// The lead answered an invitation (accepted, declined, tentative).
+    LeadAnswer,
 }
 
 impl ActivityKind {
@@ -37,6 +39,7 @@ impl ActivityKind {
             ActivityKind::Error => "error",
             ActivityKind::Linked => "linked",
             ActivityKind::Info => "info",
+            ActivityKind::LeadAnswer => "lead_answer",
         }
     }
 
@@ -48,6 +51,7 @@ impl ActivityKind {
             "conflict" => ActivityKind::Conflict,
             "error" => ActivityKind::Error,
             "linked" | "unlinked" => ActivityKind::Linked,
+            "lead_answer" => ActivityKind::LeadAnswer,
             // The table allows a few more kinds (skipped, pass) that the UI shows as info.
             _ => ActivityKind::Info,
         }

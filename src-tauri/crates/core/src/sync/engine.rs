@@ -18,11 +18,12 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
-use crate::google::{CalendarClient, Event, EventStatus, EventsPage, ListParams};
+use crate::google::{CalendarClient, Event, EventStatus, EventsPage, ListParams, WriteOptions};
 use crate::model::{Appointment, AppointmentInput, Lead, Origin, Recurrence, Status};
 use crate::ratelimit::RateLimiter;
-use crate::store::{OutboxOp, Store, StoreError};
+use crate::store::{BookingRow, OutboxOp, Store, StoreError};
 use crate::sync::activity::{self, ActivityKind, NewActivity};
+use crate::sync::booking::{self, LeadAnswered};
 use crate::sync::decide::{
     decide, guard_totals, join, pair_new_series, CrmSide, DeletePolicy, Direction, GoogleSide,
     InstanceRef, LinkRecord, Mode, PairedBy, Side, SkipReason, Snapshot, SyncItem, SyncKey, SyncOp,
@@ -47,6 +48,9 @@ pub struct AccountContext {
     pub connected_at: DateTime<Utc>,
     pub direction: Direction,
     pub privacy: PrivacySettings,
+    /// The popup reminder written on events Bookline inserts (`None`: the calendar's
+    /// default reminders).
+    pub default_reminder_minutes: Option<u32>,
 }
 
 /// What a pass did (the UI contract's `SyncReport`).
@@ -66,6 +70,9 @@ pub struct SyncReport {
     /// would have deleted more than the delete guard allows, or a decision was pending.
     #[serde(default)]
     pub held_deletes: u32,
+    /// The leads' answers this pass brought in (a decline is a desktop notification).
+    #[serde(default)]
+    pub lead_answers: Vec<LeadAnswered>,
 }
 
 impl SyncReport {
@@ -399,10 +406,12 @@ impl SyncEngine {
         };
         let pending = store.read(|c| held::count(store, c))?;
         let mut guard = PassGuard::new(confirmed, pending > 0);
+        let started = Utc::now();
         self.pull(store, &writer, ctx, &mode, &mut guard, &mut report)
             .await?;
         self.push(store, &writer, ctx, &mode, &mut guard, &mut report)
             .await?;
+        booking::follow_up(store, &writer, ctx, started, &mut report).await?;
         report.held_deletes = store.read(|c| held::count(store, c))?;
         if report.changed_anything() || !report.errors.is_empty() {
             // Only after passes that logged something: an idle poll writes nothing.
@@ -484,6 +493,8 @@ impl SyncEngine {
                     None
                 };
                 let listed: Vec<Listed> = page.items.iter().filter_map(Listed::of).collect();
+                let booked: Vec<Event> =
+                    page.items.iter().filter_map(booking::listed_part).collect();
                 let problems_before = report.errors.len();
                 let (mut planned, problems) =
                     self.plan_events(store, ctx, mode, &calendar_tz, page.items)?;
@@ -539,6 +550,7 @@ impl SyncEngine {
                     },
                 )
                 .await?;
+                booking::observe_listed(store, cal, &booked, report)?;
             }
             break;
         }
@@ -963,11 +975,29 @@ impl SyncEngine {
             let mut calendars = Vec::new();
             let mut call_of: Vec<Option<usize>> = Vec::with_capacity(round.len());
             let mut build_errors: HashMap<usize, String> = HashMap::new();
+            let booking_rows = booking::rows_of(
+                store,
+                round
+                    .iter()
+                    .filter(|p| p.google_write().is_some())
+                    .filter_map(|p| p.item.key.appointment_id.as_deref()),
+            )?;
+            let mut sent_of: Vec<Option<booking::Sent>> = Vec::with_capacity(round.len());
             for (i, p) in round.iter().enumerate() {
                 match p.google_write() {
-                    None => call_of.push(None),
+                    None => {
+                        call_of.push(None);
+                        sent_of.push(None);
+                    }
                     Some(op) => match write_call(p, op, &ctx.privacy) {
-                        Ok(call) => {
+                        Ok(mut call) => {
+                            let row = p
+                                .item
+                                .key
+                                .appointment_id
+                                .as_deref()
+                                .and_then(|id| booking_rows.get(id));
+                            sent_of.push(shape_booking(&mut call, op, row, &p.lead, ctx));
                             call_of.push(Some(calls.len()));
                             calls.push(call);
                             calendars.push(store.read(|c| linked_calendar(store, c, p))?);
@@ -975,6 +1005,7 @@ impl SyncEngine {
                         Err(message) => {
                             build_errors.insert(i, message);
                             call_of.push(None);
+                            sent_of.push(None);
                         }
                     },
                 }
@@ -985,6 +1016,25 @@ impl SyncEngine {
                 .into_iter()
                 .map(Some)
                 .collect();
+            // What the writes answered for booked appointments (a conference, the lead as
+            // a guest) goes on their booking rows.
+            let mut written: Vec<booking::Written> = Vec::new();
+            for (i, p) in round.iter().enumerate() {
+                let (Some(c), Some(id)) = (call_of[i], p.item.key.appointment_id.as_deref()) else {
+                    continue;
+                };
+                if let Some(Some(Outcome::Event(event))) = outcomes.get(c) {
+                    let sent = sent_of.get(i).cloned().flatten();
+                    if sent.is_some() || booking_rows.contains_key(id) {
+                        written.push(booking::Written {
+                            appointment_id: id.to_owned(),
+                            event: (**event).clone(),
+                            sent,
+                        });
+                    }
+                }
+            }
+            booking::record_written(store, written, report)?;
             let mut refetch: Vec<Planned> = Vec::new();
             for (i, p) in round.into_iter().enumerate() {
                 if let Some(message) = build_errors.remove(&i) {
@@ -1319,6 +1369,7 @@ fn merge_counts(into: &mut SyncReport, from: SyncReport) {
     into.deleted_in_crm += from.deleted_in_crm;
     into.conflicts += from.conflicts;
     into.errors.extend(from.errors);
+    into.lead_answers.extend(from.lead_answers);
 }
 
 /// The calendar a key's event lives in when it is linked: its link's (a calendar change
@@ -1389,6 +1440,35 @@ fn if_match_for(p: &Planned, event_id: &str) -> Option<String> {
     })
 }
 
+/// Adds what the appointment's booking asks to the engine's write of it (a conference,
+/// the invitation, the default reminder on insert; the consented notification on an
+/// edit). Returns what was sent, for the booking's row. Occurrence patches and deletes
+/// go as they are.
+fn shape_booking(
+    call: &mut WriteCall,
+    op: &SyncOp,
+    row: Option<&BookingRow>,
+    lead: &Lead,
+    ctx: &AccountContext,
+) -> Option<booking::Sent> {
+    match (call, op) {
+        (WriteCall::Insert(event, options), SyncOp::CreateInGoogle { instance: None, .. }) => {
+            let (shaped, sent) =
+                booking::shape_insert(event, row, lead, ctx.default_reminder_minutes, || {
+                    uuid::Uuid::new_v4().to_string()
+                });
+            *options = shaped;
+            sent
+        }
+        (WriteCall::Patch { options, .. }, SyncOp::UpdateGoogle { .. }) => {
+            let (shaped, sent) = booking::shape_patch(row);
+            *options = shaped;
+            sent
+        }
+        _ => None,
+    }
+}
+
 fn write_call(p: &Planned, op: &SyncOp, privacy: &PrivacySettings) -> Result<WriteCall, String> {
     match op {
         SyncOp::CreateInGoogle {
@@ -1410,6 +1490,7 @@ fn write_call(p: &Planned, op: &SyncOp, privacy: &PrivacySettings) -> Result<Wri
                     Some(&EventStatus::Confirmed),
                 ),
                 if_match: None,
+                options: WriteOptions::default(),
             })
         }
         SyncOp::CreateInGoogle { fields, .. } => {
@@ -1420,7 +1501,7 @@ fn write_call(p: &Planned, op: &SyncOp, privacy: &PrivacySettings) -> Result<Wri
                 .clone()
                 .ok_or_else(|| "The appointment has no id".to_owned())?;
             mapping::event_for_insert(&id, fields, &p.lead, privacy)
-                .map(|e| WriteCall::Insert(Box::new(e)))
+                .map(|e| WriteCall::Insert(Box::new(e), WriteOptions::default()))
                 .ok_or_else(|| format!("The appointment id {id} cannot name a Google event"))
         }
         SyncOp::UpdateGoogle { fields, to } => {
@@ -1431,6 +1512,7 @@ fn write_call(p: &Planned, op: &SyncOp, privacy: &PrivacySettings) -> Result<Wri
                 event_id,
                 body: mapping::patch_body(*fields, to, &p.lead, privacy, status.as_ref()),
                 if_match,
+                options: WriteOptions::default(),
             })
         }
         SyncOp::DeleteInGoogle => {

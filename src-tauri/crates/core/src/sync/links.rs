@@ -278,6 +278,20 @@ pub fn delete_calendar(store: &Store, conn: &Connection, calendar_id: &str) -> R
     Ok(n)
 }
 
+/// The event's etag after a write that changed nothing the link compares (a booking
+/// write: the conference or the guests), so the next write's `If-Match` is current.
+pub fn set_etag(
+    store: &Store,
+    conn: &Connection,
+    appointment_id: &str,
+    etag: Option<&str>,
+) -> Result<()> {
+    conn.prepare_cached("UPDATE links SET etag = ?2 WHERE appointment_id = ?1")
+        .and_then(|mut stmt| stmt.execute(params![appointment_id, etag]))
+        .map_err(|e| store.error("save a sync link", e))?;
+    Ok(())
+}
+
 /// Records (or clears, with `None`) the error shown on the appointment's row.
 pub fn set_error(
     store: &Store,

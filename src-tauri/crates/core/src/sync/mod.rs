@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod backfill;
+pub mod booking;
 pub mod calendar_change;
 pub mod decide;
 pub mod engine;

@@ -39,6 +39,7 @@ pub fn account_context(account: &AccountService) -> Result<AccountContext, AppEr
         connected_at,
         direction: settings.direction,
         privacy: settings.privacy(),
+        default_reminder_minutes: settings.default_reminder_minutes,
     })
 }
 

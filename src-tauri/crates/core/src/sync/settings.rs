@@ -22,6 +22,9 @@ pub const MIN_POLL_INTERVAL_SECS: u32 = 15;
 /// A day: a longer interval would read as "sync is broken".
 pub const MAX_POLL_INTERVAL_SECS: u32 = 86_400;
 
+/// Google's limit for a reminder: four weeks before the start.
+pub const MAX_REMINDER_MINUTES: u32 = 40_320;
+
 /// Serializes exactly as the UI contract's `SyncSettings`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default)]
@@ -35,6 +38,14 @@ pub struct SyncSettings {
     pub include_lead_email: bool,
     pub include_lead_phone: bool,
     pub start_at_login: bool,
+    /// "Add Google Meet" is ticked for a new appointment.
+    pub meet_by_default: bool,
+    /// "Send the lead an invitation" is ticked for a new appointment (off unless the
+    /// user turns it on: nothing is emailed to a lead without them seeing it first).
+    pub invite_lead_by_default: bool,
+    /// The popup reminder of events Bookline creates, in minutes before the start;
+    /// `None`: the calendar's own default reminders.
+    pub default_reminder_minutes: Option<u32>,
 }
 
 impl Default for SyncSettings {
@@ -48,6 +59,9 @@ impl Default for SyncSettings {
             include_lead_email: false,
             include_lead_phone: false,
             start_at_login: false,
+            meet_by_default: false,
+            invite_lead_by_default: false,
+            default_reminder_minutes: None,
         }
     }
 }
@@ -82,6 +96,17 @@ impl SyncSettings {
                     self.poll_interval_secs
                 ),
             ));
+        }
+        if let Some(minutes) = self.default_reminder_minutes {
+            if minutes > MAX_REMINDER_MINUTES {
+                return Err(invalid(
+                    "default reminder",
+                    format!(
+                        "Google allows reminders up to four weeks (40320 minutes) before the \
+                         start (you asked for {minutes} minutes)."
+                    ),
+                ));
+            }
         }
         self.privacy()
             .validate()
@@ -291,6 +316,19 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn the_default_reminder_is_within_googles_four_weeks() {
+        let with = |m| SyncSettings {
+            default_reminder_minutes: m,
+            ..SyncSettings::default()
+        };
+        assert!(with(None).validate().is_ok());
+        assert!(with(Some(0)).validate().is_ok());
+        assert!(with(Some(MAX_REMINDER_MINUTES)).validate().is_ok());
+        let e = with(Some(MAX_REMINDER_MINUTES + 1)).validate().unwrap_err();
+        assert!(e.to_string().contains("four weeks"), "{e}");
+    }
+
+    #[test]
     fn serializes_as_the_ui_contract() {
         let v = serde_json::to_value(SyncSettings::default()).unwrap();
         assert_eq!(
@@ -299,7 +337,8 @@ mod tests {
                 "direction": "both", "calendar_id": "primary", "poll_interval_secs": 60,
                 "title_template": "{title}", "include_lead_name": false,
                 "include_lead_email": false, "include_lead_phone": false,
-                "start_at_login": false
+                "start_at_login": false, "meet_by_default": false,
+                "invite_lead_by_default": false, "default_reminder_minutes": null
             })
         );
         let partial: SyncSettings =

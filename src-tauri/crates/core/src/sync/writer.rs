@@ -12,7 +12,7 @@ use crate::error::{AppError, ErrorCode};
 
 use crate::google::{
     decode_events_page, BatchCall, BatchResult, CalendarClient, Event, EventsPage, GoogleError,
-    GoogleErrorKind, ListParams, MAX_RECOMMENDED_BATCH,
+    GoogleErrorKind, ListParams, WriteOptions, MAX_RECOMMENDED_BATCH,
 };
 use crate::ratelimit::{Backoff, RateLimiter, RetryClass};
 use crate::sync::error::SyncError;
@@ -21,12 +21,13 @@ use crate::sync::error::SyncError;
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteCall {
     /// `events.insert` with the client-chosen id in the event.
-    Insert(Box<Event>),
+    Insert(Box<Event>, WriteOptions),
     /// `events.patch` with `If-Match` when the etag is known.
     Patch {
         event_id: String,
         body: Value,
         if_match: Option<String>,
+        options: WriteOptions,
     },
     /// `events.delete` with `If-Match` when the etag is known: an event edited in
     /// Google since it was read is not deleted (412 → `Outcome::Stale`).
@@ -40,13 +41,25 @@ pub enum WriteCall {
 }
 
 impl WriteCall {
+    /// A write that may email someone or create a conference goes as a request of its
+    /// own, never in a batch (`BatchCall` always sends `sendUpdates=none`).
+    pub fn goes_alone(&self) -> bool {
+        match self {
+            WriteCall::Insert(_, options) | WriteCall::Patch { options, .. } => {
+                *options != WriteOptions::default()
+            }
+            WriteCall::Delete { .. } | WriteCall::Get { .. } => false,
+        }
+    }
+
     fn to_batch(&self) -> Result<BatchCall, GoogleError> {
         Ok(match self {
-            WriteCall::Insert(event) => BatchCall::insert(event)?,
+            WriteCall::Insert(event, _) => BatchCall::insert(event)?,
             WriteCall::Patch {
                 event_id,
                 body,
                 if_match,
+                ..
             } => BatchCall::patch(event_id.clone(), body.clone(), if_match.as_deref()),
             WriteCall::Delete { event_id, if_match } => {
                 BatchCall::delete(event_id.clone(), if_match.as_deref())
@@ -232,6 +245,29 @@ impl Writer<'_> {
     /// Runs the calls, in batches when there are enough of them. One outcome per call,
     /// in order.
     pub async fn run(&self, calls: &[WriteCall]) -> Result<Vec<Outcome>, SyncError> {
+        if !calls.iter().any(WriteCall::goes_alone) {
+            return self.run_plain(calls).await;
+        }
+        let (alone, rest): (Vec<usize>, Vec<usize>) =
+            (0..calls.len()).partition(|&i| calls[i].goes_alone());
+        let rest_calls: Vec<WriteCall> = rest.iter().map(|&i| calls[i].clone()).collect();
+        let mut out: Vec<Option<Outcome>> = vec![None; calls.len()];
+        for (i, outcome) in rest.into_iter().zip(self.run_plain(&rest_calls).await?) {
+            out[i] = Some(outcome);
+        }
+        for i in alone {
+            out[i] = Some(self.one(&calls[i]).await?);
+        }
+        Ok(out
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| Outcome::Failed(GoogleError::from_response(500, b"", None)))
+            })
+            .collect())
+    }
+
+    /// `run` for calls that may go in a batch.
+    async fn run_plain(&self, calls: &[WriteCall]) -> Result<Vec<Outcome>, SyncError> {
         if calls.len() < self.options.batch_min.max(1) {
             let mut out = Vec::with_capacity(calls.len());
             for call in calls {
@@ -291,16 +327,17 @@ impl Writer<'_> {
         let c = self.client;
         let cal = self.calendar;
         let result = match call {
-            WriteCall::Insert(event) => self
-                .retried(|| c.insert_event(cal, event))
+            WriteCall::Insert(event, options) => self
+                .retried(|| c.insert_event_with(cal, event, *options))
                 .await?
                 .map(|e| Outcome::Event(Box::new(e))),
             WriteCall::Patch {
                 event_id,
                 body,
                 if_match,
+                options,
             } => self
-                .retried(|| c.patch_event(cal, event_id, body, if_match.as_deref()))
+                .retried(|| c.patch_event_with(cal, event_id, body, if_match.as_deref(), *options))
                 .await?
                 .map(|e| Outcome::Event(Box::new(e))),
             WriteCall::Delete { event_id, if_match } => self
@@ -417,7 +454,7 @@ impl Writer<'_> {
 /// The outcome of a call that failed with `e`.
 fn classify(call: &WriteCall, e: GoogleError) -> Outcome {
     match call {
-        WriteCall::Insert(_) if e.is_duplicate() => Outcome::Duplicate,
+        WriteCall::Insert(..) if e.is_duplicate() => Outcome::Duplicate,
         WriteCall::Delete { .. } if e.is_gone() || e.is_not_found() => Outcome::Deleted,
         WriteCall::Patch { .. } | WriteCall::Delete { .. } if e.is_precondition_failed() => {
             Outcome::Stale

@@ -119,6 +119,7 @@ impl World {
                 connected_at,
                 direction,
                 privacy: PrivacySettings::default(),
+                default_reminder_minutes: None,
             },
             engine: SyncEngine::new(options),
             cancel: CancellationToken::new(),
@@ -3189,6 +3190,7 @@ async fn an_event_whose_times_cannot_be_read_is_parked_and_retried_when_it_chang
         connected_at: now,
         direction: Direction::Both,
         privacy: PrivacySettings::default(),
+        default_reminder_minutes: None,
     };
     let engine = SyncEngine::new(fast_options());
     let cancel = CancellationToken::new();

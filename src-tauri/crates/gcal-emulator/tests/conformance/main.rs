@@ -1,6 +1,7 @@
 //! Conformance suite: drives a real emulator over HTTP on 127.0.0.1 with reqwest.
 
 mod batch;
+mod booking;
 mod calendars;
 mod common;
 mod events;

@@ -7,6 +7,7 @@ emulator is not faithful. The emulator URL comes from $EMULATOR_URL (run.sh sets
 import itertools
 import json
 import os
+import urllib.error
 import urllib.request
 
 import google_auth_httplib2
@@ -417,3 +418,161 @@ def test_stats_count_writes_by_send_updates(svc):
     after = stats()["send_updates"]
     delta = {k: after[k] - before[k] for k in ("none", "all", "externalOnly", "missing")}
     assert delta == {"none": 1, "all": 1, "externalOnly": 0, "missing": 1}
+
+
+# --- Issue #17 "Book with the lead" -------------------------------------------------------
+
+
+def outbox_for(calendar_id):
+    return [m for m in stats()["mail_outbox"] if m["calendar_id"] == calendar_id]
+
+
+def test_mail_outbox_records_only_writes_that_would_email(svc, account):
+    me = account["calendar_id"]
+    guests = [{"email": me}, {"email": "ada@lead.com", "displayName": "Ada"}]
+    quiet = svc.events().insert(
+        calendarId="primary",
+        body=timed("Quiet", "2030-06-01T10:00:00Z", "2030-06-01T11:00:00Z", attendees=guests),
+        sendUpdates="none",
+    ).execute()
+    svc.events().patch(calendarId="primary", eventId=quiet["id"], body={"summary": "Still quiet"}).execute()
+    assert outbox_for(me) == []
+    invited = svc.events().insert(
+        calendarId="primary",
+        body=timed("Demo call", "2030-06-02T10:00:00Z", "2030-06-02T11:00:00Z", attendees=guests),
+        sendUpdates="all",
+    ).execute()
+    svc.events().patch(
+        calendarId="primary", eventId=invited["id"], body={"location": "Room 1"}, sendUpdates="all"
+    ).execute()
+    svc.events().delete(calendarId="primary", eventId=invited["id"], sendUpdates="all").execute()
+    # Batch items count one by one.
+    batch = BatchHttpRequest(batch_uri=BASE + "/batch/calendar/v3")
+    batch.add(svc.events().insert(
+        calendarId="primary",
+        body=timed("In a batch", "2030-06-03T10:00:00Z", "2030-06-03T11:00:00Z", attendees=guests),
+        sendUpdates="externalOnly",
+    ))
+    batch.execute()
+    got = [(m["method"], m["event_id"] == invited["id"], m["recipients"], m["kind"]) for m in outbox_for(me)]
+    assert got == [
+        ("insert", True, ["ada@lead.com"], "invitation"),
+        ("patch", True, ["ada@lead.com"], "update"),
+        ("delete", True, ["ada@lead.com"], "cancellation"),
+        ("insert", False, ["ada@lead.com"], "invitation"),
+    ]
+    assert outbox_for(me)[-1]["send_updates"] == "externalOnly"
+
+
+def test_attendees_answer_and_sync_token_sees_it(svc, account):
+    me = account["calendar_id"]
+    ev = svc.events().insert(
+        calendarId="primary",
+        body=timed("Demo call", "2030-06-04T10:00:00Z", "2030-06-04T10:30:00Z",
+                   attendees=[{"email": me}, {"email": "ada@lead.com", "displayName": "Ada"}]),
+        sendUpdates="all",
+    ).execute()
+    assert ev["attendees"] == [
+        {"email": me, "responseStatus": "needsAction", "organizer": True, "self": True},
+        {"email": "ada@lead.com", "displayName": "Ada", "responseStatus": "needsAction"},
+    ]
+    _, sync = full_sync(svc)
+    answered = control("respond", {"calendar_id": "primary", "event_id": ev["id"],
+                                   "email": "ada@lead.com", "response": "declined", "comment": "Busy"})
+    assert answered["sequence"] == ev["sequence"]
+    assert answered["etag"] != ev["etag"]
+    changed = svc.events().list(calendarId="primary", syncToken=sync).execute()["items"]
+    assert [e["id"] for e in changed] == [ev["id"]]
+    assert changed[0]["attendees"][1]["responseStatus"] == "declined"
+    assert changed[0]["attendees"][1]["comment"] == "Busy"
+    with pytest.raises(urllib.error.HTTPError) as e:
+        control("respond", {"calendar_id": "primary", "event_id": ev["id"],
+                            "email": "nobody@lead.com", "response": "accepted"})
+    assert e.value.code == 404
+
+
+MEET_REQUEST = {"createRequest": {"requestId": "py-req-1", "conferenceSolutionKey": {"type": "hangoutsMeet"}}}
+
+
+def test_conference_creation_and_faults(svc, account):
+    body = timed("Demo call", "2030-06-05T10:00:00Z", "2030-06-05T10:30:00Z",
+                 attendees=[{"email": "ada@lead.com"}], conferenceData=MEET_REQUEST)
+    ev = svc.events().insert(calendarId="primary", body=body, conferenceDataVersion=1, sendUpdates="all").execute()
+    link = ev["hangoutLink"]
+    code = link.removeprefix("https://meet.google.com/")
+    assert [len(p) for p in code.split("-")] == [3, 4, 3] and code.replace("-", "").islower()
+    cd = ev["conferenceData"]
+    assert cd["createRequest"]["status"]["statusCode"] == "success"
+    assert cd["entryPoints"] == [{"entryPointType": "video", "uri": link, "label": "meet.google.com/" + code}]
+    assert cd["conferenceSolution"]["name"] == "Google Meet"
+    assert cd["conferenceId"] == code
+    # The same request again is the same conference; a client without version 1 keeps it.
+    same = svc.events().patch(calendarId="primary", eventId=ev["id"], body={"conferenceData": MEET_REQUEST},
+                              conferenceDataVersion=1).execute()
+    assert same["hangoutLink"] == link
+    kept = svc.events().patch(calendarId="primary", eventId=ev["id"], body={"summary": "Renamed"}).execute()
+    assert kept["hangoutLink"] == link
+    plain = svc.events().insert(calendarId="primary", body=body).execute()
+    assert "conferenceData" not in plain and "hangoutLink" not in plain
+    with pytest.raises(HttpError) as e:
+        svc.events().insert(calendarId="primary", body=dict(body, conferenceData={
+            "createRequest": {"requestId": "z", "conferenceSolutionKey": {"type": "addOn"}}}),
+            conferenceDataVersion=1).execute()
+    assert (e.value.status_code, reason_of(e.value)) == (400, "invalid")
+    # Google fails to create one, then one is pending until the plan says success.
+    try:
+        control("faults", {"conference": "failure"})
+        failed = svc.events().insert(calendarId="primary", body=body, conferenceDataVersion=1).execute()
+        assert failed["conferenceData"]["createRequest"]["status"]["statusCode"] == "failure"
+        assert "hangoutLink" not in failed and "entryPoints" not in failed["conferenceData"]
+        control("faults", {"conference": "pending"})
+        waiting = svc.events().insert(calendarId="primary", body=body, conferenceDataVersion=1).execute()
+        assert waiting["conferenceData"]["createRequest"]["status"]["statusCode"] == "pending"
+        assert "hangoutLink" not in waiting
+    finally:
+        cleared = control("faults", {})
+    assert cleared["conferences_completed"] == 1
+    done = svc.events().get(calendarId="primary", eventId=waiting["id"]).execute()
+    assert done["hangoutLink"].startswith("https://meet.google.com/")
+    assert done["etag"] != waiting["etag"]
+
+
+def test_free_busy_query(svc, account):
+    me = account["calendar_id"]
+    for s, e, extra in [
+        ("2030-06-06T09:00:00Z", "2030-06-06T10:00:00Z", {}),
+        ("2030-06-06T10:00:00Z", "2030-06-06T11:00:00Z", {}),
+        ("2030-06-06T12:00:00Z", "2030-06-06T13:00:00Z", {"transparency": "transparent"}),
+        ("2030-06-06T14:00:00+02:00", "2030-06-06T15:00:00+02:00", {}),
+    ]:
+        svc.events().insert(calendarId="primary", body=timed("x", s, e, **extra), sendUpdates="none").execute()
+    answer = svc.freebusy().query(body={
+        "timeMin": "2030-06-06T00:00:00Z", "timeMax": "2030-06-07T00:00:00Z", "timeZone": "UTC",
+        "items": [{"id": "primary"}, {"id": me}, {"id": "stranger@example.com"}],
+    }).execute()
+    assert answer["kind"] == "calendar#freeBusy"
+    busy = [{"start": "2030-06-06T09:00:00Z", "end": "2030-06-06T11:00:00Z"},
+            {"start": "2030-06-06T12:00:00Z", "end": "2030-06-06T13:00:00Z"}]
+    assert answer["calendars"]["primary"] == {"busy": busy}
+    assert answer["calendars"][me] == {"busy": busy}
+    assert answer["calendars"]["stranger@example.com"]["errors"][0]["reason"] == "notFound"
+    with pytest.raises(HttpError) as e:
+        svc.freebusy().query(body={"timeMin": "2030-06-06T00:00:00Z", "timeMax": "2030-06-06T00:00:00Z",
+                                   "items": [{"id": "primary"}]}).execute()
+    assert (e.value.status_code, reason_of(e.value)) == (400, "timeRangeEmpty")
+    with pytest.raises(HttpError) as e:
+        svc.freebusy().query(body={"timeMin": "2030-06-06T00:00:00Z", "timeMax": "2030-06-07T00:00:00Z",
+                                   "items": [{"id": f"c{n}@example.com"} for n in range(51)]}).execute()
+    assert (e.value.status_code, reason_of(e.value)) == (400, "tooManyCalendarsRequested")
+
+
+def test_free_busy_scope(account):
+    events_only = control("accounts", {"email": account["email"],
+                                       "scope": "https://www.googleapis.com/auth/calendar.events"})
+    body = {"timeMin": "2030-06-06T00:00:00Z", "timeMax": "2030-06-07T00:00:00Z", "items": [{"id": "primary"}]}
+    with pytest.raises(HttpError) as e:
+        service_for(events_only["access_token"]).freebusy().query(body=body).execute()
+    assert (e.value.status_code, reason_of(e.value)) == (403, "insufficientPermissions")
+    with_busy = control("accounts", {"email": account["email"], "scope": (
+        "https://www.googleapis.com/auth/calendar.events https://www.googleapis.com/auth/calendar.events.freebusy")})
+    assert service_for(with_busy["access_token"]).freebusy().query(body=body).execute()["calendars"]["primary"] == {"busy": []}
