@@ -41,6 +41,8 @@ const COMMANDS: &[&str] = &[
     "activity_log",
     "transfer_items",
     "open_meet_link",
+    "invitation_notice",
+    "busy_times",
 ];
 
 fn main() {

@@ -10,11 +10,12 @@
 use std::time::Duration;
 
 use bookline_core::account::{AppStatus, CalendarChoice, DisconnectReport};
+use bookline_core::busy::BusyTimes;
 use bookline_core::diagnostics::AboutInfo;
 use bookline_core::error::{AppError, ErrorCode};
 use bookline_core::model::{
-    Appointment, AppointmentId, AppointmentInput, AppointmentPage, ListQuery, Occurrence,
-    OccurrenceScope, Origin, Status,
+    Appointment, AppointmentId, AppointmentInput, AppointmentPage, BookingRequest, ListQuery,
+    Occurrence, OccurrenceScope, Origin, Status,
 };
 use bookline_core::store::{ChangeSource, StoreError};
 use bookline_core::sync::activity::{self, ActivityEntry};
@@ -79,29 +80,70 @@ pub async fn get_appointment(state: State<'_, AppState>, id: AppointmentId) -> C
         .ok_or_else(|| not_found(id))
 }
 
+/// Adds an appointment with what the user asked of its booking (a Meet link, inviting
+/// the lead); the core refuses an invitation without a valid lead email before saving.
 #[tauri::command]
 pub async fn create_appointment(
     state: State<'_, AppState>,
     input: AppointmentInput,
+    booking: BookingRequest,
 ) -> Cmd<Appointment> {
     state
-        .store()?
-        .create_appointment(input, Origin::Crm, ChangeSource::User)
-        .map_err(report)
+        .app()
+        .create_appointment(input, booking)
         .inspect(|_| state.runtime().crm_changed())
 }
 
+/// Saves an edit; `booking.notify_lead` is the user's Yes to "Notify the lead about this
+/// change?" (the only edit Google may email the lead about).
 #[tauri::command]
 pub async fn update_appointment(
     state: State<'_, AppState>,
     id: AppointmentId,
     input: AppointmentInput,
+    booking: BookingRequest,
 ) -> Cmd<Appointment> {
     state
-        .store()?
-        .update_appointment(&id, input, ChangeSource::User)
-        .map_err(report)
+        .app()
+        .update_appointment(&id, input, booking)
         .inspect(|_| state.runtime().crm_changed())
+}
+
+/// The sentence the dialog shows before saving: what Google will email to whom if this
+/// is saved (`null`: nobody). `id` is the edited appointment (null when adding), so an
+/// invited lead is not told of a second invitation.
+#[tauri::command]
+pub async fn invitation_notice(
+    state: State<'_, AppState>,
+    input: AppointmentInput,
+    booking: BookingRequest,
+    id: Option<AppointmentId>,
+) -> Cmd<Option<String>> {
+    state
+        .app()
+        .invitation_notice_for(id.as_deref(), &input, &booking)
+}
+
+/// The user's Google busy blocks on local `day` (`YYYY-MM-DD` in `timezone`), for the
+/// dialog's busy times and overlap warning; the edited appointment's own event is left out.
+#[tauri::command]
+pub async fn busy_times(
+    state: State<'_, AppState>,
+    day: String,
+    timezone: String,
+    other_calendars: bool,
+    exclude_appointment: Option<AppointmentId>,
+) -> Cmd<BusyTimes> {
+    let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| {
+        AppError::new(
+            ErrorCode::Validation,
+            format!("`day` must be a date (YYYY-MM-DD), got {day:?}."),
+        )
+    })?;
+    state
+        .app()
+        .busy_times(day, timezone, other_calendars, exclude_appointment)
+        .await
 }
 
 #[tauri::command]

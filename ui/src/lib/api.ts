@@ -28,7 +28,8 @@ import type { ConnectWaiting } from './bindings/ConnectWaiting';
 import type { DisconnectReport } from './bindings/DisconnectReport';
 import type { SyncReport } from './bindings/SyncReport';
 import type { SyncSettings } from './bindings/SyncSettings';
-import type { BookingRequest, BookingSettings, BusyTimes } from './bookingTypes';
+import type { BookingRequest } from './bindings/BookingRequest';
+import type { BusyTimes } from './bindings/BusyTimes';
 
 type InvokeFn = <T>(cmd: string, args?: Record<string, unknown>) => Promise<T>;
 
@@ -82,8 +83,9 @@ export const api = {
   getAppointment: (id: string) => call<Appointment>('get_appointment', { id }),
   createAppointment: (input: AppointmentInput, booking: BookingRequest) => call<Appointment>('create_appointment', { input, booking }),
   updateAppointment: (id: string, input: AppointmentInput, booking: BookingRequest) => call<Appointment>('update_appointment', { id, input, booking }),
-  /** The sentence saying what Google will email to whom if this is saved; null: nothing. */
-  invitationNotice: (input: AppointmentInput, booking: BookingRequest) => call<string | null>('invitation_notice', { input, booking }),
+  /** The sentence saying what Google will email to whom if this is saved; null: nothing. `id`: the edited appointment. */
+  invitationNotice: (input: AppointmentInput, booking: BookingRequest, id: string | null) =>
+    call<string | null>('invitation_notice', { input, booking, id }),
   /** Google's busy blocks on a local day (`YYYY-MM-DD` in `timezone`), without the edited appointment's own event. */
   busyTimes: (day: string, timezone: string, otherCalendars: boolean, excludeAppointment: string | null) =>
     call<BusyTimes>('busy_times', { day, timezone, otherCalendars, excludeAppointment }),
@@ -107,9 +109,9 @@ export const api = {
   diagnostics: () => call<string>('diagnostics'),
   disconnectGoogle: (keepImported: boolean) => call<DisconnectReport>('disconnect_google', { keepImported }),
   listCalendars: () => call<CalendarChoice[]>('list_calendars'),
-  getSyncSettings: () => call<BookingSettings>('get_sync_settings'),
+  getSyncSettings: () => call<SyncSettings>('get_sync_settings'),
   saveSyncSettings: (settings: SyncSettings, calendarChoice: CalendarChangeChoice | null = null) =>
-    call<BookingSettings>('save_sync_settings', { settings, calendarChoice }),
+    call<SyncSettings>('save_sync_settings', { settings, calendarChoice }),
   calendarChangePreview: (to: string) => call<CalendarChangePreview>('calendar_change_preview', { to }),
   syncNow: () => call<SyncReport>('sync_now'),
   heldDeletes: () => call<HeldDeletes>('held_deletes'),

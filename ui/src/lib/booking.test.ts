@@ -18,7 +18,7 @@ import {
   responseBadge,
   timingSpan,
 } from './booking';
-import type { BusyBlock } from './bookingTypes';
+import type { BusyBlock } from './bindings/BusyBlock';
 
 const work = (start: string, end: string, name = 'Work'): BusyBlock => ({ start, end, calendar_id: 'work@example.com', calendar_name: name });
 const ms = (s: string) => Date.parse(s);

@@ -3,7 +3,11 @@
 // dialog and the list call them, vitest checks them.
 
 import type { Timing } from './bindings/Timing';
-import type { Booking, BookingSettings, BusyBlock, LeadResponse, MeetState } from './bookingTypes';
+import type { Booking } from './bindings/Booking';
+import type { BusyBlock } from './bindings/BusyBlock';
+import type { LeadResponse } from './bindings/LeadResponse';
+import type { MeetState } from './bindings/MeetState';
+import type { SyncSettings } from './bindings/SyncSettings';
 import { addDays, utcToZoned, zonedToUtc } from './tz';
 
 export type { Booking, BusyBlock, LeadResponse, MeetState };
@@ -185,8 +189,8 @@ export function reminderText(minutes: number): string {
 
 /** What a change of the booking defaults means, for the settings' "When you save" list. */
 export function explainBookingDefaults(
-  before: Pick<BookingSettings, 'meet_by_default' | 'invite_lead_by_default' | 'default_reminder_minutes'>,
-  after: Pick<BookingSettings, 'meet_by_default' | 'invite_lead_by_default' | 'default_reminder_minutes'>,
+  before: Pick<SyncSettings, 'meet_by_default' | 'invite_lead_by_default' | 'default_reminder_minutes'>,
+  after: Pick<SyncSettings, 'meet_by_default' | 'invite_lead_by_default' | 'default_reminder_minutes'>,
 ): string[] {
   const out: string[] = [];
   if (before.meet_by_default !== after.meet_by_default) {

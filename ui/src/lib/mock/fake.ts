@@ -24,7 +24,13 @@ import type { BackfillProgress } from '../bindings/BackfillProgress';
 import type { CalendarChoice } from '../bindings/CalendarChoice';
 import type { DisconnectReport } from '../bindings/DisconnectReport';
 import type { SyncReport } from '../bindings/SyncReport';
-import type { Booking, BookingRequest, BookingSettings, BookedOccurrence, BookedRow, BusyBlock, BusyTimes, LeadResponse } from '../bookingTypes';
+import type { Booking } from '../bindings/Booking';
+import type { BookingRequest } from '../bindings/BookingRequest';
+import type { BusyBlock } from '../bindings/BusyBlock';
+import type { BusyTimes } from '../bindings/BusyTimes';
+import type { LeadResponse } from '../bindings/LeadResponse';
+import type { Occurrence } from '../bindings/Occurrence';
+import type { SyncSettings } from '../bindings/SyncSettings';
 import { inviteBlockedReason, NO_BOOKING } from '../booking';
 import { addDays, isValidTimeZone, startOfWeek, toRfc3339, userTimeZone, utcToZoned, zonedToUtc } from '../tz';
 
@@ -210,7 +216,7 @@ function list(q: ListQuery): AppointmentPage {
   const dir = q.period === 'past' ? -1 : 1;
   rows = rows.sort((a, b) => dir * (bounds(a.timing)[0] - bounds(b.timing)[0]) || a.id.localeCompare(b.id));
   const limit = Math.min(Math.max(q.limit, 0), 500);
-  const page: BookedRow[] = rows.slice(q.offset, q.offset + limit).map((appointment) => ({
+  const page: AppointmentRow[] = rows.slice(q.offset, q.offset + limit).map((appointment) => ({
     appointment,
     sync_state: syncStateOf(appointment),
     google_event_id: linked.has(appointment.id) ? `bl${appointment.id.replace(/[^a-v0-9]/g, '')}` : null,
@@ -287,11 +293,11 @@ function instanceOn(a: Appointment, date: string): { timing: Timing; originalSta
 /** Occurrences deleted one by one ("delete this appointment"), by series. */
 const deletedOccurrences = new Map<string, Set<string>>();
 
-function occurrences(from: string, to: string): BookedOccurrence[] {
+function occurrences(from: string, to: string): Occurrence[] {
   const lo = Date.parse(from);
   const hi = Date.parse(to);
   const lastDate = new Date(hi + 2 * DAY).toISOString().slice(0, 10);
-  const out: BookedOccurrence[] = [];
+  const out: Occurrence[] = [];
   const exceptions = new Map<string, Appointment>();
   for (const a of store) if (a.instance_of) exceptions.set(`${a.instance_of.series_id} ${a.instance_of.original_start}`, a);
   for (const a of store) {
@@ -504,9 +510,9 @@ function dispatch(cmd: string, args: Record<string, unknown>): unknown {
     case 'get_sync_settings':
       return structuredClone(settings);
     case 'save_sync_settings':
-      return saveSettings(args.settings as BookingSettings);
+      return saveSettings(args.settings as SyncSettings);
     case 'invitation_notice':
-      return invitationNotice(args.input as AppointmentInput, args.booking as BookingRequest);
+      return invitationNotice(args.input as AppointmentInput, args.booking as BookingRequest, (args.id as string | null) ?? null);
     case 'busy_times':
       return busyTimes(String(args.day), String(args.timezone), Boolean(args.otherCalendars), (args.excludeAppointment as string | null) ?? null);
     case 'open_meet_link':
@@ -617,7 +623,7 @@ const google = {
   paused: false,
   syncing: false,
 };
-let settings: BookingSettings = {
+let settings: SyncSettings = {
   direction: 'both',
   calendar_id: 'primary',
   poll_interval_secs: 60,
@@ -872,7 +878,7 @@ async function disconnect(keepImported: boolean): Promise<DisconnectReport> {
   };
 }
 
-function saveSettings(next: BookingSettings): BookingSettings {
+function saveSettings(next: SyncSettings): SyncSettings {
   const reminder = next.default_reminder_minutes;
   if (reminder !== null && (!Number.isInteger(reminder) || reminder < 0 || reminder > 40320)) fail('validation', 'A reminder can be at most 4 weeks (40,320 minutes) before.');
   if (!['both', 'google-to-crm', 'crm-to-google'].includes(next.direction)) fail('validation', `Unknown direction “${next.direction}”.`);
@@ -910,11 +916,12 @@ async function syncPass(): Promise<SyncReport> {
   changed();
   await new Promise((r) => setTimeout(r, 1200));
   const sent = [...pendingIds];
-  const report: SyncReport = { created_in_google: 0, updated_in_google: 0, deleted_in_google: 0, created_in_crm: 0, updated_in_crm: 0, deleted_in_crm: 0, conflicts: 0, errors: [], held_deletes: 0 };
+  const report: SyncReport = { created_in_google: 0, updated_in_google: 0, deleted_in_google: 0, created_in_crm: 0, updated_in_crm: 0, deleted_in_crm: 0, conflicts: 0, errors: [], held_deletes: 0, lead_answers: [] };
   for (const id of sent) {
     const a = store.find((x) => x.id === id);
     pendingIds.delete(id);
     if (!a) continue;
+    bookingSent(a);
     if (linked.has(id)) {
       report.updated_in_google += 1;
       log('updated', 'google', `Updated “${a.title}” in Google.`, null, id);
@@ -1126,30 +1133,42 @@ function checkBooking(input: AppointmentInput, req: BookingRequest | undefined, 
   }
 }
 
+/** What saving records; Google is asked on the next pass (bookingSent), as the core does. */
 function applyBooking(a: Appointment, req: BookingRequest | undefined): void {
   const before = bookingOf(a.id);
   const next = structuredClone(before);
   if (req?.meet && before.meet.state === 'none') {
-    const waits = googleWaits();
-    next.meet = waits ? { state: 'waiting', reason: waits } : { state: 'ready', link: meetUrl(a.id) };
+    next.meet = { state: 'waiting', reason: googleWaits() ?? 'Bookline asks Google for the link on the next sync.' };
   }
-  if (req?.invite_lead && !before.invite_lead) {
-    next.invite_lead = true;
-    next.invitation_sent = googleWaits() === null;
-    next.lead_response = 'needsAction';
-    if (next.invitation_sent) log('info', 'google', `Invited ${a.lead.email} to “${a.title}” (Google emailed the invitation).`, null, a.id);
-  } else if (req?.notify_lead && before.invitation_sent) {
-    log('info', 'google', `Google emailed ${a.lead.email} the change to “${a.title}”.`, null, a.id);
-  }
+  if (req?.invite_lead && !before.invite_lead) next.invite_lead = true;
+  if (req?.notify_lead && before.invitation_sent) notifyPending.add(a.id);
   bookings.set(a.id, next);
 }
 
-function invitationNotice(input: AppointmentInput, req: BookingRequest): string | null {
+const notifyPending = new Set<string>();
+
+/** The pass wrote the appointment to Google: the Meet link comes back, the invitation goes out. */
+function bookingSent(a: Appointment): void {
+  const b = bookings.get(a.id);
+  if (!b || googleWaits() !== null) return;
+  if (b.meet.state === 'waiting') b.meet = { state: 'ready', link: meetUrl(a.id) };
+  if (b.invite_lead && !b.invitation_sent) {
+    b.invitation_sent = true;
+    b.lead_response = 'needsAction';
+    log('info', 'google', `Invited ${a.lead.email} to “${a.title}” (Google emailed the invitation).`, null, a.id);
+  } else if (notifyPending.delete(a.id)) {
+    log('info', 'google', `Google emailed ${a.lead.email} the change to “${a.title}”.`, null, a.id);
+  }
+}
+
+function invitationNotice(input: AppointmentInput, req: BookingRequest, id: string | null): string | null {
   const email = input.lead.email.trim();
-  if (!req.invite_lead && !req.notify_lead) return null;
-  if (req.invite_lead && inviteBlockedReason(email)) return null;
+  const alreadyInvited = id !== null && bookingOf(id).invitation_sent;
+  const invites = req.invite_lead && !alreadyInvited;
+  if (!invites && !(req.notify_lead && alreadyInvited)) return null;
+  if (req.invite_lead) checkBooking(input, req, false);
   if (settings.direction === 'google-to-crm') return "Google won't email anyone: sync only brings Google's events into Bookline.";
-  const what = req.notify_lead ? `Google will email ${email} the change` : `Google will email ${email} an invitation from ${EMAIL}`;
+  const what = invites ? `Google will email ${email} an invitation from ${EMAIL}` : `Google will email ${email} the change`;
   return googleWaits() ? `${what} when Bookline is next online.` : `${what}.`;
 }
 
@@ -1220,7 +1239,7 @@ function seedBookings(): void {
   for (const a of store.slice(0, 2000)) if (!bookings.has(a.id) && a.origin === 'crm' && hash(a.id) % 5 === 0) bookings.set(a.id, { ...NO_BOOKING, meet: { state: 'ready', link: meetUrl(a.id) } });
   const declined = upcoming[2];
   if (declined && google.connected) {
-    log('info', 'crm', `${declined.lead.name.split(' ')[0]} declined ${declined.title} — ${whenShort(declined)}`, `${declined.lead.email} declined the invitation in Google.`, declined.id, new Date(now - 20 * 60_000));
+    log('lead_answer', 'crm', `${declined.lead.name.split(' ')[0]} declined ${declined.title} — ${whenShort(declined)}`, `${declined.lead.email} declined the invitation in Google.`, declined.id, new Date(now - 20 * 60_000));
     activity.sort((x, y) => y.id - x.id);
   }
   const after = Number(params.get('decline'));
@@ -1231,7 +1250,7 @@ function seedBookings(): void {
       const b = bookingOf(target.id);
       b.lead_response = 'declined';
       bookings.set(target.id, b);
-      log('info', 'crm', `${target.lead.name.split(' ')[0]} declined ${target.title} — ${whenShort(target)}`, null, target.id);
+      log('lead_answer', 'crm', `${target.lead.name.split(' ')[0]} declined ${target.title} — ${whenShort(target)}`, null, target.id);
       changed();
       emit('appointments-changed', null);
     }, after);
