@@ -15,7 +15,7 @@ use bookline_core::diagnostics::AboutInfo;
 use bookline_core::error::{AppError, ErrorCode};
 use bookline_core::model::{
     Appointment, AppointmentId, AppointmentInput, AppointmentPage, BookingRequest, ListQuery,
-    Occurrence, OccurrenceScope, Origin, Status,
+    Occurrence, OccurrenceScope, Status,
 };
 use bookline_core::store::{ChangeSource, StoreError};
 use bookline_core::sync::activity::{self, ActivityEntry};
