@@ -13,11 +13,13 @@ use bookline_core::input::{
     parse_recurrence_arg, parse_timing, parse_window_bound, AppointmentJson,
 };
 use bookline_core::model::{
-    Appointment, AppointmentInput, AppointmentRow, ListQuery, Occurrence, OccurrenceScope, Origin,
-    Period, Recurrence, Status, SyncState, Timing,
+    Appointment, AppointmentInput, AppointmentRow, Booking, BookingRequest, ListQuery, Occurrence,
+    OccurrenceScope, Period, Recurrence, Status, SyncState, Timing,
 };
 use bookline_core::paths;
 use bookline_core::store::{ChangeSource, Store, StoreError};
+use bookline_core::sync::booking;
+use bookline_core::sync::settings;
 use bookline_core::validation::ValidationError;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -190,6 +192,13 @@ pub struct Details {
     pub rrule: Option<String>,
     #[arg(long, value_enum)]
     pub status: Option<StatusArg>,
+    /// Ask Google for a Meet link (an edit without it keeps an existing link).
+    #[arg(long)]
+    pub meet: bool,
+    /// Add the lead as a guest: Google emails them an invitation from your account (the
+    /// only write that may email anyone). Needs a valid --lead-email.
+    #[arg(long)]
+    pub invite_lead: bool,
     /// Print the appointment as JSON.
     #[arg(long)]
     pub json: bool,
@@ -229,6 +238,10 @@ pub struct EditArgs {
     /// With --occurrence: the whole series, moved by as much as the occurrence moves.
     #[arg(long, requires = "occurrence", conflicts_with = "following")]
     pub all: bool,
+    /// The lead is invited: let Google email them this change (otherwise nobody is
+    /// emailed).
+    #[arg(long, conflicts_with = "occurrence")]
+    pub notify_lead: bool,
     #[command(flatten)]
     pub details: Details,
 }
@@ -450,13 +463,24 @@ pub fn appointments(
                 args.all_day,
                 &args.details,
             )?;
-            let created = store
-                .create_appointment(input, Origin::Crm, ChangeSource::User)
+            let request = BookingRequest {
+                meet: args.details.meet,
+                invite_lead: args.details.invite_lead,
+                notify_lead: false,
+            };
+            let created = booking::create_booked(store, input, &request, waiting_reason(store)?)
                 .map_err(report)?;
             tracing::info!(id = %created.id, "appointment added from the CLI");
             print_appointment(store, out, &created, args.details.json, "Added")
         }
         AppointmentsCommand::Edit(args) if args.occurrence.occurrence.is_some() => {
+            if args.details.meet || args.details.invite_lead {
+                bail!(AppError::new(
+                    ErrorCode::Validation,
+                    "--meet and --invite-lead apply to a whole appointment, not to one \
+                     occurrence.",
+                ));
+            }
             let (series_id, start) = occurrence_of(store, &args.id, &args.occurrence)?;
             let scope = if args.all {
                 OccurrenceScope::All
@@ -501,9 +525,14 @@ pub fn appointments(
                 .map_err(report)?
                 .ok_or_else(|| not_found(args.id.clone()))?;
             let input = edit_input(current, &args)?;
-            let updated = store
-                .update_appointment(&args.id, input, ChangeSource::User)
-                .map_err(report)?;
+            let request = BookingRequest {
+                meet: args.details.meet,
+                invite_lead: args.details.invite_lead,
+                notify_lead: args.notify_lead,
+            };
+            let updated =
+                booking::update_booked(store, &args.id, input, &request, waiting_reason(store)?)
+                    .map_err(report)?;
             tracing::info!(id = %updated.id, "appointment edited from the CLI");
             print_appointment(store, out, &updated, args.details.json, "Updated")
         }
@@ -527,6 +556,12 @@ pub fn appointments(
             Ok(())
         }
     }
+}
+
+/// What a Meet link asked for here says until the next pass asks Google.
+fn waiting_reason(store: &Store) -> anyhow::Result<&'static str> {
+    let saved = settings::load(store).map_err(report)?;
+    Ok(booking::meet_waiting_reason(saved.direction, None))
 }
 
 fn scope_of(args: &OccurrenceArgs) -> OccurrenceScope {
@@ -771,7 +806,9 @@ fn print_appointment(
     if json {
         // A change just made is queued for Google when an account is connected.
         let (state, event_id) = store.sync_state_of(&appointment.id).map_err(report)?;
-        let value = AppointmentJson::from_appointment(appointment, &state, event_id.as_deref());
+        let booked = store.booking_of(&appointment.id).map_err(report)?;
+        let value = AppointmentJson::from_appointment(appointment, &state, event_id.as_deref())
+            .with_booking(&booked);
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
     } else {
         writeln!(
@@ -795,6 +832,7 @@ fn print_rows(out: &mut dyn Write, rows: &[AppointmentRow], json: bool) -> anyho
                     &row.sync_state,
                     row.google_event_id.as_deref(),
                 )
+                .with_booking(&row.booking)
             })
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&items)?)?;
@@ -826,7 +864,8 @@ fn print_occurrences(
     if json {
         // Each occurrence's other fields come from the appointment it belongs to; a
         // series is read once however many of its occurrences the window holds.
-        let mut sources: HashMap<&str, (Appointment, (SyncState, Option<String>))> = HashMap::new();
+        let mut sources: HashMap<&str, (Appointment, (SyncState, Option<String>), Booking)> =
+            HashMap::new();
         let mut items: Vec<AppointmentJson> = Vec::with_capacity(occurrences.len());
         for occurrence in occurrences {
             let id = occurrence.appointment_id.as_str();
@@ -836,15 +875,14 @@ fn print_occurrences(
                     .map_err(report)?
                     .ok_or_else(|| not_found(id.to_owned()))?;
                 let sync = store.sync_state_of(id).map_err(report)?;
-                sources.insert(id, (source, sync));
+                let booked = store.booking_of(id).map_err(report)?;
+                sources.insert(id, (source, sync, booked));
             }
-            let (source, (state, event_id)) = &sources[id];
-            items.push(AppointmentJson::from_occurrence(
-                occurrence,
-                source,
-                state,
-                event_id.as_deref(),
-            ));
+            let (source, (state, event_id), booked) = &sources[id];
+            items.push(
+                AppointmentJson::from_occurrence(occurrence, source, state, event_id.as_deref())
+                    .with_booking(booked),
+            );
         }
         writeln!(out, "{}", serde_json::to_string_pretty(&items)?)?;
         return Ok(());

@@ -119,6 +119,7 @@ impl Bench {
             connected_at,
             direction,
             privacy: PrivacySettings::default(),
+            default_reminder_minutes: None,
         }
     }
 
@@ -529,6 +530,7 @@ async fn run_case(args: &[String]) -> Result<(), BoxError> {
         connected_at,
         direction: Direction::Both,
         privacy: PrivacySettings::default(),
+        default_reminder_minutes: None,
     };
     let count = |prefix: &str| -> Result<usize, BoxError> {
         Ok(case

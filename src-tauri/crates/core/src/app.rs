@@ -34,14 +34,14 @@ use crate::busy::{self, BusyBlock, BusyTimes};
 use crate::error::{AppError, ErrorCode};
 use crate::google::Endpoints;
 use crate::google::{FreeBusyItem, FreeBusyRequest};
-use crate::model::{Appointment, AppointmentId, AppointmentInput, BookingRequest, Origin, Timing};
+use crate::model::{Appointment, AppointmentId, AppointmentInput, BookingRequest, Timing};
 use crate::oauth::OAuthClientConfig;
 use crate::paths;
 use crate::runtime::SyncPhase;
 use crate::runtime::{RuntimeConfig, SyncRuntime, SyncRuntimeHandle};
 use crate::secrets::{KeyringSecretStore, SecretStore};
 use crate::store::Store;
-use crate::store::{BookingRow, ChangeSource, StoreError};
+use crate::store::StoreError;
 use crate::sync::backfill::{
     self, BackfillPreview, BackfillProgress, BackfillRequest, ProgressState,
 };
@@ -386,31 +386,16 @@ impl App {
     /// Saves a new appointment with what the user asked of its booking (a Meet link, the
     /// lead's invitation). An invitation without a usable lead email is refused before
     /// anything is saved or sent. The appointment and its booking commit together; the
-    /// next pass asks Google.
+    /// background loop (if any) sends them to Google soon.
     pub fn create_appointment(
         &self,
         input: AppointmentInput,
         booking: BookingRequest,
     ) -> Result<Appointment, AppError> {
-        validate_invite(&input.lead, &booking).map_err(StoreError::from)?;
         let waiting = self.meet_waiting_reason()?;
-        let store = &self.store;
-        store
-            .write("save the appointment", |tx| {
-                let appointment =
-                    store.insert_in(tx, input, Origin::Crm, ChangeSource::User, None, None)?;
-                let row = booking::apply_request(
-                    BookingRow::new(&appointment.id),
-                    &booking,
-                    false,
-                    &waiting,
-                );
-                if !booking::is_empty(&row) {
-                    store.save_booking_in(tx, &row)?;
-                }
-                Ok(appointment)
-            })
-            .map_err(AppError::from)
+        let created = booking::create_booked(&self.store, input, &booking, waiting)?;
+        self.crm_changed();
+        Ok(created)
     }
 
     /// Saves an edit with what the user asked of its booking: a Meet link or an
@@ -422,20 +407,16 @@ impl App {
         input: AppointmentInput,
         booking: BookingRequest,
     ) -> Result<Appointment, AppError> {
-        validate_invite(&input.lead, &booking).map_err(StoreError::from)?;
         let waiting = self.meet_waiting_reason()?;
-        let store = &self.store;
-        store
-            .write("save the appointment", |tx| {
-                let appointment = store.update_in(tx, id, input, ChangeSource::User)?;
-                let before = store.booking_row_in(tx, id)?;
-                let row = booking::apply_request(before.clone(), &booking, true, &waiting);
-                if row != before {
-                    store.save_booking_in(tx, &row)?;
-                }
-                Ok(appointment)
-            })
-            .map_err(AppError::from)
+        let updated = booking::update_booked(&self.store, id, input, &booking, waiting)?;
+        self.crm_changed();
+        Ok(updated)
+    }
+
+    fn crm_changed(&self) {
+        if let Some(runtime) = self.account.runtime() {
+            runtime.crm_changed();
+        }
     }
 
     /// The sentence the dialog shows before saving: whom Google will email and what
@@ -497,15 +478,12 @@ impl App {
     }
 
     /// What a Meet link not asked of Google yet says.
-    fn meet_waiting_reason(&self) -> Result<String, AppError> {
+    fn meet_waiting_reason(&self) -> Result<&'static str, AppError> {
         let saved = settings::load(&self.store)?;
-        Ok(if !saved.direction.writes_google() {
-            booking::MEET_WAITS_ONE_WAY.to_owned()
-        } else if self.online() {
-            booking::MEET_ASKS_NEXT_SYNC.to_owned()
-        } else {
-            booking::MEET_WAITS_ONLINE.to_owned()
-        })
+        Ok(booking::meet_waiting_reason(
+            saved.direction,
+            Some(self.online()),
+        ))
     }
 
     /// The Google busy blocks of local `day` in `timezone`: the synced calendar's, and
@@ -577,14 +555,15 @@ impl App {
             Err(BusyFailure::Unavailable(why)) => {
                 tracing::info!(%why, "busy times from the cache");
                 let mut oldest: Option<DateTime<Utc>> = None;
-                let mut ids = vec![saved.calendar_id.clone()];
-                if other_calendars {
-                    ids.extend(self.store.cached_busy_calendars(&day_key, &timezone)?);
-                }
-                ids.dedup();
-                for id in ids {
+                let synced = &saved.calendar_id;
+                for id in self.store.cached_busy_calendars(&day_key, &timezone)? {
                     if let Some((at, json)) = self.store.cached_busy(&id, &day_key, &timezone)? {
                         if let Ok(c) = serde_json::from_str::<CachedBusy>(&json) {
+                            let is_synced =
+                                c.calendar_id == *synced || (synced == "primary" && c.primary);
+                            if !other_calendars && !is_synced {
+                                continue;
+                            }
                             let at = DateTime::parse_from_rfc3339(&at)
                                 .ok()
                                 .map(|t| t.with_timezone(&Utc));

@@ -21,7 +21,9 @@ use serde_json::{json, Value};
 use ts_rs::TS;
 
 use crate::google::{Attendee, Event, SendUpdates, WriteOptions};
-use crate::model::{Appointment, BookingRequest, Lead, LeadResponse, MeetState, Timing};
+use crate::model::{
+    Appointment, AppointmentInput, BookingRequest, Lead, LeadResponse, MeetState, Origin, Timing,
+};
 use crate::store::{BookingRow, Store, StoreError};
 use crate::sync::activity::{self, ActivityKind, NewActivity};
 use crate::sync::decide::{Direction, Side};
@@ -29,7 +31,7 @@ use crate::sync::engine::{AccountContext, SyncReport};
 use crate::sync::error::SyncError;
 use crate::sync::links;
 use crate::sync::writer::Writer;
-use crate::validation::{validate_email, ValidationError};
+use crate::validation::{validate_email, ChangeSource, ValidationError};
 
 /// Google's conference type for Meet.
 pub const MEET_SOLUTION: &str = "hangoutsMeet";
@@ -418,6 +420,63 @@ fn lead_answered(a: &Appointment, response: LeadResponse) -> LeadAnswered {
         response,
         start_text: when,
     }
+}
+
+// ---- Saving an appointment with its booking (App, CLI) ----
+
+/// What a Meet link not asked of Google yet says: `online` is whether a pass could
+/// reach Google now (`None`: unknown, e.g. the command line).
+pub fn meet_waiting_reason(direction: Direction, online: Option<bool>) -> &'static str {
+    if !direction.writes_google() {
+        MEET_WAITS_ONE_WAY
+    } else if online == Some(false) {
+        MEET_WAITS_ONLINE
+    } else {
+        MEET_ASKS_NEXT_SYNC
+    }
+}
+
+/// Saves a new CRM appointment and what the user asked of its booking in one
+/// transaction; an invitation without a usable lead email is refused first (nothing is
+/// saved, nothing queued).
+pub fn create_booked(
+    store: &Store,
+    input: AppointmentInput,
+    request: &BookingRequest,
+    waiting: &str,
+) -> Result<Appointment, StoreError> {
+    validate_invite(&input.lead, request)?;
+    store.write("save the appointment", |tx| {
+        let appointment =
+            store.insert_in(tx, input, Origin::Crm, ChangeSource::User, None, None)?;
+        let row = apply_request(BookingRow::new(&appointment.id), request, false, waiting);
+        if !is_empty(&row) {
+            store.save_booking_in(tx, &row)?;
+        }
+        Ok(appointment)
+    })
+}
+
+/// Saves an edit and what the user asked of the booking (a Meet link or an invitation
+/// asked for now; `notify_lead` for an invited lead) in one transaction, after the same
+/// check as `create_booked`.
+pub fn update_booked(
+    store: &Store,
+    id: &str,
+    input: AppointmentInput,
+    request: &BookingRequest,
+    waiting: &str,
+) -> Result<Appointment, StoreError> {
+    validate_invite(&input.lead, request)?;
+    store.write("save the appointment", |tx| {
+        let appointment = store.update_in(tx, id, input, ChangeSource::User)?;
+        let before = store.booking_row_in(tx, id)?;
+        let row = apply_request(before.clone(), request, true, waiting);
+        if row != before {
+            store.save_booking_in(tx, &row)?;
+        }
+        Ok(appointment)
+    })
 }
 
 // ---- I/O around the engine ----

@@ -1,7 +1,7 @@
 //! `CalendarClient` against the gcal-emulator: ids, etags, paging, sync tokens, batch,
 //! faults and their classification.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bookline_core::error::{AppError, ErrorCode};
 use bookline_core::google::{
@@ -9,50 +9,88 @@ use bookline_core::google::{
     StaticTokenSource,
 };
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
-use gcal_emulator::{Emulator, EmulatorOptions};
+use gcal_emulator::{Emulator, EmulatorOptions, MailKind};
 use serde_json::{json, Value};
 
 pub(crate) async fn start() -> TestEmulator {
-    TestEmulator(Some(
-        Emulator::start(EmulatorOptions {
-            port: 0,
-            ..Default::default()
-        })
-        .await
-        .expect("emulator starts"),
-    ))
+    TestEmulator {
+        emu: Some(
+            Emulator::start(EmulatorOptions {
+                port: 0,
+                ..Default::default()
+            })
+            .await
+            .expect("emulator starts"),
+        ),
+        opted_in: Mutex::new(Vec::new()),
+    }
 }
 
-/// The emulator of a core test. "Syncing never emails anyone": when the test ends — by
-/// `shutdown` or by dropping it, as `World` does — the test fails if any event write
-/// since the start went out without `sendUpdates=none`. Every test that talks to Google
-/// gets the check without calling anything.
-pub(crate) struct TestEmulator(Option<Emulator>);
+/// A mail a test consented to (an invitation, a notified change): its kind and recipients.
+pub(crate) type ExpectedMail = (MailKind, Vec<String>);
+
+/// The emulator of a core test. "Nothing is emailed without consent": when the test ends
+/// — by `shutdown` or by dropping it, as `World` does — the emulator's "would have
+/// emailed" record (`mail_outbox`) must hold exactly the mails the test opted into
+/// (`expect_mail`), in order; a test that opted into none must also have written every
+/// event with `sendUpdates=none`. Every test that talks to Google gets the check without
+/// calling anything.
+pub(crate) struct TestEmulator {
+    emu: Option<Emulator>,
+    opted_in: Mutex<Vec<ExpectedMail>>,
+}
 
 impl TestEmulator {
     pub(crate) async fn shutdown(mut self) {
-        if let Some(emu) = self.0.take() {
-            assert_no_mail(&emu);
+        let opted_in = std::mem::take(&mut *self.opted_in.lock().unwrap());
+        if let Some(emu) = self.emu.take() {
+            assert_mail(&emu, &opted_in);
             emu.shutdown().await;
         }
+    }
+
+    /// The test consents to one mail of `kind` to `recipients` (the user asked for it).
+    pub(crate) fn expect_mail(&self, kind: MailKind, recipients: &[&str]) {
+        self.opted_in
+            .lock()
+            .unwrap()
+            .push((kind, recipients.iter().map(|r| (*r).to_owned()).collect()));
     }
 }
 
 impl std::ops::Deref for TestEmulator {
     type Target = Emulator;
     fn deref(&self) -> &Emulator {
-        self.0.as_ref().expect("the emulator is running")
+        self.emu.as_ref().expect("the emulator is running")
     }
 }
 
 impl Drop for TestEmulator {
     fn drop(&mut self) {
         // A test that already failed keeps its own message.
-        if let Some(emu) = &self.0 {
+        if let Some(emu) = &self.emu {
             if !std::thread::panicking() {
-                assert_no_mail(emu);
+                let opted_in = self.opted_in.lock().map(|m| m.clone()).unwrap_or_default();
+                assert_mail(emu, &opted_in);
             }
         }
+    }
+}
+
+/// Fails unless the emulator's would-be mails are exactly `opted_in`; with none opted
+/// into, every event write must have carried `sendUpdates=none`.
+pub(crate) fn assert_mail(emu: &Emulator, opted_in: &[ExpectedMail]) {
+    let sent: Vec<ExpectedMail> = emu
+        .mail_outbox()
+        .into_iter()
+        .map(|m| (m.kind, m.recipients))
+        .collect();
+    assert_eq!(
+        sent, opted_in,
+        "Google would have emailed other mails than the test consented to"
+    );
+    if opted_in.is_empty() {
+        assert_no_mail(emu);
     }
 }
 
@@ -61,6 +99,7 @@ pub(crate) fn assert_no_mail(emu: &Emulator) {
     let writes = emu.writes_by_send_updates();
     // Printed for the record (`--no-capture`): what the run wrote, by sendUpdates.
     eprintln!("emulator writes by sendUpdates: {writes:?}");
+    assert!(emu.mail_outbox().is_empty(), "{:?}", emu.mail_outbox());
     assert_eq!(
         writes.may_send_mail(),
         0,

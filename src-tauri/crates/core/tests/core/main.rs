@@ -3,6 +3,7 @@
 
 mod account;
 mod backfill;
+mod booking;
 mod calendar_change;
 mod engine;
 mod fuzz;
