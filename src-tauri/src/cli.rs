@@ -855,6 +855,10 @@ fn print_rows(out: &mut dyn Write, rows: &[AppointmentRow], json: bool) -> anyho
     Ok(())
 }
 
+/// What an occurrence's JSON takes from the appointment it belongs to: the appointment,
+/// its sync state and event id, its booking.
+type OccurrenceSource = (Appointment, (SyncState, Option<String>), Booking);
+
 fn print_occurrences(
     store: &Store,
     out: &mut dyn Write,
@@ -864,8 +868,7 @@ fn print_occurrences(
     if json {
         // Each occurrence's other fields come from the appointment it belongs to; a
         // series is read once however many of its occurrences the window holds.
-        let mut sources: HashMap<&str, (Appointment, (SyncState, Option<String>), Booking)> =
-            HashMap::new();
+        let mut sources: HashMap<&str, OccurrenceSource> = HashMap::new();
         let mut items: Vec<AppointmentJson> = Vec::with_capacity(occurrences.len());
         for occurrence in occurrences {
             let id = occurrence.appointment_id.as_str();

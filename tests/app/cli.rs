@@ -559,6 +559,87 @@ fn occurrences_are_edited_cancelled_and_deleted_this_and_following() {
     assert_eq!(window(), before);
 }
 
+/// `--invite-lead` needs a lead email Google can send to: without one the command fails
+/// in one line and nothing is saved (or queued for Google).
+#[test]
+fn an_invitation_without_a_valid_lead_email_is_refused_and_saves_nothing() {
+    let dir = data_dir();
+    let dir = dir.path();
+    for (email, shown) in [(None, ""), (Some("ada"), "ada"), (Some("ada@"), "ada@")] {
+        let mut args = vec![
+            "appointments",
+            "add",
+            "--title",
+            "Demo call",
+            "--start",
+            "2030-05-09T10:00",
+            "--end",
+            "2030-05-09T11:00",
+            "--timezone",
+            "Europe/Berlin",
+            "--lead-name",
+            "Ada",
+            "--invite-lead",
+        ];
+        if let Some(email) = email {
+            args.extend(["--lead-email", email]);
+        }
+        let out = bookline(dir, &args);
+        assert!(!out.status.success(), "{email:?} was accepted");
+        assert_one_line(&out.stderr);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.trim(),
+            format!(
+                "bookline: Bookline can't invite the lead: \"{shown}\" is not an email address."
+            )
+        );
+    }
+    assert!(all(dir).is_empty());
+    // A valid one is saved, with no Meet link and no answer yet.
+    let added = bookline_json(
+        dir,
+        &[
+            "appointments",
+            "add",
+            "--json",
+            "--title",
+            "Demo call",
+            "--start",
+            "2030-05-09T10:00",
+            "--end",
+            "2030-05-09T11:00",
+            "--timezone",
+            "Europe/Berlin",
+            "--lead-email",
+            "ada@example.com",
+            "--invite-lead",
+            "--meet",
+        ],
+    );
+    assert_eq!(added["meet_link"], Value::Null, "{added}");
+    assert_eq!(added["meet"]["state"], "waiting", "{added}");
+    assert_eq!(added["lead_response"], Value::Null, "{added}");
+    // An edit that invites with a bad email is refused and changes nothing.
+    let id = added["id"].as_str().unwrap();
+    let out = bookline(
+        dir,
+        &[
+            "appointments",
+            "edit",
+            id,
+            "--title",
+            "Renamed",
+            "--lead-email",
+            "nope",
+            "--invite-lead",
+        ],
+    );
+    assert!(!out.status.success());
+    assert_one_line(&out.stderr);
+    assert_eq!(all(dir)[0]["title"], "Demo call");
+}
+
 #[test]
 fn usage_errors_are_one_line_too() {
     let dir = data_dir();
@@ -941,6 +1022,102 @@ mod google {
 
         let disconnected = app.json(&["disconnect", "--yes", "--json"]);
         assert_eq!(disconnected["revoked"], true);
+        rt.block_on(emulator.shutdown());
+    }
+
+    /// Booking with the lead end to end: `--meet --invite-lead` is one invitation mail
+    /// (the only one), the lead declines through the emulator's control API, `sync` brings
+    /// the answer back, and `list --json` shows it with the Meet link.
+    #[test]
+    fn the_leads_decline_comes_back_into_list_json() {
+        if crate::no_secret_service() {
+            return;
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (emulator, base_url, email, _token) = emulator_with_account(&rt, None, 0);
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut app = Bookline {
+            dir: data.path().to_path_buf(),
+            base_url,
+            outputs: Vec::new(),
+        };
+        connect_playing_the_browser(&mut app, &rt, &email);
+        let added = app.json(&[
+            "appointments",
+            "add",
+            "--json",
+            "--title",
+            "Demo call",
+            "--start",
+            "2030-05-09T10:00",
+            "--end",
+            "2030-05-09T11:00",
+            "--timezone",
+            "Europe/Berlin",
+            "--lead-name",
+            "Ada",
+            "--lead-email",
+            "ada@example.com",
+            "--meet",
+            "--invite-lead",
+        ]);
+        let id = added["id"].as_str().expect("id").to_owned();
+        emulator.expect_mail(gcal_emulator::MailKind::Invitation, &["ada@example.com"]);
+        let report = app.json(&["sync", "--json"]);
+        assert_eq!(report["errors"], json!([]), "{report}");
+        assert_eq!(emulator.mail_outbox().len(), 1);
+        let item = |app: &mut Bookline| {
+            app.list()
+                .into_iter()
+                .find(|i| i["id"] == json!(id))
+                .expect("the appointment is listed")
+        };
+        let listed = item(&mut app);
+        let link = listed["meet_link"]
+            .as_str()
+            .expect("a Meet link")
+            .to_owned();
+        assert!(link.starts_with("https://meet.google.com/"), "{link}");
+        assert_eq!(listed["lead_response"], "needsAction", "{listed}");
+        let event_id = listed["google_event_id"]
+            .as_str()
+            .expect("linked")
+            .to_owned();
+
+        emulator
+            .respond("primary", &event_id, "ada@example.com", "declined")
+            .expect("the lead answers");
+        let report = app.json(&["sync", "--json"]);
+        assert_eq!(report["errors"], json!([]), "{report}");
+        assert_eq!(
+            report["lead_answers"][0]["sentence"], "Ada declined Demo call — Thu 10:00",
+            "{report}"
+        );
+        let listed = item(&mut app);
+        assert_eq!(listed["lead_response"], "declined", "{listed}");
+        assert_eq!(listed["meet_link"], json!(link), "{listed}");
+        // An edit without --notify-lead emails nobody; with it, the lead gets the change.
+        let out = app.run(&["appointments", "edit", &id, "--title", "Demo call (room 2)"]);
+        assert!(out.status.success());
+        app.json(&["sync", "--json"]);
+        assert_eq!(emulator.mail_outbox().len(), 1);
+        let out = app.run(&[
+            "appointments",
+            "edit",
+            &id,
+            "--title",
+            "Demo call (room 3)",
+            "--notify-lead",
+        ]);
+        assert!(out.status.success());
+        emulator.expect_mail(gcal_emulator::MailKind::Update, &["ada@example.com"]);
+        app.json(&["sync", "--json"]);
+        assert_eq!(emulator.mail_outbox().len(), 2);
+        app.json(&["disconnect", "--yes", "--json"]);
         rt.block_on(emulator.shutdown());
     }
 

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use gcal_emulator::{Emulator, EmulatorOptions};
+use gcal_emulator::{Emulator, EmulatorOptions, MailKind};
 use serde_json::{json, Value};
 
 /// The built binary with the emulator and an OAuth client in its environment; every
@@ -104,16 +104,22 @@ pub fn connect_playing_the_browser(app: &mut Bookline, rt: &tokio::runtime::Runt
     );
 }
 
-/// The emulator of an app test. "Syncing never emails anyone": when the test ends — by
-/// `shutdown` or by dropping it — the test fails if any event write since the start (the
-/// children's included: they all talk to this one emulator) went out without
-/// `sendUpdates=none`. Every test that starts its emulator here gets the check.
-pub struct TestEmulator(Option<Emulator>);
+/// The emulator of an app test. "Nothing is emailed without consent": when the test ends
+/// — by `shutdown` or by dropping it — the emulator's "would have emailed" record
+/// (`mail_outbox`, the children's writes included: they all talk to this one emulator)
+/// must hold exactly the mails the test opted into (`expect_mail`); a test that opted into
+/// none must also have written every event with `sendUpdates=none`. Every test that
+/// starts its emulator here gets the check.
+pub struct TestEmulator {
+    emulator: Option<Emulator>,
+    opted_in: std::sync::Mutex<Vec<(MailKind, Vec<String>)>>,
+}
 
 pub async fn start_emulator(opts: EmulatorOptions) -> TestEmulator {
-    TestEmulator(Some(
-        Emulator::start(opts).await.expect("the emulator starts"),
-    ))
+    TestEmulator {
+        emulator: Some(Emulator::start(opts).await.expect("the emulator starts")),
+        opted_in: std::sync::Mutex::new(Vec::new()),
+    }
 }
 
 impl TestEmulator {
@@ -136,30 +142,58 @@ impl TestEmulator {
     }
 
     pub async fn shutdown(mut self) {
-        if let Some(emulator) = self.0.take() {
+        if let Some(emulator) = self.emulator.take() {
             // A test that already failed keeps its own message.
             if !std::thread::panicking() {
-                assert_no_mail(&emulator);
+                assert_mail(&emulator, &self.opted_in());
             }
             emulator.shutdown().await;
         }
+    }
+
+    /// The test consents to one mail of `kind` to `recipients` (the user asked for it).
+    pub fn expect_mail(&self, kind: MailKind, recipients: &[&str]) {
+        if let Ok(mut opted_in) = self.opted_in.lock() {
+            opted_in.push((kind, recipients.iter().map(|r| (*r).to_owned()).collect()));
+        }
+    }
+
+    fn opted_in(&self) -> Vec<(MailKind, Vec<String>)> {
+        self.opted_in.lock().map(|m| m.clone()).unwrap_or_default()
     }
 }
 
 impl std::ops::Deref for TestEmulator {
     type Target = Emulator;
     fn deref(&self) -> &Emulator {
-        self.0.as_ref().expect("the emulator is running")
+        self.emulator.as_ref().expect("the emulator is running")
     }
 }
 
 impl Drop for TestEmulator {
     fn drop(&mut self) {
-        if let Some(emulator) = &self.0 {
+        if let Some(emulator) = &self.emulator {
             if !std::thread::panicking() {
-                assert_no_mail(emulator);
+                assert_mail(emulator, &self.opted_in());
             }
         }
+    }
+}
+
+/// Fails unless the would-be mails are exactly `opted_in`; with none opted into, every
+/// event write must have carried `sendUpdates=none`.
+pub fn assert_mail(emulator: &Emulator, opted_in: &[(MailKind, Vec<String>)]) {
+    let sent: Vec<(MailKind, Vec<String>)> = emulator
+        .mail_outbox()
+        .into_iter()
+        .map(|m| (m.kind, m.recipients))
+        .collect();
+    assert_eq!(
+        sent, opted_in,
+        "Google would have emailed other mails than the test consented to"
+    );
+    if opted_in.is_empty() {
+        assert_no_mail(emulator);
     }
 }
 

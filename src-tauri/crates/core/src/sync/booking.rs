@@ -380,7 +380,7 @@ pub fn follow_up_body(
         options.send_updates = SendUpdates::All;
         sent.consented = true;
     }
-    (!body.is_empty()).then(|| (Value::Object(body), options, sent))
+    (!body.is_empty()).then_some((Value::Object(body), options, sent))
 }
 
 /// "Thu 10:00" in the appointment's zone; "Thu" for an all-day one.
@@ -571,6 +571,28 @@ pub(crate) fn record_written(
                 answered,
                 &mut report.lead_answers,
             )?;
+        }
+        Ok(())
+    })
+}
+
+/// Clears "notify the lead" of appointments whose edit needed no Google write.
+pub(crate) fn forget_notify(store: &Store, ids: &[&str]) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    store.write("save the appointments' bookings", |tx| {
+        for id in ids {
+            let row = store.booking_row_in(tx, id)?;
+            if row.notify_pending {
+                store.save_booking_in(
+                    tx,
+                    &BookingRow {
+                        notify_pending: false,
+                        ..row
+                    },
+                )?;
+            }
         }
         Ok(())
     })

@@ -979,7 +979,7 @@ impl SyncEngine {
                 store,
                 round
                     .iter()
-                    .filter(|p| p.google_write().is_some())
+                    .filter(|p| p.google_write().is_some() || !p.outbox.is_empty())
                     .filter_map(|p| p.item.key.appointment_id.as_deref()),
             )?;
             let mut sent_of: Vec<Option<booking::Sent>> = Vec::with_capacity(round.len());
@@ -1035,6 +1035,17 @@ impl SyncEngine {
                 }
             }
             booking::record_written(store, written, report)?;
+            // "Notify the lead" is consent for the write of that edit only: an edit that
+            // needed no Google write leaves nothing to notify, and a later change (a
+            // cancel, Google's own edit) must not email the lead on its strength.
+            let unwritten: Vec<&str> = round
+                .iter()
+                .enumerate()
+                .filter(|(i, p)| call_of[*i].is_none() && !p.outbox.is_empty())
+                .filter_map(|(_, p)| p.item.key.appointment_id.as_deref())
+                .filter(|id| booking_rows.get(*id).is_some_and(|r| r.notify_pending))
+                .collect();
+            booking::forget_notify(store, &unwritten)?;
             let mut refetch: Vec<Planned> = Vec::new();
             for (i, p) in round.into_iter().enumerate() {
                 if let Some(message) = build_errors.remove(&i) {

@@ -206,6 +206,41 @@ async fn an_invitation_is_one_mail_edits_mail_only_when_the_user_says_so() {
 }
 
 #[tokio::test]
+async fn notify_is_consent_for_that_edit_only() {
+    let w = World::new(Direction::Both).await;
+    let a = book(&w, with_lead("Demo call", at(4, 9)), invite());
+    w.emu.expect_mail(MailKind::Invitation, &[ADA]);
+    w.pass().await;
+    // "Notify the lead" on an edit that changes nothing Google holds: no write, no mail,
+    // and nothing left over for a later change.
+    edit(
+        &w,
+        &a,
+        "Demo call",
+        BookingRequest {
+            notify_lead: true,
+            ..BookingRequest::default()
+        },
+    );
+    assert!(w.store.booking_row(&a.id).unwrap().notify_pending);
+    w.pass().await;
+    assert!(!w.store.booking_row(&a.id).unwrap().notify_pending);
+    w.store
+        .set_status(
+            &a.id,
+            bookline_core::model::Status::Cancelled,
+            ChangeSource::User,
+        )
+        .unwrap();
+    w.pass().await;
+    assert_eq!(w.emu.mail_outbox().len(), 1);
+    assert_eq!(
+        google_event(&w, &a.id).await.status,
+        Some(bookline_core::google::EventStatus::Cancelled)
+    );
+}
+
+#[tokio::test]
 async fn the_leads_decline_comes_back_as_state_activity_and_an_event() {
     let w = World::new(Direction::Both).await;
     let a = book(&w, with_lead("Demo call", at(4, 9)), invite());
@@ -601,6 +636,33 @@ async fn busy_times_online_then_offline_from_the_cache_with_their_age() {
     assert!(other.stale && other.blocks.is_empty());
     assert!(other.message.unwrap().contains("no busy times"));
     control(emu.base_url(), "faults", json!({})).await;
+
+    // Other calendars of the account, by choice, named.
+    let work = google.insert_calendar("Work", Some("UTC")).await.unwrap();
+    google
+        .insert_event(&work.id, &event_at("Team lunch", at(4, 12), 60))
+        .await
+        .unwrap();
+    let synced_only = app
+        .busy_times(day, "Europe/Berlin".into(), false, None)
+        .await
+        .unwrap();
+    assert_eq!(synced_only.blocks, online.blocks);
+    let everything = app
+        .busy_times(day, "Europe/Berlin".into(), true, None)
+        .await
+        .unwrap();
+    let lunch = everything
+        .blocks
+        .iter()
+        .find(|b| b.calendar_id == work.id)
+        .expect("the other calendar's block");
+    assert_eq!(lunch.calendar_name, "Work");
+    assert_eq!(
+        (lunch.start.as_str(), lunch.end.as_str()),
+        ("2027-03-04T12:00:00Z", "2027-03-04T13:00:00Z")
+    );
+    assert_eq!(everything.blocks.len(), 2);
 
     // The appointment being edited is not busy against itself.
     let mine = app
