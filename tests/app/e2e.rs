@@ -1115,6 +1115,8 @@ async fn book_with_the_lead_and_see_the_decline() {
     );
     wd.screenshot(&screenshot_path("booking-invitation-notice.png"))
         .await;
+    // The user consents to one email: the invitation.
+    emulator.expect_mail(gcal_emulator::MailKind::Invitation, &[lead]);
     wd.find("save-appointment").await.click(&wd).await;
     wd.poll("the dialog to close", || async {
         wd.try_find("appointment-dialog")
@@ -1266,7 +1268,7 @@ async fn book_with_the_lead_and_see_the_decline() {
     );
 
     wd.close().await;
-    emulator.shutdown_with_consented_mail(1).await;
+    emulator.shutdown().await;
 }
 
 /// What an input holds now (its `value` property; the attribute keeps the first value).

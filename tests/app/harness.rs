@@ -123,24 +123,6 @@ pub async fn start_emulator(opts: EmulatorOptions) -> TestEmulator {
 }
 
 impl TestEmulator {
-    /// `shutdown` for a test that opted into Google emailing someone (the user ticked
-    /// "Send the lead an invitation" or said Yes to "Notify the lead"): exactly
-    /// `consented` writes carried `sendUpdates=all` and every other one `none`.
-    pub async fn shutdown_with_consented_mail(mut self, consented: u64) {
-        if let Some(emulator) = self.0.take() {
-            if !std::thread::panicking() {
-                let writes = emulator.writes_by_send_updates();
-                eprintln!("emulator writes by sendUpdates: {writes:?}");
-                assert_eq!(
-                    (writes.all, writes.may_send_mail()),
-                    (consented, consented),
-                    "only the writes the user consented to may email anyone: {writes:?}"
-                );
-            }
-            emulator.shutdown().await;
-        }
-    }
-
     pub async fn shutdown(mut self) {
         if let Some(emulator) = self.emulator.take() {
             // A test that already failed keeps its own message.
