@@ -136,6 +136,69 @@ fn the_window_and_the_cli_refuse_a_read_only_calendar_alike() {
 /// a new Google event twice (2 of 5 tries). With the data dir's sync lock, two `sync`
 /// processes started together, five times with a new event each time, import each event
 /// exactly once — and a pass of the window's `App` meanwhile waits its turn too.
+/// An invitation without a valid lead email: the window's `App` and the command line
+/// refuse it with the same sentence, and neither saves anything.
+#[test]
+fn the_window_and_the_cli_refuse_an_invitation_without_a_lead_email_alike() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = rt.block_on(async {
+        App::open(AppOptions {
+            secrets: Some(Arc::new(MemorySecretStore::new())),
+            oauth_client: Some(OAuthClientConfig::new(
+                "cli-test.apps.googleusercontent.com",
+                "cli-test-secret",
+            )),
+            ..AppOptions::new(dir.path().to_path_buf())
+        })
+        .await
+        .expect("the app opens")
+    });
+    let input: bookline_core::model::AppointmentInput = serde_json::from_value(json!({
+        "title": "Demo call",
+        "timing": {"kind": "timed", "start": "2030-05-09T08:00:00Z", "end": "2030-05-09T09:00:00Z"},
+        "timezone": "Europe/Berlin",
+        "lead": {"name": "Ada", "email": "ada(at)example.com", "phone": ""},
+        "status": "booked",
+        "recurrence": null
+    }))
+    .expect("an input");
+    let booking = bookline_core::model::BookingRequest {
+        invite_lead: true,
+        ..Default::default()
+    };
+    let window = app.create_appointment(input, booking).expect_err("refused");
+    assert_eq!(window.code, ErrorCode::Validation);
+    rt.block_on(app.close());
+    let out = crate::bookline(
+        dir.path(),
+        &[
+            "appointments",
+            "add",
+            "--title",
+            "Demo call",
+            "--start",
+            "2030-05-09T10:00",
+            "--end",
+            "2030-05-09T11:00",
+            "--timezone",
+            "Europe/Berlin",
+            "--lead-email",
+            "ada(at)example.com",
+            "--invite-lead",
+        ],
+    );
+    assert!(!out.status.success());
+    let cli = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(cli.trim(), format!("bookline: {}", window.message));
+    assert_eq!(
+        window.message,
+        "Bookline can't invite the lead: \"ada(at)example.com\" is not an email address."
+    );
+    let listed = crate::bookline_json(dir.path(), &["appointments", "list", "--json"]);
+    assert_eq!(listed, json!([]));
+}
+
 #[test]
 fn two_processes_syncing_at_once_import_each_new_event_once() {
     if no_session_bus() {

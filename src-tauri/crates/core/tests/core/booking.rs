@@ -206,6 +206,54 @@ async fn an_invitation_is_one_mail_edits_mail_only_when_the_user_says_so() {
 }
 
 #[tokio::test]
+async fn meet_and_the_invitation_asked_for_on_an_edit_go_in_one_write_each_need() {
+    let w = World::new(Direction::Both).await;
+    let a = book(
+        &w,
+        with_lead("Demo call", at(4, 9)),
+        BookingRequest::default(),
+    );
+    w.pass().await;
+    assert_eq!(google_event(&w, &a.id).await.attendees, None);
+    // A guest added in Google stays a guest.
+    w.google_patch(
+        &event_id(&w, &a.id),
+        json!({"attendees": [{"email": "sync@example.com", "organizer": true, "self": true}]}),
+    )
+    .await;
+    w.pass().await;
+    edit(
+        &w,
+        &a,
+        "Demo call",
+        BookingRequest {
+            meet: true,
+            invite_lead: true,
+            notify_lead: false,
+        },
+    );
+    w.emu.expect_mail(MailKind::Invitation, &[ADA]);
+    w.pass().await;
+    let event = google_event(&w, &a.id).await;
+    let guests: Vec<String> = event
+        .attendees
+        .iter()
+        .flatten()
+        .filter_map(|g| g.email.clone())
+        .collect();
+    assert_eq!(guests, vec!["sync@example.com".to_owned(), ADA.to_owned()]);
+    let link = event.hangout_link.expect("a Meet link");
+    let booking = w.store.booking_of(&a.id).unwrap();
+    assert_eq!(booking.meet, MeetState::Ready { link });
+    assert!(booking.invitation_sent);
+    // Nothing left to do: the next passes write nothing more.
+    w.reset_stats().await;
+    w.pass().await;
+    assert_eq!(w.route("events.patch").await, 0);
+    assert_eq!(w.emu.mail_outbox().len(), 1);
+}
+
+#[tokio::test]
 async fn notify_is_consent_for_that_edit_only() {
     let w = World::new(Direction::Both).await;
     let a = book(&w, with_lead("Demo call", at(4, 9)), invite());
@@ -320,6 +368,34 @@ async fn a_failed_conference_is_saved_shown_and_retried_until_google_makes_it() 
     w.pass().await;
     let event = google_event(&w, &a.id).await;
     let link = event.hangout_link.expect("the link after the retry");
+    assert_eq!(
+        w.store.booking_of(&a.id).unwrap().meet,
+        MeetState::Ready { link }
+    );
+}
+
+#[tokio::test]
+async fn a_pending_conference_waits_for_google_without_asking_again() {
+    let w = World::new(Direction::Both).await;
+    control(w.base(), "faults", json!({"conference": "pending"})).await;
+    let a = book(&w, with_lead("Demo call", at(4, 9)), meet());
+    w.pass().await;
+    assert_eq!(
+        w.store.booking_of(&a.id).unwrap().meet,
+        MeetState::Waiting {
+            reason: booking::MEET_PENDING.into()
+        }
+    );
+    let asked = w.store.booking_row(&a.id).unwrap().meet_request_id;
+    w.pass().await;
+    assert_eq!(w.store.booking_row(&a.id).unwrap().meet_request_id, asked);
+    // Google completes it; the listing brings the link.
+    control(w.base(), "faults", json!({"conference": "success"})).await;
+    w.pass().await;
+    let link = google_event(&w, &a.id)
+        .await
+        .hangout_link
+        .expect("completed");
     assert_eq!(
         w.store.booking_of(&a.id).unwrap().meet,
         MeetState::Ready { link }
