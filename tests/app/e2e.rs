@@ -1033,6 +1033,53 @@ async fn the_dialog_warns_of_a_busy_overlap() {
     })
     .await;
 
+    // "Include my other calendars": a 15:00–16:00 event in another calendar of the
+    // account shows, under that calendar's name, only when asked for.
+    let accounts: Value = google
+        .http
+        .get(format!("{}/_emulator/accounts", google.base))
+        .send()
+        .await
+        .expect("accounts")
+        .json()
+        .await
+        .expect("accounts are JSON");
+    let other = accounts["accounts"]
+        .as_array()
+        .and_then(|all| all.iter().find(|a| a["email"] == email))
+        .and_then(|a| a["calendars"].as_array())
+        .and_then(|cals| {
+            cals.iter()
+                .find(|c| c["id"] != email && c["primary"] != true)
+        })
+        .cloned()
+        .expect("a second calendar in the account");
+    let other_id = other["id"].as_str().expect("a calendar id");
+    let other_name = other["summary"].as_str().unwrap_or(other_id).to_owned();
+    google
+        .control(
+            &format!("events/{other_id}"),
+            json!({
+                "summary": "Dentist",
+                "start": {"dateTime": format!("{day}T15:00:00Z")},
+                "end": {"dateTime": format!("{day}T16:00:00Z")},
+            }),
+        )
+        .await;
+    let text = busy.text_content(&wd).await;
+    assert!(!text.contains("15:00–16:00"), "not asked for yet: {text}");
+    wd.find("busy-other-calendars").await.click(&wd).await;
+    let text = wd
+        .poll("the other calendar's block", || async {
+            let text = busy.text_content(&wd).await;
+            text.contains("15:00–16:00").then_some(text)
+        })
+        .await;
+    assert!(
+        text.contains(&format!("Busy · {other_name}")),
+        "the block names its calendar ({other_name}): {text}"
+    );
+
     wd.close().await;
     emulator.shutdown().await;
 }
