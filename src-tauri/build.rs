@@ -40,6 +40,9 @@ const COMMANDS: &[&str] = &[
     "backfill_status",
     "activity_log",
     "transfer_items",
+    "open_meet_link",
+    "invitation_notice",
+    "busy_times",
 ];
 
 fn main() {

@@ -10,11 +10,12 @@
 use std::time::Duration;
 
 use bookline_core::account::{AppStatus, CalendarChoice, DisconnectReport};
+use bookline_core::busy::BusyTimes;
 use bookline_core::diagnostics::AboutInfo;
 use bookline_core::error::{AppError, ErrorCode};
 use bookline_core::model::{
-    Appointment, AppointmentId, AppointmentInput, AppointmentPage, ListQuery, Occurrence,
-    OccurrenceScope, Origin, Status,
+    Appointment, AppointmentId, AppointmentInput, AppointmentPage, BookingRequest, ListQuery,
+    Occurrence, OccurrenceScope, Status,
 };
 use bookline_core::store::{ChangeSource, StoreError};
 use bookline_core::sync::activity::{self, ActivityEntry};
@@ -79,29 +80,70 @@ pub async fn get_appointment(state: State<'_, AppState>, id: AppointmentId) -> C
         .ok_or_else(|| not_found(id))
 }
 
+/// Adds an appointment with what the user asked of its booking (a Meet link, inviting
+/// the lead); the core refuses an invitation without a valid lead email before saving.
 #[tauri::command]
 pub async fn create_appointment(
     state: State<'_, AppState>,
     input: AppointmentInput,
+    booking: BookingRequest,
 ) -> Cmd<Appointment> {
     state
-        .store()?
-        .create_appointment(input, Origin::Crm, ChangeSource::User)
-        .map_err(report)
+        .app()
+        .create_appointment(input, booking)
         .inspect(|_| state.runtime().crm_changed())
 }
 
+/// Saves an edit; `booking.notify_lead` is the user's Yes to "Notify the lead about this
+/// change?" (the only edit Google may email the lead about).
 #[tauri::command]
 pub async fn update_appointment(
     state: State<'_, AppState>,
     id: AppointmentId,
     input: AppointmentInput,
+    booking: BookingRequest,
 ) -> Cmd<Appointment> {
     state
-        .store()?
-        .update_appointment(&id, input, ChangeSource::User)
-        .map_err(report)
+        .app()
+        .update_appointment(&id, input, booking)
         .inspect(|_| state.runtime().crm_changed())
+}
+
+/// The sentence the dialog shows before saving: what Google will email to whom if this
+/// is saved (`null`: nobody). `id` is the edited appointment (null when adding), so an
+/// invited lead is not told of a second invitation.
+#[tauri::command]
+pub async fn invitation_notice(
+    state: State<'_, AppState>,
+    input: AppointmentInput,
+    booking: BookingRequest,
+    id: Option<AppointmentId>,
+) -> Cmd<Option<String>> {
+    state
+        .app()
+        .invitation_notice_for(id.as_deref(), &input, &booking)
+}
+
+/// The user's Google busy blocks on local `day` (`YYYY-MM-DD` in `timezone`), for the
+/// dialog's busy times and overlap warning; the edited appointment's own event is left out.
+#[tauri::command]
+pub async fn busy_times(
+    state: State<'_, AppState>,
+    day: String,
+    timezone: String,
+    other_calendars: bool,
+    exclude_appointment: Option<AppointmentId>,
+) -> Cmd<BusyTimes> {
+    let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| {
+        AppError::new(
+            ErrorCode::Validation,
+            format!("`day` must be a date (YYYY-MM-DD), got {day:?}."),
+        )
+    })?;
+    state
+        .app()
+        .busy_times(day, timezone, other_calendars, exclude_appointment)
+        .await
 }
 
 #[tauri::command]
@@ -187,6 +229,39 @@ pub async fn app_status(state: State<'_, AppState>) -> Cmd<AppStatus> {
 #[tauri::command]
 pub fn tray_word() -> &'static str {
     bookline_core::platform::tray_word(bookline_core::platform::Os::current())
+}
+
+/// **Join** on a Google Meet link (list and dialog): opened in the user's browser by the
+/// shell, since the window has no opener permission. Only Google's own Meet links are
+/// opened, so a link that came from an event in Google can't make Bookline open anything
+/// else.
+#[tauri::command]
+pub async fn open_meet_link(app: AppHandle, link: String) -> Cmd<()> {
+    let url = meet_url(&link)?;
+    browser::open(&app, &url).map_err(|message| AppError::new(ErrorCode::Internal, message))
+}
+
+/// `link` as a URL when it is `https://meet.google.com/…` (no credentials, no other port).
+fn meet_url(link: &str) -> Result<url::Url, AppError> {
+    let refused = || {
+        AppError::new(
+            ErrorCode::Validation,
+            format!(
+                "Bookline opens only Google Meet links (https://meet.google.com/…), not {link:?}."
+            ),
+        )
+    };
+    let url = url::Url::parse(link.trim()).map_err(|_| refused())?;
+    let is_meet = url.scheme() == "https"
+        && url.host_str() == Some("meet.google.com")
+        && url.port().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    if is_meet {
+        Ok(url)
+    } else {
+        Err(refused())
+    }
 }
 
 /// The week view sends its window as RFC 3339 instants (with the user's offset).
@@ -446,4 +521,33 @@ pub async fn transfer_items(
         backfill::TRANSFER_ITEMS_PAGE,
     )
     .map_err(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_google_meet_links_are_opened() {
+        let ok = meet_url("https://meet.google.com/abc-defg-hij").expect("a Meet link");
+        assert_eq!(ok.as_str(), "https://meet.google.com/abc-defg-hij");
+        assert!(meet_url(" https://meet.google.com/abc-defg-hij?authuser=1 ").is_ok());
+        for bad in [
+            "http://meet.google.com/abc-defg-hij",
+            "https://meet.google.com.evil.example/abc",
+            "https://evil.example/?https://meet.google.com/abc",
+            "https://user:pw@meet.google.com/abc",
+            "https://meet.google.com:8443/abc",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "",
+        ] {
+            let refused = meet_url(bad).expect_err(bad);
+            assert_eq!(refused.code, ErrorCode::Validation, "{bad}");
+            assert!(
+                refused.message.contains("only Google Meet links"),
+                "{refused:?}"
+            );
+        }
+    }
 }

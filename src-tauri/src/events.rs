@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use bookline_core::model::LeadResponse;
 use bookline_core::runtime::{SyncLoopStatus, SyncPhase};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
@@ -68,8 +69,9 @@ pub struct Notice {
 }
 
 /// What to notify about when the loop's state goes from `before` to `after`: the account
-/// needing a reconnect, and sync failing for long — each once, when it starts. Routine
-/// passes say nothing.
+/// needing a reconnect, and sync failing for long — each once, when it starts — and each
+/// lead who declined an invitation in the pass that just ended. Routine passes (and other
+/// answers, which are in the activity log and the list) say nothing.
 pub fn notices(before: &SyncLoopStatus, after: &SyncLoopStatus) -> Vec<Notice> {
     let mut out = Vec::new();
     if after.state == SyncPhase::NeedsReconnect && before.state != SyncPhase::NeedsReconnect {
@@ -96,16 +98,35 @@ pub fn notices(before: &SyncLoopStatus, after: &SyncLoopStatus) -> Vec<Notice> {
                 .unwrap_or_else(|| "Bookline has not been able to sync for a while.".to_owned()),
         });
     }
+    out.extend(new_report(before, after).into_iter().flat_map(|report| {
+        report
+            .lead_answers
+            .iter()
+            .filter(|answer| answer.response == LeadResponse::Declined)
+            .map(|answer| Notice {
+                title: "A lead declined",
+                body: answer.sentence.clone(),
+            })
+    }));
     out
 }
 
-/// Whether the pass that just ended changed appointments (the lists must reload).
+/// The report of a pass that ended between `before` and `after` (none when the state
+/// changed without a new pass, so nothing is announced twice).
+fn new_report<'a>(
+    before: &SyncLoopStatus,
+    after: &'a SyncLoopStatus,
+) -> Option<&'a bookline_core::runtime::SyncReport> {
+    (after.passes > before.passes)
+        .then_some(after.last_report.as_ref())
+        .flatten()
+}
+
+/// Whether the pass that just ended changed appointments, or brought in a lead's answer
+/// (the lists must reload: the row's badge changes).
 pub fn pass_changed_appointments(before: &SyncLoopStatus, after: &SyncLoopStatus) -> bool {
-    after.passes > before.passes
-        && after
-            .last_report
-            .as_ref()
-            .is_some_and(|report| report.changed_anything())
+    new_report(before, after)
+        .is_some_and(|report| report.changed_anything() || !report.lead_answers.is_empty())
 }
 
 pub fn notify(app: &AppHandle, notice: &Notice) {
@@ -200,6 +221,7 @@ fn update_tray(app: &AppHandle, status: &SyncLoopStatus) {
 mod tests {
     use super::*;
     use bookline_core::runtime::SyncReport;
+    use bookline_core::sync::booking::LeadAnswered;
 
     fn status(state: SyncPhase) -> SyncLoopStatus {
         SyncLoopStatus {
@@ -276,6 +298,78 @@ mod tests {
         };
         assert!(notices(&before, &after).is_empty());
         assert!(!pass_changed_appointments(&before, &after));
+    }
+
+    fn answer(response: LeadResponse, sentence: &str) -> LeadAnswered {
+        LeadAnswered {
+            appointment_id: "a1".into(),
+            title: "Demo call".into(),
+            lead_name: "Ada".into(),
+            response,
+            start_text: "Thu 10:00".into(),
+            sentence: sentence.into(),
+        }
+    }
+
+    #[test]
+    fn a_decline_is_announced_once_with_the_core_sentence() {
+        let before = status(SyncPhase::Syncing);
+        let report = SyncReport {
+            lead_answers: vec![
+                answer(LeadResponse::Declined, "Ada declined Demo call — Thu 10:00"),
+                answer(
+                    LeadResponse::Accepted,
+                    "Grace accepted Pricing review — Fri 9:00",
+                ),
+                answer(
+                    LeadResponse::Tentative,
+                    "Alan answered maybe to Kickoff — Mon",
+                ),
+            ],
+            ..SyncReport::default()
+        };
+        let after = SyncLoopStatus {
+            passes: 1,
+            last_report: Some(report),
+            ..status(SyncPhase::Idle)
+        };
+        assert_eq!(
+            notices(&before, &after),
+            vec![Notice {
+                title: "A lead declined",
+                body: "Ada declined Demo call — Thu 10:00".to_owned(),
+            }],
+            "only the decline interrupts; the other answers are in the list and the log"
+        );
+        // The badge changed, so the lists reload, even though no appointment was written.
+        assert!(pass_changed_appointments(&before, &after));
+        // The same report seen again (no new pass) is not announced again.
+        let later = SyncLoopStatus {
+            state: SyncPhase::Syncing,
+            ..after.clone()
+        };
+        assert!(notices(&after, &later).is_empty());
+        assert!(notices(&later, &after).is_empty());
+    }
+
+    #[test]
+    fn a_decline_comes_with_a_reconnect_notice_in_the_same_pass() {
+        let before = status(SyncPhase::Syncing);
+        let after = SyncLoopStatus {
+            passes: 1,
+            last_report: Some(SyncReport {
+                lead_answers: vec![answer(
+                    LeadResponse::Declined,
+                    "Ada declined Demo call — Thu",
+                )],
+                ..SyncReport::default()
+            }),
+            ..status(SyncPhase::NeedsReconnect)
+        };
+        let found = notices(&before, &after);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].title.contains("reconnect"));
+        assert_eq!(found[1].body, "Ada declined Demo call — Thu");
     }
 
     #[test]

@@ -535,6 +535,9 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
             commands::backfill_status,
             commands::activity_log,
             commands::transfer_items,
+            commands::open_meet_link,
+            commands::invitation_notice,
+            commands::busy_times,
         ])
         .build(tauri::generate_context!())?;
     // The plugin let this process go on, so the other window was on its way out (or is

@@ -947,6 +947,515 @@ async fn move_one_occurrence_in_the_week_view() {
     emulator.shutdown().await;
 }
 
+/// Booking with the lead (#17): the Add dialog asks Google (freeBusy) for the day's busy
+/// blocks, and a 10:30 slot against a 10:00–11:00 meeting in Google warns before anything
+/// is saved — in the real window. A slot that only touches the meeting does not warn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver and a Secret Service: run by `make test`"]
+async fn the_dialog_warns_of_a_busy_overlap() {
+    let email = "busy-e2e@example.com";
+    let emulator = crate::harness::start_emulator(gcal_emulator::EmulatorOptions::default()).await;
+    let google = Google::new(emulator.base_url());
+    google.control("accounts", json!({ "email": email })).await;
+    google.control("consent", json!({ "auto": "allow" })).await;
+    let data = tempfile::tempdir().expect("temp dir");
+    connect_through_cli(data.path(), &google).await;
+
+    // A meeting made in Google tomorrow, 10:00–11:00 UTC.
+    let day = chrono::Utc::now().date_naive() + chrono::Duration::days(1);
+    google
+        .control(
+            &format!("events/{email}"),
+            json!({
+                "summary": "Team stand-up",
+                "start": {"dateTime": format!("{day}T10:00:00Z")},
+                "end": {"dateTime": format!("{day}T11:00:00Z")},
+            }),
+        )
+        .await;
+
+    let env = google_env(&google.base);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let driver = TauriDriver::start_with_env(&env);
+    let wd = WebDriver::session(&driver, data.path()).await;
+
+    let add = wd.wait_for("add-appointment").await;
+    wd.poll("the Add dialog", || async {
+        if wd.try_find("appointment-dialog").await.is_some() {
+            return Some(());
+        }
+        add.click(&wd).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        None
+    })
+    .await;
+    wd.find("field-title")
+        .await
+        .type_text(&wd, "Demo call — Lovelace")
+        .await;
+    wd.set_value("field-timezone", "UTC").await;
+    wd.set_value("field-start-date", &day.to_string()).await;
+    wd.set_value("field-start-time", "10:30").await;
+    wd.set_value("field-end-date", &day.to_string()).await;
+    wd.set_value("field-end-time", "11:30").await;
+
+    // The meeting is listed with its calendar, and the slot warns.
+    let busy = wd.wait_for("busy-times").await;
+    let listed = wd
+        .poll("the day's busy block", || async {
+            let text = busy.text_content(&wd).await;
+            text.contains("10:00–11:00").then_some(text)
+        })
+        .await;
+    assert!(
+        listed.contains(email),
+        "the block names its calendar: {listed}"
+    );
+    let warning = wd
+        .poll("the overlap warning", || async {
+            let element = wd.try_find("overlap-warning").await?;
+            Some(element.text_content(&wd).await)
+        })
+        .await;
+    assert!(
+        warning.contains(&format!("Overlaps Busy 10:00–11:00 in {email}.")),
+        "{warning}"
+    );
+    scroll_into_view(&wd, "busy-times").await;
+    wd.screenshot(&screenshot_path("booking-overlap-warning.png"))
+        .await;
+
+    // 11:00–12:00 only touches the meeting: no warning.
+    wd.set_value("field-end-time", "12:00").await;
+    wd.set_value("field-start-time", "11:00").await;
+    wd.poll("the warning to go", || async {
+        wd.try_find("overlap-warning").await.is_none().then_some(())
+    })
+    .await;
+
+    // "Include my other calendars": a 15:00–16:00 event in another calendar of the
+    // account shows, under that calendar's name, only when asked for.
+    let accounts: Value = google
+        .http
+        .get(format!("{}/_emulator/accounts", google.base))
+        .send()
+        .await
+        .expect("accounts")
+        .json()
+        .await
+        .expect("accounts are JSON");
+    let other = accounts["accounts"]
+        .as_array()
+        .and_then(|all| all.iter().find(|a| a["email"] == email))
+        .and_then(|a| a["calendars"].as_array())
+        .and_then(|cals| {
+            cals.iter()
+                .find(|c| c["id"] != email && c["primary"] != true)
+        })
+        .cloned()
+        .expect("a second calendar in the account");
+    let other_id = other["id"].as_str().expect("a calendar id");
+    let other_name = other["summary"].as_str().unwrap_or(other_id).to_owned();
+    google
+        .control(
+            &format!("events/{other_id}"),
+            json!({
+                "summary": "Dentist",
+                "start": {"dateTime": format!("{day}T15:00:00Z")},
+                "end": {"dateTime": format!("{day}T16:00:00Z")},
+            }),
+        )
+        .await;
+    let text = busy.text_content(&wd).await;
+    assert!(!text.contains("15:00–16:00"), "not asked for yet: {text}");
+    wd.find("busy-other-calendars").await.click(&wd).await;
+    let text = wd
+        .poll("the other calendar's block", || async {
+            let text = busy.text_content(&wd).await;
+            text.contains("15:00–16:00").then_some(text)
+        })
+        .await;
+    assert!(
+        text.contains(&format!("Busy · {other_name}")),
+        "the block names its calendar ({other_name}): {text}"
+    );
+
+    wd.close().await;
+    emulator.shutdown().await;
+}
+
+/// Booking with the lead (#17), the whole round trip in the real window: Add with Google
+/// Meet and "Send the lead an invitation" shows what Google will email before saving; the
+/// saved event has the Meet link (Join/Copy in the list) and the lead as a guest, with
+/// exactly one email (the invitation). The lead declines in Google: the row is raised as
+/// Declined and the desktop gets a notification. Editing then asks whether to notify the
+/// lead, and "No" emails nobody.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver, a notification daemon and a Secret Service: run by `make test`"]
+async fn book_with_the_lead_and_see_the_decline() {
+    let email = "booking-e2e@example.com";
+    let lead = "ada@example.com";
+    let emulator = crate::harness::start_emulator(gcal_emulator::EmulatorOptions::default()).await;
+    let google = Google::new(emulator.base_url());
+    let account = google.control("accounts", json!({ "email": email })).await;
+    let token = account["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    google.control("consent", json!({ "auto": "allow" })).await;
+    let data = tempfile::tempdir().expect("temp dir");
+    connect_through_cli(data.path(), &google).await;
+    let notifications = NotificationMonitor::start();
+
+    let mut env = google_env(&google.base);
+    env.push(("BOOKLINE_POLL_INTERVAL_MS", "1000".to_owned()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let driver = TauriDriver::start_with_env(&env);
+    let wd = WebDriver::session(&driver, data.path()).await;
+
+    let add = wd.wait_for("add-appointment").await;
+    wd.poll("the Add dialog", || async {
+        if wd.try_find("appointment-dialog").await.is_some() {
+            return Some(());
+        }
+        add.click(&wd).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        None
+    })
+    .await;
+    let day = chrono::Utc::now().date_naive() + chrono::Duration::days(2);
+    wd.find("field-title")
+        .await
+        .type_text(&wd, "Demo call")
+        .await;
+    wd.set_value("field-timezone", "UTC").await;
+    wd.set_value("field-start-date", &day.to_string()).await;
+    wd.set_value("field-start-time", "14:00").await;
+    wd.set_value("field-end-date", &day.to_string()).await;
+    wd.set_value("field-end-time", "15:00").await;
+    wd.set_value("field-lead-name", "Ada Lovelace").await;
+    // No valid email, no invitation: the box is off limits and says why.
+    wd.set_value("field-lead-email", "ada@").await;
+    let reason = wd.wait_for("invite-reason").await;
+    let why = reason.text_content(&wd).await;
+    assert!(why.contains("\"ada@\" is not an email address"), "{why}");
+    wd.set_value("field-lead-email", lead).await;
+    scroll_into_view(&wd, "booking").await;
+    wd.find("field-meet").await.click(&wd).await;
+    wd.find("field-invite").await.click(&wd).await;
+    let notice = wd
+        .poll("the invitation notice", || async {
+            let element = wd.try_find("invitation-notice").await?;
+            let text = element.text_content(&wd).await;
+            text.contains("Google will email").then_some(text)
+        })
+        .await;
+    assert!(
+        notice.contains(&format!(
+            "Google will email {lead} an invitation from {email}."
+        )),
+        "{notice}"
+    );
+    assert!(
+        emulator.mail_outbox().is_empty(),
+        "nothing is sent before saving"
+    );
+    wd.screenshot(&screenshot_path("booking-invitation-notice.png"))
+        .await;
+    // The user consents to one email: the invitation.
+    emulator.expect_mail(gcal_emulator::MailKind::Invitation, &[lead]);
+    wd.find("save-appointment").await.click(&wd).await;
+    wd.poll("the dialog to close", || async {
+        wd.try_find("appointment-dialog")
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
+
+    // Google has the event with a Meet link and the lead as a guest; one email went out.
+    let events_url = format!("{}/calendar/v3/calendars/{email}/events", google.base);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let event = loop {
+        let listed: Value = google
+            .http
+            .get(&events_url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("events.list")
+            .json()
+            .await
+            .expect("events.list is JSON");
+        let found = listed["items"].as_array().and_then(|items| {
+            items
+                .iter()
+                .find(|e| e["summary"] == "Demo call" && e["hangoutLink"].is_string())
+                .cloned()
+        });
+        if let Some(event) = found {
+            break event;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the event never reached Google with a Meet link: {listed}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let link = event["hangoutLink"].as_str().expect("a link").to_owned();
+    assert!(link.starts_with("https://meet.google.com/"), "{event}");
+    assert_eq!(event["attendees"][0]["email"], lead, "{event}");
+    let event_id = event["id"].as_str().expect("an event id").to_owned();
+    let outbox = emulator.mail_outbox();
+    assert_eq!(outbox.len(), 1, "{outbox:?}");
+    assert_eq!(
+        outbox[0].kind,
+        gcal_emulator::MailKind::Invitation,
+        "{outbox:?}"
+    );
+    assert_eq!(outbox[0].recipients, vec![lead.to_owned()], "{outbox:?}");
+
+    // The list shows the link (Join and Copy) and that the lead is invited.
+    wd.poll(
+        "the Meet link and the invited badge in the list",
+        || async {
+            let row = wd.try_find("appointment-row").await?;
+            let text = row.text_content(&wd).await;
+            let meet = wd.try_find("meet-link").await?;
+            let shown = meet.attribute(&wd, "data-link").await;
+            (shown.as_deref() == Some(link.as_str())
+                && text.contains("Invited")
+                && wd.try_find("meet-join").await.is_some()
+                && wd.try_find("meet-copy").await.is_some())
+            .then_some(())
+        },
+    )
+    .await;
+
+    // The lead declines in Google: the row is raised, and the desktop is told.
+    emulator
+        .respond(email, &event_id, lead, "declined")
+        .expect("the guest answers");
+    wd.poll("the declined row", || async {
+        let row = wd.try_find("appointment-row").await?;
+        let answer = row.attribute(&wd, "data-response").await;
+        let class = row.attribute(&wd, "class").await.unwrap_or_default();
+        let badge = wd.try_find("row-response").await?.text_content(&wd).await;
+        (answer.as_deref() == Some("declined")
+            && class.contains("is-declined")
+            && badge == "Declined")
+            .then_some(())
+    })
+    .await;
+    wd.screenshot(&screenshot_path("booking-declined.png"))
+        .await;
+    let sent = wait_until_long("the decline notification on D-Bus", || {
+        let text = notifications.text();
+        text.contains("declined Demo call").then_some(text)
+    });
+    assert!(sent.contains("A lead declined"), "{sent}");
+
+    // An edit of the invited appointment asks first; "No" emails nobody.
+    wd.find("row-edit").await.click(&wd).await;
+    wd.wait_for("appointment-dialog").await;
+    wd.set_value("field-end-time", "15:30").await;
+    wd.find("save-appointment").await.click(&wd).await;
+    let question = wd.wait_for("notify-dialog").await;
+    let asked = question.text_content(&wd).await;
+    assert!(
+        asked.contains("Notify the lead about this change?")
+            && asked.contains(&format!("Google will email {lead} the change.")),
+        "{asked}"
+    );
+    wd.find("notify-no").await.click(&wd).await;
+    wd.poll("the dialogs to close", || async {
+        (wd.try_find("notify-dialog").await.is_none()
+            && wd.try_find("appointment-dialog").await.is_none())
+        .then_some(())
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let event: Value = google
+            .http
+            .get(format!("{events_url}/{event_id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("events.get")
+            .json()
+            .await
+            .expect("events.get is JSON");
+        if event["end"]["dateTime"]
+            .as_str()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            == Some(
+                format!("{day}T15:30:00Z")
+                    .parse::<chrono::DateTime<chrono::FixedOffset>>()
+                    .expect("an end"),
+            )
+        {
+            assert_eq!(
+                event["attendees"][0]["email"], lead,
+                "the guest stays: {event}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the edit never reached Google: {event}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(
+        emulator.mail_outbox().len(),
+        1,
+        "the unnotified edit emailed nobody: {:?}",
+        emulator.mail_outbox()
+    );
+
+    wd.close().await;
+    emulator.shutdown().await;
+}
+
+/// Bad input from Google (#17): conference creation fails
+/// (`conferenceData.createRequest.status` failure). The appointment is saved and in
+/// Google, the list and the dialog say why there is no Meet link and that Bookline asks
+/// again; once Google creates conferences again, the link appears with Join and Copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver and a Secret Service: run by `make test`"]
+async fn a_meet_link_google_refuses_is_explained_and_retried() {
+    let email = "meet-fail-e2e@example.com";
+    let emulator = crate::harness::start_emulator(gcal_emulator::EmulatorOptions::default()).await;
+    let google = Google::new(emulator.base_url());
+    let account = google.control("accounts", json!({ "email": email })).await;
+    let token = account["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    google.control("consent", json!({ "auto": "allow" })).await;
+    let data = tempfile::tempdir().expect("temp dir");
+    connect_through_cli(data.path(), &google).await;
+    google
+        .control("faults", json!({ "conference": "failure" }))
+        .await;
+
+    let mut env = google_env(&google.base);
+    env.push(("BOOKLINE_POLL_INTERVAL_MS", "1000".to_owned()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let driver = TauriDriver::start_with_env(&env);
+    let wd = WebDriver::session(&driver, data.path()).await;
+
+    let add = wd.wait_for("add-appointment").await;
+    wd.poll("the Add dialog", || async {
+        if wd.try_find("appointment-dialog").await.is_some() {
+            return Some(());
+        }
+        add.click(&wd).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        None
+    })
+    .await;
+    let day = chrono::Utc::now().date_naive() + chrono::Duration::days(3);
+    wd.find("field-title").await.type_text(&wd, "Kickoff").await;
+    wd.set_value("field-timezone", "UTC").await;
+    wd.set_value("field-start-date", &day.to_string()).await;
+    wd.set_value("field-start-time", "09:00").await;
+    wd.set_value("field-end-date", &day.to_string()).await;
+    wd.set_value("field-end-time", "09:30").await;
+    scroll_into_view(&wd, "booking").await;
+    wd.find("field-meet").await.click(&wd).await;
+    wd.find("save-appointment").await.click(&wd).await;
+    wd.poll("the dialog to close", || async {
+        wd.try_find("appointment-dialog")
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
+
+    // Saved and synced, without a link: the row says so, its tooltip says why.
+    let why = wd
+        .poll("the failed Meet link in the list", || async {
+            let state = wd.try_find("row-meet-state").await?;
+            let text = state.text_content(&wd).await;
+            let title = state.attribute(&wd, "title").await.unwrap_or_default();
+            (text == "Meet: failed, retrying").then_some(title)
+        })
+        .await;
+    assert!(
+        why.contains("Google couldn't create the Meet link"),
+        "{why}"
+    );
+    let row = wd.find("row-sync").await;
+    assert_eq!(
+        row.text_content(&wd).await,
+        "Synced",
+        "the appointment itself is in Google"
+    );
+
+    // The dialog says it in full.
+    wd.find("row-edit").await.click(&wd).await;
+    wd.wait_for("appointment-dialog").await;
+    let state = wd.wait_for("meet-state").await.text_content(&wd).await;
+    assert!(
+        state.contains(
+            "Google couldn't create the Meet link; Bookline will ask again on the next sync."
+        ),
+        "{state}"
+    );
+    scroll_into_view(&wd, "booking").await;
+    wd.screenshot(&screenshot_path("booking-meet-failed.png"))
+        .await;
+    wd.find("dialog-close").await.click(&wd).await;
+
+    // Google creates conferences again: the next pass asks again (a new requestId) and
+    // Google's event gets the link.
+    google
+        .control("faults", json!({ "conference": "success" }))
+        .await;
+    let events_url = format!("{}/calendar/v3/calendars/{email}/events", google.base);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let in_google = loop {
+        let listed: Value = google
+            .http
+            .get(&events_url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("events.list")
+            .json()
+            .await
+            .expect("events.list is JSON");
+        let link = listed["items"].as_array().and_then(|items| {
+            items
+                .iter()
+                .find_map(|e| e["hangoutLink"].as_str().map(str::to_owned))
+        });
+        if let Some(link) = link {
+            break link;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the Meet link was never asked for again: {listed}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    // The list shows it by itself.
+    let link = wd
+        .poll("the Meet link after the retry", || async {
+            let meet = wd.try_find("meet-link").await?;
+            wd.try_find("meet-join").await?;
+            meet.attribute(&wd, "data-link").await
+        })
+        .await;
+    assert_eq!(link, in_google);
+    assert!(wd.try_find("row-meet-state").await.is_none());
+
+    wd.close().await;
+    emulator.shutdown().await;
+}
+
 /// What an input holds now (its `value` property; the attribute keeps the first value).
 async fn input_value(wd: &WebDriver, test_id: &str) -> String {
     let element = wd.find(test_id).await;

@@ -28,6 +28,8 @@ import type { ConnectWaiting } from './bindings/ConnectWaiting';
 import type { DisconnectReport } from './bindings/DisconnectReport';
 import type { SyncReport } from './bindings/SyncReport';
 import type { SyncSettings } from './bindings/SyncSettings';
+import type { BookingRequest } from './bindings/BookingRequest';
+import type { BusyTimes } from './bindings/BusyTimes';
 
 type InvokeFn = <T>(cmd: string, args?: Record<string, unknown>) => Promise<T>;
 
@@ -79,8 +81,16 @@ export const api = {
   listShown: (total: number) => call<void>('list_shown', { total }),
   weekOccurrences: (from: string, to: string) => call<Occurrence[]>('week_occurrences', { from, to }),
   getAppointment: (id: string) => call<Appointment>('get_appointment', { id }),
-  createAppointment: (input: AppointmentInput) => call<Appointment>('create_appointment', { input }),
-  updateAppointment: (id: string, input: AppointmentInput) => call<Appointment>('update_appointment', { id, input }),
+  createAppointment: (input: AppointmentInput, booking: BookingRequest) => call<Appointment>('create_appointment', { input, booking }),
+  updateAppointment: (id: string, input: AppointmentInput, booking: BookingRequest) => call<Appointment>('update_appointment', { id, input, booking }),
+  /** The sentence saying what Google will email to whom if this is saved; null: nothing. `id`: the edited appointment. */
+  invitationNotice: (input: AppointmentInput, booking: BookingRequest, id: string | null) =>
+    call<string | null>('invitation_notice', { input, booking, id }),
+  /** Google's busy blocks on a local day (`YYYY-MM-DD` in `timezone`), without the edited appointment's own event. */
+  busyTimes: (day: string, timezone: string, otherCalendars: boolean, excludeAppointment: string | null) =>
+    call<BusyTimes>('busy_times', { day, timezone, otherCalendars, excludeAppointment }),
+  /** Opens a Google Meet link in the browser (the shell refuses anything else). */
+  openMeetLink: (link: string) => call<void>('open_meet_link', { link }),
   setAppointmentStatus: (id: string, status: Status) => call<Appointment>('set_appointment_status', { id, status }),
   deleteAppointment: (id: string) => call<void>('delete_appointment', { id }),
   /** Edits one occurrence of a series, it and the ones after it, or the whole series. */

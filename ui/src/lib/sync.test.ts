@@ -53,6 +53,9 @@ const settings: SyncSettings = {
   include_lead_email: false,
   include_lead_phone: false,
   start_at_login: false,
+  meet_by_default: false,
+  invite_lead_by_default: false,
+  default_reminder_minutes: null,
 };
 const calendars: CalendarChoice[] = [
   { id: 'primary', summary: 'ana@example.com', primary: true, writable: true },

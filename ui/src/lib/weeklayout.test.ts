@@ -4,7 +4,7 @@ import { assignLanes, layoutWeek } from './weeklayout';
 
 function occ(id: string, timing: Occurrence['timing']): Occurrence {
   return { appointment_id: id, series_id: null,
-    original_start: null, title: id, timing, timezone: 'UTC', status: 'booked', origin: 'crm' };
+    original_start: null, title: id, timing, timezone: 'UTC', status: 'booked', origin: 'crm', meet_link: null, lead_response: null };
 }
 
 describe('assignLanes', () => {

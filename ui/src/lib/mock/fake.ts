@@ -9,7 +9,6 @@ import type { AppointmentInput } from '../bindings/AppointmentInput';
 import type { AppointmentPage } from '../bindings/AppointmentPage';
 import type { AppointmentRow } from '../bindings/AppointmentRow';
 import type { ListQuery } from '../bindings/ListQuery';
-import type { Occurrence } from '../bindings/Occurrence';
 import type { OccurrenceScope } from '../bindings/OccurrenceScope';
 import { customRuleProblem, formatRule, parseRule, sortWeekdays, weekdayOf, WEEKDAYS, type Weekday } from '../recurrence';
 import type { Status } from '../bindings/Status';
@@ -25,7 +24,14 @@ import type { BackfillProgress } from '../bindings/BackfillProgress';
 import type { CalendarChoice } from '../bindings/CalendarChoice';
 import type { DisconnectReport } from '../bindings/DisconnectReport';
 import type { SyncReport } from '../bindings/SyncReport';
+import type { Booking } from '../bindings/Booking';
+import type { BookingRequest } from '../bindings/BookingRequest';
+import type { BusyBlock } from '../bindings/BusyBlock';
+import type { BusyTimes } from '../bindings/BusyTimes';
+import type { LeadResponse } from '../bindings/LeadResponse';
+import type { Occurrence } from '../bindings/Occurrence';
 import type { SyncSettings } from '../bindings/SyncSettings';
+import { inviteBlockedReason, NO_BOOKING } from '../booking';
 import { addDays, isValidTimeZone, startOfWeek, toRfc3339, userTimeZone, utcToZoned, zonedToUtc } from '../tz';
 
 const HOUR = 3_600_000;
@@ -214,6 +220,7 @@ function list(q: ListQuery): AppointmentPage {
     appointment,
     sync_state: syncStateOf(appointment),
     google_event_id: linked.has(appointment.id) ? `bl${appointment.id.replace(/[^a-v0-9]/g, '')}` : null,
+    booking: bookingOf(appointment.id),
   }));
   return { rows: page, total: rows.length };
 }
@@ -294,7 +301,8 @@ function occurrences(from: string, to: string): Occurrence[] {
   const exceptions = new Map<string, Appointment>();
   for (const a of store) if (a.instance_of) exceptions.set(`${a.instance_of.series_id} ${a.instance_of.original_start}`, a);
   for (const a of store) {
-    const base = { title: a.title, timezone: a.timezone, status: a.status, origin: a.origin };
+    const booking = bookingOf(a.instance_of?.series_id ?? a.id);
+    const base = { title: a.title, timezone: a.timezone, status: a.status, origin: a.origin, meet_link: booking.meet.state === 'ready' ? booking.meet.link : null, lead_response: booking.lead_response };
     if (a.instance_of) {
       const [s, e] = bounds(a.timing);
       if (s < hi && e > lo) out.push({ ...base, appointment_id: a.id, series_id: a.instance_of.series_id, original_start: a.instance_of.original_start, timing: a.timing });
@@ -442,18 +450,24 @@ function dispatch(cmd: string, args: Record<string, unknown>): unknown {
       return structuredClone(find(String(args.id)));
     case 'create_appointment': {
       const input = args.input as AppointmentInput;
+      const req = args.booking as BookingRequest | undefined;
       validate(input);
+      checkBooking(input, req, false);
       const ts = toRfc3339(new Date());
       const a: Appointment = { ...structuredClone(input), id: newId(), origin: 'crm', instance_of: null, created_at: ts, updated_at: ts };
       store.push(a);
+      applyBooking(a, req);
       touched(a.id);
       return structuredClone(a);
     }
     case 'update_appointment': {
       const input = args.input as AppointmentInput;
+      const req = args.booking as BookingRequest | undefined;
       validate(input);
       const a = find(String(args.id));
+      checkBooking(input, req, bookingOf(a.id).invite_lead);
       Object.assign(a, structuredClone(input), { updated_at: toRfc3339(new Date()) });
+      applyBooking(a, req);
       touched(a.id);
       return structuredClone(a);
     }
@@ -497,6 +511,13 @@ function dispatch(cmd: string, args: Record<string, unknown>): unknown {
       return structuredClone(settings);
     case 'save_sync_settings':
       return saveSettings(args.settings as SyncSettings);
+    case 'invitation_notice':
+      return invitationNotice(args.input as AppointmentInput, args.booking as BookingRequest, (args.id as string | null) ?? null);
+    case 'busy_times':
+      return busyTimes(String(args.day), String(args.timezone), Boolean(args.otherCalendars), (args.excludeAppointment as string | null) ?? null);
+    case 'open_meet_link':
+      window.open(String(args.link), '_blank', 'noopener');
+      return null;
     case 'held_deletes':
       return { crm: 0, google: 0, first: [] };
     case 'resolve_held_deletes':
@@ -611,6 +632,9 @@ let settings: SyncSettings = {
   include_lead_email: false,
   include_lead_phone: false,
   start_at_login: false,
+  meet_by_default: params.get('meet') === '1',
+  invite_lead_by_default: false,
+  default_reminder_minutes: null,
 };
 /** Appointments linked to a Google event, and the ones waiting in the outbox. */
 const linked = new Set<string>();
@@ -855,6 +879,8 @@ async function disconnect(keepImported: boolean): Promise<DisconnectReport> {
 }
 
 function saveSettings(next: SyncSettings): SyncSettings {
+  const reminder = next.default_reminder_minutes;
+  if (reminder !== null && (!Number.isInteger(reminder) || reminder < 0 || reminder > 40320)) fail('validation', 'A reminder can be at most 4 weeks (40,320 minutes) before.');
   if (!['both', 'google-to-crm', 'crm-to-google'].includes(next.direction)) fail('validation', `Unknown direction “${next.direction}”.`);
   if (!Number.isInteger(next.poll_interval_secs) || next.poll_interval_secs < 15) fail('validation', 'Check for changes at most every 15 seconds.');
   const t = parseTemplate(next.title_template);
@@ -890,11 +916,12 @@ async function syncPass(): Promise<SyncReport> {
   changed();
   await new Promise((r) => setTimeout(r, 1200));
   const sent = [...pendingIds];
-  const report: SyncReport = { created_in_google: 0, updated_in_google: 0, deleted_in_google: 0, created_in_crm: 0, updated_in_crm: 0, deleted_in_crm: 0, conflicts: 0, errors: [], held_deletes: 0 };
+  const report: SyncReport = { created_in_google: 0, updated_in_google: 0, deleted_in_google: 0, created_in_crm: 0, updated_in_crm: 0, deleted_in_crm: 0, conflicts: 0, errors: [], held_deletes: 0, lead_answers: [] };
   for (const id of sent) {
     const a = store.find((x) => x.id === id);
     pendingIds.delete(id);
     if (!a) continue;
+    bookingSent(a);
     if (linked.has(id)) {
       report.updated_in_google += 1;
       log('updated', 'google', `Updated “${a.title}” in Google.`, null, id);
@@ -1067,3 +1094,174 @@ function backfillStart(r: BackfillRequest): null {
   setTimeout(tick, 200);
   return null;
 }
+
+// ---- Booking with the lead (#17): Meet, invitations, answers, busy times -----------------
+//
+//   ?busy=offline      busy times are the last answer Google gave, 12 minutes ago
+//   ?busy=noscope      connected without the free/busy permission
+//   ?decline=ms        the lead of the first invited upcoming appointment declines after ms
+
+const bookings = new Map<string, Booking>();
+
+function bookingOf(id: string): Booking {
+  return structuredClone(bookings.get(id) ?? NO_BOOKING);
+}
+
+/** A Meet code shaped like Google's (abc-defg-hij), fixed per appointment. */
+function meetUrl(id: string): string {
+  let h = hash(`meet:${id}`);
+  const letters = (n: number) =>
+    Array.from({ length: n }, () => {
+      const c = String.fromCharCode(97 + (h % 26));
+      h = Math.imul(h ^ (h >>> 13), 0x5bd1e995) >>> 0;
+      return c;
+    }).join('');
+  return `https://meet.google.com/${letters(3)}-${letters(4)}-${letters(3)}`;
+}
+
+/** Why Google can't act now, or null when it can (the same reasons the core gives). */
+function googleWaits(): string | null {
+  if (settings.direction === 'google-to-crm') return "Sync writes only into Bookline, so Google can't add a Meet link.";
+  if (!google.connected || google.paused || google.needsReconnect) return 'Waits until Bookline is online.';
+  return null;
+}
+
+function checkBooking(input: AppointmentInput, req: BookingRequest | undefined, alreadyInvited: boolean): void {
+  if (req?.invite_lead && !alreadyInvited) {
+    const reason = inviteBlockedReason(input.lead.email);
+    if (reason) fail('validation', reason);
+  }
+}
+
+/** What saving records; Google is asked on the next pass (bookingSent), as the core does. */
+function applyBooking(a: Appointment, req: BookingRequest | undefined): void {
+  const before = bookingOf(a.id);
+  const next = structuredClone(before);
+  if (req?.meet && before.meet.state === 'none') {
+    next.meet = { state: 'waiting', reason: googleWaits() ?? 'Bookline asks Google for the link on the next sync.' };
+  }
+  if (req?.invite_lead && !before.invite_lead) next.invite_lead = true;
+  if (req?.notify_lead && before.invitation_sent) notifyPending.add(a.id);
+  bookings.set(a.id, next);
+}
+
+const notifyPending = new Set<string>();
+
+/** The pass wrote the appointment to Google: the Meet link comes back, the invitation goes out. */
+function bookingSent(a: Appointment): void {
+  const b = bookings.get(a.id);
+  if (!b || googleWaits() !== null) return;
+  if (b.meet.state === 'waiting') b.meet = { state: 'ready', link: meetUrl(a.id) };
+  if (b.invite_lead && !b.invitation_sent) {
+    b.invitation_sent = true;
+    b.lead_response = 'needsAction';
+    log('info', 'google', `Invited ${a.lead.email} to “${a.title}” (Google emailed the invitation).`, null, a.id);
+  } else if (notifyPending.delete(a.id)) {
+    log('info', 'google', `Google emailed ${a.lead.email} the change to “${a.title}”.`, null, a.id);
+  }
+}
+
+function invitationNotice(input: AppointmentInput, req: BookingRequest, id: string | null): string | null {
+  const email = input.lead.email.trim();
+  const alreadyInvited = id !== null && bookingOf(id).invitation_sent;
+  const invites = req.invite_lead && !alreadyInvited;
+  if (!invites && !(req.notify_lead && alreadyInvited)) return null;
+  if (req.invite_lead) checkBooking(input, req, false);
+  if (settings.direction === 'google-to-crm') return "Google won't email anyone: sync only brings Google's events into Bookline.";
+  const what = invites ? `Google will email ${email} an invitation from ${EMAIL}` : `Google will email ${email} the change`;
+  return googleWaits() ? `${what} when Bookline is next online.` : `${what}.`;
+}
+
+/** Busy blocks on one wall-clock day: merged when they overlap or touch. */
+function mergeBlocks(blocks: BusyBlock[]): BusyBlock[] {
+  const out: BusyBlock[] = [];
+  for (const b of [...blocks].sort((x, y) => Date.parse(x.start) - Date.parse(y.start))) {
+    const last = out[out.length - 1];
+    if (last && last.calendar_id === b.calendar_id && Date.parse(b.start) <= Date.parse(last.end)) {
+      if (Date.parse(b.end) > Date.parse(last.end)) last.end = b.end;
+    } else out.push({ ...b });
+  }
+  return out.sort((x, y) => Date.parse(x.start) - Date.parse(y.start));
+}
+
+function busyTimes(day: string, timezone: string, otherCalendars: boolean, exclude: string | null): BusyTimes {
+  if (!google.connected) return { blocks: [], fetched_at: null, stale: false, message: 'Not connected to Google.' };
+  if (params.get('busy') === 'noscope') {
+    return { blocks: [], fetched_at: null, stale: false, message: 'Reconnect and allow Bookline to see when you’re busy to see busy times here.' };
+  }
+  if (!isValidTimeZone(timezone) || !/^\d{4}-\d{2}-\d{2}$/.test(day)) fail('validation', `No such day “${day}” in “${timezone}”.`);
+  const dayStart = zonedToUtc(day, '00:00', timezone)?.getTime() ?? 0;
+  const dayEnd = zonedToUtc(addDays(day, 1), '00:00', timezone)?.getTime() ?? 0;
+  const synced = CALENDARS.find((c) => c.id === settings.calendar_id || (settings.calendar_id === 'primary' && c.primary)) ?? CALENDARS[0];
+  const at = (time: string) => toRfc3339(zonedToUtc(day, time, timezone) ?? new Date(dayStart));
+  const block = (cal: CalendarChoice, from: string, to: string): BusyBlock => ({ start: at(from), end: at(to), calendar_id: cal.id, calendar_name: cal.summary });
+  const weekday = new Date(`${day}T12:00:00Z`).getUTCDay();
+  const blocks: BusyBlock[] = [];
+  if (weekday >= 1 && weekday <= 5) {
+    // Google events that are not appointments: a standing meeting, and lunch twice a week.
+    blocks.push(block(synced, '10:00', '11:00'));
+    if (weekday % 2 === 0) blocks.push(block(synced, '12:30', '13:15'));
+    if (otherCalendars) blocks.push(block(CALENDARS[2], '15:00', '16:00'));
+  }
+  // Bookline's own appointments that are in Google are busy there too.
+  for (const a of store) {
+    if (a.id === exclude || !linked.has(a.id) || a.status === 'cancelled' || a.recurrence) continue;
+    const [s, e] = a.timing.kind === 'timed' ? bounds(a.timing) : [dayStart, dayStart];
+    if (s < dayEnd && e > dayStart) {
+      blocks.push({ start: toRfc3339(new Date(Math.max(s, dayStart))), end: toRfc3339(new Date(Math.min(e, dayEnd))), calendar_id: synced.id, calendar_name: synced.summary });
+    }
+  }
+  const stale = params.get('busy') === 'offline';
+  const fetched = new Date(Date.now() - (stale ? 12 * 60_000 : 0));
+  return { blocks: mergeBlocks(blocks), fetched_at: toRfc3339(fetched), stale, message: stale ? 'Offline: busy times from 12 minutes ago.' : null };
+}
+
+/** Upcoming rows with one of each booking, so the list and a screenshot show them all. */
+function seedBookings(): void {
+  const now = Date.now();
+  const upcoming = store
+    // Not the rows that show the list's Pending and Sync error badges (see linkExisting).
+    .filter((a) => a.origin === 'crm' && !a.recurrence && a.status === 'booked' && a.lead.email !== '' && a.timing.kind === 'timed' && bounds(a.timing)[0] > now)
+    .filter((a) => !pendingIds.has(a.id) && !failing.has(a.id))
+    .sort((x, y) => bounds(x.timing)[0] - bounds(y.timing)[0]);
+  const answers: (LeadResponse | null)[] = ['accepted', null, 'declined', 'needsAction', 'tentative', 'accepted', null, 'accepted'];
+  upcoming.slice(0, answers.length).forEach((a, i) => {
+    const response = answers[i];
+    // An invited lead means the event is in Google.
+    if (response !== null && google.connected) linked.add(a.id);
+    bookings.set(a.id, {
+      meet: i === 1 ? { state: 'none' } : { state: 'ready', link: meetUrl(a.id) },
+      invite_lead: response !== null,
+      invitation_sent: response !== null,
+      lead_response: response,
+    });
+  });
+  for (const a of store.slice(0, 2000)) if (!bookings.has(a.id) && a.origin === 'crm' && hash(a.id) % 5 === 0) bookings.set(a.id, { ...NO_BOOKING, meet: { state: 'ready', link: meetUrl(a.id) } });
+  const declined = upcoming[2];
+  if (declined && google.connected) {
+    log('lead_answer', 'crm', `${declined.lead.name.split(' ')[0]} declined ${declined.title} — ${whenShort(declined)}`, `${declined.lead.email} declined the invitation in Google.`, declined.id, new Date(now - 20 * 60_000));
+    activity.sort((x, y) => y.id - x.id);
+  }
+  const after = Number(params.get('decline'));
+  if (Number.isFinite(after) && after > 0) {
+    setTimeout(() => {
+      const target = upcoming.find((a) => bookings.get(a.id)?.lead_response === 'accepted' || bookings.get(a.id)?.lead_response === 'needsAction');
+      if (!target) return;
+      const b = bookingOf(target.id);
+      b.lead_response = 'declined';
+      bookings.set(target.id, b);
+      log('lead_answer', 'crm', `${target.lead.name.split(' ')[0]} declined ${target.title} — ${whenShort(target)}`, null, target.id);
+      changed();
+      emit('appointments-changed', null);
+    }, after);
+  }
+}
+
+/** "Thu 10:00" in the appointment's zone, as the decline sentence has it. */
+function whenShort(a: Appointment): string {
+  const start = a.timing.kind === 'timed' ? new Date(a.timing.start) : new Date(`${a.timing.start}T12:00:00Z`);
+  const day = new Intl.DateTimeFormat('en', { weekday: 'short', timeZone: a.timezone }).format(start);
+  return a.timing.kind === 'timed' ? `${day} ${utcToZoned(start, a.timezone).time}` : day;
+}
+
+seedBookings();
