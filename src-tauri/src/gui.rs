@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::demo::google::{DemoConsent, DemoEnvironment};
 use crate::events::{self, Notice, BACKFILL_PROGRESS};
-use crate::{commands, tray};
+use crate::{commands, memory, tray};
 
 /// The argument the login item starts Bookline with: straight to the tray.
 pub const MINIMIZED_ARG: &str = "--minimized";
@@ -181,6 +181,7 @@ pub async fn run_backfill(app: AppHandle, ticket: TransferTicket, request: Backf
     if let Some(notice) = backfill_notice(&last) {
         events::notify(&app, &notice);
     }
+    memory::release_free_heap("the transfer ended");
 }
 
 /// Only a finished transfer is announced; a cancel was the user's own doing.
@@ -280,6 +281,7 @@ fn end_webkit_network_process_later(app: &AppHandle) {
         let queued = app.run_on_main_thread(move || {
             if handle.webview_windows().is_empty() {
                 crate::webkit::end_network_processes();
+                memory::release_free_heap("the window was freed");
             }
         });
         if let Err(e) = queued {
@@ -590,6 +592,7 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
         ensure_login_item(handle);
     }
     events::spawn_status_watcher(handle.clone());
+    memory::spawn_release_after_bursts(handle);
     // Every notification Bookline sends asks the user to open it: a click does.
     let opener = handle.clone();
     if let Err(e) = handle

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod events;
 pub mod gui;
 pub mod logging;
+pub mod memory;
 pub mod tray;
 #[cfg(target_os = "linux")]
 pub mod webkit;
