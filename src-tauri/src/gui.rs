@@ -216,6 +216,9 @@ pub fn backfill_notice(progress: &BackfillProgress) -> Option<Notice> {
 /// (closed to the tray, or started at login). The one way every front opens the window:
 /// the tray, a second start, a notification, the platform's reopen.
 pub fn show_main_window(app: &AppHandle) {
+    if crate::fresh_tray::defer_window() {
+        return;
+    }
     if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
         show(&window);
         // While hidden (BOOKLINE_KEEP_WINDOW) it was not sent the sync state (see
@@ -282,6 +285,7 @@ fn end_webkit_network_process_later(app: &AppHandle) {
             if handle.webview_windows().is_empty() {
                 crate::webkit::end_network_processes();
                 memory::release_free_heap("the window was freed");
+                crate::fresh_tray::after_window_freed(&handle);
             }
         });
         if let Err(e) = queued {

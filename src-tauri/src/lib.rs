@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod demo;
 pub mod events;
+pub mod fresh_tray;
 pub mod gui;
 pub mod logging;
 pub mod memory;
