@@ -63,8 +63,8 @@ pub fn defer_window() -> bool {
     false
 }
 
-/// After the window is freed (on the main thread, no window exists): restarts in the tray
-/// when turned on and nothing would be interrupted but an idle sync loop.
+/// Once no window exists (the window was freed, or a transfer ended while it was closed):
+/// restarts in the tray when turned on and nothing would be interrupted but the sync loop.
 pub fn after_window_freed(app: &AppHandle) {
     if !enabled(std::env::var_os(RESTART_IN_TRAY_ENV).as_deref()) {
         return;
@@ -91,7 +91,11 @@ pub fn after_window_freed(app: &AppHandle) {
         app.state::<AppState>().stop().await;
         // The log's writer thread gets its last lines out before the image is replaced.
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let args = restart_args(&args, WINDOW_WANTED.load(Ordering::SeqCst));
+        // A window built meanwhile (asked for just before the restart began) is built
+        // again by the new image.
+        let window_wanted =
+            WINDOW_WANTED.load(Ordering::SeqCst) || !app.webview_windows().is_empty();
+        let args = restart_args(&args, window_wanted);
         exec(&exe, &args, &app);
     });
 }

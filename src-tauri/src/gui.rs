@@ -182,6 +182,10 @@ pub async fn run_backfill(app: AppHandle, ticket: TransferTicket, request: Backf
         events::notify(&app, &notice);
     }
     memory::release_free_heap("the transfer ended");
+    // A restart in the tray the transfer held off (closed window meanwhile).
+    if app.webview_windows().is_empty() {
+        crate::fresh_tray::after_window_freed(&app);
+    }
 }
 
 /// Only a finished transfer is announced; a cancel was the user's own doing.
