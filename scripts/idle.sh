@@ -2,7 +2,8 @@
 # Idle cost of the tray app: the real app (window closed to the tray), connected to the
 # Google emulator, with a shortened poll clock, left alone for a while. Prints the passes
 # it ran, the Calendar API requests the emulator saw (the claim: one events.list per
-# calendar per poll, nothing else), and the CPU time of the app and its WebKit processes.
+# calendar per poll, nothing else), the CPU time of the app and its WebKit processes, and
+# the resident memory of all its processes at the end (in the tray).
 #   scripts/idle.sh [SECONDS=600] [POLL_MS=2000]      BOOKLINE_APP=path/to/bookline to skip the build
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -116,6 +117,14 @@ for p in $(tree "$app"); do
   [ -r /proc/"$p"/stat ] || continue
   say "  $(tr '\0' ' ' </proc/"$p"/cmdline | cut -c1-60): $(sed 's/.*) //' /proc/"$p"/stat | awk '{print $12 + $13}') ticks since start"
 done
+# What the app costs in memory while it waits in the tray (issue 19): every process of its
+# tree (WebKit's would be counted too; closing the window ended them), and the private part.
+rss=0 anon=0
+for p in $(tree "$app"); do
+  rss=$((rss + $(awk '/^VmRSS/ {print $2}' /proc/"$p"/status 2>/dev/null || echo 0)))
+  anon=$((anon + $(awk '/^RssAnon/ {print $2}' /proc/"$p"/status 2>/dev/null || echo 0)))
+done
+echo "in the tray: $((rss / 1024)) MiB resident, all $(tree "$app" | wc -w) processes ($((anon / 1024)) MiB private/anon)"
 hz=$(getconf CLK_TCK)
 python3 - "$work/stats.json" "$((p1 - p0))" "$((t1 - t0))" "$hz" "$s0" "$s1" <<'PY'
 import json, sys

@@ -7,7 +7,10 @@
 #   the tray → an hour's worth of idle polls → reopened (time from the request to the
 #   first list paint, and from a second start) → 20 open/close cycles.
 # Then the same app with BOOKLINE_KEEP_WINDOW=1 (closing only hides the window, as before
-# issue 19) on the same 10,000 appointments: the "before" figure of the same run.
+# issue 19) on the same 10,000 appointments: the "before" figure of the same run; started
+# at login (never opened); and the experiment BOOKLINE_RESTART_IN_TRAY=1 (a fresh process
+# image in the tray once the window is freed). In the tray it also prints where each
+# process's memory is, mapping by mapping.
 #   scripts/tray-bench.sh [--debug]     BOOKLINE_APP=path/to/bookline to skip the build
 # Env: EVENTS (10000), POLL_MS (500), POLLS (120: an hour at a 30 s poll), CYCLES (20).
 set -euo pipefail
@@ -109,6 +112,35 @@ webkit_count() {
   echo "$n"
 }
 mib() { echo $(( $1 / 1024 )); }
+# Where the resident memory of each process of the tree is, by mapping (/proc/PID/smaps):
+# the binary, each library's file pages (shared with other programs, dropped and reread by
+# the kernel under pressure), heap and anonymous memory (private), shared buffers.
+breakdown() { # PID [TOP]
+  python3 - "${2:-12}" $(tree "$1") <<'PY'
+import collections, sys
+top = int(sys.argv[1])
+for pid in sys.argv[2:]:
+    try:
+        comm = open(f"/proc/{pid}/comm").read().strip()
+        lines = open(f"/proc/{pid}/smaps").read().splitlines()
+    except OSError:
+        continue
+    by, name = collections.defaultdict(collections.Counter), None
+    for line in lines:
+        f = line.split()
+        if f and "-" in f[0] and not f[0].endswith(":"):
+            name = f[5] if len(f) > 5 else "[anon]"
+            if name.startswith("/memfd:"):
+                name = "memfd (shared buffers)"
+        elif f and f[0] in ("Rss:", "Anonymous:"):
+            by[name][f[0][:-1]] += int(f[1])
+    total = sum(by.values(), collections.Counter())
+    print(f"    pid {pid} {comm}: {total['Rss'] // 1024} MiB resident, "
+          f"{total['Anonymous'] // 1024} MiB anon, {(total['Rss'] - total['Anonymous']) // 1024} MiB file/shared")
+    for mapping, c in sorted(by.items(), key=lambda kv: -kv[1]["Rss"])[:top]:
+        print(f"      {c['Rss'] / 1024:6.1f} MiB (anon {c['Anonymous'] / 1024:5.1f})  {mapping}")
+PY
+}
 wait_for() { # WHAT SECONDS COMMAND...
   local what=$1 secs=$2
   shift 2
@@ -203,6 +235,7 @@ p0=$(passes)
 wait_for "$POLLS polls" $((POLLS * POLL_MS / 1000 * 3 + 60)) passes_at_least $((p0 + POLLS))
 row "in the tray, after $POLLS more polls" "$(rss_kib "$app")" "($(webkit_count "$app") WebKit processes)"
 tray_after=$(rss_kib "$app")
+breakdown "$app" "${TOP:-15}"
 
 read -r wall own <<<"$(reopen)"
 sleep 2
@@ -246,6 +279,7 @@ p0=$(passes)
 wait_for "$POLLS polls" $((POLLS * POLL_MS / 1000 * 3 + 60)) passes_at_least $((p0 + POLLS))
 tray_before=$(rss_kib "$app")
 row "in the tray (hidden), after $POLLS polls" "$tray_before" "($(webkit_count "$app") WebKit processes)"
+breakdown "$app" 6
 kill -TERM "$app"
 wait "$app" || true
 
@@ -256,6 +290,37 @@ p0=$(passes)
 wait_for "$POLLS polls" $((POLLS * POLL_MS / 1000 * 3 + 60)) passes_at_least $((p0 + POLLS))
 echo "started at login (--minimized), the same $EVENTS appointments:"
 row "in the tray, never opened, after $POLLS polls" "$(rss_kib "$app")" "($(webkit_count "$app") WebKit processes)"
+breakdown "$app" "${TOP:-15}"
 kill -TERM "$app"
 wait "$app" || true
-echo "in the tray with $EVENTS linked appointments: before $(mib "$tray_before") MiB, after $(mib "$tray_after") MiB (target <= 100 MiB)"
+# ---- an experiment: a fresh process image in the tray once the window is freed --------
+# (BOOKLINE_RESTART_IN_TRAY=1, src-tauri/src/fresh_tray.rs): what the libraries the first
+# window loaded keep otherwise.
+restarts() { count "restarting in the tray"; }
+restarted_more_than() { [ "$(restarts)" -gt "$1" ]; }
+BOOKLINE_RESTART_IN_TRAY=1 start_app
+shown=$(count "list shown after")
+wait_for "the list to paint" 120 shown_more_than "$shown"
+sleep 3
+echo "experiment (BOOKLINE_RESTART_IN_TRAY=1: restarts in the tray once the window is freed), the same $EVENTS appointments:"
+r0=$(restarts)
+close_window
+wait_for "the WebKit processes to end" 30 no_webkit
+wait_for "the restart in the tray" 30 restarted_more_than "$r0"
+p0=$(passes)
+wait_for "$POLLS polls" $((POLLS * POLL_MS / 1000 * 3 + 60)) passes_at_least $((p0 + POLLS))
+tray_restart=$(rss_kib "$app")
+row "in the tray, restarted, after $POLLS polls" "$tray_restart" "($(webkit_count "$app") WebKit processes)"
+breakdown "$app" 6
+read -r wall own <<<"$(reopen)"
+sleep 2
+row "reopened by a second start" "$(rss_kib "$app")" "(first list paint: ${own} ms from the request, ${wall} ms from the second start)"
+r0=$(restarts)
+close_window
+wait_for "the WebKit processes to end" 30 no_webkit
+wait_for "the restart in the tray" 30 restarted_more_than "$r0"
+sleep 10
+row "closed again, restarted, 10 s later" "$(rss_kib "$app")"
+kill -TERM "$app"
+wait "$app" || true
+echo "in the tray with $EVENTS linked appointments: before $(mib "$tray_before") MiB, after $(mib "$tray_after") MiB, restarted in the tray (experiment) $(mib "$tray_restart") MiB (target <= 100 MiB)"

@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::demo::google::{DemoConsent, DemoEnvironment};
 use crate::events::{self, Notice, BACKFILL_PROGRESS};
-use crate::{commands, tray};
+use crate::{commands, memory, tray};
 
 /// The argument the login item starts Bookline with: straight to the tray.
 pub const MINIMIZED_ARG: &str = "--minimized";
@@ -181,6 +181,11 @@ pub async fn run_backfill(app: AppHandle, ticket: TransferTicket, request: Backf
     if let Some(notice) = backfill_notice(&last) {
         events::notify(&app, &notice);
     }
+    memory::release_free_heap("the transfer ended");
+    // A restart in the tray the transfer held off (closed window meanwhile).
+    if app.webview_windows().is_empty() {
+        crate::fresh_tray::after_window_freed(&app);
+    }
 }
 
 /// Only a finished transfer is announced; a cancel was the user's own doing.
@@ -215,6 +220,9 @@ pub fn backfill_notice(progress: &BackfillProgress) -> Option<Notice> {
 /// (closed to the tray, or started at login). The one way every front opens the window:
 /// the tray, a second start, a notification, the platform's reopen.
 pub fn show_main_window(app: &AppHandle) {
+    if crate::fresh_tray::defer_window() {
+        return;
+    }
     if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
         show(&window);
         // While hidden (BOOKLINE_KEEP_WINDOW) it was not sent the sync state (see
@@ -280,6 +288,8 @@ fn end_webkit_network_process_later(app: &AppHandle) {
         let queued = app.run_on_main_thread(move || {
             if handle.webview_windows().is_empty() {
                 crate::webkit::end_network_processes();
+                memory::release_free_heap("the window was freed");
+                crate::fresh_tray::after_window_freed(&handle);
             }
         });
         if let Err(e) = queued {
@@ -593,6 +603,7 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
         ensure_login_item(handle);
     }
     events::spawn_status_watcher(handle.clone());
+    memory::spawn_release_after_bursts(handle);
     // Every notification Bookline sends asks the user to open it: a click does.
     let opener = handle.clone();
     if let Err(e) = handle

@@ -6,8 +6,10 @@ pub mod cli;
 pub mod commands;
 pub mod demo;
 pub mod events;
+pub mod fresh_tray;
 pub mod gui;
 pub mod logging;
+pub mod memory;
 pub mod tray;
 #[cfg(target_os = "linux")]
 pub mod webkit;

@@ -2234,6 +2234,95 @@ async fn closing_the_window_frees_webkit_and_reopening_shows_what_synced() {
     emulator.shutdown().await;
 }
 
+/// The experiment of issue 19 (`BOOKLINE_RESTART_IN_TRAY=1`, src-tauri/src/fresh_tray.rs):
+/// once the window is freed, the app execs itself in the tray — the same process, without
+/// the GL stack (Mesa's EGL driver) that the first webview loaded for good — and goes on:
+/// its tray icon comes back, sync brings a Google change into SQLite, Open Bookline builds
+/// the window with it, Quit ends it cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, a session bus with a tray host, a window manager and a Secret Service: run by `make test`"]
+async fn restarting_in_the_tray_drops_the_window_libraries_and_goes_on() {
+    let email = "tray-restart@example.com";
+    let emulator = gcal_emulator::Emulator::start(gcal_emulator::EmulatorOptions::default())
+        .await
+        .expect("the emulator starts");
+    let google = Google::new(emulator.base_url());
+    google.control("accounts", json!({ "email": email })).await;
+    google.control("consent", json!({ "auto": "allow" })).await;
+    let data = tempfile::tempdir().expect("temp dir");
+    connect_through_cli(data.path(), &google).await;
+
+    let mut env: Vec<(String, String)> = google_env(&google.base)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    env.push(("BOOKLINE_RESTART_IN_TRAY".to_owned(), "1".to_owned()));
+    let app = TrayApp::spawn(data.path(), Vec::new(), env);
+    wait_until_long("the tray item", || TrayItem::of(app.pid()));
+    wait_until_long("the first list paint", || {
+        (lists_shown(&app.log()) == [0]).then_some(())
+    });
+    let egl_loaded = || {
+        std::fs::read_to_string(format!("/proc/{}/maps", app.pid()))
+            .expect("the app's maps")
+            .contains("libEGL_mesa")
+    };
+    assert!(egl_loaded(), "the webview did not load Mesa's EGL driver");
+
+    wm_close(&app.window().expect("a window"));
+    wait_until_long("the restart in the tray", || {
+        (app.log().contains("restarting in the tray")
+            && app.log().matches("starting the window").count() == 2)
+            .then_some(())
+    });
+    // The new image registers a tray icon of its own (the old one's went with its D-Bus
+    // connection).
+    let tray = wait_until_long("the tray item of the new image", || TrayItem::of(app.pid()));
+    assert!(app.is_running(), "the restart ended the app");
+    assert!(webkit_processes(app.pid()).is_empty());
+    assert!(
+        !egl_loaded(),
+        "Mesa's EGL driver is still mapped after the restart"
+    );
+
+    let start = chrono::Utc::now() + chrono::Duration::days(2);
+    google
+        .control(
+            &format!("events/{email}"),
+            json!({
+                "summary": "Booked after the restart in the tray",
+                "start": {"dateTime": start.to_rfc3339()},
+                "end": {"dateTime": (start + chrono::Duration::hours(1)).to_rfc3339()},
+            }),
+        )
+        .await;
+    let db = rusqlite::Connection::open_with_flags(
+        data.path().join("bookline.sqlite3"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("the database file opens");
+    wait_until_long("the Google event in SQLite", || {
+        db.query_row(
+            "SELECT COUNT(*) FROM appointments WHERE title = 'Booked after the restart in the tray' AND origin = 'google'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .ok()
+        .filter(|n| *n == 1)
+    });
+
+    tray.click("Open Bookline");
+    wait_until_long("the window built by the new image", || app.window());
+    wait_until_long("the reopened list", || {
+        (lists_shown(&app.log()) == [0, 1]).then_some(())
+    });
+
+    tray.click("Quit");
+    let status = wait_until_long("the app to exit after Quit", || app.exited());
+    assert!(status.success(), "Quit ended with {status}");
+    emulator.shutdown().await;
+}
+
 /// Resizes a window the way a user's drag does (through the window manager).
 fn resize(window: &str, width: u32, height: u32) {
     let status = Command::new("wmctrl")
