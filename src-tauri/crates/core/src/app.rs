@@ -45,7 +45,7 @@ use crate::store::StoreError;
 use crate::sync::backfill::{
     self, BackfillPreview, BackfillProgress, BackfillRequest, ProgressState,
 };
-use crate::sync::booking::{self, validate_invite};
+use crate::sync::booking::{self, validate_invite, LeadAnswered};
 use crate::sync::calendar_change::{
     apply_calendar_change, preview_calendar_change, CalendarChangeChoice, CalendarChangePreview,
     CalendarChangeReport,
@@ -336,6 +336,13 @@ impl App {
             on_wait,
         )
         .await
+    }
+
+    /// The leads' answers no one announced yet, oldest first, each returned once
+    /// (`booking::take_unannounced`): the shell takes them after every pass and at start,
+    /// and notifies the declines.
+    pub fn take_unannounced_lead_answers(&self) -> Result<Vec<LeadAnswered>, AppError> {
+        Ok(booking::take_unannounced(&self.store)?)
     }
 
     /// The deletions held for the user's decision (a mass delete the guard stopped).

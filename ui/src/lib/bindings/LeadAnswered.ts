@@ -2,9 +2,9 @@
 import type { LeadResponse } from "./LeadResponse";
 
 /**
- * A lead's answer the pass brought in: an activity entry, and for the shell a desktop
- * notification (read from `SyncReport::lead_answers`, which the runtime publishes with
- * each pass in `SyncLoopStatus::last_report`).
+ * A lead's answer the pass brought in: an activity entry, a `SyncReport::lead_answers`
+ * item, and for the shell a desktop notification (a decline), which it takes from the
+ * queue of answers not announced yet (`take_unannounced`).
  */
 export type LeadAnswered = { appointment_id: string, title: string, 
 /**

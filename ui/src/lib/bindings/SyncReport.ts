@@ -15,6 +15,16 @@ errors: Array<string>,
  */
 held_deletes: number, 
 /**
- * The leads' answers this pass brought in (a decline is a desktop notification).
+ * The leads' answers this pass brought in. The shell announces them from
+ * `booking::take_unannounced` (this report is published only as the loop's latest,
+ * so a pass's answers here can be overwritten by the next pass before anyone reads
+ * them); here they are for `bookline sync --json` and the tests.
  */
-lead_answers: Array<LeadAnswered>, };
+lead_answers: Array<LeadAnswered>, 
+/**
+ * Appointments whose booking — what the list and the dialog show of their Meet link,
+ * invitation and lead's answer — the pass changed: a link Google made on a retry or
+ * completed, a lead's answer. Counted apart from the writes above: a pass can change
+ * these alone.
+ */
+booking_changes: number, };

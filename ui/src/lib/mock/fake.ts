@@ -916,7 +916,7 @@ async function syncPass(): Promise<SyncReport> {
   changed();
   await new Promise((r) => setTimeout(r, 1200));
   const sent = [...pendingIds];
-  const report: SyncReport = { created_in_google: 0, updated_in_google: 0, deleted_in_google: 0, created_in_crm: 0, updated_in_crm: 0, deleted_in_crm: 0, conflicts: 0, errors: [], held_deletes: 0, lead_answers: [] };
+  const report: SyncReport = { created_in_google: 0, updated_in_google: 0, deleted_in_google: 0, created_in_crm: 0, updated_in_crm: 0, deleted_in_crm: 0, conflicts: 0, errors: [], held_deletes: 0, lead_answers: [], booking_changes: 0 };
   for (const id of sent) {
     const a = store.find((x) => x.id === id);
     pendingIds.delete(id);

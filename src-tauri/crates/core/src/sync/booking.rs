@@ -49,9 +49,9 @@ pub const MEET_WAITS_ONLINE: &str = "Waits until Bookline is online.";
 pub const MEET_WAITS_ONE_WAY: &str =
     "Sync writes only into Bookline, so Google can't add a Meet link.";
 
-/// A lead's answer the pass brought in: an activity entry, and for the shell a desktop
-/// notification (read from `SyncReport::lead_answers`, which the runtime publishes with
-/// each pass in `SyncLoopStatus::last_report`).
+/// A lead's answer the pass brought in: an activity entry, a `SyncReport::lead_answers`
+/// item, and for the shell a desktop notification (a decline), which it takes from the
+/// queue of answers not announced yet (`take_unannounced`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct LeadAnswered {
@@ -64,6 +64,49 @@ pub struct LeadAnswered {
     pub start_text: String,
     /// The notification's text: "Ada declined Demo call — Thu 10:00".
     pub sentence: String,
+}
+
+/// The settings key of the answers not announced yet (a JSON array of `LeadAnswered`,
+/// oldest first).
+const SETTING_UNANNOUNCED: &str = "lead_answers_unannounced";
+
+/// The most answers kept for announcing: without a shell taking them (only `bookline
+/// sync` for months), the oldest go (they stay in the activity log and the list); a
+/// start after that says at most this much.
+pub const MAX_UNANNOUNCED: usize = 50;
+
+/// Takes the leads' answers not announced yet, oldest first, and forgets them: each
+/// answer a pass brings in is returned by exactly one take, however many passes ran
+/// between two takes, in whichever process (the app, `bookline sync`) the pass ran. The
+/// queue is in the database, so the answers that came while the app was closed are
+/// returned by the first take after it starts, once.
+pub fn take_unannounced(store: &Store) -> Result<Vec<LeadAnswered>, StoreError> {
+    // An idle poll finds nothing and writes nothing.
+    let queued: Option<Vec<LeadAnswered>> = store.get_setting(SETTING_UNANNOUNCED)?;
+    if queued.is_none_or(|q| q.is_empty()) {
+        return Ok(Vec::new());
+    }
+    // Read and removed in one transaction: a concurrent take gets none of them.
+    store.write("take the leads' answers", |tx| {
+        let queued: Option<Vec<LeadAnswered>> = store.get_setting_in(tx, SETTING_UNANNOUNCED)?;
+        store.remove_setting_in(tx, SETTING_UNANNOUNCED)?;
+        Ok(queued.unwrap_or_default())
+    })
+}
+
+/// Queues `answer` for `take_unannounced`, in the transaction that logs it.
+fn queue_unannounced(
+    store: &Store,
+    tx: &rusqlite::Transaction<'_>,
+    answer: &LeadAnswered,
+) -> Result<(), StoreError> {
+    let mut queued: Vec<LeadAnswered> = store
+        .get_setting_in(tx, SETTING_UNANNOUNCED)?
+        .unwrap_or_default();
+    queued.push(answer.clone());
+    let over = queued.len().saturating_sub(MAX_UNANNOUNCED);
+    queued.drain(..over);
+    store.set_setting_in(tx, SETTING_UNANNOUNCED, &queued)
 }
 
 // ---- Pure decisions ----
@@ -516,21 +559,39 @@ pub fn update_booked(
 
 // ---- I/O around the engine ----
 
-/// Saves `next` when it differs from `row`, and logs a lead's answer.
+/// Saves `next` over `row` when it differs, counting it in the report when what the
+/// appointment shows changed (`SyncReport::booking_changes`).
+fn save_changed(
+    store: &Store,
+    tx: &rusqlite::Transaction<'_>,
+    row: &BookingRow,
+    next: &BookingRow,
+    report: &mut SyncReport,
+) -> Result<(), StoreError> {
+    if next != row {
+        store.save_booking_in(tx, next)?;
+        // Bookkeeping alone (a request id, when it was asked) changes no row on screen.
+        if next.booking() != row.booking() {
+            report.booking_changes += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Saves `next` when it differs from `row`, and logs a lead's answer and queues it for
+/// the shell's notification, in the caller's transaction.
 #[allow(clippy::too_many_arguments)]
 fn store_observed(
     store: &Store,
-    conn: &rusqlite::Connection,
+    tx: &rusqlite::Transaction<'_>,
     row: &BookingRow,
     next: &BookingRow,
     appointment: &Appointment,
     event_id: Option<&str>,
     answered: Option<LeadResponse>,
-    answers: &mut Vec<LeadAnswered>,
+    report: &mut SyncReport,
 ) -> Result<(), StoreError> {
-    if next != row {
-        store.save_booking_in(conn, next)?;
-    }
+    save_changed(store, tx, row, next, report)?;
     if let Some(response) = answered {
         let answer = lead_answered(appointment, response);
         let mut entry = NewActivity::new(
@@ -540,8 +601,9 @@ fn store_observed(
         );
         entry.appointment_id = Some(appointment.id.clone());
         entry.event_id = event_id.map(str::to_owned);
-        activity::append(store, conn, &entry)?;
-        answers.push(answer);
+        activity::append(store, tx, &entry)?;
+        queue_unannounced(store, tx, &answer)?;
+        report.lead_answers.push(answer);
     }
     Ok(())
 }
@@ -604,7 +666,7 @@ pub(crate) fn record_written(
                 &appointment,
                 w.event.id.as_deref(),
                 answered,
-                &mut report.lead_answers,
+                report,
             )?;
         }
         Ok(())
@@ -695,7 +757,7 @@ pub(crate) fn observe_listed(
                 &appointment,
                 Some(event_id),
                 answered,
-                &mut report.lead_answers,
+                report,
             )?;
         }
         Ok(())
@@ -728,9 +790,7 @@ pub(crate) async fn follow_up(
                         },
                         ..row.clone()
                     };
-                    if next != *row {
-                        store.save_booking_in(tx, &next)?;
-                    }
+                    save_changed(store, tx, row, &next, report)?;
                 }
             }
             Ok(())
@@ -823,7 +883,7 @@ pub(crate) async fn follow_up(
                         &appointment,
                         event.id.as_deref(),
                         answered,
-                        &mut report.lead_answers,
+                        report,
                     )?;
                     links::set_etag(store, tx, &appointment.id, event.etag.as_deref())
                 })?;
@@ -842,7 +902,7 @@ pub(crate) async fn follow_up(
                         };
                         next.meet_asked_ms = Some(now);
                     }
-                    store.save_booking_in(tx, &next)?;
+                    save_changed(store, tx, &stored, &next, report)?;
                     let mut entry =
                         NewActivity::new(ActivityKind::Error, Some(Side::Google), &message);
                     entry.appointment_id = Some(appointment.id.clone());

@@ -70,13 +70,23 @@ pub struct SyncReport {
     /// would have deleted more than the delete guard allows, or a decision was pending.
     #[serde(default)]
     pub held_deletes: u32,
-    /// The leads' answers this pass brought in (a decline is a desktop notification).
+    /// The leads' answers this pass brought in. The shell announces them from
+    /// `booking::take_unannounced` (this report is published only as the loop's latest,
+    /// so a pass's answers here can be overwritten by the next pass before anyone reads
+    /// them); here they are for `bookline sync --json` and the tests.
     #[serde(default)]
     pub lead_answers: Vec<LeadAnswered>,
+    /// Appointments whose booking — what the list and the dialog show of their Meet link,
+    /// invitation and lead's answer — the pass changed: a link Google made on a retry or
+    /// completed, a lead's answer. Counted apart from the writes above: a pass can change
+    /// these alone.
+    #[serde(default)]
+    pub booking_changes: u32,
 }
 
 impl SyncReport {
-    /// Whether the pass wrote anything anywhere.
+    /// Whether the pass wrote anything anywhere, or changed what an appointment shows of
+    /// its booking (the window's lists reload on it).
     pub fn changed_anything(&self) -> bool {
         self.created_in_google
             + self.updated_in_google
@@ -84,6 +94,7 @@ impl SyncReport {
             + self.created_in_crm
             + self.updated_in_crm
             + self.deleted_in_crm
+            + self.booking_changes
             > 0
     }
 
@@ -1381,6 +1392,7 @@ fn merge_counts(into: &mut SyncReport, from: SyncReport) {
     into.conflicts += from.conflicts;
     into.errors.extend(from.errors);
     into.lead_answers.extend(from.lead_answers);
+    into.booking_changes += from.booking_changes;
 }
 
 /// The calendar a key's event lives in when it is linked: its link's (a calendar change

@@ -33,6 +33,7 @@ use crate::engine::{at, timed, World};
 use crate::google::{account, control, start, TestEmulator};
 
 const ADA: &str = "ada@example.com";
+const GRACE: &str = "grace@example.com";
 
 fn with_lead(title: &str, start: chrono::DateTime<Utc>) -> bookline_core::model::AppointmentInput {
     let mut input = timed(title, start);
@@ -374,6 +375,84 @@ async fn the_leads_decline_comes_back_as_state_activity_and_an_event() {
 }
 
 #[tokio::test]
+async fn answers_are_announced_once_each_even_when_passes_run_between_two_takes() {
+    let w = World::new(Direction::Both).await;
+    let a = book(&w, with_lead("Demo call", at(4, 9)), invite());
+    let b = book(&w, with_lead("Pricing review", at(5, 9)), invite());
+    w.emu.expect_mail(MailKind::Invitation, &[ADA]);
+    w.emu.expect_mail(MailKind::Invitation, &[ADA]);
+    w.pass().await;
+    // Invitations sent, nobody answered yet: nothing to announce.
+    assert_eq!(booking::take_unannounced(&w.store).unwrap(), vec![]);
+    // Two passes, each bringing a decline, before the shell looks (the runtime's
+    // `last_report` then holds only the second pass's).
+    w.emu
+        .respond(&w.ctx.calendar_id, &event_id(&w, &a.id), ADA, "declined")
+        .unwrap();
+    let first = w.pass().await;
+    w.emu
+        .respond(&w.ctx.calendar_id, &event_id(&w, &b.id), ADA, "declined")
+        .unwrap();
+    let second = w.pass().await;
+    assert_eq!(first.lead_answers.len(), 1);
+    assert_eq!(second.lead_answers.len(), 1);
+    let taken = booking::take_unannounced(&w.store).unwrap();
+    let sentences: Vec<&str> = taken.iter().map(|t| t.sentence.as_str()).collect();
+    assert_eq!(
+        sentences,
+        vec![
+            "Ada declined Demo call — Thu 10:00",
+            "Ada declined Pricing review — Fri 10:00"
+        ]
+    );
+    assert!(taken.iter().all(|t| t.response == LeadResponse::Declined));
+    assert_eq!(taken[0].appointment_id, a.id);
+    // Taken once: the next take, and a pass with no news, have nothing.
+    assert_eq!(booking::take_unannounced(&w.store).unwrap(), vec![]);
+    w.pass().await;
+    assert_eq!(booking::take_unannounced(&w.store).unwrap(), vec![]);
+}
+
+#[tokio::test]
+async fn an_answer_that_came_while_the_app_was_closed_is_announced_once_at_the_next_start() {
+    let emu = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = connected_app(&emu, &dir, None).await;
+    // Ada is the account here; Grace the lead.
+    let mut input = with_lead("Demo call", at(4, 9));
+    input.lead = Lead {
+        name: "Grace".into(),
+        email: GRACE.into(),
+        phone: String::new(),
+    };
+    let a = app.create_appointment(input, invite()).unwrap();
+    emu.expect_mail(MailKind::Invitation, &[GRACE]);
+    let cancel = CancellationToken::new();
+    app.sync_once(false, &cancel, |_| {}).await.unwrap();
+    assert_eq!(app.take_unannounced_lead_answers().unwrap(), vec![]);
+    let calendar = app.status().unwrap().calendar_id.expect("a calendar");
+    let event = app
+        .store()
+        .read(|c| links::by_appointment(app.store(), c, &a.id))
+        .unwrap()
+        .expect("linked")
+        .event_id;
+    emu.respond(&calendar, &event, GRACE, "declined").unwrap();
+    // A pass while the window's app is closed (`bookline sync`), then the app starts.
+    app.sync_once(false, &cancel, |_| {}).await.unwrap();
+    app.close().await;
+    let app = open_app(&emu, &dir).await;
+    let taken = app.take_unannounced_lead_answers().unwrap();
+    assert_eq!(taken.len(), 1, "{taken:?}");
+    assert_eq!(taken[0].sentence, "Grace declined Demo call — Thu 10:00");
+    assert_eq!(app.take_unannounced_lead_answers().unwrap(), vec![]);
+    app.close().await;
+    let app = open_app(&emu, &dir).await;
+    assert_eq!(app.take_unannounced_lead_answers().unwrap(), vec![]);
+    app.close().await;
+}
+
+#[tokio::test]
 async fn a_failed_conference_is_saved_shown_and_retried_until_google_makes_it() {
     let w = World::new(Direction::Both).await;
     control(w.base(), "faults", json!({"conference": "failure"})).await;
@@ -432,9 +511,16 @@ async fn a_pending_conference_waits_for_google_without_asking_again() {
     let asked = w.store.booking_row(&a.id).unwrap().meet_request_id;
     w.pass().await;
     assert_eq!(w.store.booking_row(&a.id).unwrap().meet_request_id, asked);
-    // Google completes it; the listing brings the link.
+    // Google completes it; the listing brings the link: a pass that changed only what
+    // the appointment shows, counted as a change (the window reloads on it).
     control(w.base(), "faults", json!({"conference": "success"})).await;
-    w.pass().await;
+    let completed = w.pass().await;
+    assert_eq!(completed.booking_changes, 1, "{completed:?}");
+    assert!(completed.changed_anything(), "{completed:?}");
+    // A pass with nothing new changes nothing.
+    let idle = w.pass().await;
+    assert_eq!(idle.booking_changes, 0, "{idle:?}");
+    assert!(!idle.changed_anything(), "{idle:?}");
     let link = google_event(&w, &a.id)
         .await
         .hangout_link
