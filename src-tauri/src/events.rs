@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use bookline_core::model::LeadResponse;
 use bookline_core::runtime::{SyncLoopStatus, SyncPhase};
+use bookline_core::sync::booking::LeadAnswered;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
@@ -69,9 +70,10 @@ pub struct Notice {
 }
 
 /// What to notify about when the loop's state goes from `before` to `after`: the account
-/// needing a reconnect, and sync failing for long — each once, when it starts — and each
-/// lead who declined an invitation in the pass that just ended. Routine passes (and other
-/// answers, which are in the activity log and the list) say nothing.
+/// needing a reconnect, a mass delete held, and sync failing for long — each once, when
+/// it starts. Routine passes say nothing; the leads' answers are announced from the
+/// core's queue (`answer_notices`), not from the loop's state, which keeps only the
+/// latest pass's report.
 pub fn notices(before: &SyncLoopStatus, after: &SyncLoopStatus) -> Vec<Notice> {
     let mut out = Vec::new();
     if after.state == SyncPhase::NeedsReconnect && before.state != SyncPhase::NeedsReconnect {
@@ -98,35 +100,53 @@ pub fn notices(before: &SyncLoopStatus, after: &SyncLoopStatus) -> Vec<Notice> {
                 .unwrap_or_else(|| "Bookline has not been able to sync for a while.".to_owned()),
         });
     }
-    out.extend(new_report(before, after).into_iter().flat_map(|report| {
-        report
-            .lead_answers
-            .iter()
-            .filter(|answer| answer.response == LeadResponse::Declined)
-            .map(|answer| Notice {
-                title: "A lead declined",
-                body: answer.sentence.clone(),
-            })
-    }));
     out
 }
 
-/// The report of a pass that ended between `before` and `after` (none when the state
-/// changed without a new pass, so nothing is announced twice).
-fn new_report<'a>(
-    before: &SyncLoopStatus,
-    after: &'a SyncLoopStatus,
-) -> Option<&'a bookline_core::runtime::SyncReport> {
-    (after.passes > before.passes)
-        .then_some(after.last_report.as_ref())
-        .flatten()
+/// The notifications for answers taken from the core (`App::take_unannounced_lead_answers`):
+/// one per decline. Other answers are in the list and the activity log.
+pub fn answer_notices(answers: &[LeadAnswered]) -> Vec<Notice> {
+    answers
+        .iter()
+        .filter(|answer| answer.response == LeadResponse::Declined)
+        .map(|answer| Notice {
+            title: "A lead declined",
+            body: answer.sentence.clone(),
+        })
+        .collect()
 }
 
-/// Whether the pass that just ended changed appointments, or brought in a lead's answer
-/// (the lists must reload: the row's badge changes).
+/// Whether one or more passes ended between `before` and `after`.
+pub fn pass_ended(before: &SyncLoopStatus, after: &SyncLoopStatus) -> bool {
+    after.passes > before.passes
+}
+
+/// Whether the passes that ended between `before` and `after` changed appointments or
+/// what a row shows of its booking (a Meet link, a lead's answer): the lists must reload.
+/// The loop keeps only the latest report, so when more than one pass ended, the ones
+/// before it are assumed to have changed something.
 pub fn pass_changed_appointments(before: &SyncLoopStatus, after: &SyncLoopStatus) -> bool {
-    new_report(before, after)
-        .is_some_and(|report| report.changed_anything() || !report.lead_answers.is_empty())
+    if after.passes > before.passes.saturating_add(1) {
+        return true;
+    }
+    pass_ended(before, after)
+        && after
+            .last_report
+            .as_ref()
+            .is_some_and(|report| report.changed_anything())
+}
+
+/// Takes the leads' answers no one announced yet and notifies the declines: each answer
+/// once, whichever pass (or `bookline sync` while the app was closed) brought it in.
+fn announce_answers(app: &AppHandle) {
+    match app.state::<AppState>().app().take_unannounced_lead_answers() {
+        Ok(answers) => {
+            for notice in answer_notices(&answers) {
+                notify(app, &notice);
+            }
+        }
+        Err(e) => tracing::warn!("the leads' answers to announce: {}", e.message),
+    }
 }
 
 pub fn notify(app: &AppHandle, notice: &Notice) {
@@ -148,6 +168,8 @@ pub fn spawn_status_watcher(app: AppHandle) {
     tauri::async_runtime::spawn(async move {
         let mut previous = rx.borrow_and_update().clone();
         update_tray(&app, &previous);
+        // The answers that came while the app was closed, once.
+        announce_answers(&app);
         let mut tick = tokio::time::interval(TRAY_REFRESH);
         // When the pass now running began, until the tray shows it.
         let mut syncing_since: Option<tokio::time::Instant> = None;
@@ -173,6 +195,9 @@ pub fn spawn_status_watcher(app: AppHandle) {
                     }
                     for notice in notices(&previous, &next) {
                         notify(&app, &notice);
+                    }
+                    if pass_ended(&previous, &next) {
+                        announce_answers(&app);
                     }
                     if next.state == SyncPhase::Syncing {
                         syncing_since.get_or_insert_with(tokio::time::Instant::now);
@@ -221,7 +246,6 @@ fn update_tray(app: &AppHandle, status: &SyncLoopStatus) {
 mod tests {
     use super::*;
     use bookline_core::runtime::SyncReport;
-    use bookline_core::sync::booking::LeadAnswered;
 
     fn status(state: SyncPhase) -> SyncLoopStatus {
         SyncLoopStatus {
@@ -312,48 +336,63 @@ mod tests {
     }
 
     #[test]
-    fn a_decline_is_announced_once_with_the_core_sentence() {
-        let before = status(SyncPhase::Syncing);
-        let report = SyncReport {
-            lead_answers: vec![
-                answer(LeadResponse::Declined, "Ada declined Demo call — Thu 10:00"),
-                answer(
-                    LeadResponse::Accepted,
-                    "Grace accepted Pricing review — Fri 9:00",
-                ),
-                answer(
-                    LeadResponse::Tentative,
-                    "Alan answered maybe to Kickoff — Mon",
-                ),
-            ],
-            ..SyncReport::default()
-        };
-        let after = SyncLoopStatus {
-            passes: 1,
-            last_report: Some(report),
-            ..status(SyncPhase::Idle)
-        };
+    fn only_a_decline_interrupts_with_the_core_sentence() {
+        let taken = vec![
+            answer(LeadResponse::Declined, "Ada declined Demo call — Thu 10:00"),
+            answer(
+                LeadResponse::Accepted,
+                "Grace accepted Pricing review — Fri 9:00",
+            ),
+            answer(
+                LeadResponse::Tentative,
+                "Alan tentatively accepted Kickoff — Mon",
+            ),
+            answer(LeadResponse::Declined, "Grace declined Kickoff — Tue 14:00"),
+        ];
         assert_eq!(
-            notices(&before, &after),
-            vec![Notice {
-                title: "A lead declined",
-                body: "Ada declined Demo call — Thu 10:00".to_owned(),
-            }],
-            "only the decline interrupts; the other answers are in the list and the log"
+            answer_notices(&taken),
+            vec![
+                Notice {
+                    title: "A lead declined",
+                    body: "Ada declined Demo call — Thu 10:00".to_owned(),
+                },
+                Notice {
+                    title: "A lead declined",
+                    body: "Grace declined Kickoff — Tue 14:00".to_owned(),
+                },
+            ],
+            "only the declines interrupt; the other answers are in the list and the log"
         );
-        // The badge changed, so the lists reload, even though no appointment was written.
-        assert!(pass_changed_appointments(&before, &after));
-        // The same report seen again (no new pass) is not announced again.
-        let later = SyncLoopStatus {
-            state: SyncPhase::Syncing,
-            ..after.clone()
-        };
-        assert!(notices(&after, &later).is_empty());
-        assert!(notices(&later, &after).is_empty());
+        assert!(answer_notices(&[]).is_empty());
     }
 
     #[test]
-    fn a_decline_comes_with_a_reconnect_notice_in_the_same_pass() {
+    fn answers_are_taken_after_each_pass_not_on_other_state_changes() {
+        let before = status(SyncPhase::Syncing);
+        let after = SyncLoopStatus {
+            passes: 1,
+            last_report: Some(SyncReport::default()),
+            ..status(SyncPhase::Idle)
+        };
+        assert!(pass_ended(&before, &after));
+        // Two passes between two looks: still one take, which gets both passes' answers.
+        let two_later = SyncLoopStatus {
+            passes: 3,
+            ..after.clone()
+        };
+        assert!(pass_ended(&after, &two_later));
+        let syncing = SyncLoopStatus {
+            state: SyncPhase::Syncing,
+            ..after.clone()
+        };
+        assert!(!pass_ended(&after, &syncing));
+        assert!(!pass_ended(&syncing, &after));
+    }
+
+    #[test]
+    fn the_report_is_not_where_answers_are_announced_from() {
+        // A pass whose report carries a decline, next to a reconnect: the loop's state
+        // makes one notice; the decline is announced from the core's queue.
         let before = status(SyncPhase::Syncing);
         let after = SyncLoopStatus {
             passes: 1,
@@ -362,14 +401,51 @@ mod tests {
                     LeadResponse::Declined,
                     "Ada declined Demo call — Thu",
                 )],
+                booking_changes: 1,
                 ..SyncReport::default()
             }),
             ..status(SyncPhase::NeedsReconnect)
         };
         let found = notices(&before, &after);
-        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].title.contains("reconnect"));
-        assert_eq!(found[1].body, "Ada declined Demo call — Thu");
+        // The badge changed, so the lists reload, even though no appointment was written.
+        assert!(pass_changed_appointments(&before, &after));
+    }
+
+    #[test]
+    fn a_pass_that_changed_only_a_booking_reloads_the_lists() {
+        let before = status(SyncPhase::Syncing);
+        let after = SyncLoopStatus {
+            passes: 1,
+            last_report: Some(SyncReport {
+                booking_changes: 1,
+                ..SyncReport::default()
+            }),
+            ..status(SyncPhase::Idle)
+        };
+        assert!(pass_changed_appointments(&before, &after));
+        assert!(!pass_changed_appointments(&after, &after));
+    }
+
+    #[test]
+    fn passes_run_between_two_looks_reload_the_lists() {
+        // Only the latest report is kept: the one before it may have changed rows.
+        let before = SyncLoopStatus {
+            passes: 4,
+            last_report: Some(SyncReport::default()),
+            ..status(SyncPhase::Idle)
+        };
+        let after = SyncLoopStatus {
+            passes: 6,
+            ..before.clone()
+        };
+        assert!(pass_changed_appointments(&before, &after));
+        let next = SyncLoopStatus {
+            passes: 7,
+            ..before.clone()
+        };
+        assert!(!pass_changed_appointments(&after, &next));
     }
 
     #[test]
