@@ -575,7 +575,15 @@ impl Worker {
                     s.message = None;
                 });
                 let result = self.pass.run(&self.account, cancel.clone()).await;
-                self.status.send_modify(|s| s.passes += 1);
+                // The count and the pass's report change together: a watcher on another
+                // thread that sees the count advance (the shell's, between this change
+                // and `settle`'s) reads this pass's report, not the one before it.
+                self.status.send_modify(|s| {
+                    s.passes += 1;
+                    if let Ok(report) = &result {
+                        s.last_report = Some(report.clone());
+                    }
+                });
                 // One line per pass at debug level: the idle measurement and the
                 // end-to-end tests count polls with it (`BOOKLINE_LOG`).
                 tracing::debug!(
