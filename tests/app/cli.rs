@@ -1097,6 +1097,25 @@ mod google {
             report["lead_answers"][0]["sentence"], "Ada declined Demo call — Thu 10:00",
             "{report}"
         );
+        // Only the booking changed: counted, so the pass is not "nothing happened".
+        assert_eq!(report["booking_changes"], 1, "{report}");
+        assert_eq!(report["updated_in_crm"], 0, "{report}");
+        // The text output says it too (the lead's answer, in the core's sentence).
+        emulator
+            .respond("primary", &event_id, "ada@example.com", "accepted")
+            .expect("the lead changes their mind");
+        let out = app.run(&["sync"]);
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("Bookings changed: 1\n")
+                && text.contains("Lead's answer: Ada accepted Demo call — Thu 10:00\n"),
+            "{text}"
+        );
+        emulator
+            .respond("primary", &event_id, "ada@example.com", "declined")
+            .expect("and declines again");
+        app.json(&["sync", "--json"]);
         let listed = item(&mut app);
         assert_eq!(listed["lead_response"], "declined", "{listed}");
         assert_eq!(listed["meet_link"], json!(link), "{listed}");

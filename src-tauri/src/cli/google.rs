@@ -571,6 +571,13 @@ fn describe_sync(r: &SyncReport) -> String {
             r.conflicts
         ));
     }
+    if r.booking_changes > 0 {
+        // Meet links and the leads' answers: what a pass can change alone.
+        text.push_str(&format!("Bookings changed: {}\n", r.booking_changes));
+    }
+    for answer in &r.lead_answers {
+        text.push_str(&format!("Lead's answer: {}\n", answer.sentence));
+    }
     for e in &r.errors {
         text.push_str(&format!("Error: {e}\n"));
     }
