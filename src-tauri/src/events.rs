@@ -139,7 +139,11 @@ pub fn pass_changed_appointments(before: &SyncLoopStatus, after: &SyncLoopStatus
 /// Takes the leads' answers no one announced yet and notifies the declines: each answer
 /// once, whichever pass (or `bookline sync` while the app was closed) brought it in.
 fn announce_answers(app: &AppHandle) {
-    match app.state::<AppState>().app().take_unannounced_lead_answers() {
+    match app
+        .state::<AppState>()
+        .app()
+        .take_unannounced_lead_answers()
+    {
         Ok(answers) => {
             for notice in answer_notices(&answers) {
                 notify(app, &notice);
