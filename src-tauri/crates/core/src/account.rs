@@ -379,9 +379,12 @@ impl AccountService {
 
     /// The old/new watermark.
     pub fn connected_at(&self) -> Result<Option<DateTime<Utc>>, AppError> {
-        self.store
+        // Watermarks saved before it was kept on the millisecond grid are cut to it here.
+        Ok(self
+            .store
             .get_setting(SETTING_CONNECTED_AT)
-            .map_err(storage)
+            .map_err(storage)?
+            .map(on_millisecond_grid))
     }
 
     pub fn last_sync(&self) -> Result<Option<DateTime<Utc>>, AppError> {
@@ -580,7 +583,10 @@ impl AccountService {
             None => None,
         };
         let first = previous.is_none();
-        let now = Utc::now();
+        // The watermark is on the store's millisecond grid, like every `created_at`, so
+        // the two compare as they happened (a nanosecond watermark made an appointment
+        // stamped later in the same millisecond look older).
+        let now = on_millisecond_grid(Utc::now());
         // Managers made before this connect no longer speak for the account.
         self.generation.fetch_add(1, Ordering::SeqCst);
         let stored = self.store.write("save the Google account", |tx| {
@@ -590,6 +596,11 @@ impl AccountService {
                 self.store.set_setting_in(tx, SETTING_CONNECTED_AT, &now)?;
                 // Changes queued before connecting are old: only backfill moves them.
                 self.store.outbox_forget_before_in(tx, now)?;
+                // Anything stamped from here on is new: leave the watermark's millisecond
+                // before the write lock goes (at most a millisecond, once per connect).
+                while Utc::now().timestamp_millis() <= now.timestamp_millis() {
+                    std::thread::sleep(std::time::Duration::from_micros(100));
+                }
             }
             Ok(())
         });
@@ -750,4 +761,9 @@ async fn revoke_quietly(oauth: &OAuthClient, token: &crate::secrets::Secret) {
     if let Err(e) = oauth.revoke_token(token).await {
         tracing::warn!("could not revoke an unused grant: {e}");
     }
+}
+
+/// `at` cut to whole milliseconds, the precision the store keeps `created_at` in.
+fn on_millisecond_grid(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at)
 }

@@ -1324,3 +1324,30 @@ async fn reconnect_after_keep_imported_relinks_on_the_first_pass() {
 async fn reconnect_after_keep_imported_relinks_in_a_transfer() {
     reconnect_after_keep_imported(true).await;
 }
+
+/// The old/new watermark and `created_at` are compared at the store's precision
+/// (milliseconds): an appointment made the instant Connect returns — within the same
+/// millisecond — is new and syncs, never "old, waits for Synchronize Google Calendar".
+/// (Seen in CI: the watermark kept nanoseconds, the appointment's stamp was cut to its
+/// millisecond, so the later appointment compared as older.)
+#[tokio::test]
+async fn an_appointment_made_right_after_connecting_is_new() {
+    let s = setup(Arc::new(MemorySecretStore::new())).await;
+    connect(&s.account).await;
+    let connected_at: DateTime<Utc> = s.store.get_setting(SETTING_CONNECTED_AT).unwrap().unwrap();
+    assert_eq!(
+        connected_at.timestamp_subsec_nanos() % 1_000_000,
+        0,
+        "the watermark is on the store's millisecond grid: {connected_at:?}"
+    );
+    assert_eq!(s.account.connected_at().unwrap(), Some(connected_at));
+    let made = s
+        .store
+        .create_appointment(input("Booked at once"), Origin::Crm, ChangeSource::User)
+        .unwrap();
+    assert!(
+        made.created_at > connected_at,
+        "{:?} must be after the watermark {connected_at:?}",
+        made.created_at
+    );
+}
