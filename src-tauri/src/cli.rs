@@ -340,7 +340,7 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
                 Some(dir) => dir,
                 None => resolve_data_dir(None)?.join("demo"),
             };
-            let _log = logging::init(&paths::log_dir(&data_dir));
+            let log = logging::init(&paths::log_dir(&data_dir));
             let store = open_store(&data_dir)?;
             let seeded = demo::seed_if_empty(&store, &default_timezone())?;
             if !args.json {
@@ -353,7 +353,7 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
             if args.headless {
                 return google::headless_demo(&data_dir, args.json);
             }
-            gui::run(
+            window(
                 GuiOptions {
                     data_dir,
                     google_base_url: cli.google_base_url,
@@ -361,8 +361,8 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
                     quota_per_minute: cli.google_quota_per_minute,
                 },
                 started,
+                log,
             )
-            .context("the window failed")
         }
         Some(Command::Connect(args)) => google::connect(&target(&cli_target)?, &args),
         Some(Command::Status(args)) => google::status(&target(&cli_target)?, &args),
@@ -373,8 +373,8 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
         Some(Command::Diagnostics) => google::diagnostics(&target(&cli_target)?),
         None => {
             let data_dir = resolve_data_dir(cli.data_dir)?;
-            let _log = logging::init(&paths::log_dir(&data_dir));
-            gui::run(
+            let log = logging::init(&paths::log_dir(&data_dir));
+            window(
                 GuiOptions {
                     data_dir,
                     google_base_url: cli.google_base_url,
@@ -382,10 +382,24 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
                     quota_per_minute: cli.google_quota_per_minute,
                 },
                 started,
+                log,
             )
-            .context("the window failed")
         }
     }
+}
+
+/// The window, with its log written out however it ends: its event loop ends the
+/// process with `exit` (`logging::flush` runs in the exit handler), or `gui::run`
+/// returns (an error before the loop started).
+fn window(
+    options: GuiOptions,
+    started: Instant,
+    log: Option<tracing_appender::non_blocking::WorkerGuard>,
+) -> anyhow::Result<()> {
+    logging::keep_until_exit(log);
+    let ran = gui::run(options, started);
+    logging::flush();
+    ran.context("the window failed")
 }
 
 /// The global options a Google command needs.

@@ -330,6 +330,7 @@ fn stop_at_exit(app: &AppHandle) {
     if let Some(state) = app.try_state::<AppState>() {
         tauri::async_runtime::block_on(state.stop());
     }
+    crate::logging::flush();
 }
 
 /// Cancels a running transfer and waits (bounded) until it has saved its place.

@@ -5,6 +5,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 
 use chrono::{NaiveDate, Utc};
 
@@ -136,6 +137,28 @@ pub fn init(log_dir: &Path) -> Option<WorkerGuard> {
     installed.ok().map(|()| guard)
 }
 
+/// The window's log guard: its event loop ends the process with `exit` once the
+/// `RunEvent::Exit` handler returns, so no destructor runs and lines still in the
+/// non-blocking writer's queue (the last ones: "quitting: sync stopped") would be lost.
+static KEPT_UNTIL_EXIT: Mutex<Option<WorkerGuard>> = Mutex::new(None);
+
+/// Keeps `guard` until `flush` (the window's way out).
+pub fn keep_until_exit(guard: Option<WorkerGuard>) {
+    *KEPT_UNTIL_EXIT
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = guard;
+}
+
+/// Writes out every line logged so far and ends file logging (the guard's drop waits for
+/// the writer, bounded by tracing-appender). Lines logged after this are dropped.
+pub fn flush() {
+    let guard = KEPT_UNTIL_EXIT
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    drop(guard);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +201,34 @@ mod tests {
         let mut expected = b"first\n".to_vec();
         expected.extend_from_slice(CAP_NOTICE);
         assert_eq!(writer.inner, expected);
+    }
+
+    /// What `flush` promises the window's exit: the lines logged up to it are in the file
+    /// when it returns, however busy the writer thread is.
+    #[test]
+    fn flush_writes_every_line_logged_before_it() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("flush.log");
+        let file = std::fs::File::create(&path).expect("the log file");
+        let (writer, guard) = tracing_appender::non_blocking(file);
+        keep_until_exit(Some(guard));
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(writer)
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            for i in 0..2_000 {
+                tracing::info!("line {i}");
+            }
+            tracing::info!("quitting: sync stopped");
+        });
+        flush();
+        let text = std::fs::read_to_string(&path).expect("read the log");
+        assert_eq!(text.lines().count(), 2_001);
+        assert!(
+            text.ends_with("quitting: sync stopped\n"),
+            "{}",
+            &text[text.len() - 80..]
+        );
     }
 }
