@@ -389,6 +389,24 @@ impl World {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .expect("integrity_check runs");
         assert_eq!(check, "ok", "SQLite integrity check");
+        // The search index survives the kills too: once a store has opened the file (the
+        // last run did), it holds exactly the rows' text (FTS5's content check) and no row
+        // waits to be indexed.
+        let db = self.db();
+        db.execute(
+            "INSERT INTO appointment_search (appointment_search, rank) VALUES ('integrity-check', 1)",
+            [],
+        )
+        .expect("the search index matches the rows");
+        let waiting: i64 = db
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM search_pending) + (SELECT COUNT(*) FROM appointments \
+                 WHERE row_key > (SELECT indexed_upto FROM search_mark WHERE id = 1))",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count the rows waiting for the index");
+        assert_eq!(waiting, 0, "rows waiting for the search index");
     }
 
     fn control(&self, path: &str, body: Value) -> Value {

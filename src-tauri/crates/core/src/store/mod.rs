@@ -48,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0012_held_deletes.sql"),
     include_str!("../../migrations/0013_transfer_activity.sql"),
     include_str!("../../migrations/0014_bookings.sql"),
+    include_str!("../../migrations/0015_search_mark.sql"),
 ];
 
 /// Versions (1-based) that rebuild a table: they run with foreign keys off (SQLite's
@@ -204,17 +205,16 @@ impl Store {
     }
 }
 
-/// Brings the search index up to date with the rows changed in this transaction (noted
-/// in `search_pending` by the triggers of migration 5): removes the text the index held
-/// for them and adds what they hold now, each as one statement over all noted rows.
-/// Per transaction instead of per row, so a sync page of thousands of rows written under
-/// per-item savepoints indexes once (FTS5 writes a segment at every savepoint once
-/// touched, which made the per-row triggers a third of an import's time).
+/// Brings the search index up to date with the rows changed in this transaction: the
+/// rows above `search_mark` (new since the last flush, migration 15) and the rows noted
+/// in `search_pending` by the triggers (edits and deletes of indexed rows, migration 5).
+/// Removes the text the index held for the noted rows and adds what the rows hold now,
+/// each as one statement over all of them. Per transaction instead of per row, so a sync
+/// page of thousands of rows written under per-item savepoints indexes once (FTS5 writes
+/// a segment at every savepoint once touched, which made per-row triggers a third of an
+/// import's time).
 fn flush_search(conn: &Connection) -> rusqlite::Result<()> {
-    let pending: bool = conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM search_pending)")?
-        .query_row([], |r| r.get(0))?;
-    if !pending {
+    if !search_behind(conn)? {
         return Ok(());
     }
     conn.prepare_cached(
@@ -224,24 +224,40 @@ fn flush_search(conn: &Connection) -> rusqlite::Result<()> {
          FROM search_pending WHERE indexed = 1",
     )?
     .execute([])?;
+    // The two sets are apart: the triggers note only rows at or below the mark.
     conn.prepare_cached(
         "INSERT INTO appointment_search (rowid, title, lead_name, lead_email, lead_phone) \
          SELECT a.row_key, a.title, a.lead_name, a.lead_email, a.lead_phone \
          FROM search_pending p JOIN appointments a ON a.row_key = p.row_key \
-         ORDER BY p.row_key",
+         UNION ALL \
+         SELECT row_key, title, lead_name, lead_email, lead_phone FROM appointments \
+         WHERE row_key > (SELECT indexed_upto FROM search_mark WHERE id = 1)",
     )?
     .execute([])?;
     conn.prepare_cached("DELETE FROM search_pending")?
         .execute([])?;
+    // Never lowered: a key at or below it that comes again (the highest row was deleted
+    // and its key reused) is noted by the insert trigger instead.
+    conn.prepare_cached(
+        "UPDATE search_mark SET indexed_upto = \
+         MAX(indexed_upto, (SELECT COALESCE(MAX(row_key), 0) FROM appointments)) WHERE id = 1",
+    )?
+    .execute([])?;
     Ok(())
 }
 
+/// Whether rows wait to be indexed (`flush_search`).
+fn search_behind(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM search_pending) \
+         OR EXISTS (SELECT 1 FROM appointments \
+                    WHERE row_key > (SELECT indexed_upto FROM search_mark WHERE id = 1))",
+    )?
+    .query_row([], |r| r.get(0))
+}
+
 fn flush_search_on_open(conn: &mut Connection) -> rusqlite::Result<()> {
-    let pending: bool =
-        conn.query_row("SELECT EXISTS (SELECT 1 FROM search_pending)", [], |r| {
-            r.get(0)
-        })?;
-    if pending {
+    if search_behind(conn)? {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         flush_search(&tx)?;
         tx.commit()?;

@@ -272,7 +272,7 @@ fn assert_search_exact(w: &World) {
     )
     .expect("the search index matches the rows");
     let pending: i64 = conn
-        .query_row("SELECT COUNT(*) FROM search_pending", [], |r| r.get(0))
+        .query_row(crate::store::SEARCH_WAITING, [], |r| r.get(0))
         .unwrap();
     assert_eq!(pending, 0);
 }
