@@ -241,6 +241,9 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 /// at least. Seconds.
 fn storage_floor(source: &std::path::Path, dir: &std::path::Path) -> Result<f64, BoxError> {
     let target = Store::open(&dir.join("floor.sqlite3"))?;
+    // The page cache a transfer has (`Store::bulk_cache`): the floor is storage under the
+    // same settings, not a smaller cache's re-reads.
+    let _cache = target.bulk_cache();
     let src = source.to_str().ok_or("the database path is not UTF-8")?;
     // The imported file with its write-ahead log folded in (not timed): reads through a
     // long log are slower, and how long it is depends on the import's commit sizes.

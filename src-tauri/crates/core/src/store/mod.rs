@@ -185,6 +185,20 @@ impl Store {
         Ok(value)
     }
 
+    /// A larger page cache while the guard lives, for a transfer: it writes thousands of
+    /// rows into the appointments, links and job tables and their indexes, and SQLite's
+    /// default 2 MiB cache made it read the same index pages back again and again. The
+    /// default comes back (and the memory goes) when the guard drops, so Bookline in the
+    /// tray keeps the small cache.
+    pub fn bulk_cache(&self) -> BulkCache<'_> {
+        let set =
+            |c: &Connection| c.execute_batch(&format!("PRAGMA cache_size = -{BULK_CACHE_KIB};"));
+        if let Err(e) = set(&self.lock()) {
+            tracing::warn!(error = %e, "could not enlarge the page cache for a transfer");
+        }
+        BulkCache { store: self }
+    }
+
     /// Runs `f` with the connection for reads.
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = self.lock();
@@ -205,9 +219,28 @@ impl Store {
     }
 }
 
+/// The page cache of a transfer (`Store::bulk_cache`), in KiB.
+const BULK_CACHE_KIB: u32 = 16 * 1024;
+
+/// Gives the connection its default page cache back (`Store::bulk_cache`).
+pub struct BulkCache<'a> {
+    store: &'a Store,
+}
+
+impl Drop for BulkCache<'_> {
+    fn drop(&mut self) {
+        // -2000: SQLite's default (2,048,000 bytes); shrink_memory frees what is above it.
+        let restore =
+            |c: &Connection| c.execute_batch("PRAGMA cache_size = -2000; PRAGMA shrink_memory;");
+        if let Err(e) = restore(&self.store.lock()) {
+            tracing::warn!(error = %e, "could not give the page cache its default size back");
+        }
+    }
+}
+
 /// Brings the search index up to date with the rows changed in this transaction: the
 /// rows above `search_mark` (new since the last flush, migration 15) and the rows noted
-/// in `search_pending` by the triggers (edits and deletes of indexed rows, migration 5).
+/// in `search_pending` by the triggers (edits and deletes of indexed rows).
 /// Removes the text the index held for the noted rows and adds what the rows hold now,
 /// each as one statement over all of them. Per transaction instead of per row, so a sync
 /// page of thousands of rows written under per-item savepoints indexes once (FTS5 writes
@@ -236,11 +269,11 @@ fn flush_search(conn: &Connection) -> rusqlite::Result<()> {
     .execute([])?;
     conn.prepare_cached("DELETE FROM search_pending")?
         .execute([])?;
-    // Never lowered: a key at or below it that comes again (the highest row was deleted
-    // and its key reused) is noted by the insert trigger instead.
+    // The highest key there is, lower than before if the highest rows were deleted: the
+    // key SQLite gives the next row is then above the mark (migration 15).
     conn.prepare_cached(
         "UPDATE search_mark SET indexed_upto = \
-         MAX(indexed_upto, (SELECT COALESCE(MAX(row_key), 0) FROM appointments)) WHERE id = 1",
+         (SELECT COALESCE(MAX(row_key), 0) FROM appointments) WHERE id = 1",
     )?
     .execute([])?;
     Ok(())

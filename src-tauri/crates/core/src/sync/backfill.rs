@@ -861,6 +861,7 @@ pub async fn start(
     progress: impl Fn(&BackfillProgress),
     cancel: &CancellationToken,
 ) -> Result<BackfillProgress, SyncError> {
+    let _cache = store.bulk_cache();
     if store.read(|c| open_job(store, c))?.is_some() {
         return Err(SyncError::Store(StoreError::Validation {
             field: "transfer",
@@ -1046,19 +1047,28 @@ async fn import_while_listing(
             // Lets the next page's request leave before this page's work holds the
             // thread.
             tokio::task::yield_now().await;
-            let mut new_events = Vec::new();
+            // Decided here, once: an event that stands alone has no appointment, link or
+            // series to look up, so what `item_plan` would read back is what is known
+            // now (the transfer holds the sync lock; nothing links it meanwhile).
+            let mut new_events: Vec<(SyncItem, Vec<SyncOp>)> = Vec::new();
+            let mut on_this_page: HashSet<&str> = HashSet::new();
             for e in &items {
                 let Ok(side) = google_side_of(e, &tz, &ctx.privacy, &Lead::default(), None) else {
                     continue;
                 };
-                if !index.stands_alone(&side) || known.contains(&side.event_id) {
+                // An event listed twice (on two pages, as a listing of a changing
+                // calendar may) is planned once; the whole plan sees the later copy.
+                if !index.stands_alone(&side)
+                    || known.contains(&side.event_id)
+                    || events.contains_key(&side.event_id)
+                    || !e.id.as_deref().is_some_and(|id| on_this_page.insert(id))
+                {
                     continue;
                 }
-                let event_id = side.event_id.clone();
                 let item = SyncItem {
                     key: SyncKey {
                         appointment_id: None,
-                        event_id: Some(event_id.clone()),
+                        event_id: Some(side.event_id.clone()),
                     },
                     crm: None,
                     google: Some(side),
@@ -1066,16 +1076,18 @@ async fn import_while_listing(
                     paired_by: None,
                     series: None,
                 };
-                if decide(&item, ctx.direction, &mode)
+                let ops = decide(&item, ctx.direction, &mode);
+                if ops
                     .iter()
                     .any(|op| matches!(op, SyncOp::CreateInCrm { .. }))
                 {
-                    new_events.push(event_id);
+                    new_events.push((item, ops));
                 }
             }
+            drop(on_this_page);
             // Written in event id order, so the links' unique (calendar, event id) index
             // takes each page's rows in order rather than scattered over its pages.
-            new_events.sort_unstable();
+            new_events.sort_unstable_by(|a, b| a.0.key.event_id.cmp(&b.0.key.event_id));
             for e in items {
                 if let Some(id) = e.id.clone() {
                     events.insert(id, e);
@@ -1085,21 +1097,40 @@ async fn import_while_listing(
                 return Ok(());
             }
             let first_seq = next_seq;
-            let items = store.write("plan the transfer", |tx| {
-                insert_new_event_items(store, tx, job.id, first_seq, &new_events)
+            let event_ids: Vec<String> = new_events
+                .iter()
+                .filter_map(|(item, _)| item.key.event_id.clone())
+                .collect();
+            let rows = store.write("plan the transfer", |tx| {
+                insert_new_event_items(store, tx, job.id, first_seq, &event_ids)
             })?;
-            next_seq = next_seq.saturating_add(i64::try_from(items.len()).unwrap_or(i64::MAX));
-            counts.total += u32::try_from(items.len()).unwrap_or(u32::MAX);
-            run_chunk(
+            next_seq = next_seq.saturating_add(i64::try_from(rows.len()).unwrap_or(i64::MAX));
+            counts.total += u32::try_from(rows.len()).unwrap_or(u32::MAX);
+            let planned: Vec<Planned> = new_events
+                .into_iter()
+                .zip(&rows)
+                .map(|((item, ops), row)| {
+                    let status = row
+                        .event_id
+                        .as_deref()
+                        .and_then(|id| events.get(id))
+                        .and_then(|e| e.status.clone());
+                    let mut p = Planned::new(item, ops);
+                    p.event_status = status;
+                    p.job_item = Some((job.id, row.seq));
+                    p
+                })
+                .collect();
+            run_planned(
                 engine,
                 store,
                 w,
                 ctx,
                 &mode,
-                &events,
                 &tz,
                 job,
-                items,
+                planned,
+                0,
                 &mut counts,
             )
             .await
@@ -1311,6 +1342,7 @@ pub async fn resume(
     progress: impl Fn(&BackfillProgress),
     cancel: &CancellationToken,
 ) -> Result<BackfillProgress, SyncError> {
+    let _cache = store.bulk_cache();
     let w = engine.writer(client, &ctx.calendar_id, cancel);
     let Some(job) = store.read(|c| open_job(store, c))? else {
         return Err(SyncError::Store(StoreError::NotFound {
@@ -1492,7 +1524,6 @@ async fn run_chunk(
     items: Vec<ItemRow>,
     counts: &mut ItemCounts,
 ) -> Result<(), SyncError> {
-    let seqs: Vec<i64> = items.iter().map(|i| i.seq).collect();
     let failed_before = u32::try_from(items.iter().filter(|i| i.failed).count()).unwrap_or(0);
     let planned = store.read(|conn| {
         let mut out = Vec::with_capacity(items.len());
@@ -1512,6 +1543,41 @@ async fn run_chunk(
         }
         Ok(out)
     })?;
+    run_planned(
+        engine,
+        store,
+        w,
+        ctx,
+        mode,
+        calendar_tz,
+        job,
+        planned,
+        failed_before,
+        counts,
+    )
+    .await
+}
+
+/// Runs a chunk of decided job items (`job_item` set on each): Google's writes, then
+/// one transaction that applies them, marks the items and saves the job's counts.
+/// `failed_before`: how many of them had failed on an earlier run.
+#[allow(clippy::too_many_arguments)]
+async fn run_planned(
+    engine: &SyncEngine,
+    store: &Store,
+    w: &Writer<'_>,
+    ctx: &AccountContext,
+    mode: &Mode,
+    calendar_tz: &str,
+    job: &mut Job,
+    planned: Vec<Planned>,
+    failed_before: u32,
+    counts: &mut ItemCounts,
+) -> Result<(), SyncError> {
+    let seqs: Vec<i64> = planned
+        .iter()
+        .filter_map(|p| p.job_item.map(|(_, seq)| seq))
+        .collect();
     // Occurrences whose series this chunk creates go with it, behind it.
     let planned = pair_new_series(
         planned,
