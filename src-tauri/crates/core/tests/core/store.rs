@@ -1744,3 +1744,27 @@ fn a_version_8_file_keeps_its_links_and_their_keys_in_the_rowid_table() {
     .unwrap();
     assert_eq!(rows(&s), vec![row("a2", "event9"), row("a3", "event1")]);
 }
+
+/// A transfer's larger page cache is its own: the connection has SQLite's default again
+/// once the guard goes, so Bookline in the tray does not keep 16 MiB of pages.
+#[test]
+fn the_bulk_page_cache_lasts_as_long_as_its_guard() {
+    let f = fixture();
+    let cache_size = |s: &Store| -> i64 {
+        s.read(|c| Ok(c.query_row("PRAGMA cache_size", [], |r| r.get(0)).unwrap()))
+            .unwrap()
+    };
+    assert_eq!(cache_size(&f.store), -2000);
+    {
+        let _cache = f.store.bulk_cache();
+        assert_eq!(cache_size(&f.store), -16 * 1024);
+        f.store
+            .create_appointment(
+                timed("During a transfer", utc(2026, 6, 1, 12, 0), 30),
+                Origin::Google,
+                ChangeSource::Sync,
+            )
+            .unwrap();
+    }
+    assert_eq!(cache_size(&f.store), -2000);
+}
