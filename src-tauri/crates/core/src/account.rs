@@ -705,6 +705,10 @@ impl AccountService {
                 self.store.outbox_forget_all_in(tx)?;
                 held::clear(&self.store, tx)?;
                 parked::forget_all(&self.store, tx)?;
+                // News and busy times of this account's calendars (the appointments keep
+                // their Meet links and the leads' answers).
+                crate::sync::booking::forget_unannounced(&self.store, tx)?;
+                self.store.forget_busy_cache_in(tx)?;
                 // Deleted directly (no outbox rows): this is not a user's delete to send
                 // to Google; the events stay in Google.
                 let removed = if keep_imported {

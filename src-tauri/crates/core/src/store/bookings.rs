@@ -213,6 +213,14 @@ impl Store {
         })
     }
 
+    /// Forgets every cached busy answer (Remove Google Account: they are that account's),
+    /// in the caller's transaction.
+    pub(crate) fn forget_busy_cache_in(&self, tx: &rusqlite::Transaction<'_>) -> Result<()> {
+        tx.execute("DELETE FROM busy_cache", [])
+            .map_err(|e| self.error("forget the busy times", e))?;
+        Ok(())
+    }
+
     /// Keeps Google's latest busy answer for `(calendar, day, timezone)`.
     pub fn cache_busy(
         &self,

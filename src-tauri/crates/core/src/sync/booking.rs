@@ -94,6 +94,16 @@ pub fn take_unannounced(store: &Store) -> Result<Vec<LeadAnswered>, StoreError> 
     })
 }
 
+/// Forgets the answers not announced yet (Remove Google Account), in the caller's
+/// transaction: they are news of that account's events.
+pub(crate) fn forget_unannounced(
+    store: &Store,
+    tx: &rusqlite::Transaction<'_>,
+) -> Result<(), StoreError> {
+    store.remove_setting_in(tx, SETTING_UNANNOUNCED)?;
+    Ok(())
+}
+
 /// Queues `answer` for `take_unannounced`, in the transaction that logs it.
 fn queue_unannounced(
     store: &Store,

@@ -452,6 +452,59 @@ async fn an_answer_that_came_while_the_app_was_closed_is_announced_once_at_the_n
     app.close().await;
 }
 
+/// Remove Google Account forgets what came from that account and is not an
+/// appointment: a lead's answer not announced yet (announced after a reconnect, perhaps
+/// as another account, it would be news from nowhere) and the cached busy times.
+#[tokio::test]
+async fn removing_the_account_forgets_unannounced_answers_and_busy_times() {
+    let emu = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = connected_app(&emu, &dir, None).await;
+    let mut input = with_lead("Demo call", at(4, 9));
+    input.lead = Lead {
+        name: "Grace".into(),
+        email: GRACE.into(),
+        phone: String::new(),
+    };
+    let a = app.create_appointment(input, invite()).unwrap();
+    emu.expect_mail(MailKind::Invitation, &[GRACE]);
+    let cancel = CancellationToken::new();
+    app.sync_once(false, &cancel, |_| {}).await.unwrap();
+    let calendar = app.status().unwrap().calendar_id.expect("a calendar");
+    let event = app
+        .store()
+        .read(|c| links::by_appointment(app.store(), c, &a.id))
+        .unwrap()
+        .expect("linked")
+        .event_id;
+    emu.respond(&calendar, &event, GRACE, "declined").unwrap();
+    app.sync_once(false, &cancel, |_| {}).await.unwrap();
+    let day = NaiveDate::from_ymd_opt(2027, 3, 4).unwrap();
+    let busy = app
+        .busy_times(day, "Europe/Berlin".into(), false, None)
+        .await
+        .unwrap();
+    assert_eq!(busy.blocks.len(), 1, "{busy:?}");
+    let cached = || -> i64 {
+        app.store()
+            .read(|c| {
+                Ok(
+                    c.query_row("SELECT COUNT(*) FROM busy_cache", [], |r| r.get(0))
+                        .unwrap(),
+                )
+            })
+            .unwrap()
+    };
+    assert_eq!(cached(), 1);
+
+    app.disconnect(true).await.unwrap();
+    assert_eq!(app.take_unannounced_lead_answers().unwrap(), vec![]);
+    assert_eq!(cached(), 0, "busy times of the removed account");
+    // The appointment stays, with what is known of it (kept imported and CRM items).
+    assert!(app.store().get_appointment(&a.id).unwrap().is_some());
+    app.close().await;
+}
+
 #[tokio::test]
 async fn a_failed_conference_is_saved_shown_and_retried_until_google_makes_it() {
     let w = World::new(Direction::Both).await;
