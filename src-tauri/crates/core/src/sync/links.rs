@@ -137,15 +137,19 @@ pub fn all_but(
             "SELECT {COLUMNS} FROM links WHERE calendar_id = ?1"
         ))
         .map_err(fail)?;
-    let raws = stmt
-        .query_map([calendar_id], read_raw)
-        .map_err(fail)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(fail)?;
-    raws.into_iter()
-        .filter(|raw| !skip(&raw.0 .2))
-        .map(from_raw)
-        .collect()
+    let mut rows = stmt.query([calendar_id]).map_err(fail)?;
+    let mut raws = Vec::new();
+    while let Some(row) = rows.next().map_err(fail)? {
+        // The event id is looked at in place: a skipped row's text is never copied.
+        let skipped = match row.get_ref(2).map_err(fail)? {
+            rusqlite::types::ValueRef::Text(id) => std::str::from_utf8(id).is_ok_and(&skip),
+            _ => false,
+        };
+        if !skipped {
+            raws.push(read_raw(row).map_err(fail)?);
+        }
+    }
+    raws.into_iter().map(from_raw).collect()
 }
 
 /// How many links a calendar has.
