@@ -413,12 +413,10 @@ async fn answers_are_announced_once_each_even_when_passes_run_between_two_takes(
     assert_eq!(booking::take_unannounced(&w.store).unwrap(), vec![]);
 }
 
-#[tokio::test]
-async fn an_answer_that_came_while_the_app_was_closed_is_announced_once_at_the_next_start() {
-    let emu = start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let app = connected_app(&emu, &dir, None).await;
-    // Ada is the account here; Grace the lead.
+/// Ada (the account) invites Grace to "Demo call" (one invitation mail), a pass sends it
+/// and announces nothing, Grace declines in Google, and a pass brings the answer in
+/// (queued, not taken).
+async fn grace_declines_demo_call(emu: &TestEmulator, app: &App) -> Appointment {
     let mut input = with_lead("Demo call", at(4, 9));
     input.lead = Lead {
         name: "Grace".into(),
@@ -438,8 +436,17 @@ async fn an_answer_that_came_while_the_app_was_closed_is_announced_once_at_the_n
         .expect("linked")
         .event_id;
     emu.respond(&calendar, &event, GRACE, "declined").unwrap();
-    // A pass while the window's app is closed (`bookline sync`), then the app starts.
     app.sync_once(false, &cancel, |_| {}).await.unwrap();
+    a
+}
+
+#[tokio::test]
+async fn an_answer_that_came_while_the_app_was_closed_is_announced_once_at_the_next_start() {
+    let emu = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = connected_app(&emu, &dir, None).await;
+    // A pass while the window's app is closed (`bookline sync`), then the app starts.
+    grace_declines_demo_call(&emu, &app).await;
     app.close().await;
     let app = open_app(&emu, &dir).await;
     let taken = app.take_unannounced_lead_answers().unwrap();
@@ -460,25 +467,7 @@ async fn removing_the_account_forgets_unannounced_answers_and_busy_times() {
     let emu = start().await;
     let dir = tempfile::tempdir().unwrap();
     let app = connected_app(&emu, &dir, None).await;
-    let mut input = with_lead("Demo call", at(4, 9));
-    input.lead = Lead {
-        name: "Grace".into(),
-        email: GRACE.into(),
-        phone: String::new(),
-    };
-    let a = app.create_appointment(input, invite()).unwrap();
-    emu.expect_mail(MailKind::Invitation, &[GRACE]);
-    let cancel = CancellationToken::new();
-    app.sync_once(false, &cancel, |_| {}).await.unwrap();
-    let calendar = app.status().unwrap().calendar_id.expect("a calendar");
-    let event = app
-        .store()
-        .read(|c| links::by_appointment(app.store(), c, &a.id))
-        .unwrap()
-        .expect("linked")
-        .event_id;
-    emu.respond(&calendar, &event, GRACE, "declined").unwrap();
-    app.sync_once(false, &cancel, |_| {}).await.unwrap();
+    let a = grace_declines_demo_call(&emu, &app).await;
     let day = NaiveDate::from_ymd_opt(2027, 3, 4).unwrap();
     let busy = app
         .busy_times(day, "Europe/Berlin".into(), false, None)
