@@ -1050,7 +1050,7 @@ async fn import_while_listing(
             // Decided here, once: an event that stands alone has no appointment, link or
             // series to look up, so what `item_plan` would read back is what is known
             // now (the transfer holds the sync lock; nothing links it meanwhile).
-            let mut new_events: Vec<(SyncItem, Vec<SyncOp>)> = Vec::new();
+            let mut new_events: Vec<Planned> = Vec::new();
             let mut on_this_page: HashSet<&str> = HashSet::new();
             for e in &items {
                 let Ok(side) = google_side_of(e, &tz, &ctx.privacy, &Lead::default(), None) else {
@@ -1081,13 +1081,15 @@ async fn import_while_listing(
                     .iter()
                     .any(|op| matches!(op, SyncOp::CreateInCrm { .. }))
                 {
-                    new_events.push((item, ops));
+                    let mut p = Planned::new(item, ops);
+                    p.event_status = e.status.clone();
+                    new_events.push(p);
                 }
             }
             drop(on_this_page);
             // Written in event id order, so the links' unique (calendar, event id) index
             // takes each page's rows in order rather than scattered over its pages.
-            new_events.sort_unstable_by(|a, b| a.0.key.event_id.cmp(&b.0.key.event_id));
+            new_events.sort_unstable_by(|a, b| a.item.key.event_id.cmp(&b.item.key.event_id));
             for e in items {
                 if let Some(id) = e.id.clone() {
                     events.insert(id, e);
@@ -1099,28 +1101,16 @@ async fn import_while_listing(
             let first_seq = next_seq;
             let event_ids: Vec<String> = new_events
                 .iter()
-                .filter_map(|(item, _)| item.key.event_id.clone())
+                .filter_map(|p| p.item.key.event_id.clone())
                 .collect();
             let rows = store.write("plan the transfer", |tx| {
                 insert_new_event_items(store, tx, job.id, first_seq, &event_ids)
             })?;
             next_seq = next_seq.saturating_add(i64::try_from(rows.len()).unwrap_or(i64::MAX));
             counts.total += u32::try_from(rows.len()).unwrap_or(u32::MAX);
-            let planned: Vec<Planned> = new_events
-                .into_iter()
-                .zip(&rows)
-                .map(|((item, ops), row)| {
-                    let status = row
-                        .event_id
-                        .as_deref()
-                        .and_then(|id| events.get(id))
-                        .and_then(|e| e.status.clone());
-                    let mut p = Planned::new(item, ops);
-                    p.event_status = status;
-                    p.job_item = Some((job.id, row.seq));
-                    p
-                })
-                .collect();
+            for (p, row) in new_events.iter_mut().zip(&rows) {
+                p.job_item = Some((job.id, row.seq));
+            }
             run_planned(
                 engine,
                 store,
@@ -1129,7 +1119,7 @@ async fn import_while_listing(
                 &mode,
                 &tz,
                 job,
-                planned,
+                new_events,
                 0,
                 &mut counts,
             )
