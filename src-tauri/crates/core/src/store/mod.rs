@@ -188,15 +188,25 @@ impl Store {
     /// A larger page cache while the guard lives, for a transfer: it writes thousands of
     /// rows into the appointments, links and job tables and their indexes, and SQLite's
     /// default 2 MiB cache made it read the same index pages back again and again. The
-    /// default comes back (and the memory goes) when the guard drops, so Bookline in the
-    /// tray keeps the small cache.
+    /// size it had comes back (and the memory goes) when the guard drops, so Bookline in
+    /// the tray keeps the small cache.
     pub fn bulk_cache(&self) -> BulkCache<'_> {
-        let set =
-            |c: &Connection| c.execute_batch(&format!("PRAGMA cache_size = -{BULK_CACHE_KIB};"));
-        if let Err(e) = set(&self.lock()) {
-            tracing::warn!(error = %e, "could not enlarge the page cache for a transfer");
+        let enlarge = |c: &Connection| -> rusqlite::Result<i64> {
+            let before = c.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+            c.execute_batch(&format!("PRAGMA cache_size = -{BULK_CACHE_KIB};"))?;
+            Ok(before)
+        };
+        let restore_to = match enlarge(&self.lock()) {
+            Ok(before) => Some(before),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not enlarge the page cache for a transfer");
+                None
+            }
+        };
+        BulkCache {
+            store: self,
+            restore_to,
         }
-        BulkCache { store: self }
     }
 
     /// Runs `f` with the connection for reads.
@@ -222,18 +232,24 @@ impl Store {
 /// The page cache of a transfer (`Store::bulk_cache`), in KiB.
 const BULK_CACHE_KIB: u32 = 16 * 1024;
 
-/// Gives the connection its default page cache back (`Store::bulk_cache`).
+/// Gives the connection its page cache size back (`Store::bulk_cache`).
 pub struct BulkCache<'a> {
     store: &'a Store,
+    /// `PRAGMA cache_size` before; `None` when it was not changed.
+    restore_to: Option<i64>,
 }
 
 impl Drop for BulkCache<'_> {
     fn drop(&mut self) {
-        // -2000: SQLite's default (2,048,000 bytes); shrink_memory frees what is above it.
-        let restore =
-            |c: &Connection| c.execute_batch("PRAGMA cache_size = -2000; PRAGMA shrink_memory;");
+        let Some(size) = self.restore_to else { return };
+        // shrink_memory frees what the smaller cache no longer holds.
+        let restore = |c: &Connection| {
+            c.execute_batch(&format!(
+                "PRAGMA cache_size = {size}; PRAGMA shrink_memory;"
+            ))
+        };
         if let Err(e) = restore(&self.store.lock()) {
-            tracing::warn!(error = %e, "could not give the page cache its default size back");
+            tracing::warn!(error = %e, "could not give the page cache its size back");
         }
     }
 }

@@ -851,7 +851,8 @@ fn the_search_index_is_exact_after_every_committed_write() {
     assert_eq!(hits("imported"), 0);
 
     // The highest row deleted after it was indexed: SQLite gives its key to the next row,
-    // which is below the index's mark and must still be indexed (and the old text gone).
+    // which must still be indexed (the mark came down with the delete) and the old text
+    // be gone.
     let newest = s
         .create_appointment(
             timed("Newest call", now, 30),
