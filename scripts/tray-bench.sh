@@ -2,15 +2,15 @@
 # What Bookline costs in the tray (issue 19): the real app on a minimal desktop, connected
 # to the Google emulator (a process of its own, not counted), with a shortened poll clock.
 # Prints the resident memory of ALL Bookline processes — the app and everything it started
-# (WebKit's web and network processes), summed over its process tree — at each step:
+# (the window process and its WebKit web and network processes), summed over its process
+# tree — at each step:
 #   window open (empty) → closed to the tray → a 10,000-event import from Google while in
 #   the tray → an hour's worth of idle polls → reopened (time from the request to the
 #   first list paint, and from a second start) → 20 open/close cycles.
 # Then the same app with BOOKLINE_KEEP_WINDOW=1 (closing only hides the window, as before
-# issue 19) on the same 10,000 appointments: the "before" figure of the same run; started
-# at login (never opened); and the experiment BOOKLINE_RESTART_IN_TRAY=1 (a fresh process
-# image in the tray once the window is freed). In the tray it also prints where each
-# process's memory is, mapping by mapping.
+# issue 19: the window process stays, hidden) on the same 10,000 appointments: the
+# "before" figure of the same run; and started at login (never opened). In the tray it
+# also prints where each process's memory is, mapping by mapping.
 #   scripts/tray-bench.sh [--debug]     BOOKLINE_APP=path/to/bookline to skip the build
 # Env: EVENTS (10000), POLL_MS (500), POLLS (120: an hour at a 30 s poll), CYCLES (20).
 set -euo pipefail
@@ -293,34 +293,4 @@ row "in the tray, never opened, after $POLLS polls" "$(rss_kib "$app")" "($(webk
 breakdown "$app" "${TOP:-15}"
 kill -TERM "$app"
 wait "$app" || true
-# ---- an experiment: a fresh process image in the tray once the window is freed --------
-# (BOOKLINE_RESTART_IN_TRAY=1, src-tauri/src/fresh_tray.rs): what the libraries the first
-# window loaded keep otherwise.
-restarts() { count "restarting in the tray"; }
-restarted_more_than() { [ "$(restarts)" -gt "$1" ]; }
-BOOKLINE_RESTART_IN_TRAY=1 start_app
-shown=$(count "list shown after")
-wait_for "the list to paint" 120 shown_more_than "$shown"
-sleep 3
-echo "experiment (BOOKLINE_RESTART_IN_TRAY=1: restarts in the tray once the window is freed), the same $EVENTS appointments:"
-r0=$(restarts)
-close_window
-wait_for "the WebKit processes to end" 30 no_webkit
-wait_for "the restart in the tray" 30 restarted_more_than "$r0"
-p0=$(passes)
-wait_for "$POLLS polls" $((POLLS * POLL_MS / 1000 * 3 + 60)) passes_at_least $((p0 + POLLS))
-tray_restart=$(rss_kib "$app")
-row "in the tray, restarted, after $POLLS polls" "$tray_restart" "($(webkit_count "$app") WebKit processes)"
-breakdown "$app" 6
-read -r wall own <<<"$(reopen)"
-sleep 2
-row "reopened by a second start" "$(rss_kib "$app")" "(first list paint: ${own} ms from the request, ${wall} ms from the second start)"
-r0=$(restarts)
-close_window
-wait_for "the WebKit processes to end" 30 no_webkit
-wait_for "the restart in the tray" 30 restarted_more_than "$r0"
-sleep 10
-row "closed again, restarted, 10 s later" "$(rss_kib "$app")"
-kill -TERM "$app"
-wait "$app" || true
-echo "in the tray with $EVENTS linked appointments: before $(mib "$tray_before") MiB, after $(mib "$tray_after") MiB, restarted in the tray (experiment) $(mib "$tray_restart") MiB (target <= 100 MiB)"
+echo "in the tray with $EVENTS linked appointments: before $(mib "$tray_before") MiB, after $(mib "$tray_after") MiB (target <= 100 MiB)"

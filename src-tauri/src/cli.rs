@@ -28,6 +28,7 @@ use crate::commands::{not_found, report};
 
 mod google;
 use crate::gui::{self, GuiOptions};
+use crate::window_process;
 use crate::{demo, logging};
 
 #[derive(Debug, Parser)]
@@ -95,6 +96,10 @@ pub enum Command {
     /// What support needs to know (version, OS, folders, connection, last sync, latest
     /// errors), to paste into a message. Holds no token and no appointment contents.
     Diagnostics,
+    /// The window alone, as the running app starts it (its calls and events go through
+    /// stdin and stdout): not for starting by hand.
+    #[command(name = "window-process", hide = true)]
+    WindowProcess,
 }
 
 #[derive(Debug, Args)]
@@ -371,6 +376,14 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
         Some(Command::Backfill(args)) => google::backfill(&target(&cli_target)?, &args),
         Some(Command::Disconnect(args)) => google::disconnect(&target(&cli_target)?, &args),
         Some(Command::Diagnostics) => google::diagnostics(&target(&cli_target)?),
+        Some(Command::WindowProcess) => {
+            let data_dir = resolve_data_dir(cli.data_dir)?;
+            let log = logging::init(&paths::log_dir(&data_dir));
+            logging::keep_until_exit(log);
+            let ran = window_process::run_window();
+            logging::flush();
+            ran.context("the window failed")
+        }
         None => {
             let data_dir = resolve_data_dir(cli.data_dir)?;
             let log = logging::init(&paths::log_dir(&data_dir));

@@ -1,5 +1,6 @@
-//! The IPC surface of the window. Each command is a one-line delegation to the core
-//! store; errors reach the UI as `{code, message}` (`AppError`'s serialized form).
+//! The IPC surface of the window (routed by name in `ipc`). Each command is a one-line
+//! delegation to the core; errors reach the UI as `{code, message}` (`AppError`'s
+//! serialized form).
 //!
 //! Commands that change an appointment tell the sync loop (`crm_changed`), which sends
 //! the change to Google after a short debounce.
@@ -28,15 +29,15 @@ use bookline_core::sync::held::{HeldChoice, HeldDeletes};
 use bookline_core::sync::settings::{self, SyncSettings};
 use bookline_core::sync::SyncReport;
 use chrono::{DateTime, NaiveDate, Utc};
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Manager, State};
 use tokio_util::sync::CancellationToken;
 
 use crate::gui::AppState;
+use crate::window_process::WindowLink;
 use crate::{browser, events};
 
 type Cmd<T> = Result<T, AppError>;
 
-#[tauri::command]
 pub async fn list_appointments(
     state: State<'_, AppState>,
     query: ListQuery,
@@ -50,16 +51,14 @@ pub async fn list_appointments(
 /// The window's list has painted its first page: logged with the time since the window
 /// was asked for (the reopen time `scripts/tray-bench.sh` reads), and how many
 /// appointments the list holds.
-#[tauri::command]
-pub async fn list_shown(state: State<'_, AppState>, total: u64) -> Cmd<()> {
+pub async fn list_shown(app: AppHandle, total: u64) -> Cmd<()> {
     tracing::info!(
         "list shown after {} ms ({total} appointments)",
-        state.since_window_asked().as_millis()
+        app.state::<WindowLink>().since_asked().as_millis()
     );
     Ok(())
 }
 
-#[tauri::command]
 pub async fn week_occurrences(
     state: State<'_, AppState>,
     from: String,
@@ -71,7 +70,6 @@ pub async fn week_occurrences(
         .map_err(report)
 }
 
-#[tauri::command]
 pub async fn get_appointment(state: State<'_, AppState>, id: AppointmentId) -> Cmd<Appointment> {
     state
         .store()?
@@ -82,7 +80,6 @@ pub async fn get_appointment(state: State<'_, AppState>, id: AppointmentId) -> C
 
 /// Adds an appointment with what the user asked of its booking (a Meet link, inviting
 /// the lead); the core refuses an invitation without a valid lead email before saving.
-#[tauri::command]
 pub async fn create_appointment(
     state: State<'_, AppState>,
     input: AppointmentInput,
@@ -96,7 +93,6 @@ pub async fn create_appointment(
 
 /// Saves an edit; `booking.notify_lead` is the user's Yes to "Notify the lead about this
 /// change?" (the only edit Google may email the lead about).
-#[tauri::command]
 pub async fn update_appointment(
     state: State<'_, AppState>,
     id: AppointmentId,
@@ -112,7 +108,6 @@ pub async fn update_appointment(
 /// The sentence the dialog shows before saving: what Google will email to whom if this
 /// is saved (`null`: nobody). `id` is the edited appointment (null when adding), so an
 /// invited lead is not told of a second invitation.
-#[tauri::command]
 pub async fn invitation_notice(
     state: State<'_, AppState>,
     input: AppointmentInput,
@@ -126,7 +121,6 @@ pub async fn invitation_notice(
 
 /// The user's Google busy blocks on local `day` (`YYYY-MM-DD` in `timezone`), for the
 /// dialog's busy times and overlap warning; the edited appointment's own event is left out.
-#[tauri::command]
 pub async fn busy_times(
     state: State<'_, AppState>,
     day: String,
@@ -146,7 +140,6 @@ pub async fn busy_times(
         .await
 }
 
-#[tauri::command]
 pub async fn set_appointment_status(
     state: State<'_, AppState>,
     id: AppointmentId,
@@ -159,7 +152,6 @@ pub async fn set_appointment_status(
         .inspect(|_| state.runtime().crm_changed())
 }
 
-#[tauri::command]
 pub async fn delete_appointment(state: State<'_, AppState>, id: AppointmentId) -> Cmd<()> {
     state
         .store()?
@@ -170,7 +162,6 @@ pub async fn delete_appointment(state: State<'_, AppState>, id: AppointmentId) -
 
 /// Edits one occurrence of a recurring series ("This appointment / This and following /
 /// All appointments"); returns the exception row, the new series or the series.
-#[tauri::command]
 pub async fn edit_occurrence(
     state: State<'_, AppState>,
     series_id: AppointmentId,
@@ -191,7 +182,6 @@ pub async fn edit_occurrence(
         .inspect(|_| state.runtime().crm_changed())
 }
 
-#[tauri::command]
 pub async fn cancel_occurrence(
     state: State<'_, AppState>,
     series_id: AppointmentId,
@@ -205,7 +195,6 @@ pub async fn cancel_occurrence(
         .inspect(|_| state.runtime().crm_changed())
 }
 
-#[tauri::command]
 pub async fn delete_occurrence(
     state: State<'_, AppState>,
     series_id: AppointmentId,
@@ -219,23 +208,22 @@ pub async fn delete_occurrence(
         .inspect(|_| state.runtime().crm_changed())
 }
 
-#[tauri::command]
 pub async fn app_status(state: State<'_, AppState>) -> Cmd<AppStatus> {
     state.app().status()
 }
 
 /// What this OS calls the place of the status icon ("tray"; "menu bar" on macOS), for
 /// the UI's sentences.
-#[tauri::command]
-pub fn tray_word() -> &'static str {
-    bookline_core::platform::tray_word(bookline_core::platform::Os::current())
+pub async fn tray_word() -> Cmd<&'static str> {
+    Ok(bookline_core::platform::tray_word(
+        bookline_core::platform::Os::current(),
+    ))
 }
 
 /// **Join** on a Google Meet link (list and dialog): opened in the user's browser by the
 /// shell, since the window has no opener permission. Only Google's own Meet links are
 /// opened, so a link that came from an event in Google can't make Bookline open anything
 /// else.
-#[tauri::command]
 pub async fn open_meet_link(app: AppHandle, link: String) -> Cmd<()> {
     let url = meet_url(&link)?;
     browser::open(&app, &url).map_err(|message| AppError::new(ErrorCode::Internal, message))
@@ -307,7 +295,6 @@ pub fn not_found(id: AppointmentId) -> AppError {
 /// How long Connect With Google waits for the browser to come back.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
-#[tauri::command]
 pub async fn connect_google(app: AppHandle, state: State<'_, AppState>) -> Cmd<AppStatus> {
     let cancel = state.begin_connect();
     let emitter = app.clone();
@@ -327,20 +314,17 @@ pub async fn connect_google(app: AppHandle, state: State<'_, AppState>) -> Cmd<A
 }
 
 /// The About dialog: version, data folder, log file.
-#[tauri::command]
 pub async fn about(state: State<'_, AppState>) -> Cmd<AboutInfo> {
     Ok(state.app().about(env!("CARGO_PKG_VERSION")))
 }
 
 /// **Copy diagnostics**: the text `bookline diagnostics` prints.
-#[tauri::command]
 pub async fn diagnostics(state: State<'_, AppState>) -> Cmd<String> {
     state.app().diagnostics(env!("CARGO_PKG_VERSION"))
 }
 
 /// **Use my own Google client…**: the text of the JSON file the user chose in the window
 /// (read there, so no file dialog plugin and no file system access for the webview).
-#[tauri::command]
 pub async fn use_google_client(
     app: AppHandle,
     state: State<'_, AppState>,
@@ -351,13 +335,11 @@ pub async fn use_google_client(
     Ok(status)
 }
 
-#[tauri::command]
 pub async fn cancel_connect(state: State<'_, AppState>) -> Cmd<()> {
     state.cancel_connect();
     Ok(())
 }
 
-#[tauri::command]
 pub async fn disconnect_google(
     app: AppHandle,
     state: State<'_, AppState>,
@@ -369,17 +351,14 @@ pub async fn disconnect_google(
     Ok(report)
 }
 
-#[tauri::command]
 pub async fn list_calendars(state: State<'_, AppState>) -> Cmd<Vec<CalendarChoice>> {
     state.app().list_calendars().await
 }
 
-#[tauri::command]
 pub async fn get_sync_settings(state: State<'_, AppState>) -> Cmd<SyncSettings> {
     settings::load(state.store()?).map_err(report)
 }
 
-#[tauri::command]
 pub async fn save_sync_settings(
     app: AppHandle,
     state: State<'_, AppState>,
@@ -399,7 +378,6 @@ pub async fn save_sync_settings(
 
 /// What changing the synced calendar would do with the linked events (the settings
 /// dialog asks "move or keep" when `needs_choice`).
-#[tauri::command]
 pub async fn calendar_change_preview(
     state: State<'_, AppState>,
     to: String,
@@ -407,18 +385,15 @@ pub async fn calendar_change_preview(
     state.app().calendar_change_preview(&to)
 }
 
-#[tauri::command]
 pub async fn sync_now(state: State<'_, AppState>) -> Cmd<SyncReport> {
     state.runtime().sync_now().await
 }
 
-#[tauri::command]
 pub async fn held_deletes(state: State<'_, AppState>) -> Cmd<HeldDeletes> {
     state.app().held_deletes()
 }
 
 /// Delete them / Keep them for the held mass delete.
-#[tauri::command]
 pub async fn resolve_held_deletes(
     app: AppHandle,
     state: State<'_, AppState>,
@@ -433,19 +408,16 @@ pub async fn resolve_held_deletes(
     decided
 }
 
-#[tauri::command]
 pub async fn pause_sync(state: State<'_, AppState>) -> Cmd<AppStatus> {
     state.runtime().pause().await?;
     state.app().status()
 }
 
-#[tauri::command]
 pub async fn resume_sync(state: State<'_, AppState>) -> Cmd<AppStatus> {
     state.runtime().resume().await?;
     state.app().status()
 }
 
-#[tauri::command]
 pub async fn backfill_preview(
     state: State<'_, AppState>,
     direction: Direction,
@@ -467,7 +439,6 @@ pub async fn backfill_preview(
 /// Starts (or resumes, when an earlier job is unfinished) the transfer on Tauri's runtime
 /// and returns at once: progress arrives as `backfill-progress` events, and the task goes
 /// on while the window is hidden to the tray.
-#[tauri::command]
 pub async fn backfill_start(
     app: AppHandle,
     state: State<'_, AppState>,
@@ -487,18 +458,15 @@ pub async fn backfill_start(
     Ok(())
 }
 
-#[tauri::command]
 pub async fn backfill_cancel(state: State<'_, AppState>) -> Cmd<()> {
     state.app().cancel_transfer();
     Ok(())
 }
 
-#[tauri::command]
 pub async fn backfill_status(state: State<'_, AppState>) -> Cmd<Option<BackfillProgress>> {
     state.app().transfer_progress().map_err(report)
 }
 
-#[tauri::command]
 pub async fn activity_log(
     state: State<'_, AppState>,
     limit: u32,
@@ -508,7 +476,6 @@ pub async fn activity_log(
 }
 
 /// The items of a transfer, opened from its entry in Sync activity, a page at a time.
-#[tauri::command]
 pub async fn transfer_items(
     state: State<'_, AppState>,
     transfer_id: i64,

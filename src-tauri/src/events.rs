@@ -7,12 +7,13 @@ use bookline_core::model::LeadResponse;
 use bookline_core::runtime::{SyncLoopStatus, SyncPhase};
 use bookline_core::sync::booking::LeadAnswered;
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Manager};
 use tauri_plugin_notification::NotificationExt;
 use url::Url;
 
 use crate::gui::AppState;
 use crate::tray::Tray;
+use crate::window_process::WindowLink;
 
 pub const STATUS_CHANGED: &str = "status-changed";
 pub const APPOINTMENTS_CHANGED: &str = "appointments-changed";
@@ -56,9 +57,14 @@ pub fn connect_waiting(app: &AppHandle, url: &Url) {
     );
 }
 
-pub fn emit<S: Serialize + Clone>(app: &AppHandle, event: &str, payload: S) {
-    if let Err(e) = app.emit(event, payload) {
-        tracing::warn!("event {event} not delivered: {e}");
+/// Sends an event to the window (its own process), if one is open.
+pub fn emit<S: Serialize>(app: &AppHandle, event: &str, payload: S) {
+    let Some(link) = app.try_state::<WindowLink>() else {
+        return;
+    };
+    match serde_json::to_value(payload) {
+        Ok(payload) => link.send_event(event, payload),
+        Err(e) => tracing::warn!("event {event} not delivered: {e}"),
     }
 }
 
@@ -226,9 +232,8 @@ pub fn spawn_status_watcher(app: AppHandle) {
 }
 
 fn window_visible(app: &AppHandle) -> bool {
-    app.webview_windows()
-        .values()
-        .any(|window| window.is_visible().unwrap_or(true))
+    app.try_state::<WindowLink>()
+        .is_some_and(|link| link.is_open())
 }
 
 fn update_tray(app: &AppHandle, status: &SyncLoopStatus) {

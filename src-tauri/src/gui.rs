@@ -1,10 +1,11 @@
 //! The desktop app: builds the Tauri app with its plugins, the tray and the window, puts
 //! the core context in managed state and registers the IPC commands.
 //!
-//! Lifecycle: closing the window destroys it — the webview and its WebKit processes go,
-//! which is most of what Bookline costs — while sync, a running transfer and the tray go
-//! on; Open Bookline (tray), a second start with the same data dir, or `show_main_window`
-//! from anywhere builds it again on the same state. Quit in the tray menu stops the sync
+//! Lifecycle: this process — store, sync loop, tray — never builds a webview; the window
+//! is a process of its own (`window_process`), started when it is asked for and ended
+//! when it is closed, which frees everything WebKit loaded, while sync, a running transfer
+//! and the tray go on. Open Bookline (tray), a second start with the same data dir, or
+//! `show_main_window` from anywhere opens it again on the same state. Quit in the tray menu stops the sync
 //! loop and exits, and so does every other way out the OS has (macOS Cmd+Q and Dock →
 //! Quit, Windows log-off: `RunEvent::Exit`). Started at login (`--minimized`), no window
 //! exists until one is opened. A second start with the same data dir shows the running
@@ -25,32 +26,23 @@ use bookline_core::runtime::SyncRuntimeHandle;
 use bookline_core::store::Store;
 use bookline_core::sync::backfill::{BackfillProgress, BackfillRequest, ProgressState};
 use bookline_core::sync::settings;
-use tauri::webview::PageLoadEvent;
-use tauri::{AppHandle, Manager, RunEvent, WebviewWindow, WebviewWindowBuilder, WindowEvent};
+use tauri::{AppHandle, Manager, RunEvent};
 use tauri_plugin_autostart::{MacosLauncher, ManagerExt as _};
 use tauri_plugin_notification::NotificationExt as _;
-use tauri_plugin_window_state::{AppHandleExt as _, StateFlags};
 use tokio_util::sync::CancellationToken;
 
 use crate::demo::google::{DemoConsent, DemoEnvironment};
 use crate::events::{self, Notice, BACKFILL_PROGRESS};
+use crate::window_process::{self, WindowArgs, WindowLink};
 use crate::{commands, memory, tray};
 
 /// The argument the login item starts Bookline with: straight to the tray.
 pub const MINIMIZED_ARG: &str = "--minimized";
-const MAIN_WINDOW: &str = "main";
 /// Replaces the saved poll interval (at least 15 s) with this many milliseconds: for the
 /// end-to-end tests and the idle measurement, which need many polls in little time.
 pub const POLL_INTERVAL_ENV: &str = "BOOKLINE_POLL_INTERVAL_MS";
-/// Set to `1`, closing the window only hides it, as Bookline did before issue 19: the
-/// benchmark measures both ways in the same run (`scripts/tray-bench.sh`).
-pub const KEEP_WINDOW_ENV: &str = "BOOKLINE_KEEP_WINDOW";
 /// How long Quit waits for a cancelled transfer to save its place.
 const BACKFILL_STOP_WAIT: Duration = Duration::from_secs(10);
-/// How long after the window is freed WebKit's idle network process is ended: its web
-/// process closes its page first.
-#[cfg(target_os = "linux")]
-const NETWORK_PROCESS_GRACE: Duration = Duration::from_secs(2);
 /// How long Quit waits for the sync pass in flight to stop.
 const SYNC_STOP_WAIT: Duration = Duration::from_secs(10);
 /// How long Quit waits for the demo emulator's state to be written.
@@ -80,9 +72,6 @@ pub struct AppState {
     /// The clean shutdown, run once whichever way out comes first (Quit, SIGTERM,
     /// `RunEvent::Exit`); a later caller waits for the one under way.
     stopped: tokio::sync::OnceCell<()>,
-    /// When the window now loading was asked for: its load and first list paint are
-    /// logged against it (the benchmark's reopen time).
-    window_asked: Mutex<Instant>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -150,11 +139,6 @@ impl AppState {
             })
             .await;
     }
-
-    /// Time since the window now loading was asked for.
-    pub fn since_window_asked(&self) -> Duration {
-        lock(&self.window_asked).elapsed()
-    }
 }
 
 /// Runs a claimed transfer to its end (`App::transfer`), reporting every page to the
@@ -182,10 +166,6 @@ pub async fn run_backfill(app: AppHandle, ticket: TransferTicket, request: Backf
         events::notify(&app, &notice);
     }
     memory::release_free_heap("the transfer ended");
-    // A restart in the tray the transfer held off (closed window meanwhile).
-    if app.webview_windows().is_empty() {
-        crate::fresh_tray::after_window_freed(&app);
-    }
 }
 
 /// Only a finished transfer is announced; a cancel was the user's own doing.
@@ -216,92 +196,16 @@ pub fn backfill_notice(progress: &BackfillProgress) -> Option<Notice> {
     }
 }
 
-/// Shows, unminimizes and focuses the main window, building it first when there is none
-/// (closed to the tray, or started at login). The one way every front opens the window:
-/// the tray, a second start, a notification, the platform's reopen.
+/// Shows the window, opening it first when there is none (closed to the tray, or started
+/// at login): `window_process::show`. The one way every front opens the window: the tray,
+/// a second start, a notification, the platform's reopen.
 pub fn show_main_window(app: &AppHandle) {
-    if crate::fresh_tray::defer_window() {
-        return;
-    }
-    if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
-        show(&window);
-        // While hidden (BOOKLINE_KEEP_WINDOW) it was not sent the sync state (see
-        // events::spawn_status_watcher); a new window asks for it when it mounts.
-        events::status_changed(app);
-        return;
-    }
-    if let Some(state) = app.try_state::<AppState>() {
-        *lock(&state.window_asked) = Instant::now();
-    }
-    // Built off the main thread: the builder hands the work to the event loop and waits,
-    // which is safe from any thread, while building inline in a menu or D-Bus handler on
-    // the main thread deadlocks on Windows (tauri#4121).
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        match build_main_window(&app) {
-            Ok(_) => tracing::info!("window built"),
-            // Two quick requests raced; the first one's window is there now.
-            Err(tauri::Error::WindowLabelAlreadyExists(_))
-            | Err(tauri::Error::WebviewLabelAlreadyExists(_)) => {
-                if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
-                    show(&window);
-                }
-            }
-            Err(e) => tracing::warn!("the window could not be built: {e}"),
-        }
-    });
+    window_process::show(app);
 }
 
-fn show(window: &WebviewWindow) {
-    let shown = window
-        .show()
-        .and_then(|()| window.unminimize())
-        .and_then(|()| window.set_focus());
-    if let Err(e) = shown {
-        tracing::warn!("the window could not be shown: {e}");
-    }
-}
-
-/// The main window as tauri.conf.json describes it (`"create": false`: nothing is built
-/// at start-up). The window-state plugin restores its size and position as it appears.
-fn build_main_window(app: &AppHandle) -> tauri::Result<WebviewWindow> {
-    let config = app
-        .config()
-        .app
-        .windows
-        .iter()
-        .find(|w| w.label == MAIN_WINDOW)
-        .ok_or(tauri::Error::WindowNotFound)?
-        .clone();
-    WebviewWindowBuilder::from_config(app, &config)?.build()
-}
-
-/// Once the window is freed, WebKit's network process goes too (see `webkit`): after its
-/// web process has closed the page, and only if no window was built meanwhile — checked
-/// on the main thread, where windows are built, so none can appear in between.
-#[cfg(target_os = "linux")]
-fn end_webkit_network_process_later(app: &AppHandle) {
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        tokio::time::sleep(NETWORK_PROCESS_GRACE).await;
-        let handle = app.clone();
-        let queued = app.run_on_main_thread(move || {
-            if handle.webview_windows().is_empty() {
-                crate::webkit::end_network_processes();
-                memory::release_free_heap("the window was freed");
-                crate::fresh_tray::after_window_freed(&handle);
-            }
-        });
-        if let Err(e) = queued {
-            tracing::warn!("WebKit's network process is left running: {e}");
-        }
-    });
-}
-
-/// Whether closing the window keeps it (hidden) instead of freeing it: only for the
-/// benchmark's "before" figure.
-fn keep_window_on_close(value: Option<&std::ffi::OsStr>) -> bool {
-    value.is_some_and(|v| v == "1")
+/// The Tauri context (config, icons, the UI's files), built once for both processes.
+pub fn context() -> tauri::Context {
+    tauri::generate_context!()
 }
 
 /// Quit from the tray (or SIGTERM, as a session logout sends): the clean shutdown
@@ -318,6 +222,7 @@ pub fn quit(app: &AppHandle) {
     tauri::async_runtime::spawn(async move {
         tracing::info!("quitting");
         app.state::<AppState>().stop().await;
+        window_process::close_window(&app);
         app.exit(0);
     });
 }
@@ -330,6 +235,7 @@ fn stop_at_exit(app: &AppHandle) {
     if let Some(state) = app.try_state::<AppState>() {
         tauri::async_runtime::block_on(state.stop());
     }
+    window_process::close_window(app);
     crate::logging::flush();
 }
 
@@ -430,19 +336,17 @@ fn instance_id(data_dir: &std::path::Path) -> String {
     format!("app.bookline.desktop.d{:016x}", hasher.finish())
 }
 
-/// What the window-state plugin keeps. Visibility is not restored: a window hidden to the
-/// tray at quit time (BOOKLINE_KEEP_WINDOW) must not make the next start invisible.
-const WINDOW_STATE: StateFlags = StateFlags::all().difference(StateFlags::VISIBLE);
-
 /// Opens the main window (declared in tauri.conf.json) and runs until Quit.
 /// `started` is when the process began, for the start-up time in the log (the benchmark
 /// reads it from there).
 pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
     tracing::info!(demo = options.demo, "starting the window");
     let minimized = std::env::args_os().any(|a| a == MINIMIZED_ARG);
-    let keep_window = keep_window_on_close(std::env::var_os(KEEP_WINDOW_ENV).as_deref());
-    if keep_window {
-        tracing::info!("closing the window hides it ({KEEP_WINDOW_ENV}=1)");
+    if std::env::var_os(window_process::KEEP_WINDOW_ENV).is_some_and(|v| v == "1") {
+        tracing::info!(
+            "closing the window hides it ({}=1)",
+            window_process::KEEP_WINDOW_ENV
+        );
     }
     // One window per data dir: our lock decides; the single-instance plugin is only how a
     // second start hands over (shows the running window and exits), where it can tell
@@ -479,78 +383,15 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
         ))
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
-        .plugin(
-            // Size and position are kept while the window is closed (the plugin caches
-            // them at CloseRequested; saved to disk at Destroyed and Exit) and restored
-            // when it is built again.
-            tauri_plugin_window_state::Builder::default()
-                .with_state_flags(WINDOW_STATE)
-                .build(),
-        )
-        .on_window_event(move |window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                // Close means "to the tray": sync and a running transfer go on. The window
-                // itself is freed (nothing is prevented) unless the benchmark keeps it.
-                if keep_window {
-                    api.prevent_close();
-                    if let Err(e) = window.hide() {
-                        tracing::warn!("the window could not hide: {e}");
-                    }
-                }
-            }
-        })
-        .on_page_load(move |webview, payload| {
-            if payload.event() == PageLoadEvent::Finished {
-                let asked = webview
-                    .try_state::<AppState>()
-                    .map_or_else(|| started.elapsed(), |s| s.since_window_asked());
-                tracing::info!(
-                    window = webview.label(),
-                    "window loaded after {} ms",
-                    asked.as_millis()
-                );
-            }
-        })
-        .invoke_handler(tauri::generate_handler![
-            commands::list_appointments,
-            commands::list_shown,
-            commands::week_occurrences,
-            commands::get_appointment,
-            commands::create_appointment,
-            commands::update_appointment,
-            commands::set_appointment_status,
-            commands::delete_appointment,
-            commands::edit_occurrence,
-            commands::cancel_occurrence,
-            commands::delete_occurrence,
-            commands::app_status,
-            commands::tray_word,
-            commands::connect_google,
-            commands::use_google_client,
-            commands::about,
-            commands::diagnostics,
-            commands::cancel_connect,
-            commands::disconnect_google,
-            commands::list_calendars,
-            commands::get_sync_settings,
-            commands::save_sync_settings,
-            commands::calendar_change_preview,
-            commands::sync_now,
-            commands::held_deletes,
-            commands::resolve_held_deletes,
-            commands::pause_sync,
-            commands::resume_sync,
-            commands::backfill_preview,
-            commands::backfill_start,
-            commands::backfill_cancel,
-            commands::backfill_status,
-            commands::activity_log,
-            commands::transfer_items,
-            commands::open_meet_link,
-            commands::invitation_notice,
-            commands::busy_times,
-        ])
-        .build(tauri::generate_context!())?;
+        .build(context())?;
+    // macOS: the tray process keeps out of the Dock; the window process, a regular app,
+    // has the Dock icon while the window is open.
+    #[cfg(target_os = "macos")]
+    let app = {
+        let mut app = app;
+        app.set_activation_policy(tauri::ActivationPolicy::Accessory);
+        app
+    };
     // The plugin let this process go on, so the other window was on its way out (or is
     // not a window the plugin knows): the lock must be ours now, or this start ends.
     if instance_lock.is_none() {
@@ -588,10 +429,13 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
             connect: Mutex::new(None),
             quitting: AtomicBool::new(false),
             stopped: tokio::sync::OnceCell::new(),
-            window_asked: Mutex::new(started),
         })
     })?;
     app.manage(state);
+    app.manage(WindowLink::default());
+    app.manage(WindowArgs {
+        data_dir: options.data_dir.clone(),
+    });
     let handle = app.handle();
     match tray::create(handle) {
         Ok(tray) => {
@@ -619,7 +463,7 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
     if !minimized {
         show_main_window(handle);
         // The time to the window is the process's, as before this window was lazy.
-        *lock(&app.state::<AppState>().window_asked) = started;
+        app.state::<WindowLink>().asked_at(started);
     }
     app.run(|app, event| match event {
         RunEvent::ExitRequested {
@@ -632,18 +476,6 @@ pub fn run(options: GuiOptions, started: Instant) -> anyhow::Result<()> {
         // macOS: a click on the Dock icon or a second `open` while the window is hidden.
         #[cfg(target_os = "macos")]
         RunEvent::Reopen { .. } => show_main_window(app),
-        RunEvent::WindowEvent {
-            event: WindowEvent::Destroyed,
-            ..
-        } => {
-            tracing::info!("window closed and freed");
-            #[cfg(target_os = "linux")]
-            end_webkit_network_process_later(app);
-            // On disk now, not only at Quit: a logout or crash later keeps the size.
-            if let Err(e) = app.save_window_state(WINDOW_STATE) {
-                tracing::warn!("the window's size and position were not saved: {e}");
-            }
-        }
         _ => {}
     });
     drop(instance_lock);
@@ -706,7 +538,6 @@ mod tests {
             connect: Mutex::new(None),
             quitting: AtomicBool::new(false),
             stopped: tokio::sync::OnceCell::new(),
-            window_asked: Mutex::new(Instant::now()),
         });
         let quit = tokio::spawn({
             let state = state.clone();
@@ -723,15 +554,6 @@ mod tests {
         quit.await.unwrap();
         state.stop().await;
         assert_eq!(saves.load(Ordering::SeqCst), 1);
-    }
-
-    #[test]
-    fn only_the_benchmark_switch_keeps_the_window() {
-        use std::ffi::OsStr;
-        assert!(keep_window_on_close(Some(OsStr::new("1"))));
-        assert!(!keep_window_on_close(Some(OsStr::new("0"))));
-        assert!(!keep_window_on_close(Some(OsStr::new(""))));
-        assert!(!keep_window_on_close(None));
     }
 
     #[test]

@@ -6,10 +6,9 @@ pub mod cli;
 pub mod commands;
 pub mod demo;
 pub mod events;
-pub mod fresh_tray;
 pub mod gui;
+pub mod ipc;
 pub mod logging;
 pub mod memory;
 pub mod tray;
-#[cfg(target_os = "linux")]
-pub mod webkit;
+pub mod window_process;

@@ -2149,10 +2149,17 @@ async fn closing_the_window_frees_webkit_and_reopening_shows_what_synced() {
     wait_until_long("the first list paint", || {
         (lists_shown(&app.log()) == [0]).then_some(())
     });
+    let first_webkit = webkit_pids(app.pid());
     assert!(
-        !webkit_processes(app.pid()).is_empty(),
+        !first_webkit.is_empty(),
         "no WebKit process under the app while its window is open: {:?}",
         process_tree(app.pid())
+    );
+    // The window is a process of its own: the app's own process never loads the GL stack
+    // a webview brings (Mesa's EGL driver, which links LLVM) and keeps for good.
+    assert!(
+        !maps_gl_stack(app.pid()),
+        "the tray process loaded the webview's GL stack"
     );
 
     // The user gives the window a size of their own; it comes back with the window.
@@ -2164,7 +2171,7 @@ async fn closing_the_window_frees_webkit_and_reopening_shows_what_synced() {
     wm_close(&window);
     wait_until_long("the window to go", || app.window().is_none().then_some(()));
     wait_until_long("the WebKit processes to end", || {
-        webkit_processes(app.pid()).is_empty().then_some(())
+        (webkit_processes(app.pid()).is_empty() && all_ended(&first_webkit)).then_some(())
     });
     assert!(app.is_running(), "closing the window ended the app");
     assert!(app.log().contains("window closed and freed"));
@@ -2207,12 +2214,13 @@ async fn closing_the_window_frees_webkit_and_reopening_shows_what_synced() {
         Some((900, 620)),
         "the window came back at another size"
     );
-    assert!(!webkit_processes(app.pid()).is_empty());
+    let second_webkit = webkit_pids(app.pid());
+    assert!(!second_webkit.is_empty());
 
     // Again, reopened by a second start this time (it hands over and exits).
     wm_close(&app.window().expect("a window"));
     wait_until_long("the WebKit processes to end again", || {
-        webkit_processes(app.pid()).is_empty().then_some(())
+        (webkit_processes(app.pid()).is_empty() && all_ended(&second_webkit)).then_some(())
     });
     let mut second = KillOnDrop(app.command().spawn().expect("a second start"));
     let status = wait_until_long("the second start to exit", || {
@@ -2223,99 +2231,15 @@ async fn closing_the_window_frees_webkit_and_reopening_shows_what_synced() {
     wait_until_long("the list again", || {
         (lists_shown(&app.log()) == [0, 1, 1]).then_some(())
     });
+    let third_webkit = webkit_pids(app.pid());
     wm_close(&app.window().expect("a window"));
     wait_until_long("the WebKit processes to end a third time", || {
-        webkit_processes(app.pid()).is_empty().then_some(())
+        (webkit_processes(app.pid()).is_empty() && all_ended(&third_webkit)).then_some(())
     });
-
-    tray.click("Quit");
-    let status = wait_until_long("the app to exit after Quit", || app.exited());
-    assert!(status.success(), "Quit ended with {status}");
-    emulator.shutdown().await;
-}
-
-/// The experiment of issue 19 (`BOOKLINE_RESTART_IN_TRAY=1`, src-tauri/src/fresh_tray.rs):
-/// once the window is freed, the app execs itself in the tray — the same process, without
-/// the GL stack (Mesa's EGL driver) that the first webview loaded for good — and goes on:
-/// its tray icon comes back, sync brings a Google change into SQLite, Open Bookline builds
-/// the window with it, Quit ends it cleanly.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs Xvfb, a session bus with a tray host, a window manager and a Secret Service: run by `make test`"]
-async fn restarting_in_the_tray_drops_the_window_libraries_and_goes_on() {
-    let email = "tray-restart@example.com";
-    let emulator = gcal_emulator::Emulator::start(gcal_emulator::EmulatorOptions::default())
-        .await
-        .expect("the emulator starts");
-    let google = Google::new(emulator.base_url());
-    google.control("accounts", json!({ "email": email })).await;
-    google.control("consent", json!({ "auto": "allow" })).await;
-    let data = tempfile::tempdir().expect("temp dir");
-    connect_through_cli(data.path(), &google).await;
-
-    let mut env: Vec<(String, String)> = google_env(&google.base)
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    env.push(("BOOKLINE_RESTART_IN_TRAY".to_owned(), "1".to_owned()));
-    let app = TrayApp::spawn(data.path(), Vec::new(), env);
-    wait_until_long("the tray item", || TrayItem::of(app.pid()));
-    wait_until_long("the first list paint", || {
-        (lists_shown(&app.log()) == [0]).then_some(())
-    });
-    let egl_loaded = || {
-        std::fs::read_to_string(format!("/proc/{}/maps", app.pid()))
-            .expect("the app's maps")
-            .contains("libEGL_mesa")
-    };
-    assert!(egl_loaded(), "the webview did not load Mesa's EGL driver");
-
-    wm_close(&app.window().expect("a window"));
-    wait_until_long("the restart in the tray", || {
-        (app.log().contains("restarting in the tray")
-            && app.log().matches("starting the window").count() == 2)
-            .then_some(())
-    });
-    // The new image registers a tray icon of its own (the old one's went with its D-Bus
-    // connection).
-    let tray = wait_until_long("the tray item of the new image", || TrayItem::of(app.pid()));
-    assert!(app.is_running(), "the restart ended the app");
-    assert!(webkit_processes(app.pid()).is_empty());
     assert!(
-        !egl_loaded(),
-        "Mesa's EGL driver is still mapped after the restart"
+        !maps_gl_stack(app.pid()),
+        "the tray process loaded the webview's GL stack"
     );
-
-    let start = chrono::Utc::now() + chrono::Duration::days(2);
-    google
-        .control(
-            &format!("events/{email}"),
-            json!({
-                "summary": "Booked after the restart in the tray",
-                "start": {"dateTime": start.to_rfc3339()},
-                "end": {"dateTime": (start + chrono::Duration::hours(1)).to_rfc3339()},
-            }),
-        )
-        .await;
-    let db = rusqlite::Connection::open_with_flags(
-        data.path().join("bookline.sqlite3"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .expect("the database file opens");
-    wait_until_long("the Google event in SQLite", || {
-        db.query_row(
-            "SELECT COUNT(*) FROM appointments WHERE title = 'Booked after the restart in the tray' AND origin = 'google'",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .ok()
-        .filter(|n| *n == 1)
-    });
-
-    tray.click("Open Bookline");
-    wait_until_long("the window built by the new image", || app.window());
-    wait_until_long("the reopened list", || {
-        (lists_shown(&app.log()) == [0, 1]).then_some(())
-    });
 
     tray.click("Quit");
     let status = wait_until_long("the app to exit after Quit", || app.exited());
@@ -2384,6 +2308,39 @@ fn process_tree(pid: u32) -> Vec<u32> {
         }
     }
     all
+}
+
+/// The WebKit processes' ids (web, network, GPU) under the app.
+fn webkit_pids(pid: u32) -> Vec<u32> {
+    process_tree(pid)
+        .into_iter()
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm"))
+                .is_ok_and(|name| name.contains("WebKit"))
+        })
+        .collect()
+}
+
+/// Whether every one of these processes has ended (an orphan would leave the app's tree
+/// and still run); a zombie waiting for its reaper has ended.
+fn all_ended(pids: &[u32]) -> bool {
+    pids.iter().all(|p| {
+        std::fs::read_to_string(format!("/proc/{p}/stat")).map_or(true, |stat| {
+            // The state follows the command name's closing parenthesis.
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+    })
+}
+
+/// Whether the process has the webview's GL stack mapped (Mesa's EGL or GLX driver, or
+/// the LLVM it links).
+fn maps_gl_stack(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/maps")).is_ok_and(|maps| {
+        ["libEGL_mesa", "libGLX_mesa", "libLLVM"]
+            .iter()
+            .any(|l| maps.contains(l))
+    })
 }
 
 /// The WebKit processes (web, network, GPU) under the app.
@@ -2652,7 +2609,8 @@ impl TrayApp {
     }
 
     /// The app's window, while the window manager shows it (a hidden window is unmapped
-    /// and leaves the window manager's client list).
+    /// and leaves the window manager's client list): its process is the app's window
+    /// process, a child of the app.
     fn window(&self) -> Option<String> {
         let out = Command::new("wmctrl").args(["-l", "-p"]).output().ok()?;
         String::from_utf8_lossy(&out.stdout)
@@ -2662,7 +2620,8 @@ impl TrayApp {
                 let id = fields.next()?;
                 let _desktop = fields.next()?;
                 let pid: u32 = fields.next()?.parse().ok()?;
-                (pid == self.pid && line.contains("Bookline")).then(|| id.to_owned())
+                (line.contains("Bookline") && process_tree(self.pid).contains(&pid))
+                    .then(|| id.to_owned())
             })
     }
 }
