@@ -1,15 +1,16 @@
-//! The desktop app: builds the Tauri app with its plugins, the tray and the window, puts
-//! the core context in managed state and registers the IPC commands.
+//! The desktop app's tray process: builds the Tauri app with its plugins and the tray,
+//! puts the core context in managed state, and answers the window's calls (`ipc`).
 //!
 //! Lifecycle: this process — store, sync loop, tray — never builds a webview; the window
 //! is a process of its own (`window_process`), started when it is asked for and ended
 //! when it is closed, which frees everything WebKit loaded, while sync, a running transfer
 //! and the tray go on. Open Bookline (tray), a second start with the same data dir, or
-//! `show_main_window` from anywhere opens it again on the same state. Quit in the tray menu stops the sync
-//! loop and exits, and so does every other way out the OS has (macOS Cmd+Q and Dock →
-//! Quit, Windows log-off: `RunEvent::Exit`). Started at login (`--minimized`), no window
-//! exists until one is opened. A second start with the same data dir shows the running
-//! window instead, or says that it runs (`bookline_core::instance_lock`).
+//! `show_main_window` from anywhere opens it again on the same state. Quit in the tray
+//! menu stops the sync loop, ends the window process and exits, and so does every other
+//! way out the OS has (Windows log-off: `RunEvent::Exit`; SIGTERM). Started at login
+//! (`--minimized`), no window exists until one is opened. A second start with the same
+//! data dir shows the running window instead, or says that it runs
+//! (`bookline_core::instance_lock`).
 
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
@@ -227,8 +228,8 @@ pub fn quit(app: &AppHandle) {
     });
 }
 
-/// The event loop is ending — after Quit, or without it: macOS Cmd+Q and Dock → Quit,
-/// Windows log-off or shutdown, anything else that calls `exit`. The process ends when
+/// The event loop is ending — after Quit, or without it: Windows log-off or shutdown,
+/// anything else that calls `exit`. The process ends when
 /// this returns, so the shutdown runs here, on this thread (each step is bounded); after
 /// Quit it is done already and this returns at once.
 fn stop_at_exit(app: &AppHandle) {

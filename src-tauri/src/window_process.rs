@@ -302,8 +302,6 @@ impl ReaderContext {
             FromWindow::Loaded => {
                 let link = self.app.state::<WindowLink>();
                 tracing::info!("window loaded after {} ms", link.since_asked().as_millis());
-                // A window shown again is brought up to date (it asks too when it mounts).
-                crate::events::status_changed(&self.app);
             }
             FromWindow::Closing => self.forget(),
         }

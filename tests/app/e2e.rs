@@ -2361,6 +2361,63 @@ fn the_list_shown_lines_give_their_counts() {
     assert_eq!(lists_shown(log), [0, 10000]);
 }
 
+/// The window process goes with the app however the app ends — here killed outright, with
+/// no clean Quit: its stdin reaches end-of-file and it ends, and WebKit's processes with
+/// it. No window lingers without the app behind it (its calls would have nobody to answer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, a session bus with a tray host, a window manager and a Secret Service: run by `make test`"]
+async fn the_window_goes_when_the_app_is_killed() {
+    let emulator = gcal_emulator::Emulator::start(gcal_emulator::EmulatorOptions::default())
+        .await
+        .expect("the emulator starts");
+    let google = Google::new(emulator.base_url());
+    let data = tempfile::tempdir().expect("temp dir");
+    let app = TrayApp::start(data.path(), &google.base, &[]);
+    wait_until_long("the first list paint", || {
+        (lists_shown(&app.log()) == [0]).then_some(())
+    });
+    let window = app.window().expect("a window");
+    let window_pid: u32 = Command::new("wmctrl")
+        .args(["-l", "-p"])
+        .output()
+        .ok()
+        .and_then(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .find(|line| line.starts_with(&window))
+                .and_then(|line| line.split_whitespace().nth(2)?.parse().ok())
+        })
+        .expect("the window's process id");
+    assert_ne!(
+        window_pid,
+        app.pid(),
+        "the window is in the app's own process"
+    );
+    let webkit = webkit_pids(app.pid());
+    assert!(
+        !webkit.is_empty(),
+        "no WebKit process while the window is open"
+    );
+
+    let killed = Command::new("kill")
+        .args(["-KILL", &app.pid().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    wait_until_long("the app to die", || app.exited());
+    wait_until_long("the window process and WebKit's to end", || {
+        all_ended(&[window_pid]).then_some(())
+    });
+    wait_until_long("WebKit's processes to end", || {
+        all_ended(&webkit).then_some(())
+    });
+    wait_until_long("the window to go from the screen", || {
+        let listed = Command::new("wmctrl").arg("-l").output().ok()?;
+        (!String::from_utf8_lossy(&listed.stdout).contains(&window)).then_some(())
+    });
+    emulator.shutdown().await;
+}
+
 /// Quit in the demo saves the built-in emulator's state at once: a Google-side change made
 /// just before Quit is in the state file (its own autosave runs only every 5 s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
