@@ -380,7 +380,7 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
             let data_dir = resolve_data_dir(cli.data_dir)?;
             let log = logging::init(&paths::log_dir(&data_dir));
             logging::keep_until_exit(log);
-            let ran = window_process::run_window();
+            let ran = window_process::run_window(started);
             logging::flush();
             ran.context("the window failed")
         }

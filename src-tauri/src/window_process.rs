@@ -149,11 +149,19 @@ impl WindowLink {
     }
 
     fn send(&self, message: &ToWindow) -> bool {
+        self.send_to(None, message)
+    }
+
+    /// Sends to the open window; with `generation`, only if it is still that one (an
+    /// answer to a window that has closed since is for nobody). The link holds the only
+    /// sender of the window's stdin, so forgetting the window closes its stdin.
+    fn send_to(&self, generation: Option<u64>, message: &ToWindow) -> bool {
         let Some(text) = line(message) else {
             return false;
         };
         lock(&self.open)
             .as_ref()
+            .filter(|open| generation.is_none_or(|g| g == open.generation))
             .is_some_and(|open| open.to_window.send(text).is_ok())
     }
 
@@ -236,7 +244,6 @@ fn start(app: &AppHandle, link: &WindowLink) -> std::io::Result<OpenWindow> {
     let reader = ReaderContext {
         app: app.clone(),
         generation,
-        to_window: to_window.clone(),
         child: child.clone(),
     };
     std::thread::Builder::new()
@@ -252,7 +259,6 @@ fn start(app: &AppHandle, link: &WindowLink) -> std::io::Result<OpenWindow> {
 struct ReaderContext {
     app: AppHandle,
     generation: u64,
-    to_window: Sender<String>,
     child: Arc<Mutex<Child>>,
 }
 
@@ -278,8 +284,12 @@ impl ReaderContext {
     fn handle(&self, message: FromWindow) {
         match message {
             FromWindow::Call { id, command, args } => {
+                tracing::debug!(
+                    "window call {command} after {} ms",
+                    self.app.state::<WindowLink>().since_asked().as_millis()
+                );
                 let app = self.app.clone();
-                let to_window = self.to_window.clone();
+                let generation = self.generation;
                 tauri::async_runtime::spawn(async move {
                     let answer = match ipc::dispatch(&app, &command, args).await {
                         Ok(value) => ToWindow::Answer {
@@ -293,10 +303,8 @@ impl ReaderContext {
                             value,
                         },
                     };
-                    if let Some(text) = line(&answer) {
-                        // The window may have closed meanwhile: nobody waits any more.
-                        let _ = to_window.send(text);
-                    }
+                    // The window may have closed meanwhile: nobody waits any more.
+                    app.state::<WindowLink>().send_to(Some(generation), &answer);
                 });
             }
             FromWindow::Loaded => {
@@ -332,7 +340,7 @@ pub fn close_window(app: &AppHandle) {
 
 /// Runs the window until it is closed (or the tray process goes): every call of the UI
 /// goes to the tray process on stdout, its answers and events come on stdin.
-pub fn run_window() -> anyhow::Result<()> {
+pub fn run_window(started: Instant) -> anyhow::Result<()> {
     let keep_window = std::env::var_os(KEEP_WINDOW_ENV).is_some_and(|v| v == "1");
     let out: Arc<Mutex<std::io::Stdout>> = Arc::new(Mutex::new(std::io::stdout()));
     let waiting: Arc<Mutex<HashMap<u64, InvokeResolver<Wry>>>> = Arc::default();
@@ -395,16 +403,28 @@ pub fn run_window() -> anyhow::Result<()> {
         })
         .on_page_load(move |_, payload| {
             if payload.event() == tauri::webview::PageLoadEvent::Finished {
+                tracing::info!(
+                    "window process: page loaded after {} ms",
+                    started.elapsed().as_millis()
+                );
                 on_load(&FromWindow::Loaded);
             }
         })
         .invoke_handler(forward)
         .build(gui::context())?;
+    tracing::info!(
+        "window process: Tauri up after {} ms",
+        started.elapsed().as_millis()
+    );
     let handle = app.handle().clone();
     std::thread::Builder::new()
         .name("from-tray".into())
         .spawn(move || answer_from_tray(&handle, &waiting))?;
     build_main_window(app.handle())?;
+    tracing::info!(
+        "window process: window built after {} ms",
+        started.elapsed().as_millis()
+    );
     app.run(|app, event| {
         if let RunEvent::WindowEvent {
             event: WindowEvent::Destroyed,

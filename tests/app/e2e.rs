@@ -2122,6 +2122,11 @@ async fn the_app_lives_in_the_tray() {
         app.log().contains("quitting: sync stopped"),
         "the sync loop was not stopped before exiting"
     );
+    // The window was open at Quit: its process ended by itself once its stdin closed.
+    assert!(
+        !app.log().contains("did not end by itself"),
+        "the window process had to be killed at Quit"
+    );
     emulator.shutdown().await;
 }
 
