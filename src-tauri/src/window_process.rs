@@ -42,6 +42,13 @@ pub const SUBCOMMAND: &str = "window-process";
 /// (`scripts/tray-bench.sh`).
 pub const KEEP_WINDOW_ENV: &str = "BOOKLINE_KEEP_WINDOW";
 const MAIN_WINDOW: &str = "main";
+/// WebKitGTK draws the page with Skia on the CPU instead of through GL: a window process
+/// is new at every open, and setting up GL in it (Mesa, whose drivers link LLVM, and the
+/// first frame's shaders) cost about 300 ms of each reopen — median 1.2 s to the first
+/// list paint against 0.9 s on the CPU (release build, Xvfb; `scripts/tray-bench.sh`). A
+/// list of appointments needs no GPU. Set only when the user has not set it.
+#[cfg(target_os = "linux")]
+const CPU_RENDERING_ENV: &str = "WEBKIT_SKIA_ENABLE_CPU_RENDERING";
 /// How long Quit waits for the window process to end after its stdin closed.
 const WINDOW_STOP_WAIT: Duration = Duration::from_secs(3);
 /// What the window-state plugin keeps. Visibility is not restored: a window hidden at
@@ -213,14 +220,19 @@ pub fn show(app: &AppHandle) {
 fn start(app: &AppHandle, link: &WindowLink) -> std::io::Result<OpenWindow> {
     let args = app.state::<WindowArgs>();
     let exe = std::env::current_exe()?;
-    let mut child = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .arg(SUBCOMMAND)
         .arg("--data-dir")
         .arg(&args.data_dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
+        .stderr(Stdio::inherit());
+    #[cfg(target_os = "linux")]
+    if std::env::var_os(CPU_RENDERING_ENV).is_none() {
+        command.env(CPU_RENDERING_ENV, "1");
+    }
+    let mut child = command.spawn()?;
     let generation = link.generation.fetch_add(1, Ordering::SeqCst) + 1;
     let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         let _ = child.kill();
@@ -291,7 +303,13 @@ impl ReaderContext {
                 let app = self.app.clone();
                 let generation = self.generation;
                 tauri::async_runtime::spawn(async move {
-                    let answer = match ipc::dispatch(&app, &command, args).await {
+                    let began = Instant::now();
+                    let result = ipc::dispatch(&app, &command, args).await;
+                    tracing::debug!(
+                        "window call {command} answered in {} ms",
+                        began.elapsed().as_millis()
+                    );
+                    let answer = match result {
                         Ok(value) => ToWindow::Answer {
                             id,
                             ok: true,
