@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use chrono::{NaiveDate, NaiveTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
@@ -27,8 +27,8 @@ use crate::sync::decide::{
     StandaloneIndex, SyncItem, SyncKey, SyncOp, TimeRange,
 };
 use crate::sync::engine::{
-    crm_side, google_side_of, new_appointment_id, series_ref, AccountContext, Planned, SyncEngine,
-    SyncError, SyncReport,
+    crm_side, google_side_of, new_appointment_id, series_ref, AccountContext, Planned, StoreItems,
+    SyncEngine, SyncError, SyncReport,
 };
 use crate::sync::ids;
 use crate::sync::links::{self, time_str, Link};
@@ -1103,14 +1103,28 @@ async fn import_while_listing(
                 .iter()
                 .filter_map(|p| p.item.key.event_id.clone())
                 .collect();
-            let rows = store.write("plan the transfer", |tx| {
-                insert_new_event_items(store, tx, job.id, first_seq, &event_ids)
-            })?;
+            let rows = new_event_items(first_seq, &event_ids);
             next_seq = next_seq.saturating_add(i64::try_from(rows.len()).unwrap_or(i64::MAX));
             counts.total += u32::try_from(rows.len()).unwrap_or(u32::MAX);
             for (p, row) in new_events.iter_mut().zip(&rows) {
                 p.job_item = Some((job.id, row.seq));
             }
+            // The items commit with the appointments and links they stand for, already
+            // done: a crash before that commit leaves neither, and the resumed listing
+            // imports those events again.
+            let job_id = job.id;
+            let store_items = |tx: &Transaction<'_>| {
+                let items: Vec<NewItem<'_>> = rows
+                    .iter()
+                    .map(|item| NewItem {
+                        seq: item.seq,
+                        action: "create_in_crm",
+                        appointment_id: None,
+                        event_id: item.event_id.as_deref(),
+                    })
+                    .collect();
+                write_items(store, tx, job_id, &items, ItemState::Done)
+            };
             run_planned(
                 engine,
                 store,
@@ -1122,6 +1136,7 @@ async fn import_while_listing(
                 new_events,
                 0,
                 &mut counts,
+                Some(&store_items),
             )
             .await
         };
@@ -1164,16 +1179,10 @@ async fn import_while_listing(
     Ok((events, calendar_tz.unwrap_or_else(|| "UTC".to_owned())))
 }
 
-/// Stores job items (`create_in_crm`) for events imported while the listing is read,
-/// numbered from `first_seq`; returns them as items to run.
-fn insert_new_event_items(
-    store: &Store,
-    conn: &Connection,
-    job: i64,
-    first_seq: i64,
-    event_ids: &[String],
-) -> StoreResult<Vec<ItemRow>> {
-    let items: Vec<ItemRow> = event_ids
+/// The job items (`create_in_crm`) of events imported while the listing is read,
+/// numbered from `first_seq`.
+fn new_event_items(first_seq: i64, event_ids: &[String]) -> Vec<ItemRow> {
+    event_ids
         .iter()
         .enumerate()
         .map(|(i, event_id)| ItemRow {
@@ -1182,18 +1191,7 @@ fn insert_new_event_items(
             event_id: Some(event_id.clone()),
             failed: false,
         })
-        .collect();
-    let rows: Vec<NewItem<'_>> = items
-        .iter()
-        .map(|item| NewItem {
-            seq: item.seq,
-            action: "create_in_crm",
-            appointment_id: None,
-            event_id: item.event_id.as_deref(),
-        })
-        .collect();
-    write_items(store, conn, job, &rows)?;
-    Ok(items)
+        .collect()
 }
 
 /// Decides every key with the whole listing and stores the items the job does not hold
@@ -1268,7 +1266,15 @@ fn insert_items(
             event_id: item.key.event_id.as_deref(),
         })
         .collect();
-    write_items(store, conn, job, &rows)
+    write_items(store, conn, job, &rows, ItemState::Pending)
+}
+
+/// The state job items are written in: to do, or done by the transaction that writes
+/// them (`engine::execute_with`).
+#[derive(Clone, Copy)]
+enum ItemState {
+    Pending,
+    Done,
 }
 
 /// A job item to store.
@@ -1285,17 +1291,24 @@ fn write_items(
     conn: &Connection,
     job: i64,
     items: &[NewItem<'_>],
+    state: ItemState,
 ) -> StoreResult<()> {
+    // A done item was tried once, as `mark_items` counts.
+    let row = match state {
+        ItemState::Pending => "(?, ?, ?, ?, ?, 'pending', 0)",
+        ItemState::Done => "(?, ?, ?, ?, ?, 'done', 1)",
+    };
     for rows in items.chunks(ITEMS_PER_INSERT) {
         let mut sql = String::from(
-            "INSERT INTO backfill_items (job_id, seq, action, appointment_id, event_id) VALUES ",
+            "INSERT INTO backfill_items \
+             (job_id, seq, action, appointment_id, event_id, state, attempts) VALUES ",
         );
         let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 5);
         for (i, item) in rows.iter().enumerate() {
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str("(?, ?, ?, ?, ?)");
+            sql.push_str(row);
             values.push(&job);
             values.push(&item.seq);
             values.push(&item.action);
@@ -1544,6 +1557,7 @@ async fn run_chunk(
         planned,
         failed_before,
         counts,
+        None,
     )
     .await
 }
@@ -1563,6 +1577,7 @@ async fn run_planned(
     planned: Vec<Planned>,
     failed_before: u32,
     counts: &mut ItemCounts,
+    store_items: Option<StoreItems<'_>>,
 ) -> Result<(), SyncError> {
     let seqs: Vec<i64> = planned
         .iter()
@@ -1585,7 +1600,7 @@ async fn run_planned(
     let before = job.summary.clone();
     let mut saved: Option<(JobSummary, (u32, u32, u32))> = None;
     engine
-        .execute(
+        .execute_with(
             store,
             w,
             ctx,
@@ -1593,6 +1608,7 @@ async fn run_planned(
             to_run,
             calendar_tz,
             &mut report,
+            store_items,
             |tx, counts| {
                 let skipped: Vec<i64> = nothing
                     .iter()

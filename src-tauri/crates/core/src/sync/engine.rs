@@ -964,6 +964,38 @@ impl SyncEngine {
         report: &mut SyncReport,
         finish: impl FnOnce(&Transaction<'_>, &SyncReport) -> Result<(), StoreError>,
     ) -> Result<(), SyncError> {
+        self.execute_with(
+            store,
+            w,
+            ctx,
+            mode,
+            planned,
+            calendar_tz,
+            report,
+            None,
+            finish,
+        )
+        .await
+    }
+
+    /// `execute`, with `store_items` run first in each transaction that applies the
+    /// chunk: it writes the chunk's job items, already `done`, so they commit with what
+    /// they stand for or not at all (a transfer importing events as it lists them; no
+    /// separate commit of pending items, and no second write of each to mark it). Those
+    /// items are then not marked done again; one that fails is marked failed as usual.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn execute_with(
+        &self,
+        store: &Store,
+        w: &Writer<'_>,
+        ctx: &AccountContext,
+        mode: &Mode,
+        planned: Vec<Planned>,
+        calendar_tz: &str,
+        report: &mut SyncReport,
+        store_items: Option<StoreItems<'_>>,
+        finish: impl FnOnce(&Transaction<'_>, &SyncReport) -> Result<(), StoreError>,
+    ) -> Result<(), SyncError> {
         let mut ready: Vec<Ready> = Vec::with_capacity(planned.len());
         let mut round = planned;
         let mut attempt = 0;
@@ -1102,7 +1134,7 @@ impl SyncEngine {
             round.extend(follow);
             attempt += 1;
         }
-        self.apply(store, ctx, ready, calendar_tz, report, finish)?;
+        self.apply(store, ctx, ready, calendar_tz, report, store_items, finish)?;
         Ok(())
     }
 
@@ -1190,6 +1222,7 @@ impl SyncEngine {
         Ok(next)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn apply(
         &self,
         store: &Store,
@@ -1197,6 +1230,7 @@ impl SyncEngine {
         ready: Vec<Ready>,
         calendar_tz: &str,
         report: &mut SyncReport,
+        store_items: Option<StoreItems<'_>>,
         finish: impl FnOnce(&Transaction<'_>, &SyncReport) -> Result<(), StoreError>,
     ) -> Result<(), SyncError> {
         const ACTION: &str = "save what sync changed";
@@ -1217,6 +1251,9 @@ impl SyncEngine {
         // page, over a third of a 10,000-event import.)
         let mut item_failed = false;
         let fast = store.write(ACTION, |tx| {
+            if let Some(write_items) = store_items {
+                write_items(tx)?;
+            }
             let mut counts = SyncReport::default();
             let mut log = Vec::new();
             for r in &ready {
@@ -1242,15 +1279,18 @@ impl SyncEngine {
                     Ready::Failed(..) => None,
                 }),
             )?;
-            // The job items of the page are marked in one statement, not one per item.
-            crate::sync::backfill::mark_done(
-                store,
-                tx,
-                ready.iter().filter_map(|r| match r {
-                    Ready::Apply(p, _) => p.job_item,
-                    Ready::Failed(..) => None,
-                }),
-            )?;
+            // The job items of the page are marked in one statement, not one per item
+            // (unless `store_items` wrote them done).
+            if store_items.is_none() {
+                crate::sync::backfill::mark_done(
+                    store,
+                    tx,
+                    ready.iter().filter_map(|r| match r {
+                        Ready::Apply(p, _) => p.job_item,
+                        Ready::Failed(..) => None,
+                    }),
+                )?;
+            }
             for r in &ready {
                 if let Ready::Failed(p, message) = r {
                     record_failure(store, tx, p, message, &mut counts)?;
@@ -1269,6 +1309,9 @@ impl SyncEngine {
                         .map(|_| ())
                         .map_err(|e| store.error(ACTION, e))
                 };
+                if let Some(write_items) = store_items {
+                    write_items(tx)?;
+                }
                 let mut counts = SyncReport::default();
                 // The new series of this page that did not apply (→ whether it was parked):
                 // their occurrences (right behind them, `pair_new_series`) cannot land
@@ -1328,7 +1371,9 @@ impl SyncEngine {
                                 Ok(()) => {
                                     sql(tx, "RELEASE item")?;
                                     merge_counts(&mut counts, item_counts);
-                                    crate::sync::backfill::mark_done(store, tx, p.job_item)?;
+                                    if store_items.is_none() {
+                                        crate::sync::backfill::mark_done(store, tx, p.job_item)?;
+                                    }
                                     unpark_applied(store, tx, ctx, [p])?;
                                 }
                                 Err(e) => {
@@ -1381,6 +1426,9 @@ impl SyncEngine {
         Ok(())
     }
 }
+
+/// Writes a chunk's job items in the transaction that applies it (`execute_with`).
+pub(crate) type StoreItems<'a> = &'a (dyn Fn(&Transaction<'_>) -> Result<(), StoreError> + Sync);
 
 fn merge_counts(into: &mut SyncReport, from: SyncReport) {
     into.created_in_google += from.created_in_google;
@@ -1632,14 +1680,18 @@ fn apply_one(
                     reuse.clone(),
                 )?;
                 counts.created_in_crm += 1;
-                log.push(
-                    NewActivity::new(
-                        ActivityKind::Created,
-                        Some(Side::Crm),
-                        format!("Created “{}” in Bookline", created.title),
-                    )
-                    .appointment(Some(&created.id)),
-                );
+                // A transfer's creation is logged by the transfer's one entry (see the
+                // end of this function): not even its sentence is made.
+                if p.job_item.is_none() {
+                    log.push(
+                        NewActivity::new(
+                            ActivityKind::Created,
+                            Some(Side::Crm),
+                            format!("Created “{}” in Bookline", created.title),
+                        )
+                        .appointment(Some(&created.id)),
+                    );
+                }
                 crm_after = Some(fields_of(&created));
                 appointment_id = Some(created.id);
             }

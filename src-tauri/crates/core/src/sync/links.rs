@@ -202,7 +202,12 @@ pub fn upsert(store: &Store, conn: &Connection, link: &Link) -> Result<()> {
             .map_err(|e| StoreError::BadRow(format!("a sync snapshot could not be encoded: {e}")))
     };
     let crm = encode(&link.snapshot.crm)?;
-    let google = encode(&link.snapshot.google)?;
+    // Both sides agree right after a sync (every imported event): encoded once.
+    let google = if link.snapshot.google == link.snapshot.crm {
+        crm.clone()
+    } else {
+        encode(&link.snapshot.google)?
+    };
     // Not `INSERT OR REPLACE`: that would also replace the link of *another*
     // appointment holding this event, leaving that appointment behind as a duplicate
     // (two processes importing one new event did exactly that). An appointment's own link

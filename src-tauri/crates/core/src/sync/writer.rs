@@ -215,12 +215,13 @@ impl Writer<'_> {
             let calendar = self.calendar.to_owned();
             let params = params.clone();
             let task = AbortOnDrop(tokio::spawn(async move {
-                client.list_events_body(&calendar, &params).await
+                let body = client.list_events_body(&calendar, &params).await?;
+                decode_events_page(&body)
             }));
             async move {
                 let mut task = task;
                 match (&mut task.0).await {
-                    Ok(body) => body.and_then(|body| decode_events_page(&body)),
+                    Ok(page) => page,
                     Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
                     // Only a runtime shutting down cancels it (we hold the handle).
                     Err(_) => Err(GoogleError {
