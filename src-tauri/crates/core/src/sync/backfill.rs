@@ -1030,7 +1030,11 @@ async fn import_while_listing(
         })
         .await
     };
+    // The events the plan still needs (`finish_plan`, `run`): not those imported while
+    // listing, which are settled (their items are done) and are only remembered by id,
+    // so a second copy on a later page is not imported twice.
     let mut events: HashMap<String, Event> = HashMap::new();
+    let mut imported: HashSet<String> = HashSet::new();
     let mut calendar_tz: Option<String> = None;
     let mut page_token: Option<String> = None;
     let mut page = list(None).await?;
@@ -1061,6 +1065,7 @@ async fn import_while_listing(
                 if !index.stands_alone(&side)
                     || known.contains(&side.event_id)
                     || events.contains_key(&side.event_id)
+                    || imported.contains(&side.event_id)
                     || !e.id.as_deref().is_some_and(|id| on_this_page.insert(id))
                 {
                     continue;
@@ -1090,11 +1095,22 @@ async fn import_while_listing(
             // Written in event id order, so the links' unique (calendar, event id) index
             // takes each page's rows in order rather than scattered over its pages.
             new_events.sort_unstable_by(|a, b| a.item.key.event_id.cmp(&b.item.key.event_id));
+            let imported_here: HashSet<&str> = new_events
+                .iter()
+                .filter_map(|p| p.item.key.event_id.as_deref())
+                .collect();
             for e in items {
-                if let Some(id) = e.id.clone() {
-                    events.insert(id, e);
+                match e.id.clone() {
+                    Some(id) if imported_here.contains(id.as_str()) => {
+                        imported.insert(id);
+                    }
+                    Some(id) if !imported.contains(&id) => {
+                        events.insert(id, e);
+                    }
+                    _ => {}
                 }
             }
+            drop(imported_here);
             if new_events.is_empty() {
                 return Ok(());
             }
