@@ -1286,7 +1286,7 @@ fn insert_items(
 }
 
 /// The state job items are written in: to do, or done by the transaction that writes
-/// them (`engine::execute_with`).
+/// them (`SyncEngine::execute`).
 #[derive(Clone, Copy)]
 enum ItemState {
     Pending,
@@ -1616,7 +1616,7 @@ async fn run_planned(
     let before = job.summary.clone();
     let mut saved: Option<(JobSummary, (u32, u32, u32))> = None;
     engine
-        .execute_with(
+        .execute(
             store,
             w,
             ctx,

@@ -542,6 +542,7 @@ impl SyncEngine {
                     planned,
                     &calendar_tz,
                     report,
+                    None,
                     |tx, page| {
                         held::record(store, tx, cal, &held_keys)?;
                         if !page.errors.is_empty() {
@@ -941,8 +942,10 @@ impl SyncEngine {
             let tail = rest.split_off(rest.len().min(self.options.push_chunk.max(1)));
             let chunk = std::mem::replace(&mut rest, tail);
             mark_inserts_sent(store, &chunk)?;
-            self.execute(store, w, ctx, mode, chunk, "UTC", report, |_, _| Ok(()))
-                .await?;
+            self.execute(store, w, ctx, mode, chunk, "UTC", report, None, |_, _| {
+                Ok(())
+            })
+            .await?;
         }
         Ok(())
     }
@@ -952,39 +955,14 @@ impl SyncEngine {
     /// Writes the Google side of every key (batched), re-reads and re-decides the keys
     /// Google answered 409 or 412 for, then applies the CRM side, the links, the outbox
     /// and the activity in one transaction, plus `finish` (e.g. the sync token).
+    ///
+    /// `store_items`, if given, runs first in each transaction that applies the chunk:
+    /// it writes the chunk's job items, already `done`, so they commit with what they
+    /// stand for or not at all (a transfer importing events as it lists them; no separate
+    /// commit of pending items, and no second write of each to mark it). Those items are
+    /// then not marked done again; one that fails is marked failed as usual.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn execute(
-        &self,
-        store: &Store,
-        w: &Writer<'_>,
-        ctx: &AccountContext,
-        mode: &Mode,
-        planned: Vec<Planned>,
-        calendar_tz: &str,
-        report: &mut SyncReport,
-        finish: impl FnOnce(&Transaction<'_>, &SyncReport) -> Result<(), StoreError>,
-    ) -> Result<(), SyncError> {
-        self.execute_with(
-            store,
-            w,
-            ctx,
-            mode,
-            planned,
-            calendar_tz,
-            report,
-            None,
-            finish,
-        )
-        .await
-    }
-
-    /// `execute`, with `store_items` run first in each transaction that applies the
-    /// chunk: it writes the chunk's job items, already `done`, so they commit with what
-    /// they stand for or not at all (a transfer importing events as it lists them; no
-    /// separate commit of pending items, and no second write of each to mark it). Those
-    /// items are then not marked done again; one that fails is marked failed as usual.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn execute_with(
         &self,
         store: &Store,
         w: &Writer<'_>,
@@ -1427,7 +1405,7 @@ impl SyncEngine {
     }
 }
 
-/// Writes a chunk's job items in the transaction that applies it (`execute_with`).
+/// Writes a chunk's job items in the transaction that applies it (`SyncEngine::execute`).
 pub(crate) type StoreItems<'a> = &'a (dyn Fn(&Transaction<'_>) -> Result<(), StoreError> + Sync);
 
 fn merge_counts(into: &mut SyncReport, from: SyncReport) {

@@ -376,6 +376,7 @@ pub async fn resolve(
             planned,
             "UTC",
             &mut report,
+            None,
             |tx, counts| {
                 // An item that failed keeps every row: deciding again re-reads each one,
                 // and those already done are no-ops then.
