@@ -39,7 +39,9 @@ if [ "${1:-}" = "--inside" ]; then
   window=""
   for _ in $(seq 600); do
     kill -0 "$pid" 2>/dev/null || fail "the installed app exited: $(cat "$OUT/app.log")"
-    window=$(wmctrl -l -p | awk -v pid="$pid" '$3 == pid && /Bookline/ {print $1; exit}')
+    # The window is the app's window process (`bookline window-process`, its child).
+    window_pid=$(pgrep -P "$pid" -f window-process | head -n1 || true)
+    window=$(wmctrl -l -p | awk -v pid="${window_pid:-none}" '$3 == pid && /Bookline/ {print $1; exit}')
     [ -n "$window" ] && break
     sleep 0.1
   done
@@ -89,6 +91,15 @@ if [ "${1:-}" = "--inside" ]; then
   status=0
   wait "$pid" || status=$?
   [ "$status" -eq 0 ] || fail "the installed app exited with $status after SIGTERM"
+  # The window process goes with it (a zombie waiting for its reaper has gone).
+  for _ in $(seq 50); do
+    case "$(ps -o stat= -p "$window_pid" 2>/dev/null || true)" in "" | Z*) break ;; esac
+    sleep 0.1
+  done
+  case "$(ps -o stat= -p "$window_pid" 2>/dev/null || true)" in
+    "" | Z*) ;;
+    *) fail "the window process (pid $window_pid) outlived the app" ;;
+  esac
   [ -f "$HOME/.local/share/bookline/bookline.sqlite3" ] || fail "no database in the default data dir"
   ls "$HOME"/.local/share/bookline/logs/*.log >/dev/null || fail "no log file in the data dir"
   exit 0
