@@ -110,6 +110,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Default)]
 pub struct WindowLink {
     open: Mutex<Option<OpenWindow>>,
+    /// Windows the user closed whose processes have not ended yet. Their stdin stays
+    /// open until they end by themselves: closing it would make the process exit while
+    /// its window is still being torn down, before the window-state plugin has saved the
+    /// size and position (a reopened window then came back at the default size).
+    closing: Mutex<Vec<OpenWindow>>,
     /// Tells one window process from the next (an old one's end must not forget a new one).
     generation: AtomicU64,
     /// When the window now loading was asked for (its load and first list paint are
@@ -175,22 +180,25 @@ impl WindowLink {
     /// Ends the window process (Quit): its stdin closes, it ends by itself; killed if it
     /// has not within a few seconds.
     pub fn close(&self) {
-        let Some(open) = lock(&self.open).take() else {
-            return;
-        };
-        drop(open.to_window);
+        let mut windows: Vec<OpenWindow> = std::mem::take(&mut *lock(&self.closing));
+        windows.extend(lock(&self.open).take());
         let deadline = Instant::now() + WINDOW_STOP_WAIT;
-        loop {
-            match lock(&open.child).try_wait() {
-                Ok(Some(_)) | Err(_) => return,
-                Ok(None) if Instant::now() >= deadline => break,
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+        for window in windows {
+            drop(window.to_window);
+            loop {
+                match lock(&window.child).try_wait() {
+                    Ok(Some(_)) | Err(_) => break,
+                    Ok(None) if Instant::now() >= deadline => {
+                        tracing::warn!("the window process did not end by itself: killed");
+                        let mut child = lock(&window.child);
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break;
+                    }
+                    Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                }
             }
         }
-        tracing::warn!("the window process did not end by itself: killed");
-        let mut child = lock(&open.child);
-        let _ = child.kill();
-        let _ = child.wait();
     }
 }
 
@@ -329,11 +337,22 @@ impl ReaderContext {
                 let link = self.app.state::<WindowLink>();
                 tracing::info!("window loaded after {} ms", link.since_asked().as_millis());
             }
-            FromWindow::Closing => self.forget(),
+            FromWindow::Closing => {
+                let link = self.app.state::<WindowLink>();
+                let mut open = lock(&link.open);
+                if open
+                    .as_ref()
+                    .is_some_and(|o| o.generation == self.generation)
+                {
+                    if let Some(closing) = open.take() {
+                        lock(&link.closing).push(closing);
+                    }
+                }
+            }
         }
     }
 
-    /// This window process is no longer the open window (it is closing or gone).
+    /// This window process has ended: it is neither the open window nor a closing one.
     fn forget(&self) {
         let link = self.app.state::<WindowLink>();
         let mut open = lock(&link.open);
@@ -343,6 +362,8 @@ impl ReaderContext {
         {
             open.take();
         }
+        drop(open);
+        lock(&link.closing).retain(|c| c.generation != self.generation);
     }
 }
 

@@ -2179,7 +2179,10 @@ async fn closing_the_window_frees_webkit_and_reopening_shows_what_synced() {
         (webkit_processes(app.pid()).is_empty() && all_ended(&first_webkit)).then_some(())
     });
     assert!(app.is_running(), "closing the window ended the app");
-    assert!(app.log().contains("window closed and freed"));
+    // Logged once the window process has ended (its last WebKit process may end first).
+    wait_until_long("the window process to end", || {
+        app.log().contains("window closed and freed").then_some(())
+    });
 
     // Sync goes on without a window: a change made in Google reaches SQLite.
     let start = chrono::Utc::now() + chrono::Duration::days(2);
