@@ -20,5 +20,7 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts'],
     environment: 'node',
+    // CSS is otherwise read as empty in tests; lib/fontstack.test.ts reads app.css.
+    css: { include: [/app\.css/] },
   },
 });
