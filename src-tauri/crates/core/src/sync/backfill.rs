@@ -1054,7 +1054,7 @@ async fn import_while_listing(
             // Decided here, once: an event that stands alone has no appointment, link or
             // series to look up, so what `item_plan` would read back is what is known
             // now (the transfer holds the sync lock; nothing links it meanwhile).
-            let mut new_events: Vec<Planned> = Vec::new();
+            let mut new_events: Vec<Planned> = Vec::with_capacity(items.len());
             let mut on_this_page: HashSet<&str> = HashSet::new();
             for e in &items {
                 let Ok(side) = google_side_of(e, &tz, &ctx.privacy, &Lead::default(), None) else {
@@ -1093,8 +1093,11 @@ async fn import_while_listing(
             }
             drop(on_this_page);
             // Written in event id order, so the links' unique (calendar, event id) index
-            // takes each page's rows in order rather than scattered over its pages.
-            new_events.sort_unstable_by(|a, b| a.item.key.event_id.cmp(&b.item.key.event_id));
+            // takes each page's rows in order rather than scattered over its pages. By a
+            // copy of the key: a plan is 1.7 KB, and a sort that swaps the plans
+            // themselves moved ~25 MB for a page of 1,000 (4 ms of an import of 1,000);
+            // this one sorts the keys and moves each plan once.
+            new_events.sort_by_cached_key(|p| p.item.key.event_id.clone());
             let imported_here: HashSet<&str> = new_events
                 .iter()
                 .filter_map(|p| p.item.key.event_id.as_deref())
@@ -1608,9 +1611,14 @@ async fn run_planned(
         new_appointment_id,
     );
     let mut report = SyncReport::default();
-    let (to_run, nothing): (Vec<Planned>, Vec<Planned>) = planned
-        .into_iter()
-        .partition(|p| p.ops.iter().any(SyncOp::is_effective));
+    let effective = |p: &Planned| p.ops.iter().any(SyncOp::is_effective);
+    // Split only when there is something to split off: a page of imports is all
+    // effective, and each partition moves every 1.7 KB plan into new memory.
+    let (to_run, nothing): (Vec<Planned>, Vec<Planned>) = if planned.iter().all(effective) {
+        (planned, Vec::new())
+    } else {
+        planned.into_iter().partition(effective)
+    };
     let job_id = job.id;
     mark_inserts_sent(store, job_id, &to_run)?;
     let before = job.summary.clone();

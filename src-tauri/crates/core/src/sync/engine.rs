@@ -983,13 +983,19 @@ impl SyncEngine {
             // batch does not keep its calls in order, so it goes in the next round.
             // Bounded: a series is inserted in one round only (a 409 re-decides it as a
             // link), so an occurrence waits one round, or two after a re-read.
-            let (now, waiting): (Vec<Planned>, Vec<Planned>) = if attempt < 4 {
-                let inserted = series_inserted(&round);
+            let inserted = if attempt < 4 {
+                series_inserted(&round)
+            } else {
+                HashSet::new()
+            };
+            // Split only when some series is inserted: each partition moves every plan
+            // into new memory, and a page of imports inserts none.
+            let (now, waiting): (Vec<Planned>, Vec<Planned>) = if inserted.is_empty() {
+                (round, Vec::new())
+            } else {
                 round
                     .into_iter()
                     .partition(|p| occurrence_series(p).is_none_or(|s| !inserted.contains(s)))
-            } else {
-                (round, Vec::new())
             };
             round = now;
             let mut calls = Vec::new();
