@@ -190,11 +190,22 @@ impl Store {
     /// default 2 MiB cache made it read the same index pages back again and again. The
     /// size it had comes back (and the memory goes) when the guard drops, so Bookline in
     /// the tray keeps the small cache.
+    ///
+    /// The write-ahead log is also let grow to `BULK_AUTOCHECKPOINT` pages before a
+    /// commit folds it into the database: a page of 2,500 imported events writes more
+    /// than SQLite's default 1,000, so nearly every commit paid a checkpoint, the last
+    /// one too, when no read is left to hide it behind. A transfer checkpoints between
+    /// pages instead (`Store::checkpoint`, while the next page is on its way); what the
+    /// last page wrote is folded in by a later commit, after the guard has dropped.
     pub fn bulk_cache(&self) -> BulkCache<'_> {
-        let enlarge = |c: &Connection| -> rusqlite::Result<i64> {
-            let before = c.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-            c.execute_batch(&format!("PRAGMA cache_size = -{BULK_CACHE_KIB};"))?;
-            Ok(before)
+        let enlarge = |c: &Connection| -> rusqlite::Result<(i64, i64)> {
+            let cache = c.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+            let autocheckpoint = c.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))?;
+            c.execute_batch(&format!(
+                "PRAGMA cache_size = -{BULK_CACHE_KIB}; \
+                 PRAGMA wal_autocheckpoint = {BULK_AUTOCHECKPOINT};"
+            ))?;
+            Ok((cache, autocheckpoint))
         };
         let restore_to = match enlarge(&self.lock()) {
             Ok(before) => Some(before),
@@ -206,6 +217,17 @@ impl Store {
         BulkCache {
             store: self,
             restore_to,
+        }
+    }
+
+    /// Folds the write-ahead log into the database as far as no reader holds it back
+    /// (`PASSIVE`: never waits), so the next commit starts the log over. For a transfer
+    /// between two pages (`Store::bulk_cache`). A checkpoint that fails is only logged:
+    /// the next one, or SQLite's own, does the work.
+    pub fn checkpoint(&self) {
+        let run = |c: &Connection| c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        if let Err(e) = run(&self.lock()) {
+            tracing::warn!(error = %e, "could not checkpoint the write-ahead log");
         }
     }
 
@@ -232,20 +254,30 @@ impl Store {
 /// The page cache of a transfer (`Store::bulk_cache`), in KiB.
 const BULK_CACHE_KIB: u32 = 16 * 1024;
 
-/// Gives the connection its page cache size back (`Store::bulk_cache`).
+/// How many pages the write-ahead log may hold before a commit of a transfer checkpoints
+/// it (`Store::bulk_cache`; SQLite's default is 1,000): room for a page of events
+/// (~1,300 pages for 2,500), and still a bound (16 MiB) on a log no one checkpoints.
+const BULK_AUTOCHECKPOINT: u32 = 4000;
+
+/// Gives the connection its page cache size and checkpoint threshold back
+/// (`Store::bulk_cache`).
 pub struct BulkCache<'a> {
     store: &'a Store,
-    /// `PRAGMA cache_size` before; `None` when it was not changed.
-    restore_to: Option<i64>,
+    /// `PRAGMA cache_size` and `PRAGMA wal_autocheckpoint` before; `None` when they were
+    /// not changed.
+    restore_to: Option<(i64, i64)>,
 }
 
 impl Drop for BulkCache<'_> {
     fn drop(&mut self) {
-        let Some(size) = self.restore_to else { return };
+        let Some((size, autocheckpoint)) = self.restore_to else {
+            return;
+        };
         // shrink_memory frees what the smaller cache no longer holds.
         let restore = |c: &Connection| {
             c.execute_batch(&format!(
-                "PRAGMA cache_size = {size}; PRAGMA shrink_memory;"
+                "PRAGMA cache_size = {size}; PRAGMA wal_autocheckpoint = {autocheckpoint}; \
+                 PRAGMA shrink_memory;"
             ))
         };
         if let Err(e) = restore(&self.store.lock()) {

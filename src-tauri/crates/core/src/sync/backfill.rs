@@ -1047,6 +1047,7 @@ async fn import_while_listing(
             .take()
             .filter(|next| Some(next) != page_token.as_ref());
         let items = std::mem::take(&mut page.items);
+        let more = next_token.is_some();
         let import = async {
             // Lets the next page's request leave before this page's work holds the
             // thread.
@@ -1157,7 +1158,14 @@ async fn import_while_listing(
                 &mut counts,
                 Some(&store_items),
             )
-            .await
+            .await?;
+            // The log is folded in now, while the next page is on its way, rather than
+            // by the commit of a later page (`Store::bulk_cache`): after the last page
+            // nothing is left to overlap.
+            if more {
+                store.checkpoint();
+            }
+            Ok::<(), SyncError>(())
         };
         let next = match &next_token {
             Some(token) => {
