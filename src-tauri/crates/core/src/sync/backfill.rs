@@ -165,8 +165,18 @@ async fn plan(
     // Keys the job settled already (events imported while the listing was read, and the
     // appointments made for them) are left out: planned, they would only come out linked.
     let (crm, links_now, leads) = store.read(|conn| {
-        let links_now = links::all_but(store, conn, &ctx.calendar_id, |e| settled.contains(e))?;
-        let settled_appointments = settled_appointments(store, conn, &ctx.calendar_id, settled)?;
+        // One pass over the links gives both the links to plan with and the appointments
+        // settled through them; the skipped rows' text is looked at in place.
+        let mut settled_appointments: HashSet<String> = HashSet::new();
+        let links_now = links::all_but_with(
+            store,
+            conn,
+            &ctx.calendar_id,
+            |e| settled.contains(e),
+            |a| {
+                settled_appointments.insert(a.to_owned());
+            },
+        )?;
         let appointments = appointments_except(store, conn, &settled_appointments)?;
         let leads = appointments
             .iter()
@@ -408,35 +418,6 @@ fn linked_event_ids(
     Ok(ids)
 }
 
-/// The appointments linked to the events of `settled`.
-fn settled_appointments(
-    store: &Store,
-    conn: &Connection,
-    calendar_id: &str,
-    settled: &HashSet<String>,
-) -> StoreResult<HashSet<String>> {
-    if settled.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let fail = |e| store.error("read the sync links", e);
-    let mut stmt = conn
-        .prepare_cached("SELECT event_id, appointment_id FROM links WHERE calendar_id = ?1")
-        .map_err(fail)?;
-    let rows = stmt
-        .query_map([calendar_id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })
-        .map_err(fail)?;
-    let mut out = HashSet::new();
-    for row in rows {
-        let (event_id, appointment_id) = row.map_err(fail)?;
-        if settled.contains(&event_id) {
-            out.insert(appointment_id);
-        }
-    }
-    Ok(out)
-}
-
 /// The transfer's appointments, occurrence rows of series included, except those in
 /// `skip`.
 fn appointments_except(
@@ -445,10 +426,7 @@ fn appointments_except(
     skip: &HashSet<String>,
 ) -> StoreResult<Vec<crate::model::Appointment>> {
     let mut out = Vec::new();
-    for id in appointment_ids(store, conn)? {
-        if skip.contains(&id) {
-            continue;
-        }
+    for id in appointment_ids(store, conn, skip)? {
         if let Some(a) = store.get_in(conn, &id)? {
             out.push(a);
         }
@@ -463,6 +441,11 @@ fn crm_sides(
     conn: &Connection,
     appointments: &[crate::model::Appointment],
 ) -> StoreResult<Vec<CrmSide>> {
+    // Nothing to look up (a transfer that settled every appointment itself): the
+    // sources are a pass over every appointment.
+    if appointments.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut sources = store.source_event_ids_in(conn)?;
     Ok(appointments
         .iter()
@@ -473,7 +456,13 @@ fn crm_sides(
         .collect())
 }
 
-fn appointment_ids(store: &Store, conn: &Connection) -> StoreResult<Vec<String>> {
+/// The appointments' ids in start order, except those in `skip` (looked at in place, so
+/// a skipped id is never copied).
+fn appointment_ids(
+    store: &Store,
+    conn: &Connection,
+    skip: &HashSet<String>,
+) -> StoreResult<Vec<String>> {
     // Moved and cancelled occurrences of a series are read too: they go to Google with
     // their series (`pair_new_series` plans them right behind it), as changes of it.
     // Left out, an old series' exceptions would never be sent: ongoing sync leaves an
@@ -482,11 +471,20 @@ fn appointment_ids(store: &Store, conn: &Connection) -> StoreResult<Vec<String>>
     let mut stmt = conn
         .prepare("SELECT id FROM appointments ORDER BY start_ms, id")
         .map_err(fail)?;
-    let ids = stmt
-        .query_map([], |r| r.get::<_, String>(0))
-        .map_err(fail)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(fail)?;
+    let mut rows = stmt.query([]).map_err(fail)?;
+    let mut ids = Vec::new();
+    while let Some(row) = rows.next().map_err(fail)? {
+        let id = match row.get_ref(0).map_err(fail)? {
+            rusqlite::types::ValueRef::Text(id) => std::str::from_utf8(id).ok(),
+            _ => None,
+        };
+        match id {
+            Some(id) if skip.contains(id) => {}
+            Some(id) => ids.push(id.to_owned()),
+            // Not text: read as before, so the error names the row.
+            None => ids.push(row.get::<_, String>(0).map_err(fail)?),
+        }
+    }
     Ok(ids)
 }
 

@@ -131,6 +131,19 @@ pub fn all_but(
     calendar_id: &str,
     skip: impl Fn(&str) -> bool,
 ) -> Result<Vec<Link>> {
+    all_but_with(store, conn, calendar_id, skip, |_| {})
+}
+
+/// `all_but`, with `skipped` handed each skipped link's appointment id: a transfer
+/// learns which appointments it settled from the same pass over the links, instead of
+/// reading every link a second time.
+pub fn all_but_with(
+    store: &Store,
+    conn: &Connection,
+    calendar_id: &str,
+    skip: impl Fn(&str) -> bool,
+    mut skipped_appointment: impl FnMut(&str),
+) -> Result<Vec<Link>> {
     let fail = |e| store.error("read the sync links", e);
     let mut stmt = conn
         .prepare_cached(&format!(
@@ -147,6 +160,17 @@ pub fn all_but(
         };
         if !skipped {
             raws.push(read_raw(row).map_err(fail)?);
+            continue;
+        }
+        // Column 0 is `appointment_id` (`COLUMNS`).
+        let id = match row.get_ref(0).map_err(fail)? {
+            rusqlite::types::ValueRef::Text(id) => std::str::from_utf8(id).ok(),
+            _ => None,
+        };
+        match id {
+            Some(id) => skipped_appointment(id),
+            // Not text: read as a String, so the error names the row.
+            None => skipped_appointment(&row.get::<_, String>(0).map_err(fail)?),
         }
     }
     raws.into_iter().map(from_raw).collect()
