@@ -875,10 +875,10 @@ pub async fn start(
         match_rule: MATCH_RULE.to_owned(),
         ..BackfillPreview::default()
     };
-    let (job, events, calendar_tz) = if request.direction.writes_crm() {
+    let (job, listing) = if request.direction.writes_crm() {
         let mut job = create_job(store, &ctx, request, &preview)?;
         match import_while_listing(engine, store, &w, &ctx, request, &mut job, &progress).await {
-            Ok((events, calendar_tz)) => (job, events, calendar_tz),
+            Ok(listing) => (job, listing),
             Err(e) => return stopped(&job, store, e, &progress),
         }
     } else {
@@ -886,10 +886,18 @@ pub async fn start(
         let (events, calendar_tz) = list_all(engine, &w).await?;
         (
             create_job(store, &ctx, request, &preview)?,
-            events,
-            calendar_tz,
+            Listing {
+                events,
+                calendar_tz,
+                settled: None,
+            },
         )
     };
+    let Listing {
+        events,
+        calendar_tz,
+        settled,
+    } = listing;
     finish_plan(
         engine,
         store,
@@ -899,6 +907,7 @@ pub async fn start(
         &job,
         &events,
         &calendar_tz,
+        settled,
     )
     .await?;
     run(
@@ -1002,7 +1011,7 @@ async fn import_while_listing(
     request: &BackfillRequest,
     job: &mut Job,
     progress: &impl Fn(&BackfillProgress),
-) -> Result<(HashMap<String, Event>, String), SyncError> {
+) -> Result<Listing, SyncError> {
     let mode = request.mode();
     let index = store.read(|conn| {
         let appointments = appointments_except(store, conn, &HashSet::new())?;
@@ -1201,7 +1210,28 @@ async fn import_while_listing(
             None => break,
         }
     }
-    Ok((events, calendar_tz.unwrap_or_else(|| "UTC".to_owned())))
+    // The job's items are the earlier process's and this listing's: handed to
+    // `finish_plan` as they are, rather than read back from the job.
+    let mut settled = known;
+    settled.extend(imported);
+    Ok(Listing {
+        events,
+        calendar_tz: calendar_tz.unwrap_or_else(|| "UTC".to_owned()),
+        settled: Some(Settled { settled, next_seq }),
+    })
+}
+
+/// What the listing read, and (when it imported while reading) what the job settled.
+struct Listing {
+    events: HashMap<String, Event>,
+    calendar_tz: String,
+    settled: Option<Settled>,
+}
+
+/// The event ids a job's items name, and the number its next item gets.
+struct Settled {
+    settled: HashSet<String>,
+    next_seq: i64,
 }
 
 /// The job items (`create_in_crm`) of events imported while the listing is read,
@@ -1231,10 +1261,23 @@ async fn finish_plan(
     job: &Job,
     events: &HashMap<String, Event>,
     calendar_tz: &str,
+    settled: Option<Settled>,
 ) -> Result<(), SyncError> {
     // Items already in the job (imported while listing, or failed there and to be tried
-    // again by the run) are neither planned nor stored twice.
-    let (known, first_seq) = store.read(|conn| job_events(store, conn, job.id))?;
+    // again by the run) are neither planned nor stored twice. The listing hands them
+    // over when it imported; read back from the job, they cost a pass over every item
+    // (a tenth of the plan at 10,000 events).
+    let (known, first_seq) = match settled {
+        Some(Settled { settled, next_seq }) => {
+            debug_assert_eq!(
+                store.read(|conn| job_events(store, conn, job.id)).ok(),
+                Some((settled.clone(), next_seq)),
+                "the listing's account of the job's items differs from the job's"
+            );
+            (settled, next_seq)
+        }
+        None => store.read(|conn| job_events(store, conn, job.id))?,
+    };
     let planned = plan(engine, store, w, ctx, request, events, calendar_tz, &known).await?;
     store.write("plan the transfer", |tx| {
         let fail = |e| store.error("plan the transfer", e);
@@ -1385,7 +1428,11 @@ pub async fn resume(
         direction: job.direction,
         ..ctx.clone()
     };
-    let (events, calendar_tz) = if planning && job.direction.writes_crm() {
+    let Listing {
+        events,
+        calendar_tz,
+        settled,
+    } = if planning && job.direction.writes_crm() {
         // Interrupted while Google was being read: go on importing while reading, so a
         // job interrupted again and again still gets further each time.
         let request = job_request(&job);
@@ -1395,7 +1442,12 @@ pub async fn resume(
             Err(e) => return stopped(&job, store, e, &progress),
         }
     } else {
-        list_all(engine, &w).await?
+        let (events, calendar_tz) = list_all(engine, &w).await?;
+        Listing {
+            events,
+            calendar_tz,
+            settled: None,
+        }
     };
     if planning {
         // Plan what was not imported while reading.
@@ -1409,6 +1461,7 @@ pub async fn resume(
             &job,
             &events,
             &calendar_tz,
+            settled,
         )
         .await?;
     }
