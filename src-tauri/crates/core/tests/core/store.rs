@@ -203,6 +203,28 @@ fn a_file_that_is_not_a_database_is_reported_as_damaged() {
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
 }
 
+/// Ids come from uuid's thread-local generator (`fast-rng`), not a system call each:
+/// a burst of them is still distinct version-7 ids, in the order they were made.
+#[test]
+fn ids_made_in_a_burst_are_distinct_v7_in_creation_order() {
+    let f = fixture();
+    let ids: Vec<String> = (0..300)
+        .map(|_| {
+            f.store
+                .create_appointment(full_input(), Origin::Crm, ChangeSource::User)
+                .unwrap()
+                .id
+        })
+        .collect();
+    for id in &ids {
+        assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 7);
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, ids, "distinct, and ordered as made");
+}
+
 #[test]
 fn crud_round_trips_every_field() {
     let f = fixture();
