@@ -304,7 +304,9 @@ impl CalendarClient {
                     retry_after(&headers),
                 ));
             }
-            return Ok((headers, body.to_vec()));
+            // Not `to_vec`: the collected body's buffer becomes the Vec when it can (a
+            // page of 1,000 events is ~1 MB, otherwise copied into fresh memory).
+            return Ok((headers, Vec::from(body)));
         }
     }
 

@@ -1063,7 +1063,7 @@ async fn import_while_listing(
             // series to look up, so what `item_plan` would read back is what is known
             // now (the transfer holds the sync lock; nothing links it meanwhile).
             let mut new_events: Vec<Planned> = Vec::with_capacity(items.len());
-            let mut on_this_page: HashSet<&str> = HashSet::new();
+            let mut on_this_page: HashSet<&str> = HashSet::with_capacity(items.len());
             for e in &items {
                 let Ok(side) = google_side_of(e, &tz, &ctx.privacy, &Lead::default(), None) else {
                     continue;
@@ -1106,10 +1106,13 @@ async fn import_while_listing(
             // themselves moved ~25 MB for a page of 1,000 (4 ms of an import of 1,000);
             // this one sorts the keys and moves each plan once.
             new_events.sort_by_cached_key(|p| p.item.key.event_id.clone());
-            let imported_here: HashSet<&str> = new_events
-                .iter()
-                .filter_map(|p| p.item.key.event_id.as_deref())
-                .collect();
+            let mut imported_here: HashSet<&str> = HashSet::with_capacity(new_events.len());
+            imported_here.extend(
+                new_events
+                    .iter()
+                    .filter_map(|p| p.item.key.event_id.as_deref()),
+            );
+            imported.reserve(imported_here.len());
             for e in items {
                 match e.id.clone() {
                     Some(id) if imported_here.contains(id.as_str()) => {
@@ -1212,8 +1215,13 @@ async fn import_while_listing(
     }
     // The job's items are the earlier process's and this listing's: handed to
     // `finish_plan` as they are, rather than read back from the job.
-    let mut settled = known;
-    settled.extend(imported);
+    // The smaller set goes into the larger (on a fresh job, `known` is empty).
+    let (mut settled, rest) = if known.len() >= imported.len() {
+        (known, imported)
+    } else {
+        (imported, known)
+    };
+    settled.extend(rest);
     Ok(Listing {
         events,
         calendar_tz: calendar_tz.unwrap_or_else(|| "UTC".to_owned()),
