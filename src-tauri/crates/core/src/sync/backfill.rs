@@ -1889,7 +1889,7 @@ fn item_plan(
     let mut p = Planned::new(item, ops);
     p.lead = lead;
     p.event_status = event.and_then(|e| e.status.clone());
-    p.link = link;
+    p.link = link.map(Box::new);
     p.job_item = Some((job, seq));
     Ok(p)
 }

@@ -459,7 +459,9 @@ fn plans(
                     ],
                 );
                 p.lead = a.lead.clone();
-                p.link = link.clone().map(|l| links::Link { etag: None, ..l });
+                p.link = link
+                    .clone()
+                    .map(|l| Box::new(links::Link { etag: None, ..l }));
                 p.event_status = Some(EventStatus::Confirmed);
                 p
             }
@@ -504,9 +506,11 @@ fn plans(
                     ],
                 );
                 p.lead = lead;
-                p.link = link.clone().map(|l| links::Link {
-                    etag: event.etag.clone(),
-                    ..l
+                p.link = link.clone().map(|l| {
+                    Box::new(links::Link {
+                        etag: event.etag.clone(),
+                        ..l
+                    })
                 });
                 p.event_status = event.status.clone();
                 p.google_text = Some(text_of(&event));
@@ -559,7 +563,7 @@ fn delete_plan(
     let ops = decide(&item, ctx.direction, mode);
     let mut p = Planned::new(item, ops);
     p.lead = lead;
-    p.link = link;
+    p.link = link.map(Box::new);
     p.event_status = event.status.clone();
     p.google_text = Some(text_of(event));
     p
