@@ -1879,7 +1879,7 @@ fn item_plan(
             ..crm_side(a)
         }),
         google,
-        base: link.as_ref().map(|l| l.snapshot.clone()),
+        base: link.as_ref().map(|l| Box::new(l.snapshot.clone())),
         paired_by,
         series: None,
     };

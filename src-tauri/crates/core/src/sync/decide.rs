@@ -262,7 +262,9 @@ pub struct SyncItem {
     /// `None`: the event was not in this read (incremental reads only return changes),
     /// so it is taken to be as in the snapshot.
     pub google: Option<GoogleSide>,
-    pub base: Option<Snapshot>,
+    /// Boxed: items are moved whole through a sync's vectors, and the keys a transfer
+    /// imports (most of them) have no snapshot; inline it was 300 of an item's 990 bytes.
+    pub base: Option<Box<Snapshot>>,
     pub paired_by: Option<PairedBy>,
     /// For an occurrence of a series: the series, when the series is linked.
     #[serde(default)]
@@ -442,7 +444,7 @@ pub fn join(
             },
             crm,
             google,
-            base: Some(link.snapshot),
+            base: Some(Box::new(link.snapshot)),
             paired_by: Some(PairedBy::Link),
             series: None,
         });

@@ -882,7 +882,7 @@ impl SyncEngine {
                     },
                     crm,
                     google: None,
-                    base: link.as_ref().map(|l| l.snapshot.clone()),
+                    base: link.as_ref().map(|l| Box::new(l.snapshot.clone())),
                     paired_by: link.as_ref().map(|_| PairedBy::Link),
                     series,
                 };

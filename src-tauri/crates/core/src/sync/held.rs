@@ -428,7 +428,7 @@ fn plans(
             key: key.clone(),
             crm,
             google: None,
-            base: link.as_ref().map(|l| l.snapshot.clone()),
+            base: link.as_ref().map(|l| Box::new(l.snapshot.clone())),
             paired_by: link.as_ref().map(|_| PairedBy::Link),
             series: None,
         };
@@ -552,7 +552,7 @@ fn delete_plan(
         key,
         crm,
         google,
-        base: link.as_ref().map(|l| l.snapshot.clone()),
+        base: link.as_ref().map(|l| Box::new(l.snapshot.clone())),
         paired_by: Some(if link.is_some() {
             PairedBy::Link
         } else {

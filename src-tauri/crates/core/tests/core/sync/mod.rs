@@ -117,7 +117,7 @@ fn item(
         },
         crm,
         google,
-        base,
+        base: base.map(Box::new),
         paired_by,
         series: None,
     }

@@ -25,7 +25,7 @@ impl World {
             } else {
                 None
             },
-            base: self.link.clone(),
+            base: self.link.clone().map(Box::new),
             paired_by: self.paired_by,
             series: None,
         }
