@@ -1129,11 +1129,12 @@ async fn import_while_listing(
                 return Ok(());
             }
             let first_seq = next_seq;
-            let event_ids: Vec<String> = new_events
-                .iter()
-                .filter_map(|p| p.item.key.event_id.clone())
-                .collect();
-            let rows = new_event_items(first_seq, &event_ids);
+            let rows = new_event_items(
+                first_seq,
+                new_events
+                    .iter()
+                    .filter_map(|p| p.item.key.event_id.as_deref()),
+            );
             next_seq = next_seq.saturating_add(i64::try_from(rows.len()).unwrap_or(i64::MAX));
             counts.total += u32::try_from(rows.len()).unwrap_or(u32::MAX);
             for (p, row) in new_events.iter_mut().zip(&rows) {
@@ -1244,17 +1245,17 @@ struct Settled {
 
 /// The job items (`create_in_crm`) of events imported while the listing is read,
 /// numbered from `first_seq`.
-fn new_event_items(first_seq: i64, event_ids: &[String]) -> Vec<ItemRow> {
-    event_ids
-        .iter()
-        .enumerate()
-        .map(|(i, event_id)| ItemRow {
-            seq: first_seq.saturating_add(i64::try_from(i).unwrap_or(i64::MAX)),
-            appointment_id: None,
-            event_id: Some(event_id.clone()),
-            failed: false,
-        })
-        .collect()
+fn new_event_items<'a>(first_seq: i64, event_ids: impl Iterator<Item = &'a str>) -> Vec<ItemRow> {
+    // Sized for the most there can be: a filtered iterator's lower bound is 0, and
+    // growing the vector from there reallocates it a dozen times for a page.
+    let mut rows = Vec::with_capacity(event_ids.size_hint().1.unwrap_or(0));
+    rows.extend(event_ids.enumerate().map(|(i, event_id)| ItemRow {
+        seq: first_seq.saturating_add(i64::try_from(i).unwrap_or(i64::MAX)),
+        appointment_id: None,
+        event_id: Some(event_id.to_owned()),
+        failed: false,
+    }));
+    rows
 }
 
 /// Decides every key with the whole listing and stores the items the job does not hold
