@@ -914,3 +914,193 @@ async fn resuming_while_reading_google_plans_no_event_twice() {
     assert_eq!(w.crm_all().len() as i64, N);
     assert_eq!(w.link_count() as i64, N);
 }
+
+/// The same old events, with a series and its exceptions among them, in a calendar of its
+/// own: each event's body differs by `i` (time zone, place, notes, all-day, zero length),
+/// and "Taken" comes first. Returns the id of "Taken".
+async fn events_to_import(w: &World, n: i64) -> String {
+    let route = format!("events/{}", w.ctx.calendar_id);
+    let post = |body: serde_json::Value| control(w.base(), &route, body);
+    let old = |mut body: serde_json::Value| {
+        body["created"] = json!("2020-01-01T00:00:00.000Z");
+        body["updated"] = json!("2020-01-01T00:00:00.000Z");
+        body
+    };
+    let start = at(2, 9);
+    let taken = post(old(json!({
+        "summary": "Taken",
+        "start": {"dateTime": start.to_rfc3339(), "timeZone": "UTC"},
+        "end": {"dateTime": (start + ChronoDuration::hours(1)).to_rfc3339(), "timeZone": "UTC"},
+    })))
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for i in 0..n {
+        let start = at(3, 0) + ChronoDuration::minutes(50 * i);
+        let end = start + ChronoDuration::minutes(if i % 7 == 6 { 0 } else { 45 });
+        let body = match i % 4 {
+            0 => json!({
+                "summary": format!("Import {i}"),
+                "start": {"dateTime": start.to_rfc3339(), "timeZone": "UTC"},
+                "end": {"dateTime": end.to_rfc3339(), "timeZone": "UTC"},
+            }),
+            1 => json!({
+                "summary": format!("  Import {i} with a place  "),
+                "location": format!("Room {i}"),
+                "description": format!("Notes of {i}\nsecond line"),
+                "start": {"dateTime": start.to_rfc3339(), "timeZone": "Europe/Berlin"},
+                "end": {"dateTime": end.to_rfc3339(), "timeZone": "Europe/Berlin"},
+            }),
+            2 => {
+                let day = NaiveDate::from_ymd_opt(2027, 4, 1).unwrap() + ChronoDuration::days(i);
+                json!({
+                    "summary": format!("Import {i} all day"),
+                    "start": {"date": day.to_string()},
+                    "end": {"date": (day + ChronoDuration::days(1 + i % 3)).to_string()},
+                })
+            }
+            _ => json!({
+                "summary": format!("Import {i} tentative"),
+                "status": "tentative",
+                "start": {"dateTime": start.to_rfc3339(), "timeZone": "America/New_York"},
+                "end": {"dateTime": end.to_rfc3339(), "timeZone": "America/New_York"},
+            }),
+        };
+        post(old(body)).await;
+        if i == n / 2 {
+            crate::engine::google_series_with_exceptions(w, true).await;
+        }
+    }
+    taken
+}
+
+/// What an import stored, without what differs between two calendars and two runs (ids,
+/// times of writing, etags, the order the emulator lists events in): each appointment's
+/// row and each link's, sorted, the series of an occurrence by its title. Leaves out the
+/// rows of the appointment titled `without` and of its link.
+fn stored_rows(w: &World, without: &str) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+    let conn = rusqlite::Connection::open(w.store.path()).unwrap();
+    let rows = |sql: &str| -> Vec<Vec<String>> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        let mut rows = stmt
+            .query_map([without], |r| {
+                (0..n)
+                    .map(|i| {
+                        r.get::<_, rusqlite::types::Value>(i)
+                            .map(|v| format!("{v:?}"))
+                    })
+                    .collect()
+            })
+            .unwrap()
+            .collect::<Result<Vec<Vec<String>>, _>>()
+            .unwrap();
+        rows.sort();
+        rows
+    };
+    let appointments = rows(
+        "SELECT a.title, a.all_day, a.start_ms, a.end_ms, a.start_date, a.end_date, \
+         a.span_end_ms, a.timezone, a.location, a.notes, a.lead_name, a.lead_email, \
+         a.lead_phone, a.status, a.origin, a.recurrence, s.title, a.original_start, \
+         a.source_event_id, a.created_at_ms = a.updated_at_ms \
+         FROM appointments a LEFT JOIN appointments s ON s.id = a.series_id \
+         WHERE a.title <> ?1",
+    );
+    let links = rows(
+        "SELECT a.title, l.crm_snapshot, l.google_snapshot, l.last_error, l.google_summary, \
+         l.google_description, l.etag IS NULL, l.calendar_id = (SELECT calendar_id FROM links \
+         LIMIT 1) FROM links l JOIN appointments a ON a.id = l.appointment_id \
+         WHERE a.title <> ?1",
+    );
+    (appointments, links)
+}
+
+/// A page is applied in one transaction with no savepoint (the fast path); when a row of
+/// it is refused, the page is applied again item by item, each under a savepoint. Both
+/// store the same rows: one calendar is imported with every page on the fast path; the
+/// same events in another calendar, where a row of the first page is refused (another
+/// process linked "Taken" between the plan and the write), are imported item by item for
+/// that page — "Taken" fails alone and every other event arrives, row for row the same.
+/// A fast path that writes its rows another way (several per statement) must keep this.
+#[tokio::test]
+async fn a_page_applied_item_by_item_after_a_refused_row_stores_what_the_fast_path_stores() {
+    const N: i64 = 90;
+    let options = || bookline_core::sync::engine::EngineOptions {
+        page_size: 60,
+        ..crate::engine::fast_options()
+    };
+    let mut fast = World::with_options(Direction::Both, options()).await;
+    events_to_import(&fast, N).await;
+    fast.ctx.connected_at = Utc::now();
+
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let p = run_start(&fast, &request(Direction::GoogleToCrm)).await;
+    assert_eq!(p.state, ProgressState::Finished, "{p:?}");
+    assert_eq!(p.failed, 0, "{p:?}");
+    // The link planted in the other calendar holds a snapshot that reads back.
+    let snapshot: String = rusqlite::Connection::open(fast.store.path())
+        .unwrap()
+        .query_row("SELECT crm_snapshot FROM links LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+
+    type Plant = Box<dyn FnOnce() + Send>;
+    let planted: std::sync::Arc<Mutex<Option<Plant>>> = Default::default();
+    let slot = planted.clone();
+    let mut one_by_one = World::with_options(
+        Direction::Both,
+        bookline_core::sync::engine::EngineOptions {
+            before_apply: Some(bookline_core::sync::engine::ApplyHook(std::sync::Arc::new(
+                move || {
+                    if let Some(plant) = slot.lock().unwrap().take() {
+                        plant();
+                    }
+                },
+            ))),
+            ..options()
+        },
+    )
+    .await;
+    let taken = events_to_import(&one_by_one, N).await;
+    one_by_one.ctx.connected_at = Utc::now();
+    let calendar = one_by_one.ctx.calendar_id.clone();
+    let path = one_by_one.store.path().to_owned();
+    *planted.lock().unwrap() = Some(Box::new(move || {
+        let other = bookline_core::store::Store::open(&path).unwrap();
+        other
+            .write("plant", |tx| {
+                tx.execute(
+                    "INSERT INTO links (appointment_id, calendar_id, event_id, crm_snapshot, \
+                     google_snapshot, synced_at) \
+                     VALUES ('elsewhere', ?1, ?2, ?3, ?3, '2027-01-01T00:00:00.000Z')",
+                    [&calendar, &taken, &snapshot],
+                )
+                .unwrap();
+                Ok(())
+            })
+            .unwrap();
+    }));
+    tokio::time::sleep(Duration::from_millis(5)).await;
+
+    let q = run_start(&one_by_one, &request(Direction::GoogleToCrm)).await;
+    assert_eq!(q.state, ProgressState::Finished, "{q:?}");
+    assert!(planted.lock().unwrap().is_none(), "the row was planted");
+    let refused: Vec<String> = bookline_core::sync::activity::list(&one_by_one.store, 500, None)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == bookline_core::sync::activity::ActivityKind::Error)
+        .map(|e| e.summary)
+        .collect();
+    assert!(
+        !refused.is_empty() && refused.iter().all(|s| s.contains("Taken")),
+        "only Taken failed: {refused:?}"
+    );
+
+    let (fast_appointments, fast_links) = stored_rows(&fast, "Taken");
+    let (appointments, links) = stored_rows(&one_by_one, "Taken");
+    // N events, the series and its two exceptions.
+    assert_eq!(fast_appointments.len() as i64, N + 3);
+    assert_eq!(fast_links.len() as i64, N + 3);
+    assert_eq!(appointments, fast_appointments);
+    assert_eq!(links, fast_links);
+}
