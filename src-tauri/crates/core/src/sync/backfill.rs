@@ -474,15 +474,11 @@ fn appointment_ids(
     let mut rows = stmt.query([]).map_err(fail)?;
     let mut ids = Vec::new();
     while let Some(row) = rows.next().map_err(fail)? {
-        let id = match row.get_ref(0).map_err(fail)? {
-            rusqlite::types::ValueRef::Text(id) => std::str::from_utf8(id).ok(),
-            _ => None,
-        };
-        match id {
-            Some(id) if skip.contains(id) => {}
-            Some(id) => ids.push(id.to_owned()),
+        match row.get_ref(0).map_err(fail)?.as_str() {
+            Ok(id) if skip.contains(id) => {}
+            Ok(id) => ids.push(id.to_owned()),
             // Not text: read as before, so the error names the row.
-            None => ids.push(row.get::<_, String>(0).map_err(fail)?),
+            Err(_) => ids.push(row.get::<_, String>(0).map_err(fail)?),
         }
     }
     Ok(ids)

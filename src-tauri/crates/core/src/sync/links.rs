@@ -154,23 +154,16 @@ pub fn all_but_with(
     let mut raws = Vec::new();
     while let Some(row) = rows.next().map_err(fail)? {
         // The event id is looked at in place: a skipped row's text is never copied.
-        let skipped = match row.get_ref(2).map_err(fail)? {
-            rusqlite::types::ValueRef::Text(id) => std::str::from_utf8(id).is_ok_and(&skip),
-            _ => false,
-        };
+        let skipped = row.get_ref(2).map_err(fail)?.as_str().is_ok_and(&skip);
         if !skipped {
             raws.push(read_raw(row).map_err(fail)?);
             continue;
         }
         // Column 0 is `appointment_id` (`COLUMNS`).
-        let id = match row.get_ref(0).map_err(fail)? {
-            rusqlite::types::ValueRef::Text(id) => std::str::from_utf8(id).ok(),
-            _ => None,
-        };
-        match id {
-            Some(id) => skipped_appointment(id),
+        match row.get_ref(0).map_err(fail)?.as_str() {
+            Ok(id) => skipped_appointment(id),
             // Not text: read as a String, so the error names the row.
-            None => skipped_appointment(&row.get::<_, String>(0).map_err(fail)?),
+            Err(_) => skipped_appointment(&row.get::<_, String>(0).map_err(fail)?),
         }
     }
     raws.into_iter().map(from_raw).collect()
