@@ -9,6 +9,10 @@
 //! so the prompt would come back before the output and `%ERRORLEVEL%` would not be
 //! Bookline's exit code, which breaks scripts; and it takes `unsafe` FFI, which the
 //! workspace forbids. See docs/platforms.md.
+
+// Data from the network, the disk or the user must not panic the app: outside tests a
+// failure is an error the caller handles, never `.unwrap()`/`.expect()`.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![cfg_attr(windows, windows_subsystem = "windows")]
 
 fn main() -> std::process::ExitCode {

@@ -2,6 +2,10 @@
 //! emulator, which only its tests use). The desktop shell and the CLI are thin layers over
 //! `app::App`, the application API.
 
+// Data from the network, the disk or the user must not panic the app: outside tests a
+// failure is an error the caller handles, never `.unwrap()`/`.expect()`.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod account;
 pub mod app;
 pub mod busy;

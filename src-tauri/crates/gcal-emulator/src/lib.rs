@@ -13,6 +13,10 @@
 //!   [`Emulator::mail_outbox`] ([`WouldBeMail`]);
 //! - `POST /calendar/v3/freeBusy` (route `freebusy.query`), with Google's scopes.
 
+// Data from the network, the disk or the user must not panic the app: outside tests a
+// failure is an error the caller handles, never `.unwrap()`/`.expect()`.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod api;
 mod batch;
 mod conference;

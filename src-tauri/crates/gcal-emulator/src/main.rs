@@ -1,5 +1,9 @@
 //! `gcal-emulator`: runs the Google OAuth + Calendar emulator alone.
 
+// Data from the network, the disk or the user must not panic the app: outside tests a
+// failure is an error the caller handles, never `.unwrap()`/`.expect()`.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 use clap::Parser;
 
 #[derive(Parser)]

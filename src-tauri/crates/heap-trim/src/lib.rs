@@ -11,6 +11,10 @@
 //! This is the workspace's only `unsafe` (the crate's own lints deny it everywhere else):
 //! an FFI call without pointers or preconditions.
 
+// Data from the network, the disk or the user must not panic the app: outside tests a
+// failure is an error the caller handles, never `.unwrap()`/`.expect()`.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 /// Returns the allocator's whole free pages to the system; whether any came back. Live
 /// allocations are untouched. It locks each arena in turn while it walks it (a few
 /// milliseconds for a heap of tens of MiB): call it when the app is quiet, not per
