@@ -31,22 +31,13 @@ CARGO_PROFILE_RELEASE_STRIP=false CARGO_PROFILE_RELEASE_DEBUG=line-tables-only \
 BENCH="$PROFILE_DIR/release/examples/sync_bench"
 EMU="$PROFILE_DIR/release/gcal-emulator"
 
-LOG="$(mktemp)"
-"$EMU" --port 0 >"$LOG" 2>/dev/null &
-EMU_PID=$!
-trap 'kill "$EMU_PID" 2>/dev/null || true; rm -f "$LOG"' EXIT
-for _ in $(seq 1 100); do [ -s "$LOG" ] && break; sleep 0.1; done
-BASE="$(head -n 1 "$LOG")"
-BASE="${BASE#listening on }"
-post() { curl -sf -X POST -H 'Content-Type: application/json' -d "$2" "$BASE/_emulator/$1"; }
+# shellcheck source=bench/emulator.sh
+. "$HERE/emulator.sh"
+start_emulator "$EMU"
 
 files=()
 for run in $(seq 1 "$RUNS"); do
-  post reset '{}' >/dev/null
-  acct="$(post accounts '{"email":"bench@example.com"}')"
-  token="$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["access_token"])' <<<"$acct")"
-  cal="$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["calendar_id"])' <<<"$acct")"
-  "$PY" "$HERE/peer.py" --base-url "$BASE" --token "$token" --calendar "$cal" seed --events "$EVENTS" >/dev/null
+  read -r token cal <<<"$(fresh "$EVENTS" 0 60000)"
   # Stamped on the wall clock, as sync_bench's `timed_unix_s` is: only the import counts.
   perf record -q -k realtime -F "$FREQ" --call-graph dwarf,16384 -o "$OUT-$run.data" -- \
     "$BENCH" --case "import-$EVENTS" --base-url "$BASE" --token "$token" --calendar "$cal" --json \

@@ -64,40 +64,10 @@ if [ -f "$REPO/src-tauri/crates/core/examples/sync_bench.rs" ]; then
 fi
 export BOOKLINE_NOTE
 
-LOG="$(mktemp)"
-"$BIN" --port 0 >"$LOG" 2>/dev/null &
-EMU_PID=$!
-trap 'kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; rm -f "$LOG"' EXIT
-for _ in $(seq 1 100); do
-  if [ -s "$LOG" ]; then break; fi
-  sleep 0.1
-done
-LINE="$(head -n 1 "$LOG")"
-case "$LINE" in
-  "listening on "*) ;;
-  *) echo "emulator did not start: $LINE" >&2; exit 1 ;;
-esac
-BASE="${LINE#listening on }"
+# shellcheck source=bench/emulator.sh
+. "$HERE/emulator.sh"
+start_emulator "$BIN"
 echo "emulator at $BASE"
-
-post() { curl -sf -X POST -H 'Content-Type: application/json' -d "$2" "$BASE/_emulator/$1"; }
-
-# Fresh emulator state for one case: empty, one account, the quota, N seeded events.
-# Prints "TOKEN CALENDAR".
-fresh() {
-  local seed_events="$1" quota="$2" window="$3"
-  post reset '{}' >/dev/null
-  local acct token cal
-  acct="$(post accounts '{"email":"bench@example.com"}')"
-  token="$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["access_token"])' <<<"$acct")"
-  cal="$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["calendar_id"])' <<<"$acct")"
-  post quota "{\"per_user_per_minute\": $quota, \"per_project_per_minute\": 0, \"window_ms\": $window}" >/dev/null
-  if [ "$seed_events" -gt 0 ]; then
-    "$PY" "$HERE/peer.py" --base-url "$BASE" --token "$token" --calendar "$cal" seed --events "$seed_events" >/dev/null
-  fi
-  curl -sf -X POST "$BASE/_emulator/stats/reset" >/dev/null
-  echo "$token $cal"
-}
 
 # After seeding (which would pay it too): the network-like delay of a -latency-Lms case.
 with_latency() {
