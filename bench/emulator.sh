@@ -1,25 +1,9 @@
 # Shared by bench/run.sh and bench/profile-import.sh (sourced): one gcal-emulator on
-# 127.0.0.1, and fresh state for a case. Needs HERE (this directory) and PY (the venv's
-# python, for peer.py).
+# 127.0.0.1 (start_emulator, from scripts/emulator.sh), and fresh state for a case. Needs
+# HERE (this directory) and PY (the venv's python, for peer.py).
 
-# start_emulator BIN: starts it on a free port, sets BASE and stops it when the caller exits.
-start_emulator() {
-  EMU_LOG="$(mktemp)"
-  "$1" --port 0 >"$EMU_LOG" 2>/dev/null &
-  EMU_PID=$!
-  trap 'kill "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; rm -f "$EMU_LOG"' EXIT
-  for _ in $(seq 1 100); do
-    if [ -s "$EMU_LOG" ]; then break; fi
-    sleep 0.1
-  done
-  local line
-  line="$(head -n 1 "$EMU_LOG")"
-  case "$line" in
-    "listening on "*) ;;
-    *) echo "emulator did not start: $line" >&2; exit 1 ;;
-  esac
-  BASE="${line#listening on }"
-}
+# shellcheck source=scripts/emulator.sh
+. "$HERE/../scripts/emulator.sh"
 
 post() { curl -sf -X POST -H 'Content-Type: application/json' -d "$2" "$BASE/_emulator/$1"; }
 

@@ -33,7 +33,7 @@ EMU="$PROFILE_DIR/release/gcal-emulator"
 
 # shellcheck source=bench/emulator.sh
 . "$HERE/emulator.sh"
-start_emulator "$EMU"
+start_emulator "$EMU" /dev/null
 
 files=()
 for run in $(seq 1 "$RUNS"); do

@@ -66,7 +66,7 @@ export BOOKLINE_NOTE
 
 # shellcheck source=bench/emulator.sh
 . "$HERE/emulator.sh"
-start_emulator "$BIN"
+start_emulator "$BIN" /dev/null
 echo "emulator at $BASE"
 
 # After seeding (which would pay it too): the network-like delay of a -latency-Lms case.
@@ -109,7 +109,7 @@ run_case() {
 # differences the ratios are read for. So the peer's read and Bookline's import run
 # IMPORT_REPEATS times each, alternating on one seeded calendar (an import only reads
 # Google: every run sees the same events), and the case reports each side's median run,
-# with the storage floor's median; every run is kept in `runs`.
+# with the storage floor's median; every run is kept (`runs_s`, `storage_floor_runs_s`).
 run_import_case() {
   local name="$1" seed_events="$2"
   local token cal runs_file

@@ -17,19 +17,9 @@ fi
 cargo build --quiet -p gcal-emulator --bin gcal-emulator --manifest-path "$REPO/Cargo.toml"
 BIN="$TARGET_DIR/debug/gcal-emulator"
 
-OUT="$(mktemp)"
-"$BIN" --port 0 >"$OUT" &
-PID=$!
-trap 'kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -f "$OUT"' EXIT
-for _ in $(seq 1 100); do
-  if [ -s "$OUT" ]; then break; fi
-  sleep 0.1
-done
-LINE="$(head -n 1 "$OUT")"
-case "$LINE" in
-  "listening on "*) ;;
-  *) echo "emulator did not start: $LINE" >&2; exit 1 ;;
-esac
-export EMULATOR_URL="${LINE#listening on }"
+# shellcheck source=scripts/emulator.sh
+. "$REPO/scripts/emulator.sh"
+start_emulator "$BIN"
+export EMULATOR_URL="$BASE"
 echo "emulator at $EMULATOR_URL"
 "$VENV/bin/python" -m pytest -q "$HERE/test_google_client.py" "$@"
